@@ -1,0 +1,74 @@
+# lib.sh -- shared by the system tests: TAP helpers, a store in a temp dir,
+# a real dnsd on a kernel-chosen loopback port, stopped by PID on exit.
+# Sourced by tests/system/t_*.sh (POSIX sh). Needs: top_srcdir, top_builddir.
+set -u
+: "${top_srcdir:?}" "${top_builddir:=$top_srcdir}"
+DNSD=${DNSD:-$top_builddir/dnsd/dnsd}
+DNSCTL=${DNSCTL:-$top_builddir/tools/dnsctl}
+DATA=$top_srcdir/tests/data
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/dnsd-test.XXXXXX")
+STORE=$TMPD/store
+PORT=
+DNSD_PID=
+_tap_n=0
+_tap_fail=0
+
+plan() { echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+_ok() { _tap_n=$((_tap_n + 1)); if [ "$1" = 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi; }
+ok() { if eval "$1"; then _ok 0 "$2"; else _ok 1 "$2"; fi; }
+is() { if [ "$1" = "$2" ]; then _ok 0 "$3"; else _ok 1 "$3"; printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; fi; }
+like() { if printf '%s\n' "$1" | grep -Eq -- "$2"; then _ok 0 "$3"; else _ok 1 "$3"; printf '%s\n' "$1" | sed 's/^/#   /' | head -40; printf '#   wanted match: %s\n' "$2"; fi; }
+unlike() { if printf '%s\n' "$1" | grep -Eq -- "$2"; then _ok 1 "$3"; printf '%s\n' "$1" | sed 's/^/#   /' | head -40; printf '#   wanted no match: %s\n' "$2"; else _ok 0 "$3"; fi; }
+diag() { printf '# %s\n' "$*"; }
+
+# need TOOL...: skip the test when a tool is missing (CI sets REQUIRE_ALL=1: fail instead)
+need() {
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null 2>&1; then
+            if [ "${REQUIRE_ALL:-0}" = 1 ]; then echo "Bail out! $t is required"; exit 1; fi
+            skip_all "$t not installed"
+        fi
+    done
+}
+
+dnsctl() { "$DNSCTL" --store "$STORE" "$@"; }
+
+# make_store ZONE FILE: import a zone file into a fresh store
+make_store() { dnsctl zone import "$1" "$2" >/dev/null || { echo "Bail out! cannot import $2"; exit 1; }; }
+
+# start_dnsd [ARGS...]: start dnsd on 127.0.0.1 (and ::1 when available) with
+# kernel-chosen ports; sets PORT and DNSD_PID
+start_dnsd() {
+    rm -f "$TMPD/port"
+    ${DNSD_WRAPPER:-} "$DNSD" --store "$STORE" --listen 127.0.0.1:0 --port-file "$TMPD/port" \
+        --workers 2 "$@" >"$TMPD/dnsd.log" 2>&1 &
+    DNSD_PID=$!
+    i=0
+    while [ ! -s "$TMPD/port" ]; do
+        i=$((i + 1))
+        if [ $i -gt 200 ] || ! kill -0 "$DNSD_PID" 2>/dev/null; then
+            echo "Bail out! dnsd did not start"; sed 's/^/# /' "$TMPD/dnsd.log"; exit 1
+        fi
+        sleep 0.05
+    done
+    PORT=$(head -n 1 "$TMPD/port")
+}
+
+stop_dnsd() {
+    if [ -n "$DNSD_PID" ] && kill -0 "$DNSD_PID" 2>/dev/null; then
+        kill "$DNSD_PID" 2>/dev/null
+        i=0
+        while kill -0 "$DNSD_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+        kill -9 "$DNSD_PID" 2>/dev/null
+        wait "$DNSD_PID" 2>/dev/null
+    fi
+    DNSD_PID=
+}
+
+# q ARGS...: dig against our server, no recursion, short timeouts
+q() { dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 "$@"; }
+
+_cleanup() { stop_dnsd; rm -rf "$TMPD"; }
+trap _cleanup EXIT
+trap 'exit 1' INT TERM

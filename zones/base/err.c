@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* err.c -- text for the codes in err.h. Only libc. */
+#include "zones/base/err.h"
+
+#include <string.h>
+
+const char *dnsd_strerror(int err)
+{
+    switch (err) {
+    case 0:               return "success";
+    case DNSD_EMALFORMED: return "malformed input";
+    case DNSD_ESTORE:     return "damaged value in the store";
+    case DNSD_ESCHEMA:    return "store has an unsupported schema version";
+    case DNSD_ENOZONE:    return "no such zone";
+    case DNSD_ENOTFOUND:  return "not found";
+    case DNSD_EEXIST:     return "already exists";
+    case DNSD_EOUTOFZONE: return "name is outside the zone";
+    case DNSD_ECNAME:     return "CNAME and other data at the same name";
+    case DNSD_EAPEX:      return "zone apex must have exactly one SOA and at least one NS";
+    case DNSD_ESPACE:     return "no space left (buffer or store map full)";
+    case DNSD_ELMDB:      return "LMDB error";
+    case DNSD_ECONFIG:    return "configuration error";
+    case DNSD_ELIMIT:     return "implementation limit reached";
+    default:
+        if (err < 0 && err > -1000) {
+            return strerror(-err); /* glibc strerror is MT-safe for valid codes */
+        }
+        return "unknown error";
+    }
+}

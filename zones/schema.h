@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * schema.h -- the layout of everything in the LMDB store, version 1.
+ * Included by the reader (hot), the writer, import/export and dnsctl.
+ *
+ * DESIGN. One environment (a directory), named sub-databases:
+ *
+ *   meta    "schema"       -> u32 ZS_SCHEMA_VERSION
+ *           "generation"   -> u64, +1 in every write transaction
+ *           "next_zone_id" -> u32
+ *   zones   canonical key of the apex (names.h) -> zone value:
+ *           u32 id | u8 flags | u8 name_len | apex wire name (lower case)
+ *   rrsets  u32 zone id | relative owner key | 0x00 | u16 type | u16 region
+ *           -> rrset value:
+ *           u8 format (1) | u8 flags (0) | u32 ttl | u16 count |
+ *           count x (u16 rdlen | rdata)       (rdata: uncompressed wire form,
+ *                                               sorted, no duplicates)
+ *
+ * All integers are big-endian, so keys sort numerically. The relative owner
+ * key is the owner's canonical key minus the apex's prefix (empty at the
+ * apex); the 0x00 after it cannot start a label (label bytes are never 0x00
+ * in keys), so one owner's RRsets are contiguous, sort before its children,
+ * and the whole tree under a zone is in canonical order: a name exists iff
+ * some key starts with "id | relkey", and existence, closest encloser,
+ * wildcards and cuts are cursor seeks. Region 0 is "default"; issue #4's
+ * regions add RRsets under other region ids without a migration.
+ */
+#ifndef DNSD_SCHEMA_H
+#define DNSD_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "zones/names.h"
+
+#define ZS_SCHEMA_VERSION 1u
+
+#define ZS_DB_META   "meta"
+#define ZS_DB_ZONES  "zones"
+#define ZS_DB_RRSETS "rrsets"
+
+#define ZS_META_SCHEMA     "schema"
+#define ZS_META_GENERATION "generation"
+#define ZS_META_NEXT_ZONE  "next_zone_id"
+
+#define ZS_REGION_DEFAULT 0u
+
+#define ZS_RRSET_FORMAT 1u
+#define ZS_RRSET_HDR    8u       /* format, flags, ttl, count */
+#define ZS_ZONE_HDR     6u       /* id, flags, name_len */
+#define ZS_RRKEY_MAX    (4 + DNAME_KEY_MAX + 1 + 2 + 2)
+#define ZS_NODE_MAX     64       /* RRset types one owner may hold (writer enforces) */
+
+static inline void zs_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void zs_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void zs_put64(uint8_t *p, uint64_t v)
+{
+    zs_put32(p, (uint32_t)(v >> 32));
+    zs_put32(p + 4, (uint32_t)v);
+}
+static inline uint16_t zs_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t zs_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t zs_get64(const uint8_t *p)
+{
+    return (uint64_t)zs_get32(p) << 32 | zs_get32(p + 4);
+}
+
+/**
+ * Owner prefix of an rrsets key: id | relkey (no end marker). The relative
+ * key is @p k's bytes after ends[@p apex_labels]. Returns the length written
+ * to @p out (ZS_RRKEY_MAX bytes).
+ */
+static inline size_t zs_owner_prefix(uint32_t zone_id, const dname_key_t *k, int apex_labels,
+                                     uint8_t *out)
+{
+    size_t from = k->ends[apex_labels];
+    size_t rl = k->len - from;
+    zs_put32(out, zone_id);
+    memcpy(out + 4, k->key + from, rl);
+    return 4 + rl;
+}
+
+/** Full rrsets key: owner prefix | 0x00 | type | region. Returns its length. */
+static inline size_t zs_rrset_key(uint32_t zone_id, const dname_key_t *k, int apex_labels,
+                                  uint16_t type, uint16_t region, uint8_t *out)
+{
+    size_t n = zs_owner_prefix(zone_id, k, apex_labels, out);
+    out[n] = 0;
+    zs_put16(out + n + 1, type);
+    zs_put16(out + n + 3, region);
+    return n + 5;
+}
+
+/** A decoded rrset value; points into the map (see reader.h for lifetime). */
+typedef struct zs_rrset {
+    uint16_t type;
+    uint16_t region;
+    uint32_t ttl;
+    uint16_t count;
+    const uint8_t *rdata; /* count x (u16 rdlen | rdata) */
+    size_t rdata_len;
+} zs_rrset_t;
+
+/**
+ * Check and decode an rrset value. Every length is verified, so a damaged
+ * value is rejected rather than trusted. @return true if well formed.
+ */
+static inline bool zs_rrset_decode(const uint8_t *v, size_t len, zs_rrset_t *out)
+{
+    if (len < ZS_RRSET_HDR || v[0] != ZS_RRSET_FORMAT) {
+        return false;
+    }
+    out->ttl = zs_get32(v + 2);
+    out->count = zs_get16(v + 6);
+    out->rdata = v + ZS_RRSET_HDR;
+    out->rdata_len = len - ZS_RRSET_HDR;
+    if (out->count == 0) {
+        return false;
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < out->count; i++) {
+        if (out->rdata_len - off < 2) {
+            return false;
+        }
+        size_t rl = zs_get16(out->rdata + off);
+        off += 2;
+        if (out->rdata_len - off < rl) {
+            return false;
+        }
+        off += rl;
+    }
+    return off == out->rdata_len;
+}
+
+/**
+ * Split an rrsets key. @return true if well formed; fills the zone id, the
+ * relative owner key span, type and region.
+ */
+static inline bool zs_rrset_key_split(const uint8_t *key, size_t len, uint32_t *zone_id,
+                                      const uint8_t **rel, size_t *rel_len, uint16_t *type,
+                                      uint16_t *region)
+{
+    if (len < 4 + 1 + 4) {
+        return false;
+    }
+    size_t rl = len - 4 - 5;
+    if (key[4 + rl] != 0 || (rl > 0 && key[4 + rl - 1] != 0)) {
+        return false;
+    }
+    *zone_id = zs_get32(key);
+    *rel = key + 4;
+    *rel_len = rl;
+    *type = zs_get16(key + len - 4);
+    *region = zs_get16(key + len - 2);
+    return true;
+}
+
+/** A decoded zone value. */
+typedef struct zs_zone {
+    uint32_t id;
+    uint8_t flags;
+    uint8_t apex_labels;
+    const uint8_t *apex; /* wire name, lower case */
+    size_t apex_len;
+} zs_zone_t;
+
+static inline bool zs_zone_decode(const uint8_t *v, size_t len, zs_zone_t *out)
+{
+    if (len < ZS_ZONE_HDR) {
+        return false;
+    }
+    out->id = zs_get32(v);
+    out->flags = v[4];
+    out->apex_len = v[5];
+    out->apex = v + ZS_ZONE_HDR;
+    if (len != ZS_ZONE_HDR + out->apex_len ||
+        dname_wire_len(out->apex, out->apex_len) != (int)out->apex_len) {
+        return false;
+    }
+    out->apex_labels = (uint8_t)dname_labels(out->apex);
+    return true;
+}
+
+#endif

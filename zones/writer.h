@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.h -- edits to the store. Every dnsctl command is ONE write
+ * transaction: zw_begin(), any number of edits, zw_check_zone() for each
+ * zone touched, then zw_commit() (which bumps the generation) or
+ * zw_abort(). On any error the caller aborts and the store is untouched.
+ * Slow path: may allocate; one writer at a time (LMDB serialises writers,
+ * across processes too).
+ */
+#ifndef DNSD_WRITER_H
+#define DNSD_WRITER_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zones/base/diag.h"
+#include "zones/names.h"
+#include "zones/schema.h"
+#include "zones/store.h"
+
+typedef struct zw {
+    zs_store_t *s;
+    MDB_txn *txn;
+} zw_t;
+
+/** A zone, copied out of the store (owned by the caller, no lifetime limit). */
+typedef struct zw_zone {
+    uint32_t id;
+    uint8_t apex[DNAME_MAXLEN + 1]; /* wire form, lower case */
+    int apex_len;
+    int apex_labels;
+} zw_zone_t;
+
+int zw_begin(zs_store_t *s, zw_t *w);
+/** Bump the generation counter and commit. On error the txn is gone (aborted). */
+int zw_commit(zw_t *w);
+void zw_abort(zw_t *w);
+
+/**
+ * Create an empty zone at @p apex (wire name). DNSD_EEXIST if it exists.
+ * The caller adds SOA and NS before zw_check_zone(); @p out filled.
+ */
+int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out);
+
+/** Look a zone up by its apex: 0, DNSD_ENOZONE or DNSD_ESTORE. Works on any txn. */
+int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out);
+
+/** Delete a zone and all its RRsets (every region). */
+int zw_zone_delete(zw_t *w, const zw_zone_t *z);
+
+/** Delete every RRset of a zone in @p region (all regions if @p all_regions). */
+int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions);
+
+/**
+ * Add one RR (uncompressed wire rdata) to the RRset (owner, type, region).
+ * The owner must be at or below the apex (DNSD_EOUTOFZONE). The RRset's TTL
+ * becomes @p ttl (RFC 2181 5.2: one TTL per RRset). Records are kept sorted
+ * by rdata; an identical record is DNSD_EEXIST (nothing changes).
+ * Structure rules (CNAME, apex) are checked later by zw_check_zone().
+ */
+int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
+              uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+
+/**
+ * Delete records at @p owner in @p region: all types if @p type is 0, else
+ * that RRset; all its records if @p rdata is NULL, else that one record.
+ * @return 0, or DNSD_ENOTFOUND if nothing matched.
+ */
+int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
+              const uint8_t *rdata, uint16_t rdlen);
+
+/**
+ * Check a zone's structure, per region: exactly one SOA and at least one NS
+ * at the apex (default region), no CNAME at the apex, no CNAME beside other
+ * data at any name (RRSIG/NSEC excepted, RFC 2181 10.1 / RFC 4035), no more
+ * than ZS_NODE_MAX types at a name. @return 0 or DNSD_EAPEX / DNSD_ECNAME /
+ * DNSD_ELIMIT / DNSD_ESTORE with @p d naming the owner and the problem.
+ */
+int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d);
+
+/** Read the SOA serial of a zone (any txn). */
+int zw_soa_serial(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint32_t *serial);
+
+/**
+ * Set the SOA serial: to @p serial if @p set, else to serial+1 (RFC 1982
+ * arithmetic, wraps). The new value in *@p out when not NULL.
+ */
+int zw_soa_bump(zw_t *w, const zw_zone_t *z, bool set, uint32_t serial, uint32_t *out);
+
+/**
+ * Visit every RRset of a zone in canonical order (owner, then type, then
+ * region) on any txn. @p owner is the absolute wire name (lower case). The
+ * callback returns 0 to go on, anything else stops and is returned.
+ */
+typedef int (*zw_rrset_cb)(const uint8_t *owner, const zs_rrset_t *rr, void *arg);
+int zw_foreach_rrset(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, zw_rrset_cb cb, void *arg);
+
+/** Visit every zone in canonical order; callback as above. */
+typedef int (*zw_zone_cb)(const zw_zone_t *z, void *arg);
+int zw_foreach_zone(zs_store_t *s, MDB_txn *txn, zw_zone_cb cb, void *arg);
+
+#endif
