@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * answer.c -- authoritative answers (see answer.h).
+ *
+ * DESIGN. Two phases. resolve() decides, reading the store through zr_t
+ * only: it walks the zone (closest encloser, cuts, wildcard, CNAME chain)
+ * and fills a plan: the RRsets of the answer and authority sections, each
+ * an owner name and a zs_rrset_t lent by LMDB until the batch ends. Then
+ * emit() writes header, question, the planned sections and the additional
+ * section (A/AAAA of in-zone NS/MX/SRV targets) into the send buffer,
+ * compressing names against a small table of label offsets already in the
+ * packet (case-insensitive, so owners equal to the qname point at the
+ * question and keep the client's case). A section RRset that does not fit
+ * the client's size turns the reply into header + question + OPT with TC=1.
+ * Hot path: no malloc, no lock, no log; everything lives on the stack.
+ */
+#include "dnsd/answer.h"
+
+#include <string.h>
+
+#include "dnsd/pkt.h"
+#include "dnsd/query.h"
+#include "zones/base/err.h"
+
+#define CHAIN_MAX 12     /* CNAME links followed in one answer */
+#define PLAN_AN   (ZS_NODE_MAX + CHAIN_MAX + 1)
+#define PLAN_NS   2
+#define CTAB_MAX  64
+#define OPT_LEN   11
+
+typedef struct item {
+    const uint8_t *owner;
+    zs_rrset_t rr;
+    uint32_t ttl;
+} item_t;
+
+typedef struct plan {
+    uint8_t rcode;
+    bool aa;
+    bool referral;
+    int nan, nns;
+    item_t an[PLAN_AN];
+    item_t ns[PLAN_NS];
+    const zs_zone_t *zone;
+} plan_t;
+
+typedef struct wr {
+    uint8_t *buf;
+    size_t len;
+    size_t lim;
+    int nct;
+    uint16_t ctab[CTAB_MAX];
+} wr_t;
+
+static const uint16_t default_chain_ids[1] = {ZS_REGION_DEFAULT};
+static const zr_chain_t default_chain = {default_chain_ids, 1};
+
+static inline uint8_t lc(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* ---- writing ---- */
+
+/* Does the name at packet offset @p off (compression allowed: we wrote it)
+ * equal the uncompressed name @p n, ignoring case? */
+static bool pkt_name_eq(const uint8_t *pkt, size_t off, const uint8_t *n)
+{
+    for (int hops = 0; hops < 128; hops++) {
+        uint8_t l = pkt[off];
+        if ((l & 0xC0) == 0xC0) {
+            off = (size_t)((l & 0x3F) << 8 | pkt[off + 1]);
+            continue;
+        }
+        if (l != *n) {
+            return false;
+        }
+        if (l == 0) {
+            return true;
+        }
+        for (uint8_t j = 1; j <= l; j++) {
+            if (lc(pkt[off + j]) != lc(n[j])) {
+                return false;
+            }
+        }
+        off += 1u + l;
+        n += 1 + l;
+    }
+    return false;
+}
+
+static bool put_name(wr_t *w, const uint8_t *name)
+{
+    const uint8_t *labs[DNAME_MAXLABELS + 1];
+    int nl = 0;
+    for (const uint8_t *p = name; *p; p += 1 + *p) {
+        labs[nl++] = p;
+    }
+    labs[nl] = NULL;
+    int mi = nl;
+    uint16_t moff = 0;
+    for (int i = 0; i < nl && mi == nl; i++) {
+        for (int e = 0; e < w->nct; e++) {
+            if (w->buf[w->ctab[e]] == *labs[i] && pkt_name_eq(w->buf, w->ctab[e], labs[i])) {
+                mi = i;
+                moff = w->ctab[e];
+                break;
+            }
+        }
+    }
+    size_t plain = 0;
+    for (int i = 0; i < mi; i++) {
+        plain += 1u + *labs[i];
+    }
+    size_t need = plain + (mi < nl ? 2 : 1);
+    if (w->len + need > w->lim) {
+        return false;
+    }
+    for (int i = 0; i < mi; i++) {
+        if (w->nct < CTAB_MAX && w->len < 0x3FFF) {
+            w->ctab[w->nct++] = (uint16_t)w->len;
+        }
+        memcpy(w->buf + w->len, labs[i], 1u + *labs[i]);
+        w->len += 1u + *labs[i];
+    }
+    if (mi < nl) {
+        put16(w->buf + w->len, (uint16_t)(0xC000u | moff));
+        w->len += 2;
+    } else {
+        w->buf[w->len++] = 0;
+    }
+    return true;
+}
+
+static bool put_raw(wr_t *w, const uint8_t *p, size_t n)
+{
+    if (w->len + n > w->lim) {
+        return false;
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return true;
+}
+
+/* rdata with compressible names (RFC 3597 section 4: the RFC 1035 types only) */
+static bool put_rdata(wr_t *w, uint16_t type, const uint8_t *rd, size_t rl)
+{
+    size_t pre = 0, names = 0;
+    switch (type) {
+    case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_MD: case DNS_T_MF:
+    case DNS_T_MB: case DNS_T_MG: case DNS_T_MR:
+        names = 1;
+        break;
+    case DNS_T_MX:
+        pre = 2;
+        names = 1;
+        break;
+    case DNS_T_SOA: case DNS_T_MINFO:
+        names = 2;
+        break;
+    default:
+        return put_raw(w, rd, rl);
+    }
+    size_t off = pre;
+    if (rl < pre || !put_raw(w, rd, pre)) {
+        return false;
+    }
+    for (size_t i = 0; i < names; i++) {
+        int nl = dname_wire_len(rd + off, rl - off);
+        if (nl < 0) {
+            return put_raw(w, rd + off, rl - off); /* not a name: send as stored */
+        }
+        if (!put_name(w, rd + off)) {
+            return false;
+        }
+        off += (size_t)nl;
+    }
+    return put_raw(w, rd + off, rl - off);
+}
+
+/* One whole RRset, or nothing (RFC 2181 9: never part of one). */
+static bool put_rrset(wr_t *w, const item_t *it)
+{
+    size_t start = w->len;
+    int nct = w->nct;
+    size_t off = 0;
+    for (unsigned i = 0; i < it->rr.count; i++) {
+        size_t rl = zs_get16(it->rr.rdata + off);
+        const uint8_t *rd = it->rr.rdata + off + 2;
+        off += 2 + rl;
+        if (!put_name(w, it->owner) || w->len + 10 > w->lim) {
+            goto fail;
+        }
+        uint8_t *h = w->buf + w->len;
+        put16(h, it->rr.type);
+        put16(h + 2, DNS_C_IN);
+        put32(h + 4, it->ttl);
+        w->len += 10;
+        size_t rstart = w->len;
+        if (!put_rdata(w, it->rr.type, rd, rl)) {
+            goto fail;
+        }
+        put16(h + 8, (uint16_t)(w->len - rstart));
+    }
+    return true;
+fail:
+    w->len = start;
+    w->nct = nct;
+    return false;
+}
+
+/* ---- deciding ---- */
+
+/* the suffix of @p name with @p keep labels */
+static const uint8_t *name_suffix(const uint8_t *name, int nlabels, int keep)
+{
+    for (int i = 0; i < nlabels - keep; i++) {
+        name += 1 + *name;
+    }
+    return name;
+}
+
+static bool plan_has_owner(const plan_t *p, const uint8_t *owner)
+{
+    for (int i = 0; i < p->nan; i++) {
+        if (dname_eq(p->an[i].owner, owner)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void plan_add(item_t *arr, int *n, int max, const uint8_t *owner, const zs_rrset_t *rr)
+{
+    if (*n < max) {
+        arr[*n].owner = owner;
+        arr[*n].rr = *rr;
+        arr[*n].ttl = rr->ttl;
+        (*n)++;
+    }
+}
+
+/* SOA for a negative answer: TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 3) */
+static int plan_soa(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, const dname_key_t *k)
+{
+    zs_rrset_t soa;
+    int err = zr_rrset_get(a->rd, z, k, z->apex_labels, DNS_T_SOA, &default_chain, &soa);
+    if (err) {
+        return err == DNSD_ENOTFOUND ? DNSD_ESTORE : err;
+    }
+    size_t rl = zs_get16(soa.rdata);
+    if (rl < 22 || soa.count != 1) {
+        return DNSD_ESTORE;
+    }
+    uint32_t min = zs_get32(soa.rdata + 2 + rl - 4);
+    p->ns[0].owner = z->apex;
+    p->ns[0].rr = soa;
+    p->ns[0].ttl = soa.ttl < min ? soa.ttl : min;
+    p->nns = 1;
+    return 0;
+}
+
+static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs_zone_t *z)
+{
+    dname_key_t k;
+    const uint8_t *name = q->qname;
+    p->rcode = DNS_R_NOERROR;
+    p->aa = false;
+    p->referral = false;
+    p->nan = p->nns = 0;
+    p->zone = z;
+    if (dname_key_build(name, &k) != 0) {
+        p->rcode = DNS_R_REFUSED; /* cannot be in any zone of ours */
+        return 0;
+    }
+    int err = zr_zone_find(a->rd, &k, z);
+    if (err == DNSD_ENOZONE) {
+        p->rcode = DNS_R_REFUSED;
+        return 0;
+    }
+    if (err) {
+        return err;
+    }
+    p->aa = true;
+    for (int step = 0; step <= CHAIN_MAX; step++) {
+        int ce;
+        if ((err = zr_closest_encloser(a->rd, z, &k, &ce)) != 0) {
+            return err;
+        }
+        /* zone cut at or above the name (the highest one wins) */
+        int top = ce < k.nlabels ? ce : k.nlabels;
+        for (int l = z->apex_labels + 1; l <= top; l++) {
+            if (l == k.nlabels && q->qtype == DNS_T_DS && step == 0) {
+                break; /* DS lives on the parent side of the cut */
+            }
+            zs_rrset_t ns;
+            err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, &default_chain, &ns);
+            if (err == DNSD_ENOTFOUND) {
+                continue;
+            }
+            if (err) {
+                return err;
+            }
+            if (step == 0) {
+                p->aa = false;
+            }
+            p->referral = true;
+            p->ns[0].owner = name_suffix(name, k.nlabels, l);
+            p->ns[0].rr = ns;
+            p->ns[0].ttl = ns.ttl;
+            p->nns = 1;
+            return 0;
+        }
+        zr_node_t node;
+        if (ce == k.nlabels) {
+            err = zr_node_get(a->rd, z, &k, k.nlabels, false, &default_chain, &node);
+        } else {
+            err = zr_node_get(a->rd, z, &k, ce, true, &default_chain, &node);
+            if (!err && !node.exists) {
+                p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
+                return plan_soa(a, p, z, &k);
+            }
+        }
+        if (err) {
+            return err;
+        }
+        if (node.n == 0) {
+            return plan_soa(a, p, z, &k); /* empty non-terminal: NODATA */
+        }
+        if (q->qtype == DNS_T_ANY) {
+            /* RFC 8482: one RRset over UDP; TCP gets them all */
+            for (int i = 0; i < (is_tcp ? node.n : 1); i++) {
+                plan_add(p->an, &p->nan, PLAN_AN, name, &node.rr[i]);
+            }
+            return 0;
+        }
+        const zs_rrset_t *rr = zr_node_find(&node, q->qtype);
+        if (rr) {
+            plan_add(p->an, &p->nan, PLAN_AN, name, rr);
+            return 0;
+        }
+        rr = zr_node_find(&node, DNS_T_CNAME);
+        if (!rr) {
+            return plan_soa(a, p, z, &k); /* NODATA */
+        }
+        if (plan_has_owner(p, name)) {
+            return 0; /* a CNAME loop: stop, answer what we have */
+        }
+        plan_add(p->an, &p->nan, PLAN_AN, name, rr);
+        size_t rl = zs_get16(rr->rdata);
+        const uint8_t *target = rr->rdata + 2;
+        if (dname_wire_len(target, rl) != (int)rl) {
+            return DNSD_ESTORE;
+        }
+        if (!dname_is_sub(target, z->apex)) {
+            return 0; /* out of zone: the resolver follows it */
+        }
+        name = target;
+        if (dname_key_build(name, &k) != 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- emitting ---- */
+
+static size_t put_header(uint8_t *out, const query_t *q, uint16_t flags, uint8_t rcode)
+{
+    put16(out, q->id);
+    put16(out + 2, (uint16_t)(DNS_F_QR | (q->opcode & 0xF) << 11 | flags |
+                              (q->flags & (DNS_F_RD | DNS_F_CD)) | (rcode & 0xF)));
+    put16(out + 4, q->has_question ? 1 : 0);
+    memset(out + 6, 0, 6);
+    return DNS_HDR_LEN;
+}
+
+static void put_question(wr_t *w, const query_t *q)
+{
+    if (!q->has_question) {
+        return;
+    }
+    /* every label start of the qname, so suffixes compress against it too */
+    for (size_t off = 0; q->qname[off] && w->nct < CTAB_MAX; off += 1u + q->qname[off]) {
+        w->ctab[w->nct++] = (uint16_t)(DNS_HDR_LEN + off);
+    }
+    memcpy(w->buf + w->len, q->qname, q->qname_len);
+    w->len += q->qname_len;
+    put16(w->buf + w->len, q->qtype);
+    put16(w->buf + w->len + 2, q->qclass);
+    w->len += 4;
+}
+
+static void put_opt(wr_t *w, const query_t *q, uint16_t udp_max, uint8_t rcode)
+{
+    uint8_t *o = w->buf + w->len;
+    o[0] = 0;
+    put16(o + 1, DNS_T_OPT);
+    put16(o + 3, udp_max);
+    o[5] = (uint8_t)(rcode >> 4); /* extended rcode */
+    o[6] = 0;                     /* version */
+    put16(o + 7, q->edns_do ? 0x8000u : 0);
+    put16(o + 9, 0);
+    w->len += OPT_LEN;
+    put16(w->buf + 10, (uint16_t)(get16(w->buf + 10) + 1));
+}
+
+/* header + question (+ OPT): the shape of every error reply and of TC=1 */
+static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8_t rcode,
+                          uint16_t flags)
+{
+    wr_t w = {out, 0, ANSWER_TCP_MAX, 0, {0}};
+    w.len = put_header(out, q, flags, rcode);
+    put_question(&w, q);
+    if (q->edns) {
+        put_opt(&w, q, a->udp_max, rcode);
+    }
+    a->st.rcode[rcode < 17 ? rcode : 16]++;
+    return w.len;
+}
+
+/* A/AAAA for the in-zone targets of NS/MX/SRV records of one item */
+static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zone_t *z,
+                        uint16_t *arcount, bool must_fit)
+{
+    size_t skip;
+    switch (it->rr.type) {
+    case DNS_T_NS: skip = 0; break;
+    case DNS_T_MX: skip = 2; break;
+    case DNS_T_SRV: skip = 6; break;
+    default: return true;
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < it->rr.count; i++) {
+        size_t rl = zs_get16(it->rr.rdata + off);
+        const uint8_t *rd = it->rr.rdata + off + 2;
+        off += 2 + rl;
+        if (rl <= skip || dname_wire_len(rd + skip, rl - skip) != (int)(rl - skip)) {
+            continue;
+        }
+        const uint8_t *target = rd + skip;
+        if (!dname_is_sub(target, z->apex)) {
+            continue;
+        }
+        dname_key_t k;
+        if (dname_key_build(target, &k) != 0) {
+            continue;
+        }
+        static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
+        for (int t = 0; t < 2; t++) {
+            item_t g;
+            if (zr_rrset_get(a->rd, z, &k, k.nlabels, types[t], &default_chain, &g.rr) != 0) {
+                continue;
+            }
+            g.owner = target;
+            g.ttl = g.rr.ttl;
+            if (!put_rrset(w, &g)) {
+                return !must_fit;
+            }
+            (*arcount)++;
+        }
+    }
+    return true;
+}
+
+size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                    bool is_tcp)
+{
+    query_t q;
+    a->st.queries++;
+    if (is_tcp) {
+        a->st.tcp++;
+    }
+    switch (query_parse(pkt, len, &q)) {
+    case QP_OK:
+        break;
+    case QP_DROP:
+        a->st.dropped++;
+        return 0;
+    case QP_FORMERR:
+        return reply_short(a, &q, out, DNS_R_FORMERR, 0);
+    case QP_NOTIMP:
+        return reply_short(a, &q, out, DNS_R_NOTIMP, 0);
+    case QP_BADVERS:
+        return reply_short(a, &q, out, DNS_R_BADVERS, 0);
+    }
+    if (!a->rd_ok) {
+        return reply_short(a, &q, out, DNS_R_SERVFAIL, 0);
+    }
+    if (q.qclass != DNS_C_IN) {
+        return reply_short(a, &q, out, DNS_R_REFUSED, 0);
+    }
+    if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
+        return reply_short(a, &q, out, DNS_R_REFUSED, 0); /* no transfers yet */
+    }
+
+    plan_t p;
+    zs_zone_t zone;
+    if (resolve(a, &q, is_tcp, &p, &zone) != 0) {
+        return reply_short(a, &q, out, DNS_R_SERVFAIL, 0);
+    }
+    if (p.rcode == DNS_R_REFUSED) {
+        return reply_short(a, &q, out, DNS_R_REFUSED, 0);
+    }
+
+    /* size limit: TCP 64 KiB; UDP the smaller of the client's and our payload */
+    size_t lim = ANSWER_TCP_MAX;
+    if (!is_tcp) {
+        lim = q.edns ? (q.edns_udp < a->udp_max ? q.edns_udp : a->udp_max) : 512;
+    }
+    if (lim > cap) {
+        lim = cap;
+    }
+    wr_t w = {out, 0, lim - (q.edns ? OPT_LEN : 0), 0, {0}};
+    uint16_t flags = p.aa ? DNS_F_AA : 0;
+    w.len = put_header(out, &q, flags, p.rcode);
+    put_question(&w, &q);
+    uint16_t an = 0, ns = 0, ar = 0;
+    for (int i = 0; i < p.nan; i++, an++) {
+        if (!put_rrset(&w, &p.an[i])) {
+            goto truncated;
+        }
+    }
+    for (int i = 0; i < p.nns; i++, ns++) {
+        if (!put_rrset(&w, &p.ns[i])) {
+            goto truncated;
+        }
+    }
+    for (int i = 0; i < p.nan; i++) {
+        add_targets(a, &w, &p.an[i], &zone, &ar, false);
+    }
+    if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &ar, true)) {
+        /* RFC 9471: glue that does not fit sets TC */
+        put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
+        a->st.truncated++;
+    }
+    put16(out + 6, an);
+    put16(out + 8, ns);
+    put16(out + 10, ar);
+    if (q.edns) {
+        w.lim += OPT_LEN;
+        put_opt(&w, &q, a->udp_max, p.rcode);
+    }
+    if (p.referral) {
+        a->st.referrals++;
+    }
+    a->st.rcode[p.rcode]++;
+    return w.len;
+
+truncated:
+    a->st.truncated++;
+    return reply_short(a, &q, out, p.rcode, flags | DNS_F_TC);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c -- see config.h. Slow path. */
+#include "dnsd/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsd/answer.h"
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+void config_defaults(config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->store, sizeof(c->store), "%s/lib/dnsd", LOCALSTATEDIR);
+    c->workers = 0;
+    c->tcp_idle_timeout_s = 10;
+    c->tcp_max_connections = 1024;
+    c->tcp_max_queries = 0;
+    c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
+    c->log_level = LOG_LVL_INFO;
+}
+
+int config_parse_addr(const char *s, conf_listen_t *out)
+{
+    char host[64];
+    const char *port = NULL;
+    memset(out, 0, sizeof(*out));
+    if (s[0] == '[') {
+        const char *e = strchr(s, ']');
+        if (!e || (size_t)(e - s - 1) >= sizeof(host)) {
+            return DNSD_ECONFIG;
+        }
+        memcpy(host, s + 1, (size_t)(e - s - 1));
+        host[e - s - 1] = 0;
+        if (e[1] == ':') {
+            port = e + 2;
+        } else if (e[1] != 0) {
+            return DNSD_ECONFIG;
+        }
+    } else {
+        const char *colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            colon = NULL; /* bare IPv6 address, no port */
+        }
+        size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+        if (hl >= sizeof(host)) {
+            return DNSD_ECONFIG;
+        }
+        memcpy(host, s, hl);
+        host[hl] = 0;
+        port = colon ? colon + 1 : NULL;
+    }
+    long p = 53;
+    if (port) {
+        char *end;
+        errno = 0;
+        p = strtol(port, &end, 10);
+        if (errno || *end || end == port || p < 0 || p > 65535) {
+            return DNSD_ECONFIG;
+        }
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)p);
+        out->len = sizeof(*a4);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)p);
+        out->len = sizeof(*a6);
+    } else {
+        return DNSD_ECONFIG;
+    }
+    snprintf(out->text, sizeof(out->text), "%s", s);
+    return 0;
+}
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit((unsigned char)v[0])) {
+        return DNSD_ECONFIG;
+    }
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        return DNSD_ECONFIG;
+    }
+    *out = n;
+    return 0;
+}
+
+int config_set(config_t *c, const char *key, const char *value, diag_t *d)
+{
+    unsigned long n;
+#define UINT_KEY(name, field, min, max)                                                       \
+    if (strcmp(key, name) == 0) {                                                           \
+        if (parse_uint(value, min, max, &n) != 0) {                                         \
+            diag_set(d, d->file, d->line, "%s: \"%s\" is not a number from %lu to %lu", key, \
+                     value, (unsigned long)(min), (unsigned long)(max));                    \
+            return DNSD_ECONFIG;                                                            \
+        }                                                                                   \
+        c->field = n;                                                                       \
+        return 0;                                                                           \
+    }
+    UINT_KEY("workers", workers, 0, 256)
+    UINT_KEY("tcp-idle-timeout", tcp_idle_timeout_s, 1, 86400)
+    UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
+    UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
+    UINT_KEY("udp-payload", udp_payload, 512, 4096)
+#undef UINT_KEY
+    if (strcmp(key, "store-map-size") == 0) {
+        if (parse_uint(value, 1, 1UL << 20, &n) != 0) {
+            diag_set(d, d->file, d->line, "%s: \"%s\" is not a size in MiB (1..1048576)", key,
+                     value);
+            return DNSD_ECONFIG;
+        }
+        c->map_size = (size_t)n << 20;
+        return 0;
+    }
+    if (strcmp(key, "listen") == 0) {
+        if (c->nlisten == CONF_LISTEN_MAX) {
+            diag_set(d, d->file, d->line, "listen: at most %d addresses", CONF_LISTEN_MAX);
+            return DNSD_ECONFIG;
+        }
+        if (config_parse_addr(value, &c->listen[c->nlisten]) != 0) {
+            diag_set(d, d->file, d->line,
+                     "listen: \"%s\" is not an address (1.2.3.4:53, [::1]:53)", value);
+            return DNSD_ECONFIG;
+        }
+        c->nlisten++;
+        return 0;
+    }
+    if (strcmp(key, "log-level") == 0) {
+        int l = log_level_parse(value);
+        if (l < 0) {
+            diag_set(d, d->file, d->line, "log-level: \"%s\" is not error|warning|info|debug",
+                     value);
+            return DNSD_ECONFIG;
+        }
+        c->log_level = l;
+        return 0;
+    }
+    char *dst = NULL;
+    size_t cap = 0;
+    if (strcmp(key, "store") == 0) {
+        dst = c->store;
+        cap = sizeof(c->store);
+    } else if (strcmp(key, "port-file") == 0) {
+        dst = c->port_file;
+        cap = sizeof(c->port_file);
+    } else if (strcmp(key, "pid-file") == 0) {
+        dst = c->pid_file;
+        cap = sizeof(c->pid_file);
+    }
+    if (!dst) {
+        diag_set(d, d->file, d->line, "unknown setting \"%s\"", key);
+        return DNSD_ECONFIG;
+    }
+    if (!value[0] || strlen(value) >= cap) {
+        diag_set(d, d->file, d->line, "%s: bad path", key);
+        return DNSD_ECONFIG;
+    }
+    snprintf(dst, cap, "%s", value);
+    return 0;
+}
+
+int config_load(config_t *c, const char *file, diag_t *d)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        diag_set(d, file, 0, "cannot open config file: %s", strerror(errno));
+        return DNSD_ECONFIG;
+    }
+    char line[8192];
+    int ln = 0, err = 0;
+    bool cleared_listen = false;
+    while (fgets(line, sizeof(line), f)) {
+        ln++;
+        char *h = strchr(line, '#');
+        if (h) {
+            *h = 0;
+        }
+        char *key = line;
+        while (isspace((unsigned char)*key)) {
+            key++;
+        }
+        if (!*key) {
+            continue;
+        }
+        char *e = key;
+        while (*e && !isspace((unsigned char)*e)) {
+            e++;
+        }
+        char *val = e;
+        if (*val) {
+            *val++ = 0;
+        }
+        while (isspace((unsigned char)*val)) {
+            val++;
+        }
+        size_t vl = strlen(val);
+        while (vl > 0 && isspace((unsigned char)val[vl - 1])) {
+            val[--vl] = 0;
+        }
+        diag_set(d, file, ln, "%s", "");
+        if (!*val) {
+            diag_set(d, file, ln, "\"%s\" needs a value", key);
+            err = DNSD_ECONFIG;
+            break;
+        }
+        if (strcmp(key, "listen") == 0 && !cleared_listen) {
+            c->nlisten = 0; /* the file's listen lines replace the default */
+            cleared_listen = true;
+        }
+        if ((err = config_set(c, key, val, d)) != 0) {
+            break;
+        }
+    }
+    fclose(f);
+    return err;
+}

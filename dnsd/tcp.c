@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp.c -- DNS over TCP per RFC 7766, on the worker's libev loop: 2-byte
+ * length framing, several (pipelined) queries per connection answered in
+ * order, an idle timeout, a per-worker cap on open connections (accepting
+ * pauses at the cap and resumes when one closes) and an optional cap on
+ * queries per connection. Connection objects and their 64 KiB buffers are
+ * kept on a free list, so a busy server stops allocating after warm-up;
+ * answering a query allocates nothing.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dnsd/worker.h"
+#include "zones/base/xalloc.h"
+
+#define TCP_BUF (2 + 65535)
+
+struct tcp_conn {
+    tcp_conn_t *next, *prev;
+    worker_t *w;
+    int fd;
+    ev_io io;
+    ev_timer timer;
+    ev_tstamp last;
+    unsigned nqueries;
+    bool closing;       /* close once tx is flushed */
+    size_t rx_len;
+    size_t tx_len, tx_off;
+    uint8_t rx[TCP_BUF];
+    uint8_t tx[TCP_BUF];
+};
+
+static void accept_pause(worker_t *w, bool pause)
+{
+    if (w->accepting == !pause) {
+        return;
+    }
+    for (int i = 0; i < w->nsock; i++) {
+        if (pause) {
+            ev_io_stop(w->loop, &w->tcp[i].io);
+        } else {
+            ev_io_start(w->loop, &w->tcp[i].io);
+        }
+    }
+    w->accepting = !pause;
+}
+
+static void conn_close(tcp_conn_t *c)
+{
+    worker_t *w = c->w;
+    ev_io_stop(w->loop, &c->io);
+    ev_timer_stop(w->loop, &c->timer);
+    close(c->fd);
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        w->tcp_live = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    c->next = w->tcp_free;
+    c->prev = NULL;
+    w->tcp_free = c;
+    w->tcp_count--;
+    accept_pause(w, false);
+}
+
+static void set_events(tcp_conn_t *c, int ev)
+{
+    if (c->io.events != ev) {
+        ev_io_stop(c->w->loop, &c->io);
+        ev_io_set(&c->io, c->fd, ev);
+        ev_io_start(c->w->loop, &c->io);
+    }
+}
+
+/* Write what is pending. @return false if the connection was closed. */
+static bool flush(tcp_conn_t *c)
+{
+    while (c->tx_off < c->tx_len) {
+        ssize_t n = send(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                set_events(c, EV_WRITE);
+                return true;
+            }
+            conn_close(c);
+            return false;
+        }
+        c->tx_off += (size_t)n;
+        c->last = ev_now(c->w->loop);
+    }
+    c->tx_len = c->tx_off = 0;
+    if (c->closing) {
+        conn_close(c);
+        return false;
+    }
+    set_events(c, EV_READ);
+    return true;
+}
+
+/* Answer every complete query in rx while nothing waits to be written. */
+static void process(tcp_conn_t *c)
+{
+    worker_t *w = c->w;
+    const config_t *cfg = w->srv->cfg;
+    size_t off = 0;
+    while (c->tx_len == 0 && c->rx_len - off >= 2) {
+        size_t mlen = (size_t)(c->rx[off] << 8 | c->rx[off + 1]);
+        if (mlen == 0) {
+            c->closing = true; /* a zero-length message: nothing sane follows */
+            break;
+        }
+        if (c->rx_len - off < 2 + mlen) {
+            break;
+        }
+        w->actx.rd_ok = zr_begin(&w->rd) == 0;
+        size_t len = answer_query(&w->actx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true);
+        zr_end(&w->rd);
+        off += 2 + mlen;
+        c->nqueries++;
+        if (cfg->tcp_max_queries && c->nqueries >= cfg->tcp_max_queries) {
+            c->closing = true;
+        }
+        if (len > 0) {
+            c->tx[0] = (uint8_t)(len >> 8);
+            c->tx[1] = (uint8_t)len;
+            c->tx_len = 2 + len;
+            c->tx_off = 0;
+            if (!flush(c)) {
+                return;
+            }
+        }
+        if (c->closing) {
+            break;
+        }
+    }
+    if (off > 0) {
+        memmove(c->rx, c->rx + off, c->rx_len - off);
+        c->rx_len -= off;
+    }
+    if (c->closing && c->tx_len == 0) {
+        conn_close(c);
+    }
+}
+
+static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    tcp_conn_t *c = io->data;
+    (void)loop;
+    if (revents & EV_WRITE) {
+        if (!flush(c)) {
+            return;
+        }
+        process(c); /* queries that arrived while we were blocked */
+        return;
+    }
+    for (;;) {
+        if (c->rx_len == TCP_BUF) {
+            break; /* full: a whole max-size message is in; process makes room */
+        }
+        ssize_t n = recv(c->fd, c->rx + c->rx_len, TCP_BUF - c->rx_len, 0);
+        if (n == 0) {
+            conn_close(c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            conn_close(c);
+            return;
+        }
+        c->rx_len += (size_t)n;
+        c->last = ev_now(c->w->loop);
+    }
+    process(c);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    tcp_conn_t *c = t->data;
+    (void)revents;
+    ev_tstamp idle = (ev_tstamp)c->w->srv->cfg->tcp_idle_timeout_s;
+    ev_tstamp left = c->last + idle - ev_now(loop);
+    if (left <= 0) {
+        conn_close(c);
+        return;
+    }
+    t->repeat = left;
+    ev_timer_again(loop, t);
+}
+
+void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    worker_t *w = io->data;
+    (void)revents;
+    while (w->tcp_count < w->tcp_max) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            break; /* EAGAIN, or a connection that died before we took it */
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        tcp_conn_t *c = w->tcp_free;
+        if (c) {
+            w->tcp_free = c->next;
+        } else {
+            c = xmalloc(sizeof(*c));
+        }
+        c->w = w;
+        c->fd = fd;
+        c->rx_len = c->tx_len = c->tx_off = 0;
+        c->nqueries = 0;
+        c->closing = false;
+        c->last = ev_now(loop);
+        c->prev = NULL;
+        c->next = w->tcp_live;
+        if (w->tcp_live) {
+            w->tcp_live->prev = c;
+        }
+        w->tcp_live = c;
+        w->tcp_count++;
+        ev_io_init(&c->io, conn_cb, fd, EV_READ);
+        c->io.data = c;
+        ev_io_start(loop, &c->io);
+        ev_init(&c->timer, timer_cb);
+        c->timer.repeat = (ev_tstamp)w->srv->cfg->tcp_idle_timeout_s;
+        c->timer.data = c;
+        ev_timer_again(loop, &c->timer);
+    }
+    if (w->tcp_count >= w->tcp_max) {
+        accept_pause(w, true);
+    }
+}
+
+void tcp_close_all(worker_t *w)
+{
+    while (w->tcp_live) {
+        conn_close(w->tcp_live);
+    }
+}
+
+void tcp_free_pool(worker_t *w)
+{
+    while (w->tcp_free) {
+        tcp_conn_t *c = w->tcp_free;
+        w->tcp_free = c->next;
+        free(c);
+    }
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c -- worker threads and the UDP path (see worker.h).
+ * Hot path (udp_cb, udp_batch): no malloc, no lock, no log.
+ */
+#include "dnsd/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+#include "zones/base/xalloc.h"
+
+/* Turn the received destination-address cmsg into the source for the reply. */
+static size_t reply_ctl(const struct msghdr *in, uint8_t *out)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)in); c;
+         c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            pi.ipi_spec_dst = pi.ipi_addr;
+            pi.ipi_ifindex = 0;
+            struct cmsghdr *o = (struct cmsghdr *)out;
+            o->cmsg_level = IPPROTO_IP;
+            o->cmsg_type = IP_PKTINFO;
+            o->cmsg_len = CMSG_LEN(sizeof(pi));
+            memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+            return CMSG_SPACE(sizeof(pi));
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct cmsghdr *o = (struct cmsghdr *)out;
+            o->cmsg_level = IPPROTO_IPV6;
+            o->cmsg_type = IPV6_PKTINFO;
+            o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+            memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+            return CMSG_SPACE(sizeof(struct in6_pktinfo));
+        }
+    }
+    return 0;
+}
+
+static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
+{
+    answer_ctx_t *a = &w->actx;
+    a->rd_ok = zr_begin(&w->rd) == 0;
+    unsigned out = 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t len = answer_query(a, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF, false);
+        if (len == 0) {
+            continue;
+        }
+        struct msghdr *h = &w->tx[out].msg_hdr;
+        memset(h, 0, sizeof(*h));
+        h->msg_name = &w->peer[i];
+        h->msg_namelen = w->rx[i].msg_hdr.msg_namelen;
+        w->tx_iov[out].iov_base = w->txbuf[out];
+        w->tx_iov[out].iov_len = len;
+        h->msg_iov = &w->tx_iov[out];
+        h->msg_iovlen = 1;
+        if (s->pktinfo) {
+            size_t cl = reply_ctl(&w->rx[i].msg_hdr, w->tx_ctl[out]);
+            if (cl) {
+                h->msg_control = w->tx_ctl[out];
+                h->msg_controllen = cl;
+            }
+        }
+        out++;
+    }
+    zr_end(&w->rd);
+    unsigned sent = 0;
+    while (sent < out) {
+        int r = sendmmsg(s->fd, w->tx + sent, out - sent, 0);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            /* EAGAIN (socket buffer full) or a per-peer error: drop the
+             * rest of this one, go on with the others */
+            a->st.dropped++;
+            sent++;
+            continue;
+        }
+        sent += (unsigned)r;
+    }
+}
+
+static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    worker_t *w = io->data;
+    lsock_t *s = (lsock_t *)((char *)io - offsetof(lsock_t, io));
+    (void)loop;
+    (void)revents;
+    /* a few batches per wakeup, then let TCP and timers run */
+    for (int round = 0; round < 8; round++) {
+        for (unsigned i = 0; i < UDP_BATCH; i++) {
+            struct msghdr *h = &w->rx[i].msg_hdr;
+            h->msg_name = &w->peer[i];
+            h->msg_namelen = sizeof(w->peer[i]);
+            h->msg_iov = &w->rx_iov[i];
+            h->msg_iovlen = 1;
+            h->msg_control = s->pktinfo ? w->rx_ctl[i] : NULL;
+            h->msg_controllen = s->pktinfo ? UDP_CTL : 0;
+            h->msg_flags = 0;
+        }
+        int n = recvmmsg(s->fd, w->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0) {
+            break;
+        }
+        udp_batch(w, s, (unsigned)n);
+        if (n < UDP_BATCH) {
+            break;
+        }
+    }
+}
+
+static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)a;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+worker_t *worker_new(server_t *srv, int idx)
+{
+    worker_t *w = xcalloc(1, sizeof(*w));
+    w->idx = idx;
+    w->srv = srv;
+    w->rxbuf = xmalloc(sizeof(*w->rxbuf) * UDP_BATCH);
+    w->txbuf = xmalloc(sizeof(*w->txbuf) * UDP_BATCH);
+    for (unsigned i = 0; i < UDP_BATCH; i++) {
+        w->rx_iov[i].iov_base = w->rxbuf[i];
+        w->rx_iov[i].iov_len = UDP_BUF;
+    }
+    w->actx.udp_max = (uint16_t)srv->cfg->udp_payload;
+    unsigned share = srv->cfg->tcp_max_connections / (unsigned)srv->nworkers;
+    w->tcp_max = share ? share : 1;
+    return w;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    ev_run(w->loop, 0);
+    return NULL;
+}
+
+int worker_start(worker_t *w)
+{
+    /* the read txn is made here; MDB_NOTLS lets it serve the worker thread */
+    int err = zr_init(&w->rd, w->srv->store);
+    if (err) {
+        return err;
+    }
+    w->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!w->loop) {
+        return -ENOMEM;
+    }
+    ev_async_init(&w->stop, stop_cb);
+    ev_async_start(w->loop, &w->stop);
+    for (int i = 0; i < w->nsock; i++) {
+        ev_io_init(&w->udp[i].io, udp_cb, w->udp[i].fd, EV_READ);
+        w->udp[i].io.data = w;
+        ev_io_start(w->loop, &w->udp[i].io);
+        ev_io_init(&w->tcp[i].io, tcp_accept_cb, w->tcp[i].fd, EV_READ);
+        w->tcp[i].io.data = w;
+        ev_io_start(w->loop, &w->tcp[i].io);
+    }
+    w->accepting = true;
+    int rc = pthread_create(&w->th, NULL, worker_main, w);
+    return rc ? -rc : 0;
+}
+
+void worker_stop(worker_t *w)
+{
+    ev_async_send(w->loop, &w->stop);
+    pthread_join(w->th, NULL);
+}
+
+void worker_free(worker_t *w)
+{
+    if (!w) {
+        return;
+    }
+    if (w->loop) {
+        tcp_close_all(w);
+        tcp_free_pool(w);
+        ev_loop_destroy(w->loop);
+    }
+    for (int i = 0; i < w->nsock; i++) {
+        close(w->udp[i].fd);
+        close(w->tcp[i].fd);
+    }
+    zr_fini(&w->rd);
+    free(w->rxbuf);
+    free(w->txbuf);
+    free(w);
+}

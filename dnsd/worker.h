@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.h -- the query workers. Each worker is one thread with its own
+ * libev loop, its own SO_REUSEPORT UDP and TCP sockets for every listen
+ * address, its own LMDB read txn, buffers and counters: workers share
+ * nothing writable, so the query path takes no lock.
+ * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch.
+ * TCP (tcp.c): RFC 7766 framing, pipelining, idle timeout, connection cap.
+ */
+#ifndef DNSD_WORKER_H
+#define DNSD_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dnsd/answer.h"
+#include "dnsd/config.h"
+#include "zones/reader.h"
+#include "zones/store.h"
+
+#define UDP_BATCH 64
+#define UDP_BUF   4096
+#define UDP_CTL   64
+
+typedef struct tcp_conn tcp_conn_t;
+typedef struct worker worker_t;
+
+typedef struct server {
+    const config_t *cfg;
+    zs_store_t *store;
+    int nworkers;
+    worker_t **w;
+} server_t;
+
+typedef struct lsock {
+    int fd;
+    bool pktinfo; /* bound to a wildcard address: reply from the query's destination */
+    int family;
+    ev_io io;
+} lsock_t;
+
+struct worker {
+    int idx;
+    server_t *srv;
+    pthread_t th;
+    struct ev_loop *loop;
+    ev_async stop;
+    int init_err;
+    zr_t rd;
+    answer_ctx_t actx;
+    int nsock;
+    lsock_t udp[CONF_LISTEN_MAX];
+    lsock_t tcp[CONF_LISTEN_MAX];
+    /* UDP batch state, made once */
+    struct mmsghdr rx[UDP_BATCH], tx[UDP_BATCH];
+    struct iovec rx_iov[UDP_BATCH], tx_iov[UDP_BATCH];
+    struct sockaddr_storage peer[UDP_BATCH];
+    uint8_t rx_ctl[UDP_BATCH][UDP_CTL], tx_ctl[UDP_BATCH][UDP_CTL];
+    uint8_t (*rxbuf)[UDP_BUF];
+    uint8_t (*txbuf)[UDP_BUF];
+    /* TCP */
+    unsigned tcp_max;      /* this worker's share of tcp-max-connections */
+    unsigned tcp_count;
+    bool accepting;
+    tcp_conn_t *tcp_free;  /* reusable connections (buffers kept) */
+    tcp_conn_t *tcp_live;  /* open connections, for shutdown */
+};
+
+/** Main thread: make the worker (sockets already open in udp[]/tcp[]). */
+worker_t *worker_new(server_t *srv, int idx);
+/** Start its thread; it opens its read txn and loop there. */
+int worker_start(worker_t *w);
+/** Ask the loop to stop and join the thread. */
+void worker_stop(worker_t *w);
+void worker_free(worker_t *w);
+
+/* tcp.c */
+void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
+void tcp_close_all(worker_t *w);
+void tcp_free_pool(worker_t *w);
+
+#endif
