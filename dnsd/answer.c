@@ -457,7 +457,7 @@ static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zon
             if (!put_rrset(w, &g)) {
                 return !must_fit;
             }
-            (*arcount)++;
+            *arcount = (uint16_t)(*arcount + g.rr.count);
         }
     }
     return true;
@@ -516,15 +516,17 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     w.len = put_header(out, &q, flags, p.rcode);
     put_question(&w, &q);
     uint16_t an = 0, ns = 0, ar = 0;
-    for (int i = 0; i < p.nan; i++, an++) {
+    for (int i = 0; i < p.nan; i++) {
         if (!put_rrset(&w, &p.an[i])) {
             goto truncated;
         }
+        an = (uint16_t)(an + p.an[i].rr.count);
     }
-    for (int i = 0; i < p.nns; i++, ns++) {
+    for (int i = 0; i < p.nns; i++) {
         if (!put_rrset(&w, &p.ns[i])) {
             goto truncated;
         }
+        ns = (uint16_t)(ns + p.ns[i].rr.count);
     }
     for (int i = 0; i < p.nan; i++) {
         add_targets(a, &w, &p.an[i], &zone, &ar, false);

@@ -63,7 +63,8 @@ void zr_end(zr_t *r)
 
 int zr_zone_find(zr_t *r, const dname_key_t *k, zs_zone_t *out)
 {
-    for (int l = k->nlabels; l >= 0; l--) {
+    /* l >= 1: LMDB keys cannot be empty, so the root zone is not supported */
+    for (int l = k->nlabels; l >= 1; l--) {
         MDB_val key = {k->ends[l], (void *)k->key}, val;
         int rc = mdb_get(r->txn, r->s->zones, &key, &val);
         if (rc == MDB_NOTFOUND) {

@@ -96,8 +96,8 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out)
     memcpy(lower, apex, (size_t)len);
     dname_lower(lower);
     dname_key_t k;
-    if (dname_key_build(lower, &k) != 0) {
-        return DNSD_ELIMIT;
+    if (dname_key_build(lower, &k) != 0 || k.nlabels == 0) {
+        return DNSD_ELIMIT; /* LMDB keys cannot be empty: no root zone */
     }
     MDB_val key = {k.len, k.key}, val;
     int rc = mdb_get(w->txn, w->s->zones, &key, &val);

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_answer.c -- the query engine end to end without sockets: a real LMDB
+ * store in a temp dir (filled through the writer), hand-built query packets
+ * through answer_query(), responses decoded and checked field by field.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dnsd/answer.h"
+#include "dnsd/pkt.h"
+#include "tests/tap.h"
+#include "zones/base/err.h"
+#include "zones/writer.h"
+
+#define UDP_MAX_TEST 4096
+
+static zs_store_t *store;
+static uint8_t resp[65536];
+
+/* "www.example.test." -> wire */
+static int wire(const char *s, uint8_t *out)
+{
+    size_t o = 0;
+    while (*s && strcmp(s, ".") != 0) {
+        const char *dot = strchr(s, '.');
+        size_t l = dot ? (size_t)(dot - s) : strlen(s);
+        out[o++] = (uint8_t)l;
+        memcpy(out + o, s, l);
+        o += l;
+        s += l + (dot ? 1 : 0);
+    }
+    out[o++] = 0;
+    return (int)o;
+}
+
+static zw_zone_t zone_new(zw_t *w, const char *apex)
+{
+    uint8_t a[256];
+    zw_zone_t z;
+    wire(apex, a);
+    if (zw_zone_create(w, a, &z) != 0) {
+        abort();
+    }
+    return z;
+}
+
+static void add(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, uint32_t ttl,
+                const void *rd, size_t rl)
+{
+    uint8_t o[256];
+    wire(owner, o);
+    int err = zw_rr_add(w, z, o, type, 0, ttl, rd, (uint16_t)rl);
+    if (err) {
+        printf("# add %s/%u: %s\n", owner, type, dnsd_strerror(err));
+        abort();
+    }
+}
+
+static void add_name(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, const char *target)
+{
+    uint8_t t[256];
+    add(w, z, owner, type, 300, t, (size_t)wire(target, t));
+}
+
+static void add_a(zw_t *w, zw_zone_t *z, const char *owner, uint8_t last)
+{
+    uint8_t a[4] = {192, 0, 2, last};
+    add(w, z, owner, DNS_T_A, 300, a, 4);
+}
+
+static void add_soa(zw_t *w, zw_zone_t *z, const char *apex)
+{
+    uint8_t rd[600];
+    char ns[300], rn[300];
+    snprintf(ns, sizeof(ns), "ns1.%s", apex);
+    snprintf(rn, sizeof(rn), "hostmaster.%s", apex);
+    size_t o = (size_t)wire(ns, rd);
+    o += (size_t)wire(rn, rd + o);
+    uint32_t v[5] = {1, 3600, 600, 86400, 300}; /* MINIMUM 300 < TTL 3600 */
+    for (int i = 0; i < 5; i++) {
+        put32(rd + o, v[i]);
+        o += 4;
+    }
+    add(w, z, apex, DNS_T_SOA, 3600, rd, o);
+}
+
+static void build_store(const char *dir)
+{
+    diag_t d;
+    zw_t w;
+    if (zs_open(dir, ZS_OPEN_CREATE, 0, &store, &d) != 0 || zw_begin(store, &w) != 0) {
+        abort();
+    }
+    zw_zone_t z = zone_new(&w, "example.test.");
+    add_soa(&w, &z, "example.test.");
+    add_name(&w, &z, "example.test.", DNS_T_NS, "ns1.example.test.");
+    add_a(&w, &z, "ns1.example.test.", 53);
+    add_a(&w, &z, "www.example.test.", 1);
+    add_a(&w, &z, "www.example.test.", 2);
+    uint8_t mx[300] = {0, 10};
+    add(&w, &z, "example.test.", DNS_T_MX, 300, mx, 2 + (size_t)wire("mail.example.test.", mx + 2));
+    add_a(&w, &z, "mail.example.test.", 25);
+    add_a(&w, &z, "a.b.ent.example.test.", 3);
+    add_a(&w, &z, "*.wild.example.test.", 4);
+    uint8_t txt[] = "\x05hello";
+    add(&w, &z, "host.wild.example.test.", 16, 300, txt, 6);
+    add_name(&w, &z, "c1.example.test.", DNS_T_CNAME, "c2.example.test.");
+    add_name(&w, &z, "c2.example.test.", DNS_T_CNAME, "www.example.test.");
+    add_name(&w, &z, "l1.example.test.", DNS_T_CNAME, "l2.example.test.");
+    add_name(&w, &z, "l2.example.test.", DNS_T_CNAME, "l1.example.test.");
+    add_name(&w, &z, "out.example.test.", DNS_T_CNAME, "www.elsewhere.test.");
+    add_name(&w, &z, "sub.example.test.", DNS_T_NS, "ns.sub.example.test.");
+    add_a(&w, &z, "ns.sub.example.test.", 99);
+    /* 20 TXT records of 100 bytes: > 512 and > 1232 bytes */
+    for (int i = 0; i < 20; i++) {
+        uint8_t t[101];
+        t[0] = 100;
+        memset(t + 1, 'a' + i, 100);
+        add(&w, &z, "big.example.test.", 16, 300, t, 101);
+    }
+    zw_zone_t deep = zone_new(&w, "deep.example.test.");
+    add_soa(&w, &deep, "deep.example.test.");
+    add_name(&w, &deep, "deep.example.test.", DNS_T_NS, "ns1.example.test.");
+    add_a(&w, &deep, "host.deep.example.test.", 77);
+    if (zw_check_zone(&w, &z, &d) != 0 || zw_check_zone(&w, &deep, &d) != 0) {
+        diag_print(&d, stdout);
+        abort();
+    }
+    if (zw_commit(&w) != 0) {
+        abort();
+    }
+}
+
+typedef struct rsp {
+    size_t len;
+    uint16_t id, flags, qd, an, ns, ar;
+    uint8_t rcode; /* with the extended bits from OPT */
+    bool opt;
+    uint16_t opt_udp;
+    uint32_t first_ttl[3];     /* TTL of the first RR of each section */
+    uint16_t first_type[3];
+} rsp_t;
+
+static size_t mkq(uint8_t *q, const char *name, uint16_t type, uint16_t flags, int edns_udp,
+                  int edns_ver)
+{
+    memset(q, 0, 12);
+    put16(q, 0x1234);
+    put16(q + 2, flags);
+    put16(q + 4, 1);
+    size_t o = 12 + (size_t)wire(name, q + 12);
+    put16(q + o, type);
+    put16(q + o + 2, DNS_C_IN);
+    o += 4;
+    if (edns_udp) {
+        put16(q + 10, 1);
+        q[o] = 0;
+        put16(q + o + 1, DNS_T_OPT);
+        put16(q + o + 3, (uint16_t)edns_udp);
+        q[o + 5] = 0;
+        q[o + 6] = (uint8_t)edns_ver;
+        put16(q + o + 7, 0);
+        put16(q + o + 9, 0);
+        o += 11;
+    }
+    return o;
+}
+
+static bool skip_name(rd_t *r)
+{
+    for (;;) {
+        uint8_t l = rd_u8(r);
+        if (r->bad) {
+            return false;
+        }
+        if ((l & 0xC0) == 0xC0) {
+            rd_u8(r);
+            return !r->bad;
+        }
+        if (l == 0) {
+            return true;
+        }
+        rd_skip(r, l);
+    }
+}
+
+static rsp_t ask(answer_ctx_t *a, const uint8_t *q, size_t ql, bool tcp)
+{
+    rsp_t s;
+    memset(&s, 0, sizeof(s));
+    a->rd_ok = zr_begin(a->rd) == 0;
+    s.len = answer_query(a, q, ql, resp, tcp ? ANSWER_TCP_MAX : UDP_MAX_TEST, tcp);
+    zr_end(a->rd);
+    if (s.len < 12) {
+        return s;
+    }
+    rd_t r;
+    rd_init(&r, resp, s.len);
+    s.id = rd_u16(&r);
+    s.flags = rd_u16(&r);
+    s.rcode = s.flags & 0xF;
+    s.qd = rd_u16(&r);
+    s.an = rd_u16(&r);
+    s.ns = rd_u16(&r);
+    s.ar = rd_u16(&r);
+    for (unsigned i = 0; i < s.qd; i++) {
+        skip_name(&r);
+        rd_skip(&r, 4);
+    }
+    unsigned counts[3] = {s.an, s.ns, s.ar};
+    for (int sec = 0; sec < 3; sec++) {
+        for (unsigned i = 0; i < counts[sec]; i++) {
+            skip_name(&r);
+            uint16_t type = rd_u16(&r), cls = rd_u16(&r);
+            uint32_t ttl = rd_u32(&r);
+            uint16_t rl = rd_u16(&r);
+            rd_skip(&r, rl);
+            if (i == 0) {
+                s.first_ttl[sec] = ttl;
+                s.first_type[sec] = type;
+            }
+            if (type == DNS_T_OPT) {
+                s.opt = true;
+                s.opt_udp = cls;
+                s.rcode = (uint8_t)(s.rcode | ((ttl >> 24) << 4));
+            }
+        }
+    }
+    if (r.bad || rd_left(&r) != 0) {
+        s.rcode = 0xFF; /* marks a malformed response */
+    }
+    return s;
+}
+
+
+int main(void)
+{
+    char dir[] = "/tmp/t_answer.XXXXXX";
+    if (!mkdtemp(dir)) {
+        return 1;
+    }
+    build_store(dir);
+    zr_t rd;
+    answer_ctx_t a;
+    memset(&a, 0, sizeof(a));
+    a.rd = &rd;
+    a.udp_max = 1232;
+    if (zr_init(&rd, store) != 0) {
+        return 1;
+    }
+    uint8_t q[600];
+    size_t ql;
+    rsp_t s;
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, DNS_F_RD, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_NOERROR, "A: NOERROR");
+    ok(s.flags & DNS_F_AA, "A: AA set");
+    ok(s.flags & DNS_F_RD, "A: RD copied");
+    ok(!(s.flags & DNS_F_RA), "A: RA clear");
+    is_int(s.an, 2, "A: two records");
+    is_int(s.id, 0x1234, "A: id echoed");
+    ok(resp[s.len - 16] == 0xC0 && resp[s.len - 15] == 12,
+       "A: owner compressed to the question (0xC00C)");
+    ok(!s.opt, "no OPT without EDNS in the query");
+
+    ql = mkq(q, "WwW.ExAmPlE.TeSt.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.an, 2, "mixed case: answered");
+    ok(memcmp(resp + 12, q + 12, 18) == 0, "mixed case: question echoed as sent");
+
+    ql = mkq(q, "nope.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_NXDOMAIN, "NXDOMAIN");
+    is_int(s.ns, 1, "NXDOMAIN: SOA in authority");
+    is_int(s.first_type[1], DNS_T_SOA, "NXDOMAIN: it is the SOA");
+    is_int(s.first_ttl[1], 300, "NXDOMAIN: TTL = min(SOA TTL, MINIMUM)");
+
+    ql = mkq(q, "www.example.test.", DNS_T_AAAA, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 0 && s.ns == 1, "NODATA: NOERROR, SOA only");
+
+    ql = mkq(q, "b.ent.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 0 && s.ns == 1, "empty non-terminal: NODATA");
+
+    ql = mkq(q, "x.y.wild.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 1 && (s.flags & DNS_F_AA), "wildcard: synthesized");
+    ok(resp[ql] == 0xC0 && resp[ql + 1] == 12, "wildcard: owner is the qname");
+
+    ql = mkq(q, "host.wild.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 0 && s.ns == 1,
+       "wildcard: an existing name is not synthesized (NODATA)");
+
+    ql = mkq(q, "c1.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.an == 4 && s.first_type[0] == DNS_T_CNAME, "CNAME chain: 2 CNAMEs + 2 A");
+
+    ql = mkq(q, "c1.example.test.", DNS_T_CNAME, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.an == 1 && s.first_type[0] == DNS_T_CNAME, "qtype CNAME: the CNAME itself");
+
+    ql = mkq(q, "l1.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 2, "CNAME loop: stops after each link once");
+
+    ql = mkq(q, "out.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 1 && s.ns == 0, "out-of-zone CNAME: CNAME only");
+
+    ql = mkq(q, "host.sub.example.test.", DNS_T_A, DNS_F_RD, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && !(s.flags & DNS_F_AA) && s.an == 0 && s.ns == 1 &&
+           s.first_type[1] == DNS_T_NS && s.ar == 1 && s.first_type[2] == DNS_T_A,
+       "referral: no AA, NS in authority, glue in additional");
+
+    ql = mkq(q, "sub.example.test.", DNS_T_DS, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok((s.flags & DNS_F_AA) && s.an == 0 && s.ns == 1 && s.first_type[1] == DNS_T_SOA,
+       "DS at the cut: the parent answers NODATA");
+
+    ql = mkq(q, "example.test.", DNS_T_MX, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.an == 1 && s.ar == 1 && s.first_type[2] == DNS_T_A, "MX: target address in additional");
+
+    ql = mkq(q, "example.test.", DNS_T_NS, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.an == 1 && s.ar == 1, "NS: in-zone target address in additional");
+
+    ql = mkq(q, "www.other.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_REFUSED, "no zone: REFUSED");
+    ok(!(s.flags & DNS_F_AA), "no zone: no AA");
+
+    ql = mkq(q, "nope.deep.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NXDOMAIN && s.ns == 1, "nested zone: NXDOMAIN from deep.example.test");
+    ql = mkq(q, "host.deep.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 1, "nested zone: data of the longest zone");
+
+    ql = mkq(q, "example.test.", DNS_T_ANY, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 1, "ANY over UDP: one RRset (RFC 8482)");
+    s = ask(&a, q, ql, true);
+    ok(s.an >= 3, "ANY over TCP: every RRset");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 1400, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.opt && s.opt_udp == 1232 && s.an == 2, "EDNS: OPT echoed with our payload size");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 1400, 1);
+    s = ask(&a, q, ql, false);
+    ok(s.opt && s.rcode == DNS_R_BADVERS && s.an == 0, "EDNS version 1: BADVERS with OPT");
+
+    ql = mkq(q, "big.example.test.", 16, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok((s.flags & DNS_F_TC) && s.an == 0 && s.len <= 512, "no EDNS, > 512 bytes: TC=1");
+    ql = mkq(q, "big.example.test.", 16, 0, 1232, 0);
+    s = ask(&a, q, ql, false);
+    ok((s.flags & DNS_F_TC) && s.opt && s.len <= 1232, "EDNS 1232, > 1232 bytes: TC=1 with OPT");
+    s = ask(&a, q, ql, true);
+    ok(!(s.flags & DNS_F_TC) && s.an == 20, "TCP: the full answer");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 0, 0);
+    put16(q + 4, 2);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_FORMERR, "QDCOUNT 2: FORMERR");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 5 << 11, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_NOTIMP, "opcode UPDATE: NOTIMP");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, DNS_F_QR, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.len, 0, "a response (QR=1) is not answered");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 1232, 0);
+    memcpy(q + ql, q + ql - 11, 11); /* a second OPT */
+    put16(q + 10, 2);
+    s = ask(&a, q, ql + 11, false);
+    ok(s.rcode == DNS_R_FORMERR && !s.opt, "two OPT records: FORMERR without OPT");
+
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql - 3, false);
+    is_int(s.rcode, DNS_R_FORMERR, "truncated question: FORMERR");
+
+    /* damage the stored www/A value: SERVFAIL, not a crash or a lie */
+    {
+        zw_t w;
+        zw_zone_t z;
+        uint8_t apex[64], own[64];
+        wire("example.test.", apex);
+        wire("www.example.test.", own);
+        zw_begin(store, &w);
+        zw_zone_get(store, w.txn, apex, &z);
+        dname_key_t k;
+        dname_key_build(own, &k);
+        uint8_t kb[ZS_RRKEY_MAX];
+        MDB_val key = {zs_rrset_key(z.id, &k, z.apex_labels, DNS_T_A, 0, kb), kb};
+        uint8_t junk[] = {1, 0, 0, 0, 1, 44, 0, 9, 0, 4, 1, 2};
+        MDB_val val = {sizeof(junk), junk};
+        mdb_put(w.txn, store->rrsets, &key, &val, 0);
+        zw_commit(&w);
+    }
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    is_int(s.rcode, DNS_R_SERVFAIL, "damaged stored value: SERVFAIL");
+
+    zr_fini(&rd);
+    zs_close(store);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) {
+        return 1;
+    }
+    return done_testing();
+}
