@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* testzone.c -- see testzone.h. Test code: aborts on any error. */
+#include "tests/testzone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsd/pkt.h"
+#include "zones/base/err.h"
+#include "zones/writer.h"
+
+/* "www.example.test." -> wire */
+int tz_wire(const char *s, uint8_t *out)
+{
+    size_t o = 0;
+    while (*s && strcmp(s, ".") != 0) {
+        const char *dot = strchr(s, '.');
+        size_t l = dot ? (size_t)(dot - s) : strlen(s);
+        out[o++] = (uint8_t)l;
+        memcpy(out + o, s, l);
+        o += l;
+        s += l + (dot ? 1 : 0);
+    }
+    out[o++] = 0;
+    return (int)o;
+}
+
+static zw_zone_t zone_new(zw_t *w, const char *apex)
+{
+    uint8_t a[256];
+    zw_zone_t z;
+    tz_wire(apex, a);
+    if (zw_zone_create(w, a, &z) != 0) {
+        abort();
+    }
+    return z;
+}
+
+static void add(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, uint32_t ttl,
+                const void *rd, size_t rl)
+{
+    uint8_t o[256];
+    tz_wire(owner, o);
+    int err = zw_rr_add(w, z, o, type, 0, ttl, rd, (uint16_t)rl);
+    if (err) {
+        printf("# add %s/%u: %s\n", owner, type, dnsd_strerror(err));
+        abort();
+    }
+}
+
+static void add_name(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, const char *target)
+{
+    uint8_t t[256];
+    add(w, z, owner, type, 300, t, (size_t)tz_wire(target, t));
+}
+
+static void add_a(zw_t *w, zw_zone_t *z, const char *owner, uint8_t last)
+{
+    uint8_t a[4] = {192, 0, 2, last};
+    add(w, z, owner, DNS_T_A, 300, a, 4);
+}
+
+static void add_soa(zw_t *w, zw_zone_t *z, const char *apex)
+{
+    uint8_t rd[600];
+    char ns[300], rn[300];
+    snprintf(ns, sizeof(ns), "ns1.%s", apex);
+    snprintf(rn, sizeof(rn), "hostmaster.%s", apex);
+    size_t o = (size_t)tz_wire(ns, rd);
+    o += (size_t)tz_wire(rn, rd + o);
+    uint32_t v[5] = {1, 3600, 600, 86400, 300}; /* MINIMUM 300 < TTL 3600 */
+    for (int i = 0; i < 5; i++) {
+        put32(rd + o, v[i]);
+        o += 4;
+    }
+    add(w, z, apex, DNS_T_SOA, 3600, rd, o);
+}
+
+zs_store_t *tz_build(const char *dir)
+{
+    diag_t d;
+    zw_t w;
+    zs_store_t *store;
+    if (zs_open(dir, ZS_OPEN_CREATE, 0, &store, &d) != 0 || zw_begin(store, &w) != 0) {
+        abort();
+    }
+    zw_zone_t z = zone_new(&w, "example.test.");
+    add_soa(&w, &z, "example.test.");
+    add_name(&w, &z, "example.test.", DNS_T_NS, "ns1.example.test.");
+    add_a(&w, &z, "ns1.example.test.", 53);
+    add_a(&w, &z, "www.example.test.", 1);
+    add_a(&w, &z, "www.example.test.", 2);
+    uint8_t mx[300] = {0, 10};
+    add(&w, &z, "example.test.", DNS_T_MX, 300, mx, 2 + (size_t)tz_wire("mail.example.test.", mx + 2));
+    add_a(&w, &z, "mail.example.test.", 25);
+    add_a(&w, &z, "a.b.ent.example.test.", 3);
+    add_a(&w, &z, "*.wild.example.test.", 4);
+    uint8_t txt[] = "\x05hello";
+    add(&w, &z, "host.wild.example.test.", 16, 300, txt, 6);
+    add_name(&w, &z, "c1.example.test.", DNS_T_CNAME, "c2.example.test.");
+    add_name(&w, &z, "c2.example.test.", DNS_T_CNAME, "www.example.test.");
+    add_name(&w, &z, "l1.example.test.", DNS_T_CNAME, "l2.example.test.");
+    add_name(&w, &z, "l2.example.test.", DNS_T_CNAME, "l1.example.test.");
+    add_name(&w, &z, "out.example.test.", DNS_T_CNAME, "www.elsewhere.test.");
+    add_name(&w, &z, "sub.example.test.", DNS_T_NS, "ns.sub.example.test.");
+    add_a(&w, &z, "ns.sub.example.test.", 99);
+    /* 20 TXT records of 100 bytes: > 512 and > 1232 bytes */
+    for (int i = 0; i < 20; i++) {
+        uint8_t t[101];
+        t[0] = 100;
+        memset(t + 1, 'a' + i, 100);
+        add(&w, &z, "big.example.test.", 16, 300, t, 101);
+    }
+    zw_zone_t deep = zone_new(&w, "deep.example.test.");
+    add_soa(&w, &deep, "deep.example.test.");
+    add_name(&w, &deep, "deep.example.test.", DNS_T_NS, "ns1.example.test.");
+    add_a(&w, &deep, "host.deep.example.test.", 77);
+    if (zw_check_zone(&w, &z, &d) != 0 || zw_check_zone(&w, &deep, &d) != 0) {
+        diag_print(&d, stdout);
+        abort();
+    }
+    if (zw_commit(&w) != 0) {
+        abort();
+    }
+    return store;
+}
+

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testzone.h -- a small store for the unit tests and fuzz targets, made
+ * through the writer: example.test (A, MX, ENT, wildcard, CNAME chain and
+ * loop, out-of-zone CNAME, delegation with glue, a 2 KB TXT RRset) and the
+ * nested zone deep.example.test.
+ */
+#ifndef DNSD_TESTZONE_H
+#define DNSD_TESTZONE_H
+
+#include <stdint.h>
+
+#include "zones/store.h"
+
+/** "www.example.test." -> wire form in @p out; returns its length. */
+int tz_wire(const char *s, uint8_t *out);
+
+/** Create the store in directory @p dir (which must exist); aborts on error. */
+zs_store_t *tz_build(const char *dir);
+
+#endif
