@@ -136,6 +136,7 @@ worker_t *worker_new(server_t *srv, int idx)
         w->rx_iov[i].iov_base = w->rxbuf[i];
         w->rx_iov[i].iov_len = UDP_BUF;
     }
+    w->actx.rd = &w->rd;
     w->actx.udp_max = (uint16_t)srv->cfg->udp_payload;
     unsigned share = srv->cfg->tcp_max_connections / (unsigned)srv->nworkers;
     w->tcp_max = share ? share : 1;
