@@ -27,6 +27,7 @@
 #define PLAN_NS   2
 #define CTAB_MAX  64
 #define OPT_LEN   11
+#define ECS_MAX   (4 + 4 + 16) /* option header + family/source/scope + address */
 
 typedef struct item {
     const uint8_t *owner;
@@ -38,6 +39,7 @@ typedef struct plan {
     uint8_t rcode;
     bool aa;
     bool referral;
+    uint8_t scope;   /* ECS scope: the prefix that decided (0: not geographic) */
     int nan, nns;
     item_t an[PLAN_AN];
     item_t ns[PLAN_NS];
@@ -267,6 +269,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
     p->rcode = DNS_R_NOERROR;
     p->aa = false;
     p->referral = false;
+    p->scope = 0;
     p->nan = p->nns = 0;
     p->zone = z;
     if (dname_key_build(name, &k) != 0) {
@@ -391,7 +394,9 @@ static void put_question(wr_t *w, const query_t *q)
     w->len += 4;
 }
 
-static void put_opt(wr_t *w, const query_t *q, uint16_t udp_max, uint8_t rcode)
+/* OPT (space for it is always reserved), with the query's ECS option
+ * echoed and our scope (RFC 7871 7.2.1) */
+static void put_opt(wr_t *w, const query_t *q, uint16_t udp_max, uint8_t rcode, uint8_t scope)
 {
     uint8_t *o = w->buf + w->len;
     o[0] = 0;
@@ -400,8 +405,20 @@ static void put_opt(wr_t *w, const query_t *q, uint16_t udp_max, uint8_t rcode)
     o[5] = (uint8_t)(rcode >> 4); /* extended rcode */
     o[6] = 0;                     /* version */
     put16(o + 7, q->edns_do ? 0x8000u : 0);
-    put16(o + 9, 0);
-    w->len += OPT_LEN;
+    size_t rdlen = 0;
+    if (q->ecs) {
+        size_t alen = (q->ecs_source + 7u) / 8u;
+        uint8_t *e = o + OPT_LEN;
+        put16(e, EDNS_OPT_ECS);
+        put16(e + 2, (uint16_t)(4 + alen));
+        put16(e + 4, q->ecs_family);
+        e[6] = q->ecs_source;
+        e[7] = scope;
+        memcpy(e + 8, q->ecs_addr, alen);
+        rdlen = 8 + alen;
+    }
+    put16(o + 9, (uint16_t)rdlen);
+    w->len += OPT_LEN + rdlen;
     put16(w->buf + 10, (uint16_t)(get16(w->buf + 10) + 1));
 }
 
@@ -413,7 +430,7 @@ static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8
     w.len = put_header(out, q, flags, rcode);
     put_question(&w, q);
     if (q->edns) {
-        put_opt(&w, q, a->udp_max, rcode);
+        put_opt(&w, q, a->udp_max, rcode, 0);
     }
     a->st.rcode[rcode < 17 ? rcode : 16]++;
     return w.len;
@@ -511,7 +528,8 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (lim > cap) {
         lim = cap;
     }
-    wr_t w = {out, 0, lim - (q.edns ? OPT_LEN : 0), 0, {0}};
+    size_t opt_room = q.edns ? OPT_LEN + (q.ecs ? ECS_MAX : 0) : 0;
+    wr_t w = {out, 0, lim - opt_room, 0, {0}};
     uint16_t flags = p.aa ? DNS_F_AA : 0;
     w.len = put_header(out, &q, flags, p.rcode);
     put_question(&w, &q);
@@ -540,8 +558,8 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     put16(out + 8, ns);
     put16(out + 10, ar);
     if (q.edns) {
-        w.lim += OPT_LEN;
-        put_opt(&w, &q, a->udp_max, p.rcode);
+        w.lim += opt_room;
+        put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
     }
     if (p.referral) {
         a->st.referrals++;

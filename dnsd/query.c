@@ -60,6 +60,31 @@ static bool skip_name(rd_t *r, bool *is_root)
     return false;
 }
 
+/* RFC 7871 6: FAMILY 1/2, SOURCE within the address, exact length, no
+ * bits set past SOURCE; a second ECS option is malformed too */
+static int parse_ecs(const uint8_t *p, size_t len, query_t *q)
+{
+    if (q->ecs || len < 4) {
+        return -1;
+    }
+    uint16_t family = get16(p);
+    uint8_t source = p[2];
+    unsigned max = family == 1 ? 32 : family == 2 ? 128 : 0;
+    size_t alen = (source + 7u) / 8u;
+    if (max == 0 || source > max || len != 4 + alen) {
+        return -1;
+    }
+    if (alen > 0 && (source & 7) && (p[4 + alen - 1] & (0xFFu >> (source & 7)))) {
+        return -1;
+    }
+    memset(q->ecs_addr, 0, sizeof(q->ecs_addr));
+    memcpy(q->ecs_addr, p + 4, alen);
+    q->ecs = true;
+    q->ecs_family = (uint8_t)family;
+    q->ecs_source = source;
+    return 0;
+}
+
 static qp_result_t parse_opt(rd_t *r, query_t *q)
 {
     uint16_t udp = rd_u16(r);
@@ -75,10 +100,14 @@ static qp_result_t parse_opt(rd_t *r, query_t *q)
     rd_t o;
     rd_init(&o, r->p, rdlen);
     while (rd_left(&o) > 0) {
-        rd_u16(&o);
+        uint16_t code = rd_u16(&o);
         uint16_t olen = rd_u16(&o);
+        const uint8_t *data = o.p;
         rd_skip(&o, olen);
         if (o.bad) {
+            return QP_FORMERR;
+        }
+        if (code == EDNS_OPT_ECS && parse_ecs(data, olen, q) != 0) {
             return QP_FORMERR;
         }
     }
@@ -98,6 +127,7 @@ qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
     q->edns_do = false;
     q->edns_version = 0;
     q->edns_udp = 512;
+    q->ecs = false;
     if (len < DNS_HDR_LEN) {
         return QP_DROP;
     }
@@ -163,6 +193,7 @@ qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
             res = parse_opt(&r, q);
             if (res == QP_FORMERR) {
                 q->edns = false;
+                q->ecs = false;
                 return res;
             }
             continue;

@@ -35,7 +35,14 @@ typedef struct query {
     bool edns_do;        /* DO bit */
     uint8_t edns_version;
     uint16_t edns_udp;   /* the client's payload size, at least 512 */
+    /* EDNS Client Subnet (RFC 7871), valid when ecs is true */
+    bool ecs;
+    uint8_t ecs_family;  /* 1 IPv4, 2 IPv6 (the option's FAMILY) */
+    uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
+    uint8_t ecs_addr[16]; /* the address, zero past the prefix */
 } query_t;
+
+#define EDNS_OPT_ECS 8
 
 /**
  * Parse @p len bytes at @p pkt into @p q. On QP_FORMERR/QP_NOTIMP/QP_BADVERS

@@ -72,3 +72,63 @@ q() { dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 "$@"; }
 _cleanup() { stop_dnsd; rm -rf "$TMPD"; }
 trap _cleanup EXIT
 trap 'exit 1' INT TERM
+
+# ---- helpers for the DNS behaviour tests (t_*.sh); generic, add freely ----
+
+# PYTHON: a python3 that can import dnspython (a pyenv shim on PATH may hide
+# Debian's python3-dnspython). need_dnspython skips (or bails, REQUIRE_ALL=1).
+PYTHON=
+for _py in /usr/bin/python3 python3; do
+    if "$_py" -c 'import dns.message' 2>/dev/null; then PYTHON=$_py; break; fi
+done
+need_dnspython() {
+    if [ -z "$PYTHON" ]; then
+        if [ "${REQUIRE_ALL:-0}" = 1 ]; then echo "Bail out! python3-dnspython is required"; exit 1; fi
+        skip_all "python3-dnspython not installed"
+    fi
+}
+# dnsq ARGS...: tests/system/dnsq.py against our server (see its usage)
+dnsq() { "$PYTHON" "$top_srcdir/tests/system/dnsq.py" --port "$PORT" "$@"; }
+
+# start_dnsd_raw PORTFILE ARGS...: start "$DNSD ARGS" as given (no default
+# --store/--listen/--port-file), wait for PORTFILE; sets PORT and DNSD_PID
+start_dnsd_raw() {
+    _pf=$1; shift
+    rm -f "$_pf"
+    ${DNSD_WRAPPER:-} "$DNSD" "$@" >"$TMPD/dnsd.log" 2>&1 &
+    DNSD_PID=$!
+    i=0
+    while [ ! -s "$_pf" ]; do
+        i=$((i + 1))
+        if [ $i -gt 200 ] || ! kill -0 "$DNSD_PID" 2>/dev/null; then
+            echo "Bail out! dnsd did not start"; sed 's/^/# /' "$TMPD/dnsd.log"; exit 1
+        fi
+        sleep 0.05
+    done
+    PORT=$(head -n 1 "$_pf")
+}
+
+# Parsing dig's output (dig 9.16+ layout). Each takes the output as $1.
+# dig_status: "NOERROR"; dig_flags: "qr aa rd"; dig_count OUT SECTION: the
+# header count (QUERY, ANSWER, AUTHORITY, ADDITIONAL; ADDITIONAL counts OPT);
+# dig_section OUT SECTION: that section's records, one per line, blanks
+# squeezed (OPT is never listed there); dig_edns: "version: 0, flags: do; udp: 1232"
+dig_status() { printf '%s\n' "$1" | sed -n 's/^;; ->>HEADER<<-.* status: \([A-Z0-9]*\),.*/\1/p' | head -n 1; }
+dig_opcode() { printf '%s\n' "$1" | sed -n 's/^;; ->>HEADER<<- opcode: \([A-Z0-9]*\),.*/\1/p' | head -n 1; }
+dig_flags() { printf '%s\n' "$1" | sed -n 's/^;; flags: *\([a-z ]*\);.*/\1/p' | head -n 1 | sed 's/ *$//'; }
+dig_count() { printf '%s\n' "$1" | sed -n "s/^;; flags:.*[ ;]$2: \([0-9]*\).*/\1/p" | head -n 1; }
+dig_section() {
+    printf '%s\n' "$1" | awk -v h=";; $2 SECTION:" '$0 == h { on = 1; next } on && /^$/ { exit } on { print }' |
+        tr -s ' \t' '  '
+}
+dig_edns() { printf '%s\n' "$1" | sed -n 's/^; EDNS: //p' | head -n 1; }
+dig_size() { printf '%s\n' "$1" | sed -n 's/^;; MSG SIZE *rcvd: \([0-9]*\).*/\1/p' | head -n 1; }
+# nlines TEXT: number of non-empty lines
+nlines() { printf '%s\n' "$1" | grep -c . ; }
+# field TEXT KEY: the rest of the first line of TEXT that starts with "KEY "
+field() { printf '%s\n' "$1" | sed -n "s/^$2 //p" | head -n 1; }
+# ipv6_ok: loopback ::1 is configured and bindable
+ipv6_ok() {
+    [ -n "$PYTHON" ] || return 1
+    "$PYTHON" -c 'import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null
+}

@@ -11,6 +11,7 @@
 
 #include "dnsd/answer.h"
 #include "dnsd/pkt.h"
+#include "dnsd/query.h"
 #include "tests/tap.h"
 #include "tests/testzone.h"
 #include "zones/base/err.h"
@@ -276,6 +277,50 @@ int main(void)
     ql = mkq(q, "www.example.test.", DNS_T_A, 0, 0, 0);
     s = ask(&a, q, ql - 3, false);
     is_int(s.rcode, DNS_R_FORMERR, "truncated question: FORMERR");
+
+    /* EDNS Client Subnet (RFC 7871): a table of options, one named case per row */
+    static const struct {
+        const char *name;
+        const char *opt; /* option data: FAMILY SOURCE SCOPE ADDRESS */
+        size_t len;
+        int rcode;
+    } ecs[] = {
+        {"v4 /24", "\x00\x01\x18\x00\xc0\x00\x02", 7, DNS_R_NOERROR},
+        {"v4 /0 (no client information)", "\x00\x01\x00\x00", 4, DNS_R_NOERROR},
+        {"v6 /56", "\x00\x02\x38\x00\x20\x01\x0d\xb8\x00\x00\x01", 11, DNS_R_NOERROR},
+        {"v4 source 33 > 32", "\x00\x01\x21\x00\xc0\x00\x02\x01\x00", 9, DNS_R_FORMERR},
+        {"v6 source 129 > 128", "\x00\x02\x81\x00", 4, DNS_R_FORMERR},
+        {"family 3", "\x00\x03\x18\x00\xc0\x00\x02", 7, DNS_R_FORMERR},
+        {"v4 /24 with 4 address bytes", "\x00\x01\x18\x00\xc0\x00\x02\x00", 8, DNS_R_FORMERR},
+        {"v4 /24 with 2 address bytes", "\x00\x01\x18\x00\xc0\x00", 6, DNS_R_FORMERR},
+        {"v4 /23 with a bit past the prefix", "\x00\x01\x17\x00\xc0\x00\x03", 7, DNS_R_FORMERR},
+        {"option shorter than its header", "\x00\x01\x18", 3, DNS_R_FORMERR},
+    };
+    for (size_t i = 0; i < sizeof(ecs) / sizeof(ecs[0]); i++) {
+        ql = mkq(q, "www.example.test.", DNS_T_A, 0, 1232, 0);
+        put16(q + ql - 2, (uint16_t)(4 + ecs[i].len)); /* OPT rdlen */
+        put16(q + ql, EDNS_OPT_ECS);
+        put16(q + ql + 2, (uint16_t)ecs[i].len);
+        memcpy(q + ql + 4, ecs[i].opt, ecs[i].len);
+        size_t n = ql + 4 + ecs[i].len;
+        s = ask(&a, q, n, false);
+        is_int(s.rcode, ecs[i].rcode, "ECS %s: %s", ecs[i].name,
+               ecs[i].rcode ? "FORMERR" : "NOERROR");
+        if (ecs[i].rcode == DNS_R_NOERROR) {
+            /* the OPT is last: its ECS option must echo family/source/address, scope 0 */
+            const uint8_t *o = resp + s.len - (4 + ecs[i].len);
+            ok(get16(o) == EDNS_OPT_ECS && get16(o + 2) == ecs[i].len &&
+                   memcmp(o + 4, ecs[i].opt, 3) == 0 && o[7] == 0 &&
+                   memcmp(o + 8, ecs[i].opt + 4, ecs[i].len - 4) == 0,
+               "ECS %s: echoed with scope 0 (name not geographic)", ecs[i].name);
+        }
+    }
+    ql = mkq(q, "www.example.test.", DNS_T_A, 0, 1232, 0);
+    put16(q + ql - 2, 22);
+    memcpy(q + ql, "\x00\x08\x00\x07\x00\x01\x18\x00\xc0\x00\x02", 11);
+    memcpy(q + ql + 11, q + ql, 11);
+    s = ask(&a, q, ql + 22, false);
+    is_int(s.rcode, DNS_R_FORMERR, "two ECS options: FORMERR");
 
     /* damage the stored www/A value: SERVFAIL, not a crash or a lie */
     {

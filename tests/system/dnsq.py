@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""dnsq.py -- the system tests' DNS probe, for what dig cannot say plainly.
+
+Called by tests/system/t_*.sh (never by dnsd itself). It sends queries to a
+running dnsd -- well-formed ones built with dnspython, crafted malformed ones
+built byte by byte, TCP streams framed by hand -- and prints what came back as
+plain "key value" lines the shell asserts on with is/like. It judges nothing:
+every verdict is the calling test's.
+
+Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
+  query NAME TYPE [--tcp] [--noedns] [--bufsize N] [--do] [--class C]
+        one query, the whole response as lines (see summary())
+  cases [--tcp] [--wait S] CASE...
+        crafted packets (see CASES), sent at once, one line per case:
+        "CASE noreply" or "CASE rcode=R opcode=O qr=1 aa=0 tc=0 id=ok qd= an= ns= ar="
+  pipeline     3 framed queries in ONE write on one TCP connection, then a 4th
+  split        TCP queries whose 2-byte length and body arrive in pieces
+  idle [--query] [--wait S]
+        open a TCP connection (send a query first if --query) and wait for
+        the server to close it: "closed SECONDS" or "open"
+  cap --n N    TCP connection cap: N served, one more not, then room again
+  freeport     a port free for UDP and TCP on both 127.0.0.1 and ::1
+"""
+import argparse
+import select
+import socket
+import struct
+import sys
+import time
+
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
+          5: "REFUSED", 6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH",
+          10: "NOTZONE", 16: "BADVERS"}
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+# ---- building packets by hand ------------------------------------------------
+
+def hdr(qid, flags=0, qd=1, an=0, ns=0, ar=0, opcode=0, qr=0):
+    flags |= (opcode & 0xF) << 11
+    if qr:
+        flags |= 0x8000
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar)
+
+
+def wname(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def question(name, qtype=1, qclass=1):
+    return wname(name) + struct.pack("!HH", qtype, qclass)
+
+
+def opt_rr(bufsize=1232, ext_rcode=0, version=0, do=False, rdata=b""):
+    ttl = (ext_rcode << 24) | (version << 16) | (0x8000 if do else 0)
+    return b"\x00" + struct.pack("!HHIH", 41, bufsize, ttl, len(rdata)) + rdata
+
+
+WWW = "www.example.test"
+
+
+def soa_rr(name):
+    # a minimal SOA RR for the authority section of an IXFR query (serial 1)
+    rdata = wname("ns1." + name) + wname("hostmaster." + name) + struct.pack("!IIIII", 1, 0, 0, 0, 0)
+    return wname(name) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
+
+
+# Each case: qid -> packet. The ids differ so replies can't be confused.
+CASES = {
+    # control: a well-formed query; must be answered normally
+    "ok": lambda i: hdr(i) + question(WWW),
+    "ok-edns": lambda i: hdr(i, ar=1) + question(WWW) + opt_rr(),
+    # RFC 1035 4.1.2 / common practice: exactly one question
+    "qdcount2": lambda i: hdr(i, qd=2) + question(WWW) + question("mail.example.test"),
+    # the question ends inside the qname / inside QTYPE
+    "trunc-qname": lambda i: hdr(i) + b"\x03www\x07exam",
+    "trunc-qtype": lambda i: hdr(i) + wname(WWW) + b"\x00",
+    # compression pointers in the question: to itself (a loop) and to the header
+    "ptr-loop": lambda i: hdr(i) + b"\x03www\xc0\x0c" + struct.pack("!HH", 1, 1),
+    "ptr-header": lambda i: hdr(i) + b"\x03www\xc0\x04" + struct.pack("!HH", 1, 1),
+    # RFC 6891 6.1.1: more than one OPT -> FORMERR
+    "two-opt": lambda i: hdr(i, ar=2) + question(WWW) + opt_rr() + opt_rr(),
+    # OPT only belongs in the additional section
+    "opt-in-answer": lambda i: hdr(i, an=1) + question(WWW) + opt_rr(),
+    # an EDNS option whose length runs past the OPT rdata
+    "opt-badlen": lambda i: hdr(i, ar=1) + question(WWW)
+    + opt_rr(rdata=struct.pack("!HH", 65001, 10) + b"\xab\xcd"),
+    # opcodes other than QUERY: IQUERY (1, RFC 3425), STATUS (2), UPDATE (5)
+    "opcode1": lambda i: hdr(i, opcode=1) + question(WWW),
+    "opcode2": lambda i: hdr(i, opcode=2) + question(WWW),
+    "opcode5": lambda i: hdr(i, opcode=5) + question("example.test", 6),
+    # a response (QR=1) sent to the server: never answered (no reflection loops)
+    "qr": lambda i: hdr(i, qr=1, flags=0x0400) + question(WWW),
+    # fewer bytes than a header: nothing to answer
+    "short": lambda i: struct.pack("!HH", i, 0) + b"\x00",
+    # classes other than IN
+    "class-ch": lambda i: hdr(i) + question(WWW, 1, 3),
+    "class-hs": lambda i: hdr(i) + question(WWW, 1, 4),
+    # zone transfers (not served yet): never NOERROR with the zone's data
+    "axfr": lambda i: hdr(i) + question("example.test", 252),
+    "ixfr": lambda i: hdr(i, ns=1) + question("example.test", 251) + soa_rr("example.test"),
+}
+
+
+def hdr_summary(wire, qid):
+    if len(wire) < 12:
+        return "short-reply len=%d" % len(wire)
+    rid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
+    rcode = flags & 0xF
+    # fold in the extended rcode when there is a parseable OPT
+    try:
+        m = dns.message.from_wire(wire)
+        rcode = m.rcode()
+    except Exception:  # the header alone is enough for a verdict
+        pass
+    return "rcode=%s opcode=%d qr=%d aa=%d tc=%d rd=%d id=%s qd=%d an=%d ns=%d ar=%d" % (
+        RCODES.get(rcode, str(rcode)), (flags >> 11) & 0xF, flags >> 15, (flags >> 10) & 1,
+        (flags >> 9) & 1, (flags >> 8) & 1, "ok" if rid == qid else "bad(%d)" % rid,
+        qd, an, ns, ar)
+
+
+# ---- TCP framing ---------------------------------------------------------------
+
+def frame(wire):
+    return struct.pack("!H", len(wire)) + wire
+
+
+def recv_exact(s, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        s.settimeout(left)
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed")
+        buf += chunk
+    return buf
+
+
+def recv_msg(s, timeout):
+    deadline = time.monotonic() + timeout
+    (n,) = struct.unpack("!H", recv_exact(s, 2, deadline))
+    return recv_exact(s, n, deadline)
+
+
+def tcp_connect(host, port, timeout=2.0):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def mkquery(name, rdtype, qid, edns=True):
+    q = dns.message.make_query(name, rdtype, use_edns=0 if edns else False, payload=1232)
+    q.flags &= ~dns.flags.RD
+    q.id = qid
+    return q
+
+
+def brief(wire):
+    """id, rcode and first answer rdata of a response: 'id=N rcode=R an=N first=X'."""
+    m = dns.message.from_wire(wire)
+    first = "-"
+    if m.answer and len(m.answer[0]):
+        first = m.answer[0][0].to_text()
+    return "id=%d rcode=%s an=%d first=%s" % (m.id, dns.rcode.to_text(m.rcode()),
+                                               sum(len(r) for r in m.answer), first)
+
+
+# ---- commands -------------------------------------------------------------------
+
+def rr_lines(section):
+    out = []
+    for rrset in section:
+        for line in rrset.to_text().splitlines():
+            out.append(" ".join(line.split()))
+    return out
+
+
+def summary(wire, qid):
+    m = dns.message.from_wire(wire)
+    print("id", "ok" if m.id == qid else "bad(%d)" % m.id)
+    print("rcode", dns.rcode.to_text(m.rcode()))
+    print("opcode", dns.opcode.to_text(m.opcode()))
+    print("flags", dns.flags.to_text(m.flags).lower())
+    qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
+    print("counts", qd, an, ns, ar)
+    if m.edns < 0:
+        print("edns none")
+    else:
+        opts = ",".join(str(int(o.otype)) for o in m.options) or "-"
+        print("edns version=%d udp=%d flags=%s options=%s" % (
+            m.edns, m.payload, dns.flags.edns_to_text(m.ednsflags).lower() or "-", opts))
+    print("size", len(wire))
+    print("rrsets", len(m.answer))
+    for q in m.question:
+        print("question", " ".join(q.to_text().split()))
+    for name, section in (("answer", m.answer), ("authority", m.authority),
+                          ("additional", m.additional)):
+        for line in rr_lines(section):
+            print(name, line)
+
+
+def cmd_query(a):
+    q = dns.message.make_query(a.name, a.type, rdclass=a.qclass,
+                               use_edns=False if a.noedns else 0,
+                               payload=a.bufsize, want_dnssec=a.do)
+    q.flags &= ~dns.flags.RD
+    wire = q.to_wire()
+    if a.tcp:
+        s = tcp_connect(a.host, a.port)
+        s.sendall(frame(wire))
+        try:
+            resp = recv_msg(s, 3)
+        except (socket.timeout, EOFError, OSError) as e:
+            print("noreply", type(e).__name__)
+            return
+        finally:
+            s.close()
+    else:
+        s = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.sendto(wire, (a.host, a.port))
+        try:
+            resp = s.recv(65535)
+        except socket.timeout:
+            print("noreply timeout")
+            return
+        finally:
+            s.close()
+    summary(resp, q.id)
+
+
+def cmd_cases(a):
+    socks = {}
+    for n, case in enumerate(a.case):
+        qid = 0x4000 + n
+        wire = CASES[case](qid)
+        if a.tcp:
+            s = tcp_connect(a.host, a.port)
+            s.sendall(frame(wire))
+        else:
+            s = socket.socket(family(a.host), socket.SOCK_DGRAM)
+            s.connect((a.host, a.port))
+            s.send(wire)
+        s.setblocking(False)
+        socks[s] = (case, qid, bytearray())
+    results = {}
+    deadline = time.monotonic() + a.wait
+    pending = dict(socks)
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select(list(pending), [], [], left)
+        for s in ready:
+            case, qid, buf = pending[s]
+            try:
+                data = s.recv(65535)
+            except (ConnectionRefusedError, ConnectionResetError) as e:
+                results[case] = "noreply " + type(e).__name__
+                del pending[s]
+                continue
+            if not a.tcp:
+                results[case] = hdr_summary(data, qid)
+                del pending[s]
+                continue
+            if not data:
+                results[case] = "noreply closed"
+                del pending[s]
+                continue
+            buf += data
+            if len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                n = struct.unpack("!H", buf[:2])[0]
+                results[case] = hdr_summary(bytes(buf[2:2 + n]), qid)
+                del pending[s]
+    for s, (case, qid, buf) in socks.items():
+        print(case, results.get(case, "noreply timeout"))
+        s.close()
+
+
+def cmd_pipeline(a):
+    qs = [mkquery("www.example.test", "A", 0x1111), mkquery("mail.example.test", "AAAA", 0x2222),
+          mkquery("nope.example.test", "A", 0x3333)]
+    s = tcp_connect(a.host, a.port)
+    s.sendall(b"".join(frame(q.to_wire()) for q in qs))   # one write
+    got = []
+    for _ in qs:
+        try:
+            got.append(brief(recv_msg(s, 3)))
+        except (socket.timeout, EOFError, OSError) as e:
+            got.append("missing " + type(e).__name__)
+    for line in sorted(got):
+        print("resp", line)
+    # the connection stays usable after the pipelined batch
+    s.sendall(frame(mkquery("ns1.example.test", "A", 0x4444).to_wire()))
+    try:
+        print("after", brief(recv_msg(s, 3)))
+    except (socket.timeout, EOFError, OSError) as e:
+        print("after missing", type(e).__name__)
+    s.close()
+
+
+def cmd_split(a):
+    # (1) the 2-byte length arrives alone, one byte at a time, then the body
+    s = tcp_connect(a.host, a.port)
+    w = frame(mkquery("www.example.test", "A", 0x5151).to_wire())
+    for part in (w[:1], w[1:2], w[2:7], w[7:]):
+        s.sendall(part)
+        time.sleep(0.1)
+    try:
+        print("bytewise", brief(recv_msg(s, 3)))
+    except (socket.timeout, EOFError, OSError) as e:
+        print("bytewise missing", type(e).__name__)
+    # (2) one query and a half, then the rest: two answers
+    w1 = frame(mkquery("mail.example.test", "A", 0x5252).to_wire())
+    w2 = frame(mkquery("ns2.example.test", "A", 0x5353).to_wire())
+    s.sendall(w1 + w2[:9])
+    time.sleep(0.2)
+    s.sendall(w2[9:])
+    for tag in ("half1", "half2"):
+        try:
+            print(tag, brief(recv_msg(s, 3)))
+        except (socket.timeout, EOFError, OSError) as e:
+            print(tag, "missing", type(e).__name__)
+    s.close()
+
+
+def wait_closed(s, wait):
+    """Seconds until the peer closes @s (EOF or reset), or None after @wait."""
+    t0 = time.monotonic()
+    deadline = t0 + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            return None
+        except (ConnectionResetError, OSError):
+            return time.monotonic() - t0
+        if not data:
+            return time.monotonic() - t0
+
+
+def cmd_idle(a):
+    s = tcp_connect(a.host, a.port)
+    if a.query:
+        s.sendall(frame(mkquery("www.example.test", "A", 0x6161).to_wire()))
+        try:
+            print("answered", brief(recv_msg(s, 3)))
+        except (socket.timeout, EOFError, OSError) as e:
+            print("answered missing", type(e).__name__)
+    t = wait_closed(s, a.wait)
+    print("open" if t is None else "closed %.2f" % t)
+    s.close()
+
+
+def ask(s, qid, timeout):
+    """Query www A on TCP socket @s: 'ok', 'timeout', 'eof', 'reset' or 'bad'."""
+    try:
+        s.sendall(frame(mkquery("www.example.test", "A", qid).to_wire()))
+        m = dns.message.from_wire(recv_msg(s, timeout))
+    except socket.timeout:
+        return "timeout"
+    except EOFError:
+        return "eof"
+    except OSError:
+        return "reset"
+    return "ok" if m.id == qid and m.rcode() == 0 and m.answer else "bad"
+
+
+def cmd_cap(a):
+    conns = []
+    for i in range(a.n):
+        s = tcp_connect(a.host, a.port)
+        conns.append(s)
+        print("base", i, ask(s, 0x7000 + i, 3))
+    try:
+        extra = tcp_connect(a.host, a.port)
+        print("extra", ask(extra, 0x7100, 1.0))
+    except OSError as e:
+        extra = None
+        print("extra", "refused", type(e).__name__)
+    for i, s in enumerate(conns):
+        print("still", i, ask(s, 0x7200 + i, 3))
+    conns[0].close()
+    if extra is not None:
+        extra.close()
+    time.sleep(0.2)
+    s = tcp_connect(a.host, a.port)
+    print("after", ask(s, 0x7300, 3))
+    s.close()
+    for c in conns[1:]:
+        c.close()
+
+
+def cmd_freeport(a):
+    for _ in range(50):
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        held = []
+        try:
+            for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                for typ in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    x = socket.socket(fam, typ)
+                    held.append(x)
+                    x.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for x in held:
+                x.close()
+        print(port)
+        return
+    sys.exit("no free port")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    x = sub.add_parser("query")
+    x.add_argument("name")
+    x.add_argument("type")
+    x.add_argument("--tcp", action="store_true")
+    x.add_argument("--noedns", action="store_true")
+    x.add_argument("--bufsize", type=int, default=1232)
+    x.add_argument("--do", action="store_true")
+    x.add_argument("--class", dest="qclass", default="IN")
+    x = sub.add_parser("cases")
+    x.add_argument("--tcp", action="store_true")
+    x.add_argument("--wait", type=float, default=1.5)
+    x.add_argument("case", nargs="+", choices=sorted(CASES))
+    sub.add_parser("pipeline")
+    sub.add_parser("split")
+    x = sub.add_parser("idle")
+    x.add_argument("--query", action="store_true")
+    x.add_argument("--wait", type=float, default=6.0)
+    x = sub.add_parser("cap")
+    x.add_argument("--n", type=int, required=True)
+    sub.add_parser("freeport")
+    a = p.parse_args()
+    {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
+     "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

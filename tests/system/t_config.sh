@@ -1,0 +1,50 @@
+#!/bin/sh
+# t_config.sh -- dnsd -c FILE: one "key value" per line, # comments, keys
+# are the long option names; the server runs from the file alone, command-
+# line options override it, and a bad line (unknown key, bad value) makes
+# dnsd exit non-zero at once with a message naming FILE:LINE.
+. "$top_srcdir/tests/system/lib.sh"
+need dig
+plan 14
+make_store example.test "$DATA/example.test.zone"
+A_WWW="www.example.test. 300 IN A 192.0.2.80"
+
+cat >"$TMPD/good.conf" <<CONF
+# dnsd test configuration
+   # an indented comment, then a blank line
+
+store $STORE
+listen 127.0.0.1:0      # trailing comment
+port-file $TMPD/port
+workers 1
+udp-payload 1300
+log-level info
+CONF
+start_dnsd_raw "$TMPD/port" -c "$TMPD/good.conf"
+out=$(q www.example.test A)
+is "$(dig_section "$out" ANSWER)" "$A_WWW" "-c FILE alone: store, listen, port-file from the file; answers"
+is "$(dig_edns "$out")" "version: 0, flags:; udp: 1300" "-c FILE: udp-payload 1300 from the file"
+out=$(q +tcp www.example.test A)
+is "$(dig_section "$out" ANSWER)" "$A_WWW" "-c FILE: TCP answers too"
+stop_dnsd
+
+start_dnsd_raw "$TMPD/port" -c "$TMPD/good.conf" --udp-payload 1400
+out=$(q www.example.test A)
+is "$(dig_edns "$out")" "version: 0, flags:; udp: 1400" "-c FILE --udp-payload 1400: the command line wins"
+is "$(dig_section "$out" ANSWER)" "$A_WWW" "-c FILE with an override: answers"
+stop_dnsd
+
+# bad_conf NAME LINE3 TEXT: a file whose line 3 is LINE3 must be refused
+bad_conf() {
+    printf '# line 1\nstore %s\n%s\nlisten 127.0.0.1:0\nport-file %s\n' \
+        "$STORE" "$2" "$TMPD/bad.port" >"$TMPD/$1"
+    rm -f "$TMPD/bad.port"
+    timeout 10 ${DNSD_WRAPPER:-} "$DNSD" -c "$TMPD/$1" >"$TMPD/bad.out" 2>"$TMPD/bad.err"
+    rc=$?
+    ok '[ $rc -ne 0 ] && [ $rc -ne 124 ]' "$3: exits non-zero at once (rc $rc)"
+    like "$(cat "$TMPD/bad.err")" "$1:3:" "$3: stderr names $1:3:"
+    ok '[ ! -s "$TMPD/bad.port" ]' "$3: never got as far as listening"
+}
+bad_conf unknown.conf "no-such-key 1" "unknown key on line 3"
+bad_conf badvalue.conf "workers lots" "bad workers value on line 3"
+bad_conf novalue.conf "udp-payload" "key without a value on line 3"

@@ -1,0 +1,66 @@
+#!/bin/sh
+# t_truncation.sh -- UDP size limits (RFC 1035 4.2.1, RFC 6891 7, RFC 7766):
+# an answer larger than 512 bytes (no EDNS) or than min(client's EDNS size,
+# server's --udp-payload) comes back over UDP with TC=1 and fits the limit;
+# the same question over TCP gets the whole answer with TC clear.
+# mid TXT is ~900 bytes, big TXT ~1750 (tests/data/example.test.zone).
+. "$top_srcdir/tests/system/lib.sh"
+need dig
+plan 25
+make_store example.test "$DATA/example.test.zone"
+start_dnsd
+
+# tc_flags OUT: "tc" if TC is among the header flags, else "notc"
+tc() { case " $(dig_flags "$1") " in *" tc "*) echo tc ;; *) echo notc ;; esac; }
+sz() { dig_size "$1"; }
+
+out=$(q +noedns +ignore mid.example.test TXT)
+is "$(tc "$out")" tc "mid TXT, no EDNS (limit 512): TC set"
+ok '[ "$(sz "$out")" -le 512 ]' "mid TXT, no EDNS: response fits 512 bytes ($(sz "$out"))"
+is "$(dig_status "$out")" NOERROR "mid TXT, no EDNS: NOERROR"
+like "$(dig_flags "$out")" '^qr aa' "mid TXT, no EDNS: still authoritative"
+
+out=$(q +ignore mid.example.test TXT)
+is "$(tc "$out")" notc "mid TXT, EDNS 1232: fits, TC clear"
+is "$(dig_count "$out" ANSWER)" 4 "mid TXT, EDNS 1232: all 4 records"
+
+out=$(q +ignore +bufsize=512 mid.example.test TXT)
+is "$(tc "$out")" tc "mid TXT, EDNS 512: TC set"
+ok '[ "$(sz "$out")" -le 512 ]' "mid TXT, EDNS 512: response fits 512 bytes ($(sz "$out"))"
+
+out=$(q +ignore big.example.test TXT)
+is "$(tc "$out")" tc "big TXT, EDNS 1232: TC set"
+ok '[ "$(sz "$out")" -le 1232 ]' "big TXT, EDNS 1232: response fits 1232 bytes ($(sz "$out"))"
+like "$out" 'OPT PSEUDOSECTION' "big TXT, EDNS 1232: the truncated response keeps its OPT"
+
+out=$(q +ignore +bufsize=4096 big.example.test TXT)
+is "$(tc "$out")" tc "big TXT, client 4096 but server 1232: TC set"
+ok '[ "$(sz "$out")" -le 1232 ]' "big TXT, client 4096: response fits the server's 1232 ($(sz "$out"))"
+
+out=$(q +tcp big.example.test TXT)
+is "$(tc "$out")" notc "big TXT over TCP: TC clear"
+is "$(dig_count "$out" ANSWER)" 8 "big TXT over TCP: all 8 records"
+like "$(dig_section "$out" ANSWER | head -n 1)" '^big\.example\.test\. 3600 IN TXT "big-0' "big TXT over TCP: the TXT records"
+out=$(q +tcp +noedns mid.example.test TXT)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/4" "mid TXT over TCP, no EDNS: whole answer"
+
+# dig's default: retry over TCP on TC, ending with the whole answer
+out=$(q +noedns big.example.test TXT)
+is "$(dig_count "$out" ANSWER)" 8 "big TXT via dig's TC retry: 8 records"
+
+# small answers never truncate
+out=$(q +noedns +ignore www.example.test A)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/1" "www A, no EDNS: no TC"
+
+# a larger server payload lets big through over UDP
+stop_dnsd
+start_dnsd --udp-payload 4096
+out=$(q +ignore +bufsize=4096 big.example.test TXT)
+is "$(tc "$out")" notc "--udp-payload 4096, client 4096: big TXT fits, TC clear"
+is "$(dig_count "$out" ANSWER)" 8 "--udp-payload 4096: all 8 records over UDP"
+out=$(q +ignore big.example.test TXT)
+is "$(tc "$out")" tc "--udp-payload 4096, client 1232: TC set (the client's limit)"
+ok '[ "$(sz "$out")" -le 1232 ]' "--udp-payload 4096, client 1232: fits 1232 ($(sz "$out"))"
+out=$(q +ignore +noedns big.example.test TXT)
+is "$(tc "$out")" tc "--udp-payload 4096, no EDNS: TC set"
+ok '[ "$(sz "$out")" -le 512 ]' "--udp-payload 4096, no EDNS: fits 512 ($(sz "$out"))"
