@@ -12,6 +12,7 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/regions.h"
 #include "zones/schema.h"
 
 int zs_mdb_err(int rc)
@@ -123,7 +124,8 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
     unsigned dbflags = rdonly ? 0 : MDB_CREATE;
     if ((rc = mdb_dbi_open(txn, ZS_DB_META, dbflags, &s->meta)) != 0 ||
         (rc = mdb_dbi_open(txn, ZS_DB_ZONES, dbflags, &s->zones)) != 0 ||
-        (rc = mdb_dbi_open(txn, ZS_DB_RRSETS, dbflags, &s->rrsets)) != 0) {
+        (rc = mdb_dbi_open(txn, ZS_DB_RRSETS, dbflags, &s->rrsets)) != 0 ||
+        (rc = mdb_dbi_open(txn, ZS_DB_REGIONS, dbflags, &s->regions)) != 0) {
         if (rc == MDB_NOTFOUND) {
             diag_set(d, path, 0, "store is empty (create a zone with `dnsctl zone create`)");
         } else {

@@ -24,6 +24,7 @@ typedef struct zs_store {
     MDB_dbi meta;
     MDB_dbi zones;
     MDB_dbi rrsets;
+    MDB_dbi regions;
     char path[4096];
 } zs_store_t;
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regions.h -- operator-defined regions in the store (sub-database
+ * "regions"), edited by `dnsctl region ...`, read by dnsd when it compiles
+ * its geo table. Slow path only: dnsd reads regions when the regions
+ * generation (meta "regions_generation") changes, never per query.
+ *
+ * DESIGN. Key: u16 region id (big-endian). Value, format 1:
+ *   u8 format | u16 parent | u8 flags (1: has coordinates) |
+ *   u64 lat bits | u64 lon bits (IEEE 754 doubles) | u8 name_len | name |
+ *   u8 n | n x (u8 len | continent code) |
+ *   u8 n | n x (u8 len | country code) |
+ *   u8 n | n x (u8 len | "CC-SUB" subdivision code) |
+ *   u8 n | n x (u8 family 4|6 | u8 prefix | 4 or 16 address bytes)
+ * Region 0 is "default": implicit, never stored, the end of every chain.
+ */
+#ifndef DNSD_REGIONS_H
+#define DNSD_REGIONS_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zones/base/diag.h"
+#include "zones/store.h"
+#include "zones/writer.h"
+
+#define ZS_DB_REGIONS        "regions"
+#define ZS_META_REGIONS_GEN  "regions_generation"
+#define ZS_REGION_NAME_MAX   63
+#define ZS_REGION_LIST_MAX   255
+#define ZS_REGION_CHAIN_MAX  16
+#define ZS_REGION_ID_MAX     0xFFFEu
+
+typedef struct zs_cidr {
+    uint8_t family; /* 4 or 6 */
+    uint8_t len;
+    uint8_t addr[16];
+} zs_cidr_t;
+
+/** A region, decoded (owned by the caller; code strings are NUL-terminated). */
+typedef struct zs_region {
+    uint16_t id;
+    uint16_t parent;
+    char name[ZS_REGION_NAME_MAX + 1];
+    bool has_coords;
+    double lat, lon;
+    int ncont, ncountry, nsubdiv, ncidr;
+    char cont[ZS_REGION_LIST_MAX][3];
+    char country[ZS_REGION_LIST_MAX][3];
+    char subdiv[ZS_REGION_LIST_MAX][8];
+    zs_cidr_t cidr[ZS_REGION_LIST_MAX];
+} zs_region_t;
+
+/**
+ * Every region in id order (heap array of *@p n, free with free()); "default"
+ * is not in it. @return 0 or DNSD_ESTORE for a damaged value. Any txn.
+ */
+int zs_regions_load(zs_store_t *s, MDB_txn *txn, zs_region_t **out, size_t *n);
+
+/** Find a region id by name ("default" is 0). @return 0 or DNSD_ENOTFOUND. */
+int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
+
+/**
+ * Insert or replace a region. A new region (r->id == 0) gets the next free
+ * id, written back to r->id. Names are unique; the parent must exist and
+ * the chain must not loop or exceed ZS_REGION_CHAIN_MAX. Bumps the regions
+ * generation. @return 0, DNSD_EEXIST (name taken), DNSD_ENOTFOUND (parent),
+ * DNSD_ELIMIT (loop/depth) with @p d set.
+ */
+int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d);
+
+/**
+ * Delete a region. Refused (DNSD_EEXIST, @p d says why) while another
+ * region falls back to it; its RRsets are deleted with it.
+ */
+int zw_region_del(zw_t *w, uint16_t id, diag_t *d);
+
+/** The regions generation (0 if regions were never edited). */
+int zs_regions_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out);
+
+/** Parse "10.0.0.0/8" or "2001:db8::/32" (bits past the prefix must be 0). */
+int zs_cidr_parse(const char *text, zs_cidr_t *out);
+/** Print a CIDR; @p buf needs 64 bytes. */
+void zs_cidr_str(const zs_cidr_t *c, char *buf, size_t cap);
+
+#endif
