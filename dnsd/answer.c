@@ -16,6 +16,7 @@
  */
 #include "dnsd/answer.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 #include "dnsd/pkt.h"
@@ -40,6 +41,9 @@ typedef struct plan {
     bool aa;
     bool referral;
     uint8_t scope;   /* ECS scope: the prefix that decided (0: not geographic) */
+    bool regional;   /* the answer read a name that has regional RRsets */
+    bool use_ecs;    /* echo the query's ECS option (the zone has ECS on) */
+    zr_chain_t chain; /* the client's region chain */
     int nan, nns;
     item_t an[PLAN_AN];
     item_t ns[PLAN_NS];
@@ -262,21 +266,59 @@ static int plan_soa(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, const dname_
     return 0;
 }
 
-static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs_zone_t *z)
+static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
+                           const zs_zone_t *z, dname_key_t *kp);
+
+/* The client's region chain (and the prefix that decided it) for zone @p z. */
+static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
+                        const zs_zone_t *z, plan_t *p, uint8_t *geo_scope)
 {
+    p->chain = default_chain;
+    p->use_ecs = q->ecs && !(z->flags & ZS_ZONE_F_NO_ECS);
+    *geo_scope = 0;
+    if (!a->geo || !a->geo->table) {
+        return;
+    }
+    uint16_t region = 0;
+    if (p->use_ecs) {
+        if (q->ecs_source == 0) {
+            return; /* RFC 7871 7.1.2: the client asked for no address to be used */
+        }
+        region = geo_lookup(a->geo->table, q->ecs_family == 1 ? AF_INET : AF_INET6, q->ecs_addr,
+                            geo_scope);
+        if (*geo_scope > q->ecs_source) {
+            *geo_scope = q->ecs_source;
+        }
+    } else if (src && src->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+        region = geo_lookup(a->geo->table, AF_INET, (const uint8_t *)&s4->sin_addr, geo_scope);
+    } else if (src && src->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+        region = geo_lookup(a->geo->table, AF_INET6, s6->sin6_addr.s6_addr, geo_scope);
+    }
+    p->chain.n = geo_state_chain(a->geo, region, &p->chain.ids);
+}
+
+static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src, bool is_tcp,
+                   plan_t *p, zs_zone_t *z)
+{
+    uint8_t geo_scope = 0;
     dname_key_t k;
     const uint8_t *name = q->qname;
     p->rcode = DNS_R_NOERROR;
     p->aa = false;
     p->referral = false;
     p->scope = 0;
+    p->regional = false;
+    p->use_ecs = q->ecs;
+    p->chain = default_chain;
     p->nan = p->nns = 0;
     p->zone = z;
     if (dname_key_build(name, &k) != 0) {
         p->rcode = DNS_R_REFUSED; /* cannot be in any zone of ours */
         return 0;
     }
-    int err = zr_zone_find(a->rd, &k, z);
+    int err = zr_zone_find(a->rd, &k, k.nlabels, z);
     if (err == DNSD_ENOZONE) {
         p->rcode = DNS_R_REFUSED;
         return 0;
@@ -284,7 +326,31 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
     if (err) {
         return err;
     }
+    if (q->qtype == DNS_T_DS && z->apex_labels == k.nlabels) {
+        /* DS at a zone's apex belongs to the parent side of the cut
+         * (RFC 4035 3.1.4.1): answer from the parent zone if we host it */
+        zs_zone_t parent;
+        err = zr_zone_find(a->rd, &k, k.nlabels - 1, &parent);
+        if (err == 0) {
+            *z = parent;
+        } else if (err != DNSD_ENOZONE) {
+            return err;
+        }
+    }
     p->aa = true;
+    pick_region(a, q, src, z, p, &geo_scope);
+    err = resolve_in_zone(a, q, is_tcp, p, z, &k);
+    p->scope = p->regional ? geo_scope : 0;
+    return err;
+}
+
+static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
+                           const zs_zone_t *z, dname_key_t *kp)
+{
+    dname_key_t k = *kp;
+    const uint8_t *name = q->qname;
+    const zr_chain_t *ch = &p->chain;
+    int err;
     for (int step = 0; step <= CHAIN_MAX; step++) {
         int ce;
         if ((err = zr_closest_encloser(a->rd, z, &k, &ce)) != 0) {
@@ -297,7 +363,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
                 break; /* DS lives on the parent side of the cut */
             }
             zs_rrset_t ns;
-            err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, &default_chain, &ns);
+            err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, ch, &ns);
             if (err == DNSD_ENOTFOUND) {
                 continue;
             }
@@ -306,6 +372,9 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
             }
             if (step == 0) {
                 p->aa = false;
+            }
+            if (ns.region != ZS_REGION_DEFAULT) {
+                p->regional = true;
             }
             p->referral = true;
             p->ns[0].owner = name_suffix(name, k.nlabels, l);
@@ -316,9 +385,9 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
         }
         zr_node_t node;
         if (ce == k.nlabels) {
-            err = zr_node_get(a->rd, z, &k, k.nlabels, false, &default_chain, &node);
+            err = zr_node_get(a->rd, z, &k, k.nlabels, false, ch, &node);
         } else {
-            err = zr_node_get(a->rd, z, &k, ce, true, &default_chain, &node);
+            err = zr_node_get(a->rd, z, &k, ce, true, ch, &node);
             if (!err && !node.exists) {
                 p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
                 return plan_soa(a, p, z, &k);
@@ -326,6 +395,9 @@ static int resolve(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p, zs
         }
         if (err) {
             return err;
+        }
+        if (node.regional) {
+            p->regional = true;
         }
         if (node.n == 0) {
             return plan_soa(a, p, z, &k); /* empty non-terminal: NODATA */
@@ -438,7 +510,7 @@ static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8
 
 /* A/AAAA for the in-zone targets of NS/MX/SRV records of one item */
 static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zone_t *z,
-                        uint16_t *arcount, bool must_fit)
+                        const zr_chain_t *ch, uint16_t *arcount, bool must_fit)
 {
     size_t skip;
     switch (it->rr.type) {
@@ -466,7 +538,7 @@ static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zon
         static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
         for (int t = 0; t < 2; t++) {
             item_t g;
-            if (zr_rrset_get(a->rd, z, &k, k.nlabels, types[t], &default_chain, &g.rr) != 0) {
+            if (zr_rrset_get(a->rd, z, &k, k.nlabels, types[t], ch, &g.rr) != 0) {
                 continue;
             }
             g.owner = target;
@@ -481,7 +553,7 @@ static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zon
 }
 
 size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-                    bool is_tcp)
+                    bool is_tcp, const struct sockaddr *src)
 {
     query_t q;
     a->st.queries++;
@@ -513,7 +585,7 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
 
     plan_t p;
     zs_zone_t zone;
-    if (resolve(a, &q, is_tcp, &p, &zone) != 0) {
+    if (resolve(a, &q, src, is_tcp, &p, &zone) != 0) {
         return reply_short(a, &q, out, DNS_R_SERVFAIL, 0);
     }
     if (p.rcode == DNS_R_REFUSED) {
@@ -547,9 +619,9 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
         ns = (uint16_t)(ns + p.ns[i].rr.count);
     }
     for (int i = 0; i < p.nan; i++) {
-        add_targets(a, &w, &p.an[i], &zone, &ar, false);
+        add_targets(a, &w, &p.an[i], &zone, &p.chain, &ar, false);
     }
-    if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &ar, true)) {
+    if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &p.chain, &ar, true)) {
         /* RFC 9471: glue that does not fit sets TC */
         put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
         a->st.truncated++;
@@ -557,6 +629,9 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     put16(out + 6, an);
     put16(out + 8, ns);
     put16(out + 10, ar);
+    if (!p.use_ecs) {
+        q.ecs = false; /* ECS switched off for this zone: as if unsupported */
+    }
     if (q.edns) {
         w.lim += opt_room;
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ void config_defaults(config_t *c)
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
     c->log_level = LOG_LVL_INFO;
+    c->geo_check_ms = 1000;
 }
 
 int config_parse_addr(const char *s, conf_listen_t *out)
@@ -86,6 +88,16 @@ int config_parse_addr(const char *s, conf_listen_t *out)
     return 0;
 }
 
+/* set only the text: the caller has put the file and line in @p d */
+__attribute__((format(printf, 2, 3)))
+static void diag_text(diag_t *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->text, sizeof(d->text), fmt, ap);
+    va_end(ap);
+}
+
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end;
@@ -107,7 +119,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
 #define UINT_KEY(name, field, min, max)                                                       \
     if (strcmp(key, name) == 0) {                                                           \
         if (parse_uint(value, min, max, &n) != 0) {                                         \
-            diag_set(d, d->file, d->line, "%s: \"%s\" is not a number from %lu to %lu", key, \
+            diag_text(d, "%s: \"%s\" is not a number from %lu to %lu", key, \
                      value, (unsigned long)(min), (unsigned long)(max));                    \
             return DNSD_ECONFIG;                                                            \
         }                                                                                   \
@@ -119,10 +131,11 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
     UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
     UINT_KEY("udp-payload", udp_payload, 512, 4096)
+    UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
 #undef UINT_KEY
     if (strcmp(key, "store-map-size") == 0) {
         if (parse_uint(value, 1, 1UL << 20, &n) != 0) {
-            diag_set(d, d->file, d->line, "%s: \"%s\" is not a size in MiB (1..1048576)", key,
+            diag_text(d, "%s: \"%s\" is not a size in MiB (1..1048576)", key,
                      value);
             return DNSD_ECONFIG;
         }
@@ -131,7 +144,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     }
     if (strcmp(key, "listen") == 0) {
         if (c->nlisten == CONF_LISTEN_MAX) {
-            diag_set(d, d->file, d->line, "listen: at most %d addresses", CONF_LISTEN_MAX);
+            diag_text(d, "listen: at most %d addresses", CONF_LISTEN_MAX);
             return DNSD_ECONFIG;
         }
         if (config_parse_addr(value, &c->listen[c->nlisten]) != 0) {
@@ -145,7 +158,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     if (strcmp(key, "log-level") == 0) {
         int l = log_level_parse(value);
         if (l < 0) {
-            diag_set(d, d->file, d->line, "log-level: \"%s\" is not error|warning|info|debug",
+            diag_text(d, "log-level: \"%s\" is not error|warning|info|debug",
                      value);
             return DNSD_ECONFIG;
         }
@@ -163,13 +176,16 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "pid-file") == 0) {
         dst = c->pid_file;
         cap = sizeof(c->pid_file);
+    } else if (strcmp(key, "geo-database") == 0) {
+        dst = c->geo_db;
+        cap = sizeof(c->geo_db);
     }
     if (!dst) {
-        diag_set(d, d->file, d->line, "unknown setting \"%s\"", key);
+        diag_text(d, "unknown setting \"%s\"", key);
         return DNSD_ECONFIG;
     }
     if (!value[0] || strlen(value) >= cap) {
-        diag_set(d, d->file, d->line, "%s: bad path", key);
+        diag_text(d, "%s: bad path", key);
         return DNSD_ECONFIG;
     }
     snprintf(dst, cap, "%s", value);

@@ -33,6 +33,8 @@ typedef struct config {
     int log_level;
     char port_file[4096];
     char pid_file[4096];
+    char geo_db[4096];            /* MaxMind DB for client locations; "" = none */
+    unsigned geo_check_ms;        /* how often store regions are checked for edits */
     size_t map_size;
 } config_t;
 

@@ -8,6 +8,10 @@
  * geo_lookup() is hot: no malloc, no lock, no log, no libmaxminddb.
  * A built table is immutable: the server publishes a new one with a release
  * store and frees the old one after every worker passed a quiescent point.
+ *
+ * Files: geo_build.c (slow: MMDB walk, region matching, geo_explain),
+ * geo_table.c (hot: geo_lookup; memory and stats), geo_country.c (ISO 3166-1
+ * alpha-2 -> continent). Link dnsd/libgeo.a ($(GEO_LIBS)).
  */
 #ifndef DNSD_GEO_H
 #define DNSD_GEO_H
@@ -27,7 +31,13 @@ typedef struct geo_cidr {
     uint8_t len;       /* prefix length */
 } geo_cidr_t;
 
-/** One operator-defined region (caller-owned memory; copied by the build). */
+/**
+ * One operator-defined region (caller-owned memory; the build keeps nothing
+ * of it). Codes compare case-insensitively. An AF_INET6 CIDR inside
+ * ::ffff:0:0/96 with len >= 96 is taken as the IPv4 CIDR it maps; host bits
+ * past len are ignored. When two regions list the same code (or the same
+ * CIDR), the one earlier in the array wins.
+ */
 typedef struct geo_region {
     uint16_t id;                 /* 1..65534; 0 is default and never listed */
     const char *name;
@@ -40,11 +50,21 @@ typedef struct geo_region {
     double lat, lon;             /* for nearest-region fallback */
 } geo_region_t;
 
-/** Where the fields live in the DB's records; NULL member = auto-detect. */
+/**
+ * Where the fields live in the DB's records (NULL-terminated key paths, as
+ * MMDB_aget_value takes them); a NULL member = the default shown. With
+ * @p paths NULL (or its country NULL) the schema is detected from the DB's
+ * database_type and a sample of its records: MaxMind's GeoIP2/GeoLite2
+ * layout (the defaults below; subdivisions.N.iso_code for every N, the most
+ * specific that a region lists wins), or a top-level "country_code" (the
+ * RIR-derived country DBs) or top-level "country" string, whose continent
+ * is derived with geo_country_continent().
+ */
 typedef struct geo_paths {
     const char *const *continent;   /* default {"continent","code",NULL}, else derived from country */
     const char *const *country;     /* {"country","iso_code"} or top-level {"country_code"} */
-    const char *const *subdivision; /* {"subdivisions","0","iso_code"} */
+    const char *const *subdivision; /* {"subdivisions",N,"iso_code"}; a value without "-" gets
+                                     * "<country>-" in front ("CA" -> "US-CA") */
     const char *const *latitude;    /* {"location","latitude"} */
     const char *const *longitude;   /* {"location","longitude"} */
 } geo_paths_t;
@@ -57,9 +77,17 @@ typedef struct geo_table geo_table_t;
  * explicit CIDR of any region; else the DB record's subdivision, then
  * country, then continent matched against the regions (most specific
  * wins); else, if the record has coordinates, the nearest region that has
- * coordinates (great-circle distance); else GEO_REGION_DEFAULT.
+ * coordinates (great-circle distance); else GEO_REGION_DEFAULT. Addresses
+ * the DB has no record for get a CIDR's region or GEO_REGION_DEFAULT.
+ * IPv6 addresses the DB aliases to its IPv4 tree (::/96, 2001::/32 Teredo,
+ * 2002::/16 6to4 in MaxMind's DBs) are looked up as the embedded IPv4
+ * address (IPv4 CIDRs apply to them) unless an IPv6 CIDR covers them.
+ * Every record the table uses is decoded in full: a DB with a bad search
+ * tree, bad pointers or bad data is refused, never half-used.
  * @return the table, or NULL with @p d saying why (unreadable or corrupt DB,
- * bad region definition). Slow path; allocates.
+ * bad region definition: id 0 or 0xFFFF or repeated, unknown parent or a
+ * parent loop, a malformed code or CIDR, coordinates out of range).
+ * Slow path; allocates; any thread (no global state).
  */
 geo_table_t *geo_table_build(const char *mmdb_path, const geo_paths_t *paths,
                              const geo_region_t *regions, size_t nregions, diag_t *d);
@@ -67,15 +95,20 @@ geo_table_t *geo_table_build(const char *mmdb_path, const geo_paths_t *paths,
 void geo_table_free(geo_table_t *gt); /* NULL is fine */
 
 /**
- * Region of an address. @p family AF_INET (4 bytes at @p addr) or AF_INET6
- * (16 bytes; IPv4-mapped ::ffff:a.b.c.d is looked up as IPv4).
- * *@p scope gets the prefix length that decided the answer: the shortest
- * prefix around the address whose every address maps to the same region.
- * Hot path: allocates nothing, locks nothing.
+ * Region of an address. @p family AF_INET (4 bytes at @p addr, network
+ * order) or AF_INET6 (16 bytes; IPv4-mapped ::ffff:a.b.c.d is looked up as
+ * IPv4, IPv6 CIDRs do not apply to it). Any other family, or @p gt NULL:
+ * GEO_REGION_DEFAULT with scope 0.
+ * *@p scope (if @p scope is not NULL) gets the prefix length that decided
+ * the answer: the shortest prefix around the address whose every address
+ * maps to the same region, in bits of @p family's address (so 96 + the
+ * IPv4 scope for a mapped address). 0 when the whole family maps to one
+ * region.
+ * Hot path: allocates nothing, locks nothing, any number of threads.
  */
 uint16_t geo_lookup(const geo_table_t *gt, int family, const uint8_t *addr, uint8_t *scope);
 
-/** Bytes the table takes (for BENCHMARKS.md and logs). */
+/** Bytes the table takes (for BENCHMARKS.md and logs); 0 for NULL. */
 size_t geo_table_memory(const geo_table_t *gt);
 /** Number of ranges in the IPv4 and IPv6 tables. */
 void geo_table_stats(const geo_table_t *gt, size_t *v4_ranges, size_t *v6_ranges);
@@ -83,13 +116,61 @@ void geo_table_stats(const geo_table_t *gt, size_t *v4_ranges, size_t *v6_ranges
 /**
  * Explain the decision for one address, for `dnsctl geo lookup`: the DB
  * fields found, the matched DB network and prefix, the CIDR that matched
- * if any, the region and its fallback chain. Writes text (or JSON when
- * @p json) to @p out. Slow path. @return 0, or an error with @p d set.
+ * if any, the region and its fallback chain. Writes text (or one JSON
+ * object and a newline when @p json) to @p out. Applies the same rules as
+ * geo_table_build() (one implementation), reading the DB directly with
+ * libmaxminddb: it does not build a table, so it prints no scope.
+ * @p address is an IPv4 or IPv6 address in text form.
+ * Slow path. @return 0, or DNSD_EMALFORMED (bad address, corrupt DB),
+ * DNSD_ECONFIG (bad region definition) or a negated errno (unreadable DB)
+ * with @p d set.
  */
 int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_region_t *regions,
                 size_t nregions, const char *address, bool json, FILE *out, diag_t *d);
 
-/** Continent code of an ISO 3166-1 alpha-2 country code ("DE" -> "EU"), or NULL. */
+/**
+ * Continent code ("AF" "AN" "AS" "EU" "NA" "OC" "SA") of an ISO 3166-1
+ * alpha-2 country code ("DE" -> "EU"; case-insensitive), as GeoNames and
+ * MaxMind assign them; also the RIR pseudo-codes "EU" -> "EU", "AP" -> "AS",
+ * the reserved "XK" (Kosovo) -> "EU" and the withdrawn "AN" (Netherlands
+ * Antilles) -> "NA". NULL for anything else. Static storage; any thread.
+ */
 const char *geo_country_continent(const char *cc);
+
+/*
+ * Internal: how geo_build.c hands its compiled partition to geo_table.c.
+ * Not for other callers (it would live in a geo_int.h).
+ *
+ * A partition is a sorted array of range starts, the first 0, each range
+ * running to the next start - 1 (the last to the top of the family's
+ * space), with a region id each; neighbours never share a region.
+ * GEO_REGION_ALIAS in the IPv6 partition marks a DB alias of the IPv4 tree
+ * (listed in alias[]): such an address is looked up as the 32 bits that
+ * follow the alias prefix.
+ */
+typedef unsigned __int128 geo_u128_t;
+#define GEO_REGION_ALIAS 0xFFFFu
+#define GEO_ALIAS_MAX    8
+
+typedef struct geo_parts {
+    uint32_t *v4_start;   /* n4 entries */
+    uint16_t *v4_region;
+    size_t n4;
+    geo_u128_t *v6_start; /* n6 entries */
+    uint16_t *v6_region;
+    size_t n6;
+    struct {
+        geo_u128_t prefix; /* network, host bits zero */
+        uint8_t len;       /* <= 96 */
+    } alias[GEO_ALIAS_MAX];
+    size_t nalias;
+} geo_parts_t;
+
+/**
+ * Make the lookup structure from @p p (n4, n6 >= 1). Takes the arrays: on
+ * return (success or not) @p p's pointers are NULL and freed or owned by
+ * the table. Slow path; aborts on OOM (xmalloc).
+ */
+geo_table_t *geo_table_assemble(geo_parts_t *p);
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dnsd/config.h"
+#include "dnsd/orch.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -28,7 +29,7 @@ static void usage(FILE *to)
             "usage: dnsd [-c FILE] [--store DIR] [--listen ADDR[:PORT]]... [--workers N]\n"
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
             "            [--tcp-idle-timeout S] [--tcp-max-connections N] [--tcp-max-queries N]\n"
-            "            [--udp-payload N] [--store-map-size MIB]\n"
+            "            [--udp-payload N] [--store-map-size MIB] [--geo-database FILE]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
 }
@@ -178,6 +179,8 @@ int main(int argc, char **argv)
         {"tcp-max-queries", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},
         {"store-map-size", required_argument, NULL, 1},
+        {"geo-database", required_argument, NULL, 1},
+        {"geo-check-interval-ms", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -247,7 +250,10 @@ int main(int argc, char **argv)
         cfg->workers = n > 0 ? (int)n : 1;
     }
 
-    server_t srv = {cfg, NULL, cfg->workers, NULL};
+    server_t srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.cfg = cfg;
+    srv.nworkers = cfg->workers;
     if (zs_open(cfg->store, ZS_OPEN_CREATE, cfg->map_size, &srv.store, &d) != 0) {
         fprintf(stderr, "dnsd: ");
         diag_print(&d, stderr);
@@ -281,6 +287,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    orch_t orch;
+    memset(&orch, 0, sizeof(orch));
+    orch.srv = &srv;
+    orch.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+    geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db, &d);
+    if (!g0) {
+        fprintf(stderr, "dnsd: geo: ");
+        diag_print(&d, stderr);
+        return 1;
+    }
+    orch_publish(&orch, g0, "start");
+
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
         if (err) {
@@ -288,6 +306,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     if (cfg->pid_file[0]) {
         char pid[32];
         snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
@@ -302,19 +321,8 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
-
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) {
-            continue;
-        }
-        if (sig == SIGHUP) {
-            log_warn("SIGHUP: configuration reload is not supported yet; store edits need no reload");
-            continue;
-        }
-        log_info("signal %d: shutting down", sig);
-        break;
-    }
+    orch_run(&orch);
+    geo_state_t *last = atomic_load(&srv.geo);
     answer_stats_t tot = {0};
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]);
@@ -338,6 +346,8 @@ int main(int argc, char **argv)
     if (cfg->pid_file[0]) {
         unlink(cfg->pid_file);
     }
+    orch_fini(&orch);
+    geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
     free(cfg);

@@ -29,6 +29,7 @@ struct tcp_conn {
     ev_timer timer;
     ev_tstamp last;
     unsigned nqueries;
+    struct sockaddr_storage peer;
     bool closing;       /* close once tx is flushed */
     size_t rx_len;
     size_t tx_len, tx_off;
@@ -125,8 +126,12 @@ static void process(tcp_conn_t *c)
             break;
         }
         w->actx.rd_ok = zr_begin(&w->rd) == 0;
-        size_t len = answer_query(&w->actx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true);
+        w->actx.geo = worker_geo_acquire(w);
+        size_t len = answer_query(&w->actx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true,
+                                  (const struct sockaddr *)&c->peer);
         zr_end(&w->rd);
+        worker_geo_release(w);
+        w->actx.geo = NULL;
         off += 2 + mlen;
         c->nqueries++;
         if (cfg->tcp_max_queries && c->nqueries >= cfg->tcp_max_queries) {
@@ -209,7 +214,9 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
     worker_t *w = io->data;
     (void)revents;
     while (w->tcp_count < w->tcp_max) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             break; /* EAGAIN, or a connection that died before we took it */
         }
@@ -223,6 +230,7 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         }
         c->w = w;
         c->fd = fd;
+        c->peer = peer;
         c->rx_len = c->tx_len = c->tx_off = 0;
         c->nqueries = 0;
         c->closing = false;

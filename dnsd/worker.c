@@ -48,9 +48,11 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
 {
     answer_ctx_t *a = &w->actx;
     a->rd_ok = zr_begin(&w->rd) == 0;
+    a->geo = worker_geo_acquire(w);
     unsigned out = 0;
     for (unsigned i = 0; i < n; i++) {
-        size_t len = answer_query(a, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF, false);
+        size_t len = answer_query(a, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF, false,
+                                  (const struct sockaddr *)&w->peer[i]);
         if (len == 0) {
             continue;
         }
@@ -72,6 +74,8 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
         out++;
     }
     zr_end(&w->rd);
+    worker_geo_release(w);
+    a->geo = NULL;
     unsigned sent = 0;
     while (sent < out) {
         int r = sendmmsg(s->fd, w->tx + sent, out - sent, 0);
@@ -116,6 +120,16 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
             break;
         }
     }
+}
+
+bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (atomic_load_explicit(&srv->w[i]->geo_hazard, memory_order_seq_cst) == g) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)

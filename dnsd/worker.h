@@ -18,6 +18,7 @@
 
 #include "dnsd/answer.h"
 #include "dnsd/config.h"
+#include "dnsd/geo_state.h"
 #include "zones/reader.h"
 #include "zones/store.h"
 
@@ -33,6 +34,7 @@ typedef struct server {
     zs_store_t *store;
     int nworkers;
     worker_t **w;
+    _Atomic(geo_state_t *) geo; /* published by the main thread (geo_state.h) */
 } server_t;
 
 typedef struct lsock {
@@ -51,6 +53,7 @@ struct worker {
     int init_err;
     zr_t rd;
     answer_ctx_t actx;
+    _Atomic(const geo_state_t *) geo_hazard; /* the snapshot this worker may be using */
     int nsock;
     lsock_t udp[CONF_LISTEN_MAX];
     lsock_t tcp[CONF_LISTEN_MAX];
@@ -76,6 +79,28 @@ int worker_start(worker_t *w);
 /** Ask the loop to stop and join the thread. */
 void worker_stop(worker_t *w);
 void worker_free(worker_t *w);
+
+/**
+ * Take the current geo snapshot for one batch (hazard pointer: publish what
+ * we read, then re-check it is still current). Hot, lock-free.
+ */
+static inline const geo_state_t *worker_geo_acquire(worker_t *w)
+{
+    const geo_state_t *g;
+    do {
+        g = atomic_load_explicit(&w->srv->geo, memory_order_acquire);
+        atomic_store_explicit(&w->geo_hazard, g, memory_order_seq_cst);
+    } while (g != atomic_load_explicit(&w->srv->geo, memory_order_seq_cst));
+    return g;
+}
+
+static inline void worker_geo_release(worker_t *w)
+{
+    atomic_store_explicit(&w->geo_hazard, NULL, memory_order_release);
+}
+
+/** Main thread: is @p g still held by a worker? */
+bool worker_geo_in_use(server_t *srv, const geo_state_t *g);
 
 /* tcp.c */
 void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);

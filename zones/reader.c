@@ -61,10 +61,10 @@ void zr_end(zr_t *r)
     }
 }
 
-int zr_zone_find(zr_t *r, const dname_key_t *k, zs_zone_t *out)
+int zr_zone_find(zr_t *r, const dname_key_t *k, int max_labels, zs_zone_t *out)
 {
     /* l >= 1: LMDB keys cannot be empty, so the root zone is not supported */
-    for (int l = k->nlabels; l >= 1; l--) {
+    for (int l = max_labels < k->nlabels ? max_labels : k->nlabels; l >= 1; l--) {
         MDB_val key = {k->ends[l], (void *)k->key}, val;
         int rc = mdb_get(r->txn, r->s->zones, &key, &val);
         if (rc == MDB_NOTFOUND) {
@@ -115,6 +115,7 @@ int zr_node_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, b
     MDB_val key = {plen + 1, buf}, val;
     out->n = 0;
     out->exists = false;
+    out->regional = false;
     int best_pos = 0;
     int rc = mdb_cursor_get(r->cur, &key, &val, MDB_SET_RANGE);
     while (rc == 0) {
@@ -130,6 +131,9 @@ int zr_node_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, b
             return DNSD_ESTORE;
         }
         uint16_t type = zs_get16(kb + plen + 1), region = zs_get16(kb + plen + 3);
+        if (region != ZS_REGION_DEFAULT) {
+            out->regional = true;
+        }
         int pos = chain_pos(ch, region);
         if (pos >= 0) {
             zs_rrset_t *slot;

@@ -37,6 +37,7 @@ typedef struct zr_chain {
 typedef struct zr_node {
     int n;         /* RRsets found (one per type, best region of the chain) */
     bool exists;   /* has RRsets, or descendants (an empty non-terminal) */
+    bool regional; /* some RRset here exists in a region other than default */
     zs_rrset_t rr[ZS_NODE_MAX];
 } zr_node_t;
 
@@ -49,10 +50,11 @@ int zr_begin(zr_t *r);
 void zr_end(zr_t *r);
 
 /**
- * Longest zone whose apex is @p k or an ancestor of it.
+ * Longest zone whose apex is @p k or an ancestor of it with at most
+ * @p max_labels labels (k->nlabels for any; fewer to find a parent zone).
  * @return 0 and *out; DNSD_ENOZONE; DNSD_ESTORE for a damaged zone value.
  */
-int zr_zone_find(zr_t *r, const dname_key_t *k, zs_zone_t *out);
+int zr_zone_find(zr_t *r, const dname_key_t *k, int max_labels, zs_zone_t *out);
 
 /**
  * RRsets at the ancestor-or-self of @p k with @p labels labels (absolute

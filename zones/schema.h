@@ -47,6 +47,8 @@
 
 #define ZS_REGION_DEFAULT 0u
 
+#define ZS_ZONE_F_NO_ECS 0x01u /* zone flag: ignore EDNS Client Subnet (use the source address) */
+
 #define ZS_RRSET_FORMAT 1u
 #define ZS_RRSET_HDR    8u       /* format, flags, ttl, count */
 #define ZS_ZONE_HDR     6u       /* id, flags, name_len */

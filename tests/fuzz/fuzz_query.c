@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qp_result_t r = query_parse(data, size, &q);
     for (int tcp = 0; tcp < 2; tcp++) {
         actx.rd_ok = zr_begin(&rd) == 0;
-        size_t len = answer_query(&actx, data, size, out, tcp ? ANSWER_TCP_MAX : 4096, tcp);
+        size_t len = answer_query(&actx, data, size, out, tcp ? ANSWER_TCP_MAX : 4096, tcp, NULL);
         zr_end(&rd);
         if (len == 0) {
             if (r != QP_DROP) {

@@ -80,7 +80,7 @@ static rsp_t ask(answer_ctx_t *a, const uint8_t *q, size_t ql, bool tcp)
     rsp_t s;
     memset(&s, 0, sizeof(s));
     a->rd_ok = zr_begin(a->rd) == 0;
-    s.len = answer_query(a, q, ql, resp, tcp ? ANSWER_TCP_MAX : UDP_MAX_TEST, tcp);
+    s.len = answer_query(a, q, ql, resp, tcp ? ANSWER_TCP_MAX : UDP_MAX_TEST, tcp, NULL);
     zr_end(a->rd);
     if (s.len < 12) {
         return s;

@@ -115,7 +115,7 @@ int main(void)
         for (int i = 0; i < nq; i++) {
             for (int tcp = 0; tcp < 2; tcp++) {
                 a.rd_ok = zr_begin(&rd) == 0;
-                bytes += answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096, tcp);
+                bytes += answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096, tcp, NULL);
                 zr_end(&rd);
             }
         }
