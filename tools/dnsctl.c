@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dnsctl.c -- the operator's CLI: global options, dispatch to the command
+ * groups (dnsctl_zone.c, dnsctl_record.c), and what they share: opening the
+ * store, name arguments, messages, JSON strings, aligned tables.
+ *
+ * Options may come anywhere on the line ("dnsctl zone list --json"); "--"
+ * ends them, so an argument starting with "-" can still be passed. Exit
+ * status: 0 done, 1 the command failed (store unchanged), 2 bad usage.
+ */
+#include "tools/dnsctl.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zones/base/err.h"
+#include "zones/base/xalloc.h"
+#include "zones/import.h"
+#include "zones/names.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: dnsctl [--store DIR] [--json] COMMAND ARGS...\n"
+            "\n"
+            "zones:\n"
+            "  zone create ZONE --ns NAME [--ns NAME]... [--email ADDR] [--ttl TTL]\n"
+            "  zone delete ZONE\n"
+            "  zone list [--json]\n"
+            "  zone import ZONE FILE        create, or replace the zone's content\n"
+            "  zone export ZONE             print it as a zone file\n"
+            "records (every edit bumps the SOA serial):\n"
+            "  record add ZONE 'NAME [TTL] [IN] TYPE RDATA'\n"
+            "  record del ZONE NAME [TYPE [RDATA...]]\n"
+            "  record list ZONE [NAME] [--json]\n"
+            "\n"
+            "options:\n"
+            "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
+            "  --json        JSON output for list commands\n"
+            "  --help        this text\n"
+            "  --version     print the version\n"
+            "\n"
+            "Names in records are relative to ZONE unless they end with a dot; \"@\" is\n"
+            "ZONE. Exit status: 0 done, 1 failed (the store is unchanged), 2 bad usage.\n"
+            "See dnsctl(1).\n",
+            LOCALSTATEDIR);
+}
+
+int ctl_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dnsctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CTL_FAIL;
+}
+
+int ctl_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dnsctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'dnsctl --help'.\n", stderr);
+    return CTL_USAGE;
+}
+
+int ctl_diag(const char *prefix, const diag_t *d)
+{
+    fputs("dnsctl: ", stderr);
+    if (prefix && *prefix) {
+        fprintf(stderr, "%s: ", prefix);
+    }
+    diag_print(d, stderr);
+    return CTL_FAIL;
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} opt_names[] = {
+    {CTL_OPT_NS, "--ns"},
+    {CTL_OPT_EMAIL, "--email"},
+    {CTL_OPT_TTL, "--ttl"},
+    {CTL_OPT_JSON, "--json"},
+};
+
+int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
+{
+    for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
+        if ((c->opt_seen & opt_names[i].bit) && !(allowed & opt_names[i].bit)) {
+            return ctl_usage("%s does not take %s", cmd, opt_names[i].name);
+        }
+    }
+    if (c->argc < min) {
+        return ctl_usage("%s: missing argument", cmd);
+    }
+    if (max >= 0 && c->argc > max) {
+        return ctl_usage("%s: unexpected argument \"%s\"", cmd, c->argv[max]);
+    }
+    return CTL_OK;
+}
+
+int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
+{
+    diag_t d = {0};
+    /* Read-only commands open the environment read-write too and read in an
+     * MDB_RDONLY txn: zs_open(ZS_OPEN_RDONLY) aborts the read txn that opened
+     * the sub-database handles, which closes them (LMDB), so every later read
+     * fails with EINVAL. The fix belongs in store.c (commit that txn). */
+    unsigned flags = create ? ZS_OPEN_CREATE : 0;
+    (void)write;
+    if (zs_open(c->store, flags, 0, out, &d) != 0) {
+        return ctl_diag(NULL, &d);
+    }
+    return CTL_OK;
+}
+
+const char *ctl_name_str(const uint8_t *wire, char *buf)
+{
+    dname_to_str(wire, buf, CTL_NAME_STR_MAX);
+    return buf;
+}
+
+int ctl_zone_name(const char *arg, uint8_t *apex)
+{
+    diag_t d = {0};
+    int n = zf_name_parse(arg, NULL, apex, &d);
+    if (n < 0) {
+        return ctl_err("zone %s", d.text);
+    }
+    if (n == 1) {
+        return ctl_err("the root zone cannot be hosted here");
+    }
+    dname_lower(apex);
+    return CTL_OK;
+}
+
+int ctl_zone_get(zs_store_t *s, MDB_txn *txn, const char *arg, zw_zone_t *z)
+{
+    uint8_t apex[DNAME_MAXLEN + 1];
+    char name[CTL_NAME_STR_MAX];
+    if (ctl_zone_name(arg, apex) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    int err = zw_zone_get(s, txn, apex, z);
+    if (err == DNSD_ENOZONE) {
+        return ctl_err("no such zone: %s", ctl_name_str(apex, name));
+    }
+    if (err) {
+        return ctl_err("zone %s: %s", ctl_name_str(apex, name), dnsd_strerror(err));
+    }
+    return CTL_OK;
+}
+
+char *ctl_join(int argc, char **argv, int from)
+{
+    size_t n = 1;
+    for (int i = from; i < argc; i++) {
+        n += strlen(argv[i]) + 1;
+    }
+    char *s = xmalloc(n), *p = s;
+    *p = 0;
+    for (int i = from; i < argc; i++) {
+        size_t l = strlen(argv[i]);
+        if (i > from) {
+            *p++ = ' ';
+        }
+        memcpy(p, argv[i], l);
+        p += l;
+        *p = 0;
+    }
+    return s;
+}
+
+/* ---- JSON ---- */
+
+/* length of the valid UTF-8 sequence at @p p (1-4), or 0 if it is not one */
+static int utf8_len(const unsigned char *p)
+{
+    int n;
+    unsigned min;
+    if (p[0] < 0x80) {
+        return 1;
+    } else if ((p[0] & 0xE0) == 0xC0) {
+        n = 2;
+        min = 0x80;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        n = 3;
+        min = 0x800;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        n = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    unsigned cp = p[0] & (0x7F >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0; /* overlong, out of range, or a surrogate */
+    }
+    return n;
+}
+
+void json_str(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    while (*p) {
+        unsigned char c = *p;
+        switch (c) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '\b':
+            fputs("\\b", f);
+            break;
+        case '\f':
+            fputs("\\f", f);
+            break;
+        default:
+            if (c < 0x20 || c == 0x7F) {
+                fprintf(f, "\\u%04x", c);
+            } else if (c < 0x80) {
+                fputc(c, f);
+            } else {
+                int n = utf8_len(p);
+                if (n == 0) {
+                    fputs("\\ufffd", f);
+                } else {
+                    fwrite(p, 1, (size_t)n, f);
+                    p += n;
+                    continue;
+                }
+            }
+        }
+        p++;
+    }
+    fputc('"', f);
+}
+
+/* ---- tables ---- */
+
+void ctl_table_init(ctl_table_t *t, int ncols)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+}
+
+void ctl_table_add(ctl_table_t *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->cells = xrealloc(t->cells, t->cap * (size_t)t->ncols * sizeof(*t->cells));
+    }
+    for (int i = 0; i < t->ncols; i++) {
+        t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = xstrdup(cells[i] ? cells[i] : "");
+    }
+    t->nrows++;
+}
+
+void ctl_table_print(const ctl_table_t *t, FILE *f)
+{
+    size_t w[CTL_TABLE_COLS] = {0};
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int i = 0; i < t->ncols; i++) {
+            size_t l = strlen(t->cells[r * (size_t)t->ncols + (size_t)i]);
+            if (l > w[i]) {
+                w[i] = l;
+            }
+        }
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int i = 0; i < t->ncols; i++) {
+            const char *s = t->cells[r * (size_t)t->ncols + (size_t)i];
+            bool last = i == t->ncols - 1;
+            if (t->right[i]) {
+                fprintf(f, "%*s", (int)w[i], s);
+            } else if (last) {
+                fputs(s, f);
+            } else {
+                fprintf(f, "%-*s", (int)w[i], s);
+            }
+            fputs(last ? "\n" : "  ", f);
+        }
+    }
+}
+
+void ctl_table_fini(ctl_table_t *t)
+{
+    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++) {
+        free(t->cells[i]);
+    }
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* ---- main ---- */
+
+/* the value of option @p name: "--name=value" or "--name value" */
+static int opt_value(int argc, char **argv, int *i, const char *arg, const char **val)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq) {
+        *val = eq + 1;
+        return CTL_OK;
+    }
+    if (*i + 1 >= argc) {
+        return ctl_usage("option %s needs a value", arg);
+    }
+    *val = argv[++*i];
+    return CTL_OK;
+}
+
+static bool opt_is(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+int main(int argc, char **argv)
+{
+    ctl_t c = {0};
+    char **pos = xcalloc((size_t)argc + 1, sizeof(*pos));
+    int npos = 0, rc = CTL_OK;
+    bool help = false, version = false;
+    const char *val;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc) {
+                pos[npos++] = argv[i];
+            }
+            break;
+        }
+        if (a[0] != '-' || a[1] == 0) {
+            pos[npos++] = argv[i];
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            help = true;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            version = true;
+        } else if (strcmp(a, "--json") == 0) {
+            c.json = true;
+            c.opt_seen |= CTL_OPT_JSON;
+        } else if (opt_is(a, "--store")) {
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            c.store = val;
+        } else if (opt_is(a, "--ns")) {
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            if (c.nns == CTL_NS_MAX) {
+                rc = ctl_usage("at most %d --ns options", CTL_NS_MAX);
+                goto out;
+            }
+            c.ns[c.nns++] = val;
+            c.opt_seen |= CTL_OPT_NS;
+        } else if (opt_is(a, "--email")) {
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            c.email = val;
+            c.opt_seen |= CTL_OPT_EMAIL;
+        } else if (opt_is(a, "--ttl")) {
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            c.ttl = val;
+            c.opt_seen |= CTL_OPT_TTL;
+        } else {
+            rc = ctl_usage("unknown option %s", a);
+            goto out;
+        }
+    }
+    if (help) {
+        usage(stdout);
+        goto out;
+    }
+    if (version) {
+        printf("dnsctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        goto out;
+    }
+    if (!c.store) {
+        c.store = getenv("DNSD_STORE");
+    }
+    static char dflt[4096];
+    if (!c.store || !*c.store) {
+        snprintf(dflt, sizeof(dflt), "%s/lib/dnsd", LOCALSTATEDIR);
+        c.store = dflt;
+    }
+    if (npos == 0) {
+        usage(stderr);
+        rc = CTL_USAGE;
+        goto out;
+    }
+    if (npos < 2) {
+        rc = ctl_usage("%s: missing subcommand", pos[0]);
+        goto out;
+    }
+    c.argc = npos - 2;
+    c.argv = pos + 2;
+    if (strcmp(pos[0], "zone") == 0) {
+        rc = ctl_zone(&c, pos[1]);
+    } else if (strcmp(pos[0], "record") == 0) {
+        rc = ctl_record(&c, pos[1]);
+    } else {
+        rc = ctl_usage("unknown command \"%s\"", pos[0]);
+    }
+out:
+    free(pos);
+    if (fflush(stdout) != 0 && rc == CTL_OK) {
+        rc = ctl_err("write error on standard output");
+    }
+    return rc;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dnsctl.h -- shared by dnsctl's command groups (dnsctl_<group>.c): the
+ * parsed command line, exit codes, store opening, argument helpers, JSON
+ * and table output. dnsctl is the operator's CLI: each command is one LMDB
+ * transaction (write commands: one write txn, aborted on any error, so a
+ * failed command leaves the store as it was).
+ */
+#ifndef DNSD_DNSCTL_H
+#define DNSD_DNSCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "zones/base/diag.h"
+#include "zones/store.h"
+#include "zones/writer.h"
+
+/* exit status */
+#define CTL_OK    0
+#define CTL_FAIL  1 /* the command failed; the store is unchanged */
+#define CTL_USAGE 2 /* bad command line */
+
+#define CTL_NS_MAX 16
+
+/* options a command may take; opt_seen records which were given */
+#define CTL_OPT_NS    0x01u
+#define CTL_OPT_EMAIL 0x02u
+#define CTL_OPT_TTL   0x04u
+#define CTL_OPT_JSON  0x08u
+
+typedef struct ctl {
+    const char *store;   /* --store, $DNSD_STORE, or the built-in default */
+    bool json;           /* --json */
+    unsigned opt_seen;   /* CTL_OPT_* given on the command line */
+    const char *ns[CTL_NS_MAX];
+    int nns;             /* --ns, in order */
+    const char *email;   /* --email */
+    const char *ttl;     /* --ttl */
+    int argc;            /* positional arguments after "GROUP VERB" */
+    char **argv;
+} ctl_t;
+
+/* command groups: return CTL_OK, CTL_FAIL or CTL_USAGE */
+int ctl_zone(ctl_t *c, const char *verb);
+int ctl_record(ctl_t *c, const char *verb);
+
+/** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
+__attribute__((format(printf, 1, 2))) int ctl_err(const char *fmt, ...);
+/** "dnsctl: <message>" and a hint to --help on stderr; returns CTL_USAGE. */
+__attribute__((format(printf, 1, 2))) int ctl_usage(const char *fmt, ...);
+/** Print a diag as "dnsctl: [prefix: ]file:line: text"; returns CTL_FAIL. */
+int ctl_diag(const char *prefix, const diag_t *d);
+
+/**
+ * Refuse options @p c has but the command does not take (@p allowed is a
+ * CTL_OPT_* mask) and a positional count outside [@p min, @p max] (max -1:
+ * any). @return CTL_OK or CTL_USAGE (message printed).
+ */
+int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max);
+
+/**
+ * Open the store: @p write for commands that edit it, @p create to make it
+ * if missing (zone create/import). @return CTL_OK or CTL_FAIL (printed).
+ */
+int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out);
+
+/** Parse a zone name argument (absolute; final dot optional). CTL_OK or CTL_FAIL (printed). */
+int ctl_zone_name(const char *arg, uint8_t *apex);
+
+/** Look the zone up in @p txn; CTL_OK, or CTL_FAIL with "no such zone" printed. */
+int ctl_zone_get(zs_store_t *s, MDB_txn *txn, const char *arg, zw_zone_t *z);
+
+/** "example.com." for a wire name, into @p buf (4*255+2 bytes). */
+const char *ctl_name_str(const uint8_t *wire, char *buf);
+#define CTL_NAME_STR_MAX (4 * 255 + 2)
+
+/** Join argv[from..] with single spaces (xmalloc'd). */
+char *ctl_join(int argc, char **argv, int from);
+
+/* ---- JSON output ---- */
+
+/** Print @p s as a JSON string, quotes included (UTF-8 kept, bad bytes as U+FFFD). */
+void json_str(FILE *f, const char *s);
+
+/* ---- tables: rows of strings, printed with aligned columns ---- */
+
+#define CTL_TABLE_COLS 8
+
+typedef struct ctl_table {
+    int ncols;
+    size_t nrows, cap;
+    char **cells; /* nrows x ncols, owned */
+    bool right[CTL_TABLE_COLS]; /* right-align (numbers) */
+} ctl_table_t;
+
+void ctl_table_init(ctl_table_t *t, int ncols);
+/** Add a row of ncols strings (copied). */
+void ctl_table_add(ctl_table_t *t, const char *const *cells);
+/** Print: columns two spaces apart, the last one not padded. */
+void ctl_table_print(const ctl_table_t *t, FILE *f);
+void ctl_table_fini(ctl_table_t *t);
+
+#endif

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dnsctl_record.c -- `dnsctl record add|del|list`. An edit is one write
+ * transaction: the change, zw_check_zone(), the SOA serial bump (unless the
+ * edit itself sets the SOA), commit; any error aborts it all.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tools/dnsctl.h"
+#include "zones/base/err.h"
+#include "zones/base/xalloc.h"
+#include "zones/export.h"
+#include "zones/import.h"
+
+#define T_NS  2
+#define T_SOA 6
+
+#define DEFAULT_TTL 3600u
+
+/* open the store for an edit and begin: CTL_OK with *s, w and z set */
+static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z)
+{
+    int err;
+    if (ctl_open(c, true, false, s) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    if ((err = zw_begin(*s, w)) != 0) {
+        return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    }
+    return ctl_zone_get(*s, w->txn, c->argv[0], z);
+}
+
+/* zw_check_zone, bump the serial unless @p set_soa, commit. CTL_OK or CTL_FAIL (printed). */
+static int edit_end(zw_t *w, const zw_zone_t *z, bool set_soa, uint32_t *serial)
+{
+    diag_t d = {0};
+    int err;
+    if ((err = zw_check_zone(w, z, &d)) != 0) {
+        return ctl_diag("refused", &d);
+    }
+    if (set_soa) {
+        err = zw_soa_serial(w->s, w->txn, z, serial);
+    } else {
+        err = zw_soa_bump(w, z, false, 0, serial);
+    }
+    if (err) {
+        return ctl_err("cannot update the SOA serial: %s", dnsd_strerror(err));
+    }
+    if ((err = zw_commit(w)) != 0) {
+        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    }
+    return CTL_OK;
+}
+
+static int owner_check(const zw_zone_t *z, const uint8_t *owner, uint8_t *lower)
+{
+    char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX];
+    memcpy(lower, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
+    dname_lower(lower);
+    if (!dname_is_sub(lower, z->apex)) {
+        return ctl_err("%s is outside zone %s", ctl_name_str(lower, on),
+                       ctl_name_str(z->apex, zn));
+    }
+    return CTL_OK;
+}
+
+static void print_rr(const char *verb, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                     const uint8_t *rd, uint16_t rl, uint32_t serial)
+{
+    zf_rr_text_t t;
+    zf_rr_text(owner, type, rd, rl, &t);
+    printf("%s %s %u IN %s %s (serial %u)\n", verb, t.owner, ttl, t.type, t.rdata, serial);
+    zf_rr_text_fini(&t);
+}
+
+static int record_add(ctl_t *c)
+{
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    zw_zone_t z;
+    zf_rr_t rr = {0};
+    zs_rrset_t old = {0};
+    diag_t d = {0};
+    uint8_t lower[DNAME_MAXLEN + 1];
+    char *text = NULL, on[CTL_NAME_STR_MAX];
+    uint32_t serial = 0;
+    bool set_soa = false, ttl_only = false;
+    int rc, err;
+
+    if ((rc = ctl_check_args(c, "record add", 0, 2, -1))) {
+        return rc;
+    }
+    text = ctl_join(c->argc, c->argv, 1);
+    rc = CTL_FAIL;
+    if (edit_begin(c, &s, &w, &z) != CTL_OK) {
+        goto out;
+    }
+    if (zf_parse_rr(text, z.apex, DEFAULT_TTL, &rr, &d) != 0) {
+        ctl_err("record \"%s\": %s", text, d.text);
+        goto out;
+    }
+    if (owner_check(&z, rr.owner, lower) != CTL_OK) {
+        goto out;
+    }
+    ctl_name_str(lower, on);
+    if (rr.type == T_SOA) {
+        /* a zone has one SOA: adding one replaces it, and sets the serial itself */
+        if (!dname_eq(lower, z.apex)) {
+            ctl_err("SOA record at %s, which is not the zone apex", on);
+            goto out;
+        }
+        err = zw_rr_del(&w, &z, rr.owner, T_SOA, ZS_REGION_DEFAULT, NULL, 0);
+        if (err && err != DNSD_ENOTFOUND) {
+            ctl_err("cannot replace the SOA record: %s", dnsd_strerror(err));
+            goto out;
+        }
+        set_soa = true;
+    }
+    err = set_soa ? DNSD_ENOTFOUND
+                  : zw_rrset_get(s, w.txn, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, &old);
+    if (err == 0) {
+        if (!rr.ttl_set) {
+            rr.ttl = old.ttl; /* no TTL given: join the RRset with its TTL */
+        } else if (rr.ttl != old.ttl) {
+            fprintf(stderr, "dnsctl: note: the TTL of the %s %s RRset changes from %u to %u "
+                    "(one TTL per RRset)\n", on, zf_type_str(rr.type, (char[32]){0}, 32),
+                    old.ttl, rr.ttl);
+        }
+    } else if (err != DNSD_ENOTFOUND) {
+        ctl_err("%s: %s", on, dnsd_strerror(err));
+        goto out;
+    }
+    err = zw_rr_add(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.ttl, rr.rdata, rr.rdlen);
+    if (err == DNSD_EEXIST) {
+        if (!rr.ttl_set || rr.ttl == old.ttl) {
+            fprintf(stderr, "dnsctl: note: the record is already there; nothing changed\n");
+            rc = CTL_OK;
+            goto out;
+        }
+        /* only the TTL changes: take the record out and put it back with it */
+        ttl_only = true;
+        err = zw_rr_del(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.rdata, rr.rdlen);
+        if (!err) {
+            err = zw_rr_add(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.ttl, rr.rdata,
+                            rr.rdlen);
+        }
+    }
+    if (err == DNSD_ELIMIT) {
+        ctl_err("the %s RRset at %s would be too large", zf_type_str(rr.type, (char[32]){0}, 32),
+                on);
+        goto out;
+    }
+    if (err) {
+        ctl_err("cannot add the record: %s", dnsd_strerror(err));
+        goto out;
+    }
+    if (edit_end(&w, &z, set_soa, &serial) != CTL_OK) {
+        goto out;
+    }
+    rc = CTL_OK;
+    print_rr(ttl_only ? "updated" : "added", lower, rr.type, rr.ttl, rr.rdata, rr.rdlen, serial);
+out:
+    zw_abort(&w);
+    zs_close(s);
+    zf_rr_fini(&rr);
+    free(text);
+    return rc;
+}
+
+static bool is_in_class(const char *t)
+{
+    return strcasecmp(t, "IN") == 0 || strcasecmp(t, "CLASS1") == 0;
+}
+
+/* next blank-separated token (backslash escapes kept) into a fresh string, or NULL */
+static char *take_token(const char **pp)
+{
+    const char *p = *pp, *b;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (!*p) {
+        *pp = p;
+        return NULL;
+    }
+    b = p;
+    while (*p && *p != ' ' && *p != '\t') {
+        p += (*p == '\\' && p[1]) ? 2 : 1;
+    }
+    char *t = xmalloc((size_t)(p - b) + 1);
+    memcpy(t, b, (size_t)(p - b));
+    t[p - b] = 0;
+    *pp = p;
+    return t;
+}
+
+static int record_del(ctl_t *c)
+{
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    zw_zone_t z;
+    zf_rr_t rr = {0};
+    diag_t d = {0};
+    uint8_t owner[DNAME_MAXLEN + 1], lower[DNAME_MAXLEN + 1];
+    char *text = NULL, *name = NULL, *tt = NULL, *full = NULL;
+    char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX], ts[32];
+    const uint8_t *rdata = NULL;
+    uint16_t type = 0, rdlen = 0;
+    uint32_t serial = 0;
+    int rc, err;
+
+    if ((rc = ctl_check_args(c, "record del", 0, 2, -1))) {
+        return rc;
+    }
+    /* NAME [TTL] [IN] [TYPE [RDATA...]]: arguments, or one "record" argument */
+    text = ctl_join(c->argc, c->argv, 1);
+    const char *p = text;
+    name = take_token(&p);
+    for (int i = 0; i < 2; i++) {
+        const char *save = p;
+        free(tt);
+        tt = take_token(&p);
+        if (!tt || !(isdigit((unsigned char)tt[0]) || is_in_class(tt))) {
+            p = save;
+            break;
+        }
+    }
+    free(tt);
+    tt = take_token(&p);
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    rc = CTL_FAIL;
+    if (edit_begin(c, &s, &w, &z) != CTL_OK) {
+        goto out;
+    }
+    ctl_name_str(z.apex, zn);
+    if (zf_name_parse(name, z.apex, owner, &d) < 0) {
+        ctl_err("name \"%s\": %s", name, d.text);
+        goto out;
+    }
+    if (tt && zf_type_parse(tt, &type, &d) != 0) {
+        ctl_err("%s", d.text);
+        goto out;
+    }
+    if (*p) {
+        size_t n = strlen(name) + strlen(tt) + strlen(p) + 3;
+        full = xmalloc(n);
+        snprintf(full, n, "%s %s %s", name, tt, p);
+        if (zf_parse_rr(full, z.apex, 0, &rr, &d) != 0) {
+            ctl_err("record \"%s\": %s", full, d.text);
+            goto out;
+        }
+        rdata = rr.rdata;
+        rdlen = rr.rdlen;
+    }
+    if (owner_check(&z, owner, lower) != CTL_OK) {
+        goto out;
+    }
+    ctl_name_str(lower, on);
+    if (dname_eq(lower, z.apex) && type == 0) {
+        ctl_err("refused: deleting every record at the apex of %s would remove its SOA and NS "
+                "(give a TYPE, or use `dnsctl zone delete`)", zn);
+        goto out;
+    }
+    if (dname_eq(lower, z.apex) && type == T_SOA) {
+        ctl_err("refused: the SOA record of %s cannot be deleted (a zone needs one; "
+                "`dnsctl record add` replaces it, `dnsctl zone delete` removes the zone)", zn);
+        goto out;
+    }
+    err = zw_rr_del(&w, &z, owner, type, ZS_REGION_DEFAULT, rdata, rdlen);
+    if (err == DNSD_ENOTFOUND) {
+        if (rdata) {
+            ctl_err("no such record: %s", full);
+        } else if (type) {
+            ctl_err("no %s records at %s", zf_type_str(type, ts, sizeof(ts)), on);
+        } else {
+            ctl_err("no records at %s", on);
+        }
+        goto out;
+    }
+    if (err) {
+        ctl_err("cannot delete: %s", dnsd_strerror(err));
+        goto out;
+    }
+    if (edit_end(&w, &z, false, &serial) != CTL_OK) {
+        goto out;
+    }
+    rc = CTL_OK;
+    if (rdata) {
+        zf_rr_text_t t;
+        zf_rr_text(lower, type, rdata, rdlen, &t);
+        printf("deleted %s %s %s (serial %u)\n", t.owner, t.type, t.rdata, serial);
+        zf_rr_text_fini(&t);
+    } else if (type) {
+        printf("deleted %s %s (serial %u)\n", on, zf_type_str(type, ts, sizeof(ts)), serial);
+    } else {
+        printf("deleted %s (serial %u)\n", on, serial);
+    }
+out:
+    zw_abort(&w);
+    zs_close(s);
+    zf_rr_fini(&rr);
+    free(text);
+    free(name);
+    free(tt);
+    free(full);
+    return rc;
+}
+
+/* ---- record list ---- */
+
+typedef struct rec_list {
+    const uint8_t *only; /* lower-case owner to show, or NULL: all */
+    bool regional;       /* some RRset outside the default region */
+    ctl_table_t t;       /* NAME TTL TYPE DATA REGION, one row per record */
+} rec_list_t;
+
+static int list_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
+{
+    rec_list_t *l = arg;
+    size_t off = 0;
+    const uint8_t *rd;
+    uint16_t rl;
+    if (l->only && !dname_eq(owner, l->only)) {
+        return 0;
+    }
+    if (rr->region != ZS_REGION_DEFAULT) {
+        l->regional = true;
+    }
+    while (zf_rrset_next(rr, &off, &rd, &rl)) {
+        zf_rr_text_t t;
+        char ttl[16], region[8];
+        zf_rr_text(owner, rr->type, rd, rl, &t);
+        snprintf(ttl, sizeof(ttl), "%u", rr->ttl);
+        snprintf(region, sizeof(region), "%u", rr->region);
+        const char *row[5] = {t.owner, ttl, t.type, t.rdata, region};
+        ctl_table_add(&l->t, row);
+        zf_rr_text_fini(&t);
+    }
+    return 0;
+}
+
+static void list_json(const ctl_table_t *t)
+{
+    printf("[");
+    for (size_t i = 0; i < t->nrows; i++) {
+        char *const *r = &t->cells[i * 5];
+        printf("%s\n  {\"name\": ", i ? "," : "");
+        json_str(stdout, r[0]);
+        printf(", \"ttl\": %s, \"class\": \"IN\", \"type\": ", r[1]);
+        json_str(stdout, r[2]);
+        printf(", \"rdata\": ");
+        json_str(stdout, r[3]);
+        printf(", \"region\": %s}", r[4]);
+    }
+    printf("%s]\n", t->nrows ? "\n" : "");
+}
+
+static void list_table(const rec_list_t *l)
+{
+    /* the REGION column only when a region other than default has data */
+    int ncols = l->regional ? 5 : 4;
+    ctl_table_t v;
+    const char *hdr[5] = {"NAME", "TTL", "TYPE", "DATA", "REGION"};
+    ctl_table_init(&v, ncols);
+    v.right[1] = true;
+    ctl_table_add(&v, hdr);
+    for (size_t i = 0; i < l->t.nrows; i++) {
+        ctl_table_add(&v, (const char *const *)&l->t.cells[i * 5]);
+    }
+    ctl_table_print(&v, stdout);
+    ctl_table_fini(&v);
+}
+
+static int record_list(ctl_t *c)
+{
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    zw_zone_t z;
+    diag_t d = {0};
+    uint8_t only[DNAME_MAXLEN + 1];
+    char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX];
+    rec_list_t l = {0};
+    int rc, err;
+
+    if ((rc = ctl_check_args(c, "record list", CTL_OPT_JSON, 1, 2))) {
+        return rc;
+    }
+    if (ctl_open(c, false, false, &s) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    rc = CTL_FAIL;
+    ctl_table_init(&l.t, 5);
+    if ((err = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
+        txn = NULL;
+        goto out;
+    }
+    if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
+        goto out;
+    }
+    if (c->argc == 2) {
+        if (zf_name_parse(c->argv[1], z.apex, only, &d) < 0) {
+            ctl_err("name \"%s\": %s", c->argv[1], d.text);
+            goto out;
+        }
+        dname_lower(only);
+        ctl_name_str(only, on);
+        if (!dname_is_sub(only, z.apex)) {
+            ctl_err("%s is outside zone %s", on, ctl_name_str(z.apex, zn));
+            goto out;
+        }
+        l.only = only;
+    }
+    if ((err = zw_foreach_rrset(s, txn, &z, list_cb, &l)) != 0) {
+        ctl_err("cannot list: %s", dnsd_strerror(err));
+        goto out;
+    }
+    if (l.only && l.t.nrows == 0) {
+        ctl_err("no records at %s", on);
+        goto out;
+    }
+    if (c->json) {
+        list_json(&l.t);
+    } else {
+        list_table(&l);
+    }
+    rc = CTL_OK;
+out:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    ctl_table_fini(&l.t);
+    zs_close(s);
+    return rc;
+}
+
+int ctl_record(ctl_t *c, const char *verb)
+{
+    if (strcmp(verb, "add") == 0) {
+        return record_add(c);
+    }
+    if (strcmp(verb, "del") == 0 || strcmp(verb, "delete") == 0) {
+        return record_del(c);
+    }
+    if (strcmp(verb, "list") == 0) {
+        return record_list(c);
+    }
+    return ctl_usage("unknown command \"record %s\" (add, del, list)", verb);
+}
