@@ -28,11 +28,37 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
     }
     return pass;
 }
-#define tap_is_int(g, w, f, l, ...) \
-    (tap_ok((g) == (w), f, l, __VA_ARGS__) ? 1 : (printf("#   got %lld, want %lld\n", (g), (w)), 0))
-#define tap_is_str(g, w, f, l, ...) \
-    (tap_ok((g) && (w) && strcmp((g), (w)) == 0, f, l, __VA_ARGS__) ? 1 \
-        : (printf("#   got \"%s\", want \"%s\"\n", (g) ? (g) : "(null)", (w) ? (w) : "(null)"), 0))
+static int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (tap_ok(g == w, f, l, "%s", msg)) {
+        return 1;
+    }
+    printf("#   got %lld, want %lld\n", g, w);
+    return 0;
+}
+
+static int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (tap_ok(g && w && strcmp(g, w) == 0, f, l, "%s", msg)) {
+        return 1;
+    }
+    printf("#   got \"%s\", want \"%s\"\n", g ? g : "(null)", w ? w : "(null)");
+    return 0;
+}
 
 static inline int done_testing(void)
 {

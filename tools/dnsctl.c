@@ -112,12 +112,9 @@ int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, i
 int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
 {
     diag_t d = {0};
-    /* Read-only commands open the environment read-write too and read in an
-     * MDB_RDONLY txn: zs_open(ZS_OPEN_RDONLY) aborts the read txn that opened
-     * the sub-database handles, which closes them (LMDB), so every later read
-     * fails with EINVAL. The fix belongs in store.c (commit that txn). */
-    unsigned flags = create ? ZS_OPEN_CREATE : 0;
-    (void)write;
+    /* read-only commands open a read-only environment: they work for a user
+     * who may read the store but not write it */
+    unsigned flags = (create ? ZS_OPEN_CREATE : 0) | (write ? 0 : ZS_OPEN_RDONLY);
     if (zs_open(c->store, flags, 0, out, &d) != 0) {
         return ctl_diag(NULL, &d);
     }
@@ -135,7 +132,7 @@ int ctl_zone_name(const char *arg, uint8_t *apex)
     diag_t d = {0};
     int n = zf_name_parse(arg, NULL, apex, &d);
     if (n < 0) {
-        return ctl_err("zone %s", d.text);
+        return ctl_err("zone %s: %s", arg, d.text);
     }
     if (n == 1) {
         return ctl_err("the root zone cannot be hosted here");

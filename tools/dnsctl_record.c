@@ -219,6 +219,10 @@ static int record_del(ctl_t *c)
     text = ctl_join(c->argc, c->argv, 1);
     const char *p = text;
     name = take_token(&p);
+    if (!name) {
+        rc = ctl_usage("record del: missing NAME");
+        goto out; /* nothing open yet: w and s are empty, which out: allows */
+    }
     for (int i = 0; i < 2; i++) {
         const char *save = p;
         free(tt);

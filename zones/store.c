@@ -146,7 +146,14 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
             err = DNSD_ESCHEMA;
             goto out;
         }
-        mdb_txn_abort(txn);
+        /* commit, not abort: aborting the txn that opened the DBIs closes them */
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (rc) {
+            diag_set(d, path, 0, "cannot open store: %s", mdb_strerror(rc));
+            err = zs_mdb_err(rc);
+            goto out;
+        }
     } else if ((rc = mdb_txn_commit(txn)) != 0) {
         txn = NULL;
         diag_set(d, path, 0, "cannot commit: %s", mdb_strerror(rc));

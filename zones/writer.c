@@ -163,12 +163,18 @@ static int delete_range(zw_t *w, const uint8_t *prefix, size_t plen,
             break;
         }
         if (!del || del(&key, arg)) {
+            /* seek past the deleted key rather than MDB_GET_CURRENT, which
+             * fails with EINVAL once the delete empties the database */
+            uint8_t kc[ZS_RRKEY_MAX];
+            size_t kl = key.mv_size < sizeof(kc) ? key.mv_size : sizeof(kc);
+            memcpy(kc, key.mv_data, kl);
             if ((rc = mdb_cursor_del(c, 0)) != 0) {
                 break;
             }
             n++;
-            /* after a delete the cursor sits on the next item */
-            rc = mdb_cursor_get(c, &key, &val, MDB_GET_CURRENT);
+            key.mv_size = kl;
+            key.mv_data = kc;
+            rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
             continue;
         }
         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
@@ -364,6 +370,28 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     free(nv);
     return zs_mdb_err(rc);
+}
+
+int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t *owner,
+                 uint16_t type, uint16_t region, zs_rrset_t *out)
+{
+    dname_key_t k;
+    int err = owner_key(z, owner, &k);
+    if (err) {
+        return err;
+    }
+    uint8_t kb[ZS_RRKEY_MAX];
+    MDB_val key = {zs_rrset_key(z->id, &k, z->apex_labels, type, region, kb), kb}, val;
+    int rc = mdb_get(txn, s->rrsets, &key, &val);
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    if (!zs_rrset_decode(val.mv_data, val.mv_size, out)) {
+        return DNSD_ESTORE;
+    }
+    out->type = type;
+    out->region = region;
+    return 0;
 }
 
 /* ---- structure checks ---- */

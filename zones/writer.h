@@ -71,6 +71,15 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
               const uint8_t *rdata, uint16_t rdlen);
 
 /**
+ * Read the RRset (@p owner, @p type, @p region) of zone @p z on any txn.
+ * @return 0 and *@p out (it points into the LMDB map: valid until the txn
+ * ends or writes again; copy what must live longer), DNSD_ENOTFOUND,
+ * DNSD_EOUTOFZONE, or DNSD_ESTORE for a damaged value.
+ */
+int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t *owner,
+                 uint16_t type, uint16_t region, zs_rrset_t *out);
+
+/**
  * Check a zone's structure, per region: exactly one SOA and at least one NS
  * at the apex (default region), no CNAME at the apex, no CNAME beside other
  * data at any name (RRSIG/NSEC excepted, RFC 2181 10.1 / RFC 4035), no more

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_writer.c -- zones/writer.c on a real store in a temp directory: zones,
+ * add/del/merge/dedupe/sort of records, zw_check_zone() rules, SOA serial
+ * arithmetic (wrap-around), abort leaving nothing behind, the generation
+ * counter, canonical iteration order, and a damaged value reported as
+ * DNSD_ESTORE by the reader and the writer rather than trusted.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/tap.h"
+#include "zones/base/err.h"
+#include "zones/reader.h"
+#include "zones/writer.h"
+
+#define T_A     1
+#define T_NS    2
+#define T_CNAME 5
+#define T_SOA   6
+#define T_TXT   16
+#define T_AAAA  28
+#define T_RRSIG 46
+
+#define U(s) ((const uint8_t *)(s))
+
+static zs_store_t *st;
+static char dir[] = "/tmp/t_writer.XXXXXX";
+
+/* "www.example.test" -> wire (no escapes needed here) */
+static const uint8_t *W(const char *s)
+{
+    static uint8_t buf[8][256];
+    static int slot;
+    uint8_t *out = buf[slot++ % 8];
+    size_t o = 0;
+    while (*s && strcmp(s, ".") != 0) {
+        const char *dot = strchr(s, '.');
+        size_t l = dot ? (size_t)(dot - s) : strlen(s);
+        out[o++] = (uint8_t)l;
+        memcpy(out + o, s, l);
+        o += l;
+        s += l + (dot ? 1 : 0);
+    }
+    out[o] = 0;
+    return out;
+}
+
+static size_t wlen(const uint8_t *n)
+{
+    return (size_t)dname_wire_len(n, 256);
+}
+
+static uint64_t generation(void)
+{
+    MDB_txn *t;
+    uint64_t g = 0;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    zs_generation(st, t, &g);
+    mdb_txn_abort(t);
+    return g;
+}
+
+static int add_a(zw_t *w, const zw_zone_t *z, const char *owner, uint32_t ttl, uint8_t last)
+{
+    uint8_t a[4] = {192, 0, 2, last};
+    return zw_rr_add(w, z, W(owner), T_A, 0, ttl, a, 4);
+}
+
+static int add_name(zw_t *w, const zw_zone_t *z, const char *owner, uint16_t type,
+                    const char *target)
+{
+    const uint8_t *t = W(target);
+    return zw_rr_add(w, z, W(owner), type, 0, 3600, t, (uint16_t)wlen(t));
+}
+
+static int add_soa(zw_t *w, const zw_zone_t *z, const char *owner, uint32_t serial)
+{
+    uint8_t rd[300];
+    size_t o = wlen(W("ns1.example.test"));
+    memcpy(rd, W("ns1.example.test"), o);
+    memcpy(rd + o, W("hostmaster.example.test"), wlen(W("hostmaster.example.test")));
+    o += wlen(W("hostmaster.example.test"));
+    uint32_t v[5] = {serial, 7200, 3600, 1209600, 300};
+    for (int i = 0; i < 5; i++) {
+        zs_put32(rd + o, v[i]);
+        o += 4;
+    }
+    return zw_rr_add(w, z, W(owner), T_SOA, 0, 3600, rd, (uint16_t)o);
+}
+
+/* a valid zone: SOA + NS at the apex */
+static void make_zone(zw_t *w, const char *apex, zw_zone_t *z)
+{
+    int e1 = zw_zone_create(w, W(apex), z);
+    int e2 = add_soa(w, z, apex, 1);
+    int e3 = add_name(w, z, apex, T_NS, "ns1.example.test");
+    if (e1 || e2 || e3) {
+        printf("Bail out! cannot make zone %s: %d %d %d\n", apex, e1, e2, e3);
+        exit(1);
+    }
+}
+
+static void test_zones(void)
+{
+    zw_t w;
+    zw_zone_t z, z2, g;
+    uint64_t g0 = generation();
+    is_int(zw_begin(st, &w), 0, "zones: begin");
+    is_int(zw_zone_create(&w, W("Example.TEST"), &z), 0, "zones: create example.test");
+    ok(memcmp(z.apex, W("example.test"), 14) == 0, "zones: apex stored lower-case");
+    is_int(z.apex_labels, 2, "zones: apex has 2 labels");
+    is_int(zw_zone_create(&w, W("example.test"), &z2), DNSD_EEXIST, "zones: create twice: EEXIST");
+    is_int(zw_zone_create(&w, W("."), &z2), DNSD_ELIMIT, "zones: the root zone is refused");
+    is_int(zw_zone_get(st, w.txn, W("EXAMPLE.test"), &g), 0, "zones: get, any case");
+    is_int(g.id, z.id, "zones: same id");
+    is_int(zw_zone_get(st, w.txn, W("other.test"), &g), DNSD_ENOZONE, "zones: unknown: ENOZONE");
+    add_soa(&w, &z, "example.test", 1);
+    add_name(&w, &z, "example.test", T_NS, "ns1.example.test");
+    is_int(zw_commit(&w), 0, "zones: commit");
+    is_int(generation(), g0 + 1, "generation: +1 for one commit");
+}
+
+/* the records of an RRset as "last-octet" list for A records: "1,2,3" */
+static const char *a_list(const zw_zone_t *z, const char *owner, uint32_t *ttl)
+{
+    static char buf[256];
+    MDB_txn *t;
+    zs_rrset_t rr;
+    buf[0] = 0;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    int err = zw_rrset_get(st, t, z, W(owner), T_A, 0, &rr);
+    if (err) {
+        snprintf(buf, sizeof(buf), "error %d", err);
+    } else {
+        size_t off = 0, o = 0;
+        for (unsigned i = 0; i < rr.count; i++) {
+            size_t rl = zs_get16(rr.rdata + off);
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? "," : "",
+                                  rl == 4 ? rr.rdata[off + 2 + 3] : 999);
+            off += 2 + rl;
+        }
+        if (ttl) {
+            *ttl = rr.ttl;
+        }
+    }
+    mdb_txn_abort(t);
+    return buf;
+}
+
+static void test_records(void)
+{
+    zw_t w;
+    zw_zone_t z;
+    uint32_t ttl = 0;
+    zw_begin(st, &w);
+    zw_zone_get(st, w.txn, W("example.test"), &z);
+    is_int(add_a(&w, &z, "www.example.test", 300, 3), 0, "add: .3");
+    is_int(add_a(&w, &z, "www.example.test", 300, 1), 0, "add: .1");
+    is_int(add_a(&w, &z, "WWW.example.test", 300, 2), 0, "add: .2 (owner in upper case)");
+    is_int(add_a(&w, &z, "www.example.test", 300, 2), DNSD_EEXIST, "add: .2 again: EEXIST");
+    is_int(add_a(&w, &z, "www.other.test", 300, 2), DNSD_EOUTOFZONE, "add: out of zone refused");
+    zw_commit(&w);
+    is_str(a_list(&z, "www.example.test", &ttl), "1,2,3", "add: records sorted, no duplicate");
+    is_int(ttl, 300, "add: TTL 300");
+
+    zw_begin(st, &w);
+    add_a(&w, &z, "www.example.test", 600, 4);
+    zw_commit(&w);
+    is_str(a_list(&z, "www.example.test", &ttl), "1,2,3,4", "merge: a fourth record joins");
+    is_int(ttl, 600, "merge: the RRset takes the new TTL (one TTL per RRset)");
+
+    /* canonical order inside an RRset: shorter prefix first */
+    zw_begin(st, &w);
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\2ab"), 3), 0, "sort: add ab");
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\1a"), 2), 0, "sort: add a");
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\1b"), 2), 0, "sort: add b");
+    zs_rrset_t rr;
+    is_int(zw_rrset_get(st, w.txn, &z, W("t.example.test"), T_TXT, 0, &rr), 0, "sort: get");
+    ok(rr.count == 3 && rr.rdata_len == 13 &&
+           memcmp(rr.rdata, "\0\2\1a\0\2\1b\0\3\2ab", 13) == 0,
+       "sort: wire rdata order is \"\\1a\" < \"\\1b\" < \"\\2ab\" (octet order)");
+    zw_commit(&w);
+
+    /* deletes */
+    uint8_t two[4] = {192, 0, 2, 2}, nine[4] = {192, 0, 2, 9};
+    zw_begin(st, &w);
+    is_int(zw_rr_del(&w, &z, W("www.example.test"), T_A, 0, two, 4), 0, "del: one record");
+    is_int(zw_rr_del(&w, &z, W("www.example.test"), T_A, 0, nine, 4), DNSD_ENOTFOUND,
+           "del: a record that is not there: ENOTFOUND");
+    zw_commit(&w);
+    is_str(a_list(&z, "www.example.test", NULL), "1,3,4", "del: the others stay");
+
+    zw_begin(st, &w);
+    add_a(&w, &z, "n.example.test", 60, 1);
+    zw_rr_add(&w, &z, W("n.example.test"), T_AAAA, 0, 60, U("0123456789abcdef"), 16);
+    add_a(&w, &z, "child.n.example.test", 60, 2);
+    is_int(zw_rr_del(&w, &z, W("n.example.test"), T_AAAA, 0, NULL, 0), 0, "del: one RRset");
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_AAAA, 0, &rr), DNSD_ENOTFOUND,
+           "del: the RRset is gone");
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 0, &rr), 0,
+           "del: the other type stays");
+    add_a(&w, &z, "n.example.test", 60, 5);
+    zw_rr_add(&w, &z, W("n.example.test"), T_A, 7, 60, nine, 4); /* region 7 */
+    is_int(zw_rr_del(&w, &z, W("n.example.test"), 0, 0, NULL, 0), 0, "del: a whole name");
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 0, &rr), DNSD_ENOTFOUND,
+           "del: the name's RRsets are gone");
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 7, &rr), 0,
+           "del: other regions of the name stay");
+    is_int(zw_rrset_get(st, w.txn, &z, W("child.n.example.test"), T_A, 0, &rr), 0,
+           "del: a name's children stay");
+    is_int(zw_rr_del(&w, &z, W("nothing.example.test"), 0, 0, NULL, 0), DNSD_ENOTFOUND,
+           "del: a name without records: ENOTFOUND");
+    zw_commit(&w);
+}
+
+/* run one structure check on a fresh zone in a txn that is then aborted */
+typedef int (*setup_fn)(zw_t *w, const zw_zone_t *z);
+
+static int check_case(setup_fn fn, diag_t *d)
+{
+    zw_t w;
+    zw_zone_t z;
+    zw_begin(st, &w);
+    zw_zone_create(&w, W("check.test"), &z);
+    int err = fn(&w, &z);
+    if (!err) {
+        err = zw_check_zone(&w, &z, d);
+    }
+    zw_abort(&w);
+    return err;
+}
+
+static int s_empty(zw_t *w, const zw_zone_t *z)
+{
+    return 0;
+}
+static int s_soa_only(zw_t *w, const zw_zone_t *z)
+{
+    return add_soa(w, z, "check.test", 1);
+}
+static int s_ns_only(zw_t *w, const zw_zone_t *z)
+{
+    return add_name(w, z, "check.test", T_NS, "ns.check.test");
+}
+static int s_valid(zw_t *w, const zw_zone_t *z)
+{
+    return s_soa_only(w, z) | s_ns_only(w, z) | add_a(w, z, "www.check.test", 60, 1);
+}
+static int s_two_soa(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_soa(w, z, "check.test", 2);
+}
+static int s_soa_below(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_soa(w, z, "sub.check.test", 1);
+}
+static int s_cname_apex(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_name(w, z, "check.test", T_CNAME, "x.test");
+}
+static int s_cname_a(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_name(w, z, "www.check.test", T_CNAME, "x.test");
+}
+static int s_two_cname(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_name(w, z, "c.check.test", T_CNAME, "x.test") |
+           add_name(w, z, "c.check.test", T_CNAME, "y.test");
+}
+static int s_cname_rrsig(zw_t *w, const zw_zone_t *z)
+{
+    return s_valid(w, z) | add_name(w, z, "c.check.test", T_CNAME, "x.test") |
+           zw_rr_add(w, z, W("c.check.test"), T_RRSIG, 0, 60, U("sig"), 3);
+}
+static void test_check(void)
+{
+    static const struct {
+        const char *name;
+        setup_fn fn;
+        int want;
+        const char *text; /* a word the message must contain */
+    } cases[] = {
+        {"empty zone", s_empty, DNSD_EAPEX, "no SOA"},
+        {"SOA without NS", s_soa_only, DNSD_EAPEX, "no NS"},
+        {"NS without SOA", s_ns_only, DNSD_EAPEX, "no SOA"},
+        {"SOA + NS + A", s_valid, 0, NULL},
+        {"two SOA records", s_two_soa, DNSD_EAPEX, "2 SOA"},
+        {"SOA below the apex", s_soa_below, DNSD_EAPEX, "sub.check.test."},
+        {"CNAME at the apex", s_cname_apex, DNSD_ECNAME, "apex"},
+        {"CNAME beside A", s_cname_a, DNSD_ECNAME, "www.check.test."},
+        {"two CNAMEs", s_two_cname, DNSD_ECNAME, "2 CNAME"},
+        {"CNAME with RRSIG", s_cname_rrsig, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        diag_t d = {0};
+        int err = check_case(cases[i].fn, &d);
+        is_int(err, cases[i].want, "check: %s", cases[i].name);
+        if (cases[i].text) {
+            ok(strstr(d.text, cases[i].text) != NULL, "check: %s: message names it (%s)",
+               cases[i].name, d.text);
+        }
+    }
+}
+
+static void test_serial(void)
+{
+    zw_t w;
+    zw_zone_t z;
+    uint32_t s = 0, out = 0;
+    zw_begin(st, &w);
+    zw_zone_get(st, w.txn, W("example.test"), &z);
+    is_int(zw_soa_serial(st, w.txn, &z, &s), 0, "serial: read");
+    is_int(s, 1, "serial: 1 as created");
+    is_int(zw_soa_bump(&w, &z, false, 0, &out), 0, "serial: bump");
+    is_int(out, 2, "serial: 1 -> 2");
+    is_int(zw_soa_bump(&w, &z, true, 4294967295u, &out), 0, "serial: set to 2^32-1");
+    is_int(zw_soa_bump(&w, &z, false, 0, &out), 0, "serial: bump at the top");
+    is_int(out, 0, "serial: 2^32-1 + 1 wraps to 0 (RFC 1982)");
+    zw_soa_serial(st, w.txn, &z, &s);
+    is_int(s, 0, "serial: the stored value is 0");
+    zw_commit(&w);
+    zw_begin(st, &w);
+    zw_zone_t nz;
+    zw_zone_create(&w, W("nosoa.test"), &nz);
+    is_int(zw_soa_serial(st, w.txn, &nz, &s), DNSD_EAPEX, "serial: a zone without SOA: EAPEX");
+    is_int(zw_soa_bump(&w, &nz, false, 0, NULL), DNSD_EAPEX, "serial: bump without SOA: EAPEX");
+    zw_abort(&w);
+}
+
+static void test_abort(void)
+{
+    zw_t w;
+    zw_zone_t z, g;
+    uint64_t g0 = generation();
+    zw_begin(st, &w);
+    make_zone(&w, "gone.test", &z);
+    add_a(&w, &z, "www.gone.test", 60, 1);
+    zw_abort(&w);
+    ok(w.txn == NULL, "abort: the txn is released");
+    MDB_txn *t;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    is_int(zw_zone_get(st, t, W("gone.test"), &g), DNSD_ENOZONE, "abort: the zone is not there");
+    mdb_txn_abort(t);
+    is_int(generation(), g0, "abort: the generation did not move");
+    zw_abort(&w); /* twice is harmless */
+    zw_begin(st, &w);
+    zw_commit(&w);
+    zw_begin(st, &w);
+    zw_commit(&w);
+    is_int(generation(), g0 + 2, "generation: +1 per commit, even an empty one");
+}
+
+struct order_ctx {
+    char names[64][64];
+    int n;
+};
+
+static int order_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
+{
+    struct order_ctx *c = arg;
+    if (c->n < 64) {
+        char s[1024];
+        dname_to_str(owner, s, sizeof(s));
+        snprintf(c->names[c->n++], 64, "%.40s/%u/%u", s, rr->type, rr->region);
+    }
+    return 0;
+}
+
+static void test_iteration(void)
+{
+    zw_t w;
+    zw_zone_t z;
+    struct order_ctx c = {0};
+    zw_begin(st, &w);
+    make_zone(&w, "order.test", &z);
+    add_a(&w, &z, "b.order.test", 60, 1);
+    add_a(&w, &z, "a.b.order.test", 60, 1);
+    add_a(&w, &z, "A.order.test", 60, 1);
+    zw_rr_add(&w, &z, W("a.order.test"), T_TXT, 0, 60, U("\1x"), 2);
+    zw_rr_add(&w, &z, W("a.order.test"), T_A, 2, 60, U("\1\2\3\4"), 4);
+    add_a(&w, &z, "z.order.test", 60, 1);
+    zw_commit(&w);
+    MDB_txn *t;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    is_int(zw_foreach_rrset(st, t, &z, order_cb, &c), 0, "foreach: runs");
+    mdb_txn_abort(t);
+    static const char *want[] = {
+        "order.test./2/0", "order.test./6/0", "a.order.test./1/0", "a.order.test./1/2",
+        "a.order.test./16/0", "b.order.test./1/0", "a.b.order.test./1/0", "z.order.test./1/0",
+    };
+    int n = (int)(sizeof(want) / sizeof(want[0]));
+    is_int(c.n, n, "foreach: %d RRsets", n);
+    for (int i = 0; i < n && i < c.n; i++) {
+        is_str(c.names[i], want[i], "foreach: #%d in canonical order", i);
+    }
+}
+
+static void test_clear_delete(void)
+{
+    zw_t w;
+    zw_zone_t z, o, g;
+    zs_rrset_t rr;
+    zw_begin(st, &w);
+    zw_zone_get(st, w.txn, W("order.test"), &z);
+    zw_zone_get(st, w.txn, W("example.test"), &o);
+    is_int(zw_zone_clear(&w, &z, 0, false), 0, "clear: the default region");
+    is_int(zw_rrset_get(st, w.txn, &z, W("b.order.test"), T_A, 0, &rr), DNSD_ENOTFOUND,
+           "clear: default-region RRsets gone");
+    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), T_A, 2, &rr), 0,
+           "clear: region 2 kept");
+    is_int(zw_zone_delete(&w, &z), 0, "delete: order.test");
+    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), T_A, 2, &rr), DNSD_ENOTFOUND,
+           "delete: every region's RRsets gone");
+    is_int(zw_zone_get(st, w.txn, W("order.test"), &g), DNSD_ENOZONE, "delete: zone gone");
+    is_int(zw_rrset_get(st, w.txn, &o, W("www.example.test"), T_A, 0, &rr), 0,
+           "delete: another zone untouched");
+    zw_commit(&w);
+    /* deleting what empties the rrsets database (a cursor at the end) */
+    zw_begin(st, &w);
+    zw_zone_get(st, w.txn, W("example.test"), &o);
+    is_int(zw_zone_clear(&w, &o, 0, true), 0, "clear: every region of the last zone");
+    is_int(zw_zone_delete(&w, &o), 0, "delete: the last zone, rrsets already empty");
+    zw_abort(&w);
+}
+
+static void test_damaged(void)
+{
+    zw_t w;
+    zw_zone_t z;
+    zw_begin(st, &w);
+    make_zone(&w, "dmg.test", &z);
+    add_a(&w, &z, "www.dmg.test", 60, 1);
+    /* overwrite www's A RRset with a value that claims 2 records but holds 1 */
+    dname_key_t k;
+    uint8_t kb[ZS_RRKEY_MAX], bad[] = {1, 0, 0, 0, 0, 60, 0, 2, 0, 4, 192, 0, 2, 1};
+    dname_key_build(W("www.dmg.test"), &k);
+    MDB_val key = {zs_rrset_key(z.id, &k, z.apex_labels, T_A, 0, kb), kb};
+    MDB_val val = {sizeof(bad), bad};
+    is_int(mdb_put(w.txn, st->rrsets, &key, &val, 0), 0, "damage: raw put");
+    is_int(zw_commit(&w), 0, "damage: committed");
+
+    zr_t r;
+    zs_zone_t zz;
+    zs_rrset_t rr;
+    uint16_t ids[1] = {0};
+    zr_chain_t ch = {ids, 1};
+    is_int(zr_init(&r, st), 0, "reader: init");
+    is_int(zr_begin(&r), 0, "reader: begin");
+    is_int(zr_zone_find(&r, &k, k.nlabels, &zz), 0, "reader: finds dmg.test");
+    is_int(zr_rrset_get(&r, &zz, &k, k.nlabels, T_A, &ch, &rr), DNSD_ESTORE,
+           "reader: the damaged RRset is DNSD_ESTORE");
+    zr_end(&r);
+    zr_fini(&r);
+    MDB_txn *t;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    is_int(zw_rrset_get(st, t, &z, W("www.dmg.test"), T_A, 0, &rr), DNSD_ESTORE,
+           "writer: zw_rrset_get says DNSD_ESTORE");
+    mdb_txn_abort(t);
+    zw_begin(st, &w);
+    diag_t d = {0};
+    is_int(zw_check_zone(&w, &z, &d), DNSD_ESTORE, "writer: zw_check_zone says DNSD_ESTORE");
+    is_int(add_a(&w, &z, "www.dmg.test", 60, 2), DNSD_ESTORE,
+           "writer: adding to a damaged RRset says DNSD_ESTORE");
+    zw_abort(&w);
+}
+
+int main(void)
+{
+    diag_t d = {0};
+    if (!mkdtemp(dir) || zs_open(dir, ZS_OPEN_CREATE, 0, &st, &d) != 0) {
+        printf("Bail out! cannot make a store in %s: %s\n", dir, d.text);
+        return 1;
+    }
+    test_zones();
+    test_records();
+    test_check();
+    test_serial();
+    test_abort();
+    test_iteration();
+    test_clear_delete();
+    test_damaged();
+    zs_close(st);
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) {
+        printf("# could not remove %s\n", dir);
+    }
+    return done_testing();
+}
