@@ -267,7 +267,7 @@ static int plan_soa(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, const dname_
 }
 
 static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
-                           const zs_zone_t *z, dname_key_t *kp);
+                           const zs_zone_t *z, dname_key_t *kp, bool unkeyable);
 
 /* The client's region chain (and the prefix that decided it) for zone @p z. */
 static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
@@ -284,11 +284,12 @@ static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr
         if (q->ecs_source == 0) {
             return; /* RFC 7871 7.1.2: the client asked for no address to be used */
         }
+        /* the scope is the block that decided, even when longer than the
+         * source: RFC 7871 7.2.1 lets SCOPE > SOURCE tell the resolver its
+         * prefix was too coarse; capping it would let one region's answer be
+         * cached for a subnet that spans two regions */
         region = geo_lookup(a->geo->table, q->ecs_family == 1 ? AF_INET : AF_INET6, q->ecs_addr,
                             geo_scope);
-        if (*geo_scope > q->ecs_source) {
-            *geo_scope = q->ecs_source;
-        }
     } else if (src && src->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
         region = geo_lookup(a->geo->table, AF_INET, (const uint8_t *)&s4->sin_addr, geo_scope);
@@ -314,10 +315,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     p->chain = default_chain;
     p->nan = p->nns = 0;
     p->zone = z;
-    if (dname_key_build(name, &k) != 0) {
-        p->rcode = DNS_R_REFUSED; /* cannot be in any zone of ours */
-        return 0;
-    }
+    bool unkeyable = dname_key_build(name, &k) != 0;
     int err = zr_zone_find(a->rd, &k, k.nlabels, z);
     if (err == DNSD_ENOZONE) {
         p->rcode = DNS_R_REFUSED;
@@ -339,13 +337,16 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     }
     p->aa = true;
     pick_region(a, q, src, z, p, &geo_scope);
-    err = resolve_in_zone(a, q, is_tcp, p, z, &k);
+    err = resolve_in_zone(a, q, is_tcp, p, z, &k, unkeyable);
     p->scope = p->regional ? geo_scope : 0;
     return err;
 }
 
+/* @p unkeyable: the qname's key is too long to store (names.h), so it
+ * cannot exist; @p kp then holds its longest ancestor that fits, and only
+ * the closest encloser and wildcard steps apply */
 static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
-                           const zs_zone_t *z, dname_key_t *kp)
+                           const zs_zone_t *z, dname_key_t *kp, bool unkeyable)
 {
     dname_key_t k = *kp;
     const uint8_t *name = q->qname;
@@ -359,7 +360,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         /* zone cut at or above the name (the highest one wins) */
         int top = ce < k.nlabels ? ce : k.nlabels;
         for (int l = z->apex_labels + 1; l <= top; l++) {
-            if (l == k.nlabels && q->qtype == DNS_T_DS && step == 0) {
+            if (l == k.nlabels && !unkeyable && q->qtype == DNS_T_DS && step == 0) {
                 break; /* DS lives on the parent side of the cut */
             }
             zs_rrset_t ns;
@@ -384,7 +385,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             return 0;
         }
         zr_node_t node;
-        if (ce == k.nlabels) {
+        if (ce == k.nlabels && !unkeyable) {
             err = zr_node_get(a->rd, z, &k, k.nlabels, false, ch, &node);
         } else {
             err = zr_node_get(a->rd, z, &k, ce, true, ch, &node);
@@ -431,9 +432,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             return 0; /* out of zone: the resolver follows it */
         }
         name = target;
-        if (dname_key_build(name, &k) != 0) {
-            return 0;
-        }
+        unkeyable = dname_key_build(name, &k) != 0;
     }
     return 0;
 }

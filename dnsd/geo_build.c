@@ -36,6 +36,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
@@ -326,8 +328,10 @@ static int matcher_init(matcher_t *m, const geo_region_t *regions, size_t n, dia
             cidr_ent_t e;
             int fi;
             if (!cidr_norm(&r->cidrs[j], &fi, &e)) {
-                diag_set(d, "regions", 0, "region \"%s\": CIDR %zu: bad family or length %u",
-                         rname(r), j + 1, r->cidrs[j].len);
+                diag_set(d, "regions", 0, "region \"%s\": CIDR %zu: bad %s", rname(r), j + 1,
+                         r->cidrs[j].family == AF_INET || r->cidrs[j].family == AF_INET6
+                             ? "prefix length"
+                             : "address family");
                 rc = DNSD_ECONFIG;
                 goto out;
             }
@@ -698,6 +702,11 @@ static bool cache_get(const cache_t *c, uint32_t off, uint16_t *v)
 
 static int db_open(const char *path, MMDB_s *db, diag_t *d)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        diag_set(d, path, 0, "cannot read the MaxMind DB: not a regular file");
+        return DNSD_EMALFORMED;
+    }
     errno = 0;
     int rc = MMDB_open(path, MMDB_MODE_MMAP, db);
     if (rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) {
@@ -1035,6 +1044,11 @@ geo_table_t *geo_table_build(const char *mmdb_path, const geo_paths_t *paths,
         geo_u128_t top = f ? ~(geo_u128_t)0 : 0xffffffffu;
         cidr_partition(m.cidr[f], m.ncidr[f], top, &cp[f]);
         part_overlay(&dbp[f], &cp[f], &fin[f]);
+        if (fin[f].n > 0x7fffffffu) { /* the table's indexes keep a flag in bit 31 */
+            diag_set(d, mmdb_path ? mmdb_path : "regions", 0, "%zu IPv%d ranges: too many",
+                     fin[f].n, f ? 6 : 4);
+            goto out;
+        }
     }
     parts.n4 = fin[0].n;
     parts.v4_start = xmalloc(parts.n4 * sizeof(uint32_t));
@@ -1168,6 +1182,8 @@ typedef struct explain {
     uint16_t region;
     int by;
     char what[64];
+    uint8_t scope;        /* from the compiled table */
+    uint16_t table_region;
 } explain_t;
 
 static void chain_print(const matcher_t *m, uint16_t id, bool json, FILE *out)
@@ -1238,6 +1254,10 @@ static void explain_text(const explain_t *x, const matcher_t *m, const char *pat
     fprintf(out, "chain        ");
     chain_print(m, x->region, false, out);
     fputc('\n', out);
+    fprintf(out, "scope        /%u\n", x->scope);
+    if (x->table_region != x->region) {
+        fprintf(out, "warning      the compiled table answers region %u\n", x->table_region);
+    }
 }
 
 static void explain_json(const explain_t *x, const matcher_t *m, const char *path, MMDB_s *db,
@@ -1297,7 +1317,11 @@ static void explain_json(const explain_t *x, const matcher_t *m, const char *pat
     json_str(out, x->what);
     fprintf(out, ",\"chain\":[");
     chain_print(m, x->region, true, out);
-    fprintf(out, "]}\n");
+    fprintf(out, "],\"scope\":%u", x->scope);
+    if (x->table_region != x->region) {
+        fprintf(out, ",\"table_region\":%u", x->table_region);
+    }
+    fprintf(out, "}\n");
 }
 
 int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_region_t *regions,
@@ -1308,26 +1332,41 @@ int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_regio
     MMDB_s db;
     schema_t sc;
     explain_t x;
-    uint8_t b[16];
+    uint8_t b[16] = {0}, orig[16];
+    int family;
+    geo_table_t *gt = NULL;
     memset(&x, 0, sizeof(x));
     if ((rc = matcher_init(&m, regions, nregions, d))) {
         return rc;
     }
     snprintf(x.address, sizeof(x.address), "%s", address ? address : "");
     if (address && inet_pton(AF_INET, address, b) == 1) {
+        family = AF_INET;
+    } else if (address && inet_pton(AF_INET6, address, b) == 1) {
+        family = AF_INET6;
+    } else {
+        diag_set(d, "address", 0, "\"%s\" is not an IPv4 or IPv6 address", x.address);
+        rc = DNSD_EMALFORMED;
+        goto out;
+    }
+    memcpy(orig, b, 16);
+    /* The server would refuse what the build refuses (a DB damaged away from this address's
+     * path too); and the table gives the scope. */
+    if (!(gt = geo_table_build(mmdb_path, paths, regions, nregions, d))) {
+        rc = mmdb_path && access(mmdb_path, R_OK) != 0 ? -errno : DNSD_EMALFORMED;
+        goto out;
+    }
+    x.table_region = geo_lookup(gt, family, orig, &x.scope);
+    if (family == AF_INET) {
         x.v4 = true;
         x.a = load_be(b, 4);
-    } else if (address && inet_pton(AF_INET6, address, b) == 1) {
+    } else {
         x.a = load_be(b, 16);
         if (is_mapped(b)) {
             x.v4 = true;
             x.a &= 0xffffffffu;
             snprintf(x.via, sizeof(x.via), "IPv4-mapped");
         }
-    } else {
-        diag_set(d, "address", 0, "\"%s\" is not an IPv4 or IPv6 address", x.address);
-        rc = DNSD_EMALFORMED;
-        goto out;
     }
     if (mmdb_path) {
         if ((rc = db_open(mmdb_path, &db, d))) {
@@ -1417,6 +1456,7 @@ out:
     if (x.have_db) {
         MMDB_close(&db);
     }
+    geo_table_free(gt);
     matcher_fini(&m);
     return rc;
 }

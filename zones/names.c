@@ -68,6 +68,9 @@ int dname_key_build(const uint8_t *n, dname_key_t *k)
                 need += lab[j] <= 1 ? 2 : 1;
             }
             if (kl + need > DNAME_KEY_MAX) {
+                /* leave the key of the ancestors that fit: enough to find the zone */
+                k->len = (uint16_t)kl;
+                k->nlabels = (uint8_t)(nl - 1 - i);
                 return DNSD_ELIMIT;
             }
         }

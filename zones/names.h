@@ -45,8 +45,9 @@ int dname_labels(const uint8_t *n);
 
 /**
  * Build the canonical key of the valid wire name @p n into @p k.
- * @return 0, or DNSD_ELIMIT if escaping made it longer than DNAME_KEY_MAX.
- * Hot, allocates nothing.
+ * @return 0, or DNSD_ELIMIT if escaping made it longer than DNAME_KEY_MAX;
+ * then @p k holds the key of the longest ancestor that fits (such a name
+ * can never be stored, but its zone can still be found). Hot, no allocation.
  */
 int dname_key_build(const uint8_t *n, dname_key_t *k);
 
