@@ -28,9 +28,9 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
     }
     return pass;
 }
-static int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
+static __attribute__((unused)) int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
+static __attribute__((unused)) int tap_is_int(long long g, long long w, const char *f, int l, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -44,9 +44,9 @@ static int tap_is_int(long long g, long long w, const char *f, int l, const char
     return 0;
 }
 
-static int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
+static __attribute__((unused)) int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
+static __attribute__((unused)) int tap_is_str(const char *g, const char *w, const char *f, int l, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
