@@ -98,6 +98,33 @@ static uint16_t bound_port(int fd)
                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* Is @p port free for @p type? A socket without SO_REUSEPORT cannot bind
+ * where anyone holds the port, so this catches a second dnsd (same user,
+ * SO_REUSEPORT too) that would otherwise silently share the traffic. */
+static int probe_free(const conf_listen_t *l, int type, uint16_t port)
+{
+    struct sockaddr_storage ss = l->ss;
+    if (ss.ss_family == AF_INET) {
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+    } else {
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+    }
+    int fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    int one = 1;
+    if (type == SOCK_STREAM) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* TIME_WAIT is fine */
+    }
+    if (ss.ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    int rc = bind(fd, (struct sockaddr *)&ss, l->len) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 /* Bind one listen address for every worker; UDP and TCP share the port,
  * which the kernel picks when the configured one is 0. */
 static int bind_address(server_t *srv, int li, uint16_t *port_out)
@@ -108,6 +135,10 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
     for (int attempt = 0; attempt < 20; attempt++) {
         int err = 0, n = 0;
         uint16_t port = want;
+        if (want != 0 && ((err = probe_free(l, SOCK_STREAM, want)) != 0 ||
+                          (err = probe_free(l, SOCK_DGRAM, want)) != 0)) {
+            return err;
+        }
         for (n = 0; n < srv->nworkers; n++) {
             worker_t *w = srv->w[n];
             bool pi = false;
@@ -118,6 +149,10 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
             }
             if (port == 0) {
                 port = bound_port(t);
+                if ((err = probe_free(l, SOCK_DGRAM, port)) != 0) {
+                    close(t);
+                    break; /* someone has UDP on the kernel's TCP port: try again */
+                }
             }
             int u = make_socket(l, SOCK_DGRAM, port, &pi);
             if (u < 0) {

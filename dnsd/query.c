@@ -119,6 +119,59 @@ static qp_result_t parse_opt(rd_t *r, query_t *q)
     return version > 0 ? QP_BADVERS : QP_OK;
 }
 
+/* Answer, authority and additional sections: skipped, but each RR must be
+ * well formed; the one OPT (additional section only) is parsed. */
+static qp_result_t parse_sections(rd_t *r, query_t *q, unsigned an, unsigned ns, unsigned ar)
+{
+    /* answer and authority: skipped, but must be well formed and hold no OPT */
+    for (unsigned i = 0; i < (unsigned)an + ns; i++) {
+        bool root;
+        if (!skip_name(r, &root)) {
+            return QP_FORMERR;
+        }
+        uint16_t type = rd_u16(r);
+        rd_skip(r, 6);
+        uint16_t rdlen = rd_u16(r);
+        rd_skip(r, rdlen);
+        if (r->bad || type == DNS_T_OPT) {
+            return QP_FORMERR;
+        }
+    }
+    qp_result_t res = QP_OK;
+    bool seen_opt = false;
+    for (unsigned i = 0; i < ar; i++) {
+        bool root;
+        if (!skip_name(r, &root)) {
+            return QP_FORMERR;
+        }
+        uint16_t type = rd_u16(r);
+        if (r->bad) {
+            return QP_FORMERR;
+        }
+        if (type == DNS_T_OPT) {
+            if (seen_opt || !root) {
+                q->edns = false; /* RFC 6891 6.1.1: FORMERR, no OPT in reply */
+                return QP_FORMERR;
+            }
+            seen_opt = true;
+            res = parse_opt(r, q);
+            if (res == QP_FORMERR) {
+                q->edns = false;
+                q->ecs = false;
+                return res;
+            }
+            continue;
+        }
+        rd_skip(r, 6);
+        uint16_t rdlen = rd_u16(r);
+        rd_skip(r, rdlen);
+        if (r->bad) {
+            return QP_FORMERR;
+        }
+    }
+    return res;
+}
+
 qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
 {
     rd_t r;
@@ -153,57 +206,26 @@ qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
             q->has_question = true;
         }
     }
-    if (q->opcode != DNS_OP_QUERY) {
-        return QP_NOTIMP;
-    }
-    if (qd != 1 || !q->has_question) {
+    /* an opcode we do not implement still gets its OPT echoed (RFC 6891 7),
+     * so the sections are parsed; any trouble there leaves it at NOTIMP */
+    bool notimp = q->opcode != DNS_OP_QUERY;
+    if (!notimp && (qd != 1 || !q->has_question)) {
         return QP_FORMERR;
     }
-    /* answer and authority: skipped, but must be well formed and hold no OPT */
-    for (unsigned i = 0; i < (unsigned)an + ns; i++) {
-        bool root;
-        if (!skip_name(&r, &root)) {
-            return QP_FORMERR;
-        }
-        uint16_t type = rd_u16(&r);
-        rd_skip(&r, 6);
-        uint16_t rdlen = rd_u16(&r);
-        rd_skip(&r, rdlen);
-        if (r.bad || type == DNS_T_OPT) {
-            return QP_FORMERR;
-        }
+    if (notimp && qd > 1) {
+        return QP_NOTIMP;
     }
-    qp_result_t res = QP_OK;
-    bool seen_opt = false;
-    for (unsigned i = 0; i < ar; i++) {
-        bool root;
-        if (!skip_name(&r, &root)) {
-            return QP_FORMERR;
+    if (notimp && qd == 1 && !q->has_question) {
+        return QP_NOTIMP;
+    }
+    qp_result_t res = parse_sections(&r, q, an, ns, ar);
+    if (notimp) {
+        if (res == QP_FORMERR) {
+            q->edns = false;
+            q->ecs = false;
+            return QP_NOTIMP;
         }
-        uint16_t type = rd_u16(&r);
-        if (r.bad) {
-            return QP_FORMERR;
-        }
-        if (type == DNS_T_OPT) {
-            if (seen_opt || !root) {
-                q->edns = false; /* RFC 6891 6.1.1: FORMERR, no OPT in reply */
-                return QP_FORMERR;
-            }
-            seen_opt = true;
-            res = parse_opt(&r, q);
-            if (res == QP_FORMERR) {
-                q->edns = false;
-                q->ecs = false;
-                return res;
-            }
-            continue;
-        }
-        rd_skip(&r, 6);
-        uint16_t rdlen = rd_u16(&r);
-        rd_skip(&r, rdlen);
-        if (r.bad) {
-            return QP_FORMERR;
-        }
+        return res == QP_BADVERS ? QP_BADVERS : QP_NOTIMP;
     }
     if (res != QP_OK) {
         return res;
