@@ -13,16 +13,34 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
         one query, the whole response as lines (see summary())
   cases [--tcp] [--wait S] CASE...
         crafted packets (see CASES), sent at once, one line per case:
-        "CASE noreply" or "CASE rcode=R opcode=O qr=1 aa=0 tc=0 id=ok qd= an= ns= ar="
+        "CASE noreply WHY" or
+        "CASE rcode=R opcode=O qr=Q aa=A tc=T rd=D id=ok|bad(N) qd=N an=N ns=N ar=N
+        edns=VERSION|none|?" (? = the reply did not parse)
   pipeline     3 framed queries in ONE write on one TCP connection, then a 4th
   split        TCP queries whose 2-byte length and body arrive in pieces
-  idle [--query] [--wait S]
-        open a TCP connection (send a query first if --query) and wait for
-        the server to close it: "closed SECONDS" or "open"
+  idle [--query|--partial] [--wait S]
+        open a TCP connection (send a query first if --query, one byte of a
+        length if --partial) and wait for the server to close it:
+        "closed SECONDS" or "open"
+  flood [--n N] [--qname Q --qtype T --an A] [--delay S]
+        N framed queries in one write, read back after S seconds:
+        "answered X of N bad B stop WHY"
+  watch NAME TYPE [--until FILE] [--seconds S]
+        ask again and again until FILE exists; each distinct answer once:
+        "seen COUNT RCODE | RR ; RR"
+  burst [--socks S] [--per P]
+        UDP: S sockets send P queries each at once; every answer must reach
+        its asker with its ID and data: "sent N got G bad B"
   cap --n N    TCP connection cap: N served, one more not, then room again
   freeport     a port free for UDP and TCP on both 127.0.0.1 and ::1
+  churn [--n N]
+        N TCP connections in turn, closed after an answer, at once, inside
+        a query, or with a reset: "answered X of Y"
+  hold [--seconds S]
+        occupy a UDP+TCP port on --host (plain binds), print it, sleep S
 """
 import argparse
+import os
 import select
 import socket
 import struct
@@ -83,6 +101,18 @@ def soa_rr(name):
     return wname(name) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
 
 
+def long_qname(fill, total, under="example.test"):
+    """Wire qname below @under of exactly @total octets, labels of byte @fill."""
+    tail = wname(under)
+    out, left = b"", total - len(tail)
+    while left > 0:
+        n = min(63, left - 1)
+        out += bytes([n]) + bytes([fill]) * n
+        left -= n + 1
+    assert len(out + tail) == total, (len(out + tail), total)
+    return out + tail
+
+
 # Each case: qid -> packet. The ids differ so replies can't be confused.
 CASES = {
     # control: a well-formed query; must be answered normally
@@ -103,10 +133,28 @@ CASES = {
     # an EDNS option whose length runs past the OPT rdata
     "opt-badlen": lambda i: hdr(i, ar=1) + question(WWW)
     + opt_rr(rdata=struct.pack("!HH", 65001, 10) + b"\xab\xcd"),
+    # name lengths (RFC 1035 2.3.4): 255 octets is legal, 256 is not; any
+    # byte may appear in a label (RFC 2181 11), 0x00 and 0x01 included
+    "name-255": lambda i: hdr(i) + long_qname(ord("a"), 255) + struct.pack("!HH", 1, 1),
+    "name-255-bin0": lambda i: hdr(i) + long_qname(0, 255) + struct.pack("!HH", 1, 1),
+    "name-255-bin1": lambda i: hdr(i) + long_qname(1, 255) + struct.pack("!HH", 1, 1),
+    "name-255-bin0-wild": lambda i: hdr(i) + long_qname(0, 255, "wild.example.test")
+    + struct.pack("!HH", 1, 1),
+    "name-256": lambda i: hdr(i) + long_qname(ord("a"), 256) + struct.pack("!HH", 1, 1),
+    # label types 01 (0x40, extended, RFC 6891 5) and 10 (0x80, reserved)
+    "label-0x40": lambda i: hdr(i) + b"\x41\x00" + wname(WWW) + struct.pack("!HH", 1, 1),
+    "label-0x80": lambda i: hdr(i) + b"\x80\x00" + wname(WWW) + struct.pack("!HH", 1, 1),
     # opcodes other than QUERY: IQUERY (1, RFC 3425), STATUS (2), UPDATE (5)
     "opcode1": lambda i: hdr(i, opcode=1) + question(WWW),
     "opcode2": lambda i: hdr(i, opcode=2) + question(WWW),
     "opcode5": lambda i: hdr(i, opcode=5) + question("example.test", 6),
+    # the same refusals to queries that carry a valid OPT (RFC 6891 7: an
+    # OPT in the request means an OPT in the response)
+    "opcode2-edns": lambda i: hdr(i, opcode=2, ar=1) + question(WWW) + opt_rr(),
+    "opcode5-edns": lambda i: hdr(i, opcode=5, ar=1) + question("example.test", 6) + opt_rr(),
+    "class-ch-edns": lambda i: hdr(i, ar=1) + question(WWW, 1, 3) + opt_rr(),
+    "refused-edns": lambda i: hdr(i, ar=1) + question("www.nowhere.invalid") + opt_rr(),
+    "nxdomain-edns": lambda i: hdr(i, ar=1) + question("nope.example.test") + opt_rr(),
     # a response (QR=1) sent to the server: never answered (no reflection loops)
     "qr": lambda i: hdr(i, qr=1, flags=0x0400) + question(WWW),
     # fewer bytes than a header: nothing to answer
@@ -125,16 +173,18 @@ def hdr_summary(wire, qid):
         return "short-reply len=%d" % len(wire)
     rid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
     rcode = flags & 0xF
+    edns = "?"
     # fold in the extended rcode when there is a parseable OPT
     try:
         m = dns.message.from_wire(wire)
         rcode = m.rcode()
+        edns = str(m.edns) if m.edns >= 0 else "none"
     except Exception:  # the header alone is enough for a verdict
         pass
-    return "rcode=%s opcode=%d qr=%d aa=%d tc=%d rd=%d id=%s qd=%d an=%d ns=%d ar=%d" % (
+    return "rcode=%s opcode=%d qr=%d aa=%d tc=%d rd=%d id=%s qd=%d an=%d ns=%d ar=%d edns=%s" % (
         RCODES.get(rcode, str(rcode)), (flags >> 11) & 0xF, flags >> 15, (flags >> 10) & 1,
         (flags >> 9) & 1, (flags >> 8) & 1, "ok" if rid == qid else "bad(%d)" % rid,
-        qd, an, ns, ar)
+        qd, an, ns, ar, edns)
 
 
 # ---- TCP framing ---------------------------------------------------------------
@@ -346,6 +396,99 @@ def cmd_split(a):
     s.close()
 
 
+def cmd_flood(a):
+    """N framed queries in one write on one connection; read them back late."""
+    qs = [mkquery(a.qname, a.qtype, 0x8000 + i) for i in range(a.n)]
+    s = tcp_connect(a.host, a.port)
+    s.sendall(b"".join(frame(q.to_wire()) for q in qs))
+    time.sleep(a.delay)   # let the server's writes back up
+    seen, bad, why = set(), 0, "-"
+    for _ in qs:
+        try:
+            m = dns.message.from_wire(recv_msg(s, 5))
+        except (socket.timeout, EOFError, OSError) as e:
+            why = type(e).__name__
+            break
+        n = sum(len(r) for r in m.answer)
+        if m.id in seen or not 0x8000 <= m.id < 0x8000 + a.n or n != a.an or m.flags & dns.flags.TC:
+            bad += 1
+        seen.add(m.id)
+    print("answered %d of %d bad %d stop %s" % (len(seen), a.n, bad, why))
+    s.close()
+
+
+def cmd_burst(a):
+    """UDP: several sockets each send several queries at once; every answer
+    must come back to the socket that asked, with its ID and its data."""
+    names = [("www.example.test", "A", "NOERROR", "192.0.2.80"),
+             ("mail.example.test", "A", "NOERROR", "192.0.2.25"),
+             ("ns1.example.test", "AAAA", "NOERROR", "2001:db8::1"),
+             ("nope.example.test", "A", "NXDOMAIN", "-"),
+             ("chain-c.example.test", "A", "NOERROR", "192.0.2.30")]
+    socks, want = [], {}
+    for k in range(a.socks):
+        x = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        x.connect((a.host, a.port))
+        x.setblocking(False)
+        socks.append(x)
+    sent = 0
+    for k, x in enumerate(socks):
+        for j in range(a.per):
+            qid = (k << 8) | j
+            name, qtype, rcode, first = names[(k + j) % len(names)]
+            want[(k, qid)] = (name, rcode, first)
+            x.send(mkquery(name, qtype, qid, edns=bool(j % 2)).to_wire())
+            sent += 1
+    got, bad = 0, 0
+    deadline = time.monotonic() + 3
+    pending = {x: a.per for x in socks}
+    while pending and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(pending), [], [], max(0, deadline - time.monotonic()))
+        for x in ready:
+            k = socks.index(x)
+            m = dns.message.from_wire(x.recv(65535))
+            w = want.pop((k, m.id), None)
+            first = m.answer[0][0].to_text() if m.answer else "-"
+            if w is None or m.question[0].name.to_text(True) != w[0] \
+                    or dns.rcode.to_text(m.rcode()) != w[1] or first != w[2]:
+                bad += 1
+            got += 1
+            pending[x] -= 1
+            if pending[x] == 0:
+                del pending[x]
+    print("sent %d got %d bad %d" % (sent, got, bad))
+
+
+def cmd_watch(a):
+    """Ask NAME TYPE over and over (UDP) until @until exists (at most
+    @seconds); print each distinct answer once with its count:
+    "seen COUNT RCODE | RR ; RR ..." (owners and rdata, no TTLs)."""
+    seen = {}
+    x = socket.socket(family(a.host), socket.SOCK_DGRAM)
+    x.connect((a.host, a.port))
+    x.settimeout(1)
+    deadline = time.monotonic() + a.seconds
+    qid = 0
+    while time.monotonic() < deadline and not (a.until and os.path.exists(a.until)):
+        qid = (qid + 1) & 0xFFFF
+        x.send(mkquery(a.name, a.type, qid).to_wire())
+        try:
+            while True:
+                m = dns.message.from_wire(x.recv(65535))
+                if m.id == qid:
+                    break
+            rrs = []
+            for rrset in m.answer:
+                for rd in rrset:
+                    rrs.append("%s %s %s" % (rrset.name, dns.rdatatype.to_text(rrset.rdtype), rd))
+            key = "%s | %s" % (dns.rcode.to_text(m.rcode()), " ; ".join(rrs))
+        except socket.timeout:
+            key = "noreply"
+        seen[key] = seen.get(key, 0) + 1
+    for key, n in sorted(seen.items()):
+        print("seen", n, key)
+
+
 def wait_closed(s, wait):
     """Seconds until the peer closes @s (EOF or reset), or None after @wait."""
     t0 = time.monotonic()
@@ -367,7 +510,9 @@ def wait_closed(s, wait):
 
 def cmd_idle(a):
     s = tcp_connect(a.host, a.port)
-    if a.query:
+    if a.partial:
+        s.sendall(b"\x00")   # the first byte of a length, and nothing more
+    elif a.query:
         s.sendall(frame(mkquery("www.example.test", "A", 0x6161).to_wire()))
         try:
             print("answered", brief(recv_msg(s, 3)))
@@ -417,6 +562,54 @@ def cmd_cap(a):
         c.close()
 
 
+def cmd_hold(a):
+    """Bind a UDP and a listening TCP socket on one port of @host (plain
+    binds, no SO_REUSEPORT), print the port, keep them for @seconds."""
+    for _ in range(50):
+        t = socket.socket(family(a.host), socket.SOCK_STREAM)
+        t.bind((a.host, 0))
+        port = t.getsockname()[1]
+        u = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        try:
+            u.bind((a.host, port))
+        except OSError:
+            t.close()
+            u.close()
+            continue
+        t.listen(5)
+        print(port, flush=True)
+        time.sleep(a.seconds)
+        return
+    sys.exit("no free port")
+
+
+def cmd_churn(a):
+    """Open and close N TCP connections one after another, closing them in
+    four ways: after an answer, at once, half-way into a query, and without
+    reading the answer (the server's write then meets a reset). Prints
+    "answered X of Y" for the kinds that wait for an answer."""
+    asked = answered = 0
+    for i in range(a.n):
+        s = tcp_connect(a.host, a.port, timeout=3)
+        w = frame(mkquery("www.example.test", "A", 0x9000 + i).to_wire())
+        kind = i % 4
+        try:
+            if kind == 0:
+                asked += 1
+                s.sendall(w)
+                if dns.message.from_wire(recv_msg(s, 3)).id == 0x9000 + i:
+                    answered += 1
+            elif kind == 2:
+                s.sendall(w[:7])
+            elif kind == 3:
+                s.sendall(w)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except (socket.timeout, EOFError, OSError):
+            pass
+        s.close()
+    print("answered %d of %d" % (answered, asked))
+
+
 def cmd_freeport(a):
     for _ in range(50):
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -461,13 +654,34 @@ def main():
     sub.add_parser("split")
     x = sub.add_parser("idle")
     x.add_argument("--query", action="store_true")
+    x.add_argument("--partial", action="store_true")
     x.add_argument("--wait", type=float, default=6.0)
     x = sub.add_parser("cap")
     x.add_argument("--n", type=int, required=True)
     sub.add_parser("freeport")
+    x = sub.add_parser("churn")
+    x.add_argument("--n", type=int, default=60)
+    x = sub.add_parser("hold")
+    x.add_argument("--seconds", type=float, default=10)
+    x = sub.add_parser("flood")
+    x.add_argument("--n", type=int, default=100)
+    x.add_argument("--qname", default="big.example.test")
+    x.add_argument("--qtype", default="TXT")
+    x.add_argument("--an", type=int, default=8, help="answer records expected in each")
+    x.add_argument("--delay", type=float, default=0.3)
+    x = sub.add_parser("watch")
+    x.add_argument("name")
+    x.add_argument("type")
+    x.add_argument("--until", default="")
+    x.add_argument("--seconds", type=float, default=10)
+    x = sub.add_parser("burst")
+    x.add_argument("--socks", type=int, default=8)
+    x.add_argument("--per", type=int, default=25)
     a = p.parse_args()
     {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
-     "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport}[a.cmd](a)
+     "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport, "hold": cmd_hold,
+     "churn": cmd_churn,
+     "flood": cmd_flood, "burst": cmd_burst, "watch": cmd_watch}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ _tap_fail=0
 
 plan() { echo "1..$1"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-_ok() { _tap_n=$((_tap_n + 1)); if [ "$1" = 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi; }
+_ok() { _tap_n=$((_tap_n + 1)); if [ "$1" = 0 ]; then printf "ok %d - %s\n" "$_tap_n" "$2"; else printf "not ok %d - %s\n" "$_tap_n" "$2"; _tap_fail=$((_tap_fail + 1)); fi; }
 ok() { if eval "$1"; then _ok 0 "$2"; else _ok 1 "$2"; fi; }
 is() { if [ "$1" = "$2" ]; then _ok 0 "$3"; else _ok 1 "$3"; printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; fi; }
 like() { if printf '%s\n' "$1" | grep -Eq -- "$2"; then _ok 0 "$3"; else _ok 1 "$3"; printf '%s\n' "$1" | sed 's/^/#   /' | head -40; printf '#   wanted match: %s\n' "$2"; fi; }
@@ -131,4 +131,25 @@ field() { printf '%s\n' "$1" | sed -n "s/^$2 //p" | head -n 1; }
 ipv6_ok() {
     [ -n "$PYTHON" ] || return 1
     "$PYTHON" -c 'import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null
+}
+# signal_dnsd SIG [SECONDS]: send SIG to dnsd and wait up to SECONDS (5) for
+# it to exit. Sets DNSD_GONE (yes/no: exited by itself in time) and DNSD_RC
+# (its exit status; after a kill -9 if it did not go). Clears DNSD_PID.
+signal_dnsd() {
+    kill -"$1" "$DNSD_PID" 2>/dev/null
+    _n=$(( ${2:-5} * 20 )) i=0
+    while kill -0 "$DNSD_PID" 2>/dev/null && [ $i -lt $_n ]; do sleep 0.05; i=$((i + 1)); done
+    DNSD_GONE=yes
+    if kill -0 "$DNSD_PID" 2>/dev/null; then DNSD_GONE=no; kill -9 "$DNSD_PID" 2>/dev/null; fi
+    wait "$DNSD_PID"
+    DNSD_RC=$?
+    DNSD_PID=
+}
+# skip N REASON: N tests skipped (TAP "ok N # SKIP REASON")
+skip() {
+    _k=0
+    while [ $_k -lt "$1" ]; do
+        _k=$((_k + 1)) _tap_n=$((_tap_n + 1))
+        printf 'ok %d # SKIP %s\n' "$_tap_n" "$2"
+    done
 }

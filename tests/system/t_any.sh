@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-plan 13
+plan 16
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 
@@ -33,3 +33,10 @@ is "$(field "$out" rcode)" NOERROR "CNAME owner ANY: NOERROR"
 is "$(field "$out" answer)" "chain-a.example.test. 3600 IN CNAME chain-b.example.test." \
     "CNAME owner ANY: the CNAME, not followed"
 is "$(field "$out" rrsets)" 1 "CNAME owner ANY: one RRset"
+
+out=$(dnsq query foo.wild.example.test ANY)
+is "$(field "$out" rcode)/$(field "$out" rrsets)" "NOERROR/1" "wildcard ANY over UDP: one RRset"
+like "$(field "$out" answer)" '^foo\.wild\.example\.test\. 3600 IN (A|TXT) ' "wildcard ANY: synthesized, owner = qname"
+out=$(dnsq query --tcp foo.wild.example.test ANY)
+ok '[ "$(field "$out" rrsets)" -ge 1 ] && [ -z "$(printf "%s\n" "$out" | grep "^answer " | grep -v "^answer foo\.wild\.example\.test\. ")" ]' \
+    "wildcard ANY over TCP: at least one RRset, every record owned by the qname"

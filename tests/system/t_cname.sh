@@ -6,7 +6,7 @@
 # itself; the rcode is the last name's (NXDOMAIN for a dangling target).
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 28
+plan 32
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 SOA_NEG='example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 300'
@@ -61,6 +61,17 @@ out=$(q towild.example.test A)
 is "$(dig_section "$out" ANSWER)" "$(printf '%s\n' \
     'towild.example.test. 3600 IN CNAME foo.wild.example.test.' \
     'foo.wild.example.test. 3600 IN A 192.0.2.100')" "CNAME into a wildcard: CNAME then synthesized A"
+
+out=$(q tosub.example.test A)
+is "$(dig_status "$out")/$(dig_flags "$out")" "NOERROR/qr aa" "CNAME into a delegation: NOERROR, AA (the CNAME is ours)"
+is "$(dig_section "$out" ANSWER)" "tosub.example.test. 3600 IN CNAME www.sub.example.test." \
+    "CNAME into a delegation: the CNAME alone in the answer"
+is "$(dig_section "$out" AUTHORITY | sort)" "$(printf '%s\n' \
+    'sub.example.test. 3600 IN NS ns.elsewhere.invalid.' 'sub.example.test. 3600 IN NS ns.sub.example.test.')" \
+    "CNAME into a delegation: the cut's NS in authority (RFC 1034 4.3.2 step 3b)"
+is "$(dig_section "$out" ADDITIONAL | sort)" "$(printf '%s\n' \
+    'ns.sub.example.test. 3600 IN A 192.0.2.53' 'ns.sub.example.test. 3600 IN AAAA 2001:db8::53')" \
+    "CNAME into a delegation: glue in additional"
 
 out=$(q CHAIN-A.example.test A)
 is "$(dig_section "$out" ANSWER | head -n 1)" 'CHAIN-A.example.test. 3600 IN CNAME chain-b.example.test.' \

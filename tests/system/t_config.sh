@@ -14,7 +14,7 @@ cat >"$TMPD/good.conf" <<CONF
    # an indented comment, then a blank line
 
 store $STORE
-listen 127.0.0.1:0      # trailing comment
+listen 127.0.0.1:0
 port-file $TMPD/port
 workers 1
 udp-payload 1300

@@ -6,7 +6,8 @@
 # unknown options are ignored, not echoed.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 25
+need_dnspython
+plan 30
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 A_WWW="www.example.test. 300 IN A 192.0.2.80"
@@ -54,6 +55,14 @@ is "$(dig_edns "$out")" "version: 0, flags: do; udp: 1232" "over TCP: OPT back, 
 out=$(q +nocookie nope.example.test A)
 like "$out" 'OPT PSEUDOSECTION' "NXDOMAIN to an EDNS query: OPT back too"
 
+# every response to a query with OPT carries OPT (RFC 6891 7), refusals too
+out=$(dnsq cases nxdomain-edns refused-edns class-ch-edns opcode2-edns opcode5-edns)
+like "$(field "$out" nxdomain-edns)" '^rcode=NXDOMAIN .* ar=1 edns=0$' "NXDOMAIN to a query with OPT: OPT back"
+like "$(field "$out" refused-edns)" '^rcode=REFUSED .* ar=1 edns=0$' "REFUSED (no zone) to a query with OPT: OPT back"
+like "$(field "$out" class-ch-edns)" '^rcode=REFUSED .* ar=1 edns=0$' "REFUSED (class CH) to a query with OPT: OPT back"
+like "$(field "$out" opcode2-edns)" '^rcode=NOTIMP opcode=2 .* ar=1 edns=0$' "NOTIMP (opcode 2) to a query with OPT: OPT back"
+like "$(field "$out" opcode5-edns)" '^rcode=NOTIMP opcode=5 .* ar=1 edns=0$' "NOTIMP (opcode 5) to a query with OPT: OPT back"
+
 # the server's payload size is configurable
 stop_dnsd
 start_dnsd --udp-payload 1400
@@ -63,4 +72,5 @@ is "$(dig_section "$out" ANSWER)" "$A_WWW" "--udp-payload 1400: normal answer"
 out=$(q +edns=1 +noednsneg www.example.test A)
 like "$(dig_edns "$out")" '^version: 0, flags:; udp: 1400$' "--udp-payload 1400: BADVERS OPT says 1400 too"
 out=$(q +noedns www.example.test A)
-unlike "$out" 'OPT PSEUDOSECTION' "--udp-payload 1400, no OPT asked: none sent"
+is "$(dig_status "$out")/$(dig_count "$out" ADDITIONAL)/$(dig_edns "$out")" "NOERROR/0/" \
+    "--udp-payload 1400, no OPT asked: none sent"

@@ -6,7 +6,7 @@
 # mid TXT is ~900 bytes, big TXT ~1750 (tests/data/example.test.zone).
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 25
+plan 37
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 
@@ -41,6 +41,8 @@ out=$(q +tcp big.example.test TXT)
 is "$(tc "$out")" notc "big TXT over TCP: TC clear"
 is "$(dig_count "$out" ANSWER)" 8 "big TXT over TCP: all 8 records"
 like "$(dig_section "$out" ANSWER | head -n 1)" '^big\.example\.test\. 3600 IN TXT "big-0' "big TXT over TCP: the TXT records"
+out=$(q +tcp +bufsize=512 big.example.test TXT)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/8" "big TXT over TCP with EDNS 512: the EDNS size does not limit TCP"
 out=$(q +tcp +noedns mid.example.test TXT)
 is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/4" "mid TXT over TCP, no EDNS: whole answer"
 
@@ -51,6 +53,30 @@ is "$(dig_count "$out" ANSWER)" 8 "big TXT via dig's TC retry: 8 records"
 # small answers never truncate
 out=$(q +noedns +ignore www.example.test A)
 is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/1" "www A, no EDNS: no TC"
+
+# an EDNS size below 512 counts as 512 (RFC 6891 6.2.5): apex MX with its
+# additional data (~300 bytes) is not truncated
+out=$(q +ignore +bufsize=100 example.test MX)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/2" "EDNS size 100 counts as 512: apex MX not truncated"
+
+# only additional data missing is no reason for TC (RFC 2181 9): manymx's 12
+# MX fit 512 bytes, their 24 addresses do not
+out=$(q +noedns +ignore manymx.example.test MX)
+is "$(tc "$out")" notc "manymx, no EDNS: TC clear though the additional data does not all fit"
+is "$(dig_count "$out" ANSWER)" 12 "manymx, no EDNS: all 12 MX"
+ok '[ "$(sz "$out")" -le 512 ]' "manymx, no EDNS: fits 512 bytes ($(sz "$out"))"
+out=$(q +ignore manymx.example.test MX)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/12" "manymx, EDNS 1232: 12 MX, no TC"
+is "$(nlines "$(dig_section "$out" ADDITIONAL)")" 24 "manymx, EDNS 1232: all 24 addresses in additional"
+
+# but a referral whose in-domain glue does not fit must set TC (RFC 9471 3)
+out=$(q +noedns +ignore www.bigsub.example.test A)
+is "$(tc "$out")" tc "bigsub referral, no EDNS: in-domain glue does not fit, TC set"
+ok '[ "$(sz "$out")" -le 512 ]' "bigsub referral, no EDNS: fits 512 bytes ($(sz "$out"))"
+out=$(q +ignore www.bigsub.example.test A)
+is "$(tc "$out")/$(dig_flags "$out")" "notc/qr" "bigsub referral, EDNS 1232: fits, TC clear, AA clear"
+is "$(nlines "$(dig_section "$out" AUTHORITY)")" 10 "bigsub referral, EDNS 1232: 10 NS in authority"
+is "$(nlines "$(dig_section "$out" ADDITIONAL)")" 20 "bigsub referral, EDNS 1232: all 20 glue records"
 
 # a larger server payload lets big through over UDP
 stop_dnsd

@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-plan 5
+plan 6
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 
@@ -16,4 +16,5 @@ tcp=$(dnsq cases --tcp axfr ixfr)
 like "$(field "$tcp" axfr)" '^rcode=(REFUSED|NOTIMP) .* id=ok .* an=0 ' "AXFR over TCP: REFUSED or NOTIMP, no records"
 like "$(field "$tcp" ixfr)" '^rcode=(REFUSED|NOTIMP) .* id=ok .* an=0 ' "IXFR over TCP: REFUSED or NOTIMP, no records"
 out=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 example.test AXFR)
+like "$out" '; Transfer failed\.' "dig AXFR: the transfer fails"
 unlike "$out" 'IN[[:space:]]+SOA' "dig AXFR: no SOA (no transfer)"

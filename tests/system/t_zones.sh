@@ -5,7 +5,7 @@
 # hosted zone is REFUSED with AA clear (RFC 8906 3.1.3.1).
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 21
+plan 29
 make_store example.test "$DATA/example.test.zone"
 make_store deep.example.test "$DATA/deep.example.test.zone"
 start_dnsd
@@ -34,6 +34,19 @@ is "$(dig_section "$out" ANSWER)" "www.example.test. 300 IN A 192.0.2.80" "www A
 out=$(q nope.example.test A)
 like "$(dig_section "$out" AUTHORITY)" '^example\.test\. 300 IN SOA ' "nope A: the parent's SOA"
 
+# DS at the cut of a zone hosted on both sides: the parent answers (RFC 4035
+# 3.1.4.1, RFC 4034 5): authoritative NODATA with example.test's SOA
+out=$(q deep.example.test DS)
+is "$(dig_status "$out")/$(dig_flags "$out")/$(dig_count "$out" ANSWER)" "NOERROR/qr aa/0" \
+    "deep DS: authoritative NODATA"
+like "$(dig_section "$out" AUTHORITY)" '^example\.test\. 300 IN SOA ' "deep DS: the parent's SOA, not deep's"
+
+# zone match ignores case; the root is not hosted
+out=$(q EXAMPLE.TEST SOA)
+like "$(dig_section "$out" ANSWER)" '^EXAMPLE\.TEST\. 3600 IN SOA [^ ]+ [^ ]+ 2024010101 ' "EXAMPLE.TEST SOA: found, owner as asked"
+out=$(q WWW.DEEP.Example.Test A)
+is "$(dig_section "$out" ANSWER)" "WWW.DEEP.Example.Test. 3600 IN A 192.0.2.61" "upper-case www.deep: the nested zone still wins"
+
 # refused REFUSED NAME TYPE: 3 checks
 refused() {
     out=$(q "$1" "$2")
@@ -44,3 +57,6 @@ refused() {
 refused www.nowhere.invalid A
 refused test SOA                  # the parent of a hosted zone
 refused wwwexample.test A         # a suffix match that is not a label match
+refused . NS                      # the root
+out=$(q +rec www.nowhere.invalid A)
+is "$(dig_flags "$out")" "qr rd" "REFUSED with RD set: RD copied, no AA, no RA"
