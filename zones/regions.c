@@ -195,33 +195,12 @@ int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id)
 
 static int bump_regions_gen(zw_t *w)
 {
-    uint64_t g = 0;
-    int err = zs_regions_generation(w->s, w->txn, &g);
-    if (err) {
-        return err;
-    }
-    uint8_t b[8];
-    zs_put64(b, g + 1);
-    MDB_val k = {strlen(ZS_META_REGIONS_GEN), (void *)ZS_META_REGIONS_GEN}, v = {8, b};
-    return zs_mdb_err(mdb_put(w->txn, w->s->meta, &k, &v, 0));
+    return zs_meta_bump(w->s, w->txn, ZS_META_REGIONS_GEN);
 }
 
 int zs_regions_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
 {
-    MDB_val k = {strlen(ZS_META_REGIONS_GEN), (void *)ZS_META_REGIONS_GEN}, v;
-    int rc = mdb_get(txn, s->meta, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        *out = 0;
-        return 0;
-    }
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
-    if (v.mv_size != 8) {
-        return DNSD_ESTORE;
-    }
-    *out = zs_get64(v.mv_data);
-    return 0;
+    return zs_meta_u64(s, txn, ZS_META_REGIONS_GEN, out);
 }
 
 int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)

@@ -184,9 +184,9 @@ void zs_close(zs_store_t *s)
     free(s);
 }
 
-int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
+int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out)
 {
-    MDB_val k = {strlen(ZS_META_GENERATION), (void *)ZS_META_GENERATION}, v;
+    MDB_val k = {strlen(key), (void *)key}, v;
     int rc = mdb_get(txn, s->meta, &k, &v);
     if (rc == MDB_NOTFOUND) {
         *out = 0;
@@ -200,4 +200,22 @@ int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
     }
     *out = zs_get64(v.mv_data);
     return 0;
+}
+
+int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key)
+{
+    uint64_t n = 0;
+    int err = zs_meta_u64(s, txn, key, &n);
+    if (err) {
+        return err;
+    }
+    uint8_t b[8];
+    zs_put64(b, n + 1);
+    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
+    return zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
+{
+    return zs_meta_u64(s, txn, ZS_META_GENERATION, out);
 }

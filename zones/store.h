@@ -43,6 +43,11 @@ void zs_close(zs_store_t *s);
 /** Read the generation counter in @p txn (0 for a new store). */
 int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out);
 
+/** A u64 counter in the meta sub-database (0 when absent; DNSD_ESTORE if damaged). */
+int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out);
+/** Add one to a meta counter inside write txn @p txn. */
+int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key);
+
 /** Map an LMDB return code to a DNSD_E* code (MDB_NOTFOUND -> DNSD_ENOTFOUND, ...). */
 int zs_mdb_err(int rc);
 

@@ -11,6 +11,7 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/regions.h"
 
 #define T_CNAME 5
 #define T_SOA   6
@@ -29,21 +30,12 @@ int zw_begin(zs_store_t *s, zw_t *w)
 
 int zw_commit(zw_t *w)
 {
-    uint64_t gen = 0;
-    int err = zs_generation(w->s, w->txn, &gen);
-    if (err && err != DNSD_ESTORE) {
+    int err = zs_meta_bump(w->s, w->txn, ZS_META_GENERATION);
+    if (err) {
         zw_abort(w);
         return err;
     }
-    uint8_t buf[8];
-    zs_put64(buf, gen + 1);
-    MDB_val k = {strlen(ZS_META_GENERATION), (void *)ZS_META_GENERATION}, v = {8, buf};
-    int rc = mdb_put(w->txn, w->s->meta, &k, &v, 0);
-    if (rc) {
-        zw_abort(w);
-        return zs_mdb_err(rc);
-    }
-    rc = mdb_txn_commit(w->txn);
+    int rc = mdb_txn_commit(w->txn);
     w->txn = NULL;
     return zs_mdb_err(rc);
 }
@@ -396,6 +388,75 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
 
 /* ---- structure checks ---- */
 
+/* Type mnemonics for messages (the writer does not link ldns; others print as TYPEnnn). */
+static const char *type_name(uint16_t type, char *buf, size_t cap)
+{
+    static const struct {
+        uint16_t type;
+        const char *name;
+    } names[] = {
+        {1, "A"},        {2, "NS"},      {5, "CNAME"},   {6, "SOA"},     {12, "PTR"},
+        {13, "HINFO"},   {15, "MX"},     {16, "TXT"},    {28, "AAAA"},   {29, "LOC"},
+        {33, "SRV"},     {35, "NAPTR"},  {39, "DNAME"},  {43, "DS"},     {44, "SSHFP"},
+        {46, "RRSIG"},   {47, "NSEC"},   {48, "DNSKEY"}, {50, "NSEC3"},  {51, "NSEC3PARAM"},
+        {52, "TLSA"},    {59, "CDS"},    {60, "CDNSKEY"}, {61, "OPENPGPKEY"}, {64, "SVCB"},
+        {65, "HTTPS"},   {99, "SPF"},    {256, "URI"},   {257, "CAA"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].type == type) {
+            return names[i].name;
+        }
+    }
+    snprintf(buf, cap, "TYPE%u", type);
+    return buf;
+}
+
+/* The regions defined in the store, for walking fallback chains. */
+struct chains {
+    zs_region_t *rs; /* id order */
+    size_t n;
+};
+
+static const zs_region_t *region_find(const struct chains *ch, uint16_t id)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->rs[i].id == id) {
+            return &ch->rs[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *region_label(const struct chains *ch, uint16_t id, char *buf, size_t cap)
+{
+    const zs_region_t *r = id == ZS_REGION_DEFAULT ? NULL : region_find(ch, id);
+    if (id == ZS_REGION_DEFAULT) {
+        return "default";
+    }
+    if (r) {
+        return r->name;
+    }
+    snprintf(buf, cap, "#%u", id); /* RRsets under an id no region has (yet) */
+    return buf;
+}
+
+/*
+ * The fallback chain of @p id into @p out (most specific first, ending with
+ * default; ZS_REGION_CHAIN_MAX + 1 entries at most). An id that no region
+ * has falls back to default directly, as dnsd's snapshot does.
+ */
+static int chain_of(const struct chains *ch, uint16_t id, uint16_t *out)
+{
+    int n = 0;
+    while (id != ZS_REGION_DEFAULT && n < ZS_REGION_CHAIN_MAX) {
+        out[n++] = id;
+        const zs_region_t *r = region_find(ch, id);
+        id = r ? r->parent : ZS_REGION_DEFAULT;
+    }
+    out[n++] = ZS_REGION_DEFAULT;
+    return n;
+}
+
 struct owner_types {
     uint8_t owner[DNAME_MAXLEN + 1];
     int n;
@@ -409,9 +470,92 @@ static void owner_str(const uint8_t *owner, char *buf, size_t cap)
     dname_to_str(owner, buf, cap);
 }
 
-static int check_owner(const zw_zone_t *z, struct owner_types *o, diag_t *d)
+static bool in_chain(const uint16_t *c, int n, uint16_t region)
 {
-    char name[1024];
+    for (int i = 0; i < n; i++) {
+        if (c[i] == region) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * dnsd answers a region's clients from an overlay: each type of a name comes
+ * from the first region of the chain that has it. So a CNAME must stand
+ * alone in every region's view, not only inside one region: a CNAME in
+ * eu-west beside an A in default is the same conflict as both in default.
+ */
+static int check_views(const struct chains *ch, const struct owner_types *o, const char *name,
+                       diag_t *d)
+{
+    uint16_t views[ZS_NODE_MAX * 4 + 1], c[ZS_REGION_CHAIN_MAX + 1];
+    int nviews = 0;
+    bool cname = false;
+    for (int i = 0; i < o->n; i++) {
+        cname = cname || o->t[i].type == T_CNAME;
+    }
+    if (!cname) {
+        return 0;
+    }
+    /* the views to check: default, every region present here, every defined region */
+    views[nviews++] = ZS_REGION_DEFAULT;
+    for (int i = 0; i < o->n; i++) {
+        if (!in_chain(views, nviews, o->t[i].region)) {
+            views[nviews++] = o->t[i].region;
+        }
+    }
+    for (size_t v = 0; v < nviews + ch->n; v++) {
+        uint16_t view = v < (size_t)nviews ? views[v] : ch->rs[v - (size_t)nviews].id;
+        int nc = chain_of(ch, view, c);
+        int ci = -1, oi = -1;
+        for (int i = 0; i < o->n; i++) {
+            uint16_t t = o->t[i].type;
+            if (!in_chain(c, nc, o->t[i].region) || t == T_RRSIG || t == T_NSEC) {
+                continue;
+            }
+            if (t == T_CNAME) {
+                ci = ci < 0 ? i : ci;
+            } else if (oi < 0) {
+                oi = i;
+            }
+        }
+        if (ci < 0 || oi < 0) {
+            continue;
+        }
+        char tb[16], rb1[16], rb2[16], rb3[16];
+        const char *tn = type_name(o->t[oi].type, tb, sizeof(tb));
+        uint16_t cr = o->t[ci].region, or = o->t[oi].region;
+        if (cr == or) {
+            if (cr == ZS_REGION_DEFAULT) {
+                diag_set(d, "", 0, "CNAME and other data at %s (%s); a CNAME must stand alone",
+                         name, tn);
+            } else {
+                diag_set(d, "", 0, "CNAME and other data at %s in region %s (%s); a CNAME must "
+                         "stand alone", name, region_label(ch, cr, rb1, sizeof(rb1)), tn);
+            }
+            return DNSD_ECNAME;
+        }
+        char path[ZS_REGION_CHAIN_MAX * (ZS_REGION_NAME_MAX + 4) + 16];
+        size_t pl = 0;
+        path[0] = 0;
+        for (int i = 0; i < nc && pl < sizeof(path); i++) {
+            pl += (size_t)snprintf(path + pl, sizeof(path) - pl, "%s%s", i ? " -> " : "",
+                                   region_label(ch, c[i], rb3, sizeof(rb3)));
+        }
+        diag_set(d, "", 0, "CNAME in region %s and %s in region %s at %s are both seen by region "
+                 "%s (%s); a CNAME must stand alone", region_label(ch, cr, rb1, sizeof(rb1)), tn,
+                 region_label(ch, or, rb2, sizeof(rb2)), name,
+                 region_label(ch, view, rb3, sizeof(rb3)), path);
+        return DNSD_ECNAME;
+    }
+    return 0;
+}
+
+static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner_types *o,
+                       diag_t *d)
+{
+    char name[1024], rb[16];
     bool apex = dname_eq(o->owner, z->apex);
     owner_str(o->owner, name, sizeof(name));
     int soa = 0, ns = 0;
@@ -422,7 +566,8 @@ static int check_owner(const zw_zone_t *z, struct owner_types *o, diag_t *d)
                 return DNSD_EAPEX;
             }
             if (o->t[i].region != ZS_REGION_DEFAULT) {
-                diag_set(d, "", 0, "SOA record of %s must be in the default region", name);
+                diag_set(d, "", 0, "SOA record of %s in region %s: it must be in the default "
+                         "region", name, region_label(ch, o->t[i].region, rb, sizeof(rb)));
                 return DNSD_EAPEX;
             }
             if (o->t[i].count != 1) {
@@ -432,7 +577,15 @@ static int check_owner(const zw_zone_t *z, struct owner_types *o, diag_t *d)
             }
             soa++;
         }
-        if (o->t[i].type == T_NS && o->t[i].region == ZS_REGION_DEFAULT) {
+        if (o->t[i].type == T_NS && apex) {
+            if (o->t[i].region != ZS_REGION_DEFAULT) {
+                /* the apex NS RRset is what the parent delegates to and what
+                 * secondaries serve: one for everybody */
+                diag_set(d, "", 0, "NS records at the apex %s in region %s: the zone's name "
+                         "servers must be in the default region", name,
+                         region_label(ch, o->t[i].region, rb, sizeof(rb)));
+                return DNSD_EAPEX;
+            }
             ns++;
         }
         if (o->t[i].type != T_CNAME) {
@@ -447,14 +600,10 @@ static int check_owner(const zw_zone_t *z, struct owner_types *o, diag_t *d)
                      o->t[i].count);
             return DNSD_ECNAME;
         }
-        for (int j = 0; j < o->n; j++) {
-            uint16_t t = o->t[j].type;
-            if (j != i && o->t[j].region == o->t[i].region && t != T_RRSIG && t != T_NSEC) {
-                diag_set(d, "", 0, "CNAME and other data at %s (type %u); a CNAME must stand alone",
-                         name, t);
-                return DNSD_ECNAME;
-            }
-        }
+    }
+    int err = check_views(ch, o, name, d);
+    if (err) {
+        return err;
     }
     if (apex && soa == 0) {
         diag_set(d, "", 0, "zone %s has no SOA record at its apex", name);
@@ -469,6 +618,7 @@ static int check_owner(const zw_zone_t *z, struct owner_types *o, diag_t *d)
 
 struct check_ctx {
     const zw_zone_t *z;
+    const struct chains *ch;
     struct owner_types *o;
     bool seen_apex;
     diag_t *d;
@@ -479,7 +629,7 @@ static int check_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     struct check_ctx *c = arg;
     int err;
     if (c->o->n > 0 && !dname_eq(owner, c->o->owner)) {
-        if ((err = check_owner(c->z, c->o, c->d)) != 0) {
+        if ((err = check_owner(c->z, c->ch, c->o, c->d)) != 0) {
             return err;
         }
         c->o->n = 0;
@@ -518,10 +668,16 @@ static int check_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
 
 int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d)
 {
-    struct check_ctx c = {z, xcalloc(1, sizeof(struct owner_types)), false, d};
-    int err = zw_foreach_rrset(w->s, w->txn, z, check_cb, &c);
+    struct chains ch = {NULL, 0};
+    int err = zs_regions_load(w->s, w->txn, &ch.rs, &ch.n);
+    if (err) {
+        diag_set(d, "", 0, "cannot read the regions: %s", dnsd_strerror(err));
+        return err;
+    }
+    struct check_ctx c = {z, &ch, xcalloc(1, sizeof(struct owner_types)), false, d};
+    err = zw_foreach_rrset(w->s, w->txn, z, check_cb, &c);
     if (!err && c.o->n > 0) {
-        err = check_owner(z, c.o, d);
+        err = check_owner(z, &ch, c.o, d);
     }
     if (!err && !c.seen_apex) {
         char name[1024];
@@ -533,6 +689,7 @@ int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d)
         diag_set(d, "", 0, "damaged value in the store");
     }
     free(c.o);
+    free(ch.rs);
     return err;
 }
 
