@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
+#include "dnsd/geo_regions.h"
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 
@@ -26,9 +26,7 @@ geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d)
     zs_region_t *rs = NULL;
     size_t n = 0;
     geo_state_t *g = xcalloc(1, sizeof(*g));
-    geo_region_t *gr = NULL;
-    const char **strs = NULL;
-    geo_cidr_t *cidrs = NULL;
+    geo_regions_t gr = {0};
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc) {
         diag_set(d, s->path, 0, "cannot read the store: %s", mdb_strerror(rc));
@@ -68,61 +66,17 @@ geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d)
         g->chains[rs[i].id][len++] = 0;
         g->chain_len[rs[i].id] = (uint8_t)len;
     }
-    /* the table: borrow the strings of rs */
-    size_t nstr = 0, ncidr = 0;
-    for (size_t i = 0; i < n; i++) {
-        nstr += (size_t)(rs[i].ncont + rs[i].ncountry + rs[i].nsubdiv);
-        ncidr += (size_t)rs[i].ncidr;
-    }
-    gr = xcalloc(n, sizeof(*gr));
-    strs = xcalloc(nstr + 1, sizeof(*strs));
-    cidrs = xcalloc(ncidr + 1, sizeof(*cidrs));
-    size_t si = 0, ci = 0;
-    for (size_t i = 0; i < n; i++) {
-        zs_region_t *r = &rs[i];
-        gr[i].id = r->id;
-        gr[i].name = r->name;
-        gr[i].parent = r->parent;
-        gr[i].has_coords = r->has_coords;
-        gr[i].lat = r->lat;
-        gr[i].lon = r->lon;
-        gr[i].continents = strs + si;
-        for (int j = 0; j < r->ncont; j++) {
-            strs[si++] = r->cont[j];
-        }
-        gr[i].ncontinents = (size_t)r->ncont;
-        gr[i].countries = strs + si;
-        for (int j = 0; j < r->ncountry; j++) {
-            strs[si++] = r->country[j];
-        }
-        gr[i].ncountries = (size_t)r->ncountry;
-        gr[i].subdivisions = strs + si;
-        for (int j = 0; j < r->nsubdiv; j++) {
-            strs[si++] = r->subdiv[j];
-        }
-        gr[i].nsubdivisions = (size_t)r->nsubdiv;
-        gr[i].cidrs = cidrs + ci;
-        for (int j = 0; j < r->ncidr; j++) {
-            cidrs[ci].family = r->cidr[j].family == 4 ? AF_INET : AF_INET6;
-            memcpy(cidrs[ci].addr, r->cidr[j].addr, 16);
-            cidrs[ci].len = r->cidr[j].len;
-            ci++;
-        }
-        gr[i].ncidrs = (size_t)r->ncidr;
-    }
-    g->table = geo_table_build(mmdb && mmdb[0] ? mmdb : NULL, NULL, gr, n, d);
+    /* the table: the regions as the builder takes them (strings borrowed from rs) */
+    geo_regions_from_store(rs, n, &gr);
+    g->table = geo_table_build(mmdb && mmdb[0] ? mmdb : NULL, NULL, gr.regions, gr.n, d);
     if (!g->table) {
         goto fail;
     }
-    free(gr);
-    free(strs);
-    free(cidrs);
+    geo_regions_fini(&gr);
     free(rs);
     return g;
 fail:
-    free(gr);
-    free(strs);
-    free(cidrs);
+    geo_regions_fini(&gr);
     free(rs);
     geo_state_free(g);
     return NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dnsctl.c -- the operator's CLI: global options, dispatch to the command
- * groups (dnsctl_zone.c, dnsctl_record.c), and what they share: opening the
+ * groups (dnsctl_zone.c, dnsctl_record.c, dnsctl_region.c: regions and geo
+ * lookup), and what they share: opening the
  * store, name arguments, messages, JSON strings, aligned tables.
  *
  * Options may come anywhere on the line ("dnsctl zone list --json"); "--"
@@ -11,6 +12,7 @@
 #include "tools/dnsctl.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,16 +34,30 @@ static void usage(FILE *f)
             "  zone create ZONE --ns NAME [--ns NAME]... [--email ADDR] [--ttl TTL]\n"
             "  zone delete ZONE\n"
             "  zone list [--json]\n"
-            "  zone import ZONE FILE        create, or replace the zone's content\n"
-            "  zone export ZONE             print it as a zone file\n"
+            "  zone import [--region R] ZONE FILE\n"
+            "                               create, or replace the zone's (or region R's) records\n"
+            "  zone export ZONE [--region R]\n"
+            "                               print it as a zone file ($REGION sections)\n"
             "records (every edit bumps the SOA serial):\n"
-            "  record add ZONE 'NAME [TTL] [IN] TYPE RDATA'\n"
-            "  record del ZONE NAME [TYPE [RDATA...]]\n"
-            "  record list ZONE [NAME] [--json]\n"
+            "  record add ZONE 'NAME [TTL] [IN] TYPE RDATA' [--region R]\n"
+            "  record del ZONE NAME [TYPE [RDATA...]] [--region R]\n"
+            "  record list ZONE [NAME] [--region R] [--json]\n"
+            "regions (where clients are; R falls back along its chain to default):\n"
+            "  region add NAME [--continent EU,AF] [--country DE,FR] [--subdivision US-CA]\n"
+            "             [--cidr 192.0.2.0/24,2001:db8::/32] [--fallback PARENT]\n"
+            "             [--coords LAT,LON]\n"
+            "  region set NAME [same options; each replaces its list] [--no-coords]\n"
+            "  region del NAME              also deletes the region's records\n"
+            "  region list [--json]\n"
+            "  region show NAME [--json]\n"
+            "  geo lookup ADDRESS [--db FILE] [--json]\n"
+            "                               which region an address gets, and why\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
-            "  --json        JSON output for list commands\n"
+            "  --json        JSON output for list, show and lookup commands\n"
+            "  --region R    the region a record or zone command works on (else: default)\n"
+            "  --db FILE     the MaxMind DB for geo lookup (default: $DNSD_GEO_DB, else none)\n"
             "  --help        this text\n"
             "  --version     print the version\n"
             "\n"
@@ -91,6 +107,15 @@ static const struct {
     {CTL_OPT_EMAIL, "--email"},
     {CTL_OPT_TTL, "--ttl"},
     {CTL_OPT_JSON, "--json"},
+    {CTL_OPT_REGION, "--region"},
+    {CTL_OPT_CONTINENT, "--continent"},
+    {CTL_OPT_COUNTRY, "--country"},
+    {CTL_OPT_SUBDIVISION, "--subdivision"},
+    {CTL_OPT_CIDR, "--cidr"},
+    {CTL_OPT_FALLBACK, "--fallback"},
+    {CTL_OPT_COORDS, "--coords"},
+    {CTL_OPT_NO_COORDS, "--no-coords"},
+    {CTL_OPT_DB, "--db"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -341,6 +366,23 @@ static bool opt_is(const char *arg, const char *name)
     return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
 }
 
+/* options that take one value, given at most once: where the value goes */
+static const struct {
+    const char *name;
+    unsigned bit;
+    size_t off;
+    bool list;
+} val_opts[] = {
+    {"--region", CTL_OPT_REGION, offsetof(ctl_t, region), false},
+    {"--continent", CTL_OPT_CONTINENT, offsetof(ctl_t, continent), true},
+    {"--country", CTL_OPT_COUNTRY, offsetof(ctl_t, country), true},
+    {"--subdivision", CTL_OPT_SUBDIVISION, offsetof(ctl_t, subdivision), true},
+    {"--cidr", CTL_OPT_CIDR, offsetof(ctl_t, cidr), true},
+    {"--fallback", CTL_OPT_FALLBACK, offsetof(ctl_t, fallback), false},
+    {"--coords", CTL_OPT_COORDS, offsetof(ctl_t, coords), false},
+    {"--db", CTL_OPT_DB, offsetof(ctl_t, db), false},
+};
+
 int main(int argc, char **argv)
 {
     ctl_t c = {0};
@@ -393,9 +435,26 @@ int main(int argc, char **argv)
             }
             c.ttl = val;
             c.opt_seen |= CTL_OPT_TTL;
+        } else if (strcmp(a, "--no-coords") == 0) {
+            c.opt_seen |= CTL_OPT_NO_COORDS;
         } else {
-            rc = ctl_usage("unknown option %s", a);
-            goto out;
+            size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
+            for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {
+            }
+            if (k == nv) {
+                rc = ctl_usage("unknown option %s", a);
+                goto out;
+            }
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            if (c.opt_seen & val_opts[k].bit) {
+                rc = ctl_usage("%s given twice%s", val_opts[k].name,
+                               val_opts[k].list ? " (give one comma-separated list)" : "");
+                goto out;
+            }
+            *(const char **)((char *)&c + val_opts[k].off) = val;
+            c.opt_seen |= val_opts[k].bit;
         }
     }
     if (help) {
@@ -429,6 +488,10 @@ int main(int argc, char **argv)
         rc = ctl_zone(&c, pos[1]);
     } else if (strcmp(pos[0], "record") == 0) {
         rc = ctl_record(&c, pos[1]);
+    } else if (strcmp(pos[0], "region") == 0) {
+        rc = ctl_region(&c, pos[1]);
+    } else if (strcmp(pos[0], "geo") == 0) {
+        rc = ctl_geo(&c, pos[1]);
     } else {
         rc = ctl_usage("unknown command \"%s\"", pos[0]);
     }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "zones/base/diag.h"
+#include "zones/regions.h"
 #include "zones/store.h"
 #include "zones/writer.h"
 
@@ -29,6 +30,17 @@
 #define CTL_OPT_EMAIL 0x02u
 #define CTL_OPT_TTL   0x04u
 #define CTL_OPT_JSON  0x08u
+#define CTL_OPT_REGION      0x010u /* --region R: record add/del/list, zone import/export */
+#define CTL_OPT_CONTINENT   0x020u /* region add/set */
+#define CTL_OPT_COUNTRY     0x040u
+#define CTL_OPT_SUBDIVISION 0x080u
+#define CTL_OPT_CIDR        0x100u
+#define CTL_OPT_FALLBACK    0x200u
+#define CTL_OPT_COORDS      0x400u
+#define CTL_OPT_NO_COORDS   0x800u
+#define CTL_OPT_DB          0x1000u /* geo lookup */
+#define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
+                             CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
 typedef struct ctl {
     const char *store;   /* --store, $DNSD_STORE, or the built-in default */
@@ -38,6 +50,12 @@ typedef struct ctl {
     int nns;             /* --ns, in order */
     const char *email;   /* --email */
     const char *ttl;     /* --ttl */
+    const char *region;  /* --region */
+    /* region add/set: comma-separated lists as given ("" empties a list) */
+    const char *continent, *country, *subdivision, *cidr;
+    const char *fallback; /* --fallback */
+    const char *coords;   /* --coords LAT,LON */
+    const char *db;       /* --db (geo lookup) */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -45,6 +63,8 @@ typedef struct ctl {
 /* command groups: return CTL_OK, CTL_FAIL or CTL_USAGE */
 int ctl_zone(ctl_t *c, const char *verb);
 int ctl_record(ctl_t *c, const char *verb);
+int ctl_region(ctl_t *c, const char *verb);
+int ctl_geo(ctl_t *c, const char *verb);
 
 /** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
 __attribute__((format(printf, 1, 2))) int ctl_err(const char *fmt, ...);
@@ -71,6 +91,30 @@ int ctl_zone_name(const char *arg, uint8_t *apex);
 
 /** Look the zone up in @p txn; CTL_OK, or CTL_FAIL with "no such zone" printed. */
 int ctl_zone_get(zs_store_t *s, MDB_txn *txn, const char *arg, zw_zone_t *z);
+
+/* ---- regions (dnsctl_region.c) ---- */
+
+/** The store's regions, loaded once per command (zs_regions_load). */
+typedef struct ctl_regions {
+    zs_region_t *rs; /* id order */
+    size_t n;
+} ctl_regions_t;
+
+/** Load them in @p txn: CTL_OK, or CTL_FAIL with the store error printed. */
+int ctl_regions_load(zs_store_t *s, MDB_txn *txn, ctl_regions_t *out);
+void ctl_regions_fini(ctl_regions_t *r);
+
+/** A region by name ("default" is id 0 and not in the array: NULL with *id 0). */
+const zs_region_t *ctl_regions_find(const ctl_regions_t *r, const char *name, uint16_t *id);
+
+/** The region's name for output: "default", its name, or "#ID" for an id no region has. */
+const char *ctl_regions_name(const ctl_regions_t *r, uint16_t id, char *buf, size_t cap);
+
+/**
+ * Resolve the argument of --region (NULL: the default region) in @p txn.
+ * CTL_OK, or CTL_FAIL with "no such region: NAME" or the store error printed.
+ */
+int ctl_region_get(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
 
 /** "example.com." for a wire name, into @p buf (4*255+2 bytes). */
 const char *ctl_name_str(const uint8_t *wire, char *buf);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dnsctl_record.c -- `dnsctl record add|del|list`. An edit is one write
- * transaction: the change, zw_check_zone(), the SOA serial bump (unless the
- * edit itself sets the SOA), commit; any error aborts it all.
+ * dnsctl_record.c -- `dnsctl record add|del|list [--region R]`. An edit is
+ * one write transaction: the change (in the default region, or R), then
+ * zw_check_zone() (which sees every region's view through its fallback
+ * chain), the SOA serial bump (unless the edit itself sets the SOA), commit;
+ * any error aborts it all.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -20,8 +22,8 @@
 
 #define DEFAULT_TTL 3600u
 
-/* open the store for an edit and begin: CTL_OK with *s, w and z set */
-static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z)
+/* open the store for an edit and begin: CTL_OK with *s, w, z and *region (--region) set */
+static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z, uint16_t *region)
 {
     int err;
     if (ctl_open(c, true, false, s) != CTL_OK) {
@@ -30,7 +32,30 @@ static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z)
     if ((err = zw_begin(*s, w)) != 0) {
         return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
     }
-    return ctl_zone_get(*s, w->txn, c->argv[0], z);
+    if (ctl_zone_get(*s, w->txn, c->argv[0], z) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    return ctl_region_get(*s, w->txn, c->region, region);
+}
+
+/* " in region eu" for messages, "" for the default region */
+static const char *in_region(const ctl_t *c, uint16_t region, char *buf, size_t cap)
+{
+    if (region == ZS_REGION_DEFAULT) {
+        return "";
+    }
+    snprintf(buf, cap, " in region %s", c->region);
+    return buf;
+}
+
+/* "region eu, " before the serial in an edit's output line */
+static const char *region_note(const ctl_t *c, uint16_t region, char *buf, size_t cap)
+{
+    if (region == ZS_REGION_DEFAULT) {
+        return "";
+    }
+    snprintf(buf, cap, "region %s, ", c->region);
+    return buf;
 }
 
 /* zw_check_zone, bump the serial unless @p set_soa, commit. CTL_OK or CTL_FAIL (printed). */
@@ -68,11 +93,12 @@ static int owner_check(const zw_zone_t *z, const uint8_t *owner, uint8_t *lower)
 }
 
 static void print_rr(const char *verb, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                     const uint8_t *rd, uint16_t rl, uint32_t serial)
+                     const uint8_t *rd, uint16_t rl, const char *note, uint32_t serial)
 {
     zf_rr_text_t t;
     zf_rr_text(owner, type, rd, rl, &t);
-    printf("%s %s %u IN %s %s (serial %u)\n", verb, t.owner, ttl, t.type, t.rdata, serial);
+    printf("%s %s %u IN %s %s (%sserial %u)\n", verb, t.owner, ttl, t.type, t.rdata, note,
+           serial);
     zf_rr_text_fini(&t);
 }
 
@@ -86,16 +112,18 @@ static int record_add(ctl_t *c)
     diag_t d = {0};
     uint8_t lower[DNAME_MAXLEN + 1];
     char *text = NULL, on[CTL_NAME_STR_MAX];
+    char rb[ZS_REGION_NAME_MAX + 16], nb[ZS_REGION_NAME_MAX + 16];
     uint32_t serial = 0;
+    uint16_t region = ZS_REGION_DEFAULT;
     bool set_soa = false, ttl_only = false;
     int rc, err;
 
-    if ((rc = ctl_check_args(c, "record add", 0, 2, -1))) {
+    if ((rc = ctl_check_args(c, "record add", CTL_OPT_REGION, 2, -1))) {
         return rc;
     }
     text = ctl_join(c->argc, c->argv, 1);
     rc = CTL_FAIL;
-    if (edit_begin(c, &s, &w, &z) != CTL_OK) {
+    if (edit_begin(c, &s, &w, &z, &region) != CTL_OK) {
         goto out;
     }
     if (zf_parse_rr(text, z.apex, DEFAULT_TTL, &rr, &d) != 0) {
@@ -106,6 +134,15 @@ static int record_add(ctl_t *c)
         goto out;
     }
     ctl_name_str(lower, on);
+    if (region != ZS_REGION_DEFAULT && dname_eq(lower, z.apex) &&
+        (rr.type == T_SOA || rr.type == T_NS)) {
+        /* one SOA and one apex NS set for everybody: what the parent delegates to,
+         * what secondaries serve (zw_check_zone() refuses it too) */
+        ctl_err("refused: %s of %s %s in the default region only (leave out --region)",
+                rr.type == T_SOA ? "the SOA record" : "the apex NS records", on,
+                rr.type == T_SOA ? "is" : "are");
+        goto out;
+    }
     if (rr.type == T_SOA) {
         /* a zone has one SOA: adding one replaces it, and sets the serial itself */
         if (!dname_eq(lower, z.apex)) {
@@ -120,20 +157,20 @@ static int record_add(ctl_t *c)
         set_soa = true;
     }
     err = set_soa ? DNSD_ENOTFOUND
-                  : zw_rrset_get(s, w.txn, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, &old);
+                  : zw_rrset_get(s, w.txn, &z, rr.owner, rr.type, region, &old);
     if (err == 0) {
         if (!rr.ttl_set) {
             rr.ttl = old.ttl; /* no TTL given: join the RRset with its TTL */
         } else if (rr.ttl != old.ttl) {
-            fprintf(stderr, "dnsctl: note: the TTL of the %s %s RRset changes from %u to %u "
+            fprintf(stderr, "dnsctl: note: the TTL of the %s %s RRset%s changes from %u to %u "
                     "(one TTL per RRset)\n", on, zf_type_str(rr.type, (char[32]){0}, 32),
-                    old.ttl, rr.ttl);
+                    in_region(c, region, rb, sizeof(rb)), old.ttl, rr.ttl);
         }
     } else if (err != DNSD_ENOTFOUND) {
         ctl_err("%s: %s", on, dnsd_strerror(err));
         goto out;
     }
-    err = zw_rr_add(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.ttl, rr.rdata, rr.rdlen);
+    err = zw_rr_add(&w, &z, rr.owner, rr.type, region, rr.ttl, rr.rdata, rr.rdlen);
     if (err == DNSD_EEXIST) {
         if (!rr.ttl_set || rr.ttl == old.ttl) {
             fprintf(stderr, "dnsctl: note: the record is already there; nothing changed\n");
@@ -142,15 +179,14 @@ static int record_add(ctl_t *c)
         }
         /* only the TTL changes: take the record out and put it back with it */
         ttl_only = true;
-        err = zw_rr_del(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.rdata, rr.rdlen);
+        err = zw_rr_del(&w, &z, rr.owner, rr.type, region, rr.rdata, rr.rdlen);
         if (!err) {
-            err = zw_rr_add(&w, &z, rr.owner, rr.type, ZS_REGION_DEFAULT, rr.ttl, rr.rdata,
-                            rr.rdlen);
+            err = zw_rr_add(&w, &z, rr.owner, rr.type, region, rr.ttl, rr.rdata, rr.rdlen);
         }
     }
     if (err == DNSD_ELIMIT) {
-        ctl_err("the %s RRset at %s would be too large", zf_type_str(rr.type, (char[32]){0}, 32),
-                on);
+        ctl_err("the %s RRset at %s%s would be too large",
+                zf_type_str(rr.type, (char[32]){0}, 32), on, in_region(c, region, rb, sizeof(rb)));
         goto out;
     }
     if (err) {
@@ -161,7 +197,8 @@ static int record_add(ctl_t *c)
         goto out;
     }
     rc = CTL_OK;
-    print_rr(ttl_only ? "updated" : "added", lower, rr.type, rr.ttl, rr.rdata, rr.rdlen, serial);
+    print_rr(ttl_only ? "updated" : "added", lower, rr.type, rr.ttl, rr.rdata, rr.rdlen,
+             region_note(c, region, nb, sizeof(nb)), serial);
 out:
     zw_abort(&w);
     zs_close(s);
@@ -207,12 +244,13 @@ static int record_del(ctl_t *c)
     uint8_t owner[DNAME_MAXLEN + 1], lower[DNAME_MAXLEN + 1];
     char *text = NULL, *name = NULL, *tt = NULL, *full = NULL;
     char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX], ts[32];
+    char rb[ZS_REGION_NAME_MAX + 16], nb[ZS_REGION_NAME_MAX + 16];
     const uint8_t *rdata = NULL;
-    uint16_t type = 0, rdlen = 0;
+    uint16_t type = 0, rdlen = 0, region = ZS_REGION_DEFAULT;
     uint32_t serial = 0;
     int rc, err;
 
-    if ((rc = ctl_check_args(c, "record del", 0, 2, -1))) {
+    if ((rc = ctl_check_args(c, "record del", CTL_OPT_REGION, 2, -1))) {
         return rc;
     }
     /* NAME [TTL] [IN] [TYPE [RDATA...]]: arguments, or one "record" argument */
@@ -238,7 +276,7 @@ static int record_del(ctl_t *c)
         p++;
     }
     rc = CTL_FAIL;
-    if (edit_begin(c, &s, &w, &z) != CTL_OK) {
+    if (edit_begin(c, &s, &w, &z, &region) != CTL_OK) {
         goto out;
     }
     ctl_name_str(z.apex, zn);
@@ -265,24 +303,25 @@ static int record_del(ctl_t *c)
         goto out;
     }
     ctl_name_str(lower, on);
-    if (dname_eq(lower, z.apex) && type == 0) {
+    if (dname_eq(lower, z.apex) && type == 0 && region == ZS_REGION_DEFAULT) {
         ctl_err("refused: deleting every record at the apex of %s would remove its SOA and NS "
                 "(give a TYPE, or use `dnsctl zone delete`)", zn);
         goto out;
     }
-    if (dname_eq(lower, z.apex) && type == T_SOA) {
+    if (dname_eq(lower, z.apex) && type == T_SOA && region == ZS_REGION_DEFAULT) {
         ctl_err("refused: the SOA record of %s cannot be deleted (a zone needs one; "
                 "`dnsctl record add` replaces it, `dnsctl zone delete` removes the zone)", zn);
         goto out;
     }
-    err = zw_rr_del(&w, &z, owner, type, ZS_REGION_DEFAULT, rdata, rdlen);
+    err = zw_rr_del(&w, &z, owner, type, region, rdata, rdlen);
     if (err == DNSD_ENOTFOUND) {
+        const char *ir = in_region(c, region, rb, sizeof(rb));
         if (rdata) {
-            ctl_err("no such record: %s", full);
+            ctl_err("no such record%s: %s", ir, full);
         } else if (type) {
-            ctl_err("no %s records at %s", zf_type_str(type, ts, sizeof(ts)), on);
+            ctl_err("no %s records at %s%s", zf_type_str(type, ts, sizeof(ts)), on, ir);
         } else {
-            ctl_err("no records at %s", on);
+            ctl_err("no records at %s%s", on, ir);
         }
         goto out;
     }
@@ -294,15 +333,17 @@ static int record_del(ctl_t *c)
         goto out;
     }
     rc = CTL_OK;
+    const char *note = region_note(c, region, nb, sizeof(nb));
     if (rdata) {
         zf_rr_text_t t;
         zf_rr_text(lower, type, rdata, rdlen, &t);
-        printf("deleted %s %s %s (serial %u)\n", t.owner, t.type, t.rdata, serial);
+        printf("deleted %s %s %s (%sserial %u)\n", t.owner, t.type, t.rdata, note, serial);
         zf_rr_text_fini(&t);
     } else if (type) {
-        printf("deleted %s %s (serial %u)\n", on, zf_type_str(type, ts, sizeof(ts)), serial);
+        printf("deleted %s %s (%sserial %u)\n", on, zf_type_str(type, ts, sizeof(ts)), note,
+               serial);
     } else {
-        printf("deleted %s (serial %u)\n", on, serial);
+        printf("deleted %s (%sserial %u)\n", on, note, serial);
     }
 out:
     zw_abort(&w);
@@ -318,9 +359,12 @@ out:
 /* ---- record list ---- */
 
 typedef struct rec_list {
-    const uint8_t *only; /* lower-case owner to show, or NULL: all */
-    bool regional;       /* some RRset outside the default region */
-    ctl_table_t t;       /* NAME TTL TYPE DATA REGION, one row per record */
+    const uint8_t *only;        /* lower-case owner to show, or NULL: all */
+    bool one_region;            /* --region: only RRsets of @p region */
+    uint16_t region;
+    const ctl_regions_t *names; /* region names for the REGION column and JSON */
+    bool regional;              /* some RRset listed is outside the default region */
+    ctl_table_t t;              /* NAME TTL TYPE DATA REGION, one row per record */
 } rec_list_t;
 
 static int list_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
@@ -329,18 +373,19 @@ static int list_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     size_t off = 0;
     const uint8_t *rd;
     uint16_t rl;
-    if (l->only && !dname_eq(owner, l->only)) {
+    char nb[16];
+    if ((l->only && !dname_eq(owner, l->only)) || (l->one_region && rr->region != l->region)) {
         return 0;
     }
     if (rr->region != ZS_REGION_DEFAULT) {
         l->regional = true;
     }
+    const char *region = ctl_regions_name(l->names, rr->region, nb, sizeof(nb));
     while (zf_rrset_next(rr, &off, &rd, &rl)) {
         zf_rr_text_t t;
-        char ttl[16], region[8];
+        char ttl[16];
         zf_rr_text(owner, rr->type, rd, rl, &t);
         snprintf(ttl, sizeof(ttl), "%u", rr->ttl);
-        snprintf(region, sizeof(region), "%u", rr->region);
         const char *row[5] = {t.owner, ttl, t.type, t.rdata, region};
         ctl_table_add(&l->t, row);
         zf_rr_text_fini(&t);
@@ -359,15 +404,18 @@ static void list_json(const ctl_table_t *t)
         json_str(stdout, r[2]);
         printf(", \"rdata\": ");
         json_str(stdout, r[3]);
-        printf(", \"region\": %s}", r[4]);
+        printf(", \"region\": ");
+        json_str(stdout, r[4]);
+        printf("}");
     }
     printf("%s]\n", t->nrows ? "\n" : "");
 }
 
 static void list_table(const rec_list_t *l)
 {
-    /* the REGION column only when a region other than default has data */
-    int ncols = l->regional ? 5 : 4;
+    /* the REGION column when records of a region other than default are listed
+     * together with others (not with --region: they are all of that region) */
+    int ncols = l->regional && !l->one_region ? 5 : 4;
     ctl_table_t v;
     const char *hdr[5] = {"NAME", "TTL", "TYPE", "DATA", "REGION"};
     ctl_table_init(&v, ncols);
@@ -387,11 +435,12 @@ static int record_list(ctl_t *c)
     zw_zone_t z;
     diag_t d = {0};
     uint8_t only[DNAME_MAXLEN + 1];
-    char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX];
+    char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX], rb[ZS_REGION_NAME_MAX + 16];
     rec_list_t l = {0};
+    ctl_regions_t names = {0};
     int rc, err;
 
-    if ((rc = ctl_check_args(c, "record list", CTL_OPT_JSON, 1, 2))) {
+    if ((rc = ctl_check_args(c, "record list", CTL_OPT_JSON | CTL_OPT_REGION, 1, 2))) {
         return rc;
     }
     if (ctl_open(c, false, false, &s) != CTL_OK) {
@@ -404,8 +453,16 @@ static int record_list(ctl_t *c)
         txn = NULL;
         goto out;
     }
-    if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
+    if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK ||
+        ctl_regions_load(s, txn, &names) != CTL_OK) {
         goto out;
+    }
+    l.names = &names;
+    if (c->region) {
+        if (ctl_region_get(s, txn, c->region, &l.region) != CTL_OK) {
+            goto out;
+        }
+        l.one_region = true;
     }
     if (c->argc == 2) {
         if (zf_name_parse(c->argv[1], z.apex, only, &d) < 0) {
@@ -425,7 +482,7 @@ static int record_list(ctl_t *c)
         goto out;
     }
     if (l.only && l.t.nrows == 0) {
-        ctl_err("no records at %s", on);
+        ctl_err("no records at %s%s", on, in_region(c, l.region, rb, sizeof(rb)));
         goto out;
     }
     if (c->json) {
@@ -439,6 +496,7 @@ out:
         mdb_txn_abort(txn);
     }
     ctl_table_fini(&l.t);
+    ctl_regions_fini(&names);
     zs_close(s);
     return rc;
 }

@@ -4,6 +4,13 @@
  * is one write transaction that ends with zw_check_zone() and commits, or
  * aborts on any error (the store is then as before). list and export read
  * through a read-only transaction.
+ *
+ * Regions: `zone import` replaces the default region's records and those of
+ * every region a "$REGION name" section of the file names; `zone import
+ * --region R` replaces region R's records only, from a file of R's records
+ * (an overlay: no SOA, no apex NS; the zone must exist). `zone export`
+ * prints the default region then one $REGION section per region with
+ * records; `zone export --region R` prints region R's records only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +329,49 @@ out:
 
 /* ---- zone import / export ---- */
 
+/* `zone import --region R ZONE FILE`: replace region R's records of an existing zone */
+static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, const char *file)
+{
+    zw_zone_t z;
+    diag_t d = {0};
+    zf_import_stats_t st;
+    uint16_t region;
+    uint32_t serial = 0;
+    int err;
+
+    if (ctl_zone_get(s, w->txn, c->argv[0], &z) != CTL_OK) {
+        fprintf(stderr, "dnsctl: note: --region imports into an existing zone (import or create "
+                "the zone first)\n");
+        return CTL_FAIL;
+    }
+    if (ctl_region_get(s, w->txn, c->region, &region) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    if ((err = zw_zone_clear(w, &z, region, false)) != 0) {
+        return ctl_err("zone %s: cannot clear region %s: %s", name, c->region,
+                       dnsd_strerror(err));
+    }
+    zf_import_opts_t o = {region, DEFAULT_TTL, ZF_NO_REGION, stderr};
+    if ((err = zf_import(w, &z, file, &o, &st, &d)) != 0) {
+        return ctl_diag(NULL, &d);
+    }
+    if ((err = zw_check_zone(w, &z, &d)) != 0) {
+        return ctl_diag(file, &d);
+    }
+    if ((err = zw_soa_bump(w, &z, false, 0, &serial)) != 0) {
+        return ctl_err("zone %s: cannot update the SOA serial: %s", name, dnsd_strerror(err));
+    }
+    if ((err = zw_commit(w)) != 0) {
+        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    }
+    printf("replaced region %s of zone %s: %lu records", c->region, name, st.added);
+    if (st.duplicates) {
+        printf(" (%lu duplicates merged)", st.duplicates);
+    }
+    printf(", serial %u\n", serial);
+    return CTL_OK;
+}
+
 static int zone_import(ctl_t *c)
 {
     uint8_t apex[DNAME_MAXLEN + 1];
@@ -336,15 +386,16 @@ static int zone_import(ctl_t *c)
     bool existed = false, had_serial = false;
     int rc, err;
 
-    if ((rc = ctl_check_args(c, "zone import", 0, 2, 2))) {
+    if ((rc = ctl_check_args(c, "zone import", CTL_OPT_REGION, 2, 2))) {
         return rc;
     }
+    bool in_region = c->region && strcmp(c->region, "default") != 0;
     if (ctl_zone_name(c->argv[0], apex) != CTL_OK) {
         return CTL_FAIL;
     }
     ctl_name_str(apex, name);
     file = c->argv[1];
-    if (ctl_open(c, true, true, &s) != CTL_OK) {
+    if (ctl_open(c, true, !in_region, &s) != CTL_OK) {
         return CTL_FAIL;
     }
     rc = CTL_FAIL;
@@ -352,11 +403,16 @@ static int zone_import(ctl_t *c)
         ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
         goto out;
     }
+    if (in_region) {
+        rc = region_import(c, s, &w, name, file);
+        goto out;
+    }
     err = zw_zone_get(s, w.txn, apex, &z);
     if (err == 0) {
         existed = true;
         had_serial = zw_soa_serial(s, w.txn, &z, &old_serial) == 0;
-        /* replace: the default region's content goes, other regions stay */
+        /* replace: the default region's content goes; other regions stay unless
+         * the file has a $REGION section for them (zf_import empties those) */
         if ((err = zw_zone_clear(&w, &z, ZS_REGION_DEFAULT, false)) != 0) {
             ctl_err("zone %s: cannot clear it: %s", name, dnsd_strerror(err));
             goto out;
@@ -417,7 +473,7 @@ static int zone_export(ctl_t *c)
     diag_t d = {0};
     int rc, err;
 
-    if ((rc = ctl_check_args(c, "zone export", 0, 1, 1))) {
+    if ((rc = ctl_check_args(c, "zone export", CTL_OPT_REGION, 1, 1))) {
         return rc;
     }
     if (ctl_open(c, false, false, &s) != CTL_OK) {
@@ -432,7 +488,16 @@ static int zone_export(ctl_t *c)
     if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
-    if (zf_export(s, txn, &z, ZS_REGION_DEFAULT, stdout, &d) != 0) {
+    if (c->region) {
+        uint16_t region;
+        if (ctl_region_get(s, txn, c->region, &region) != CTL_OK) {
+            goto out;
+        }
+        err = zf_export(s, txn, &z, region, stdout, &d);
+    } else {
+        err = zf_export_all(s, txn, &z, stdout, &d);
+    }
+    if (err) {
         ctl_diag(NULL, &d);
         goto out;
     }

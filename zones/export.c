@@ -9,6 +9,12 @@
  * parsed back with zf_parse_rr(), the importer's own path; a record whose
  * text does not give back the same wire bytes (a type ldns prints lossily,
  * rdata ldns cannot decode) is printed in RFC 3597 generic form instead.
+ *
+ * zf_export_all() prints the default region, then one "$REGION name"
+ * section per other region with records in the zone, sections in name
+ * order: region ids differ between stores, names do not, so a file
+ * exported from one store reads back into another that defines the same
+ * regions and exports to the same bytes.
  */
 #include "zones/export.h"
 
@@ -20,6 +26,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/import.h"
+#include "zones/regions.h"
 
 #define T_SOA 6
 
@@ -176,7 +183,22 @@ int zf_export(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint16_t region, 
         fprintf(out, "; zone %s (no SOA)", name);
     }
     if (region != ZS_REGION_DEFAULT) {
-        fprintf(out, " region %u", region);
+        zs_region_t *rs = NULL;
+        size_t n = 0;
+        const char *rn = NULL;
+        if (zs_regions_load(s, txn, &rs, &n) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (rs[i].id == region) {
+                    rn = rs[i].name;
+                }
+            }
+        }
+        if (rn) {
+            fprintf(out, " region %s", rn);
+        } else {
+            fprintf(out, " region #%u", region);
+        }
+        free(rs);
     }
     fputc('\n', out);
     err = zw_rrset_get(s, txn, z, z->apex, T_SOA, region, &soa);
@@ -202,4 +224,88 @@ int zf_export(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint16_t region, 
         return -EIO;
     }
     return 0;
+}
+
+/* ---- every region ---- */
+
+struct present_ctx {
+    bool *has;            /* [65536]: the region has RRsets in the zone */
+    unsigned long n_other; /* RRsets outside default */
+};
+
+static int present_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
+{
+    struct present_ctx *c = arg;
+    (void)owner;
+    if (rr->region != ZS_REGION_DEFAULT) {
+        c->has[rr->region] = true;
+        c->n_other++;
+    }
+    return 0;
+}
+
+static int cmp_region_name(const void *a, const void *b)
+{
+    const zs_region_t *x = *(const zs_region_t *const *)a, *y = *(const zs_region_t *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+int zf_export_all(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, FILE *out, diag_t *d)
+{
+    char name[4 * DNAME_MAXLEN + 2];
+    struct present_ctx pc = {xcalloc(65536, sizeof(bool)), 0};
+    zs_region_t *rs = NULL;
+    const zs_region_t **sorted = NULL;
+    size_t n = 0;
+    int err = zf_export(s, txn, z, ZS_REGION_DEFAULT, out, d);
+    if (err) {
+        goto out;
+    }
+    dname_to_str(z->apex, name, sizeof(name));
+    if ((err = zw_foreach_rrset(s, txn, z, present_cb, &pc)) != 0) {
+        diag_set(d, "", 0, "zone %s: %s", name, dnsd_strerror(err));
+        goto out;
+    }
+    if (pc.n_other == 0) {
+        goto out;
+    }
+    if ((err = zs_regions_load(s, txn, &rs, &n)) != 0) {
+        diag_set(d, "", 0, "cannot read the regions: %s", dnsd_strerror(err));
+        goto out;
+    }
+    sorted = xcalloc(n + 1, sizeof(*sorted));
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pc.has[rs[i].id]) {
+            sorted[ns++] = &rs[i];
+            pc.has[rs[i].id] = false;
+        }
+    }
+    qsort(sorted, ns, sizeof(*sorted), cmp_region_name);
+    for (size_t i = 0; i < ns && !err; i++) {
+        struct export_ctx c = {out, z, sorted[i]->id};
+        fprintf(out, "\n$REGION %s\n", sorted[i]->name);
+        err = zw_foreach_rrset(s, txn, z, export_cb, &c);
+    }
+    /* RRsets under an id that no region has: dnsd never serves them, and a
+     * file cannot name them; say so rather than drop them silently */
+    for (unsigned id = 1; id < 65536 && !err; id++) {
+        if (pc.has[id]) {
+            fprintf(out, "\n; RRsets under region id %u, which no region has, are not exported\n",
+                    id);
+        }
+    }
+    if (err == DNSD_ESTORE) {
+        diag_set(d, "", 0, "zone %s: damaged value in the store", name);
+    } else if (err) {
+        diag_set(d, "", 0, "zone %s: %s", name, dnsd_strerror(err));
+    } else if (fflush(out) != 0 || ferror(out)) {
+        diag_set(d, "", 0, "write error: %s", strerror(errno));
+        err = -EIO;
+    }
+out:
+    free(pc.has);
+    free(sorted);
+    free(rs);
+    return err;
 }

@@ -39,7 +39,8 @@ void zf_rr_text_fini(zf_rr_text_t *t);
 
 /**
  * Print the RRsets of zone @p z in @p region to @p out: a header comment
- * ("; zone example.com. serial 7"), the apex SOA, then every other RRset in
+ * ("; zone example.com. serial 7", plus " region eu" for a region other
+ * than default), the apex SOA, then every other RRset in
  * canonical order (owner, type; records in stored order), one record per
  * line, "owner<TAB>ttl<TAB>IN<TAB>type<TAB>rdata", absolute names, no
  * $ORIGIN or $TTL. Works on any txn (read-only is enough).
@@ -47,6 +48,16 @@ void zf_rr_text_fini(zf_rr_text_t *t);
  */
 int zf_export(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint16_t region, FILE *out,
               diag_t *d);
+
+/**
+ * Print every region of zone @p z: zf_export() of the default region, then
+ * for each other region with RRsets in the zone, in name order, a blank
+ * line, "$REGION name" (dnsd's own directive, which zf_import() reads) and
+ * that region's RRsets as zf_export() prints them. RRsets under a region id
+ * that no region has cannot be named: a comment line says so. Any txn.
+ * @return as zf_export().
+ */
+int zf_export_all(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, FILE *out, diag_t *d);
 
 /**
  * Walk the records of a decoded RRset (zs_rrset_decode() checked every

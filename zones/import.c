@@ -39,7 +39,9 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/regions.h"
 
+#define T_NS    2
 #define T_CNAME 5
 #define T_SOA   6
 #define T_OPT   41
@@ -633,6 +635,7 @@ out:
 
 typedef struct rrinfo {
     uint16_t type;
+    uint16_t region;
     uint16_t file;  /* index in imp->files */
     uint32_t ttl;   /* the RRset's TTL: the first one read */
     int line;       /* where its first record was */
@@ -694,6 +697,8 @@ typedef struct src {
     uint32_t dollar_ttl, last_ttl;
     uint8_t prev[DNAME_MAXLEN + 1]; /* last owner; prev_len 0: none yet */
     int prev_len;
+    uint16_t region;                /* where records go ($REGION) */
+    char region_name[ZS_REGION_NAME_MAX + 1];
 } src_t;
 
 typedef struct imp {
@@ -712,6 +717,8 @@ typedef struct imp {
     node_t **slots;
     size_t nslots, nused;
     arena_t arena;
+    uint16_t *cleared; /* regions a $REGION section has emptied (the first is o->region) */
+    size_t ncleared;
 } imp_t;
 
 /* d->text is set by a helper: add where it happened */
@@ -792,17 +799,17 @@ static node_t *node_get(imp_t *im, const uint8_t *owner, size_t len)
     return nd;
 }
 
-static rrinfo_t *node_find(node_t *nd, uint16_t type)
+static rrinfo_t *node_find(node_t *nd, uint16_t type, uint16_t region)
 {
     for (unsigned i = 0; i < nd->n; i++) {
-        if (nd->t[i].type == type) {
+        if (nd->t[i].type == type && nd->t[i].region == region) {
             return &nd->t[i];
         }
     }
     return NULL;
 }
 
-static rrinfo_t *node_add(imp_t *im, node_t *nd, uint16_t type)
+static rrinfo_t *node_add(imp_t *im, node_t *nd, uint16_t type, uint16_t region)
 {
     if (nd->n == nd->cap) {
         if (nd->cap >= 32768) {
@@ -819,6 +826,7 @@ static rrinfo_t *node_add(imp_t *im, node_t *nd, uint16_t type)
     rrinfo_t *ri = &nd->t[nd->n++];
     memset(ri, 0, sizeof(*ri));
     ri->type = type;
+    ri->region = region;
     return ri;
 }
 
@@ -943,6 +951,55 @@ static int read_record(imp_t *im, src_t *s)
     }
 }
 
+/*
+ * "$REGION name" (dnsd's own directive, see import.h): the records that
+ * follow go to that region. A region's first section replaces its records
+ * in the zone, so the region is emptied here the first time it is named.
+ */
+static int region_directive(imp_t *im, src_t *s, const char *arg, bool too_long, const char *p,
+                            int line)
+{
+    char extra[64];
+    bool tl;
+    uint16_t id;
+    if (im->o->flags & ZF_NO_REGION) {
+        return fail(im, line, DNSD_EMALFORMED,
+                    "$REGION is not allowed here: every record of this file goes to region %s",
+                    s->region_name);
+    }
+    if (!arg || !arg[0]) {
+        return fail(im, line, DNSD_EMALFORMED, "$REGION needs a region name");
+    }
+    if (too_long || strlen(arg) > ZS_REGION_NAME_MAX) {
+        return fail(im, line, DNSD_EMALFORMED, "$REGION: region name too long");
+    }
+    if (next_token(&p, extra, sizeof(extra), false, &tl)) {
+        return fail(im, line, DNSD_EMALFORMED, "unexpected \"%s\" after $REGION %s", extra, arg);
+    }
+    int err = zs_region_id(im->w->s, im->w->txn, arg, &id);
+    if (err == DNSD_ENOTFOUND) {
+        return fail(im, line, err, "unknown region \"%s\" (define it with `dnsctl region add`)",
+                    arg);
+    }
+    if (err) {
+        return fail(im, line, err, "cannot read the regions: %s", dnsd_strerror(err));
+    }
+    bool seen = false;
+    for (size_t i = 0; i < im->ncleared && !seen; i++) {
+        seen = im->cleared[i] == id;
+    }
+    if (!seen) {
+        if ((err = zw_zone_clear(im->w, im->z, id, false)) != 0) {
+            return fail(im, line, err, "cannot clear region %s: %s", arg, dnsd_strerror(err));
+        }
+        im->cleared = xrealloc(im->cleared, (im->ncleared + 1) * sizeof(*im->cleared));
+        im->cleared[im->ncleared++] = id;
+    }
+    s->region = id;
+    snprintf(s->region_name, sizeof(s->region_name), "%s", arg);
+    return 0;
+}
+
 static int directive(imp_t *im, src_t *s)
 {
     char name[32], arg[PATH_MAX], arg2[1024], extra[64];
@@ -1020,6 +1077,9 @@ static int directive(imp_t *im, src_t *s)
         }
         return push_file(im, path, s, dn, line);
     }
+    if (strcasecmp(name, "$REGION") == 0) {
+        return region_directive(im, s, has_arg ? arg : NULL, tl2, p, line);
+    }
     if (strcasecmp(name, "$GENERATE") == 0) {
         return fail(im, line, DNSD_EMALFORMED, "$GENERATE is not supported");
     }
@@ -1065,14 +1125,23 @@ static int record(imp_t *im, src_t *s)
                    "CNAME at the zone apex %s (it would sit beside SOA and NS)", nm);
         goto out;
     }
+    if (s->region != ZS_REGION_DEFAULT && apex && (rr.type == T_SOA || rr.type == T_NS)) {
+        err = fail(im, line, DNSD_EAPEX, "%s record at the apex %s in region %s: the zone's SOA "
+                   "and NS records are in the default region only (leave them out of a region's "
+                   "records)", ts, nm, s->region_name);
+        goto out;
+    }
     node_t *nd = node_get(im, lower, (size_t)rr.owner_len);
-    rrinfo_t *ri = node_find(nd, rr.type);
+    rrinfo_t *ri = node_find(nd, rr.type, s->region);
     if (!ri) {
         bool side = rr.type == T_RRSIG || rr.type == T_NSEC;
+        /* inside one region here, with the line; across a fallback chain,
+         * zw_check_zone() finds it afterwards */
         for (unsigned i = 0; i < nd->n && !side; i++) {
             rrinfo_t *o = &nd->t[i];
             bool o_side = o->type == T_RRSIG || o->type == T_NSEC;
-            if (o_side || (rr.type != T_CNAME && o->type != T_CNAME)) {
+            if (o->region != s->region || o_side ||
+                (rr.type != T_CNAME && o->type != T_CNAME)) {
                 continue;
             }
             char os[32];
@@ -1082,7 +1151,7 @@ static int record(imp_t *im, src_t *s)
                        ts, nm, os, im->files[o->file], o->line);
             goto out;
         }
-        if (!(ri = node_add(im, nd, rr.type))) {
+        if (!(ri = node_add(im, nd, rr.type, s->region))) {
             err = fail(im, line, DNSD_ELIMIT, "too many types at %s", nm);
             goto out;
         }
@@ -1094,7 +1163,7 @@ static int record(imp_t *im, src_t *s)
              "(one TTL per RRset, RFC 2181 5.2)", rr.ttl, ri->ttl, nm, ts, im->files[ri->file],
              ri->line, ri->ttl);
     }
-    err = zw_rr_add(im->w, im->z, rr.owner, rr.type, im->o->region, ri->ttl, rr.rdata, rr.rdlen);
+    err = zw_rr_add(im->w, im->z, rr.owner, rr.type, s->region, ri->ttl, rr.rdata, rr.rdlen);
     if (err == DNSD_EEXIST) {
         im->st->duplicates++;
         err = 0;
@@ -1141,6 +1210,28 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
         return -ENOMEM;
     }
     err = push_file(&im, file, NULL, origin, 0);
+    if (!err) {
+        /* the caller emptied the initial region (see import.h) */
+        im.stack[0].region = o->region;
+        im.cleared = xmalloc(sizeof(*im.cleared));
+        im.cleared[im.ncleared++] = o->region;
+        if (o->region == ZS_REGION_DEFAULT) {
+            snprintf(im.stack[0].region_name, sizeof(im.stack[0].region_name), "default");
+        } else {
+            snprintf(im.stack[0].region_name, sizeof(im.stack[0].region_name), "#%u", o->region);
+            zs_region_t *rs;
+            size_t n;
+            if (zs_regions_load(w->s, w->txn, &rs, &n) == 0) {
+                for (size_t i = 0; i < n; i++) {
+                    if (rs[i].id == o->region) {
+                        snprintf(im.stack[0].region_name, sizeof(im.stack[0].region_name), "%s",
+                                 rs[i].name);
+                    }
+                }
+                free(rs);
+            }
+        }
+    }
     while (!err && im.depth > 0) {
         src_t *s = &im.stack[im.depth - 1];
         int r = read_record(&im, s);
@@ -1164,6 +1255,7 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
     free(im.j.buf);
     free(im.line);
     free(im.slots);
+    free(im.cleared);
     arena_free(&im.arena);
     return err;
 }

@@ -13,6 +13,12 @@
  * type ldns knows plus RFC 3597 unknown types and generic rdata
  * ("TYPE65000 \# 3 abcdef"). Only class IN. Every error names a location
  * ("example.zone:12: bad TTL \"1h30x\"", the line where the record starts).
+ *
+ * One directive is dnsd's own: "$REGION name" sends the records that follow
+ * to that region (defined in the store, see regions.h) until the next
+ * $REGION or the end of the file; "$REGION default" goes back to the
+ * default region. zf_export_all() writes it, so a zone with regional
+ * records round-trips through one file. Other servers do not know it.
  */
 #ifndef DNSD_IMPORT_H
 #define DNSD_IMPORT_H
@@ -30,11 +36,12 @@
 #define ZF_RECORD_MAX        (1u << 20)  /* bytes in one logical record (a runaway "(") */
 
 #define ZF_NO_INCLUDE 0x1u /* refuse $INCLUDE (input from a less trusted source) */
+#define ZF_NO_REGION  0x2u /* refuse $REGION (the whole file goes to o->region) */
 
 typedef struct zf_import_opts {
-    uint16_t region;      /* region the records go to (ZS_REGION_DEFAULT) */
+    uint16_t region;      /* region the records go to first (ZS_REGION_DEFAULT) */
     uint32_t default_ttl; /* TTL of a record with none, before any $TTL or explicit TTL */
-    unsigned flags;       /* ZF_NO_INCLUDE */
+    unsigned flags;       /* ZF_NO_INCLUDE, ZF_NO_REGION */
     FILE *warn;           /* warnings ("file:line: ...") go here; NULL drops them */
 } zf_import_opts_t;
 
@@ -56,17 +63,26 @@ typedef struct zf_import_stats {
  *
  * Rules checked per record, with file:line: class IN only, owner at or below
  * the apex, SOA only at the apex and only one, no CNAME at the apex, no CNAME
- * beside other data (RRSIG/NSEC excepted) and at most one CNAME per name, no
- * meta types (OPT, ANY, AXFR...). Identical records are merged silently. A
- * record whose TTL differs from its RRset's gets the RRset's (the first one
- * read; RFC 2181 5.2) with a warning to @p o->warn.
+ * beside other data of its region (RRSIG/NSEC excepted) and at most one
+ * CNAME per name, no meta types (OPT, ANY, AXFR...), no SOA or apex NS in a
+ * region other than default. Identical records are merged silently. A
+ * record whose TTL differs from its RRset's (same region) gets the RRset's
+ * (the first one read; RFC 2181 5.2) with a warning to @p o->warn.
  *
- * The zone's region should be empty (zw_zone_clear() first): records already
- * stored are merged but escape the per-line checks. The caller still runs
- * zw_check_zone() (it finds a missing SOA or NS) and commits or aborts.
+ * Records go to @p o->region, then to the region of each "$REGION name"
+ * line (unknown name: an error at that line; ZF_NO_REGION: refused). An
+ * included file starts in the includer's region and its own $REGION ends
+ * with it, like $ORIGIN. The zone's @p o->region should be empty
+ * (zw_zone_clear() first): records already stored are merged but escape the
+ * per-line checks. Every other region is emptied in this zone when a
+ * $REGION line first names it: a region's section replaces its records,
+ * and regions the file does not name keep theirs. The caller still runs
+ * zw_check_zone() (it finds a missing SOA or NS, and a CNAME that meets
+ * other data through a fallback chain) and commits or aborts.
  * @return 0, or an error with @p d filled ("file", line, text): DNSD_EMALFORMED
  * for syntax, DNSD_EOUTOFZONE, DNSD_ECNAME, DNSD_EAPEX, DNSD_ELIMIT,
- * -errno for files, or a store error. Allocates; slow path.
+ * DNSD_ENOTFOUND (unknown region), -errno for files, or a store error.
+ * Allocates; slow path.
  */
 int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opts_t *o,
               zf_import_stats_t *st, diag_t *d);

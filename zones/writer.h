@@ -80,11 +80,16 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
                  uint16_t type, uint16_t region, zs_rrset_t *out);
 
 /**
- * Check a zone's structure, per region: exactly one SOA and at least one NS
- * at the apex (default region), no CNAME at the apex, no CNAME beside other
- * data at any name (RRSIG/NSEC excepted, RFC 2181 10.1 / RFC 4035), no more
- * than ZS_NODE_MAX types at a name. @return 0 or DNSD_EAPEX / DNSD_ECNAME /
- * DNSD_ELIMIT / DNSD_ESTORE with @p d naming the owner and the problem.
+ * Check a zone's structure: exactly one SOA and at least one NS at the apex,
+ * both in the default region only (no region may hold the apex SOA or NS);
+ * no CNAME at the apex; no more than ZS_NODE_MAX types at a name; and no
+ * CNAME beside other data (RRSIG/NSEC excepted, RFC 2181 10.1 / RFC 4035)
+ * in any region's view: dnsd answers a region from an overlay (each type
+ * from the first region of the fallback chain that has it), so a CNAME in
+ * eu-west beside an A in default is refused like both in one region. The
+ * regions are read in @p w's txn. @return 0 or DNSD_EAPEX / DNSD_ECNAME /
+ * DNSD_ELIMIT / DNSD_ESTORE with @p d naming the owner, the types (by
+ * mnemonic), the regions and the problem.
  */
 int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d);
 

@@ -30,7 +30,7 @@ is "$(pyget TXT rdata)" "'\"say \\\\\"hi\\\\\"\" \"back\\\\\\\\slash\" \"tab\\tx
     "TXT rdata: quotes, backslashes, a tab and escaped bytes survive JSON exactly"
 is "$(pyget A name)" "'sp\\\\032ace.j.test.'" "owner with a space: presentation-escaped name"
 is "$(pyget A ttl)" "60" "ttl is a number"
-is "$(pyget A region)" "0" "region is a number"
+is "$(pyget A region)" "'default'" "region is the region's name"
 is "$(pyget A class)" "'IN'" "class is IN"
 is "$(pyget TYPE65000 rdata)" "'\\\\# 2 0a0b'" "unknown type: RFC 3597 rdata text"
 
