@@ -34,6 +34,7 @@ static void usage(FILE *f)
             "  zone create ZONE --ns NAME [--ns NAME]... [--email ADDR] [--ttl TTL]\n"
             "  zone delete ZONE\n"
             "  zone list [--json]\n"
+            "  zone set ZONE --ecs on|off   use EDNS Client Subnet for this zone (default on)\n"
             "  zone import [--region R] ZONE FILE\n"
             "                               create, or replace the zone's (or region R's) records\n"
             "  zone export ZONE [--region R]\n"
@@ -116,6 +117,7 @@ static const struct {
     {CTL_OPT_COORDS, "--coords"},
     {CTL_OPT_NO_COORDS, "--no-coords"},
     {CTL_OPT_DB, "--db"},
+    {CTL_OPT_ECS, "--ecs"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -381,6 +383,7 @@ static const struct {
     {"--fallback", CTL_OPT_FALLBACK, offsetof(ctl_t, fallback), false},
     {"--coords", CTL_OPT_COORDS, offsetof(ctl_t, coords), false},
     {"--db", CTL_OPT_DB, offsetof(ctl_t, db), false},
+    {"--ecs", CTL_OPT_ECS, offsetof(ctl_t, ecs), false},
 };
 
 int main(int argc, char **argv)

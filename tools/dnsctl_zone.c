@@ -226,6 +226,7 @@ out:
 typedef struct zone_row {
     char name[CTL_NAME_STR_MAX];
     bool has_serial;
+    bool ecs;
     uint32_t serial;
     unsigned long rrsets, records;
 } zone_row_t;
@@ -255,6 +256,7 @@ static int zone_cb(const zw_zone_t *z, void *arg)
     zone_row_t *r = &l->rows[l->n++];
     memset(r, 0, sizeof(*r));
     ctl_name_str(z->apex, r->name);
+    r->ecs = !(z->flags & ZS_ZONE_F_NO_ECS);
     r->has_serial = zw_soa_serial(l->s, l->txn, z, &r->serial) == 0;
     return zw_foreach_rrset(l->s, l->txn, z, count_cb, r);
 }
@@ -296,15 +298,16 @@ static int zone_list(ctl_t *c)
             } else {
                 printf(", \"serial\": null");
             }
-            printf(", \"rrsets\": %lu, \"records\": %lu}", r->rrsets, r->records);
+            printf(", \"rrsets\": %lu, \"records\": %lu, \"ecs\": %s}", r->rrsets, r->records,
+                   r->ecs ? "true" : "false");
         }
         printf("%s]\n", l.n ? "\n" : "");
         goto out;
     }
     ctl_table_t t;
-    ctl_table_init(&t, 4);
+    ctl_table_init(&t, 5);
     t.right[1] = t.right[2] = t.right[3] = true;
-    const char *hdr[4] = {"ZONE", "SERIAL", "RRSETS", "RECORDS"};
+    const char *hdr[5] = {"ZONE", "SERIAL", "RRSETS", "RECORDS", "ECS"};
     ctl_table_add(&t, hdr);
     for (size_t i = 0; i < l.n; i++) {
         char serial[16] = "-", rrsets[24], records[24];
@@ -313,7 +316,8 @@ static int zone_list(ctl_t *c)
         }
         snprintf(rrsets, sizeof(rrsets), "%lu", l.rows[i].rrsets);
         snprintf(records, sizeof(records), "%lu", l.rows[i].records);
-        const char *row[4] = {l.rows[i].name, serial, rrsets, records};
+        const char *row[5] = {l.rows[i].name, serial, rrsets, records,
+                              l.rows[i].ecs ? "on" : "off"};
         ctl_table_add(&t, row);
     }
     ctl_table_print(&t, stdout);
@@ -510,8 +514,55 @@ out:
     return rc;
 }
 
+/* ---- zone set ---- */
+
+static int zone_set(ctl_t *c)
+{
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    zw_zone_t z;
+    int rc, err;
+    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS, 1, 1))) {
+        return rc;
+    }
+    if (!c->ecs) {
+        return ctl_usage("zone set needs a setting (--ecs on|off)");
+    }
+    bool on = strcmp(c->ecs, "on") == 0;
+    if (!on && strcmp(c->ecs, "off") != 0) {
+        return ctl_usage("--ecs \"%s\": say on or off", c->ecs);
+    }
+    if (ctl_open(c, true, false, &s) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    rc = CTL_FAIL;
+    if ((err = zw_begin(s, &w)) != 0) {
+        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+        goto out;
+    }
+    if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
+        goto out;
+    }
+    if ((err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0 ||
+        (err = zw_commit(&w)) != 0) {
+        ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
+        goto out;
+    }
+    printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
+           on ? "on (the subnet in a query picks the region)"
+              : "off (the query's source address picks the region; ECS is not echoed)");
+    rc = CTL_OK;
+out:
+    zw_abort(&w);
+    zs_close(s);
+    return rc;
+}
+
 int ctl_zone(ctl_t *c, const char *verb)
 {
+    if (strcmp(verb, "set") == 0) {
+        return zone_set(c);
+    }
     if (strcmp(verb, "create") == 0) {
         return zone_create(c);
     }
@@ -527,5 +578,6 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "export") == 0) {
         return zone_export(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, import, export)", verb);
+    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export)",
+                     verb);
 }

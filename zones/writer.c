@@ -54,6 +54,7 @@ static int fill_zone(const zs_zone_t *zv, zw_zone_t *out)
     memcpy(out->apex, zv->apex, zv->apex_len);
     out->apex_len = (int)zv->apex_len;
     out->apex_labels = zv->apex_labels;
+    out->flags = zv->flags;
     return 0;
 }
 
@@ -135,7 +136,31 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out)
     memcpy(out->apex, lower, (size_t)len);
     out->apex_len = len;
     out->apex_labels = k.nlabels;
+    out->flags = 0;
     return 0;
+}
+
+int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear)
+{
+    dname_key_t k;
+    if (dname_key_build(z->apex, &k) != 0) {
+        return DNSD_ELIMIT;
+    }
+    MDB_val key = {k.len, k.key}, val;
+    int rc = mdb_get(w->txn, w->s->zones, &key, &val);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? DNSD_ENOZONE : zs_mdb_err(rc);
+    }
+    zs_zone_t zv;
+    if (!zs_zone_decode(val.mv_data, val.mv_size, &zv)) {
+        return DNSD_ESTORE;
+    }
+    uint8_t buf[ZS_ZONE_HDR + DNAME_MAXLEN + 1];
+    memcpy(buf, val.mv_data, val.mv_size);
+    buf[4] = (uint8_t)((buf[4] | set) & ~clear);
+    z->flags = buf[4];
+    val.mv_data = buf;
+    return zs_mdb_err(mdb_put(w->txn, w->s->zones, &key, &val, 0));
 }
 
 /* Delete keys starting with @p prefix; @p keep decides per key (NULL: delete all). */

@@ -30,6 +30,7 @@ typedef struct zw_zone {
     uint8_t apex[DNAME_MAXLEN + 1]; /* wire form, lower case */
     int apex_len;
     int apex_labels;
+    uint8_t flags;                  /* ZS_ZONE_F_* */
 } zw_zone_t;
 
 int zw_begin(zs_store_t *s, zw_t *w);
@@ -45,6 +46,9 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out);
 
 /** Look a zone up by its apex: 0, DNSD_ENOZONE or DNSD_ESTORE. Works on any txn. */
 int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out);
+
+/** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. */
+int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 
 /** Delete a zone and all its RRsets (every region). */
 int zw_zone_delete(zw_t *w, const zw_zone_t *z);

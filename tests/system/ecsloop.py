@@ -23,6 +23,7 @@ ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--host", default="127.0.0.1")
 ap.add_argument("--seconds", type=float, default=10.0)
 ap.add_argument("--max", type=int, default=50000)
+ap.add_argument("--ready", help="touch this file after the first answer")
 ap.add_argument("name")
 ap.add_argument("subnet")
 ap.add_argument("stopfile")
@@ -49,6 +50,8 @@ while n < a.max and time.monotonic() < end and not os.path.exists(a.stopfile):
         seen.append(ans)
         counts[ans] = 0
     counts[ans] += 1
+    if a.ready and n == 1 + failed:
+        open(a.ready, "w").close()
 print(f"queries {n} failed {failed}")
 for s in seen:
     print(f"seen {counts[s]} {s}")

@@ -31,9 +31,9 @@ is "$(printf '%s\n' "$out" | sed -n 3p)" "other.test.	3600	IN	NS	ns.elsewhere.ex
 
 run zone list
 is "$rc" 0 "list: exit 0"
-is "$out" "ZONE          SERIAL  RRSETS  RECORDS
-example.com.       1       2        3
-other.test.        1       2        2" "list: aligned table in canonical order"
+is "$out" "ZONE          SERIAL  RRSETS  RECORDS  ECS
+example.com.       1       2        3  on
+other.test.        1       2        2  on" "list: aligned table in canonical order"
 
 run zone list --json
 is "$rc" 0 "list --json: exit 0"
@@ -66,8 +66,8 @@ run zone delete EXAMPLE.com
 is "$rc" 0 "delete: exit 0"
 is "$out" "deleted zone example.com." "delete: says so"
 run zone list
-is "$out" "ZONE         SERIAL  RRSETS  RECORDS
-other.test.       1       2        2" "delete: gone from the list"
+is "$out" "ZONE         SERIAL  RRSETS  RECORDS  ECS
+other.test.       1       2        2  on" "delete: gone from the list"
 run zone export example.com
 is "$rc" 1 "delete: export of the deleted zone fails"
 run zone delete other.test
@@ -78,9 +78,9 @@ is "$out" "[]" "list --json of an empty store: []"
 # the store: --store, then $DNSD_STORE
 run zone create env.test --ns ns.elsewhere.example
 DNSD_STORE=$TMPD/store2 "$DNSCTL" zone create env2.test --ns ns.elsewhere.example >/dev/null 2>&1
-is "$(DNSD_STORE=$TMPD/store2 "$DNSCTL" zone list | tail -n 1)" "env2.test.       1       2        2" \
+is "$(DNSD_STORE=$TMPD/store2 "$DNSCTL" zone list | tail -n 1)" "env2.test.       1       2        2  on" \
     "DNSD_STORE names the store when --store is not given"
-is "$(dnsctl zone list | tail -n 1)" "env.test.       1       2        2" "--store wins over DNSD_STORE"
+is "$(dnsctl zone list | tail -n 1)" "env.test.       1       2        2  on" "--store wins over DNSD_STORE"
 "$DNSCTL" --store "$TMPD/nothing-here" zone list >"$TMPD/out" 2>"$TMPD/err"
 is "$?" 1 "list on a missing store: exit 1"
 like "$(cat "$TMPD/err")" "nothing-here: cannot open store" "list on a missing store: message names it"

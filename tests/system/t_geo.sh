@@ -10,7 +10,7 @@ if [ ! -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
     skip_all "geo test data not found in $GEO"
 fi
-plan 25
+plan 29
 
 make_store example.test "$DATA/example.test.zone"
 dnsctl region add eu --continent EU >/dev/null
@@ -54,18 +54,29 @@ dnsctl record add example.test --region eu 'geo 300 IN A 192.0.2.111' >/dev/null
 is "$(a geo.example.test A +subnet=81.2.69.142/32)" "192.0.2.101 192.0.2.111" \
     "a regional record added live: next query"
 
+# ECS switched off for the zone: the source address decides, ECS not echoed
+dnsctl zone set example.test --ecs off >/dev/null
+out=$(q geo.example.test A +subnet=81.2.69.142/32)
+unlike "$out" "CLIENT-SUBNET" "ECS off: no ECS option in the reply"
+is "$(a geo.example.test A +subnet=81.2.69.142/32)" 192.0.2.100 "ECS off: the source 127.0.0.1 decides (default)"
+dnsctl zone set example.test --ecs on >/dev/null
+like "$(q geo.example.test A +subnet=81.2.69.142/32)" "CLIENT-SUBNET: 81.2.69.142/32/31" "ECS on again: echoed with scope"
+is "$(a geo.example.test A +subnet=81.2.69.142/32)" "192.0.2.101 192.0.2.111" "ECS on again: the subnet decides"
+
 # hot swap under a running query loop: 175.16.199.0/24 is in Asia in
 # GeoIP2-City-Test (region as, added above) but absent from
 # GeoLite2-Country-Test (default after the swap)
 rm -f "$TMPD/stop"
-"$PYTHON" "$top_srcdir/tests/system/ecsloop.py" --port "$PORT" --seconds 20 \
+"$PYTHON" "$top_srcdir/tests/system/ecsloop.py" --port "$PORT" --seconds 30 --ready "$TMPD/ready" \
     geo.example.test 175.16.199.1/32 "$TMPD/stop" >"$TMPD/loop.out" 2>&1 &
 loop=$!
-sleep 0.5
+i=0
+while [ ! -f "$TMPD/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.3
 cp "$GEO/GeoLite2-Country-Test.mmdb" "$TMPD/new.mmdb"
 mv "$TMPD/new.mmdb" "$TMPD/geo.mmdb"
 i=0
-while [ "$(a geo.example.test A +subnet=175.16.199.1/32)" != 192.0.2.100 ] && [ $i -lt 50 ]; do
+while [ "$(a geo.example.test A +subnet=175.16.199.1/32)" != 192.0.2.100 ] && [ $i -lt 150 ]; do
     sleep 0.1; i=$((i + 1))
 done
 sleep 0.5
