@@ -229,12 +229,29 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
         }
     }
     if (r->id == 0) {
+        /* never reuse the id of a deleted region: a running dnsd may still
+         * map clients to it until it rebuilds its geo snapshot */
+        uint64_t counter = 0;
+        if ((err = zs_meta_u64(w->s, w->txn, ZS_META_NEXT_REGION, &counter)) != 0) {
+            goto out;
+        }
+        if (counter > next) {
+            next = counter > ZS_REGION_ID_MAX + 1u ? ZS_REGION_ID_MAX + 1u : (uint16_t)counter;
+        }
         if (next > ZS_REGION_ID_MAX) {
             diag_set(d, "", 0, "too many regions");
             err = DNSD_ELIMIT;
             goto out;
         }
         r->id = next;
+        uint8_t nb[8];
+        zs_put64(nb, (uint64_t)next + 1);
+        MDB_val nk = {strlen(ZS_META_NEXT_REGION), (void *)ZS_META_NEXT_REGION}, nv = {8, nb};
+        int prc = mdb_put(w->txn, w->s->meta, &nk, &nv, 0);
+        if (prc) {
+            err = zs_mdb_err(prc);
+            goto out;
+        }
     }
     /* the chain: parent must exist, no loop, bounded depth */
     uint16_t cur = r->parent;

@@ -27,6 +27,7 @@
 
 #define ZS_DB_REGIONS        "regions"
 #define ZS_META_REGIONS_GEN  "regions_generation"
+#define ZS_META_NEXT_REGION  "next_region_id"   /* u64: ids are never reused */
 #define ZS_REGION_NAME_MAX   63
 #define ZS_REGION_LIST_MAX   255
 #define ZS_REGION_CHAIN_MAX  16
