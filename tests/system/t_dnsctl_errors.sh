@@ -11,7 +11,7 @@ state() { dnsctl zone list; dnsctl zone export err.test; }
 
 dnsctl zone import err.test "$DATA/dnsctl-err-base.zone" >/dev/null
 base=$(state)
-is "$(printf '%s\n' "$base" | sed -n 2p)" "err.test.       5       4        4" "the good zone is in"
+is "$(printf '%s\n' "$base" | sed -n 2p)" "err.test.       5       4        4  on" "the good zone is in"
 
 # fails FILE MESSAGE: importing tests/data/FILE into err.test fails with
 # exit 1 and exactly MESSAGE on stderr, and changes nothing (3 checks)

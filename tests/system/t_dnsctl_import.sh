@@ -63,7 +63,7 @@ is "$err" "dnsctl: note: serial 2024060101 in $DATA/dnsctl-full.zone is not newe
     "re-import: the serial rule is reported on stderr"
 run record list full.test extra
 is "$rc" 1 "re-import: a record only in the store is gone (replace, not merge)"
-is "$(dnsctl zone list | tail -n 1)" "full.test.  2024060103      24       25" "re-import: serial old+1, counts"
+is "$(dnsctl zone list | tail -n 1)" "full.test.  2024060103      24       25  on" "re-import: serial old+1, counts"
 
 # a newer serial in the file is kept
 sed 's/2024060101  ; serial/2024070101  ; serial/' "$DATA/dnsctl-full.zone" >"$TMPD/dnsctl-full.zone"
