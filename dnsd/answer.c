@@ -353,23 +353,42 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
     const zr_chain_t *ch = &p->chain;
     int err;
     for (int step = 0; step <= CHAIN_MAX; step++) {
-        int ce;
-        if ((err = zr_closest_encloser(a->rd, z, &k, &ce)) != 0) {
+        /* the name's own node first: when it exists (the common case) every
+         * ancestor does too, so no closest-encloser search is needed and its
+         * NS (if any) is already in hand for the cut check */
+        zr_node_t node;
+        node.exists = false;
+        node.n = 0;
+        node.regional = false;
+        if (!unkeyable &&
+            (err = zr_node_get(a->rd, z, &k, k.nlabels, false, ch, &node)) != 0) {
+            return err;
+        }
+        int ce = k.nlabels;
+        if (!node.exists && (err = zr_closest_encloser(a->rd, z, &k, &ce)) != 0) {
             return err;
         }
         /* zone cut at or above the name (the highest one wins) */
         int top = ce < k.nlabels ? ce : k.nlabels;
         for (int l = z->apex_labels + 1; l <= top; l++) {
-            if (l == k.nlabels && !unkeyable && q->qtype == DNS_T_DS && step == 0) {
-                break; /* DS lives on the parent side of the cut */
-            }
             zs_rrset_t ns;
-            err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, ch, &ns);
-            if (err == DNSD_ENOTFOUND) {
-                continue;
-            }
-            if (err) {
-                return err;
+            if (l == k.nlabels && !unkeyable) {
+                if (q->qtype == DNS_T_DS && step == 0) {
+                    break; /* DS lives on the parent side of the cut */
+                }
+                const zs_rrset_t *nn = zr_node_find(&node, DNS_T_NS);
+                if (!nn) {
+                    continue;
+                }
+                ns = *nn;
+            } else {
+                err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, ch, &ns);
+                if (err == DNSD_ENOTFOUND) {
+                    continue;
+                }
+                if (err) {
+                    return err;
+                }
             }
             if (step == 0) {
                 p->aa = false;
@@ -384,18 +403,15 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             p->nns = 1;
             return 0;
         }
-        zr_node_t node;
-        if (ce == k.nlabels && !unkeyable) {
-            err = zr_node_get(a->rd, z, &k, k.nlabels, false, ch, &node);
-        } else {
+        if (ce != k.nlabels || unkeyable) {
             err = zr_node_get(a->rd, z, &k, ce, true, ch, &node);
-            if (!err && !node.exists) {
+            if (err) {
+                return err;
+            }
+            if (!node.exists) {
                 p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
                 return plan_soa(a, p, z, &k);
             }
-        }
-        if (err) {
-            return err;
         }
         if (node.regional) {
             p->regional = true;

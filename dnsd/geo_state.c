@@ -43,6 +43,7 @@ geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d)
     }
     g->nregions = n;
     if (n == 0) {
+        free(rs);
         return g; /* no regions: no table, every client is "default" */
     }
     /* chains, indexed by id */
