@@ -165,6 +165,15 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         c->log_level = l;
         return 0;
     }
+    if (strcmp(key, "geo-paths") == 0) {
+        char err[256];
+        if (geo_paths_parse(value, &c->geo_paths, err, sizeof(err)) != 0) {
+            diag_text(d, "geo-paths: %s", err);
+            return DNSD_ECONFIG;
+        }
+        c->have_geo_paths = true;
+        return 0;
+    }
     char *dst = NULL;
     size_t cap = 0;
     if (strcmp(key, "store") == 0) {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "dnsd/geo.h"
 #include "zones/base/diag.h"
 
 #define CONF_LISTEN_MAX 16
@@ -35,6 +36,8 @@ typedef struct config {
     char pid_file[4096];
     char geo_db[4096];            /* MaxMind DB for client locations; "" = none */
     unsigned geo_check_ms;        /* how often store regions are checked for edits */
+    bool have_geo_paths;          /* geo-paths given: fields of the DB records */
+    geo_paths_buf_t geo_paths;
     size_t map_size;
 } config_t;
 

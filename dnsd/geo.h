@@ -69,6 +69,24 @@ typedef struct geo_paths {
     const char *const *longitude;   /* {"location","longitude"} */
 } geo_paths_t;
 
+#define GEO_PATH_PARTS 8
+
+/** Storage for paths parsed from text (geo_paths_parse); paths points into it. */
+typedef struct geo_paths_buf {
+    char text[512];
+    const char *parts[5][GEO_PATH_PARTS + 1];
+    geo_paths_t paths;
+} geo_paths_buf_t;
+
+/**
+ * Parse "field=a/b/c,field=..." (fields: continent, country, subdivision,
+ * latitude, longitude; components separated by '/', e.g.
+ * "country=country_code" or "subdivision=subdivisions/0/iso_code") into
+ * @p b; unnamed fields stay NULL (auto-detected). @return 0, or -1 with a
+ * message in @p err. Slow path.
+ */
+int geo_paths_parse(const char *spec, geo_paths_buf_t *b, char *err, size_t errcap);
+
 typedef struct geo_table geo_table_t;
 
 /**

@@ -20,7 +20,8 @@ void geo_state_free(geo_state_t *g)
     free(g);
 }
 
-geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d)
+geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, const geo_paths_t *paths,
+                             diag_t *d)
 {
     MDB_txn *txn = NULL;
     zs_region_t *rs = NULL;
@@ -69,7 +70,7 @@ geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d)
     }
     /* the table: the regions as the builder takes them (strings borrowed from rs) */
     geo_regions_from_store(rs, n, &gr);
-    g->table = geo_table_build(mmdb && mmdb[0] ? mmdb : NULL, NULL, gr.regions, gr.n, d);
+    g->table = geo_table_build(mmdb && mmdb[0] ? mmdb : NULL, paths, gr.regions, gr.n, d);
     if (!g->table) {
         goto fail;
     }

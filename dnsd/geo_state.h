@@ -31,10 +31,11 @@ typedef struct geo_state {
 
 /**
  * Build a snapshot from the store's regions and the MMDB at @p mmdb (NULL
- * or "" for none). @return NULL with @p d set on error (the caller keeps
+ * or "" for none; @p paths NULL: auto-detected fields). @return NULL with @p d set on error (the caller keeps
  * serving the previous snapshot). Slow path.
  */
-geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, diag_t *d);
+geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, const geo_paths_t *paths,
+                             diag_t *d);
 void geo_state_free(geo_state_t *g);
 
 /** A region's chain (most specific first, ending with default). Hot. */

@@ -216,6 +216,7 @@ int main(int argc, char **argv)
         {"store-map-size", required_argument, NULL, 1},
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
+        {"geo-paths", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -326,7 +327,8 @@ int main(int argc, char **argv)
     memset(&orch, 0, sizeof(orch));
     orch.srv = &srv;
     orch.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
-    geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db, &d);
+    geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db,
+                                      cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g0) {
         fprintf(stderr, "dnsd: geo: ");
         diag_print(&d, stderr);

@@ -56,7 +56,9 @@ void orch_publish(orch_t *o, geo_state_t *g, const char *why)
 static void rebuild(orch_t *o, const char *why)
 {
     diag_t d;
-    geo_state_t *g = geo_state_build(o->srv->store, o->srv->cfg->geo_db, &d);
+    const config_t *cfg = o->srv->cfg;
+    geo_state_t *g = geo_state_build(o->srv->store, cfg->geo_db,
+                                     cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s%s%s", d.file, d.file[0] ? ": " : "", d.text);

@@ -51,7 +51,7 @@ static void usage(FILE *f)
             "  region del NAME              also deletes the region's records\n"
             "  region list [--json]\n"
             "  region show NAME [--json]\n"
-            "  geo lookup ADDRESS [--db FILE] [--json]\n"
+            "  geo lookup ADDRESS [--db FILE] [--paths FIELD=PATH,...] [--json]\n"
             "                               which region an address gets, and why\n"
             "\n"
             "options:\n"
@@ -118,6 +118,7 @@ static const struct {
     {CTL_OPT_NO_COORDS, "--no-coords"},
     {CTL_OPT_DB, "--db"},
     {CTL_OPT_ECS, "--ecs"},
+    {CTL_OPT_PATHS, "--paths"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -384,6 +385,7 @@ static const struct {
     {"--coords", CTL_OPT_COORDS, offsetof(ctl_t, coords), false},
     {"--db", CTL_OPT_DB, offsetof(ctl_t, db), false},
     {"--ecs", CTL_OPT_ECS, offsetof(ctl_t, ecs), false},
+    {"--paths", CTL_OPT_PATHS, offsetof(ctl_t, paths), false},
 };
 
 int main(int argc, char **argv)

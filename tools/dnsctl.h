@@ -40,6 +40,7 @@
 #define CTL_OPT_NO_COORDS   0x800u
 #define CTL_OPT_DB          0x1000u /* geo lookup */
 #define CTL_OPT_ECS         0x2000u /* zone set */
+#define CTL_OPT_PATHS       0x4000u /* geo lookup */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -58,6 +59,7 @@ typedef struct ctl {
     const char *coords;   /* --coords LAT,LON */
     const char *db;       /* --db (geo lookup) */
     const char *ecs;     /* --ecs on|off: zone set */
+    const char *paths;   /* --paths FIELD=PATH,...: geo lookup (dnsd's geo-paths) */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;

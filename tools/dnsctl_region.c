@@ -1048,8 +1048,17 @@ static int geo_lookup_cmd(ctl_t *c)
     diag_t d = {0};
     int rc;
 
-    if ((rc = ctl_check_args(c, "geo lookup", CTL_OPT_JSON | CTL_OPT_DB, 1, 1))) {
+    if ((rc = ctl_check_args(c, "geo lookup", CTL_OPT_JSON | CTL_OPT_DB | CTL_OPT_PATHS, 1, 1))) {
         return rc;
+    }
+    geo_paths_buf_t pb;
+    const geo_paths_t *paths = NULL;
+    if (c->paths) {
+        char perr[256];
+        if (geo_paths_parse(c->paths, &pb, perr, sizeof(perr)) != 0) {
+            return ctl_err("--paths \"%s\": %s", c->paths, perr);
+        }
+        paths = &pb.paths;
     }
     rc = CTL_FAIL;
     const char *db = c->db;
@@ -1065,7 +1074,7 @@ static int geo_lookup_cmd(ctl_t *c)
     mdb_txn_abort(txn);
     txn = NULL;
     geo_regions_from_store(all.rs, all.n, &gr);
-    if (geo_explain(db, NULL, gr.regions, gr.n, c->argv[0], c->json, stdout, &d) != 0) {
+    if (geo_explain(db, paths, gr.regions, gr.n, c->argv[0], c->json, stdout, &d) != 0) {
         ctl_diag(NULL, &d);
         goto out;
     }

@@ -10,7 +10,7 @@ if [ ! -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
     skip_all "geo test data not found in $GEO"
 fi
-plan 29
+plan 32
 
 make_store example.test "$DATA/example.test.zone"
 dnsctl region add eu --continent EU >/dev/null
@@ -113,3 +113,12 @@ is "$rc" 1 "start-up with a corrupt DB: exit 1"
 like "$out" "broken-pointers-24.mmdb" "start-up with a corrupt DB: the message names the file"
 out=$("$DNSD" --store "$STORE" --listen 127.0.0.1:0 --geo-database "$TMPD/missing.mmdb" 2>&1)
 like "$out" "missing.mmdb" "start-up with a missing DB: the message names the file"
+
+# geo-paths: the record fields named by the operator (here MaxMind's, spelled out)
+start_dnsd --geo-database "$GEO/GeoIP2-City-Test.mmdb" \
+    --geo-paths "continent=continent/code,country=country/iso_code,subdivision=subdivisions/0/iso_code"
+is "$(a geo.example.test A +subnet=81.2.69.142/32)" "192.0.2.101 192.0.2.111" "geo-paths spelled out: GB -> eu"
+stop_dnsd
+out=$("$DNSD" --store "$STORE" --listen 127.0.0.1:0 --geo-paths "bogus=x" 2>&1)
+is "$?" 2 "geo-paths with an unknown field: usage error"
+like "$out" 'unknown field "bogus"' "geo-paths with an unknown field: says which"

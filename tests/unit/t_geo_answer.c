@@ -181,7 +181,7 @@ int main(void)
     ok(zw_commit(&w) == 0, "regions and regional records committed");
 
     diag_t d;
-    geo_state_t *g = geo_state_build(s, db, &d);
+    geo_state_t *g = geo_state_build(s, db, NULL, &d);
     ok(g && g->table && g->nregions == 4, "geo snapshot built from the store and %s", db);
     if (!g) {
         printf("# %s\n", d.text);
