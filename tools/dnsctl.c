@@ -149,6 +149,20 @@ int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
     return CTL_OK;
 }
 
+int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn)
+{
+    *txn = NULL;
+    if (ctl_open(c, false, false, s) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    int err = mdb_txn_begin((*s)->env, NULL, MDB_RDONLY, txn);
+    if (err) {
+        *txn = NULL;
+        return ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
+    }
+    return CTL_OK;
+}
+
 const char *ctl_name_str(const uint8_t *wire, char *buf)
 {
     dname_to_str(wire, buf, CTL_NAME_STR_MAX);

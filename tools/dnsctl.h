@@ -90,6 +90,13 @@ int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, i
  */
 int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out);
 
+/**
+ * Open the store read-only and begin a read txn: the start of every list,
+ * show and export command. On CTL_FAIL (printed) *@p s may be set (close it)
+ * and *@p txn is NULL.
+ */
+int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn);
+
 /** Parse a zone name argument (absolute; final dot optional). CTL_OK or CTL_FAIL (printed). */
 int ctl_zone_name(const char *arg, uint8_t *apex);
 

@@ -443,14 +443,9 @@ static int record_list(ctl_t *c)
     if ((rc = ctl_check_args(c, "record list", CTL_OPT_JSON | CTL_OPT_REGION, 1, 2))) {
         return rc;
     }
-    if (ctl_open(c, false, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
     ctl_table_init(&l.t, 5);
-    if ((err = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
-        txn = NULL;
+    if (ctl_read_begin(c, &s, &txn) != CTL_OK) {
         goto out;
     }
     if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK ||

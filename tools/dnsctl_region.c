@@ -856,13 +856,8 @@ static int cmp_name(const void *a, const void *b)
 /* open read-only and load the regions: CTL_OK with *s, *txn, *all set */
 static int read_begin(ctl_t *c, zs_store_t **s, MDB_txn **txn, ctl_regions_t *all)
 {
-    int err;
-    if (ctl_open(c, false, false, s) != CTL_OK) {
+    if (ctl_read_begin(c, s, txn) != CTL_OK) {
         return CTL_FAIL;
-    }
-    if ((err = mdb_txn_begin((*s)->env, NULL, MDB_RDONLY, txn)) != 0) {
-        *txn = NULL;
-        return ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
     }
     return ctl_regions_load(*s, *txn, all);
 }

@@ -271,13 +271,8 @@ static int zone_list(ctl_t *c)
     if ((rc = ctl_check_args(c, "zone list", CTL_OPT_JSON, 0, 0))) {
         return rc;
     }
-    if (ctl_open(c, false, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
-        txn = NULL;
+    if (ctl_read_begin(c, &s, &txn) != CTL_OK) {
         goto out;
     }
     l.s = s;
@@ -480,13 +475,8 @@ static int zone_export(ctl_t *c)
     if ((rc = ctl_check_args(c, "zone export", CTL_OPT_REGION, 1, 1))) {
         return rc;
     }
-    if (ctl_open(c, false, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        ctl_err("cannot begin a read transaction: %s", mdb_strerror(err));
-        txn = NULL;
+    if (ctl_read_begin(c, &s, &txn) != CTL_OK) {
         goto out;
     }
     if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
