@@ -30,6 +30,7 @@ static void usage(FILE *to)
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
             "            [--tcp-idle-timeout S] [--tcp-max-connections N] [--tcp-max-queries N]\n"
             "            [--udp-payload N] [--store-map-size MIB] [--geo-database FILE]\n"
+            "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
 }
@@ -221,7 +222,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    config_t *cfg = xcalloc(1, sizeof(*cfg));
+    static config_t cfg_store; /* lives as long as the process: early exits leak nothing */
+    config_t *cfg = &cfg_store;
     diag_t d = {{0}, 0, {0}};
     config_defaults(cfg);
 
@@ -387,6 +389,5 @@ int main(int argc, char **argv)
     geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
-    free(cfg);
     return 0;
 }
