@@ -163,6 +163,20 @@ int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn)
     return CTL_OK;
 }
 
+int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
+{
+    w->txn = NULL;
+    if (ctl_open(c, true, create, s) != CTL_OK) {
+        return CTL_FAIL;
+    }
+    int err = zw_begin(*s, w);
+    if (err) {
+        w->txn = NULL;
+        return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    }
+    return CTL_OK;
+}
+
 const char *ctl_name_str(const uint8_t *wire, char *buf)
 {
     dname_to_str(wire, buf, CTL_NAME_STR_MAX);

@@ -97,6 +97,13 @@ int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out);
  */
 int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn);
 
+/**
+ * Open the store for writing (creating it if @p create) and begin the
+ * command's one write txn. On CTL_FAIL (printed) *@p s may be set (close
+ * it) and @p w holds no txn (zw_abort is a no-op).
+ */
+int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w);
+
 /** Parse a zone name argument (absolute; final dot optional). CTL_OK or CTL_FAIL (printed). */
 int ctl_zone_name(const char *arg, uint8_t *apex);
 

@@ -25,12 +25,8 @@
 /* open the store for an edit and begin: CTL_OK with *s, w, z and *region (--region) set */
 static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z, uint16_t *region)
 {
-    int err;
-    if (ctl_open(c, true, false, s) != CTL_OK) {
+    if (ctl_write_begin(c, false, s, w) != CTL_OK) {
         return CTL_FAIL;
-    }
-    if ((err = zw_begin(*s, w)) != 0) {
-        return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
     }
     if (ctl_zone_get(*s, w->txn, c->argv[0], z) != CTL_OK) {
         return CTL_FAIL;

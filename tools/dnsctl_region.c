@@ -502,11 +502,7 @@ static int region_put(ctl_t *c, bool add)
     if (check_name(name) != CTL_OK) {
         goto out;
     }
-    if (ctl_open(c, true, add, &s) != CTL_OK) {
-        goto out;
-    }
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, add, &s, &w) != CTL_OK) {
         goto out;
     }
     if (ctl_regions_load(s, w.txn, &all) != CTL_OK) {
@@ -631,11 +627,7 @@ static int region_del(ctl_t *c)
     if (strcmp(name, "default") == 0) {
         return ctl_err("the default region cannot be deleted (every chain ends in it)");
     }
-    if (ctl_open(c, true, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, false, &s, &w) != CTL_OK) {
         goto out;
     }
     if (ctl_regions_load(s, w.txn, &all) != CTL_OK) {

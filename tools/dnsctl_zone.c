@@ -130,12 +130,8 @@ static int zone_create(ctl_t *c)
         o += 4;
     }
 
-    if (ctl_open(c, true, true, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, true, &s, &w) != CTL_OK) {
         goto out;
     }
     err = zw_zone_create(&w, apex, &z);
@@ -193,12 +189,8 @@ static int zone_delete(ctl_t *c)
     if ((rc = ctl_check_args(c, "zone delete", 0, 1, 1))) {
         return rc;
     }
-    if (ctl_open(c, true, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, false, &s, &w) != CTL_OK) {
         goto out;
     }
     if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
@@ -394,12 +386,8 @@ static int zone_import(ctl_t *c)
     }
     ctl_name_str(apex, name);
     file = c->argv[1];
-    if (ctl_open(c, true, !in_region, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, !in_region, &s, &w) != CTL_OK) {
         goto out;
     }
     if (in_region) {
@@ -522,12 +510,8 @@ static int zone_set(ctl_t *c)
     if (!on && strcmp(c->ecs, "off") != 0) {
         return ctl_usage("--ecs \"%s\": say on or off", c->ecs);
     }
-    if (ctl_open(c, true, false, &s) != CTL_OK) {
-        return CTL_FAIL;
-    }
     rc = CTL_FAIL;
-    if ((err = zw_begin(s, &w)) != 0) {
-        ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
+    if (ctl_write_begin(c, false, &s, &w) != CTL_OK) {
         goto out;
     }
     if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
