@@ -348,7 +348,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
 static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
                            const zs_zone_t *z, dname_key_t *kp, bool unkeyable)
 {
-    dname_key_t k = *kp;
+    dname_key_t *k = kp; /* the caller's key; CNAME steps rebuild it in place */
     const uint8_t *name = q->qname;
     const zr_chain_t *ch = &p->chain;
     int err;
@@ -361,18 +361,18 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         node.n = 0;
         node.regional = false;
         if (!unkeyable &&
-            (err = zr_node_get(a->rd, z, &k, k.nlabels, false, ch, &node)) != 0) {
+            (err = zr_node_get(a->rd, z, k, k->nlabels, false, ch, &node)) != 0) {
             return err;
         }
-        int ce = k.nlabels;
-        if (!node.exists && (err = zr_closest_encloser(a->rd, z, &k, &ce)) != 0) {
+        int ce = k->nlabels;
+        if (!node.exists && (err = zr_closest_encloser(a->rd, z, k, &ce)) != 0) {
             return err;
         }
         /* zone cut at or above the name (the highest one wins) */
-        int top = ce < k.nlabels ? ce : k.nlabels;
+        int top = ce < k->nlabels ? ce : k->nlabels;
         for (int l = z->apex_labels + 1; l <= top; l++) {
             zs_rrset_t ns;
-            if (l == k.nlabels && !unkeyable) {
+            if (l == k->nlabels && !unkeyable) {
                 if (q->qtype == DNS_T_DS && step == 0) {
                     break; /* DS lives on the parent side of the cut */
                 }
@@ -382,7 +382,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
                 }
                 ns = *nn;
             } else {
-                err = zr_rrset_get(a->rd, z, &k, l, DNS_T_NS, ch, &ns);
+                err = zr_rrset_get(a->rd, z, k, l, DNS_T_NS, ch, &ns);
                 if (err == DNSD_ENOTFOUND) {
                     continue;
                 }
@@ -397,27 +397,27 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
                 p->regional = true;
             }
             p->referral = true;
-            p->ns[0].owner = name_suffix(name, k.nlabels, l);
+            p->ns[0].owner = name_suffix(name, k->nlabels, l);
             p->ns[0].rr = ns;
             p->ns[0].ttl = ns.ttl;
             p->nns = 1;
             return 0;
         }
-        if (ce != k.nlabels || unkeyable) {
-            err = zr_node_get(a->rd, z, &k, ce, true, ch, &node);
+        if (ce != k->nlabels || unkeyable) {
+            err = zr_node_get(a->rd, z, k, ce, true, ch, &node);
             if (err) {
                 return err;
             }
             if (!node.exists) {
                 p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
-                return plan_soa(a, p, z, &k);
+                return plan_soa(a, p, z, k);
             }
         }
         if (node.regional) {
             p->regional = true;
         }
         if (node.n == 0) {
-            return plan_soa(a, p, z, &k); /* empty non-terminal: NODATA */
+            return plan_soa(a, p, z, k); /* empty non-terminal: NODATA */
         }
         if (q->qtype == DNS_T_ANY) {
             /* RFC 8482: one RRset over UDP; TCP gets them all */
@@ -433,7 +433,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         }
         rr = zr_node_find(&node, DNS_T_CNAME);
         if (!rr) {
-            return plan_soa(a, p, z, &k); /* NODATA */
+            return plan_soa(a, p, z, k); /* NODATA */
         }
         if (plan_has_owner(p, name)) {
             return 0; /* a CNAME loop: stop, answer what we have */
@@ -448,7 +448,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             return 0; /* out of zone: the resolver follows it */
         }
         name = target;
-        unkeyable = dname_key_build(name, &k) != 0;
+        unkeyable = dname_key_build(name, k) != 0;
     }
     return 0;
 }
