@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/tap.h"
+#include "tests/testzone.h"
 #include "zones/base/err.h"
 #include "zones/reader.h"
 #include "zones/writer.h"
@@ -28,22 +29,13 @@
 static zs_store_t *st;
 static char dir[] = "/tmp/t_writer.XXXXXX";
 
-/* "www.example.test" -> wire (no escapes needed here) */
+/* "www.example.test" -> wire, in one of eight rotating buffers */
 static const uint8_t *W(const char *s)
 {
     static uint8_t buf[8][256];
     static int slot;
     uint8_t *out = buf[slot++ % 8];
-    size_t o = 0;
-    while (*s && strcmp(s, ".") != 0) {
-        const char *dot = strchr(s, '.');
-        size_t l = dot ? (size_t)(dot - s) : strlen(s);
-        out[o++] = (uint8_t)l;
-        memcpy(out + o, s, l);
-        o += l;
-        s += l + (dot ? 1 : 0);
-    }
-    out[o] = 0;
+    tz_wire(s, out);
     return out;
 }
 
