@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dnsd/answer.h"
+#include "dnsd/certs.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 
@@ -30,6 +31,7 @@ void config_defaults(config_t *c)
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
     c->log_level = LOG_LVL_INFO;
     c->geo_check_ms = 1000;
+    acme_cfg_defaults(&c->acme);
 }
 
 int config_parse_addr(const char *s, conf_listen_t *out)
@@ -164,6 +166,9 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         }
         c->log_level = l;
         return 0;
+    }
+    if (certs_config_key(key)) {
+        return certs_config_set(&c->acme, key, value, d);
     }
     if (strcmp(key, "geo-paths") == 0) {
         char err[256];

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "acme/order.h"
 #include "dnsd/geo.h"
 #include "zones/base/diag.h"
 
@@ -39,6 +40,7 @@ typedef struct config {
     bool have_geo_paths;          /* geo-paths given: fields of the DB records */
     geo_paths_buf_t geo_paths;
     size_t map_size;
+    acme_cfg_t acme;              /* certificate settings (dnsd/certs.h) */
 } config_t;
 
 void config_defaults(config_t *c);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dnsd/certs.h"
 #include "dnsd/config.h"
 #include "dnsd/orch.h"
 #include "dnsd/worker.h"
@@ -312,6 +313,16 @@ int main(int argc, char **argv)
         }
         size_t pl = strlen(ports);
         snprintf(ports + pl, sizeof(ports) - pl, "%u\n", port);
+        if (cfg->acme.nself < ACME_SELF_MAX) {
+            /* the ACME worker checks challenge records on what we really bound */
+            struct sockaddr_storage *self = &cfg->acme.self[cfg->acme.nself++];
+            *self = cfg->listen[li].ss;
+            if (self->ss_family == AF_INET) {
+                ((struct sockaddr_in *)self)->sin_port = htons(port);
+            } else {
+                ((struct sockaddr_in6 *)self)->sin6_port = htons(port);
+            }
+        }
         log_info("listening on %s (UDP and TCP port %u), %d workers", cfg->listen[li].text,
                  port, srv.nworkers);
     }
@@ -360,7 +371,12 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
+    certs_t *certs = certs_start(srv.store, &cfg->acme);
+    if (!certs) {
+        log_err("cannot start the ACME thread: certificates will not be issued");
+    }
     orch_run(&orch);
+    certs_stop(certs);
     geo_state_t *last = atomic_load(&srv.geo);
     answer_stats_t tot = {0};
     for (int i = 0; i < srv.nworkers; i++) {

@@ -53,6 +53,15 @@ static void usage(FILE *f)
             "  region show NAME [--json]\n"
             "  geo lookup ADDRESS [--db FILE] [--paths FIELD=PATH,...] [--json]\n"
             "                               which region an address gets, and why\n"
+            "certificates (issued by dnsd's ACME worker over DNS-01 from this store):\n"
+            "  cert request NAME... [--id ID] [--key ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
+            "               [--ca DIRECTORY_URL] [--reuse-key] [--force] [--wait SECONDS]\n"
+            "  cert renew ID [--wait SECONDS]   a new certificate now\n"
+            "  cert revoke ID [--reason CODE] [--wait SECONDS]\n"
+            "  cert delete ID                   forget it (its challenge records too)\n"
+            "  cert list [--json]\n"
+            "  cert show ID [--json]            names, issuer, serial, dates, state, errors\n"
+            "  acme account [--json]            the ACME accounts dnsd registered\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
@@ -119,6 +128,13 @@ static const struct {
     {CTL_OPT_DB, "--db"},
     {CTL_OPT_ECS, "--ecs"},
     {CTL_OPT_PATHS, "--paths"},
+    {CTL_OPT_KEY, "--key"},
+    {CTL_OPT_ID, "--id"},
+    {CTL_OPT_CA, "--ca"},
+    {CTL_OPT_WAIT, "--wait"},
+    {CTL_OPT_REUSE_KEY, "--reuse-key"},
+    {CTL_OPT_REASON, "--reason"},
+    {CTL_OPT_FORCE, "--force"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -414,6 +430,11 @@ static const struct {
     {"--db", CTL_OPT_DB, offsetof(ctl_t, db), false},
     {"--ecs", CTL_OPT_ECS, offsetof(ctl_t, ecs), false},
     {"--paths", CTL_OPT_PATHS, offsetof(ctl_t, paths), false},
+    {"--key", CTL_OPT_KEY, offsetof(ctl_t, key), false},
+    {"--id", CTL_OPT_ID, offsetof(ctl_t, id), false},
+    {"--ca", CTL_OPT_CA, offsetof(ctl_t, ca), false},
+    {"--wait", CTL_OPT_WAIT, offsetof(ctl_t, wait), false},
+    {"--reason", CTL_OPT_REASON, offsetof(ctl_t, reason), false},
 };
 
 int main(int argc, char **argv)
@@ -470,6 +491,10 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_TTL;
         } else if (strcmp(a, "--no-coords") == 0) {
             c.opt_seen |= CTL_OPT_NO_COORDS;
+        } else if (strcmp(a, "--reuse-key") == 0) {
+            c.opt_seen |= CTL_OPT_REUSE_KEY;
+        } else if (strcmp(a, "--force") == 0) {
+            c.opt_seen |= CTL_OPT_FORCE;
         } else {
             size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
             for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {
@@ -525,6 +550,10 @@ int main(int argc, char **argv)
         rc = ctl_region(&c, pos[1]);
     } else if (strcmp(pos[0], "geo") == 0) {
         rc = ctl_geo(&c, pos[1]);
+    } else if (strcmp(pos[0], "cert") == 0) {
+        rc = ctl_cert(&c, pos[1]);
+    } else if (strcmp(pos[0], "acme") == 0) {
+        rc = ctl_acme(&c, pos[1]);
     } else {
         rc = ctl_usage("unknown command \"%s\"", pos[0]);
     }

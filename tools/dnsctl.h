@@ -41,6 +41,13 @@
 #define CTL_OPT_DB          0x1000u /* geo lookup */
 #define CTL_OPT_ECS         0x2000u /* zone set */
 #define CTL_OPT_PATHS       0x4000u /* geo lookup */
+#define CTL_OPT_KEY         0x8000u    /* cert request: --key TYPE */
+#define CTL_OPT_ID          0x10000u   /* cert request: --id ID */
+#define CTL_OPT_CA          0x20000u   /* cert request: --ca DIRECTORY_URL */
+#define CTL_OPT_WAIT        0x40000u   /* cert request/renew/revoke: --wait SECONDS */
+#define CTL_OPT_REUSE_KEY   0x80000u   /* cert request: --reuse-key */
+#define CTL_OPT_REASON      0x100000u  /* cert revoke: --reason CODE */
+#define CTL_OPT_FORCE       0x200000u  /* cert request: --force */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -60,6 +67,11 @@ typedef struct ctl {
     const char *db;       /* --db (geo lookup) */
     const char *ecs;     /* --ecs on|off: zone set */
     const char *paths;   /* --paths FIELD=PATH,...: geo lookup (dnsd's geo-paths) */
+    const char *key;     /* --key: certificate key type */
+    const char *id;      /* --id: certificate id */
+    const char *ca;      /* --ca: ACME directory URL */
+    const char *wait;    /* --wait: seconds to wait for dnsd's ACME worker */
+    const char *reason;  /* --reason: revocation reason code */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -69,6 +81,8 @@ int ctl_zone(ctl_t *c, const char *verb);
 int ctl_record(ctl_t *c, const char *verb);
 int ctl_region(ctl_t *c, const char *verb);
 int ctl_geo(ctl_t *c, const char *verb);
+int ctl_cert(ctl_t *c, const char *verb);
+int ctl_acme(ctl_t *c, const char *verb);
 
 /** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
 __attribute__((format(printf, 1, 2))) int ctl_err(const char *fmt, ...);

@@ -15,6 +15,9 @@
  *           u8 format (1) | u8 flags (0) | u32 ttl | u16 count |
  *           count x (u16 rdlen | rdata)       (rdata: uncompressed wire form,
  *                                               sorted, no duplicates)
+ *   regions see regions.h
+ *   certs   "account:<directory URL>" / "cert:<id>" -> JSON (acme/certdb.h):
+ *           slow-path state of the ACME worker, never read by queries
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -40,6 +43,7 @@
 #define ZS_DB_META   "meta"
 #define ZS_DB_ZONES  "zones"
 #define ZS_DB_RRSETS "rrsets"
+#define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"

@@ -134,6 +134,16 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         err = zs_mdb_err(rc);
         goto out;
     }
+    /* "certs" came with the ACME worker: a read-only open of an older store
+     * simply has none (a writable open creates it) */
+    rc = mdb_dbi_open(txn, ZS_DB_CERTS, dbflags, &s->certs);
+    if (rc == 0) {
+        s->has_certs = true;
+    } else if (rc != MDB_NOTFOUND) {
+        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
+        err = zs_mdb_err(rc);
+        goto out;
+    }
     if (!rdonly && (err = init_meta(s, txn, d)) != 0) {
         goto out;
     }

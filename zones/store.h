@@ -10,6 +10,7 @@
 #define DNSD_STORE_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "zones/base/diag.h"
@@ -25,6 +26,8 @@ typedef struct zs_store {
     MDB_dbi zones;
     MDB_dbi rrsets;
     MDB_dbi regions;
+    MDB_dbi certs;   /* ACME accounts, certificates, orders (acme/certdb.h) */
+    bool has_certs;  /* false only for a read-only open of a store that never had one */
     char path[4096];
 } zs_store_t;
 

@@ -21,6 +21,9 @@ const char *dnsd_strerror(int err)
     case DNSD_ELMDB:      return "LMDB error";
     case DNSD_ECONFIG:    return "configuration error";
     case DNSD_ELIMIT:     return "implementation limit reached";
+    case DNSD_EACME:      return "the ACME server reported a problem";
+    case DNSD_ENET:       return "network or HTTP failure";
+    case DNSD_ECRYPTO:    return "key, signature or certificate operation failed";
     default:
         if (err < 0 && err > -1000) {
             return strerror(-err); /* glibc strerror is MT-safe for valid codes */

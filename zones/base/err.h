@@ -20,6 +20,9 @@
 #define DNSD_ELMDB      (-1011) /* LMDB reported an error (logged with its text) */
 #define DNSD_ECONFIG    (-1012) /* configuration error */
 #define DNSD_ELIMIT     (-1013) /* an implementation limit was reached */
+#define DNSD_EACME      (-1014) /* the ACME server answered with a problem document */
+#define DNSD_ENET       (-1015) /* network or HTTP failure (no usable answer) */
+#define DNSD_ECRYPTO    (-1016) /* a key, signature, CSR or certificate operation failed */
 
 /** Text for an error code from this header or a negated errno. Static storage; any thread. */
 const char *dnsd_strerror(int err);

@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dnsctl_cert.c -- `dnsctl cert ...` and `dnsctl acme account`: certificate
+ * requests for dnsd's ACME worker and what it made of them. A request is
+ * one write transaction on the "req" half of a certificate record
+ * (acme/certdb.h); dnsd notices it through the generation counter. --wait
+ * polls the record until dnsd reports the outcome. Private keys are never
+ * printed.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acme/certdb.h"
+#include "acme/dns01.h"
+#include "acme/jws.h"
+#include "tools/dnsctl.h"
+#include "zones/base/err.h"
+#include "zones/base/xalloc.h"
+
+#define CERT_NAMES_MAX 100
+
+static void cert_key(const char *id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, ACME_DB_CERT "%s", id);
+}
+
+static void fmt_time(long long t, char *buf, size_t cap)
+{
+    if (t <= 0) {
+        snprintf(buf, cap, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static long parse_wait(const ctl_t *c)
+{
+    if (!c->wait) {
+        return -1;
+    }
+    char *end;
+    long n = strtol(c->wait, &end, 10);
+    if (end == c->wait || *end || n < 0 || n > 86400) {
+        return -2;
+    }
+    return n;
+}
+
+/* the status as shown: dnsd has not seen a request yet -> "requested" */
+static const char *status_of(json_t *rec)
+{
+    json_t *req = json_object_get(rec, "req"), *st = json_object_get(rec, "state");
+    if (!st) {
+        return "requested";
+    }
+    const char *s = acme_js(st, "status");
+    if (strcmp(s, "valid") == 0 && acme_ji(req, "seq") > acme_ji(st, "seq_done")) {
+        return "renewing";
+    }
+    return *s ? s : "requested";
+}
+
+/*
+ * --wait: poll until dnsd's state shows the outcome of request @p seq
+ * (issued: seq_done >= seq; revoked: revoked_seq >= seq) or a failure newer
+ * than @p failures_before. CTL_OK when done, CTL_FAIL otherwise (printed).
+ */
+static int wait_for(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
+                    long long failures_before)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        zs_store_t *s = NULL;
+        MDB_txn *txn = NULL;
+        json_t *rec = NULL;
+        int err = ctl_read_begin(c, &s, &txn);
+        if (err == CTL_OK) {
+            err = acme_db_get(s, txn, key, &rec);
+            mdb_txn_abort(txn);
+        }
+        zs_close(s);
+        if (err == DNSD_ENOTFOUND) {
+            return ctl_err("cert %s: deleted while waiting", id);
+        }
+        if (err) {
+            return ctl_err("cert %s: %s", id, dnsd_strerror(err));
+        }
+        json_t *st = json_object_get(rec, "state");
+        bool done = revoke ? acme_ji(st, "revoked_seq") >= seq : acme_ji(st, "seq_done") >= seq;
+        if (done) {
+            json_t *cert = json_object_get(st, "cert");
+            char na[40];
+            fmt_time(acme_ji(cert, "not_after"), na, sizeof(na));
+            printf("cert %s: %s, serial %s, valid until %s\n", id, revoke ? "revoked" : "issued",
+                   acme_js(cert, "serial"), na);
+            json_decref(rec);
+            return CTL_OK;
+        }
+        if (acme_ji(st, "failures") > failures_before && *acme_js(st, "last_error")) {
+            char nt[40];
+            fmt_time(acme_ji(st, "next_try"), nt, sizeof(nt));
+            int rc = ctl_err("cert %s: %s (dnsd retries at %s)", id, acme_js(st, "last_error"),
+                             nt);
+            json_decref(rec);
+            return rc;
+        }
+        json_decref(rec);
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec >= secs) {
+            return ctl_err("cert %s: not done after %lds (is dnsd running with acme-directory "
+                           "set?); see `dnsctl cert show %s`",
+                           id, secs, id);
+        }
+        usleep(200 * 1000);
+    }
+}
+
+static int cert_request(ctl_t *c)
+{
+    int rc = ctl_check_args(c, "cert request",
+                            CTL_OPT_KEY | CTL_OPT_ID | CTL_OPT_CA | CTL_OPT_WAIT |
+                                CTL_OPT_REUSE_KEY | CTL_OPT_FORCE,
+                            1, CERT_NAMES_MAX);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    long wait = parse_wait(c);
+    if (wait == -2) {
+        return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
+    }
+    acme_keytype_t kt = ACME_KEY_NONE;
+    if (c->key && (kt = acme_keytype_parse(c->key)) == ACME_KEY_NONE) {
+        return ctl_usage("--key: \"%s\" is not ec256|ec384|rsa2048|rsa3072|rsa4096", c->key);
+    }
+    if (c->ca && strncmp(c->ca, "https://", 8) != 0) {
+        return ctl_usage("--ca: \"%s\" is not an https:// directory URL", c->ca);
+    }
+    /* names: checked, lower-cased, duplicates refused */
+    json_t *names = json_array();
+    for (int i = 0; i < c->argc; i++) {
+        char n[300], why[400];
+        if (acme_name_check(c->argv[i], n, sizeof(n), why, sizeof(why)) != 0) {
+            json_decref(names);
+            return ctl_err("%s", why);
+        }
+        size_t k;
+        json_t *x;
+        json_array_foreach(names, k, x)
+        {
+            if (strcmp(json_string_value(x), n) == 0) {
+                json_decref(names);
+                return ctl_err("%s: named twice", n);
+            }
+        }
+        json_array_append_new(names, json_string(n));
+    }
+    char id[ACME_CERT_ID_MAX + 1];
+    const char *first = json_string_value(json_array_get(names, 0));
+    snprintf(id, sizeof(id), "%s", c->id ? c->id : (strncmp(first, "*.", 2) == 0 ? first + 2 : first));
+    if (!acme_cert_id_ok(id)) {
+        json_decref(names);
+        return ctl_err("--id: \"%s\" is not a certificate id (letters, digits, '.', '-', '_')", id);
+    }
+
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
+        json_decref(names);
+        zs_close(s);
+        return rc;
+    }
+    /* every name's challenge record must land in a zone of this store */
+    size_t i;
+    json_t *x;
+    json_array_foreach(names, i, x)
+    {
+        uint8_t owner[DNAME_MAXLEN + 1];
+        zw_zone_t z;
+        const char *n = json_string_value(x);
+        if (acme_dns01_owner(n, owner) < 0) {
+            rc = ctl_err("%s: name too long for its challenge record", n);
+            goto fail;
+        }
+        int err = acme_dns01_zone(s, w.txn, owner, &z);
+        if (err == DNSD_ENOZONE) {
+            rc = ctl_err("%s: no zone in this store holds _acme-challenge for it; create the zone "
+                         "first (dnsd proves control over DNS-01 from its own zones)",
+                         n);
+            goto fail;
+        }
+        if (err) {
+            rc = ctl_err("%s: %s", n, dnsd_strerror(err));
+            goto fail;
+        }
+    }
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    json_t *rec = NULL;
+    int err = acme_db_get(s, w.txn, key, &rec);
+    if (err && err != DNSD_ENOTFOUND) {
+        rc = ctl_err("cert %s: %s", id, dnsd_strerror(err));
+        goto fail;
+    }
+    json_t *old = rec ? json_object_get(rec, "req") : NULL;
+    const char *kname = kt != ACME_KEY_NONE ? acme_keytype_name(kt) : "";
+    bool same = old && json_equal(json_object_get(old, "names"), names) &&
+                strcmp(acme_js(old, "key"), kname) == 0 &&
+                strcmp(acme_js(old, "directory"), c->ca ? c->ca : "") == 0 &&
+                json_is_true(json_object_get(old, "reuse_key")) ==
+                    !!(c->opt_seen & CTL_OPT_REUSE_KEY);
+    long long seq = old ? acme_ji(old, "seq") : 0;
+    long long failures = acme_ji(json_object_get(rec, "state"), "failures");
+    if (same && !(c->opt_seen & CTL_OPT_FORCE)) {
+        printf("cert %s: already requested (%s); --force asks for a new certificate\n", id,
+               status_of(rec));
+        json_decref(rec);
+        zw_abort(&w);
+        zs_close(s);
+        json_decref(names);
+        return wait >= 0 ? wait_for(c, id, seq, false, wait, failures) : CTL_OK;
+    }
+    json_decref(rec);
+    json_t *req = json_pack("{s:O, s:I, s:I}", "names", names, "seq", (json_int_t)(seq + 1),
+                            "created", (json_int_t)time(NULL));
+    if (kt != ACME_KEY_NONE) {
+        json_object_set_new(req, "key", json_string(kname));
+    }
+    if (c->ca) {
+        json_object_set_new(req, "directory", json_string(c->ca));
+    }
+    if (c->opt_seen & CTL_OPT_REUSE_KEY) {
+        json_object_set_new(req, "reuse_key", json_true());
+    }
+    err = acme_db_put_half(s, w.txn, key, "req", req, true);
+    json_decref(req);
+    if (err || (err = zw_commit(&w)) != 0) {
+        rc = ctl_err("cannot commit: %s", dnsd_strerror(err));
+        goto fail;
+    }
+    printf("cert %s: requested for %zu name(s)%s\n", id, json_array_size(names),
+           old ? " (replaces the earlier request)" : "");
+    zs_close(s);
+    json_decref(names);
+    return wait >= 0 ? wait_for(c, id, seq + 1, false, wait, failures) : CTL_OK;
+fail:
+    zw_abort(&w);
+    zs_close(s);
+    json_decref(names);
+    return rc;
+}
+
+/* renew / revoke: bump a sequence number in the request half */
+static int cert_bump(ctl_t *c, bool revoke)
+{
+    const char *cmd = revoke ? "cert revoke" : "cert renew";
+    int rc = ctl_check_args(c, cmd, CTL_OPT_WAIT | (revoke ? CTL_OPT_REASON : 0), 1, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    long wait = parse_wait(c);
+    if (wait == -2) {
+        return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
+    }
+    long reason = 0;
+    if (c->reason) {
+        char *end;
+        reason = strtol(c->reason, &end, 10);
+        /* RFC 5280 5.3.1; 7 is unused, 8 (removeFromCRL) is for delta CRLs only */
+        if (end == c->reason || *end || reason < 0 || reason > 10 || reason == 7 ||
+            reason == 8) {
+            return ctl_usage("--reason: \"%s\" is not an RFC 5280 reason code (0-6, 9, 10; "
+                             "e.g. 1 keyCompromise, 4 superseded, 5 cessationOfOperation)",
+                             c->reason);
+        }
+    }
+    const char *id = c->argv[0];
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    json_t *rec = NULL;
+    int err = acme_db_get(s, w.txn, key, &rec);
+    if (err) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
+                                                                : dnsd_strerror(err));
+    }
+    json_t *req = json_deep_copy(json_object_get(rec, "req"));
+    json_t *st = json_object_get(rec, "state");
+    long long failures = acme_ji(st, "failures"), seq;
+    if (revoke) {
+        if (!json_object_get(st, "cert")) {
+            json_decref(req);
+            json_decref(rec);
+            zw_abort(&w);
+            zs_close(s);
+            return ctl_err("cert %s: no certificate has been issued to revoke", id);
+        }
+        seq = acme_ji(json_object_get(req, "revoke"), "seq") + 1;
+        json_object_set_new(req, "revoke", json_pack("{s:I, s:i}", "seq", (json_int_t)seq,
+                                                     "reason", (int)reason));
+    } else {
+        seq = acme_ji(req, "seq") + 1;
+        json_object_set_new(req, "seq", json_integer((json_int_t)seq));
+    }
+    json_decref(rec);
+    err = acme_db_put_half(s, w.txn, key, "req", req, false);
+    json_decref(req);
+    if (err || (err = zw_commit(&w)) != 0) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    }
+    zs_close(s);
+    printf("cert %s: %s requested\n", id, revoke ? "revocation" : "renewal");
+    return wait >= 0 ? wait_for(c, id, seq, revoke, wait, failures) : CTL_OK;
+}
+
+static int cert_delete(ctl_t *c)
+{
+    int rc = ctl_check_args(c, "cert delete", 0, 1, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    const char *id = c->argv[0];
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    json_t *rec = NULL;
+    int err = acme_db_get(s, w.txn, key, &rec);
+    if (err) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
+                                                                : dnsd_strerror(err));
+    }
+    /* an order in flight: its challenge records go in the same transaction */
+    size_t i;
+    json_t *ch;
+    diag_t d = {0};
+    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "state"), "order"),
+                                       "challenges"),
+                       i, ch)
+    {
+        uint8_t owner[DNAME_MAXLEN + 1];
+        zw_zone_t z = {0};
+        if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
+            ((err = acme_dns01_del(&w, owner, acme_js(ch, "txt"), &z, &d)) != 0 ||
+             (z.id && (err = acme_dns01_finish(&w, &z, &d)) != 0))) {
+            break;
+        }
+    }
+    json_decref(rec);
+    if (!err) {
+        err = acme_db_del(s, w.txn, key);
+    }
+    if (err || (err = zw_commit(&w)) != 0) {
+        zw_abort(&w);
+        zs_close(s);
+        return d.text[0] ? ctl_diag("cannot delete", &d)
+                         : ctl_err("cannot commit: %s", dnsd_strerror(err));
+    }
+    zs_close(s);
+    printf("cert %s: deleted (files in dnsd's cert-dir are left in place)\n", id);
+    return CTL_OK;
+}
+
+static char *names_joined(json_t *names)
+{
+    size_t cap = 1, i;
+    json_t *x;
+    json_array_foreach(names, i, x)
+    {
+        cap += strlen(json_string_value(x)) + 1;
+    }
+    char *s = xcalloc(1, cap);
+    json_array_foreach(names, i, x)
+    {
+        if (i) {
+            strcat(s, ",");
+        }
+        strcat(s, json_string_value(x));
+    }
+    return s;
+}
+
+/* the record as shown: no private keys, no PEM */
+static json_t *public_view(const char *id, json_t *rec)
+{
+    json_t *req = json_object_get(rec, "req"), *st = json_object_get(rec, "state");
+    json_t *cert = json_object_get(st, "cert"), *ord = json_object_get(st, "order");
+    json_t *names = json_object_get(req, "names");
+    json_t *o = json_pack("{s:s, s:o, s:s, s:s}", "id", id, "names",
+                          names ? json_incref(names) : json_array(), "status", status_of(rec),
+                          "last_error", acme_js(st, "last_error"));
+    json_object_set_new(o, "key_type",
+                        json_string(cert ? acme_js(cert, "key_type")
+                                         : (*acme_js(req, "key") ? acme_js(req, "key") : "")));
+    if (*acme_js(req, "directory")) {
+        json_object_set_new(o, "directory", json_string(acme_js(req, "directory")));
+    }
+    if (cert) {
+        json_object_set_new(
+            o, "certificate",
+            json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I}", "serial", acme_js(cert, "serial"),
+                      "issuer", acme_js(cert, "issuer"), "top_issuer",
+                      acme_js(cert, "top_issuer"), "not_before",
+                      (json_int_t)acme_ji(cert, "not_before"), "not_after",
+                      (json_int_t)acme_ji(cert, "not_after"), "order_url",
+                      acme_js(cert, "order_url"), "issued", (json_int_t)acme_ji(cert, "issued")));
+    }
+    if (ord) {
+        json_object_set_new(o, "order",
+                            json_pack("{s:s, s:s, s:I}", "url", acme_js(ord, "url"), "step",
+                                      acme_js(ord, "step"), "started",
+                                      (json_int_t)acme_ji(ord, "started")));
+    }
+    json_object_set_new(o, "failures", json_integer(acme_ji(st, "failures")));
+    json_object_set_new(o, "next_try", json_integer(acme_ji(st, "next_try")));
+    json_object_set_new(o, "request_seq", json_integer(acme_ji(req, "seq")));
+    json_object_set_new(o, "history", json_object_get(st, "history")
+                                          ? json_incref(json_object_get(st, "history"))
+                                          : json_array());
+    return o;
+}
+
+typedef struct list_arg {
+    ctl_table_t t;
+    json_t *all;
+    bool json;
+} list_arg_t;
+
+static int list_cb(const char *key, json_t *v, void *arg)
+{
+    list_arg_t *la = arg;
+    const char *id = key + strlen(ACME_DB_CERT);
+    if (la->json) {
+        json_array_append_new(la->all, public_view(id, v));
+        return 0;
+    }
+    json_t *st = json_object_get(v, "state"), *cert = json_object_get(st, "cert");
+    char *names = names_joined(json_object_get(json_object_get(v, "req"), "names"));
+    char na[40] = "-", left[32] = "-";
+    if (cert) {
+        long long t = acme_ji(cert, "not_after");
+        fmt_time(t, na, sizeof(na));
+        snprintf(left, sizeof(left), "%lld", (t - (long long)time(NULL)) / 86400);
+    }
+    const char *row[6] = {id, status_of(v), na, left, names, acme_js(st, "last_error")};
+    ctl_table_add(&la->t, row);
+    free(names);
+    return 0;
+}
+
+static int cert_list(ctl_t *c)
+{
+    int rc = ctl_check_args(c, "cert list", CTL_OPT_JSON, 0, 0);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    list_arg_t la = {.json = c->json, .all = json_array()};
+    ctl_table_init(&la.t, 6);
+    la.t.right[3] = true;
+    const char *hdr[6] = {"ID", "STATUS", "NOT AFTER", "DAYS", "NAMES", "LAST ERROR"};
+    ctl_table_add(&la.t, hdr);
+    int err = acme_db_foreach(s, txn, ACME_DB_CERT, list_cb, &la);
+    mdb_txn_abort(txn);
+    zs_close(s);
+    if (err) {
+        rc = ctl_err("cannot read certificates: %s", dnsd_strerror(err));
+    } else if (c->json) {
+        json_dumpf(la.all, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    } else {
+        ctl_table_print(&la.t, stdout);
+    }
+    ctl_table_fini(&la.t);
+    json_decref(la.all);
+    return rc;
+}
+
+static int cert_show(ctl_t *c)
+{
+    int rc = ctl_check_args(c, "cert show", CTL_OPT_JSON, 1, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    const char *id = c->argv[0];
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    json_t *rec = NULL;
+    int err = acme_db_get(s, txn, key, &rec);
+    mdb_txn_abort(txn);
+    zs_close(s);
+    if (err) {
+        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
+                                                                : dnsd_strerror(err));
+    }
+    json_t *v = public_view(id, rec);
+    json_decref(rec);
+    if (c->json) {
+        json_dumpf(v, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(v);
+        return CTL_OK;
+    }
+    char *names = names_joined(json_object_get(v, "names"));
+    printf("id:          %s\nnames:       %s\nstatus:      %s\nkey type:    %s\n", id, names,
+           acme_js(v, "status"), acme_js(v, "key_type"));
+    free(names);
+    json_t *cert = json_object_get(v, "certificate");
+    if (cert) {
+        char nb[40], na[40];
+        fmt_time(acme_ji(cert, "not_before"), nb, sizeof(nb));
+        fmt_time(acme_ji(cert, "not_after"), na, sizeof(na));
+        printf("serial:      %s\nissuer:      %s\nchain top:   %s\nnot before:  %s\n"
+               "not after:   %s\n",
+               acme_js(cert, "serial"), acme_js(cert, "issuer"), acme_js(cert, "top_issuer"), nb,
+               na);
+    }
+    json_t *ord = json_object_get(v, "order");
+    if (ord) {
+        printf("order:       %s (%s)\n", acme_js(ord, "url"), acme_js(ord, "step"));
+    }
+    if (*acme_js(v, "last_error")) {
+        char nt[40];
+        fmt_time(acme_ji(v, "next_try"), nt, sizeof(nt));
+        printf("last error:  %s\nfailures:    %lld\nnext try:    %s\n", acme_js(v, "last_error"),
+               acme_ji(v, "failures"), nt);
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(v, "history"), i, h)
+    {
+        char at[40];
+        fmt_time(acme_ji(h, "at"), at, sizeof(at));
+        printf("history:     %s %s serial %s\n", at, acme_js(h, "outcome"), acme_js(h, "serial"));
+    }
+    json_decref(v);
+    return CTL_OK;
+}
+
+int ctl_cert(ctl_t *c, const char *verb)
+{
+    if (strcmp(verb, "request") == 0) {
+        return cert_request(c);
+    }
+    if (strcmp(verb, "renew") == 0) {
+        return cert_bump(c, false);
+    }
+    if (strcmp(verb, "revoke") == 0) {
+        return cert_bump(c, true);
+    }
+    if (strcmp(verb, "delete") == 0) {
+        return cert_delete(c);
+    }
+    if (strcmp(verb, "list") == 0) {
+        return cert_list(c);
+    }
+    if (strcmp(verb, "show") == 0) {
+        return cert_show(c);
+    }
+    return ctl_usage("cert: unknown subcommand \"%s\"", verb);
+}
+
+static int acct_cb(const char *key, json_t *v, void *arg)
+{
+    list_arg_t *la = arg;
+    const char *dir = key + strlen(ACME_DB_ACCOUNT);
+    char *contact = NULL;
+    size_t i;
+    json_t *x;
+    size_t cap = 1;
+    json_array_foreach(json_object_get(v, "contact"), i, x)
+    {
+        cap += strlen(json_string_value(x)) + 1;
+    }
+    contact = xcalloc(1, cap);
+    json_array_foreach(json_object_get(v, "contact"), i, x)
+    {
+        if (i) {
+            strcat(contact, ",");
+        }
+        strcat(contact, json_string_value(x));
+    }
+    if (la->json) {
+        json_t *ct = json_object_get(v, "contact");
+        json_array_append_new(la->all, json_pack("{s:s, s:s, s:s, s:o}", "directory", dir,
+                                                 "account", acme_js(v, "kid"), "key_type",
+                                                 acme_js(v, "key_type"), "contact",
+                                                 ct ? json_incref(ct) : json_array()));
+    } else {
+        const char *row[4] = {dir, *acme_js(v, "kid") ? acme_js(v, "kid") : "(not registered)",
+                              acme_js(v, "key_type"), contact};
+        ctl_table_add(&la->t, row);
+    }
+    free(contact);
+    return 0;
+}
+
+int ctl_acme(ctl_t *c, const char *verb)
+{
+    if (strcmp(verb, "account") != 0) {
+        return ctl_usage("acme: unknown subcommand \"%s\"", verb);
+    }
+    int rc = ctl_check_args(c, "acme account", CTL_OPT_JSON, 0, 0);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    list_arg_t la = {.json = c->json, .all = json_array()};
+    ctl_table_init(&la.t, 4);
+    const char *hdr[4] = {"DIRECTORY", "ACCOUNT", "KEY", "CONTACT"};
+    ctl_table_add(&la.t, hdr);
+    int err = acme_db_foreach(s, txn, ACME_DB_ACCOUNT, acct_cb, &la);
+    mdb_txn_abort(txn);
+    zs_close(s);
+    if (err) {
+        rc = ctl_err("cannot read accounts: %s", dnsd_strerror(err));
+    } else if (c->json) {
+        json_dumpf(la.all, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    } else {
+        ctl_table_print(&la.t, stdout);
+    }
+    ctl_table_fini(&la.t);
+    json_decref(la.all);
+    return rc;
+}
