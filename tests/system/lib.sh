@@ -69,7 +69,17 @@ stop_dnsd() {
 # q ARGS...: dig against our server, no recursion, short timeouts
 q() { dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 "$@"; }
 
-_cleanup() { stop_dnsd; rm -rf "$TMPD"; }
+# at_exit FUNC: also run FUNC from the EXIT trap, before dnsd is stopped and
+# $TMPD removed; the last registered runs first. Helper libraries sourced
+# after this one (lib_acme.sh) stop their own servers this way, so there is
+# one trap and nobody replaces it.
+_at_exit=
+at_exit() { _at_exit="$1 $_at_exit"; }
+_cleanup() {
+    for _f in $_at_exit; do "$_f"; done
+    stop_dnsd
+    rm -rf "$TMPD"
+}
 trap _cleanup EXIT
 trap 'exit 1' INT TERM
 
