@@ -105,16 +105,14 @@ int acme_dns01_zone(zs_store_t *s, MDB_txn *txn, const uint8_t *owner, zw_zone_t
 {
     /* longest apex first: the owner itself, then each ancestor */
     const uint8_t *p = owner;
-    for (;;) {
+    while (*p != 0) { /* the root zone is never hosted here */
         int err = zw_zone_get(s, txn, p, z);
         if (err != DNSD_ENOZONE) {
             return err;
         }
-        if (*p == 0) {
-            return DNSD_ENOZONE;
-        }
         p += *p + 1;
     }
+    return DNSD_ENOZONE;
 }
 
 static int txt_rdata(const char *value, uint8_t *rd)

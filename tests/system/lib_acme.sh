@@ -309,4 +309,59 @@ cert_keytype() {
     fi
 }
 
+# ---- dnsd as the ACME client ----
+
+# acme_store ZONE: a fresh store holding ZONE (apex NS ns1.ZONE at 127.0.0.1, www A)
+acme_store() {
+    cat >"$TMPD/acme-zone" <<EOF
+\$ORIGIN $1.
+\$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 300
+@ NS ns1
+ns1 A 127.0.0.1
+www A 192.0.2.80
+EOF
+    make_store "$1" "$TMPD/acme-zone"
+}
+
+# acme_conf FILE [LINE...]: a dnsd config file with ACME settings for tests:
+# Pebble's CA bundle (made by pebble_certs now if needed, so dnsd can start
+# before Pebble), PEM files in $TMPD/certs, short backoff; more lines as given.
+acme_conf() {
+    _f=$1
+    shift
+    if [ ! -s "$PEBBLE_CERTS/ca.pem" ]; then
+        pebble_certs "$PEBBLE_CERTS" || _bail "pebble_certs failed"
+    fi
+    {
+        echo "acme-ca-bundle $PEBBLE_CERTS/ca.pem"
+        echo "acme-contact mailto:ops@acme.test"
+        echo "acme-agree-tos yes"
+        echo "cert-dir $TMPD/certs"
+        echo "acme-backoff-min 1"
+        echo "acme-backoff-max 3"
+        for _l in "$@"; do echo "$_l"; done
+    } >"$_f"
+}
+
+# cert_field ID KEY: a field of `dnsctl cert show ID --json` ("a.b" for nested ones)
+cert_field() {
+    dnsctl cert show "$1" --json 2>/dev/null | "$PY3" -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d = d.get(k, "") if isinstance(d, dict) else ""
+print(d)' "$2"
+}
+
+# wait_cert ID FIELD VALUE SECONDS: poll until cert_field ID FIELD is VALUE
+wait_cert() {
+    _end=$(($(date +%s) + $4))
+    while [ "$(date +%s)" -le "$_end" ]; do
+        [ "$(cert_field "$1" "$2")" = "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 at_exit stop_pebble
