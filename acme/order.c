@@ -604,6 +604,7 @@ static int step_check(acme_worker_t *w, step_t *st)
     size_t i;
     json_t *ch;
     bool all = true;
+    int checked = 0;
     char why[600] = "";
     json_array_foreach(chs, i, ch)
     {
@@ -630,6 +631,7 @@ static int step_check(acme_worker_t *w, step_t *st)
             int v = acme_dns01_visible((const struct sockaddr *)&targets[t], sizeof(targets[t]),
                                        owner, vals, nv, 1000, why, sizeof(why));
             if (v == 1) {
+                checked += i == 0;
                 continue;
             }
             if (v < 0 && !is_self[t]) {
@@ -671,7 +673,8 @@ static int step_check(acme_worker_t *w, step_t *st)
         acme_resp_fini(&r);
         json_object_set_new(ch, "answered", json_true());
     }
-    log_info("acme: %s: TXT visible on %d server(s); challenges answered", st->id, nt);
+    log_info("acme: %s: TXT visible on %d authoritative server(s) of %d; challenges answered",
+             st->id, checked, nt);
     set_str(o, "step", "responded");
     set_int(o, "answered", now);
     return STEP_NEXT;

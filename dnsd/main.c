@@ -32,6 +32,7 @@ static void usage(FILE *to)
             "            [--tcp-idle-timeout S] [--tcp-max-connections N] [--tcp-max-queries N]\n"
             "            [--udp-payload N] [--store-map-size MIB] [--geo-database FILE]\n"
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
+            "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
 }
@@ -219,6 +220,27 @@ int main(int argc, char **argv)
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
         {"geo-paths", required_argument, NULL, 1},
+        /* certificates (dnsd/certs.c) */
+        {"acme-directory", required_argument, NULL, 1},
+        {"acme-ca-bundle", required_argument, NULL, 1},
+        {"acme-contact", required_argument, NULL, 1},
+        {"acme-agree-tos", required_argument, NULL, 1},
+        {"acme-eab-kid", required_argument, NULL, 1},
+        {"acme-eab-hmac-key", required_argument, NULL, 1},
+        {"acme-account-key", required_argument, NULL, 1},
+        {"acme-cert-key", required_argument, NULL, 1},
+        {"acme-preferred-chain", required_argument, NULL, 1},
+        {"acme-backoff-min", required_argument, NULL, 1},
+        {"acme-backoff-max", required_argument, NULL, 1},
+        {"acme-propagation-timeout", required_argument, NULL, 1},
+        {"acme-challenge-delay", required_argument, NULL, 1},
+        {"acme-http-timeout", required_argument, NULL, 1},
+        {"acme-check-ns", required_argument, NULL, 1},
+        {"acme-renew-fraction", required_argument, NULL, 1},
+        {"cert-dir", required_argument, NULL, 1},
+        {"deploy-hook", required_argument, NULL, 1},
+        {"deploy-timeout", required_argument, NULL, 1},
+        {"clock-offset", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
