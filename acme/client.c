@@ -86,8 +86,12 @@ void acme_problem_from_json(json_t *j, long status, acme_problem_t *p)
 
 void acme_problem_format(const acme_problem_t *p, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "HTTP %ld: %s: %s%s%s%s", p->status, p->type[0] ? p->type : "(no type)",
-             p->detail, p->sub[0] ? " [" : "", p->sub, p->sub[0] ? "]" : "");
+    int n = snprintf(buf, cap, "HTTP %ld: %s: %s%s%s%s", p->status,
+                     p->type[0] ? p->type : "(no type)", p->detail, p->sub[0] ? " [" : "", p->sub,
+                     p->sub[0] ? "]" : "");
+    if (n >= (int)cap && cap > 4) {
+        memcpy(buf + cap - 4, "...", 4); /* say it was cut */
+    }
 }
 
 /* an error answer: parse its problem document */

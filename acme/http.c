@@ -138,11 +138,15 @@ static void parse_link(acme_resp_t *r, const char *v)
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
-    acme_resp_t *r = arg;
-    size_t len = size * n;
+    acme_http_header(arg, p, size * n, time(NULL));
+    return size * n;
+}
+
+void acme_http_header(acme_resp_t *r, const char *p, size_t len, time_t now)
+{
     const char *colon = memchr(p, ':', len);
     if (!colon) {
-        return len;
+        return;
     }
     size_t nlen = (size_t)(colon - p);
     const char *v = colon + 1;
@@ -164,14 +168,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         } else {
             time_t t = curl_getdate(val, NULL);
             if (t != -1) {
-                time_t now = time(NULL);
                 r->retry_after_s = t > now ? (long)(t - now) : 0;
             }
         }
     } else if (nlen == 4 && strncasecmp(p, "Link", 4) == 0) {
         parse_link(r, val);
     }
-    return len;
 }
 
 int acme_http_do(acme_http_t *h, const char *method, const char *url, const char *content_type,

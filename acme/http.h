@@ -49,4 +49,13 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
                  const char *body, acme_resp_t *r);
 void acme_resp_fini(acme_resp_t *r);
 
+/**
+ * Take one response header line ("Name: value\r\n", not NUL-terminated)
+ * into @p r: Replay-Nonce, Location, Content-Type, Retry-After (seconds or
+ * an HTTP-date, relative to @p now), Link (rel alternate/up/terms-of-service,
+ * several per line). Other headers and malformed lines are ignored.
+ * (curl's header callback; exported for tests and the fuzz target.)
+ */
+void acme_http_header(acme_resp_t *r, const char *line, size_t len, time_t now);
+
 #endif

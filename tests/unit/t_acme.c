@@ -21,6 +21,7 @@
 #include "acme/client.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
+#include "acme/http.h"
 #include "acme/jws.h"
 #include "tests/tap.h"
 
@@ -358,8 +359,47 @@ static void t_digest_and_problem(void)
     json_decref(j);
 }
 
+static void hdr(acme_resp_t *r, const char *line, time_t now)
+{
+    acme_http_header(r, line, strlen(line), now);
+}
+
+static void t_headers(void)
+{
+    acme_resp_t r;
+    memset(&r, 0, sizeof(r));
+    r.retry_after_s = -1;
+    time_t now = 1784764800; /* 2026-07-23T00:00:00Z */
+    hdr(&r, "Replay-Nonce: abc-DEF_1\r\n", now);
+    is_str(r.nonce, "abc-DEF_1", "Replay-Nonce, CRLF dropped");
+    hdr(&r, "location:   https://ca.test/order/7 \r\n", now);
+    is_str(r.location, "https://ca.test/order/7", "Location: case-insensitive name, blanks trimmed");
+    hdr(&r, "Retry-After: 120\r\n", now);
+    is_int(r.retry_after_s, 120, "Retry-After in seconds");
+    hdr(&r, "Retry-After: Thu, 23 Jul 2026 00:01:30 GMT\r\n", now);
+    is_int(r.retry_after_s, 90, "Retry-After as an HTTP-date, relative to now");
+    hdr(&r, "Retry-After: Wed, 22 Jul 2026 00:00:00 GMT\r\n", now);
+    is_int(r.retry_after_s, 0, "an HTTP-date in the past is 0 (retry now)");
+    r.retry_after_s = -1;
+    hdr(&r, "Retry-After: soon\r\n", now);
+    is_int(r.retry_after_s, -1, "a Retry-After that is neither is ignored");
+    hdr(&r, "Link: <https://ca.test/cert/1/1>;rel=\"alternate\", <https://ca.test/dir>;rel=\"index\"\r\n", now);
+    hdr(&r, "Link: <https://ca.test/cert/1/2>; rel=alternate\r\n", now);
+    hdr(&r, "Link: <https://ca.test/tos>;rel=\"terms-of-service\"\r\n", now);
+    hdr(&r, "Link: <https://ca.test/authz/9>;rel=\"up\"\r\n", now);
+    is_int(r.nalternates, 2, "two alternate chains from two Link headers (index ignored)");
+    is_str(r.alternates[0], "https://ca.test/cert/1/1", "first alternate");
+    is_str(r.alternates[1], "https://ca.test/cert/1/2", "second alternate (unquoted rel)");
+    is_str(r.tos, "https://ca.test/tos", "terms-of-service link");
+    is_str(r.up, "https://ca.test/authz/9", "up link");
+    hdr(&r, "Link: <unterminated;rel=alternate\r\n", now);
+    hdr(&r, "no colon here\r\n", now);
+    is_int(r.nalternates, 2, "malformed lines change nothing");
+}
+
 int main(void)
 {
+    t_headers();
     t_b64url();
     t_thumbprint();
     t_keys_and_jws();
