@@ -160,8 +160,9 @@ bool acme_client_eab_required(acme_client_t *c)
 void acme_client_set_account(acme_client_t *c, EVP_PKEY *key, const char *kid)
 {
     c->key = key;
+    char *copy = kid && *kid ? xstrdup(kid) : NULL; /* @p kid may be c->kid itself */
     free(c->kid);
-    c->kid = kid && *kid ? xstrdup(kid) : NULL;
+    c->kid = copy;
 }
 
 static void nonce_push(acme_client_t *c, const char *n)
@@ -307,6 +308,29 @@ int acme_client_register(acme_client_t *c, json_t *contacts, bool agree_tos, con
     acme_resp_t r;
     err = acme_client_post(c, url, payload, true, &r);
     free(payload);
+    if (err) {
+        return err;
+    }
+    if (!r.location[0]) {
+        acme_client_fail(c, "newAccount answered %ld without a Location", r.status);
+        acme_resp_fini(&r);
+        return DNSD_EACME;
+    }
+    free(c->kid);
+    c->kid = xstrdup(r.location);
+    acme_resp_fini(&r);
+    return 0;
+}
+
+int acme_client_lookup(acme_client_t *c)
+{
+    int err = acme_client_directory(c);
+    if (err) {
+        return err;
+    }
+    acme_resp_t r;
+    err = acme_client_post(c, acme_client_url(c, "newAccount"), "{\"onlyReturnExisting\":true}",
+                           true, &r);
     if (err) {
         return err;
     }

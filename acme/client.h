@@ -90,6 +90,13 @@ int acme_client_post_json(acme_client_t *c, const char *url, const char *payload
 int acme_client_register(acme_client_t *c, json_t *contacts, bool agree_tos, const char *eab_kid,
                          const char *eab_hmac);
 
+/**
+ * Find the account of the client's key without creating one: newAccount
+ * with onlyReturnExisting (7.3.1). Sets c->kid. @return 0 or an error
+ * (accountDoesNotExist when the CA has none for the key).
+ */
+int acme_client_lookup(acme_client_t *c);
+
 /** revokeCert (7.6) for leaf DER @p der with @p reason (RFC 5280 5.3.1 code). */
 int acme_client_revoke(acme_client_t *c, const uint8_t *der, size_t len, int reason);
 

@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "  cert list [--json]\n"
             "  cert show ID [--json]            names, issuer, serial, dates, state, errors\n"
             "  acme account [--json]            the ACME accounts dnsd registered\n"
+            "  acme rollover [--ca URL] [--key TYPE] [--wait SECONDS]   a new account key\n"
+            "  acme deactivate [--ca URL] [--wait SECONDS]   retire the account (a new one follows)\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"

@@ -596,6 +596,27 @@ int ctl_cert(ctl_t *c, const char *verb)
     return ctl_usage("cert: unknown subcommand \"%s\"", verb);
 }
 
+/* the thumbprint of a stored account key ("" when there is none) */
+static char *acct_thumbprint(json_t *v)
+{
+    EVP_PKEY *k = NULL;
+    char *tp = NULL;
+    if (*acme_js(v, "key") && acme_key_from_pem(acme_js(v, "key"), &k) == 0) {
+        tp = acme_jwk_thumbprint(k);
+        EVP_PKEY_free(k);
+    }
+    return tp ? tp : xstrdup("");
+}
+
+static const char *acct_status(json_t *v)
+{
+    if (*acme_js(v, "kid")) {
+        return "valid";
+    }
+    json_t *st = json_object_get(v, "state");
+    return acme_ji(st, "deactivate_done") > 0 ? "deactivated" : "unregistered";
+}
+
 static int acct_cb(const char *key, json_t *v, void *arg)
 {
     list_arg_t *la = arg;
@@ -616,26 +637,29 @@ static int acct_cb(const char *key, json_t *v, void *arg)
         }
         strcat(contact, json_string_value(x));
     }
+    char *tp = acct_thumbprint(v);
+    json_t *st = json_object_get(v, "state");
     if (la->json) {
-        json_t *ct = json_object_get(v, "contact");
-        json_array_append_new(la->all, json_pack("{s:s, s:s, s:s, s:o}", "directory", dir,
-                                                 "account", acme_js(v, "kid"), "key_type",
-                                                 acme_js(v, "key_type"), "contact",
-                                                 ct ? json_incref(ct) : json_array()));
+        json_t *ct = json_object_get(v, "contact"), *h = json_object_get(st, "history");
+        json_array_append_new(
+            la->all, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "directory", dir,
+                               "account", acme_js(v, "kid"), "status", acct_status(v), "key_type",
+                               acme_js(v, "key_type"), "thumbprint", tp, "contact",
+                               ct ? json_incref(ct) : json_array(), "last_error",
+                               acme_js(st, "last_error"), "history",
+                               h ? json_incref(h) : json_array()));
     } else {
-        const char *row[4] = {dir, *acme_js(v, "kid") ? acme_js(v, "kid") : "(not registered)",
-                              acme_js(v, "key_type"), contact};
+        const char *row[6] = {dir, *acme_js(v, "kid") ? acme_js(v, "kid") : "-", acct_status(v),
+                              acme_js(v, "key_type"), contact, acme_js(st, "last_error")};
         ctl_table_add(&la->t, row);
     }
+    free(tp);
     free(contact);
     return 0;
 }
 
-int ctl_acme(ctl_t *c, const char *verb)
+static int acme_list(ctl_t *c)
 {
-    if (strcmp(verb, "account") != 0) {
-        return ctl_usage("acme: unknown subcommand \"%s\"", verb);
-    }
     int rc = ctl_check_args(c, "acme account", CTL_OPT_JSON, 0, 0);
     if (rc != CTL_OK) {
         return rc;
@@ -647,8 +671,8 @@ int ctl_acme(ctl_t *c, const char *verb)
         return rc;
     }
     list_arg_t la = {.json = c->json, .all = json_array()};
-    ctl_table_init(&la.t, 4);
-    const char *hdr[4] = {"DIRECTORY", "ACCOUNT", "KEY", "CONTACT"};
+    ctl_table_init(&la.t, 6);
+    const char *hdr[6] = {"DIRECTORY", "ACCOUNT", "STATUS", "KEY", "CONTACT", "LAST ERROR"};
     ctl_table_add(&la.t, hdr);
     int err = acme_db_foreach(s, txn, ACME_DB_ACCOUNT, acct_cb, &la);
     mdb_txn_abort(txn);
@@ -664,4 +688,143 @@ int ctl_acme(ctl_t *c, const char *verb)
     ctl_table_fini(&la.t);
     json_decref(la.all);
     return rc;
+}
+
+typedef struct acct_pick {
+    const char *want; /* --ca, or NULL: the only account */
+    char dir[1100];
+    int n;
+} acct_pick_t;
+
+static int pick_cb(const char *key, json_t *v, void *arg)
+{
+    acct_pick_t *p = arg;
+    const char *dir = key + strlen(ACME_DB_ACCOUNT);
+    (void)v;
+    if (!p->want || strcmp(p->want, dir) == 0) {
+        snprintf(p->dir, sizeof(p->dir), "%s", dir);
+        p->n++;
+    }
+    return 0;
+}
+
+/* acme rollover / deactivate: a request in the account record for dnsd */
+static int acme_op(ctl_t *c, bool rollover)
+{
+    const char *cmd = rollover ? "acme rollover" : "acme deactivate";
+    int rc = ctl_check_args(c, cmd, CTL_OPT_CA | CTL_OPT_WAIT | (rollover ? CTL_OPT_KEY : 0), 0, 0);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    long wait = parse_wait(c);
+    if (wait == -2) {
+        return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
+    }
+    if (c->key && acme_keytype_parse(c->key) == ACME_KEY_NONE) {
+        return ctl_usage("--key: \"%s\" is not ec256|ec384|rsa2048|rsa3072|rsa4096", c->key);
+    }
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    acct_pick_t pk = {.want = c->ca};
+    acme_db_foreach(s, w.txn, ACME_DB_ACCOUNT, pick_cb, &pk);
+    if (pk.n != 1) {
+        zw_abort(&w);
+        zs_close(s);
+        return pk.n == 0 ? ctl_err("no ACME account%s%s (dnsd registers one with the first order)",
+                                   c->ca ? " for " : "", c->ca ? c->ca : "")
+                         : ctl_err("%d accounts: name one with --ca DIRECTORY_URL", pk.n);
+    }
+    char key[1200];
+    snprintf(key, sizeof(key), ACME_DB_ACCOUNT "%s", pk.dir);
+    json_t *rec = NULL;
+    int err = acme_db_get(s, w.txn, key, &rec);
+    if (err) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("account %s: %s", pk.dir, dnsd_strerror(err));
+    }
+    if (!*acme_js(rec, "kid")) {
+        json_decref(rec);
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("account at %s is not registered (nothing to %s)", pk.dir,
+                       rollover ? "roll over" : "deactivate");
+    }
+    json_t *req = json_object_get(rec, "req") ? json_deep_copy(json_object_get(rec, "req"))
+                                              : json_object();
+    const char *field = rollover ? "rollover_seq" : "deactivate_seq";
+    long long seq = acme_ji(req, field) + 1;
+    long long failures = acme_ji(json_object_get(rec, "state"), "failures");
+    json_object_set_new(req, field, json_integer((json_int_t)seq));
+    if (rollover && c->key) {
+        json_object_set_new(req, "rollover_key", json_string(c->key));
+    }
+    json_decref(rec);
+    err = acme_db_put_half(s, w.txn, key, "req", req, false);
+    json_decref(req);
+    if (err || (err = zw_commit(&w)) != 0) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    }
+    zs_close(s);
+    printf("account at %s: %s requested\n", pk.dir, rollover ? "key rollover" : "deactivation");
+    if (wait < 0) {
+        return CTL_OK;
+    }
+    /* wait for dnsd: the done counter reaches seq, or a new failure */
+    const char *done = rollover ? "rollover_done" : "deactivate_done";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        MDB_txn *txn = NULL;
+        json_t *r2 = NULL;
+        s = NULL;
+        if (ctl_read_begin(c, &s, &txn) == CTL_OK) {
+            acme_db_get(s, txn, key, &r2);
+            mdb_txn_abort(txn);
+        }
+        zs_close(s);
+        json_t *st = json_object_get(r2, "state");
+        if (acme_ji(st, done) >= seq) {
+            char *tp = acct_thumbprint(r2);
+            if (rollover) {
+                printf("account at %s: key rolled over, thumbprint %s\n", pk.dir, tp);
+            } else {
+                printf("account at %s: deactivated\n", pk.dir);
+            }
+            free(tp);
+            json_decref(r2);
+            return CTL_OK;
+        }
+        if (acme_ji(st, "failures") > failures && *acme_js(st, "last_error")) {
+            rc = ctl_err("account at %s: %s", pk.dir, acme_js(st, "last_error"));
+            json_decref(r2);
+            return rc;
+        }
+        json_decref(r2);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec >= wait) {
+            return ctl_err("account at %s: not done after %lds (is dnsd running?)", pk.dir, wait);
+        }
+        usleep(200 * 1000);
+    }
+}
+
+int ctl_acme(ctl_t *c, const char *verb)
+{
+    if (strcmp(verb, "account") == 0) {
+        return acme_list(c);
+    }
+    if (strcmp(verb, "rollover") == 0) {
+        return acme_op(c, true);
+    }
+    if (strcmp(verb, "deactivate") == 0) {
+        return acme_op(c, false);
+    }
+    return ctl_usage("acme: unknown subcommand \"%s\"", verb);
 }
