@@ -1232,6 +1232,10 @@ static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *
     env[k] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        /* dnsd's threads block every signal; the hook must not inherit that */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execle("/bin/sh", "sh", "-c", w->cfg.deploy_hook, (char *)NULL, env);
         _exit(127);
     }

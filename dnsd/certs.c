@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,7 +253,14 @@ certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg)
     c->w = acme_worker_new(s, cfg);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    if (pthread_create(&c->thread, NULL, certs_main, c) != 0) {
+    /* the thread must never take a signal: the main loop reads them from a
+     * signalfd, which only works while every thread keeps them blocked */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&c->thread, NULL, certs_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         acme_worker_free(c->w);
         free(c);
         return NULL;
