@@ -152,6 +152,7 @@ _pebble_launch() {
     PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
     PEBBLE_MGMT_URL=https://127.0.0.1:$PEBBLE_MGMT_PORT
     echo "=== start_pebble $(date +%T): ports $PEBBLE_PORT $PEBBLE_MGMT_PORT, dns 127.0.0.1:$_pebble_dns" >>"$PEBBLE_LOG"
+    _l=$(wc -l <"$PEBBLE_LOG")
     eval "set -- $_pebble_env"
     # PEBBLE_VA_ALWAYS_VALID would make every challenge pass unchecked
     env -u PEBBLE_VA_ALWAYS_VALID PEBBLE_VA_NOSLEEP=1 "$@" \
@@ -164,7 +165,7 @@ _pebble_launch() {
         if ! kill -0 "$PEBBLE_PID" 2>/dev/null; then
             wait "$PEBBLE_PID" 2>/dev/null
             PEBBLE_PID=
-            tail -n 3 "$PEBBLE_LOG" | grep -q 'address already in use' && return 2
+            tail -n +"$_l" "$PEBBLE_LOG" | grep -q 'address already in use' && return 2
             return 1
         fi
         if curl -fsS --max-time 2 --cacert "$PEBBLE_CA_BUNDLE" -o /dev/null "$PEBBLE_DIR_URL" 2>/dev/null &&
