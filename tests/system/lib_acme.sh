@@ -1,6 +1,7 @@
 # lib_acme.sh -- helpers for the ACME system tests: a throw-away Pebble ACME
-# CA on loopback (its TLS certificate from a test CA made here) and
-# certificate inspection with openssl.
+# CA on loopback (its TLS certificate from a test CA made here), a Knot DNS
+# instance taking TSIG-signed dynamic updates (the reference DNS-01 server
+# dnsd is compared against), and certificate inspection with openssl.
 # Sourced after lib.sh (uses TMPD, need, at_exit). POSIX sh.
 #
 # Pebble (Debian's 2.4.0) keeps everything in memory and makes a new root
@@ -34,6 +35,13 @@
 #   cert_sans PEM                      subjectAltName entries, sorted, one a line: DNS names
 #                                      bare, addresses as IP:127.0.0.1 / IP:::1
 #   cert_keytype PEM                   "EC prime256v1", "RSA 2048", "ED25519" (cert or key)
+# Knot (the reference DNS-01 server):
+#   acme_zone ZONE FILE                a minimal zone: SOA, NS ns1.ZONE, ns1 and www A 127.0.0.1
+#   start_knot ZONE FILE               knotd serving FILE as ZONE on 127.0.0.1, dynamic
+#                                      updates allowed with TSIG only. Sets KNOT_PID,
+#                                      KNOT_PORT, KNOT_DIR, KNOT_LOG, TSIG_NAME, TSIG_ALG,
+#                                      TSIG_SECRET (base64)
+#   stop_knot
 # Ports: free_tcp_ports N (N distinct free 127.0.0.1 TCP ports on one line),
 # free_udp_tcp_port (one port free for both).
 
@@ -48,6 +56,13 @@ PEBBLE_CA_BUNDLE=
 PEBBLE_CONF=$TMPD/pebble.json
 PEBBLE_LOG=$TMPD/pebble.log
 PEBBLE_CERTS=$TMPD/pebble-tls
+KNOT_PID=
+KNOT_PORT=
+KNOT_DIR=$TMPD/knot
+KNOT_LOG=$KNOT_DIR/knotd.log
+TSIG_NAME=
+TSIG_ALG=
+TSIG_SECRET=
 _pebble_dns=
 _pebble_env=
 _pebble_http=
@@ -152,6 +167,7 @@ _pebble_launch() {
     PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
     PEBBLE_MGMT_URL=https://127.0.0.1:$PEBBLE_MGMT_PORT
     echo "=== start_pebble $(date +%T): ports $PEBBLE_PORT $PEBBLE_MGMT_PORT, dns 127.0.0.1:$_pebble_dns" >>"$PEBBLE_LOG"
+    _l=$(wc -l <"$PEBBLE_LOG")
     eval "set -- $_pebble_env"
     # PEBBLE_VA_ALWAYS_VALID would make every challenge pass unchecked
     env -u PEBBLE_VA_ALWAYS_VALID PEBBLE_VA_NOSLEEP=1 "$@" \
@@ -164,7 +180,7 @@ _pebble_launch() {
         if ! kill -0 "$PEBBLE_PID" 2>/dev/null; then
             wait "$PEBBLE_PID" 2>/dev/null
             PEBBLE_PID=
-            tail -n 3 "$PEBBLE_LOG" | grep -q 'address already in use' && return 2
+            tail -n +"$_l" "$PEBBLE_LOG" | grep -q 'address already in use' && return 2
             return 1
         fi
         if curl -fsS --max-time 2 --cacert "$PEBBLE_CA_BUNDLE" -o /dev/null "$PEBBLE_DIR_URL" 2>/dev/null &&
@@ -364,4 +380,91 @@ wait_cert() {
     return 1
 }
 
+# ---- Knot ----
+
+acme_zone() {
+    printf '%s\n' "\$ORIGIN $1." '$TTL 300' \
+        "@ IN SOA ns1.$1. hostmaster.$1. 1 3600 600 86400 60" \
+        "@ IN NS ns1.$1." 'ns1 IN A 127.0.0.1' 'www IN A 127.0.0.1' >"$2"
+}
+
+_knot_conf() {
+    cat >"$KNOT_DIR/knot.conf" <<EOF
+server:
+    rundir: "$KNOT_DIR/run"
+    listen: 127.0.0.1@$KNOT_PORT
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+control:
+    listen: "$KNOT_DIR/run/knot.sock"
+database:
+    storage: "$KNOT_DIR/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: $TSIG_NAME
+    algorithm: $TSIG_ALG
+    secret: $TSIG_SECRET
+acl:
+  - id: ddns-tsig
+    key: $TSIG_NAME
+    action: update
+template:
+  - id: default
+    storage: "$KNOT_DIR"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: $1
+    file: "$2"
+    acl: ddns-tsig
+EOF
+}
+
+start_knot() {
+    stop_knot
+    mkdir -p "$KNOT_DIR/run" "$KNOT_DIR/db" || _bail "cannot make $KNOT_DIR"
+    TSIG_NAME=acme-update. TSIG_ALG=hmac-sha256
+    TSIG_SECRET=$(openssl rand -base64 32)
+    _try=0
+    while [ $_try -lt 5 ]; do
+        _try=$((_try + 1))
+        KNOT_PORT=$(free_udp_tcp_port) || _bail "no free port for knotd"
+        _knot_conf "$1" "$2"
+        echo "=== start_knot $(date +%T): port $KNOT_PORT" >>"$KNOT_LOG"
+        _l=$(wc -l <"$KNOT_LOG")
+        knotd -c "$KNOT_DIR/knot.conf" >>"$KNOT_LOG" 2>&1 &
+        KNOT_PID=$!
+        _i=0
+        while [ $_i -lt 100 ] && kill -0 "$KNOT_PID" 2>/dev/null; do
+            _i=$((_i + 1))
+            # knotd 3.2 exits when it cannot bind ("cannot bind address ...
+            # failed to configure server"); take the line as the answer anyway
+            if tail -n +"$_l" "$KNOT_LOG" | grep -q 'cannot bind'; then break; fi
+            if kdig @127.0.0.1 -p "$KNOT_PORT" +norec +time=1 +retry=0 "$1" SOA 2>/dev/null |
+                grep -q 'status: NOERROR'; then
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_knot
+    done
+    _bail "knotd did not start (log: $KNOT_LOG)" "$KNOT_LOG"
+}
+
+stop_knot() {
+    if [ -n "$KNOT_PID" ] && kill -0 "$KNOT_PID" 2>/dev/null; then
+        kill "$KNOT_PID" 2>/dev/null
+        _i=0
+        while kill -0 "$KNOT_PID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+        kill -9 "$KNOT_PID" 2>/dev/null
+        wait "$KNOT_PID" 2>/dev/null
+    fi
+    KNOT_PID=
+}
+
 at_exit stop_pebble
+at_exit stop_knot
