@@ -3,6 +3,8 @@
  * order.c -- the ACME worker's certificate state machine (see order.h).
  */
 #include "acme/order.h"
+#include "acme/order_int.h"
+#include "acme/shard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,41 +31,6 @@
 
 extern char **environ;
 
-typedef struct ca {
-    char *dir;
-    acme_client_t *c;
-    EVP_PKEY *key;
-} ca_t;
-
-struct acme_worker {
-    acme_cfg_t cfg;
-    zs_store_t *s;
-    ca_t cas[ACME_CAS_MAX];
-    int ncas;
-    acme_stats_t st;
-};
-
-/* what a step decided */
-enum {
-    STEP_NEXT = 0,   /* state advanced; the next step may run at once */
-    STEP_WAIT,       /* come back at state.next_try */
-    STEP_TRANSIENT,  /* keep the order, back off */
-    STEP_FAIL,       /* end the order (TXT removed), back off, then a new one */
-};
-
-/* one step's work: the certificate (a copy), what to write, what to log */
-typedef struct step {
-    const char *id;
-    json_t *req;
-    json_t *state;      /* modified in place, written back */
-    json_t *txt_add;    /* [[owner, value]...] written in the same txn */
-    json_t *txt_del;
-    bool issued;        /* a new certificate: write files, run the hook after commit */
-    long retry_after_s; /* from the CA, -1 if none */
-    bool reset_account;
-    char err[1700];
-} step_t;
-
 void acme_cfg_defaults(acme_cfg_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -76,6 +43,9 @@ void acme_cfg_defaults(acme_cfg_t *c)
     c->deploy_timeout_s = 120;
     c->check_ns = true;
     c->renew_fraction = 1.0 / 3.0;
+    c->max_orders = 4;
+    c->shard_alert_s = 14 * 86400;
+    c->shard_probe_interval_s = 300;
 }
 
 acme_worker_t *acme_worker_new(zs_store_t *s, const acme_cfg_t *cfg)
@@ -296,16 +266,6 @@ static json_t *order_of(step_t *st)
     return json_object_get(st->state, "order");
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
-{
-    json_object_set_new(o, k, json_string(v));
-}
-
-static void set_int(json_t *o, const char *k, long long v)
-{
-    json_object_set_new(o, k, json_integer((json_int_t)v));
-}
-
 static void txt_op(json_t *list, const char *owner, const char *value)
 {
     json_array_append_new(list, json_pack("[s, s]", owner, value));
@@ -343,6 +303,8 @@ static bool names_equal(json_t *a, const acme_cert_info_t *ci)
     return true;
 }
 
+static time_t renew_time(const acme_worker_t *w, json_t *cert);
+
 /* ---- steps ---- */
 
 static int step_new_order(acme_worker_t *w, step_t *st)
@@ -374,6 +336,9 @@ static int step_new_order(acme_worker_t *w, step_t *st)
         acme_key_from_pem(acme_js(cert, "key"), &key) == 0 && acme_key_type(key) != kt) {
         EVP_PKEY_free(key); /* the key type changed: a new key after all */
         key = NULL;
+    }
+    if (!key && acme_shard_of(st->req)) {
+        key = shard_order_key(st, kt); /* the key whose TLSA is already out */
     }
     if (!key && (err = acme_key_generate(kt, &key)) != 0) {
         snprintf(st->err, sizeof(st->err), "cannot generate a %s key", acme_keytype_name(kt));
@@ -933,14 +898,21 @@ static int step_download(acme_worker_t *w, step_t *st)
     }
     EVP_PKEY *key = NULL;
     bool ok = acme_key_from_pem(acme_js(o, "key"), &key) == 0 && acme_cert_matches_key(pem, key);
-    EVP_PKEY_free(key);
     if (!ok || !names_equal(json_object_get(st->req, "names"), ci)) {
         snprintf(st->err, sizeof(st->err), "the certificate does not match %s",
                  ok ? "the requested names" : "the order's key");
+        EVP_PKEY_free(key);
         free(pem);
         free(ci);
         return STEP_FAIL;
     }
+    if (acme_shard_of(st->req) && shard_issued(w, st, key, ci->serial) != 0) {
+        EVP_PKEY_free(key);
+        free(pem);
+        free(ci);
+        return STEP_TRANSIENT;
+    }
+    EVP_PKEY_free(key);
     json_t *cert = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s}", "pem", pem,
                              "key", acme_js(o, "key"), "serial", ci->serial, "issuer", ci->issuer,
                              "not_before", (json_int_t)ci->not_before, "not_after",
@@ -976,6 +948,7 @@ static int step_download(acme_worker_t *w, step_t *st)
     set_int(st->state, "seq_done", acme_ji(st->req, "seq"));
     json_object_set_new(st->state, "cert", cert);
     json_object_del(st->state, "order");
+    set_int(st->state, "renew_at", renew_time(w, cert));
     set_str(st->state, "status", "valid");
     set_int(st->state, "failures", 0);
     set_str(st->state, "last_error", "");
@@ -1029,10 +1002,29 @@ static int step_revoke(acme_worker_t *w, step_t *st)
 
 /* ---- scheduling ---- */
 
-static time_t renew_at(const acme_worker_t *w, json_t *cert)
+/*
+ * When to renew @p cert: when renew-fraction of its lifetime remains, less
+ * a random share of up to a tenth of that, so certificates issued together
+ * do not all renew in the same second. Chosen once, at issuance.
+ */
+static time_t renew_time(const acme_worker_t *w, json_t *cert)
 {
     time_t nb = (time_t)acme_ji(cert, "not_before"), na = (time_t)acme_ji(cert, "not_after");
-    return na - (time_t)((double)(na - nb) * w->cfg.renew_fraction);
+    double window = (double)(na - nb) * w->cfg.renew_fraction;
+    uint32_t rnd = 0;
+    RAND_bytes((uint8_t *)&rnd, sizeof(rnd));
+    double jitter = window * 0.1 * ((double)rnd / 4294967296.0);
+    return na - (time_t)(window + jitter);
+}
+
+static time_t renew_at(const acme_worker_t *w, json_t *state, json_t *cert)
+{
+    time_t t = (time_t)acme_ji(state, "renew_at");
+    if (!t) {
+        time_t nb = (time_t)acme_ji(cert, "not_before"), na = (time_t)acme_ji(cert, "not_after");
+        t = na - (time_t)((double)(na - nb) * w->cfg.renew_fraction);
+    }
+    return t;
 }
 
 static bool revoke_wanted(json_t *req, json_t *state)
@@ -1052,7 +1044,11 @@ static time_t due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t 
         acme_ji(req, "seq") > acme_ji(state, "seq_done")) {
         want = now;
     } else if (cert && strcmp(acme_js(state, "status"), "valid") == 0) {
-        want = renew_at(w, cert);
+        want = renew_at(w, state, cert);
+    }
+    time_t sd = shard_due(w, req, state);
+    if (sd && (!want || sd < want)) {
+        want = sd;
     }
     if (!want) {
         return 0;
@@ -1060,7 +1056,7 @@ static time_t due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t 
     return want > next ? want : next;
 }
 
-static long backoff_s(const acme_worker_t *w, long failures, long retry_after)
+long ord_backoff_s(const acme_worker_t *w, long failures, long retry_after)
 {
     if (retry_after >= 0) {
         /* the CA said when: honour it (floor 1 s, cap a day) */
@@ -1136,6 +1132,10 @@ static int commit_step(acme_worker_t *w, step_t *st)
     for (int k = 0; k < nz && !err; k++) {
         err = acme_dns01_finish(&zw, &zones[k], &d);
     }
+    if (!err && st->shard_rewrite) {
+        /* the region's pool, TLSA and generation in this same transaction */
+        err = acme_shard_records(&zw, st->req, st->state, &d);
+    }
     if (!err) {
         err = acme_db_put_half(w->s, zw.txn, key, "state", st->state, false);
     }
@@ -1150,7 +1150,7 @@ static int commit_step(acme_worker_t *w, step_t *st)
 
 /* ---- files and hook ---- */
 
-static int write_file(const char *dir, const char *name, const char *data, mode_t mode)
+int ord_write_file(const char *dir, const char *name, const char *data, mode_t mode)
 {
     char tmp[4500], path[4500];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -1199,10 +1199,10 @@ static int write_pem_files(acme_worker_t *w, const char *id, json_t *cert, char 
         return err;
     }
     /* the key first: fullchain.pem appearing is the signal that a pair is complete */
-    if ((err = write_file(dir, "privkey.pem", acme_js(cert, "key"), 0600)) == 0 &&
-        (err = write_file(dir, "cert.pem", leaf, 0644)) == 0 &&
-        (err = write_file(dir, "chain.pem", rest, 0644)) == 0) {
-        err = write_file(dir, "fullchain.pem", acme_js(cert, "pem"), 0644);
+    if ((err = ord_write_file(dir, "privkey.pem", acme_js(cert, "key"), 0600)) == 0 &&
+        (err = ord_write_file(dir, "cert.pem", leaf, 0644)) == 0 &&
+        (err = ord_write_file(dir, "chain.pem", rest, 0644)) == 0) {
+        err = ord_write_file(dir, "fullchain.pem", acme_js(cert, "pem"), 0644);
     }
     free(leaf);
     free(rest);
@@ -1223,27 +1223,41 @@ static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *
         }
         off += (size_t)k;
     }
-    /* the environment is built before fork: only exec happens in the child */
-    size_t ne = 0;
-    while (environ[ne]) {
-        ne++;
-    }
-    char **env = xcalloc(ne + 6, sizeof(char *));
     char e1[600], e2[4600], e3[4200], e4[200];
     snprintf(e1, sizeof(e1), "DNSD_CERT_ID=%s", id);
     snprintf(e2, sizeof(e2), "DNSD_CERT_DIR=%s", dir);
     snprintf(e3, sizeof(e3), "DNSD_CERT_NAMES=%s", names);
     snprintf(e4, sizeof(e4), "DNSD_CERT_SERIAL=%s", acme_js(cert, "serial"));
+    const char *vars[] = {e1, e2, e3, e4, NULL};
+    ord_run_command(w, id, w->cfg.deploy_hook, vars);
+}
+
+int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars)
+{
+    /* the environment is built before fork: only exec happens in the child;
+     * variables of the same names inherited from dnsd's environment are dropped */
+    size_t ne = 0, nv = 0;
+    while (environ[ne]) {
+        ne++;
+    }
+    while (vars[nv]) {
+        nv++;
+    }
+    char **env = xcalloc(ne + nv + 1, sizeof(char *));
     size_t k = 0;
     for (size_t j = 0; j < ne; j++) {
-        if (strncmp(environ[j], "DNSD_CERT_", 10) != 0) {
+        bool ours = false;
+        for (size_t v = 0; v < nv && !ours; v++) {
+            size_t nl = strcspn(vars[v], "=") + 1;
+            ours = strncmp(environ[j], vars[v], nl) == 0;
+        }
+        if (!ours) {
             env[k++] = environ[j];
         }
     }
-    env[k++] = e1;
-    env[k++] = e2;
-    env[k++] = e3;
-    env[k++] = e4;
+    for (size_t v = 0; v < nv; v++) {
+        env[k++] = (char *)vars[v];
+    }
     env[k] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
@@ -1251,13 +1265,13 @@ static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execle("/bin/sh", "sh", "-c", w->cfg.deploy_hook, (char *)NULL, env);
+        execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
         _exit(127);
     }
     free(env);
     if (pid < 0) {
         log_err("acme: %s: cannot run the deploy hook: %s", id, strerror(errno));
-        return;
+        return -errno;
     }
     int status = 0;
     time_t end = time(NULL) + w->cfg.deploy_timeout_s;
@@ -1267,26 +1281,48 @@ static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *
             break;
         }
         if (r < 0 && errno != EINTR) {
-            return;
+            return -errno;
         }
         if (time(NULL) >= end) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             log_err("acme: %s: deploy hook killed after %lds", id, w->cfg.deploy_timeout_s);
-            return;
+            return -ETIMEDOUT;
         }
         usleep(50 * 1000);
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         log_info("acme: %s: deploy hook done", id);
-    } else {
-        log_err("acme: %s: deploy hook failed (%s %d)", id,
-                WIFEXITED(status) ? "exit" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return 0;
     }
+    log_err("acme: %s: deploy hook failed (%s %d)", id, WIFEXITED(status) ? "exit" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return -ECHILD;
 }
 
 /* ---- the driver ---- */
+
+/* does the certificate need a new order now? */
+static bool issue_wanted(const acme_worker_t *w, json_t *req, json_t *state, time_t now)
+{
+    if (acme_ji(req, "seq") > acme_ji(state, "seq_done")) {
+        return true;
+    }
+    json_t *cert = json_object_get(state, "cert");
+    return cert && strcmp(acme_js(state, "status"), "valid") == 0 &&
+           renew_at(w, state, cert) <= now;
+}
+
+/* until when the CA at @p dir is backing off (0: it is not) */
+static time_t ca_backoff(const acme_worker_t *w, const char *dir)
+{
+    for (int i = 0; i < w->ncas; i++) {
+        if (strcmp(w->cas[i].dir, dir) == 0) {
+            return w->cas[i].backoff_until;
+        }
+    }
+    return 0;
+}
 
 /* one certificate: the next step, persisted; @return its next due time */
 static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t now)
@@ -1313,7 +1349,20 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         rc = STEP_NEXT;
     } else if (!o && revoke_wanted(st.req, st.state)) {
         rc = step_revoke(w, &st);
+    } else if (!o && !issue_wanted(w, st.req, st.state, now)) {
+        rc = shard_maintain(w, &st, now); /* TLSA retirement, load balancer probes */
     } else if (!o) {
+        /* a new order: within the cap on orders in flight, and not while
+         * its CA is backing off after an error */
+        const char *dir = cert_dir_url(w, st.req);
+        time_t ca_wait = ca_backoff(w, dir);
+        if (w->inflight >= w->cfg.max_orders || ca_wait > now) {
+            json_decref(st.state);
+            json_decref(st.txt_add);
+            json_decref(st.txt_del);
+            return ca_wait > now ? ca_wait : now + 1;
+        }
+        w->inflight++;
         rc = step_new_order(w, &st);
     } else {
         const char *step = acme_js(o, "step");
@@ -1334,7 +1383,7 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     }
     if (rc == STEP_TRANSIENT || rc == STEP_FAIL) {
         long failures = acme_ji(st.state, "failures") + 1;
-        long d = backoff_s(w, failures, st.retry_after_s);
+        long d = ord_backoff_s(w, failures, st.retry_after_s);
         set_int(st.state, "failures", failures);
         set_int(st.state, "next_try", now + d);
         set_str(st.state, "last_error", st.err);
@@ -1350,6 +1399,15 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
             w->st.transient_errors++;
             log_warn("acme: %s: %s (retry in %lds)", id, st.err, d);
         }
+        /* the CA itself failed (no answer, 5xx, rate limit): its other
+         * certificates wait too instead of hammering it */
+        json_t *ord = order_of(&st);
+        const char *dir = ord ? acme_js(ord, "directory") : cert_dir_url(w, st.req);
+        for (int i = 0; rc == STEP_TRANSIENT && i < w->ncas; i++) {
+            if (strcmp(w->cas[i].dir, dir) == 0 && w->cas[i].backoff_until < now + d) {
+                w->cas[i].backoff_until = now + d;
+            }
+        }
         if (st.reset_account) {
             /* registered again before the next order (ca_ready) */
             for (int i = 0; i < w->ncas; i++) {
@@ -1363,9 +1421,12 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     time_t due = 0;
     if (err) {
         log_err("acme: %s: cannot save progress: %s", id, st.err[0] ? st.err : dnsd_strerror(err));
-        due = now + backoff_s(w, 1, -1);
+        due = now + ord_backoff_s(w, 1, -1);
     } else {
         due = due_at(w, st.req, st.state, now);
+        if (st.shard_deploy) {
+            shard_deploy(w, &st);
+        }
         if (st.issued && w->cfg.cert_dir[0]) {
             char dir[4400];
             json_t *cert = json_object_get(st.state, "cert");
@@ -1528,7 +1589,7 @@ static time_t account_step(acme_worker_t *w, const char *dir, json_t *rec, time_
         next = now; /* the other operation, if both were asked */
     } else {
         long failures = acme_ji(state, "failures") + 1;
-        long d = backoff_s(w, failures, st.retry_after_s);
+        long d = ord_backoff_s(w, failures, st.retry_after_s);
         set_int(state, "failures", failures);
         set_int(state, "next_try", now + d);
         set_str(state, "last_error", st.err);
@@ -1609,6 +1670,9 @@ static int scan_cb(const char *key, json_t *v, void *arg)
     if (!req) {
         return 0;
     }
+    if (json_object_get(state, "order")) {
+        sc->w->inflight++;
+    }
     time_t t = due_at(sc->w, req, state ? state : json_null(), sc->now);
     if (t && t <= sc->now) {
         json_array_append_new(sc->due, json_string(key + strlen(ACME_DB_CERT)));
@@ -1625,6 +1689,7 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
     /* a few rounds: an order advances several steps per call while they are quick */
     for (int round = 0; round < 16 && !*stop; round++) {
         scan_t sc = {w, acme_worker_now(w), 0, json_array()};
+        w->inflight = 0; /* counted by the scan */
         MDB_txn *txn;
         if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) != 0) {
             json_decref(sc.due);

@@ -58,6 +58,9 @@ typedef struct acme_cfg {
     bool check_ns;            /* also check the zone's NS hosts we know addresses for */
     double renew_fraction;    /* renew when this share of the lifetime remains (1/3) */
     long long clock_offset_s; /* added to the wall clock (tests of expiry paths) */
+    int max_orders;           /* orders in flight at once, all certificates (4) */
+    long shard_alert_s;       /* a shard is unhealthy with less validity left (14 days) */
+    long shard_probe_interval_s; /* TLS probes of the load balancers (300) */
     struct sockaddr_storage self[ACME_SELF_MAX]; /* our own listen addresses, real ports */
     int nself;
 } acme_cfg_t;

@@ -43,7 +43,8 @@ static const char *const string_keys[] = {
 };
 static const char *const num_keys[] = {
     "acme-backoff-min", "acme-backoff-max", "acme-propagation-timeout", "acme-challenge-delay",
-    "acme-http-timeout", "deploy-timeout", "clock-offset",
+    "acme-http-timeout", "deploy-timeout", "clock-offset", "acme-max-orders", "shard-alert",
+    "shard-probe-interval",
 };
 static const char *const other_keys[] = {
     "acme-agree-tos", "acme-check-ns", "acme-account-key", "acme-cert-key", "acme-renew-fraction",
@@ -144,6 +145,8 @@ int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *
         {"acme-propagation-timeout", 1, 86400}, {"acme-challenge-delay", 0, 86400},
         {"acme-http-timeout", 1, 600},       {"deploy-timeout", 1, 86400},
         {"clock-offset", -(10LL * 365 * 86400), 10LL * 365 * 86400},
+        {"acme-max-orders", 1, 1000},         {"shard-alert", 0, 365LL * 86400},
+        {"shard-probe-interval", 1, 86400},
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (strcmp(key, nums[i].key) != 0) {
@@ -151,7 +154,7 @@ int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *
         }
         long long n;
         if (parse_long(value, nums[i].min, nums[i].max, &n) != 0) {
-            diag_text(d, "%s: \"%s\" is not a number of seconds from %lld to %lld", key, value,
+            diag_text(d, "%s: \"%s\" is not a number from %lld to %lld", key, value,
                       nums[i].min, nums[i].max);
             return DNSD_ECONFIG;
         }
@@ -162,7 +165,10 @@ int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *
         case 3: c->challenge_delay_s = (long)n; break;
         case 4: c->http_timeout_s = (long)n; break;
         case 5: c->deploy_timeout_s = (long)n; break;
-        default: c->clock_offset_s = n; break;
+        case 6: c->clock_offset_s = n; break;
+        case 7: c->max_orders = (int)n; break;
+        case 8: c->shard_alert_s = (long)n; break;
+        default: c->shard_probe_interval_s = (long)n; break;
         }
         return 0;
     }

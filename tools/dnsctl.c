@@ -62,6 +62,14 @@ static void usage(FILE *f)
             "  cert list [--json]\n"
             "  cert show ID [--json]            names, issuer, serial, dates, state, errors\n"
             "  acme account [--json]            the ACME accounts dnsd registered\n"
+            "regional certificate shards (one certificate per domain and region):\n"
+            "  shard add DOMAIN --region R --names N1,N2 [--lb ADDR[:PORT],...] [--key TYPE]\n"
+            "            [--ca URL] [--hook COMMAND] [--ttl S] [--wait SECONDS]\n"
+            "  shard set DOMAIN --region R [same options; each replaces its value]\n"
+            "  shard del DOMAIN --region R\n"
+            "  shard list [--json], shard show DOMAIN --region R [--json]\n"
+            "  shard status [--domain D] [--json]   expiry, state, health, next renewal\n"
+            "  shard renew R [--domain D] [--wait SECONDS]   renew region R's shards now\n"
             "  acme rollover [--ca URL] [--key TYPE] [--wait SECONDS]   a new account key\n"
             "  acme deactivate [--ca URL] [--wait SECONDS]   retire the account (a new one follows)\n"
             "\n"
@@ -137,6 +145,10 @@ static const struct {
     {CTL_OPT_REUSE_KEY, "--reuse-key"},
     {CTL_OPT_REASON, "--reason"},
     {CTL_OPT_FORCE, "--force"},
+    {CTL_OPT_NAMES, "--names"},
+    {CTL_OPT_LB, "--lb"},
+    {CTL_OPT_HOOK, "--hook"},
+    {CTL_OPT_DOMAIN, "--domain"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -437,6 +449,10 @@ static const struct {
     {"--ca", CTL_OPT_CA, offsetof(ctl_t, ca), false},
     {"--wait", CTL_OPT_WAIT, offsetof(ctl_t, wait), false},
     {"--reason", CTL_OPT_REASON, offsetof(ctl_t, reason), false},
+    {"--names", CTL_OPT_NAMES, offsetof(ctl_t, names), true},
+    {"--lb", CTL_OPT_LB, offsetof(ctl_t, lb), true},
+    {"--hook", CTL_OPT_HOOK, offsetof(ctl_t, hook), false},
+    {"--domain", CTL_OPT_DOMAIN, offsetof(ctl_t, domain), false},
 };
 
 int main(int argc, char **argv)
@@ -556,6 +572,8 @@ int main(int argc, char **argv)
         rc = ctl_cert(&c, pos[1]);
     } else if (strcmp(pos[0], "acme") == 0) {
         rc = ctl_acme(&c, pos[1]);
+    } else if (strcmp(pos[0], "shard") == 0) {
+        rc = ctl_shard(&c, pos[1]);
     } else {
         rc = ctl_usage("unknown command \"%s\"", pos[0]);
     }

@@ -48,6 +48,10 @@
 #define CTL_OPT_REUSE_KEY   0x80000u   /* cert request: --reuse-key */
 #define CTL_OPT_REASON      0x100000u  /* cert revoke: --reason CODE */
 #define CTL_OPT_FORCE       0x200000u  /* cert request: --force */
+#define CTL_OPT_NAMES       0x400000u  /* shard add/set: --names a,b */
+#define CTL_OPT_LB          0x800000u  /* shard add/set: --lb ADDR,... */
+#define CTL_OPT_HOOK        0x1000000u /* shard add/set: --hook COMMAND */
+#define CTL_OPT_DOMAIN      0x2000000u /* shard renew/status: --domain D */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -72,6 +76,10 @@ typedef struct ctl {
     const char *ca;      /* --ca: ACME directory URL */
     const char *wait;    /* --wait: seconds to wait for dnsd's ACME worker */
     const char *reason;  /* --reason: revocation reason code */
+    const char *names;   /* --names: shard names, comma-separated */
+    const char *lb;      /* --lb: load balancer addresses, comma-separated */
+    const char *hook;    /* --hook: the shard's deploy command */
+    const char *domain;  /* --domain: shard renew/status filter */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -83,6 +91,23 @@ int ctl_region(ctl_t *c, const char *verb);
 int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
+int ctl_shard(ctl_t *c, const char *verb);
+
+/* ---- certificates (dnsctl_cert.c), shared with dnsctl_shard.c ---- */
+#include <jansson.h>
+/** "2026-11-23T12:00:00Z", or "-" for 0. */
+void ctl_cert_time(long long t, char *buf, size_t cap);
+/** --wait: -1 when absent, -2 when malformed, else seconds. */
+long ctl_cert_wait_arg(const ctl_t *c);
+/** The status as shown (requested, pending, ordering, valid, renewing, failed, revoked). */
+const char *ctl_cert_status(json_t *rec);
+/** Wait for dnsd to issue (or revoke) request @p seq of certificate @p id; prints the outcome. */
+int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
+                  long long failures_before);
+/** The record without private keys, for show/list. */
+json_t *ctl_cert_view(const char *id, json_t *rec);
+/** Names joined with commas (malloc'd). */
+char *ctl_cert_names(json_t *names);
 
 /** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
 __attribute__((format(printf, 1, 2))) int ctl_err(const char *fmt, ...);

@@ -28,7 +28,7 @@ static void cert_key(const char *id, char *buf, size_t cap)
     snprintf(buf, cap, ACME_DB_CERT "%s", id);
 }
 
-static void fmt_time(long long t, char *buf, size_t cap)
+void ctl_cert_time(long long t, char *buf, size_t cap)
 {
     if (t <= 0) {
         snprintf(buf, cap, "-");
@@ -40,7 +40,7 @@ static void fmt_time(long long t, char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static long parse_wait(const ctl_t *c)
+long ctl_cert_wait_arg(const ctl_t *c)
 {
     if (!c->wait) {
         return -1;
@@ -54,7 +54,7 @@ static long parse_wait(const ctl_t *c)
 }
 
 /* the status as shown: dnsd has not seen a request yet -> "requested" */
-static const char *status_of(json_t *rec)
+const char *ctl_cert_status(json_t *rec)
 {
     json_t *req = json_object_get(rec, "req"), *st = json_object_get(rec, "state");
     if (!st) {
@@ -72,8 +72,8 @@ static const char *status_of(json_t *rec)
  * (issued: seq_done >= seq; revoked: revoked_seq >= seq) or a failure newer
  * than @p failures_before. CTL_OK when done, CTL_FAIL otherwise (printed).
  */
-static int wait_for(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
-                    long long failures_before)
+int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
+                  long long failures_before)
 {
     char key[ACME_CERT_ID_MAX + 16];
     cert_key(id, key, sizeof(key));
@@ -100,7 +100,7 @@ static int wait_for(const ctl_t *c, const char *id, long long seq, bool revoke, 
         if (done) {
             json_t *cert = json_object_get(st, "cert");
             char na[40];
-            fmt_time(acme_ji(cert, "not_after"), na, sizeof(na));
+            ctl_cert_time(acme_ji(cert, "not_after"), na, sizeof(na));
             printf("cert %s: %s, serial %s, valid until %s\n", id, revoke ? "revoked" : "issued",
                    acme_js(cert, "serial"), na);
             json_decref(rec);
@@ -108,7 +108,7 @@ static int wait_for(const ctl_t *c, const char *id, long long seq, bool revoke, 
         }
         if (acme_ji(st, "failures") > failures_before && *acme_js(st, "last_error")) {
             char nt[40];
-            fmt_time(acme_ji(st, "next_try"), nt, sizeof(nt));
+            ctl_cert_time(acme_ji(st, "next_try"), nt, sizeof(nt));
             int rc = ctl_err("cert %s: %s (dnsd retries at %s)", id, acme_js(st, "last_error"),
                              nt);
             json_decref(rec);
@@ -135,7 +135,7 @@ static int cert_request(ctl_t *c)
     if (rc != CTL_OK) {
         return rc;
     }
-    long wait = parse_wait(c);
+    long wait = ctl_cert_wait_arg(c);
     if (wait == -2) {
         return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
     }
@@ -223,12 +223,12 @@ static int cert_request(ctl_t *c)
     long long failures = acme_ji(json_object_get(rec, "state"), "failures");
     if (same && !(c->opt_seen & CTL_OPT_FORCE)) {
         printf("cert %s: already requested (%s); --force asks for a new certificate\n", id,
-               status_of(rec));
+               ctl_cert_status(rec));
         json_decref(rec);
         zw_abort(&w);
         zs_close(s);
         json_decref(names);
-        return wait >= 0 ? wait_for(c, id, seq, false, wait, failures) : CTL_OK;
+        return wait >= 0 ? ctl_cert_wait(c, id, seq, false, wait, failures) : CTL_OK;
     }
     json_decref(rec);
     json_t *req = json_pack("{s:O, s:I, s:I}", "names", names, "seq", (json_int_t)(seq + 1),
@@ -252,7 +252,7 @@ static int cert_request(ctl_t *c)
            old ? " (replaces the earlier request)" : "");
     zs_close(s);
     json_decref(names);
-    return wait >= 0 ? wait_for(c, id, seq + 1, false, wait, failures) : CTL_OK;
+    return wait >= 0 ? ctl_cert_wait(c, id, seq + 1, false, wait, failures) : CTL_OK;
 fail:
     zw_abort(&w);
     zs_close(s);
@@ -268,7 +268,7 @@ static int cert_bump(ctl_t *c, bool revoke)
     if (rc != CTL_OK) {
         return rc;
     }
-    long wait = parse_wait(c);
+    long wait = ctl_cert_wait_arg(c);
     if (wait == -2) {
         return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
     }
@@ -329,7 +329,7 @@ static int cert_bump(ctl_t *c, bool revoke)
     }
     zs_close(s);
     printf("cert %s: %s requested\n", id, revoke ? "revocation" : "renewal");
-    return wait >= 0 ? wait_for(c, id, seq, revoke, wait, failures) : CTL_OK;
+    return wait >= 0 ? ctl_cert_wait(c, id, seq, revoke, wait, failures) : CTL_OK;
 }
 
 static int cert_delete(ctl_t *c)
@@ -386,7 +386,7 @@ static int cert_delete(ctl_t *c)
     return CTL_OK;
 }
 
-static char *names_joined(json_t *names)
+char *ctl_cert_names(json_t *names)
 {
     size_t cap = 1, i;
     json_t *x;
@@ -406,13 +406,13 @@ static char *names_joined(json_t *names)
 }
 
 /* the record as shown: no private keys, no PEM */
-static json_t *public_view(const char *id, json_t *rec)
+json_t *ctl_cert_view(const char *id, json_t *rec)
 {
     json_t *req = json_object_get(rec, "req"), *st = json_object_get(rec, "state");
     json_t *cert = json_object_get(st, "cert"), *ord = json_object_get(st, "order");
     json_t *names = json_object_get(req, "names");
     json_t *o = json_pack("{s:s, s:o, s:s, s:s}", "id", id, "names",
-                          names ? json_incref(names) : json_array(), "status", status_of(rec),
+                          names ? json_incref(names) : json_array(), "status", ctl_cert_status(rec),
                           "last_error", acme_js(st, "last_error"));
     json_object_set_new(o, "key_type",
                         json_string(cert ? acme_js(cert, "key_type")
@@ -456,18 +456,18 @@ static int list_cb(const char *key, json_t *v, void *arg)
     list_arg_t *la = arg;
     const char *id = key + strlen(ACME_DB_CERT);
     if (la->json) {
-        json_array_append_new(la->all, public_view(id, v));
+        json_array_append_new(la->all, ctl_cert_view(id, v));
         return 0;
     }
     json_t *st = json_object_get(v, "state"), *cert = json_object_get(st, "cert");
-    char *names = names_joined(json_object_get(json_object_get(v, "req"), "names"));
+    char *names = ctl_cert_names(json_object_get(json_object_get(v, "req"), "names"));
     char na[40] = "-", left[32] = "-";
     if (cert) {
         long long t = acme_ji(cert, "not_after");
-        fmt_time(t, na, sizeof(na));
+        ctl_cert_time(t, na, sizeof(na));
         snprintf(left, sizeof(left), "%lld", (t - (long long)time(NULL)) / 86400);
     }
-    const char *row[6] = {id, status_of(v), na, left, names, acme_js(st, "last_error")};
+    const char *row[6] = {id, ctl_cert_status(v), na, left, names, acme_js(st, "last_error")};
     ctl_table_add(&la->t, row);
     free(names);
     return 0;
@@ -529,7 +529,7 @@ static int cert_show(ctl_t *c)
         return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
                                                                 : dnsd_strerror(err));
     }
-    json_t *v = public_view(id, rec);
+    json_t *v = ctl_cert_view(id, rec);
     json_decref(rec);
     if (c->json) {
         json_dumpf(v, stdout, JSON_INDENT(2));
@@ -537,15 +537,15 @@ static int cert_show(ctl_t *c)
         json_decref(v);
         return CTL_OK;
     }
-    char *names = names_joined(json_object_get(v, "names"));
+    char *names = ctl_cert_names(json_object_get(v, "names"));
     printf("id:          %s\nnames:       %s\nstatus:      %s\nkey type:    %s\n", id, names,
            acme_js(v, "status"), acme_js(v, "key_type"));
     free(names);
     json_t *cert = json_object_get(v, "certificate");
     if (cert) {
         char nb[40], na[40];
-        fmt_time(acme_ji(cert, "not_before"), nb, sizeof(nb));
-        fmt_time(acme_ji(cert, "not_after"), na, sizeof(na));
+        ctl_cert_time(acme_ji(cert, "not_before"), nb, sizeof(nb));
+        ctl_cert_time(acme_ji(cert, "not_after"), na, sizeof(na));
         printf("serial:      %s\nissuer:      %s\nchain top:   %s\nnot before:  %s\n"
                "not after:   %s\n",
                acme_js(cert, "serial"), acme_js(cert, "issuer"), acme_js(cert, "top_issuer"), nb,
@@ -557,7 +557,7 @@ static int cert_show(ctl_t *c)
     }
     if (*acme_js(v, "last_error")) {
         char nt[40];
-        fmt_time(acme_ji(v, "next_try"), nt, sizeof(nt));
+        ctl_cert_time(acme_ji(v, "next_try"), nt, sizeof(nt));
         printf("last error:  %s\nfailures:    %lld\nnext try:    %s\n", acme_js(v, "last_error"),
                acme_ji(v, "failures"), nt);
     }
@@ -566,7 +566,7 @@ static int cert_show(ctl_t *c)
     json_array_foreach(json_object_get(v, "history"), i, h)
     {
         char at[40];
-        fmt_time(acme_ji(h, "at"), at, sizeof(at));
+        ctl_cert_time(acme_ji(h, "at"), at, sizeof(at));
         printf("history:     %s %s serial %s\n", at, acme_js(h, "outcome"), acme_js(h, "serial"));
     }
     json_decref(v);
@@ -716,7 +716,7 @@ static int acme_op(ctl_t *c, bool rollover)
     if (rc != CTL_OK) {
         return rc;
     }
-    long wait = parse_wait(c);
+    long wait = ctl_cert_wait_arg(c);
     if (wait == -2) {
         return ctl_usage("--wait: \"%s\" is not a number of seconds (0..86400)", c->wait);
     }

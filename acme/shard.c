@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shard.c -- regional certificate shards: region records, TLSA rollover,
+ * deployment files, the deploy hook and TLS health probes (see shard.h).
+ */
+#include "acme/shard.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acme/certdb.h"
+#include "acme/csr.h"
+#include "acme/dns01.h"
+#include "acme/order_int.h"
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+#include "zones/base/xalloc.h"
+#include "zones/regions.h"
+
+#define T_A    1
+#define T_TXT  16
+#define T_AAAA 28
+#define T_TLSA 52
+
+json_t *acme_shard_of(json_t *req)
+{
+    json_t *s = json_object_get(req, "shard");
+    return json_is_object(s) ? s : NULL;
+}
+
+int acme_shard_lb_parse(const char *s, struct sockaddr_storage *out)
+{
+    char host[64];
+    long port = ACME_SHARD_TLSA_PORT;
+    const char *p = NULL;
+    memset(out, 0, sizeof(*out));
+    if (s[0] == '[') {
+        const char *e = strchr(s, ']');
+        if (!e || (size_t)(e - s - 1) >= sizeof(host)) {
+            return DNSD_EMALFORMED;
+        }
+        memcpy(host, s + 1, (size_t)(e - s - 1));
+        host[e - s - 1] = '\0';
+        if (e[1] == ':') {
+            p = e + 2;
+        } else if (e[1]) {
+            return DNSD_EMALFORMED;
+        }
+    } else {
+        const char *c = strchr(s, ':');
+        if (c && strchr(c + 1, ':')) {
+            c = NULL; /* a bare IPv6 address */
+        }
+        size_t hl = c ? (size_t)(c - s) : strlen(s);
+        if (hl >= sizeof(host)) {
+            return DNSD_EMALFORMED;
+        }
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        p = c ? c + 1 : NULL;
+    }
+    if (p) {
+        char *end;
+        port = strtol(p, &end, 10);
+        if (end == p || *end || port < 1 || port > 65535) {
+            return DNSD_EMALFORMED;
+        }
+    }
+    struct sockaddr_in *a4 = (void *)out;
+    struct sockaddr_in6 *a6 = (void *)out;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        return 0;
+    }
+    return DNSD_EMALFORMED;
+}
+
+char *acme_spki_sha256(EVP_PKEY *k)
+{
+    uint8_t *der = NULL;
+    int n = i2d_PUBKEY(k, &der);
+    if (n <= 0) {
+        return NULL;
+    }
+    uint8_t md[32];
+    unsigned mdlen = 0;
+    int ok = EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+    OPENSSL_free(der);
+    if (!ok) {
+        return NULL;
+    }
+    char *hex = xmalloc(65);
+    for (unsigned i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    return hex;
+}
+
+/* "_443._tcp." (when @p tlsa) + a checked host name, as a wire name */
+static int name_wire(const char *name, bool tlsa, uint8_t *out)
+{
+    size_t o = 0;
+    if (tlsa) {
+        static const char pre[] = "\x04_443\x04_tcp";
+        memcpy(out, pre, sizeof(pre) - 1);
+        o = sizeof(pre) - 1;
+    }
+    const char *p = name;
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len == 0 || len > 63 || o + 1 + len + 1 > DNAME_MAXLEN) {
+            return DNSD_EMALFORMED;
+        }
+        out[o++] = (uint8_t)len;
+        memcpy(out + o, p, len);
+        o += len;
+        p += len + (dot ? 1 : 0);
+    }
+    out[o++] = 0;
+    dname_lower(out);
+    return (int)o;
+}
+
+/* zones touched in one transaction, finished (checked, serial bumped) once each */
+typedef struct touched {
+    zw_zone_t z[8];
+    int n;
+} touched_t;
+
+static int zone_of(zw_t *w, const uint8_t *owner, touched_t *t, zw_zone_t *z, diag_t *d)
+{
+    int err = acme_dns01_zone(w->s, w->txn, owner, z);
+    if (err) {
+        char on[1100];
+        dname_to_str(owner, on, sizeof(on));
+        diag_set(d, on, 0, "%s", err == DNSD_ENOZONE ? "no zone in this store holds it"
+                                                     : dnsd_strerror(err));
+        return err;
+    }
+    for (int i = 0; i < t->n; i++) {
+        if (t->z[i].id == z->id) {
+            return 0;
+        }
+    }
+    if (t->n < 8) {
+        t->z[t->n++] = *z;
+    }
+    return 0;
+}
+
+/* replace RRset (owner, type, region) by @p rds (count @p n; 0 deletes it) */
+static int rrset_put(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type,
+                     uint16_t region, uint32_t ttl, uint8_t (*rds)[300], const uint16_t *lens,
+                     int n, diag_t *d)
+{
+    int err = zw_rr_del(w, z, owner, type, region, NULL, 0);
+    if (err && err != DNSD_ENOTFOUND) {
+        diag_set(d, "shard", 0, "cannot replace an RRset: %s", dnsd_strerror(err));
+        return err;
+    }
+    for (int i = 0; i < n; i++) {
+        err = zw_rr_add(w, z, owner, type, region, ttl, rds[i], lens[i]);
+        if (err && err != DNSD_EEXIST) {
+            diag_set(d, "shard", 0, "cannot add a record: %s", dnsd_strerror(err));
+            return err;
+        }
+    }
+    return 0;
+}
+
+static int shard_region(zw_t *w, json_t *sh, uint16_t *region, diag_t *d)
+{
+    const char *rn = acme_js(sh, "region");
+    int err = zs_region_id(w->s, w->txn, rn, region);
+    if (err) {
+        diag_set(d, "shard", 0, "region %s: %s", rn,
+                 err == DNSD_ENOTFOUND ? "no such region" : dnsd_strerror(err));
+    }
+    return err;
+}
+
+static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
+{
+    json_t *sh = acme_shard_of(req);
+    if (!sh) {
+        return 0;
+    }
+    uint16_t region;
+    int err = shard_region(w, sh, &region, d);
+    if (err) {
+        return err;
+    }
+    uint32_t ttl = (uint32_t)acme_ji(sh, "ttl");
+    if (ttl == 0) {
+        ttl = ACME_SHARD_TTL_DEFAULT;
+    }
+    /* the pool */
+    uint8_t a[ACME_SHARD_LB_MAX][300], aaaa[ACME_SHARD_LB_MAX][300];
+    uint16_t alen[ACME_SHARD_LB_MAX], aaaalen[ACME_SHARD_LB_MAX];
+    int na = 0, naaaa = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(sh, "lb"), i, x)
+    {
+        struct sockaddr_storage ss;
+        if (acme_shard_lb_parse(json_string_value(x), &ss) != 0) {
+            diag_set(d, "shard", 0, "load balancer \"%s\" is not an address",
+                     json_string_value(x));
+            return DNSD_EMALFORMED;
+        }
+        if (ss.ss_family == AF_INET && na < ACME_SHARD_LB_MAX) {
+            memcpy(a[na], &((struct sockaddr_in *)&ss)->sin_addr, 4);
+            bool dup = false;
+            for (int k = 0; k < na && !dup; k++) {
+                dup = memcmp(a[k], a[na], 4) == 0;
+            }
+            if (!dup) {
+                alen[na++] = 4;
+            }
+        } else if (ss.ss_family == AF_INET6 && naaaa < ACME_SHARD_LB_MAX) {
+            memcpy(aaaa[naaaa], &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            bool dup = false;
+            for (int k = 0; k < naaaa && !dup; k++) {
+                dup = memcmp(aaaa[k], aaaa[naaaa], 16) == 0;
+            }
+            if (!dup) {
+                aaaalen[naaaa++] = 16;
+            }
+        }
+    }
+    /* TLSA 3 1 1 and the generation TXT */
+    json_t *ss = json_object_get(state, "shard");
+    uint8_t tl[8][300], tx[1][300];
+    uint16_t tllen[8], txlen[1];
+    int ntl = 0;
+    json_array_foreach(json_object_get(ss, "tlsa"), i, x)
+    {
+        const char *h = json_string_value(x);
+        if (!h || strlen(h) != 64 || ntl == 8) {
+            continue;
+        }
+        tl[ntl][0] = 3;
+        tl[ntl][1] = 1;
+        tl[ntl][2] = 1;
+        for (int k = 0; k < 32; k++) {
+            unsigned v;
+            sscanf(h + 2 * k, "%2x", &v);
+            tl[ntl][3 + k] = (uint8_t)v;
+        }
+        tllen[ntl++] = 35;
+    }
+    int ntx = 0;
+    if (ss && ntl > 0) {
+        char t[256];
+        int n = snprintf(t, sizeof(t), "dnsd-shard gen=%lld serial=%s spki=%s next=%s",
+                         acme_ji(ss, "gen"), acme_js(ss, "serial"), acme_js(ss, "spki"),
+                         acme_js(ss, "next_spki"));
+        if (n > 0 && n < 256) {
+            tx[0][0] = (uint8_t)n;
+            memcpy(tx[0] + 1, t, (size_t)n);
+            txlen[0] = (uint16_t)(n + 1);
+            ntx = 1;
+        }
+    }
+    touched_t t = {0};
+    json_array_foreach(json_object_get(req, "names"), i, x)
+    {
+        const char *name = json_string_value(x);
+        uint8_t owner[DNAME_MAXLEN + 1];
+        zw_zone_t z;
+        if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, &t, &z, d)) != 0) {
+            return err ? err : DNSD_EMALFORMED;
+        }
+        if ((err = rrset_put(w, &z, owner, T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
+            (err = rrset_put(w, &z, owner, T_AAAA, region, ttl, aaaa, aaaalen,
+                             clear ? 0 : naaaa, d))) {
+            return err;
+        }
+        if (name[0] == '*') {
+            continue; /* no TLSA at a wildcard owner */
+        }
+        if (name_wire(name, true, owner) < 0) {
+            return DNSD_EMALFORMED;
+        }
+        if ((err = rrset_put(w, &z, owner, T_TLSA, region, ttl, tl, tllen, clear ? 0 : ntl, d)) ||
+            (err = rrset_put(w, &z, owner, T_TXT, region, ttl, tx, txlen, clear ? 0 : ntx, d))) {
+            return err;
+        }
+    }
+    for (int k = 0; k < t.n; k++) {
+        if ((err = zw_check_zone(w, &t.z[k], d)) != 0 ||
+            (err = zw_soa_bump(w, &t.z[k], false, 0, NULL)) != 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
+{
+    return write_records(w, req, state, false, d);
+}
+
+int acme_shard_clear(zw_t *w, json_t *req, diag_t *d)
+{
+    return write_records(w, req, NULL, true, d);
+}
+
+/* ---- TLS probe ---- */
+
+int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
+                   char *serial, size_t cap, char *why, size_t whycap)
+{
+    int fd = socket(lb->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    int ret = -1;
+    socklen_t len = lb->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                             : sizeof(struct sockaddr_in6);
+    if (fd < 0) {
+        snprintf(why, whycap, "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (connect(fd, (const struct sockaddr *)lb, len) != 0 && errno != EINPROGRESS) {
+        snprintf(why, whycap, "connect: %s", strerror(errno));
+        goto out;
+    }
+    struct pollfd p = {fd, POLLOUT, 0};
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
+        soerr) {
+        snprintf(why, whycap, "connect: %s", soerr ? strerror(soerr) : "timed out");
+        goto out;
+    }
+    /* the handshake blocking, bounded by socket timeouts */
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    ctx = SSL_CTX_new(TLS_client_method());
+    ssl = ctx ? SSL_new(ctx) : NULL;
+    if (!ssl) {
+        snprintf(why, whycap, "cannot set up TLS");
+        goto out;
+    }
+    /* no verification: the probe asks WHICH certificate is presented */
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+    SSL_set_tlsext_host_name(ssl, sni);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        snprintf(why, whycap, "TLS handshake: %s", e ? ERR_reason_error_string(e) : "failed");
+        ERR_clear_error();
+        goto out;
+    }
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    if (!peer) {
+        snprintf(why, whycap, "no certificate presented");
+        goto out;
+    }
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    snprintf(serial, cap, "%s", hex ? hex : "");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(peer);
+    ret = 0;
+out:
+    if (ssl) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    SSL_CTX_free(ctx);
+    close(fd);
+    return ret;
+}
+
+/* ---- worker side (order_int.h) ---- */
+
+EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt)
+{
+    json_t *ss = json_object_get(st->state, "shard");
+    EVP_PKEY *k = NULL;
+    if (ss && *acme_js(ss, "next_key") && acme_key_from_pem(acme_js(ss, "next_key"), &k) == 0 &&
+        acme_key_type(k) == kt) {
+        return k; /* its TLSA record has been published since the last issuance */
+    }
+    EVP_PKEY_free(k);
+    return NULL;
+}
+
+int shard_issued(acme_worker_t *w, step_t *st, EVP_PKEY *key, const char *serial)
+{
+    json_t *ss = json_object_get(st->state, "shard");
+    if (!ss) {
+        ss = json_object();
+        json_object_set_new(st->state, "shard", ss);
+    }
+    json_t *sh = acme_shard_of(st->req);
+    time_t now = acme_worker_now(w);
+    long ttl = acme_ji(sh, "ttl") ? (long)acme_ji(sh, "ttl") : ACME_SHARD_TTL_DEFAULT;
+    char *cur = acme_spki_sha256(key);
+    char old[80];
+    snprintf(old, sizeof(old), "%s", acme_js(ss, "spki"));
+    /* the next key, published from now on */
+    acme_keytype_t kt = acme_key_type(key);
+    EVP_PKEY *next = NULL;
+    if (!cur || acme_key_generate(kt, &next) != 0) {
+        free(cur);
+        snprintf(st->err, sizeof(st->err), "cannot make the shard's next key");
+        return -1;
+    }
+    char *npem = acme_key_pem(next), *nspki = acme_spki_sha256(next);
+    EVP_PKEY_free(next);
+    json_t *tlsa = json_array();
+    json_array_append_new(tlsa, json_string(cur));
+    json_array_append_new(tlsa, json_string(nspki));
+    json_t *retire = json_object_get(ss, "retire");
+    if (!json_is_array(retire)) {
+        retire = json_array();
+        json_object_set_new(ss, "retire", retire);
+    }
+    /* the previous key stays until every cache has seen the switch:
+     * the TTL, plus time for the load balancers to take the new bundle */
+    if (old[0] && strcmp(old, cur) != 0) {
+        json_array_append_new(retire, json_pack("{s:s, s:I}", "spki", old, "at",
+                                                (json_int_t)(now + ttl + 60)));
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(retire, i, r)
+    {
+        const char *h = acme_js(r, "spki");
+        if (strcmp(h, cur) != 0 && strcmp(h, nspki) != 0) {
+            json_array_append_new(tlsa, json_string(h));
+        }
+    }
+    json_object_set_new(ss, "tlsa", tlsa);
+    set_int(ss, "gen", acme_ji(ss, "gen") + 1);
+    set_str(ss, "serial", serial);
+    set_str(ss, "spki", cur);
+    set_str(ss, "next_spki", nspki);
+    set_str(ss, "next_key", npem ? npem : "");
+    set_int(ss, "probe_at", now); /* probe right after deployment */
+    acme_secret_free(npem);
+    free(nspki);
+    free(cur);
+    st->shard_rewrite = true;
+    st->shard_deploy = true;
+    return 0;
+}
+
+time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state)
+{
+    json_t *ss = json_object_get(state, "shard");
+    if (!acme_shard_of(req) || !ss) {
+        return 0;
+    }
+    time_t due = (time_t)acme_ji(ss, "probe_at");
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(ss, "retire"), i, r)
+    {
+        time_t at = (time_t)acme_ji(r, "at");
+        if (at && (!due || at < due)) {
+            due = at;
+        }
+    }
+    (void)w;
+    return due;
+}
+
+/* probe every load balancer of the shard; health into state.shard.health */
+static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
+{
+    json_t *sh = acme_shard_of(st->req), *ss = json_object_get(st->state, "shard");
+    const char *want = acme_js(json_object_get(st->state, "cert"), "serial");
+    const char *sni = NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(st->req, "names"), i, x)
+    {
+        if (!sni && json_string_value(x)[0] != '*') {
+            sni = json_string_value(x);
+        }
+    }
+    if (!sni) {
+        sni = json_string_value(json_array_get(json_object_get(st->req, "names"), 0)) + 2;
+    }
+    json_t *lbs = json_array();
+    bool all = true;
+    json_array_foreach(json_object_get(sh, "lb"), i, x)
+    {
+        struct sockaddr_storage lb;
+        char serial[128] = "", why[256] = "";
+        int rc = acme_shard_lb_parse(json_string_value(x), &lb) == 0
+                     ? acme_tls_probe(&lb, sni, 3000, serial, sizeof(serial), why, sizeof(why))
+                     : (snprintf(why, sizeof(why), "not an address"), -1);
+        bool ok = rc == 0 && strcmp(serial, want) == 0;
+        if (rc == 0 && !ok) {
+            snprintf(why, sizeof(why), "presents serial %s, not %s", serial, want);
+        }
+        all = all && ok;
+        json_array_append_new(lbs, json_pack("{s:s, s:s, s:b, s:s}", "lb", json_string_value(x),
+                                             "serial", serial, "ok", ok, "error", why));
+        if (!ok) {
+            log_warn("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
+        }
+    }
+    json_t *cert = json_object_get(st->state, "cert");
+    long long left = acme_ji(cert, "not_after") - (long long)now;
+    bool fresh = cert && left > (long long)w->cfg.shard_alert_s;
+    json_object_set_new(ss, "health",
+                        json_pack("{s:I, s:b, s:b, s:o}", "checked", (json_int_t)now, "healthy",
+                                  all && fresh, "lbs_ok", all, "lbs", lbs));
+    if (!fresh && cert) {
+        log_warn("acme: %s: certificate expires in %lld s (alert threshold %ld s)", st->id, left,
+                 w->cfg.shard_alert_s);
+    }
+    set_int(ss, "probe_at", now + w->cfg.shard_probe_interval_s);
+}
+
+int shard_maintain(acme_worker_t *w, step_t *st, time_t now)
+{
+    json_t *ss = json_object_get(st->state, "shard");
+    json_t *retire = json_object_get(ss, "retire");
+    bool changed = false;
+    for (size_t i = 0; i < json_array_size(retire);) {
+        json_t *r = json_array_get(retire, i);
+        if (acme_ji(r, "at") <= now) {
+            const char *h = acme_js(r, "spki");
+            json_t *tlsa = json_object_get(ss, "tlsa");
+            for (size_t k = 0; k < json_array_size(tlsa); k++) {
+                if (strcmp(json_string_value(json_array_get(tlsa, k)), h) == 0) {
+                    json_array_remove(tlsa, k);
+                    break;
+                }
+            }
+            log_info("acme: %s: TLSA for the previous key %.16s... retired", st->id, h);
+            json_array_remove(retire, i);
+            changed = true;
+        } else {
+            i++;
+        }
+    }
+    if (changed) {
+        st->shard_rewrite = true;
+    }
+    if (acme_ji(ss, "probe_at") && acme_ji(ss, "probe_at") <= now) {
+        shard_probe(w, st, now);
+    }
+    return STEP_NEXT;
+}
+
+/* every shard of region @p region with a certificate: the crt-list lines */
+typedef struct crtlist {
+    const char *region;
+    const char *dir;
+    char *text;
+    size_t len;
+} crtlist_t;
+
+static int crtlist_cb(const char *key, json_t *v, void *arg)
+{
+    crtlist_t *cl = arg;
+    json_t *req = json_object_get(v, "req");
+    json_t *sh = acme_shard_of(req);
+    if (!sh || strcmp(acme_js(sh, "region"), cl->region) != 0 ||
+        !json_object_get(json_object_get(v, "state"), "cert")) {
+        return 0;
+    }
+    char line[8192];
+    int n = snprintf(line, sizeof(line), "%s/%s.pem", cl->dir, acme_js(sh, "domain"));
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(req, "names"), i, x)
+    {
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", json_string_value(x));
+        if (n >= (int)sizeof(line) - 300) {
+            break;
+        }
+    }
+    n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
+    cl->text = xrealloc(cl->text, cl->len + (size_t)n + 1);
+    memcpy(cl->text + cl->len, line, (size_t)n + 1);
+    cl->len += (size_t)n;
+    (void)key;
+    return 0;
+}
+
+void shard_deploy(acme_worker_t *w, step_t *st)
+{
+    json_t *sh = acme_shard_of(st->req);
+    json_t *cert = json_object_get(st->state, "cert");
+    if (!w->cfg.cert_dir[0]) {
+        log_warn("acme: %s: no cert-dir: the shard's bundle is not written", st->id);
+        return;
+    }
+    char dir[4400], regions[4300];
+    snprintf(regions, sizeof(regions), "%s/regions", w->cfg.cert_dir);
+    snprintf(dir, sizeof(dir), "%s/%s", regions, acme_js(sh, "region"));
+    mkdir(w->cfg.cert_dir, 0755);
+    mkdir(regions, 0755);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        log_err("acme: %s: cannot make %s: %s", st->id, dir, strerror(errno));
+        return;
+    }
+    /* HAProxy's bundle: chain then key, one file, 0600 */
+    const char *pem = acme_js(cert, "pem"), *key = acme_js(cert, "key");
+    size_t n = strlen(pem) + strlen(key) + 2;
+    char *bundle = xmalloc(n);
+    snprintf(bundle, n, "%s%s", pem, key);
+    char file[600];
+    snprintf(file, sizeof(file), "%s.pem", acme_js(sh, "domain"));
+    int err = ord_write_file(dir, file, bundle, 0600);
+    acme_secret_free(bundle);
+    if (err) {
+        log_err("acme: %s: cannot write %s/%s: %s", st->id, dir, file, dnsd_strerror(err));
+        return;
+    }
+    crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0};
+    MDB_txn *txn;
+    if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
+        acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
+        mdb_txn_abort(txn);
+    }
+    err = ord_write_file(dir, "crt-list.txt", cl.text, 0644);
+    free(cl.text);
+    if (err) {
+        log_err("acme: %s: cannot write %s/crt-list.txt: %s", st->id, dir, dnsd_strerror(err));
+        return;
+    }
+    log_info("acme: %s: bundle and crt-list in %s", st->id, dir);
+    const char *hook = acme_js(sh, "hook");
+    if (!*hook) {
+        return;
+    }
+    char names[4096] = "";
+    size_t i, off = 0;
+    json_t *x;
+    json_array_foreach(json_object_get(st->req, "names"), i, x)
+    {
+        int k = snprintf(names + off, sizeof(names) - off, "%s%s", off ? " " : "",
+                         json_string_value(x));
+        if (k < 0 || (size_t)k >= sizeof(names) - off) {
+            break;
+        }
+        off += (size_t)k;
+    }
+    char v1[600], v2[300], v3[5100], v4[4500], v5[200], v6[4200];
+    snprintf(v1, sizeof(v1), "DNSD_SHARD_DOMAIN=%s", acme_js(sh, "domain"));
+    snprintf(v2, sizeof(v2), "DNSD_SHARD_REGION=%s", acme_js(sh, "region"));
+    snprintf(v3, sizeof(v3), "DNSD_SHARD_BUNDLE=%s/%s", dir, file);
+    snprintf(v4, sizeof(v4), "DNSD_SHARD_CRTLIST=%s/crt-list.txt", dir);
+    snprintf(v5, sizeof(v5), "DNSD_SHARD_SERIAL=%s", acme_js(cert, "serial"));
+    snprintf(v6, sizeof(v6), "DNSD_SHARD_NAMES=%s", names);
+    const char *vars[] = {v1, v2, v3, v4, v5, v6, NULL};
+    ord_run_command(w, st->id, hook, vars);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shard.h -- regional certificate shards (issue #6): one certificate per
+ * (domain, region), with the region's answers tied to it. A shard is a
+ * certificate record (certdb.h) whose request carries
+ *
+ *   "shard": {"domain": D, "region": R, "lb": ["addr[:port]", ...],
+ *             "hook": "command", "ttl": seconds}
+ *
+ * and id "D@R". What it owns in region R of D's zone, rewritten as ONE
+ * desired state inside the write transaction that changes it (dnsctl's
+ * `shard add/set`, the worker's issuance and TLSA retirement), so a query
+ * sees all of a change or none of it:
+ *
+ *   NAME            A/AAAA  the region's load balancers (the pool)
+ *   _443._tcp.NAME  TLSA    3 1 1 for the current key, the NEXT key (made
+ *                           at issuance and published a whole lifetime
+ *                           before it is used, RFC 7671 8.1) and, for a TTL
+ *                           after a switch, the previous one
+ *   _443._tcp.NAME  TXT     "dnsd-shard gen=G serial=S spki=H next=N": the
+ *                           generation the TLSA set belongs to
+ *
+ * (NAME: each of the shard's names; TLSA and TXT only for names without
+ * "*."). Slow path: dnsctl and the ACME thread.
+ */
+#ifndef DNSD_ACME_SHARD_H
+#define DNSD_ACME_SHARD_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "zones/base/diag.h"
+#include "zones/writer.h"
+
+#define ACME_SHARD_TTL_DEFAULT 300u
+#define ACME_SHARD_LB_MAX      16
+#define ACME_SHARD_TLSA_PORT   443
+
+/** The shard object of a certificate request, or NULL for a plain certificate. */
+json_t *acme_shard_of(json_t *req);
+
+/** Parse "192.0.2.1", "192.0.2.1:8443", "[2001:db8::1]:8443" or "2001:db8::1" (port 443). */
+int acme_shard_lb_parse(const char *s, struct sockaddr_storage *out);
+
+/** SHA-256 of the key's SubjectPublicKeyInfo, lower-case hex (TLSA 3 1 1). malloc'd. */
+char *acme_spki_sha256(EVP_PKEY *k);
+
+/**
+ * Write the shard's desired region records (see above) for @p req and
+ * worker state @p state (NULL or without "shard": the pool only) in write
+ * txn @p w; checks the zone and bumps its SOA serial once.
+ * @return 0 or an error with @p d filled.
+ */
+int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d);
+
+/** Remove everything acme_shard_records() may have written for @p req. */
+int acme_shard_clear(zw_t *w, json_t *req, diag_t *d);
+
+/**
+ * TLS probe: connect to @p lb (timeout @p timeout_ms), send SNI @p sni,
+ * and copy the presented leaf's serial (hex, upper case) to @p serial.
+ * @return 0, or -1 with @p why set.
+ */
+int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
+                   char *serial, size_t cap, char *why, size_t whycap);
+
+#endif
