@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dnsd/answer.h"
 #include "zones/base/err.h"
@@ -28,6 +29,12 @@ void config_defaults(config_t *c)
     c->tcp_max_connections = 1024;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
+    c->rrl_rate = 0;
+    c->rrl_slip = 2;
+    c->rrl_ipv4_prefix = 24;
+    c->rrl_ipv6_prefix = 56;
+    c->rrl_table_size = 262144;
+    c->stats_interval_s = 60;
     c->log_level = LOG_LVL_INFO;
     c->geo_check_ms = 1000;
 }
@@ -131,6 +138,12 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
     UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
     UINT_KEY("udp-payload", udp_payload, 512, 4096)
+    UINT_KEY("rrl-rate", rrl_rate, 0, 1000000)
+    UINT_KEY("rrl-slip", rrl_slip, 0, 100)
+    UINT_KEY("rrl-ipv4-prefix", rrl_ipv4_prefix, 8, 32)
+    UINT_KEY("rrl-ipv6-prefix", rrl_ipv6_prefix, 16, 128)
+    UINT_KEY("rrl-table-size", rrl_table_size, 1024, 1u << 26)
+    UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
 #undef UINT_KEY
     if (strcmp(key, "store-map-size") == 0) {
@@ -172,6 +185,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
             return DNSD_ECONFIG;
         }
         c->have_geo_paths = true;
+        snprintf(c->geo_paths_spec, sizeof(c->geo_paths_spec), "%s", value);
         return 0;
     }
     char *dst = NULL;
@@ -188,6 +202,9 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "geo-database") == 0) {
         dst = c->geo_db;
         cap = sizeof(c->geo_db);
+    } else if (strcmp(key, "stats-file") == 0) {
+        dst = c->stats_file;
+        cap = sizeof(c->stats_file);
     }
     if (!dst) {
         diag_text(d, "unknown setting \"%s\"", key);
@@ -255,4 +272,38 @@ int config_load(config_t *c, const char *file, diag_t *d)
     }
     fclose(f);
     return err;
+}
+
+int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t *d,
+                 bool *cli_err)
+{
+    config_defaults(c);
+    *cli_err = false;
+    if (file && config_load(c, file, d) != 0) {
+        return DNSD_ECONFIG;
+    }
+    bool cli_listen = false;
+    for (int i = 0; cli && i < cli->n; i++) {
+        if (strcmp(cli->key[i], "listen") == 0 && !cli_listen) {
+            c->nlisten = 0; /* --listen replaces the file's addresses */
+            cli_listen = true;
+        }
+        diag_set(d, "", 0, "%s", "");
+        if (config_set(c, cli->key[i], cli->val[i], d) != 0) {
+            char text[sizeof(d->text)];
+            snprintf(text, sizeof(text), "--%.500s", d->text);
+            diag_set(d, "", 0, "%s", text);
+            *cli_err = true;
+            return DNSD_ECONFIG;
+        }
+    }
+    if (c->nlisten == 0) {
+        config_parse_addr("0.0.0.0:53", &c->listen[c->nlisten++]);
+        config_parse_addr("[::]:53", &c->listen[c->nlisten++]);
+    }
+    if (c->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? (int)n : 1;
+    }
+    return 0;
 }

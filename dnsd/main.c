@@ -18,6 +18,7 @@
 
 #include "dnsd/config.h"
 #include "dnsd/orch.h"
+#include "dnsd/stats.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -28,8 +29,12 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: dnsd [-c FILE] [--store DIR] [--listen ADDR[:PORT]]... [--workers N]\n"
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
-            "            [--tcp-idle-timeout S] [--tcp-max-connections N] [--tcp-max-queries N]\n"
-            "            [--udp-payload N] [--store-map-size MIB] [--geo-database FILE]\n"
+            "            [--tcp-idle-timeout S] [--tcp-max-connections N]\n"
+            "            [--tcp-max-queries N] [--udp-payload N]\n"
+            "            [--rrl-rate N] [--rrl-slip N] [--rrl-ipv4-prefix BITS]\n"
+            "            [--rrl-ipv6-prefix BITS] [--rrl-table-size N]\n"
+            "            [--stats-file FILE] [--stats-interval S]\n"
+            "            [--store-map-size MIB] [--geo-database FILE]\n"
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -214,6 +219,13 @@ int main(int argc, char **argv)
         {"tcp-max-connections", required_argument, NULL, 1},
         {"tcp-max-queries", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},
+        {"rrl-rate", required_argument, NULL, 1},
+        {"rrl-slip", required_argument, NULL, 1},
+        {"rrl-ipv4-prefix", required_argument, NULL, 1},
+        {"rrl-ipv6-prefix", required_argument, NULL, 1},
+        {"rrl-table-size", required_argument, NULL, 1},
+        {"stats-file", required_argument, NULL, 1},
+        {"stats-interval", required_argument, NULL, 1},
         {"store-map-size", required_argument, NULL, 1},
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
@@ -222,12 +234,15 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    static config_t cfg_store; /* lives as long as the process: early exits leak nothing */
-    config_t *cfg = &cfg_store;
+    /* static: they live as long as the process (early exits leak nothing);
+     * two configs, so a SIGHUP reload is built beside the running one */
+    static config_t cfg_store[2];
+    static config_cli_t cli;
+    config_t *cfg = &cfg_store[0];
     diag_t d = {{0}, 0, {0}};
-    config_defaults(cfg);
 
-    /* pass 1: the config file; pass 2: options override it */
+    /* pass 1: -c and the informational options; pass 2: the settings,
+     * kept so a reload applies them over the file again */
     const char *conf_file = NULL;
     int c, idx;
     opterr = 0;
@@ -244,49 +259,26 @@ int main(int argc, char **argv)
             fprintf(stderr, "dnsd: unknown option or missing value: %s\n", argv[optind - 1]);
             usage(stderr);
             return 2;
+        } else if (c == 1) {
+            if (cli.n == CONF_CLI_MAX) {
+                fprintf(stderr, "dnsd: more than %d options\n", CONF_CLI_MAX);
+                return 2;
+            }
+            cli.key[cli.n] = opts[idx].name;
+            cli.val[cli.n++] = optarg;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "dnsd: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
     }
-    bool listen_default = true;
-    if (conf_file) {
-        if (config_load(cfg, conf_file, &d) != 0) {
-            fprintf(stderr, "dnsd: ");
-            diag_print(&d, stderr);
-            return 1;
-        }
-        listen_default = cfg->nlisten == 0;
-    }
-    optind = 1;
-    bool cli_listen = false;
-    while ((c = getopt_long(argc, argv, "c:hV", opts, &idx)) != -1) {
-        if (c != 1) {
-            continue;
-        }
-        if (strcmp(opts[idx].name, "listen") == 0 && !cli_listen) {
-            cfg->nlisten = 0; /* --listen replaces the file's addresses */
-            cli_listen = true;
-        }
-        diag_set(&d, "", 0, "%s", "");
-        if (config_set(cfg, opts[idx].name, optarg, &d) != 0) {
-            fprintf(stderr, "dnsd: --%s\n", d.text);
-            return 2;
-        }
-    }
-    if (cli_listen) {
-        listen_default = false;
-    }
-    if (listen_default && cfg->nlisten == 0) {
-        config_parse_addr("0.0.0.0:53", &cfg->listen[cfg->nlisten++]);
-        config_parse_addr("[::]:53", &cfg->listen[cfg->nlisten++]);
+    bool cli_err = false;
+    if (config_build(cfg, conf_file, &cli, &d, &cli_err) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return cli_err ? 2 : 1;
     }
     log_level = cfg->log_level;
-    if (cfg->workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->workers = n > 0 ? (int)n : 1;
-    }
 
     server_t srv;
     memset(&srv, 0, sizeof(srv));
@@ -322,6 +314,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -329,6 +322,10 @@ int main(int argc, char **argv)
     memset(&orch, 0, sizeof(orch));
     orch.srv = &srv;
     orch.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+    orch.conf_file = conf_file;
+    orch.cli = &cli;
+    orch.cfg_spare = &cfg_store[1];
+    atomic_store(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
     geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db,
                                       cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g0) {
@@ -359,29 +356,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file, strerror(errno));
         return 1;
     }
+    const settings_t *s0 = atomic_load(&srv.settings);
+    if (s0->rrl) {
+        log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",
+                 s0->rrl_rate, s0->rrl_slip, cfg->rrl_ipv4_prefix, cfg->rrl_ipv6_prefix,
+                 rrl_buckets(s0->rrl));
+    }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
     orch_run(&orch);
     geo_state_t *last = atomic_load(&srv.geo);
-    answer_stats_t tot = {0};
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]);
-        answer_stats_t *s = &srv.w[i]->actx.st;
-        tot.queries += s->queries;
-        tot.truncated += s->truncated;
-        tot.dropped += s->dropped;
-        tot.tcp += s->tcp;
-        for (int r = 0; r < 17; r++) {
-            tot.rcode[r] += s->rcode[r];
-        }
+    }
+    stats_total_t tot;
+    stats_collect(&srv, &tot);
+    stats_log("stopped", &tot);
+    orch_write_stats(&orch, &tot);
+    for (int i = 0; i < srv.nworkers; i++) {
         worker_free(srv.w[i]);
     }
-    log_info("stopped: %llu queries (%llu TCP), %llu NOERROR, %llu NXDOMAIN, %llu REFUSED, "
-             "%llu FORMERR, %llu SERVFAIL, %llu truncated, %llu dropped",
-             (unsigned long long)tot.queries, (unsigned long long)tot.tcp,
-             (unsigned long long)tot.rcode[0], (unsigned long long)tot.rcode[3],
-             (unsigned long long)tot.rcode[5], (unsigned long long)tot.rcode[1],
-             (unsigned long long)tot.rcode[2], (unsigned long long)tot.truncated,
-             (unsigned long long)tot.dropped);
+    cfg = (config_t *)srv.cfg; /* a reload may have swapped it */
     if (cfg->pid_file[0]) {
         unlink(cfg->pid_file);
     }
@@ -389,5 +383,6 @@ int main(int argc, char **argv)
     geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
+    log_info("store closed; exiting");
     return 0;
 }

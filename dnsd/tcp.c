@@ -70,7 +70,9 @@ static void conn_close(tcp_conn_t *c)
     c->prev = NULL;
     w->tcp_free = c;
     w->tcp_count--;
-    accept_pause(w, false);
+    if (w->tcp_count < w->set->tcp_max_per_worker) {
+        accept_pause(w, false);
+    }
 }
 
 static void set_events(tcp_conn_t *c, int ev)
@@ -114,7 +116,7 @@ static bool flush(tcp_conn_t *c)
 static void process(tcp_conn_t *c)
 {
     worker_t *w = c->w;
-    const config_t *cfg = w->srv->cfg;
+    const settings_t *set = w->set;
     size_t off = 0;
     while (c->tx_len == 0 && c->rx_len - off >= 2) {
         size_t mlen = (size_t)(c->rx[off] << 8 | c->rx[off + 1]);
@@ -134,7 +136,7 @@ static void process(tcp_conn_t *c)
         w->actx.geo = NULL;
         off += 2 + mlen;
         c->nqueries++;
-        if (cfg->tcp_max_queries && c->nqueries >= cfg->tcp_max_queries) {
+        if (set->tcp_max_queries && c->nqueries >= set->tcp_max_queries) {
             c->closing = true;
         }
         if (len > 0) {
@@ -195,25 +197,47 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
     process(c);
 }
 
+/* Close @p c if it has been idle too long, else set its timer for when it
+ * would be. @return false if it was closed. */
+static bool check_time(tcp_conn_t *c)
+{
+    worker_t *w = c->w;
+    ev_tstamp left = c->last + (ev_tstamp)w->set->tcp_idle_timeout_s - ev_now(w->loop);
+    if (left <= 0) {
+        STAT_INC(w->ws.tcp_closed_idle);
+        conn_close(c);
+        return false;
+    }
+    c->timer.repeat = left;
+    ev_timer_again(w->loop, &c->timer);
+    return true;
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    tcp_conn_t *c = t->data;
+    (void)loop;
     (void)revents;
-    ev_tstamp idle = (ev_tstamp)c->w->srv->cfg->tcp_idle_timeout_s;
-    ev_tstamp left = c->last + idle - ev_now(loop);
-    if (left <= 0) {
-        conn_close(c);
-        return;
+    check_time(t->data);
+}
+
+void tcp_settings_changed(worker_t *w)
+{
+    /* timeouts may have become shorter: re-arm every timer now */
+    tcp_conn_t *c = w->tcp_live;
+    while (c) {
+        tcp_conn_t *next = c->next;
+        check_time(c);
+        c = next;
     }
-    t->repeat = left;
-    ev_timer_again(loop, t);
+    accept_pause(w, w->tcp_count >= w->set->tcp_max_per_worker);
 }
 
 void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     worker_t *w = io->data;
     (void)revents;
-    while (w->tcp_count < w->tcp_max) {
+    unsigned max = w->set->tcp_max_per_worker;
+    while (w->tcp_count < max) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
         int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -246,11 +270,11 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         c->io.data = c;
         ev_io_start(loop, &c->io);
         ev_init(&c->timer, timer_cb);
-        c->timer.repeat = (ev_tstamp)w->srv->cfg->tcp_idle_timeout_s;
         c->timer.data = c;
-        ev_timer_again(loop, &c->timer);
+        STAT_INC(w->ws.tcp_accepted);
+        check_time(c);
     }
-    if (w->tcp_count >= w->tcp_max) {
+    if (w->tcp_count >= max) {
         accept_pause(w, true);
     }
 }

@@ -38,9 +38,16 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
         a query, or with a reset: "answered X of Y"
   hold [--seconds S]
         occupy a UDP+TCP port on --host (plain binds), print it, sleep S
+  rrl [--n N] [--src ADDR] [--random] [--wait S] NAME TYPE
+        UDP burst for rate limiting: N queries at once, each from a new
+        socket (a new source port) bound to ADDR, then S seconds for the
+        replies: "sent N answered A slipped S none D bad B elapsed E"
+        (slipped: TC=1 and no records; bad: wrong id or question, or a TC
+        reply with records). --random: NAME gets a random first label.
 """
 import argparse
 import os
+import random
 import select
 import socket
 import struct
@@ -610,6 +617,54 @@ def cmd_churn(a):
     print("answered %d of %d" % (answered, asked))
 
 
+def cmd_rrl(a):
+    """UDP burst, one new socket per query (the kernel spreads source ports
+    over the workers' SO_REUSEPORT sockets, so every worker sees some)."""
+    fam = family(a.host)
+    socks = {}
+    t0 = time.monotonic()
+    for i in range(a.n):
+        x = socket.socket(fam, socket.SOCK_DGRAM)
+        x.bind((a.src, 0))
+        x.setblocking(False)
+        name = a.name
+        if a.random:
+            name = "r%08x%d.%s" % (random.getrandbits(32), i, a.name)
+        q = mkquery(name, a.type, 0x1000 + i)
+        x.sendto(q.to_wire(), (a.host, a.port))
+        socks[x] = (q.id, dns.name.from_text(name))
+    elapsed = time.monotonic() - t0
+    answered = slipped = bad = 0
+    pending = dict(socks)
+    deadline = time.monotonic() + a.wait
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select(list(pending), [], [], left)
+        for x in ready:
+            qid, name = pending.pop(x)
+            try:
+                m = dns.message.from_wire(x.recv(65535))
+            except (OSError, dns.exception.DNSException):
+                bad += 1
+                continue
+            n = sum(len(r) for r in m.answer) + sum(len(r) for r in m.authority)
+            if m.id != qid or not m.question or m.question[0].name != name:
+                bad += 1
+            elif m.flags & dns.flags.TC:
+                if n:
+                    bad += 1
+                else:
+                    slipped += 1
+            else:
+                answered += 1
+    for x in socks:
+        x.close()
+    print("sent %d answered %d slipped %d none %d bad %d elapsed %.3f" % (
+        a.n, answered, slipped, len(pending), bad, elapsed))
+
+
 def cmd_freeport(a):
     for _ in range(50):
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -674,13 +729,20 @@ def main():
     x.add_argument("type")
     x.add_argument("--until", default="")
     x.add_argument("--seconds", type=float, default=10)
+    x = sub.add_parser("rrl")
+    x.add_argument("name")
+    x.add_argument("type")
+    x.add_argument("--n", type=int, default=50)
+    x.add_argument("--src", default="127.0.0.1")
+    x.add_argument("--random", action="store_true")
+    x.add_argument("--wait", type=float, default=0.5)
     x = sub.add_parser("burst")
     x.add_argument("--socks", type=int, default=8)
     x.add_argument("--per", type=int, default=25)
     a = p.parse_args()
     {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
      "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport, "hold": cmd_hold,
-     "churn": cmd_churn,
+     "churn": cmd_churn, "rrl": cmd_rrl,
      "flood": cmd_flood, "burst": cmd_burst, "watch": cmd_watch}[a.cmd](a)
 
 
