@@ -26,6 +26,7 @@ void config_defaults(config_t *c)
     snprintf(c->store, sizeof(c->store), "%s/lib/dnsd", LOCALSTATEDIR);
     c->workers = 0;
     c->tcp_idle_timeout_s = 10;
+    c->tcp_max_conn_time_s = 120;
     c->tcp_max_connections = 1024;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
@@ -135,6 +136,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     }
     UINT_KEY("workers", workers, 0, 256)
     UINT_KEY("tcp-idle-timeout", tcp_idle_timeout_s, 1, 86400)
+    UINT_KEY("tcp-max-connection-time", tcp_max_conn_time_s, 0, 86400)
     UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
     UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
     UINT_KEY("udp-payload", udp_payload, 512, 4096)

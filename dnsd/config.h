@@ -28,6 +28,7 @@ typedef struct config {
     int nlisten;
     int workers;                  /* 0: one per CPU */
     unsigned tcp_idle_timeout_s;  /* close a TCP connection idle this long */
+    unsigned tcp_max_conn_time_s; /* close any TCP connection open this long; 0: never */
     unsigned tcp_max_connections; /* whole server, shared out per worker */
     unsigned tcp_max_queries;     /* per connection; 0: no limit */
     unsigned udp_payload;         /* EDNS payload we advertise and max UDP reply */

@@ -29,8 +29,8 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: dnsd [-c FILE] [--store DIR] [--listen ADDR[:PORT]]... [--workers N]\n"
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
-            "            [--tcp-idle-timeout S] [--tcp-max-connections N]\n"
-            "            [--tcp-max-queries N] [--udp-payload N]\n"
+            "            [--tcp-idle-timeout S] [--tcp-max-connection-time S]\n"
+            "            [--tcp-max-connections N] [--tcp-max-queries N] [--udp-payload N]\n"
             "            [--rrl-rate N] [--rrl-slip N] [--rrl-ipv4-prefix BITS]\n"
             "            [--rrl-ipv6-prefix BITS] [--rrl-table-size N]\n"
             "            [--stats-file FILE] [--stats-interval S]\n"
@@ -216,6 +216,7 @@ int main(int argc, char **argv)
         {"pid-file", required_argument, NULL, 1},
         {"log-level", required_argument, NULL, 1},
         {"tcp-idle-timeout", required_argument, NULL, 1},
+        {"tcp-max-connection-time", required_argument, NULL, 1},
         {"tcp-max-connections", required_argument, NULL, 1},
         {"tcp-max-queries", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},

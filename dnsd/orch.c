@@ -255,6 +255,7 @@ static int log_changes(const config_t *n, const config_t *c)
         size_t off;
     } uints[] = {
         {"tcp-idle-timeout", offsetof(config_t, tcp_idle_timeout_s)},
+        {"tcp-max-connection-time", offsetof(config_t, tcp_max_conn_time_s)},
         {"tcp-max-connections", offsetof(config_t, tcp_max_connections)},
         {"tcp-max-queries", offsetof(config_t, tcp_max_queries)},
         {"udp-payload", offsetof(config_t, udp_payload)},

@@ -17,6 +17,7 @@ settings_t *settings_build(const config_t *c, int nworkers, const settings_t *pr
 {
     settings_t *s = xcalloc(1, sizeof(*s));
     s->tcp_idle_timeout_s = c->tcp_idle_timeout_s;
+    s->tcp_max_conn_time_s = c->tcp_max_conn_time_s;
     s->tcp_max_queries = c->tcp_max_queries;
     unsigned share = c->tcp_max_connections / (unsigned)(nworkers > 0 ? nworkers : 1);
     s->tcp_max_per_worker = share ? share : 1;

@@ -22,6 +22,7 @@ typedef struct settings_rrl settings_rrl_t; /* a table shared by snapshots, refc
 
 typedef struct settings {
     unsigned tcp_idle_timeout_s;
+    unsigned tcp_max_conn_time_s; /* 0: no cap */
     unsigned tcp_max_queries;     /* 0: no cap */
     unsigned tcp_max_per_worker;  /* tcp-max-connections shared out */
     uint16_t udp_payload;

@@ -31,6 +31,7 @@ void stats_collect(const server_t *srv, stats_total_t *t)
         t->rrl_evicted += STAT_GET(w->rrl_evicted);
         t->tcp_accepted += STAT_GET(w->tcp_accepted);
         t->tcp_closed_idle += STAT_GET(w->tcp_closed_idle);
+        t->tcp_closed_time += STAT_GET(w->tcp_closed_time);
     }
 }
 
@@ -41,10 +42,11 @@ void stats_log(const char *what, const stats_total_t *t)
     log_info("%s: %llu queries (%llu TCP), %llu NOERROR, %llu NXDOMAIN, %llu REFUSED, "
              "%llu FORMERR, %llu SERVFAIL, %llu truncated, %llu dropped; "
              "rate limit: %llu limited (%llu slipped, %llu dropped); "
-             "TCP: %llu accepted, %llu closed idle",
+             "TCP: %llu accepted, %llu closed idle, %llu closed at the time limit",
              what, U(t->queries), U(t->tcp), U(t->rcode[0]), U(t->rcode[3]), U(t->rcode[5]),
              U(t->rcode[1]), U(t->rcode[2]), U(t->truncated), U(t->dropped), U(t->rrl_limited),
-             U(t->rrl_slipped), U(t->rrl_dropped), U(t->tcp_accepted), U(t->tcp_closed_idle));
+             U(t->rrl_slipped), U(t->rrl_dropped), U(t->tcp_accepted), U(t->tcp_closed_idle),
+             U(t->tcp_closed_time));
 }
 
 int stats_write(const char *path, const stats_total_t *t, double uptime_s)
@@ -73,6 +75,7 @@ int stats_write(const char *path, const stats_total_t *t, double uptime_s)
     P("rrl.evicted %llu\n", U(t->rrl_evicted));
     P("tcp.accepted %llu\n", U(t->tcp_accepted));
     P("tcp.closed.idle %llu\n", U(t->tcp_closed_idle));
+    P("tcp.closed.time %llu\n", U(t->tcp_closed_time));
 #undef P
     if (n >= sizeof(text)) {
         return -ENOSPC;

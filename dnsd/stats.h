@@ -18,7 +18,7 @@ typedef struct stats_total {
     uint64_t queries, tcp, truncated, dropped, referrals;
     uint64_t rcode[17];
     uint64_t rrl_limited, rrl_slipped, rrl_dropped, rrl_evicted;
-    uint64_t tcp_accepted, tcp_closed_idle;
+    uint64_t tcp_accepted, tcp_closed_idle, tcp_closed_time;
 } stats_total_t;
 
 /** Sum every worker's counters into @p t (workers may be running). */

@@ -2,11 +2,19 @@
 /*
  * tcp.c -- DNS over TCP per RFC 7766, on the worker's libev loop: 2-byte
  * length framing, several (pipelined) queries per connection answered in
- * order, an idle timeout, a per-worker cap on open connections (accepting
- * pauses at the cap and resumes when one closes) and an optional cap on
- * queries per connection. Connection objects and their 64 KiB buffers are
- * kept on a free list, so a busy server stops allocating after warm-up;
- * answering a query allocates nothing.
+ * order, an idle timeout, a total time cap, a per-worker cap on open
+ * connections (accepting pauses at the cap and resumes when one closes)
+ * and an optional cap on queries per connection. Connection objects and
+ * their 64 KiB buffers are kept on a free list, so a busy server stops
+ * allocating after warm-up; answering a query allocates nothing.
+ *
+ * Slow senders (slow-loris): the idle clock restarts only when a whole
+ * query has arrived or an answer made progress going out -- a byte of a
+ * query that never completes does not count -- so a connection that
+ * trickles bytes is closed after tcp-idle-timeout like a silent one. A
+ * client that does complete queries, however slowly, is still closed
+ * tcp-max-connection-time after it connected, so no peer holds one of the
+ * capped slots for ever.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +35,8 @@ struct tcp_conn {
     int fd;
     ev_io io;
     ev_timer timer;
-    ev_tstamp last;
+    ev_tstamp start;    /* accepted */
+    ev_tstamp last;     /* last whole query in, or answer bytes out */
     unsigned nqueries;
     struct sockaddr_storage peer;
     bool closing;       /* close once tx is flushed */
@@ -136,6 +145,7 @@ static void process(tcp_conn_t *c)
         w->actx.geo = NULL;
         off += 2 + mlen;
         c->nqueries++;
+        c->last = ev_now(w->loop); /* a whole query: not idle */
         if (set->tcp_max_queries && c->nqueries >= set->tcp_max_queries) {
             c->closing = true;
         }
@@ -191,19 +201,32 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
             conn_close(c);
             return;
         }
-        c->rx_len += (size_t)n;
-        c->last = ev_now(c->w->loop);
+        c->rx_len += (size_t)n; /* bytes alone do not reset the idle clock (top of file) */
     }
     process(c);
 }
 
-/* Close @p c if it has been idle too long, else set its timer for when it
- * would be. @return false if it was closed. */
+/* Close @p c if its idle or total time is up, else set its timer for the
+ * nearer of the two. @return false if it was closed. */
 static bool check_time(tcp_conn_t *c)
 {
     worker_t *w = c->w;
-    ev_tstamp left = c->last + (ev_tstamp)w->set->tcp_idle_timeout_s - ev_now(w->loop);
-    if (left <= 0) {
+    const settings_t *set = w->set;
+    ev_tstamp now = ev_now(w->loop);
+    ev_tstamp idle_left = c->last + (ev_tstamp)set->tcp_idle_timeout_s - now;
+    ev_tstamp left = idle_left;
+    if (set->tcp_max_conn_time_s) {
+        ev_tstamp total_left = c->start + (ev_tstamp)set->tcp_max_conn_time_s - now;
+        if (total_left <= 0) {
+            STAT_INC(w->ws.tcp_closed_time);
+            conn_close(c);
+            return false;
+        }
+        if (total_left < left) {
+            left = total_left;
+        }
+    }
+    if (idle_left <= 0) {
         STAT_INC(w->ws.tcp_closed_idle);
         conn_close(c);
         return false;
@@ -258,7 +281,7 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         c->rx_len = c->tx_len = c->tx_off = 0;
         c->nqueries = 0;
         c->closing = false;
-        c->last = ev_now(loop);
+        c->start = c->last = ev_now(loop);
         c->prev = NULL;
         c->next = w->tcp_live;
         if (w->tcp_live) {

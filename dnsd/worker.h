@@ -6,7 +6,7 @@
  * nothing writable, so the query path takes no lock.
  * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch, response
  * rate limiting (rrl.h). TCP (tcp.c): RFC 7766 framing, pipelining, idle
- * timeout, connection cap.
+ * and total timeouts, connection cap.
  *
  * Settings the operator can change at run time (settings.h) reach a worker
  * as an immutable snapshot: the main thread publishes it and wakes the
@@ -56,6 +56,7 @@ typedef struct worker_stats {
     stat_t rrl_evicted;       /* a busy bucket was taken over: the table is small */
     stat_t tcp_accepted;
     stat_t tcp_closed_idle;   /* tcp-idle-timeout */
+    stat_t tcp_closed_time;   /* tcp-max-connection-time */
 } worker_stats_t;
 
 typedef struct lsock {

@@ -44,6 +44,15 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
         replies: "sent N answered A slipped S none D bad B elapsed E"
         (slipped: TC=1 and no records; bad: wrong id or question, or a TC
         reply with records). --random: NAME gets a random first label.
+  loris --idle I --trickle T --slow W [--seconds S]
+        TCP slow-loris against the connection cap, bounded by S seconds: I
+        silent connections, T that send a length and then one byte every
+        0.25 s (never a whole query), W that send whole queries one byte
+        every 8 ms, then one extra connection that asks at once; UDP
+        queries every 0.1 s throughout. Lines: "idle K closed SECONDS|open",
+        "trickle K closed SECONDS|open", "slow K closed SECONDS|open
+        answered N", "extra answered SECONDS|none WHY", "udp sent N
+        answered A" (seconds since the start)
 """
 import argparse
 import os
@@ -52,6 +61,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 import dns.edns
@@ -665,6 +675,118 @@ def cmd_rrl(a):
         a.n, answered, slipped, len(pending), bad, elapsed))
 
 
+def cmd_loris(a):
+    t0 = time.monotonic()
+    end = t0 + a.seconds
+    out = []
+    lock = threading.Lock()
+
+    def say(line):
+        with lock:
+            out.append(line)
+
+    def since():
+        return time.monotonic() - t0
+
+    def closed_now(s):
+        """Has the server closed @s? (EOF or reset waiting to be read)"""
+        r, _, _ = select.select([s], [], [], 0)
+        if not r:
+            return False
+        try:
+            return s.recv(1, socket.MSG_PEEK) == b""   # an answer stays to be read
+        except OSError:
+            return True
+
+    def idle(k, s):
+        t = wait_closed(s, end - time.monotonic())
+        say("idle %d %s" % (k, "open" if t is None else "closed %.2f" % since()))
+
+    def trickle(k, s):
+        state = "open"
+        try:
+            s.sendall(b"\x00\x40")   # a 64-byte query is coming... one byte at a time
+            while time.monotonic() < end:
+                r, _, _ = select.select([s], [], [], 0.25)
+                if r and closed_now(s):
+                    state = "closed %.2f" % since()
+                    break
+                s.send(b"\x00")
+        except OSError:
+            state = "closed %.2f" % since()
+        say("trickle %d %s" % (k, state))
+
+    def slow(k, s):
+        state, n, qid = "open", 0, 0x5100 + 64 * k
+        try:
+            while time.monotonic() < end and state == "open":
+                w = frame(mkquery("www.example.test", "A", qid).to_wire())
+                for b in w:
+                    s.send(bytes([b]))
+                    time.sleep(0.008)
+                    if closed_now(s):
+                        state = "closed %.2f" % since()
+                        break
+                    if time.monotonic() >= end:
+                        break
+                if state == "open" and time.monotonic() < end:
+                    m = dns.message.from_wire(recv_msg(s, 1.0))
+                    n += m.id == qid and len(m.answer) > 0
+                    qid += 1
+        except EOFError:
+            state = "closed %.2f" % since()
+        except (socket.timeout, OSError):
+            state = "closed %.2f" % since() if closed_now(s) else "open"
+        say("slow %d %s answered %d" % (k, state, n))
+
+    udp = {"sent": 0, "answered": 0}
+    stop = threading.Event()
+
+    def udp_loop():
+        x = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        x.connect((a.host, a.port))
+        x.settimeout(1.0)
+        qid = 0
+        while not stop.is_set() and time.monotonic() < end:
+            qid += 1
+            x.send(mkquery("mail.example.test", "A", qid).to_wire())
+            udp["sent"] += 1
+            try:
+                while True:
+                    m = dns.message.from_wire(x.recv(4096))
+                    if m.id == qid:
+                        udp["answered"] += m.rcode() == 0 and len(m.answer) > 0
+                        break
+            except socket.timeout:
+                pass
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=udp_loop)]
+    kinds = [(idle, a.idle), (trickle, a.trickle), (slow, a.slow)]
+    for fn, count in kinds:
+        for k in range(count):
+            s = tcp_connect(a.host, a.port)
+            threads.append(threading.Thread(target=fn, args=(k, s)))
+    for t in threads:
+        t.start()
+    time.sleep(0.2)   # the cap is full now; one more waits for a free slot
+    try:
+        x = tcp_connect(a.host, a.port)
+        x.sendall(frame(mkquery("ns1.example.test", "A", 0x7777).to_wire()))
+        m = dns.message.from_wire(recv_msg(x, end - time.monotonic()))
+        say("extra answered %.2f" % since() if m.id == 0x7777 and m.answer else "extra none bad")
+        x.close()
+    except (socket.timeout, EOFError, OSError) as e:
+        say("extra none %s" % type(e).__name__)
+    for t in threads[1:]:
+        t.join()
+    stop.set()
+    threads[0].join()
+    say("udp sent %d answered %d" % (udp["sent"], udp["answered"]))
+    for line in sorted(out):
+        print(line)
+
+
 def cmd_freeport(a):
     for _ in range(50):
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -736,13 +858,18 @@ def main():
     x.add_argument("--src", default="127.0.0.1")
     x.add_argument("--random", action="store_true")
     x.add_argument("--wait", type=float, default=0.5)
+    x = sub.add_parser("loris")
+    x.add_argument("--idle", type=int, default=4)
+    x.add_argument("--trickle", type=int, default=2)
+    x.add_argument("--slow", type=int, default=2)
+    x.add_argument("--seconds", type=float, default=7)
     x = sub.add_parser("burst")
     x.add_argument("--socks", type=int, default=8)
     x.add_argument("--per", type=int, default=25)
     a = p.parse_args()
     {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
      "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport, "hold": cmd_hold,
-     "churn": cmd_churn, "rrl": cmd_rrl,
+     "churn": cmd_churn, "rrl": cmd_rrl, "loris": cmd_loris,
      "flood": cmd_flood, "burst": cmd_burst, "watch": cmd_watch}[a.cmd](a)
 
 
