@@ -367,7 +367,10 @@ int main(int argc, char **argv)
     orch_run(&orch);
     geo_state_t *last = atomic_load(&srv.geo);
     for (int i = 0; i < srv.nworkers; i++) {
-        worker_stop(srv.w[i]);
+        worker_stop(srv.w[i]); /* all at once: they drain in parallel */
+    }
+    for (int i = 0; i < srv.nworkers; i++) {
+        worker_join(srv.w[i]);
     }
     stats_total_t tot;
     stats_collect(&srv, &tot);

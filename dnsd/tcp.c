@@ -79,7 +79,12 @@ static void conn_close(tcp_conn_t *c)
     c->prev = NULL;
     w->tcp_free = c;
     w->tcp_count--;
-    if (w->tcp_count < w->set->tcp_max_per_worker) {
+    if (w->draining) {
+        if (!w->tcp_live) {
+            ev_timer_stop(w->loop, &w->drain);
+            ev_break(w->loop, EVBREAK_ALL); /* the last one: the worker is done */
+        }
+    } else if (w->tcp_count < w->set->tcp_max_per_worker) {
         accept_pause(w, false);
     }
 }
@@ -166,8 +171,8 @@ static void process(tcp_conn_t *c)
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
     }
-    if (c->closing && c->tx_len == 0) {
-        conn_close(c);
+    if (c->tx_len == 0 && (c->closing || (w->draining && c->rx_len == 0))) {
+        conn_close(c); /* draining: everything that was in flight is answered */
     }
 }
 
@@ -299,6 +304,34 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
     if (w->tcp_count >= max) {
         accept_pause(w, true);
+    }
+}
+
+static void drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    worker_t *w = t->data;
+    (void)loop;
+    (void)revents;
+    tcp_close_all(w); /* time is up; the last close ends the loop */
+}
+
+void tcp_drain_start(worker_t *w)
+{
+    accept_pause(w, true);
+    w->draining = true;
+    tcp_conn_t *c = w->tcp_live;
+    while (c) {
+        tcp_conn_t *next = c->next;
+        if (c->tx_len == 0) {
+            /* read what the client has sent, answer it, close if that was all */
+            conn_cb(w->loop, &c->io, EV_READ);
+        }
+        c = next;
+    }
+    if (w->tcp_live) {
+        ev_timer_init(&w->drain, drain_cb, WORKER_DRAIN_S, 0);
+        w->drain.data = w;
+        ev_timer_start(w->loop, &w->drain);
     }
 }
 

@@ -206,11 +206,34 @@ bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
     return false;
 }
 
+/* Shutdown (SIGTERM): answer what is already here, then stop. The queries
+ * waiting in the UDP sockets are answered; the listening sockets are
+ * closed, so new clients are refused at once instead of waiting on a
+ * server that is leaving; every TCP connection gets its queries answered
+ * and its answers written -- a query whose first bytes are in may finish
+ * arriving -- for at most WORKER_DRAIN_S, then the loop ends. */
 static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
-    (void)a;
+    worker_t *w = a->data;
     (void)revents;
-    ev_break(loop, EVBREAK_ALL);
+    for (int i = 0; i < w->nsock; i++) {
+        if (w->udp[i].fd >= 0) {
+            ev_io_stop(loop, &w->udp[i].io);
+            udp_cb(loop, &w->udp[i].io, EV_READ);
+            close(w->udp[i].fd);
+            w->udp[i].fd = -1;
+        }
+    }
+    tcp_drain_start(w);
+    for (int i = 0; i < w->nsock; i++) {
+        if (w->tcp[i].fd >= 0) {
+            close(w->tcp[i].fd);
+            w->tcp[i].fd = -1;
+        }
+    }
+    if (!w->tcp_live) {
+        ev_break(loop, EVBREAK_ALL);
+    }
 }
 
 worker_t *worker_new(server_t *srv, int idx)
@@ -247,6 +270,7 @@ int worker_start(worker_t *w)
         return -ENOMEM;
     }
     ev_async_init(&w->stop, stop_cb);
+    w->stop.data = w;
     ev_async_start(w->loop, &w->stop);
     adopt_settings(w); /* before the thread exists: it starts with these */
     ev_async_init(&w->reconf, reconf_cb);
@@ -268,6 +292,10 @@ int worker_start(worker_t *w)
 void worker_stop(worker_t *w)
 {
     ev_async_send(w->loop, &w->stop);
+}
+
+void worker_join(worker_t *w)
+{
     pthread_join(w->th, NULL);
 }
 
@@ -282,8 +310,12 @@ void worker_free(worker_t *w)
         ev_loop_destroy(w->loop);
     }
     for (int i = 0; i < w->nsock; i++) {
-        close(w->udp[i].fd);
-        close(w->tcp[i].fd);
+        if (w->udp[i].fd >= 0) {
+            close(w->udp[i].fd);
+        }
+        if (w->tcp[i].fd >= 0) {
+            close(w->tcp[i].fd);
+        }
     }
     zr_fini(&w->rd);
     free(w->rxbuf);

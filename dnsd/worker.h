@@ -93,6 +93,8 @@ struct worker {
     /* TCP */
     unsigned tcp_count;
     bool accepting;
+    bool draining;         /* shutting down: no new connections, close when done */
+    ev_timer drain;
     tcp_conn_t *tcp_free;  /* reusable connections (buffers kept) */
     tcp_conn_t *tcp_live;  /* open connections, for shutdown */
 };
@@ -101,8 +103,16 @@ struct worker {
 worker_t *worker_new(server_t *srv, int idx);
 /** Start its thread; it opens its read txn and loop there. */
 int worker_start(worker_t *w);
-/** Ask the loop to stop and join the thread. */
+#define WORKER_DRAIN_S 2.0 /* at shutdown, TCP clients get this long to finish */
+
+/**
+ * Ask the worker to stop (main thread, any time after worker_start): it
+ * answers the queries already received, closes its listening sockets and
+ * gives open TCP connections up to WORKER_DRAIN_S to finish, then its
+ * thread ends. worker_join() waits for that.
+ */
 void worker_stop(worker_t *w);
+void worker_join(worker_t *w);
 void worker_free(worker_t *w);
 
 /**
@@ -137,6 +147,8 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 /** The worker adopted new settings: re-arm timers, apply the connection cap. */
 void tcp_settings_changed(worker_t *w);
 void tcp_close_all(worker_t *w);
+/** Shutdown: stop accepting; connections close once nothing is in flight. */
+void tcp_drain_start(worker_t *w);
 void tcp_free_pool(worker_t *w);
 
 #endif

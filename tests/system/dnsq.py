@@ -53,6 +53,11 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
         "trickle K closed SECONDS|open", "slow K closed SECONDS|open
         answered N", "extra answered SECONDS|none WHY", "udp sent N
         answered A" (seconds since the start)
+  inflight --ready FILE --go FILE [--half | --pipeline N]
+        a TCP client caught by a shutdown: send half a query (--half) or N
+        big TXT queries without reading (--pipeline), create FILE (ready),
+        wait (at most 10 s) for the go FILE, then send the rest / read
+        everything: "answered X of Y" and "then closed|open"
 """
 import argparse
 import os
@@ -787,6 +792,34 @@ def cmd_loris(a):
         print(line)
 
 
+def cmd_inflight(a):
+    s = tcp_connect(a.host, a.port)
+    if a.pipeline:
+        qs = [mkquery("big.example.test", "TXT", 0x2000 + i) for i in range(a.pipeline)]
+        s.sendall(b"".join(frame(q.to_wire()) for q in qs))
+        rest, total = b"", a.pipeline
+    else:
+        w = frame(mkquery("www.example.test", "A", 0x2100).to_wire())
+        s.sendall(w[:9])
+        rest, total = w[9:], 1
+    open(a.ready, "w").close()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(a.go) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    got = 0
+    try:
+        if rest:
+            s.sendall(rest)
+        for _ in range(total):
+            m = dns.message.from_wire(recv_msg(s, 5))
+            got += 0x2000 <= m.id <= 0x2100 and len(m.answer) > 0
+    except (socket.timeout, EOFError, OSError):
+        pass
+    print("answered %d of %d" % (got, total))
+    t = wait_closed(s, 5)
+    print("then", "open" if t is None else "closed")
+
+
 def cmd_freeport(a):
     for _ in range(50):
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -863,13 +896,18 @@ def main():
     x.add_argument("--trickle", type=int, default=2)
     x.add_argument("--slow", type=int, default=2)
     x.add_argument("--seconds", type=float, default=7)
+    x = sub.add_parser("inflight")
+    x.add_argument("--ready", required=True)
+    x.add_argument("--go", required=True)
+    x.add_argument("--half", action="store_true")
+    x.add_argument("--pipeline", type=int, default=0)
     x = sub.add_parser("burst")
     x.add_argument("--socks", type=int, default=8)
     x.add_argument("--per", type=int, default=25)
     a = p.parse_args()
     {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
      "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport, "hold": cmd_hold,
-     "churn": cmd_churn, "rrl": cmd_rrl, "loris": cmd_loris,
+     "churn": cmd_churn, "rrl": cmd_rrl, "loris": cmd_loris, "inflight": cmd_inflight,
      "flood": cmd_flood, "burst": cmd_burst, "watch": cmd_watch}[a.cmd](a)
 
 
