@@ -5,8 +5,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,45 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
 #undef UINT_KEY
+    if (strcmp(key, "user") == 0) {
+        if (strlen(value) >= sizeof(c->user)) {
+            diag_text(d, "user: \"%s\" is too long", value);
+            return DNSD_ECONFIG;
+        }
+        if (!c->no_id_lookup) {
+            errno = 0;
+            struct passwd *pw = getpwnam(value);
+            if (!pw) {
+                diag_text(d, "user: \"%s\" %s", value,
+                          errno ? strerror(errno) : "is not a user on this system");
+                return DNSD_ECONFIG;
+            }
+            c->uid = pw->pw_uid;
+            if (!c->group[0]) {
+                c->gid = pw->pw_gid;
+            }
+        }
+        snprintf(c->user, sizeof(c->user), "%s", value);
+        return 0;
+    }
+    if (strcmp(key, "group") == 0) {
+        if (strlen(value) >= sizeof(c->group)) {
+            diag_text(d, "group: \"%s\" is too long", value);
+            return DNSD_ECONFIG;
+        }
+        if (!c->no_id_lookup) {
+            errno = 0;
+            struct group *gr = getgrnam(value);
+            if (!gr) {
+                diag_text(d, "group: \"%s\" %s", value,
+                          errno ? strerror(errno) : "is not a group on this system");
+                return DNSD_ECONFIG;
+            }
+            c->gid = gr->gr_gid;
+        }
+        snprintf(c->group, sizeof(c->group), "%s", value);
+        return 0;
+    }
     if (strcmp(key, "store-map-size") == 0) {
         if (parse_uint(value, 1, 1UL << 20, &n) != 0) {
             diag_text(d, "%s: \"%s\" is not a size in MiB (1..1048576)", key,
@@ -207,6 +248,9 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "stats-file") == 0) {
         dst = c->stats_file;
         cap = sizeof(c->stats_file);
+    } else if (strcmp(key, "chroot") == 0) {
+        dst = c->chroot;
+        cap = sizeof(c->chroot);
     }
     if (!dst) {
         diag_text(d, "unknown setting \"%s\"", key);
@@ -276,10 +320,22 @@ int config_load(config_t *c, const char *file, diag_t *d)
     return err;
 }
 
+/* does @p path lie inside the directory @p dir? (textually: dnsd resolves no links) */
+static bool path_inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') {
+        n--;
+    }
+    return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t *d,
                  bool *cli_err)
 {
+    bool no_lookup = c->no_id_lookup;
     config_defaults(c);
+    c->no_id_lookup = no_lookup;
     *cli_err = false;
     if (file && config_load(c, file, d) != 0) {
         return DNSD_ECONFIG;
@@ -307,5 +363,41 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->workers = n > 0 ? (int)n : 1;
     }
+    /* checks across keys: no line of their own, so the file is named */
+    const char *where = file ? file : "";
+    if (c->group[0] && !c->user[0]) {
+        diag_set(d, where, 0, "group \"%s\" needs a user to run as (user)", c->group);
+        return DNSD_ECONFIG;
+    }
+    if (c->chroot[0]) {
+        if (c->chroot[0] != '/') {
+            diag_set(d, where, 0, "chroot: \"%s\" is not an absolute path", c->chroot);
+            return DNSD_ECONFIG;
+        }
+        /* opened after the chroot (reloads, the file watch, stats): they
+         * must be inside it; dnsd strips the prefix (NSD's rule) */
+        const struct {
+            const char *key, *path;
+        } in[] = {{"geo-database", c->geo_db}, {"stats-file", c->stats_file}};
+        for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+            if (in[i].path[0] && !path_inside(in[i].path, c->chroot)) {
+                diag_set(d, where, 0, "%s %s is outside chroot %s (it is opened after the chroot)",
+                         in[i].key, in[i].path, c->chroot);
+                return DNSD_ECONFIG;
+            }
+        }
+    }
     return 0;
+}
+
+const char *config_in_chroot(const config_t *c, const char *path)
+{
+    if (!c->chroot[0] || !path_inside(path, c->chroot)) {
+        return path;
+    }
+    size_t n = strlen(c->chroot);
+    while (n > 1 && c->chroot[n - 1] == '/') {
+        n--;
+    }
+    return path + n;
 }

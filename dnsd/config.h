@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "dnsd/geo.h"
 #include "zones/base/diag.h"
@@ -48,6 +49,13 @@ typedef struct config {
     geo_paths_buf_t geo_paths;    /* points into itself: never copy a config_t */
     char geo_paths_spec[512];     /* geo-paths as given, to compare on reload */
     size_t map_size;
+    /* privileges: drop to user/group after binding (config_set looks them up) */
+    char user[64];                /* "" = stay who we are */
+    char group[64];               /* "" = the user's primary group */
+    uid_t uid;
+    gid_t gid;
+    char chroot[4096];            /* "" = none */
+    bool no_id_lookup;            /* reload inside a chroot: keep names, skip getpwnam */
 } config_t;
 
 /* Command-line settings, kept so a reload applies them over the file again. */
@@ -73,12 +81,19 @@ int config_load(config_t *c, const char *file, diag_t *d);
  * The whole configuration as dnsd runs with it: defaults, then @p file
  * (NULL: none), then @p cli over it (a --listen there replaces the file's
  * addresses), the default addresses when none is given, workers 0 resolved
- * to the CPU count. @return 0, or
+ * to the CPU count, and the checks that span keys. @return 0, or
  * DNSD_ECONFIG with @p d naming FILE:LINE (file errors) or the option
  * (*@p cli_err set). Main thread, slow path (start-up and SIGHUP).
  */
 int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t *d,
                  bool *cli_err);
+
+/**
+ * @p path as seen from inside the chroot: without the chroot prefix when it
+ * has it (NSD's rule: give full paths, they work before and after), else
+ * unchanged. Points into @p path.
+ */
+const char *config_in_chroot(const config_t *c, const char *path);
 
 /** Parse "1.2.3.4:53", "[::1]:53", "1.2.3.4" or "::1" (port 53 by default). */
 int config_parse_addr(const char *s, conf_listen_t *out);

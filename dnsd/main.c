@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dnsd/config.h"
 #include "dnsd/orch.h"
+#include "dnsd/privs.h"
 #include "dnsd/stats.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
@@ -36,6 +38,7 @@ static void usage(FILE *to)
             "            [--stats-file FILE] [--stats-interval S]\n"
             "            [--store-map-size MIB] [--geo-database FILE]\n"
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
+            "            [--user USER] [--group GROUP] [--chroot DIR]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
 }
@@ -190,19 +193,44 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
     return -EADDRINUSE;
 }
 
-static int write_file(const char *path, const char *text)
+/* Write @p text to @p path (a temporary file renamed over it) with @p mode,
+ * whatever the umask. @return 0 or a negated errno. */
+static int write_file(const char *path, const char *text, mode_t mode)
 {
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
         return -errno;
     }
-    fputs(text, f);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        return -errno;
+    size_t n = strlen(text);
+    int err = 0;
+    if (fchmod(fd, mode) != 0 || write(fd, text, n) != (ssize_t)n) {
+        err = -errno;
     }
-    return 0;
+    if (close(fd) != 0 && !err) {
+        err = -errno;
+    }
+    if (!err && rename(tmp, path) != 0) {
+        err = -errno;
+    }
+    if (err) {
+        unlink(tmp);
+    }
+    return err;
+}
+
+/* files written before a fatal exit are removed again (best effort) */
+static const char *written[2];
+
+static int fatal_exit(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (written[i]) {
+            unlink(written[i]);
+        }
+    }
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -231,6 +259,9 @@ int main(int argc, char **argv)
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
         {"geo-paths", required_argument, NULL, 1},
+        {"user", required_argument, NULL, 1},
+        {"group", required_argument, NULL, 1},
+        {"chroot", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -280,11 +311,19 @@ int main(int argc, char **argv)
         return cli_err ? 2 : 1;
     }
     log_level = cfg->log_level;
+    if (cfg->chroot[0] && !cfg->user[0]) {
+        log_warn("chroot %s without user: root can leave a chroot; set user too", cfg->chroot);
+    }
+    if (conf_file && cfg->chroot[0] && config_in_chroot(cfg, conf_file) == conf_file) {
+        log_warn("config file %s is outside chroot %s: SIGHUP will not find it", conf_file,
+                 cfg->chroot);
+    }
 
     server_t srv;
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;
     srv.nworkers = cfg->workers;
+    /* as root: the store may be root's (0700), and is created 0700/0600 */
     if (zs_open(cfg->store, ZS_OPEN_CREATE, cfg->map_size, &srv.store, &d) != 0) {
         fprintf(stderr, "dnsd: ");
         diag_print(&d, stderr);
@@ -336,27 +375,47 @@ int main(int argc, char **argv)
     }
     orch_publish(&orch, g0, "start");
 
+    /* the pid and port files are written while still root (so they may
+     * live in root's directories, e.g. /run), owned by root, mode 0644 */
+    if (cfg->pid_file[0]) {
+        char pid[32];
+        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        int err = write_file(cfg->pid_file, pid, 0644);
+        if (err) {
+            fprintf(stderr, "dnsd: cannot write pid file %s: %s\n", cfg->pid_file,
+                    dnsd_strerror(err));
+            return fatal_exit();
+        }
+        written[0] = cfg->pid_file;
+    }
+    if (cfg->port_file[0]) {
+        int err = write_file(cfg->port_file, ports, 0644);
+        if (err) {
+            fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file,
+                    dnsd_strerror(err));
+            return fatal_exit();
+        }
+        written[1] = cfg->port_file;
+    }
+    /* leave root before any worker thread exists */
+    if (privs_drop(cfg, &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
+    if (cfg->user[0]) {
+        log_info("running as user %s (uid %u, gid %u)%s%s", cfg->user, (unsigned)cfg->uid,
+                 (unsigned)cfg->gid, cfg->chroot[0] ? ", chroot " : "", cfg->chroot);
+    }
+
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
         if (err) {
             fprintf(stderr, "dnsd: cannot start worker %d: %s\n", i, dnsd_strerror(err));
-            return 1;
+            return fatal_exit();
         }
     }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (cfg->pid_file[0]) {
-        char pid[32];
-        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (write_file(cfg->pid_file, pid) != 0) {
-            fprintf(stderr, "dnsd: cannot write pid file %s: %s\n", cfg->pid_file,
-                    strerror(errno));
-            return 1;
-        }
-    }
-    if (cfg->port_file[0] && write_file(cfg->port_file, ports) != 0) {
-        fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file, strerror(errno));
-        return 1;
-    }
     const settings_t *s0 = atomic_load(&srv.settings);
     if (s0->rrl) {
         log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",
@@ -381,7 +440,13 @@ int main(int argc, char **argv)
     }
     cfg = (config_t *)srv.cfg; /* a reload may have swapped it */
     if (cfg->pid_file[0]) {
-        unlink(cfg->pid_file);
+        /* written as root before the drop: removable only if the user may */
+        const char *pf = config_in_chroot(cfg, cfg->pid_file);
+        if (cfg->chroot[0] && pf == cfg->pid_file) {
+            log_info("pid file %s is outside chroot %s: not removed", pf, cfg->chroot);
+        } else if (unlink(pf) != 0 && errno != ENOENT) {
+            log_info("cannot remove pid file %s: %s", cfg->pid_file, strerror(errno));
+        }
     }
     orch_fini(&orch);
     geo_state_free(last);

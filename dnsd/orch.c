@@ -85,9 +85,15 @@ void orch_publish_settings(orch_t *o, settings_t *s)
     reclaim_arm(o);
 }
 
+/* the geo database as seen from where we run (inside the chroot, if any) */
+static const char *geo_path(const config_t *cfg)
+{
+    return config_in_chroot(cfg, cfg->geo_db);
+}
+
 static geo_state_t *build_geo(orch_t *o, const config_t *cfg, diag_t *d)
 {
-    return geo_state_build(o->srv->store, cfg->geo_db,
+    return geo_state_build(o->srv->store, geo_path(cfg),
                            cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, d);
 }
 
@@ -147,9 +153,10 @@ static void stats_file_write(orch_t *o, const stats_total_t *t)
     if (!cfg->stats_file[0]) {
         return;
     }
-    int err = stats_write(cfg->stats_file, t, ev_now(o->loop) - o->started);
+    const char *path = config_in_chroot(cfg, cfg->stats_file);
+    int err = stats_write(path, t, ev_now(o->loop) - o->started);
     if (err) {
-        log_warn("stats: cannot write %s: %s", cfg->stats_file, dnsd_strerror(err));
+        log_warn("stats: cannot write %s: %s", path, dnsd_strerror(err));
     }
 }
 
@@ -191,7 +198,7 @@ static void geo_watch_set(orch_t *o)
     if (cfg->geo_db[0]) {
         /* polled stat (1 s) as well as inotify where libev has it; a
          * replaced file (rename over it) is what operators and updaters do */
-        ev_stat_set(&o->geo_file, cfg->geo_db, 1.0);
+        ev_stat_set(&o->geo_file, geo_path(cfg), 1.0);
         ev_stat_start(o->loop, &o->geo_file);
         o->geo_seen = o->geo_file.attr;
     }
@@ -220,6 +227,9 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(store, "store")
     KEEP_STR(port_file, "port-file")
     KEEP_STR(pid_file, "pid-file")
+    KEEP_STR(user, "user")
+    KEEP_STR(group, "group")
+    KEEP_STR(chroot, "chroot")
 #undef KEEP_STR
     if (n->workers != c->workers) {
         log_warn("config reload: workers changed (%d -> %d): needs restart; keeping %d",
@@ -244,6 +254,8 @@ static int keep_restart_only(config_t *n, const config_t *c)
         n->nlisten = c->nlisten;
         kept++;
     }
+    n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
+    n->gid = c->gid;
     return kept;
 }
 
@@ -311,10 +323,11 @@ void orch_reload(orch_t *o)
         log_warn("SIGHUP: dnsd was started without a config file (-c): nothing to re-read");
         return;
     }
-    const char *path = o->conf_file;
+    const char *path = config_in_chroot(cur, o->conf_file);
     config_t *n = o->cfg_spare;
     diag_t d;
     bool cli_err;
+    n->no_id_lookup = true;
     if (config_build(n, path, o->cli, &d, &cli_err) != 0) {
         if (d.file[0] && d.line > 0) {
             log_err("config reload: %s:%d: %s; keeping the running configuration", d.file,
