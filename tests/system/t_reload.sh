@@ -4,12 +4,18 @@
 # off, the TCP idle timeout, the log level); settings that need a restart
 # (workers, listen) are reported as such and keep their value; command-line
 # options still win over the file; a file with an error is reported with
-# FILE:LINE and changes nothing; the server answers throughout.
+# FILE:LINE and changes nothing; a geo database added by a reload decides
+# the next answer, one that does not load refuses the whole reload; the
+# server answers throughout.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-plan 23
+plan 28
 make_store example.test "$DATA/example.test.zone"
+dnsctl region add eu --continent EU >/dev/null
+dnsctl record add example.test --region eu 'geo 300 IN A 192.0.2.101' >/dev/null
+dnsctl record add example.test 'geo 300 IN A 192.0.2.100' >/dev/null
+GEO=${GEO_DIR:-$top_srcdir/../shared/geo}
 CONF=$TMPD/dnsd.conf
 LOG=$TMPD/dnsd.log
 
@@ -91,6 +97,27 @@ i=0
 while [ ! -s "$TMPD/stats" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 ok '[ -s "$TMPD/stats" ]' "SIGUSR1 after the reload: the stats file is written"
 is "$(tail -n +$((n + 1)) "$LOG" | grep -c 'info: stats:')" 0 "log-level warning: the info stats line is not logged"
+
+# geo-database is live too (MaxMind's test DB: 81.2.69.142 is in GB, EU)
+if [ -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
+    cp "$GEO/GeoIP2-City-Test.mmdb" "$TMPD/geo.mmdb"
+    printf 'not a MaxMind DB\n' >"$TMPD/bad.mmdb"
+    geo() { q geo.example.test A +subnet=81.2.69.142/32 +short; }
+    is "$(geo)" 192.0.2.100 "no geo-database yet: a GB client gets the default answer"
+    conf 2 127.0.0.1:0 "log-level info" "geo-database $TMPD/geo.mmdb"
+    hup "config reloaded"
+    like "$NEW" "geo \(config reloaded\): 1 regions" "geo-database added by a reload: loaded"
+    is "$(geo)" 192.0.2.101 "... and the next GB client gets the eu answer"
+    conf 2 127.0.0.1:0 "log-level info" "geo-database $TMPD/bad.mmdb" "rrl-rate 7"
+    hup "keeping the running configuration"
+    like "$NEW" "config reload: geo-database: .*bad.mmdb.*keeping the running configuration" \
+        "a geo-database that does not load: the whole reload refused"
+    is "$(geo)/$(grep -c 'rrl-rate 0 -> 7' "$LOG")" "192.0.2.101/0" \
+        "... the old DB still answers, and rrl-rate from the same file was not applied"
+else
+    [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
+    skip 5 "geo test data not found in $GEO"
+fi
 
 # without -c there is nothing to re-read
 stop_dnsd
