@@ -69,6 +69,22 @@ void acme_worker_free(acme_worker_t *w)
     free(w);
 }
 
+void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg)
+{
+    struct sockaddr_storage self[ACME_SELF_MAX];
+    int nself = w->cfg.nself;
+    memcpy(self, w->cfg.self, sizeof(self));
+    w->cfg = *cfg;
+    memcpy(w->cfg.self, self, sizeof(self));
+    w->cfg.nself = nself;
+    for (int i = 0; i < w->ncas; i++) {
+        acme_client_free(w->cas[i].c);
+        EVP_PKEY_free(w->cas[i].key);
+        free(w->cas[i].dir);
+    }
+    w->ncas = 0;
+}
+
 time_t acme_worker_now(const acme_worker_t *w)
 {
     return time(NULL) + (time_t)w->cfg.clock_offset_s;

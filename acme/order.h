@@ -73,6 +73,9 @@ void acme_cfg_defaults(acme_cfg_t *c);
 acme_worker_t *acme_worker_new(zs_store_t *s, const acme_cfg_t *cfg);
 void acme_worker_free(acme_worker_t *w);
 
+/** Replace the settings (the bound addresses in self[] are kept); CA clients are made anew. */
+void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg);
+
 /** The worker's clock: wall time plus the configured offset. */
 time_t acme_worker_now(const acme_worker_t *w);
 

@@ -48,6 +48,7 @@ typedef struct plan {
     item_t an[PLAN_AN];
     item_t ns[PLAN_NS];
     const zs_zone_t *zone;
+    const uint8_t *wild; /* the qname was synthesized from "*." + this name; else NULL */
 } plan_t;
 
 typedef struct wr {
@@ -315,6 +316,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     p->chain = default_chain;
     p->nan = p->nns = 0;
     p->zone = z;
+    p->wild = NULL;
     bool unkeyable = dname_key_build(name, &k) != 0;
     int err = zr_zone_find(a->rd, &k, k.nlabels, z);
     if (err == DNSD_ENOZONE) {
@@ -411,6 +413,9 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             if (!node.exists) {
                 p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
                 return plan_soa(a, p, z, k);
+            }
+            if (step == 0) {
+                p->wild = name_suffix(name, dname_labels(name), ce);
             }
         }
         if (node.regional) {
@@ -516,11 +521,83 @@ static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8
     wr_t w = {out, 0, ANSWER_TCP_MAX, 0, {0}};
     w.len = put_header(out, q, flags, rcode);
     put_question(&w, q);
+    a->resp_qend = (uint16_t)w.len;
+    a->resp_opt = 0;
     if (q->edns) {
+        a->resp_opt = (uint16_t)w.len;
         put_opt(&w, q, a->udp_max, rcode, 0);
     }
-    a->st.rcode[rcode < 17 ? rcode : 16]++;
+    STAT_INC(a->st.rcode[rcode < 17 ? rcode : 16]);
     return w.len;
+}
+
+/* an error reply: rate-limited as one class per client, whatever the name */
+static size_t reply_error(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8_t rcode)
+{
+    a->cls = ANSWER_CLS_ERROR;
+    a->cls_name_len = 0;
+    a->cls_qtype = 0;
+    return reply_short(a, q, out, rcode, 0);
+}
+
+/* Which response this is and the name it is about (answer.h). Copies the
+ * name, lower-cased, only when the caller asked (rate limiting on). */
+static void classify(answer_ctx_t *a, const query_t *q, const plan_t *p)
+{
+    const uint8_t *name = q->qname;
+    uint16_t qtype = q->qtype;
+    if (p->rcode == DNS_R_NXDOMAIN) {
+        a->cls = ANSWER_CLS_NXDOMAIN;
+        name = p->zone->apex;
+        qtype = 0;
+    } else if (p->referral) {
+        a->cls = ANSWER_CLS_REFERRAL;
+        name = p->ns[0].owner;
+        qtype = 0;
+    } else if (p->wild) {
+        a->cls = ANSWER_CLS_WILDCARD;
+        name = p->wild;
+    } else if (p->nan > 0) {
+        a->cls = ANSWER_CLS_ANSWER;
+    } else {
+        a->cls = ANSWER_CLS_NODATA;
+        qtype = 0;
+    }
+    a->cls_qtype = qtype;
+    if (!a->classify) {
+        a->cls_name_len = 0;
+        return;
+    }
+    size_t n = 0;
+    for (;;) {
+        uint8_t l = name[n];
+        a->cls_name[n++] = l;
+        if (l == 0) {
+            break;
+        }
+        for (uint8_t j = 0; j < l; j++, n++) {
+            a->cls_name[n] = lc(name[n]);
+        }
+    }
+    a->cls_name_len = (uint16_t)n;
+}
+
+size_t answer_slip(const answer_ctx_t *a, uint8_t *out, size_t len)
+{
+    size_t qend = a->resp_qend, opt = a->resp_opt;
+    if (qend < DNS_HDR_LEN || qend > len || (opt && (opt < qend || opt >= len))) {
+        return len < DNS_HDR_LEN ? len : DNS_HDR_LEN; /* cannot happen: header only */
+    }
+    size_t n = qend;
+    if (opt) {
+        memmove(out + qend, out + opt, len - opt);
+        n += len - opt;
+    }
+    put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
+    put16(out + 6, 0);
+    put16(out + 8, 0);
+    put16(out + 10, opt ? 1 : 0);
+    return n;
 }
 
 /* A/AAAA for the in-zone targets of NS/MX/SRV records of one item */
@@ -571,41 +648,43 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
                     bool is_tcp, const struct sockaddr *src)
 {
     query_t q;
-    a->st.queries++;
+    STAT_INC(a->st.queries);
     if (is_tcp) {
-        a->st.tcp++;
+        STAT_INC(a->st.tcp);
     }
     switch (query_parse(pkt, len, &q)) {
     case QP_OK:
         break;
     case QP_DROP:
-        a->st.dropped++;
+        STAT_INC(a->st.dropped);
+        a->cls = ANSWER_CLS_NONE;
         return 0;
     case QP_FORMERR:
-        return reply_short(a, &q, out, DNS_R_FORMERR, 0);
+        return reply_error(a, &q, out, DNS_R_FORMERR);
     case QP_NOTIMP:
-        return reply_short(a, &q, out, DNS_R_NOTIMP, 0);
+        return reply_error(a, &q, out, DNS_R_NOTIMP);
     case QP_BADVERS:
-        return reply_short(a, &q, out, DNS_R_BADVERS, 0);
+        return reply_error(a, &q, out, DNS_R_BADVERS);
     }
     if (!a->rd_ok) {
-        return reply_short(a, &q, out, DNS_R_SERVFAIL, 0);
+        return reply_error(a, &q, out, DNS_R_SERVFAIL);
     }
     if (q.qclass != DNS_C_IN) {
-        return reply_short(a, &q, out, DNS_R_REFUSED, 0);
+        return reply_error(a, &q, out, DNS_R_REFUSED);
     }
     if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
-        return reply_short(a, &q, out, DNS_R_REFUSED, 0); /* no transfers yet */
+        return reply_error(a, &q, out, DNS_R_REFUSED); /* no transfers yet */
     }
 
     plan_t p;
     zs_zone_t zone;
     if (resolve(a, &q, src, is_tcp, &p, &zone) != 0) {
-        return reply_short(a, &q, out, DNS_R_SERVFAIL, 0);
+        return reply_error(a, &q, out, DNS_R_SERVFAIL);
     }
     if (p.rcode == DNS_R_REFUSED) {
-        return reply_short(a, &q, out, DNS_R_REFUSED, 0);
+        return reply_error(a, &q, out, DNS_R_REFUSED);
     }
+    classify(a, &q, &p);
 
     /* size limit: TCP 64 KiB; UDP the smaller of the client's and our payload */
     size_t lim = ANSWER_TCP_MAX;
@@ -620,6 +699,8 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     uint16_t flags = p.aa ? DNS_F_AA : 0;
     w.len = put_header(out, &q, flags, p.rcode);
     put_question(&w, &q);
+    a->resp_qend = (uint16_t)w.len;
+    a->resp_opt = 0;
     uint16_t an = 0, ns = 0, ar = 0;
     for (int i = 0; i < p.nan; i++) {
         if (!put_rrset(&w, &p.an[i])) {
@@ -639,7 +720,7 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &p.chain, &ar, true)) {
         /* RFC 9471: glue that does not fit sets TC */
         put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
-        a->st.truncated++;
+        STAT_INC(a->st.truncated);
     }
     put16(out + 6, an);
     put16(out + 8, ns);
@@ -649,15 +730,16 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     }
     if (q.edns) {
         w.lim += opt_room;
+        a->resp_opt = (uint16_t)w.len;
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
     }
     if (p.referral) {
-        a->st.referrals++;
+        STAT_INC(a->st.referrals);
     }
-    a->st.rcode[p.rcode]++;
+    STAT_INC(a->st.rcode[p.rcode]);
     return w.len;
 
 truncated:
-    a->st.truncated++;
+    STAT_INC(a->st.truncated);
     return reply_short(a, &q, out, p.rcode, flags | DNS_F_TC);
 }

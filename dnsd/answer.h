@@ -10,6 +10,7 @@
 #ifndef DNSD_ANSWER_H
 #define DNSD_ANSWER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,21 +23,58 @@
 #define ANSWER_UDP_MAX_DEFAULT 1232 /* DNS flag day 2020 */
 #define ANSWER_TCP_MAX 65535
 
+/*
+ * A counter with one writer (the worker that owns it) and any number of
+ * readers (the main thread's stats dump): relaxed atomics, bumped with a
+ * plain load and store -- no locked instruction -- so the hot path pays
+ * nothing over a plain increment and a live reader never sees a torn value.
+ */
+typedef _Atomic uint64_t stat_t;
+#define STAT_INC(c) STAT_ADD(c, 1)
+#define STAT_ADD(c, n)                                                                            \
+    atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (n),           \
+                          memory_order_relaxed)
+#define STAT_GET(c) atomic_load_explicit(&(c), memory_order_relaxed)
+
 typedef struct answer_stats {
-    uint64_t queries;
-    uint64_t rcode[17]; /* by rcode; [16] BADVERS */
-    uint64_t dropped;
-    uint64_t truncated;
-    uint64_t referrals;
-    uint64_t tcp;
+    stat_t queries;
+    stat_t rcode[17]; /* by rcode; [16] BADVERS */
+    stat_t dropped;
+    stat_t truncated;
+    stat_t referrals;
+    stat_t tcp;
 } answer_stats_t;
+
+/*
+ * What kind of response the last answer_query() built, and which name it is
+ * about: the key response rate limiting (rrl.h) counts responses under, as
+ * BIND's and Knot's RRL do -- identical responses share one key, so a flood
+ * of random names under a zone or a wildcard is one flow, not millions.
+ */
+typedef enum answer_cls {
+    ANSWER_CLS_NONE = 0, /* nothing is sent */
+    ANSWER_CLS_ANSWER,   /* NOERROR with records: the qname and qtype */
+    ANSWER_CLS_WILDCARD, /* synthesized from a wildcard: its parent name and the qtype */
+    ANSWER_CLS_NODATA,   /* NOERROR without records: the qname */
+    ANSWER_CLS_NXDOMAIN, /* the zone's apex */
+    ANSWER_CLS_REFERRAL, /* the delegation point */
+    ANSWER_CLS_ERROR,    /* FORMERR, SERVFAIL, NOTIMP, REFUSED, BADVERS: no name */
+} answer_cls_t;
 
 typedef struct answer_ctx {
     zr_t *rd;            /* begun by the caller for this batch */
     bool rd_ok;          /* false: the store could not be read -> SERVFAIL */
+    bool classify;       /* fill cls, cls_qtype and cls_name for each response */
     uint16_t udp_max;    /* our EDNS payload size and UDP response cap */
     const geo_state_t *geo; /* regions and geo table for this batch, or NULL */
     answer_stats_t st;
+    /* the last response (answer_query's result) */
+    answer_cls_t cls;
+    uint16_t cls_qtype;
+    uint16_t cls_name_len;              /* 0: no name (errors) */
+    uint8_t cls_name[DNAME_MAXLEN + 1]; /* wire form, lower case */
+    uint16_t resp_qend;  /* where its question ends */
+    uint16_t resp_opt;   /* where its OPT record starts; 0: none (always last) */
 } answer_ctx_t;
 
 /**
@@ -48,5 +86,13 @@ typedef struct answer_ctx {
  */
 size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                     bool is_tcp, const struct sockaddr *src);
+
+/**
+ * Turn the response answer_query() just wrote into @p out (@p len bytes)
+ * into a "slip": the same header and question, no records but the OPT, and
+ * TC=1, so a real client asks again over TCP (RFC 1035 4.2.1). Rcode and AA
+ * are kept. @return the new length. In place; hot, allocates nothing.
+ */
+size_t answer_slip(const answer_ctx_t *a, uint8_t *out, size_t len);
 
 #endif

@@ -27,6 +27,8 @@ struct certs {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     volatile int stop;
+    acme_cfg_t pending; /* from certs_update, under mu */
+    bool has_pending;
 };
 
 __attribute__((format(printf, 2, 3))) static void diag_text(diag_t *d, const char *fmt, ...)
@@ -229,6 +231,14 @@ static void *certs_main(void *arg)
     uint64_t seen = (uint64_t)-1;
     time_t next = 0;
     while (!c->stop) {
+        pthread_mutex_lock(&c->mu);
+        if (c->has_pending) {
+            acme_worker_set_cfg(c->w, &c->pending);
+            c->has_pending = false;
+            next = 0;
+            seen = (uint64_t)-1; /* look at everything again under the new settings */
+        }
+        pthread_mutex_unlock(&c->mu);
         uint64_t g = generation(c->s);
         time_t now = acme_worker_now(c->w);
         if (g != seen || (next && now >= next)) {
@@ -274,6 +284,18 @@ certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg)
     log_info("acme: certificate worker started%s%s", cfg->directory[0] ? ", CA " : "",
              cfg->directory);
     return c;
+}
+
+void certs_update(certs_t *c, const acme_cfg_t *cfg)
+{
+    if (!c) {
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->pending = *cfg;
+    c->has_pending = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void certs_stop(certs_t *c)

@@ -29,6 +29,13 @@ int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *
 
 /** Start the thread (@p cfg copied; its self[] must hold the bound addresses). */
 certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg);
+/**
+ * New settings from a config reload (@p cfg copied; its self[] is ignored:
+ * the bound addresses stay). Taken by the thread between runs; the CA
+ * clients are made again, so a new CA bundle or timeout applies at once.
+ */
+void certs_update(certs_t *c, const acme_cfg_t *cfg);
+
 /** Stop it (an exchange in progress finishes first, bounded by the HTTP timeout) and free. */
 void certs_stop(certs_t *c);
 

@@ -5,11 +5,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dnsd/answer.h"
 #include "dnsd/certs.h"
@@ -26,9 +29,16 @@ void config_defaults(config_t *c)
     snprintf(c->store, sizeof(c->store), "%s/lib/dnsd", LOCALSTATEDIR);
     c->workers = 0;
     c->tcp_idle_timeout_s = 10;
+    c->tcp_max_conn_time_s = 120;
     c->tcp_max_connections = 1024;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
+    c->rrl_rate = 0;
+    c->rrl_slip = 2;
+    c->rrl_ipv4_prefix = 24;
+    c->rrl_ipv6_prefix = 56;
+    c->rrl_table_size = 262144;
+    c->stats_interval_s = 60;
     c->log_level = LOG_LVL_INFO;
     c->geo_check_ms = 1000;
     acme_cfg_defaults(&c->acme);
@@ -130,11 +140,57 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     }
     UINT_KEY("workers", workers, 0, 256)
     UINT_KEY("tcp-idle-timeout", tcp_idle_timeout_s, 1, 86400)
+    UINT_KEY("tcp-max-connection-time", tcp_max_conn_time_s, 0, 86400)
     UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
     UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
     UINT_KEY("udp-payload", udp_payload, 512, 4096)
+    UINT_KEY("rrl-rate", rrl_rate, 0, 1000000)
+    UINT_KEY("rrl-slip", rrl_slip, 0, 100)
+    UINT_KEY("rrl-ipv4-prefix", rrl_ipv4_prefix, 8, 32)
+    UINT_KEY("rrl-ipv6-prefix", rrl_ipv6_prefix, 16, 128)
+    UINT_KEY("rrl-table-size", rrl_table_size, 1024, 1u << 26)
+    UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
 #undef UINT_KEY
+    if (strcmp(key, "user") == 0) {
+        if (strlen(value) >= sizeof(c->user)) {
+            diag_text(d, "user: \"%s\" is too long", value);
+            return DNSD_ECONFIG;
+        }
+        if (!c->no_id_lookup) {
+            errno = 0;
+            struct passwd *pw = getpwnam(value);
+            if (!pw) {
+                diag_text(d, "user: \"%s\" %s", value,
+                          errno ? strerror(errno) : "is not a user on this system");
+                return DNSD_ECONFIG;
+            }
+            c->uid = pw->pw_uid;
+            if (!c->group[0]) {
+                c->gid = pw->pw_gid;
+            }
+        }
+        snprintf(c->user, sizeof(c->user), "%s", value);
+        return 0;
+    }
+    if (strcmp(key, "group") == 0) {
+        if (strlen(value) >= sizeof(c->group)) {
+            diag_text(d, "group: \"%s\" is too long", value);
+            return DNSD_ECONFIG;
+        }
+        if (!c->no_id_lookup) {
+            errno = 0;
+            struct group *gr = getgrnam(value);
+            if (!gr) {
+                diag_text(d, "group: \"%s\" %s", value,
+                          errno ? strerror(errno) : "is not a group on this system");
+                return DNSD_ECONFIG;
+            }
+            c->gid = gr->gr_gid;
+        }
+        snprintf(c->group, sizeof(c->group), "%s", value);
+        return 0;
+    }
     if (strcmp(key, "store-map-size") == 0) {
         if (parse_uint(value, 1, 1UL << 20, &n) != 0) {
             diag_text(d, "%s: \"%s\" is not a size in MiB (1..1048576)", key,
@@ -177,6 +233,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
             return DNSD_ECONFIG;
         }
         c->have_geo_paths = true;
+        snprintf(c->geo_paths_spec, sizeof(c->geo_paths_spec), "%s", value);
         return 0;
     }
     char *dst = NULL;
@@ -193,6 +250,12 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "geo-database") == 0) {
         dst = c->geo_db;
         cap = sizeof(c->geo_db);
+    } else if (strcmp(key, "stats-file") == 0) {
+        dst = c->stats_file;
+        cap = sizeof(c->stats_file);
+    } else if (strcmp(key, "chroot") == 0) {
+        dst = c->chroot;
+        cap = sizeof(c->chroot);
     }
     if (!dst) {
         diag_text(d, "unknown setting \"%s\"", key);
@@ -260,4 +323,86 @@ int config_load(config_t *c, const char *file, diag_t *d)
     }
     fclose(f);
     return err;
+}
+
+/* does @p path lie inside the directory @p dir? (textually: dnsd resolves no links) */
+static bool path_inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') {
+        n--;
+    }
+    return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t *d,
+                 bool *cli_err)
+{
+    bool no_lookup = c->no_id_lookup;
+    config_defaults(c);
+    c->no_id_lookup = no_lookup;
+    *cli_err = false;
+    if (file && config_load(c, file, d) != 0) {
+        return DNSD_ECONFIG;
+    }
+    bool cli_listen = false;
+    for (int i = 0; cli && i < cli->n; i++) {
+        if (strcmp(cli->key[i], "listen") == 0 && !cli_listen) {
+            c->nlisten = 0; /* --listen replaces the file's addresses */
+            cli_listen = true;
+        }
+        diag_set(d, "", 0, "%s", "");
+        if (config_set(c, cli->key[i], cli->val[i], d) != 0) {
+            char text[sizeof(d->text)];
+            snprintf(text, sizeof(text), "--%.500s", d->text);
+            diag_set(d, "", 0, "%s", text);
+            *cli_err = true;
+            return DNSD_ECONFIG;
+        }
+    }
+    if (c->nlisten == 0) {
+        config_parse_addr("0.0.0.0:53", &c->listen[c->nlisten++]);
+        config_parse_addr("[::]:53", &c->listen[c->nlisten++]);
+    }
+    if (c->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? (int)n : 1;
+    }
+    /* checks across keys: no line of their own, so the file is named */
+    const char *where = file ? file : "";
+    if (c->group[0] && !c->user[0]) {
+        diag_set(d, where, 0, "group \"%s\" needs a user to run as (user)", c->group);
+        return DNSD_ECONFIG;
+    }
+    if (c->chroot[0]) {
+        if (c->chroot[0] != '/') {
+            diag_set(d, where, 0, "chroot: \"%s\" is not an absolute path", c->chroot);
+            return DNSD_ECONFIG;
+        }
+        /* opened after the chroot (reloads, the file watch, stats): they
+         * must be inside it; dnsd strips the prefix (NSD's rule) */
+        const struct {
+            const char *key, *path;
+        } in[] = {{"geo-database", c->geo_db}, {"stats-file", c->stats_file}};
+        for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+            if (in[i].path[0] && !path_inside(in[i].path, c->chroot)) {
+                diag_set(d, where, 0, "%s %s is outside chroot %s (it is opened after the chroot)",
+                         in[i].key, in[i].path, c->chroot);
+                return DNSD_ECONFIG;
+            }
+        }
+    }
+    return 0;
+}
+
+const char *config_in_chroot(const config_t *c, const char *path)
+{
+    if (!c->chroot[0] || !path_inside(path, c->chroot)) {
+        return path;
+    }
+    size_t n = strlen(c->chroot);
+    while (n > 1 && c->chroot[n - 1] == '/') {
+        n--;
+    }
+    return path + n;
 }

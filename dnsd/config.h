@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "acme/order.h"
 #include "dnsd/geo.h"
@@ -29,19 +30,43 @@ typedef struct config {
     int nlisten;
     int workers;                  /* 0: one per CPU */
     unsigned tcp_idle_timeout_s;  /* close a TCP connection idle this long */
+    unsigned tcp_max_conn_time_s; /* close any TCP connection open this long; 0: never */
     unsigned tcp_max_connections; /* whole server, shared out per worker */
     unsigned tcp_max_queries;     /* per connection; 0: no limit */
     unsigned udp_payload;         /* EDNS payload we advertise and max UDP reply */
+    unsigned rrl_rate;            /* responses per second per flow; 0: no rate limiting */
+    unsigned rrl_slip;            /* every slip-th limited response goes out TC=1; 0: none */
+    unsigned rrl_ipv4_prefix;     /* clients grouped by this many bits */
+    unsigned rrl_ipv6_prefix;
+    unsigned rrl_table_size;      /* buckets */
     int log_level;
     char port_file[4096];
     char pid_file[4096];
+    char stats_file[4096];        /* counters written here; "" = none */
+    unsigned stats_interval_s;    /* stats file and rate-limit log period; 0: on demand */
     char geo_db[4096];            /* MaxMind DB for client locations; "" = none */
     unsigned geo_check_ms;        /* how often store regions are checked for edits */
     bool have_geo_paths;          /* geo-paths given: fields of the DB records */
-    geo_paths_buf_t geo_paths;
+    geo_paths_buf_t geo_paths;    /* points into itself: never copy a config_t */
+    char geo_paths_spec[512];     /* geo-paths as given, to compare on reload */
     size_t map_size;
     acme_cfg_t acme;              /* certificate settings (dnsd/certs.h) */
+    /* privileges: drop to user/group after binding (config_set looks them up) */
+    char user[64];                /* "" = stay who we are */
+    char group[64];               /* "" = the user's primary group */
+    uid_t uid;
+    gid_t gid;
+    char chroot[4096];            /* "" = none */
+    bool no_id_lookup;            /* reload inside a chroot: keep names, skip getpwnam */
 } config_t;
+
+/* Command-line settings, kept so a reload applies them over the file again. */
+#define CONF_CLI_MAX 64
+typedef struct config_cli {
+    int n;
+    const char *key[CONF_CLI_MAX]; /* borrowed from argv: live as long as the process */
+    const char *val[CONF_CLI_MAX];
+} config_cli_t;
 
 void config_defaults(config_t *c);
 
@@ -53,6 +78,24 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d);
 
 /** Read a config file; errors name FILE:LINE in @p d. */
 int config_load(config_t *c, const char *file, diag_t *d);
+
+/**
+ * The whole configuration as dnsd runs with it: defaults, then @p file
+ * (NULL: none), then @p cli over it (a --listen there replaces the file's
+ * addresses), the default addresses when none is given, workers 0 resolved
+ * to the CPU count, and the checks that span keys. @return 0, or
+ * DNSD_ECONFIG with @p d naming FILE:LINE (file errors) or the option
+ * (*@p cli_err set). Main thread, slow path (start-up and SIGHUP).
+ */
+int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t *d,
+                 bool *cli_err);
+
+/**
+ * @p path as seen from inside the chroot: without the chroot prefix when it
+ * has it (NSD's rule: give full paths, they work before and after), else
+ * unchanged. Points into @p path.
+ */
+const char *config_in_chroot(const config_t *c, const char *path);
 
 /** Parse "1.2.3.4:53", "[::1]:53", "1.2.3.4" or "::1" (port 53 by default). */
 int config_parse_addr(const char *s, conf_listen_t *out);

@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
 #include "dnsd/orch.h"
+#include "dnsd/privs.h"
+#include "dnsd/stats.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -29,9 +32,14 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: dnsd [-c FILE] [--store DIR] [--listen ADDR[:PORT]]... [--workers N]\n"
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
-            "            [--tcp-idle-timeout S] [--tcp-max-connections N] [--tcp-max-queries N]\n"
-            "            [--udp-payload N] [--store-map-size MIB] [--geo-database FILE]\n"
+            "            [--tcp-idle-timeout S] [--tcp-max-connection-time S]\n"
+            "            [--tcp-max-connections N] [--tcp-max-queries N] [--udp-payload N]\n"
+            "            [--rrl-rate N] [--rrl-slip N] [--rrl-ipv4-prefix BITS]\n"
+            "            [--rrl-ipv6-prefix BITS] [--rrl-table-size N]\n"
+            "            [--stats-file FILE] [--stats-interval S]\n"
+            "            [--store-map-size MIB] [--geo-database FILE]\n"
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
+            "            [--user USER] [--group GROUP] [--chroot DIR]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -187,19 +195,44 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
     return -EADDRINUSE;
 }
 
-static int write_file(const char *path, const char *text)
+/* Write @p text to @p path (a temporary file renamed over it) with @p mode,
+ * whatever the umask. @return 0 or a negated errno. */
+static int write_file(const char *path, const char *text, mode_t mode)
 {
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
         return -errno;
     }
-    fputs(text, f);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        return -errno;
+    size_t n = strlen(text);
+    int err = 0;
+    if (fchmod(fd, mode) != 0 || write(fd, text, n) != (ssize_t)n) {
+        err = -errno;
     }
-    return 0;
+    if (close(fd) != 0 && !err) {
+        err = -errno;
+    }
+    if (!err && rename(tmp, path) != 0) {
+        err = -errno;
+    }
+    if (err) {
+        unlink(tmp);
+    }
+    return err;
+}
+
+/* files written before a fatal exit are removed again (best effort) */
+static const char *written[2];
+
+static int fatal_exit(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (written[i]) {
+            unlink(written[i]);
+        }
+    }
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -213,13 +246,24 @@ int main(int argc, char **argv)
         {"pid-file", required_argument, NULL, 1},
         {"log-level", required_argument, NULL, 1},
         {"tcp-idle-timeout", required_argument, NULL, 1},
+        {"tcp-max-connection-time", required_argument, NULL, 1},
         {"tcp-max-connections", required_argument, NULL, 1},
         {"tcp-max-queries", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},
+        {"rrl-rate", required_argument, NULL, 1},
+        {"rrl-slip", required_argument, NULL, 1},
+        {"rrl-ipv4-prefix", required_argument, NULL, 1},
+        {"rrl-ipv6-prefix", required_argument, NULL, 1},
+        {"rrl-table-size", required_argument, NULL, 1},
+        {"stats-file", required_argument, NULL, 1},
+        {"stats-interval", required_argument, NULL, 1},
         {"store-map-size", required_argument, NULL, 1},
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
         {"geo-paths", required_argument, NULL, 1},
+        {"user", required_argument, NULL, 1},
+        {"group", required_argument, NULL, 1},
+        {"chroot", required_argument, NULL, 1},
         /* certificates (dnsd/certs.c) */
         {"acme-directory", required_argument, NULL, 1},
         {"acme-ca-bundle", required_argument, NULL, 1},
@@ -248,12 +292,15 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    static config_t cfg_store; /* lives as long as the process: early exits leak nothing */
-    config_t *cfg = &cfg_store;
+    /* static: they live as long as the process (early exits leak nothing);
+     * two configs, so a SIGHUP reload is built beside the running one */
+    static config_t cfg_store[2];
+    static config_cli_t cli;
+    config_t *cfg = &cfg_store[0];
     diag_t d = {{0}, 0, {0}};
-    config_defaults(cfg);
 
-    /* pass 1: the config file; pass 2: options override it */
+    /* pass 1: -c and the informational options; pass 2: the settings,
+     * kept so a reload applies them over the file again */
     const char *conf_file = NULL;
     int c, idx;
     opterr = 0;
@@ -270,54 +317,39 @@ int main(int argc, char **argv)
             fprintf(stderr, "dnsd: unknown option or missing value: %s\n", argv[optind - 1]);
             usage(stderr);
             return 2;
+        } else if (c == 1) {
+            if (cli.n == CONF_CLI_MAX) {
+                fprintf(stderr, "dnsd: more than %d options\n", CONF_CLI_MAX);
+                return 2;
+            }
+            cli.key[cli.n] = opts[idx].name;
+            cli.val[cli.n++] = optarg;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "dnsd: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
     }
-    bool listen_default = true;
-    if (conf_file) {
-        if (config_load(cfg, conf_file, &d) != 0) {
-            fprintf(stderr, "dnsd: ");
-            diag_print(&d, stderr);
-            return 1;
-        }
-        listen_default = cfg->nlisten == 0;
-    }
-    optind = 1;
-    bool cli_listen = false;
-    while ((c = getopt_long(argc, argv, "c:hV", opts, &idx)) != -1) {
-        if (c != 1) {
-            continue;
-        }
-        if (strcmp(opts[idx].name, "listen") == 0 && !cli_listen) {
-            cfg->nlisten = 0; /* --listen replaces the file's addresses */
-            cli_listen = true;
-        }
-        diag_set(&d, "", 0, "%s", "");
-        if (config_set(cfg, opts[idx].name, optarg, &d) != 0) {
-            fprintf(stderr, "dnsd: --%s\n", d.text);
-            return 2;
-        }
-    }
-    if (cli_listen) {
-        listen_default = false;
-    }
-    if (listen_default && cfg->nlisten == 0) {
-        config_parse_addr("0.0.0.0:53", &cfg->listen[cfg->nlisten++]);
-        config_parse_addr("[::]:53", &cfg->listen[cfg->nlisten++]);
+    bool cli_err = false;
+    if (config_build(cfg, conf_file, &cli, &d, &cli_err) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return cli_err ? 2 : 1;
     }
     log_level = cfg->log_level;
-    if (cfg->workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->workers = n > 0 ? (int)n : 1;
+    if (cfg->chroot[0] && !cfg->user[0]) {
+        log_warn("chroot %s without user: root can leave a chroot; set user too", cfg->chroot);
+    }
+    if (conf_file && cfg->chroot[0] && config_in_chroot(cfg, conf_file) == conf_file) {
+        log_warn("config file %s is outside chroot %s: SIGHUP will not find it", conf_file,
+                 cfg->chroot);
     }
 
     server_t srv;
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;
     srv.nworkers = cfg->workers;
+    /* as root: the store may be root's (0700), and is created 0700/0600 */
     if (zs_open(cfg->store, ZS_OPEN_CREATE, cfg->map_size, &srv.store, &d) != 0) {
         fprintf(stderr, "dnsd: ");
         diag_print(&d, stderr);
@@ -358,6 +390,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -365,6 +398,10 @@ int main(int argc, char **argv)
     memset(&orch, 0, sizeof(orch));
     orch.srv = &srv;
     orch.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+    orch.conf_file = conf_file;
+    orch.cli = &cli;
+    orch.cfg_spare = &cfg_store[1];
+    atomic_store(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
     geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db,
                                       cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g0) {
@@ -374,61 +411,89 @@ int main(int argc, char **argv)
     }
     orch_publish(&orch, g0, "start");
 
+    /* the pid and port files are written while still root (so they may
+     * live in root's directories, e.g. /run), owned by root, mode 0644 */
+    if (cfg->pid_file[0]) {
+        char pid[32];
+        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        int err = write_file(cfg->pid_file, pid, 0644);
+        if (err) {
+            fprintf(stderr, "dnsd: cannot write pid file %s: %s\n", cfg->pid_file,
+                    dnsd_strerror(err));
+            return fatal_exit();
+        }
+        written[0] = cfg->pid_file;
+    }
+    if (cfg->port_file[0]) {
+        int err = write_file(cfg->port_file, ports, 0644);
+        if (err) {
+            fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file,
+                    dnsd_strerror(err));
+            return fatal_exit();
+        }
+        written[1] = cfg->port_file;
+    }
+    /* leave root before any worker thread exists */
+    if (privs_drop(cfg, &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
+    if (cfg->user[0]) {
+        log_info("running as user %s (uid %u, gid %u)%s%s", cfg->user, (unsigned)cfg->uid,
+                 (unsigned)cfg->gid, cfg->chroot[0] ? ", chroot " : "", cfg->chroot);
+    }
+
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
         if (err) {
             fprintf(stderr, "dnsd: cannot start worker %d: %s\n", i, dnsd_strerror(err));
-            return 1;
+            return fatal_exit();
         }
     }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (cfg->pid_file[0]) {
-        char pid[32];
-        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (write_file(cfg->pid_file, pid) != 0) {
-            fprintf(stderr, "dnsd: cannot write pid file %s: %s\n", cfg->pid_file,
-                    strerror(errno));
-            return 1;
-        }
-    }
-    if (cfg->port_file[0] && write_file(cfg->port_file, ports) != 0) {
-        fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file, strerror(errno));
-        return 1;
+    const settings_t *s0 = atomic_load(&srv.settings);
+    if (s0->rrl) {
+        log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",
+                 s0->rrl_rate, s0->rrl_slip, cfg->rrl_ipv4_prefix, cfg->rrl_ipv6_prefix,
+                 rrl_buckets(s0->rrl));
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
     certs_t *certs = certs_start(srv.store, &cfg->acme);
     if (!certs) {
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
+    orch.certs = certs;
     orch_run(&orch);
     certs_stop(certs);
     geo_state_t *last = atomic_load(&srv.geo);
-    answer_stats_t tot = {0};
     for (int i = 0; i < srv.nworkers; i++) {
-        worker_stop(srv.w[i]);
-        answer_stats_t *s = &srv.w[i]->actx.st;
-        tot.queries += s->queries;
-        tot.truncated += s->truncated;
-        tot.dropped += s->dropped;
-        tot.tcp += s->tcp;
-        for (int r = 0; r < 17; r++) {
-            tot.rcode[r] += s->rcode[r];
-        }
+        worker_stop(srv.w[i]); /* all at once: they drain in parallel */
+    }
+    for (int i = 0; i < srv.nworkers; i++) {
+        worker_join(srv.w[i]);
+    }
+    stats_total_t tot;
+    stats_collect(&srv, &tot);
+    stats_log("stopped", &tot);
+    orch_write_stats(&orch, &tot);
+    for (int i = 0; i < srv.nworkers; i++) {
         worker_free(srv.w[i]);
     }
-    log_info("stopped: %llu queries (%llu TCP), %llu NOERROR, %llu NXDOMAIN, %llu REFUSED, "
-             "%llu FORMERR, %llu SERVFAIL, %llu truncated, %llu dropped",
-             (unsigned long long)tot.queries, (unsigned long long)tot.tcp,
-             (unsigned long long)tot.rcode[0], (unsigned long long)tot.rcode[3],
-             (unsigned long long)tot.rcode[5], (unsigned long long)tot.rcode[1],
-             (unsigned long long)tot.rcode[2], (unsigned long long)tot.truncated,
-             (unsigned long long)tot.dropped);
+    cfg = (config_t *)srv.cfg; /* a reload may have swapped it */
     if (cfg->pid_file[0]) {
-        unlink(cfg->pid_file);
+        /* written as root before the drop: removable only if the user may */
+        const char *pf = config_in_chroot(cfg, cfg->pid_file);
+        if (cfg->chroot[0] && pf == cfg->pid_file) {
+            log_info("pid file %s is outside chroot %s: not removed", pf, cfg->chroot);
+        } else if (unlink(pf) != 0 && errno != ENOENT) {
+            log_info("cannot remove pid file %s: %s", cfg->pid_file, strerror(errno));
+        }
     }
     orch_fini(&orch);
     geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
+    log_info("store closed; exiting");
     return 0;
 }

@@ -3,8 +3,11 @@
 #include "dnsd/orch.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "dnsd/stats.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 
@@ -22,8 +25,25 @@ static void reclaim_cb(struct ev_loop *loop, ev_timer *t, int revents)
         }
     }
     o->nretired = keep;
-    if (keep == 0) {
+    keep = 0;
+    for (int i = 0; i < o->nset_retired; i++) {
+        if (worker_settings_in_use(o->srv, o->set_retired[i])) {
+            o->set_retired[keep++] = o->set_retired[i];
+        } else {
+            settings_free(o->set_retired[i]);
+        }
+    }
+    o->nset_retired = keep;
+    if (o->nretired == 0 && o->nset_retired == 0) {
         ev_timer_stop(o->loop, &o->reclaim);
+    }
+}
+
+static void reclaim_arm(orch_t *o)
+{
+    if (o->loop && !ev_is_active(&o->reclaim) && o->reclaim.cb) {
+        ev_timer_set(&o->reclaim, 0.01, 0.05);
+        ev_timer_start(o->loop, &o->reclaim);
     }
 }
 
@@ -47,18 +67,40 @@ void orch_publish(orch_t *o, geo_state_t *g, const char *why)
         return;
     }
     o->retired[o->nretired++] = old;
-    if (o->loop && !ev_is_active(&o->reclaim)) {
-        ev_timer_set(&o->reclaim, 0.01, 0.05);
-        ev_timer_start(o->loop, &o->reclaim);
+    reclaim_arm(o);
+}
+
+void orch_publish_settings(orch_t *o, settings_t *s)
+{
+    settings_t *old = atomic_exchange_explicit(&o->srv->settings, s, memory_order_acq_rel);
+    worker_settings_notify(o->srv);
+    if (!old) {
+        return;
     }
+    if (o->nset_retired == ORCH_RETIRED_MAX) {
+        log_warn("settings: too many retired snapshots; leaking one");
+        return;
+    }
+    o->set_retired[o->nset_retired++] = old;
+    reclaim_arm(o);
+}
+
+/* the geo database as seen from where we run (inside the chroot, if any) */
+static const char *geo_path(const config_t *cfg)
+{
+    return config_in_chroot(cfg, cfg->geo_db);
+}
+
+static geo_state_t *build_geo(orch_t *o, const config_t *cfg, diag_t *d)
+{
+    return geo_state_build(o->srv->store, geo_path(cfg),
+                           cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, d);
 }
 
 static void rebuild(orch_t *o, const char *why)
 {
     diag_t d;
-    const config_t *cfg = o->srv->cfg;
-    geo_state_t *g = geo_state_build(o->srv->store, cfg->geo_db,
-                                     cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
+    geo_state_t *g = build_geo(o, o->srv->cfg, &d);
     if (!g) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s%s%s", d.file, d.file[0] ? ": " : "", d.text);
@@ -103,11 +145,259 @@ static void regions_cb(struct ev_loop *loop, ev_timer *t, int revents)
     }
 }
 
+/* ---- counters ---- */
+
+static void stats_file_write(orch_t *o, const stats_total_t *t)
+{
+    const config_t *cfg = o->srv->cfg;
+    if (!cfg->stats_file[0]) {
+        return;
+    }
+    const char *path = config_in_chroot(cfg, cfg->stats_file);
+    int err = stats_write(path, t, ev_now(o->loop) - o->started);
+    if (err) {
+        log_warn("stats: cannot write %s: %s", path, dnsd_strerror(err));
+    }
+}
+
+static void stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    orch_t *o = t->data;
+    (void)loop;
+    (void)revents;
+    stats_total_t tot;
+    stats_collect(o->srv, &tot);
+    stats_file_write(o, &tot);
+    /* rate limiting at work is worth a line; a quiet period is not */
+    if (tot.rrl_limited > o->rrl_limited_logged) {
+        log_info("rate limit: %llu responses limited in the last %u s; %llu since start "
+                 "(%llu slipped, %llu dropped)",
+                 (unsigned long long)(tot.rrl_limited - o->rrl_limited_logged),
+                 o->srv->cfg->stats_interval_s, (unsigned long long)tot.rrl_limited,
+                 (unsigned long long)tot.rrl_slipped, (unsigned long long)tot.rrl_dropped);
+        o->rrl_limited_logged = tot.rrl_limited;
+    }
+}
+
+static void stats_timer_set(orch_t *o)
+{
+    ev_timer_stop(o->loop, &o->stats_timer);
+    unsigned s = o->srv->cfg->stats_interval_s;
+    if (s) {
+        ev_timer_set(&o->stats_timer, s, s);
+        ev_timer_start(o->loop, &o->stats_timer);
+    }
+}
+
+static void geo_watch_set(orch_t *o)
+{
+    const config_t *cfg = o->srv->cfg;
+    if (ev_is_active(&o->geo_file)) {
+        ev_stat_stop(o->loop, &o->geo_file);
+    }
+    if (cfg->geo_db[0]) {
+        /* polled stat (1 s) as well as inotify where libev has it; a
+         * replaced file (rename over it) is what operators and updaters do */
+        ev_stat_set(&o->geo_file, geo_path(cfg), 1.0);
+        ev_stat_start(o->loop, &o->geo_file);
+        o->geo_seen = o->geo_file.attr;
+    }
+}
+
+/* ---- SIGHUP ---- */
+
+static const char *level_name(int l)
+{
+    static const char *const n[] = {"error", "warning", "info", "debug"};
+    return n[l & 3];
+}
+
+/* settings that need sockets, threads or the store made again: a reload
+ * reports them and keeps the running value */
+static int keep_restart_only(config_t *n, const config_t *c)
+{
+    int kept = 0;
+#define KEEP_STR(field, key)                                                                      \
+    if (strcmp(n->field, c->field) != 0) {                                                        \
+        log_warn("config reload: %s changed (\"%s\" -> \"%s\"): needs restart; keeping \"%s\"",   \
+                 key, c->field, n->field, c->field);                                              \
+        memcpy(n->field, c->field, sizeof(n->field));                                             \
+        kept++;                                                                                   \
+    }
+    KEEP_STR(store, "store")
+    KEEP_STR(port_file, "port-file")
+    KEEP_STR(pid_file, "pid-file")
+    KEEP_STR(user, "user")
+    KEEP_STR(group, "group")
+    KEEP_STR(chroot, "chroot")
+#undef KEEP_STR
+    if (n->workers != c->workers) {
+        log_warn("config reload: workers changed (%d -> %d): needs restart; keeping %d",
+                 c->workers, n->workers, c->workers);
+        n->workers = c->workers;
+        kept++;
+    }
+    if (n->map_size != c->map_size) {
+        log_warn("config reload: store-map-size changed: needs restart; keeping %zu MiB",
+                 c->map_size >> 20);
+        n->map_size = c->map_size;
+        kept++;
+    }
+    bool same = n->nlisten == c->nlisten;
+    for (int i = 0; same && i < n->nlisten; i++) {
+        same = strcmp(n->listen[i].text, c->listen[i].text) == 0;
+    }
+    if (!same) {
+        log_warn("config reload: listen changed: needs restart; keeping the %d address%s bound",
+                 c->nlisten, c->nlisten == 1 ? "" : "es");
+        memcpy(n->listen, c->listen, sizeof(n->listen));
+        n->nlisten = c->nlisten;
+        kept++;
+    }
+    n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
+    n->gid = c->gid;
+    return kept;
+}
+
+/* log what a reload changes; @return how many settings */
+static int log_changes(const config_t *n, const config_t *c)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } uints[] = {
+        {"tcp-idle-timeout", offsetof(config_t, tcp_idle_timeout_s)},
+        {"tcp-max-connection-time", offsetof(config_t, tcp_max_conn_time_s)},
+        {"tcp-max-connections", offsetof(config_t, tcp_max_connections)},
+        {"tcp-max-queries", offsetof(config_t, tcp_max_queries)},
+        {"udp-payload", offsetof(config_t, udp_payload)},
+        {"rrl-rate", offsetof(config_t, rrl_rate)},
+        {"rrl-slip", offsetof(config_t, rrl_slip)},
+        {"rrl-ipv4-prefix", offsetof(config_t, rrl_ipv4_prefix)},
+        {"rrl-ipv6-prefix", offsetof(config_t, rrl_ipv6_prefix)},
+        {"rrl-table-size", offsetof(config_t, rrl_table_size)},
+        {"stats-interval", offsetof(config_t, stats_interval_s)},
+        {"geo-check-interval-ms", offsetof(config_t, geo_check_ms)},
+    };
+    int changed = 0;
+    for (size_t i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+        unsigned a = *(const unsigned *)((const char *)c + uints[i].off);
+        unsigned b = *(const unsigned *)((const char *)n + uints[i].off);
+        if (a != b) {
+            log_info("config reload: %s %u -> %u", uints[i].key, a, b);
+            changed++;
+        }
+    }
+    if (n->log_level != c->log_level) {
+        /* logged at the higher of the two levels, so it is seen either way */
+        int lvl = n->log_level > c->log_level ? c->log_level : n->log_level;
+        if (lvl >= LOG_LVL_INFO) {
+            log_info("config reload: log-level %s -> %s", level_name(c->log_level),
+                     level_name(n->log_level));
+        } else {
+            log_warn("config reload: log-level %s -> %s", level_name(c->log_level),
+                     level_name(n->log_level));
+        }
+        changed++;
+    }
+    if (strcmp(n->stats_file, c->stats_file) != 0) {
+        log_info("config reload: stats-file \"%s\" -> \"%s\"", c->stats_file, n->stats_file);
+        changed++;
+    }
+    if (strcmp(n->geo_db, c->geo_db) != 0) {
+        log_info("config reload: geo-database \"%s\" -> \"%s\"", c->geo_db, n->geo_db);
+        changed++;
+    }
+    if (strcmp(n->geo_paths_spec, c->geo_paths_spec) != 0) {
+        log_info("config reload: geo-paths \"%s\" -> \"%s\"", c->geo_paths_spec,
+                 n->geo_paths_spec);
+        changed++;
+    }
+    return changed;
+}
+
+void orch_reload(orch_t *o)
+{
+    const config_t *cur = o->srv->cfg;
+    if (!o->conf_file) {
+        log_warn("SIGHUP: dnsd was started without a config file (-c): nothing to re-read");
+        return;
+    }
+    const char *path = config_in_chroot(cur, o->conf_file);
+    config_t *n = o->cfg_spare;
+    diag_t d;
+    bool cli_err;
+    n->no_id_lookup = true;
+    if (config_build(n, path, o->cli, &d, &cli_err) != 0) {
+        if (d.file[0] && d.line > 0) {
+            log_err("config reload: %s:%d: %s; keeping the running configuration", d.file,
+                    d.line, d.text);
+        } else {
+            log_err("config reload: %s%s%s; keeping the running configuration", d.file,
+                    d.file[0] ? ": " : "", d.text);
+        }
+        return;
+    }
+    int kept = keep_restart_only(n, cur);
+    /* a new geo database is loaded before anything changes: if it does not
+     * load, the reload is refused whole */
+    geo_state_t *g = NULL;
+    bool geo_changed = strcmp(n->geo_db, cur->geo_db) != 0 ||
+                       strcmp(n->geo_paths_spec, cur->geo_paths_spec) != 0;
+    if (geo_changed && !(g = build_geo(o, n, &d))) {
+        log_err("config reload: geo-database: %s%s%s; keeping the running configuration", d.file,
+                d.file[0] ? ": " : "", d.text);
+        return;
+    }
+    int changed = log_changes(n, cur);
+    /* certificate settings apply live: the ACME thread takes them between runs */
+    n->acme.nself = cur->acme.nself;
+    memcpy(n->acme.self, cur->acme.self, sizeof(n->acme.self));
+    bool acme_changed = memcmp(&n->acme, &cur->acme, sizeof(n->acme)) != 0;
+    if (acme_changed) {
+        log_info("config reload: certificate settings changed");
+        changed++;
+    }
+    bool stats_changed = n->stats_interval_s != cur->stats_interval_s;
+    bool regions_changed = n->geo_check_ms != cur->geo_check_ms;
+    /* commit: swap the buffers, then tell everyone */
+    o->cfg_spare = (config_t *)cur;
+    o->srv->cfg = n;
+    log_level = n->log_level;
+    settings_t *prev = atomic_load_explicit(&o->srv->settings, memory_order_acquire);
+    orch_publish_settings(o, settings_build(n, o->srv->nworkers, prev));
+    if (geo_changed) {
+        orch_publish(o, g, "config reloaded");
+        geo_watch_set(o);
+    }
+    if (regions_changed) {
+        ev_timer_stop(o->loop, &o->regions_poll);
+        ev_timer_set(&o->regions_poll, n->geo_check_ms / 1000.0, n->geo_check_ms / 1000.0);
+        ev_timer_start(o->loop, &o->regions_poll);
+    }
+    if (stats_changed) {
+        stats_timer_set(o);
+    }
+    if (acme_changed) {
+        certs_update(o->certs, &n->acme);
+    }
+    log_info("config reloaded from %s: %d setting%s changed, %d kept until restart", path,
+             changed, changed == 1 ? "" : "s", kept);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+    orch_t *o = w->data;
     (void)revents;
     if (w->signum == SIGHUP) {
-        log_warn("SIGHUP: configuration reload is not supported yet; store edits need no reload");
+        orch_reload(o);
+        return;
+    }
+    if (w->signum == SIGUSR1) {
+        stats_total_t tot;
+        stats_collect(o->srv, &tot);
+        stats_log("stats", &tot);
+        stats_file_write(o, &tot);
         return;
     }
     log_info("signal %d: shutting down", w->signum);
@@ -117,31 +407,35 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 void orch_run(orch_t *o)
 {
     const config_t *cfg = o->srv->cfg;
-    ev_signal_init(&o->sig_term, signal_cb, SIGTERM);
-    ev_signal_init(&o->sig_int, signal_cb, SIGINT);
-    ev_signal_init(&o->sig_hup, signal_cb, SIGHUP);
-    ev_signal_start(o->loop, &o->sig_term);
-    ev_signal_start(o->loop, &o->sig_int);
-    ev_signal_start(o->loop, &o->sig_hup);
+    o->started = ev_now(o->loop);
+    ev_signal *sigs[] = {&o->sig_term, &o->sig_int, &o->sig_hup, &o->sig_usr1};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    for (int i = 0; i < 4; i++) {
+        ev_signal_init(sigs[i], signal_cb, nums[i]);
+        sigs[i]->data = o;
+        ev_signal_start(o->loop, sigs[i]);
+    }
     ev_init(&o->reclaim, reclaim_cb);
     o->reclaim.data = o;
-    if (o->nretired) {
-        ev_timer_set(&o->reclaim, 0.01, 0.05);
-        ev_timer_start(o->loop, &o->reclaim);
+    if (o->nretired || o->nset_retired) {
+        reclaim_arm(o);
     }
-    if (cfg->geo_db[0]) {
-        /* polled stat (1 s) as well as inotify where libev has it; a
-         * replaced file (rename over it) is what operators and updaters do */
-        ev_stat_init(&o->geo_file, geo_file_cb, cfg->geo_db, 1.0);
-        o->geo_file.data = o;
-        ev_stat_start(o->loop, &o->geo_file);
-        o->geo_seen = o->geo_file.attr;
-    }
+    ev_init(&o->geo_file, geo_file_cb);
+    o->geo_file.data = o;
+    geo_watch_set(o);
     ev_timer_init(&o->regions_poll, regions_cb, cfg->geo_check_ms / 1000.0,
                   cfg->geo_check_ms / 1000.0);
     o->regions_poll.data = o;
     ev_timer_start(o->loop, &o->regions_poll);
+    ev_init(&o->stats_timer, stats_cb);
+    o->stats_timer.data = o;
+    stats_timer_set(o);
     ev_run(o->loop, 0);
+}
+
+void orch_write_stats(orch_t *o, const stats_total_t *t)
+{
+    stats_file_write(o, t);
 }
 
 void orch_fini(orch_t *o)
@@ -150,4 +444,9 @@ void orch_fini(orch_t *o)
         geo_state_free(o->retired[i]);
     }
     o->nretired = 0;
+    for (int i = 0; i < o->nset_retired; i++) {
+        settings_free(o->set_retired[i]);
+    }
+    o->nset_retired = 0;
+    settings_free(atomic_exchange(&o->srv->settings, NULL));
 }

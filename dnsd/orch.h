@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * orch.h -- the orchestration loop, on the main thread (libev default
- * loop): signals, the MMDB file watch and the regions poll that rebuild
- * and publish the geo snapshot, and freeing retired snapshots once no
+ * loop): signals (SIGTERM/SIGINT stop, SIGHUP re-reads the config file,
+ * SIGUSR1 dumps the counters), the MMDB file watch and the regions poll
+ * that rebuild and publish the geo snapshot, the settings snapshot the
+ * workers run with, the stats file, and freeing retired snapshots once no
  * worker holds them. Later: the ACME worker and renewal scheduler. It
- * reaches the workers only through the published snapshot and LMDB; it
- * never blocks them.
+ * reaches the workers only through published snapshots, ev_async wake-ups
+ * and LMDB; it never blocks them.
  */
 #ifndef DNSD_ORCH_H
 #define DNSD_ORCH_H
@@ -13,29 +15,48 @@
 #include <ev.h>
 #include <sys/stat.h>
 
+#include "dnsd/config.h"
+#include "dnsd/certs.h"
 #include "dnsd/geo_state.h"
+#include "dnsd/settings.h"
 #include "dnsd/worker.h"
 
 #define ORCH_RETIRED_MAX 64
 
 typedef struct orch {
     server_t *srv;
+    certs_t *certs; /* the ACME thread, told of reloaded certificate settings */
     struct ev_loop *loop;
     geo_state_t *retired[ORCH_RETIRED_MAX];
     int nretired;
-    ev_signal sig_term, sig_int, sig_hup;
+    settings_t *set_retired[ORCH_RETIRED_MAX];
+    int nset_retired;
+    ev_signal sig_term, sig_int, sig_hup, sig_usr1;
     ev_stat geo_file;
     ev_timer regions_poll;
     ev_timer reclaim;
+    ev_timer stats_timer;
     struct stat geo_seen; /* the DB file the current snapshot was built from */
-    int pad;
+    /* SIGHUP: the file and command line dnsd was started with */
+    const char *conf_file;        /* NULL: started without -c */
+    const config_cli_t *cli;
+    config_t *cfg_spare;          /* a reload is built here, then swapped with srv->cfg */
+    ev_tstamp started;
+    uint64_t rrl_limited_logged;  /* rrl.limited at the last periodic log line */
 } orch_t;
 
 /** Publish @p g as the current snapshot (the old one is retired). */
 void orch_publish(orch_t *o, geo_state_t *g, const char *why);
+/** Publish @p s as the workers' settings (the old one is retired); wakes them. */
+void orch_publish_settings(orch_t *o, settings_t *s);
+/** Re-read the config file (SIGHUP); see dnsd(8). */
+void orch_reload(orch_t *o);
+/** Write the stats file (stats-file), if configured, with @p t. */
+struct stats_total;
+void orch_write_stats(orch_t *o, const struct stats_total *t);
 /** Run until SIGTERM/SIGINT. */
 void orch_run(orch_t *o);
-/** Free what is retired (workers must be stopped). */
+/** Free what is retired (workers must be stopped), and the current settings. */
 void orch_fini(orch_t *o);
 
 #endif

@@ -2,11 +2,19 @@
 /*
  * tcp.c -- DNS over TCP per RFC 7766, on the worker's libev loop: 2-byte
  * length framing, several (pipelined) queries per connection answered in
- * order, an idle timeout, a per-worker cap on open connections (accepting
- * pauses at the cap and resumes when one closes) and an optional cap on
- * queries per connection. Connection objects and their 64 KiB buffers are
- * kept on a free list, so a busy server stops allocating after warm-up;
- * answering a query allocates nothing.
+ * order, an idle timeout, a total time cap, a per-worker cap on open
+ * connections (accepting pauses at the cap and resumes when one closes)
+ * and an optional cap on queries per connection. Connection objects and
+ * their 64 KiB buffers are kept on a free list, so a busy server stops
+ * allocating after warm-up; answering a query allocates nothing.
+ *
+ * Slow senders (slow-loris): the idle clock restarts only when a whole
+ * query has arrived or an answer made progress going out -- a byte of a
+ * query that never completes does not count -- so a connection that
+ * trickles bytes is closed after tcp-idle-timeout like a silent one. A
+ * client that does complete queries, however slowly, is still closed
+ * tcp-max-connection-time after it connected, so no peer holds one of the
+ * capped slots for ever.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +35,8 @@ struct tcp_conn {
     int fd;
     ev_io io;
     ev_timer timer;
-    ev_tstamp last;
+    ev_tstamp start;    /* accepted */
+    ev_tstamp last;     /* last whole query in, or answer bytes out */
     unsigned nqueries;
     struct sockaddr_storage peer;
     bool closing;       /* close once tx is flushed */
@@ -70,7 +79,14 @@ static void conn_close(tcp_conn_t *c)
     c->prev = NULL;
     w->tcp_free = c;
     w->tcp_count--;
-    accept_pause(w, false);
+    if (w->draining) {
+        if (!w->tcp_live) {
+            ev_timer_stop(w->loop, &w->drain);
+            ev_break(w->loop, EVBREAK_ALL); /* the last one: the worker is done */
+        }
+    } else if (w->tcp_count < w->set->tcp_max_per_worker) {
+        accept_pause(w, false);
+    }
 }
 
 static void set_events(tcp_conn_t *c, int ev)
@@ -114,7 +130,7 @@ static bool flush(tcp_conn_t *c)
 static void process(tcp_conn_t *c)
 {
     worker_t *w = c->w;
-    const config_t *cfg = w->srv->cfg;
+    const settings_t *set = w->set;
     size_t off = 0;
     while (c->tx_len == 0 && c->rx_len - off >= 2) {
         size_t mlen = (size_t)(c->rx[off] << 8 | c->rx[off + 1]);
@@ -134,7 +150,8 @@ static void process(tcp_conn_t *c)
         w->actx.geo = NULL;
         off += 2 + mlen;
         c->nqueries++;
-        if (cfg->tcp_max_queries && c->nqueries >= cfg->tcp_max_queries) {
+        c->last = ev_now(w->loop); /* a whole query: not idle */
+        if (set->tcp_max_queries && c->nqueries >= set->tcp_max_queries) {
             c->closing = true;
         }
         if (len > 0) {
@@ -154,8 +171,8 @@ static void process(tcp_conn_t *c)
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
     }
-    if (c->closing && c->tx_len == 0) {
-        conn_close(c);
+    if (c->tx_len == 0 && (c->closing || (w->draining && c->rx_len == 0))) {
+        conn_close(c); /* draining: everything that was in flight is answered */
     }
 }
 
@@ -189,31 +206,66 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
             conn_close(c);
             return;
         }
-        c->rx_len += (size_t)n;
-        c->last = ev_now(c->w->loop);
+        c->rx_len += (size_t)n; /* bytes alone do not reset the idle clock (top of file) */
     }
     process(c);
 }
 
+/* Close @p c if its idle or total time is up, else set its timer for the
+ * nearer of the two. @return false if it was closed. */
+static bool check_time(tcp_conn_t *c)
+{
+    worker_t *w = c->w;
+    const settings_t *set = w->set;
+    ev_tstamp now = ev_now(w->loop);
+    ev_tstamp idle_left = c->last + (ev_tstamp)set->tcp_idle_timeout_s - now;
+    ev_tstamp left = idle_left;
+    if (set->tcp_max_conn_time_s) {
+        ev_tstamp total_left = c->start + (ev_tstamp)set->tcp_max_conn_time_s - now;
+        if (total_left <= 0) {
+            STAT_INC(w->ws.tcp_closed_time);
+            conn_close(c);
+            return false;
+        }
+        if (total_left < left) {
+            left = total_left;
+        }
+    }
+    if (idle_left <= 0) {
+        STAT_INC(w->ws.tcp_closed_idle);
+        conn_close(c);
+        return false;
+    }
+    c->timer.repeat = left;
+    ev_timer_again(w->loop, &c->timer);
+    return true;
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    tcp_conn_t *c = t->data;
+    (void)loop;
     (void)revents;
-    ev_tstamp idle = (ev_tstamp)c->w->srv->cfg->tcp_idle_timeout_s;
-    ev_tstamp left = c->last + idle - ev_now(loop);
-    if (left <= 0) {
-        conn_close(c);
-        return;
+    check_time(t->data);
+}
+
+void tcp_settings_changed(worker_t *w)
+{
+    /* timeouts may have become shorter: re-arm every timer now */
+    tcp_conn_t *c = w->tcp_live;
+    while (c) {
+        tcp_conn_t *next = c->next;
+        check_time(c);
+        c = next;
     }
-    t->repeat = left;
-    ev_timer_again(loop, t);
+    accept_pause(w, w->tcp_count >= w->set->tcp_max_per_worker);
 }
 
 void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     worker_t *w = io->data;
     (void)revents;
-    while (w->tcp_count < w->tcp_max) {
+    unsigned max = w->set->tcp_max_per_worker;
+    while (w->tcp_count < max) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
         int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -234,7 +286,7 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         c->rx_len = c->tx_len = c->tx_off = 0;
         c->nqueries = 0;
         c->closing = false;
-        c->last = ev_now(loop);
+        c->start = c->last = ev_now(loop);
         c->prev = NULL;
         c->next = w->tcp_live;
         if (w->tcp_live) {
@@ -246,12 +298,40 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         c->io.data = c;
         ev_io_start(loop, &c->io);
         ev_init(&c->timer, timer_cb);
-        c->timer.repeat = (ev_tstamp)w->srv->cfg->tcp_idle_timeout_s;
         c->timer.data = c;
-        ev_timer_again(loop, &c->timer);
+        STAT_INC(w->ws.tcp_accepted);
+        check_time(c);
     }
-    if (w->tcp_count >= w->tcp_max) {
+    if (w->tcp_count >= max) {
         accept_pause(w, true);
+    }
+}
+
+static void drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    worker_t *w = t->data;
+    (void)loop;
+    (void)revents;
+    tcp_close_all(w); /* time is up; the last close ends the loop */
+}
+
+void tcp_drain_start(worker_t *w)
+{
+    accept_pause(w, true);
+    w->draining = true;
+    tcp_conn_t *c = w->tcp_live;
+    while (c) {
+        tcp_conn_t *next = c->next;
+        if (c->tx_len == 0) {
+            /* read what the client has sent, answer it, close if that was all */
+            conn_cb(w->loop, &c->io, EV_READ);
+        }
+        c = next;
+    }
+    if (w->tcp_live) {
+        ev_timer_init(&w->drain, drain_cb, WORKER_DRAIN_S, 0);
+        w->drain.data = w;
+        ev_timer_start(w->loop, &w->drain);
     }
 }
 

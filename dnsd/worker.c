@@ -44,15 +44,46 @@ static size_t reply_ctl(const struct msghdr *in, uint8_t *out)
     return 0;
 }
 
+/* Response rate limiting (rrl.h) of the response just built in @p buf.
+ * @return its length to send, 0 for none. */
+static size_t rate_limit(worker_t *w, const settings_t *set, const struct sockaddr *peer,
+                         uint8_t *buf, size_t len, uint64_t now_us)
+{
+    answer_ctx_t *a = &w->actx;
+    bool evicted;
+    rrl_verdict_t v = rrl_decide(set->rrl, peer, a->cls, a->cls_qtype, a->cls_name,
+                                 a->cls_name_len, set->rrl_rate, set->rrl_slip, now_us, &evicted);
+    if (evicted) {
+        STAT_INC(w->ws.rrl_evicted);
+    }
+    if (v == RRL_PASS) {
+        return len;
+    }
+    STAT_INC(w->ws.rrl_limited);
+    if (v == RRL_SLIP) {
+        STAT_INC(w->ws.rrl_slipped);
+        return answer_slip(a, buf, len);
+    }
+    STAT_INC(w->ws.rrl_dropped);
+    return 0;
+}
+
 static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
 {
     answer_ctx_t *a = &w->actx;
+    const settings_t *set = w->set;
+    /* one clock read per batch, and only when rate limiting is on */
+    uint64_t now_us = set->rrl ? rrl_clock_us() : 0;
     a->rd_ok = zr_begin(&w->rd) == 0;
     a->geo = worker_geo_acquire(w);
     unsigned out = 0;
     for (unsigned i = 0; i < n; i++) {
+        const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
         size_t len = answer_query(a, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF, false,
-                                  (const struct sockaddr *)&w->peer[i]);
+                                  peer);
+        if (len > 0 && set->rrl) {
+            len = rate_limit(w, set, peer, w->txbuf[out], len, now_us);
+        }
         if (len == 0) {
             continue;
         }
@@ -85,7 +116,7 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
             }
             /* EAGAIN (socket buffer full) or a per-peer error: drop the
              * rest of this one, go on with the others */
-            a->st.dropped++;
+            STAT_INC(a->st.dropped);
             sent++;
             continue;
         }
@@ -122,6 +153,49 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
+/* Take the published settings as this worker's own (hazard pointer: publish
+ * what we read, re-check it is still current, as worker_geo_acquire). From
+ * here the previous snapshot is no longer used and may be freed. */
+static void adopt_settings(worker_t *w)
+{
+    const settings_t *s;
+    do {
+        s = atomic_load_explicit(&w->srv->settings, memory_order_acquire);
+        atomic_store_explicit(&w->set_hazard, s, memory_order_seq_cst);
+    } while (s != atomic_load_explicit(&w->srv->settings, memory_order_seq_cst));
+    w->set = s;
+    w->actx.udp_max = s->udp_payload;
+    w->actx.classify = s->rrl != NULL;
+}
+
+static void reconf_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    worker_t *w = a->data;
+    (void)loop;
+    (void)revents;
+    adopt_settings(w);
+    tcp_settings_changed(w);
+}
+
+void worker_settings_notify(server_t *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (srv->w[i]->loop) { /* not started yet: it adopts at start */
+            ev_async_send(srv->w[i]->loop, &srv->w[i]->reconf);
+        }
+    }
+}
+
+bool worker_settings_in_use(server_t *srv, const settings_t *s)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (atomic_load_explicit(&srv->w[i]->set_hazard, memory_order_seq_cst) == s) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
 {
     for (int i = 0; i < srv->nworkers; i++) {
@@ -132,11 +206,34 @@ bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
     return false;
 }
 
+/* Shutdown (SIGTERM): answer what is already here, then stop. The queries
+ * waiting in the UDP sockets are answered; the listening sockets are
+ * closed, so new clients are refused at once instead of waiting on a
+ * server that is leaving; every TCP connection gets its queries answered
+ * and its answers written -- a query whose first bytes are in may finish
+ * arriving -- for at most WORKER_DRAIN_S, then the loop ends. */
 static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
-    (void)a;
+    worker_t *w = a->data;
     (void)revents;
-    ev_break(loop, EVBREAK_ALL);
+    for (int i = 0; i < w->nsock; i++) {
+        if (w->udp[i].fd >= 0) {
+            ev_io_stop(loop, &w->udp[i].io);
+            udp_cb(loop, &w->udp[i].io, EV_READ);
+            close(w->udp[i].fd);
+            w->udp[i].fd = -1;
+        }
+    }
+    tcp_drain_start(w);
+    for (int i = 0; i < w->nsock; i++) {
+        if (w->tcp[i].fd >= 0) {
+            close(w->tcp[i].fd);
+            w->tcp[i].fd = -1;
+        }
+    }
+    if (!w->tcp_live) {
+        ev_break(loop, EVBREAK_ALL);
+    }
 }
 
 worker_t *worker_new(server_t *srv, int idx)
@@ -151,9 +248,6 @@ worker_t *worker_new(server_t *srv, int idx)
         w->rx_iov[i].iov_len = UDP_BUF;
     }
     w->actx.rd = &w->rd;
-    w->actx.udp_max = (uint16_t)srv->cfg->udp_payload;
-    unsigned share = srv->cfg->tcp_max_connections / (unsigned)srv->nworkers;
-    w->tcp_max = share ? share : 1;
     return w;
 }
 
@@ -176,7 +270,12 @@ int worker_start(worker_t *w)
         return -ENOMEM;
     }
     ev_async_init(&w->stop, stop_cb);
+    w->stop.data = w;
     ev_async_start(w->loop, &w->stop);
+    adopt_settings(w); /* before the thread exists: it starts with these */
+    ev_async_init(&w->reconf, reconf_cb);
+    w->reconf.data = w;
+    ev_async_start(w->loop, &w->reconf);
     for (int i = 0; i < w->nsock; i++) {
         ev_io_init(&w->udp[i].io, udp_cb, w->udp[i].fd, EV_READ);
         w->udp[i].io.data = w;
@@ -193,6 +292,10 @@ int worker_start(worker_t *w)
 void worker_stop(worker_t *w)
 {
     ev_async_send(w->loop, &w->stop);
+}
+
+void worker_join(worker_t *w)
+{
     pthread_join(w->th, NULL);
 }
 
@@ -207,8 +310,12 @@ void worker_free(worker_t *w)
         ev_loop_destroy(w->loop);
     }
     for (int i = 0; i < w->nsock; i++) {
-        close(w->udp[i].fd);
-        close(w->tcp[i].fd);
+        if (w->udp[i].fd >= 0) {
+            close(w->udp[i].fd);
+        }
+        if (w->tcp[i].fd >= 0) {
+            close(w->tcp[i].fd);
+        }
     }
     zr_fini(&w->rd);
     free(w->rxbuf);

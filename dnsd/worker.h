@@ -4,8 +4,16 @@
  * libev loop, its own SO_REUSEPORT UDP and TCP sockets for every listen
  * address, its own LMDB read txn, buffers and counters: workers share
  * nothing writable, so the query path takes no lock.
- * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch.
- * TCP (tcp.c): RFC 7766 framing, pipelining, idle timeout, connection cap.
+ * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch, response
+ * rate limiting (rrl.h). TCP (tcp.c): RFC 7766 framing, pipelining, idle
+ * and total timeouts, connection cap.
+ *
+ * Settings the operator can change at run time (settings.h) reach a worker
+ * as an immutable snapshot: the main thread publishes it and wakes the
+ * worker (ev_async); the worker adopts it on its own thread between
+ * events. Its hazard pointer always names the snapshot it uses, so the
+ * main thread frees a retired one only when no worker names it. The query
+ * path never looks at the shared pointer at all: it reads w->set.
  */
 #ifndef DNSD_WORKER_H
 #define DNSD_WORKER_H
@@ -19,6 +27,7 @@
 #include "dnsd/answer.h"
 #include "dnsd/config.h"
 #include "dnsd/geo_state.h"
+#include "dnsd/settings.h"
 #include "zones/reader.h"
 #include "zones/store.h"
 
@@ -30,12 +39,25 @@ typedef struct tcp_conn tcp_conn_t;
 typedef struct worker worker_t;
 
 typedef struct server {
-    const config_t *cfg;
+    const config_t *cfg;        /* the main thread's; workers never read it */
     zs_store_t *store;
     int nworkers;
     worker_t **w;
     _Atomic(geo_state_t *) geo; /* published by the main thread (geo_state.h) */
+    _Atomic(settings_t *) settings; /* published by the main thread (settings.h) */
 } server_t;
+
+/* A worker's own counters beside answer_stats_t: one writer (the worker),
+ * read live by the main thread (stat_t, answer.h). */
+typedef struct worker_stats {
+    stat_t rrl_limited;       /* responses over the rate: slipped + dropped */
+    stat_t rrl_slipped;       /* sent as TC=1 */
+    stat_t rrl_dropped;       /* not sent */
+    stat_t rrl_evicted;       /* a busy bucket was taken over: the table is small */
+    stat_t tcp_accepted;
+    stat_t tcp_closed_idle;   /* tcp-idle-timeout */
+    stat_t tcp_closed_time;   /* tcp-max-connection-time */
+} worker_stats_t;
 
 typedef struct lsock {
     int fd;
@@ -53,7 +75,11 @@ struct worker {
     int init_err;
     zr_t rd;
     answer_ctx_t actx;
+    worker_stats_t ws;
     _Atomic(const geo_state_t *) geo_hazard; /* the snapshot this worker may be using */
+    const settings_t *set;                    /* the settings it uses (own thread only) */
+    _Atomic(const settings_t *) set_hazard;   /* == set: tells the main thread */
+    ev_async reconf;                          /* main -> worker: new settings published */
     int nsock;
     lsock_t udp[CONF_LISTEN_MAX];
     lsock_t tcp[CONF_LISTEN_MAX];
@@ -65,9 +91,10 @@ struct worker {
     uint8_t (*rxbuf)[UDP_BUF];
     uint8_t (*txbuf)[UDP_BUF];
     /* TCP */
-    unsigned tcp_max;      /* this worker's share of tcp-max-connections */
     unsigned tcp_count;
     bool accepting;
+    bool draining;         /* shutting down: no new connections, close when done */
+    ev_timer drain;
     tcp_conn_t *tcp_free;  /* reusable connections (buffers kept) */
     tcp_conn_t *tcp_live;  /* open connections, for shutdown */
 };
@@ -76,8 +103,16 @@ struct worker {
 worker_t *worker_new(server_t *srv, int idx);
 /** Start its thread; it opens its read txn and loop there. */
 int worker_start(worker_t *w);
-/** Ask the loop to stop and join the thread. */
+#define WORKER_DRAIN_S 2.0 /* at shutdown, TCP clients get this long to finish */
+
+/**
+ * Ask the worker to stop (main thread, any time after worker_start): it
+ * answers the queries already received, closes its listening sockets and
+ * gives open TCP connections up to WORKER_DRAIN_S to finish, then its
+ * thread ends. worker_join() waits for that.
+ */
 void worker_stop(worker_t *w);
+void worker_join(worker_t *w);
 void worker_free(worker_t *w);
 
 /**
@@ -102,9 +137,18 @@ static inline void worker_geo_release(worker_t *w)
 /** Main thread: is @p g still held by a worker? */
 bool worker_geo_in_use(server_t *srv, const geo_state_t *g);
 
+/** Main thread: wake every worker to adopt the settings just published. */
+void worker_settings_notify(server_t *srv);
+/** Main thread: is @p s still used by a worker? */
+bool worker_settings_in_use(server_t *srv, const settings_t *s);
+
 /* tcp.c */
 void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
+/** The worker adopted new settings: re-arm timers, apply the connection cap. */
+void tcp_settings_changed(worker_t *w);
 void tcp_close_all(worker_t *w);
+/** Shutdown: stop accepting; connections close once nothing is in flight. */
+void tcp_drain_start(worker_t *w);
 void tcp_free_pool(worker_t *w);
 
 #endif

@@ -38,13 +38,35 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
         a query, or with a reset: "answered X of Y"
   hold [--seconds S]
         occupy a UDP+TCP port on --host (plain binds), print it, sleep S
+  rrl [--n N] [--src ADDR] [--random] [--wait S] NAME TYPE
+        UDP burst for rate limiting: N queries at once, each from a new
+        socket (a new source port) bound to ADDR, then S seconds for the
+        replies: "sent N answered A slipped S none D bad B elapsed E"
+        (slipped: TC=1 and no records; bad: wrong id or question, or a TC
+        reply with records). --random: NAME gets a random first label.
+  loris --idle I --trickle T --slow W [--seconds S]
+        TCP slow-loris against the connection cap, bounded by S seconds: I
+        silent connections, T that send a length and then one byte every
+        0.25 s (never a whole query), W that send whole queries one byte
+        every 8 ms, then one extra connection that asks at once; UDP
+        queries every 0.1 s throughout. Lines: "idle K closed SECONDS|open",
+        "trickle K closed SECONDS|open", "slow K closed SECONDS|open
+        answered N", "extra answered SECONDS|none WHY", "udp sent N
+        answered A" (seconds since the start)
+  inflight --ready FILE --go FILE [--half | --pipeline N]
+        a TCP client caught by a shutdown: send half a query (--half) or N
+        big TXT queries without reading (--pipeline), create FILE (ready),
+        wait (at most 10 s) for the go FILE, then send the rest / read
+        everything: "answered X of Y" and "then closed|open"
 """
 import argparse
 import os
+import random
 import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 import dns.edns
@@ -610,6 +632,194 @@ def cmd_churn(a):
     print("answered %d of %d" % (answered, asked))
 
 
+def cmd_rrl(a):
+    """UDP burst, one new socket per query (the kernel spreads source ports
+    over the workers' SO_REUSEPORT sockets, so every worker sees some)."""
+    fam = family(a.host)
+    socks = {}
+    t0 = time.monotonic()
+    for i in range(a.n):
+        x = socket.socket(fam, socket.SOCK_DGRAM)
+        x.bind((a.src, 0))
+        x.setblocking(False)
+        name = a.name
+        if a.random:
+            name = "r%08x%d.%s" % (random.getrandbits(32), i, a.name)
+        q = mkquery(name, a.type, 0x1000 + i)
+        x.sendto(q.to_wire(), (a.host, a.port))
+        socks[x] = (q.id, dns.name.from_text(name))
+    elapsed = time.monotonic() - t0
+    answered = slipped = bad = 0
+    pending = dict(socks)
+    deadline = time.monotonic() + a.wait
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select(list(pending), [], [], left)
+        for x in ready:
+            qid, name = pending.pop(x)
+            try:
+                m = dns.message.from_wire(x.recv(65535))
+            except (OSError, dns.exception.DNSException):
+                bad += 1
+                continue
+            n = sum(len(r) for r in m.answer) + sum(len(r) for r in m.authority)
+            if m.id != qid or not m.question or m.question[0].name != name:
+                bad += 1
+            elif m.flags & dns.flags.TC:
+                if n:
+                    bad += 1
+                else:
+                    slipped += 1
+            else:
+                answered += 1
+    for x in socks:
+        x.close()
+    print("sent %d answered %d slipped %d none %d bad %d elapsed %.3f" % (
+        a.n, answered, slipped, len(pending), bad, elapsed))
+
+
+def cmd_loris(a):
+    t0 = time.monotonic()
+    end = t0 + a.seconds
+    out = []
+    lock = threading.Lock()
+
+    def say(line):
+        with lock:
+            out.append(line)
+
+    def since():
+        return time.monotonic() - t0
+
+    def closed_now(s):
+        """Has the server closed @s? (EOF or reset waiting to be read)"""
+        r, _, _ = select.select([s], [], [], 0)
+        if not r:
+            return False
+        try:
+            return s.recv(1, socket.MSG_PEEK) == b""   # an answer stays to be read
+        except OSError:
+            return True
+
+    def idle(k, s):
+        t = wait_closed(s, end - time.monotonic())
+        say("idle %d %s" % (k, "open" if t is None else "closed %.2f" % since()))
+
+    def trickle(k, s):
+        state = "open"
+        try:
+            s.sendall(b"\x00\x40")   # a 64-byte query is coming... one byte at a time
+            while time.monotonic() < end:
+                r, _, _ = select.select([s], [], [], 0.25)
+                if r and closed_now(s):
+                    state = "closed %.2f" % since()
+                    break
+                s.send(b"\x00")
+        except OSError:
+            state = "closed %.2f" % since()
+        say("trickle %d %s" % (k, state))
+
+    def slow(k, s):
+        state, n, qid = "open", 0, 0x5100 + 64 * k
+        try:
+            while time.monotonic() < end and state == "open":
+                w = frame(mkquery("www.example.test", "A", qid).to_wire())
+                for b in w:
+                    s.send(bytes([b]))
+                    time.sleep(0.008)
+                    if closed_now(s):
+                        state = "closed %.2f" % since()
+                        break
+                    if time.monotonic() >= end:
+                        break
+                if state == "open" and time.monotonic() < end:
+                    m = dns.message.from_wire(recv_msg(s, 1.0))
+                    n += m.id == qid and len(m.answer) > 0
+                    qid += 1
+        except EOFError:
+            state = "closed %.2f" % since()
+        except (socket.timeout, OSError):
+            state = "closed %.2f" % since() if closed_now(s) else "open"
+        say("slow %d %s answered %d" % (k, state, n))
+
+    udp = {"sent": 0, "answered": 0}
+    stop = threading.Event()
+
+    def udp_loop():
+        x = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        x.connect((a.host, a.port))
+        x.settimeout(1.0)
+        qid = 0
+        while not stop.is_set() and time.monotonic() < end:
+            qid += 1
+            x.send(mkquery("mail.example.test", "A", qid).to_wire())
+            udp["sent"] += 1
+            try:
+                while True:
+                    m = dns.message.from_wire(x.recv(4096))
+                    if m.id == qid:
+                        udp["answered"] += m.rcode() == 0 and len(m.answer) > 0
+                        break
+            except socket.timeout:
+                pass
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=udp_loop)]
+    kinds = [(idle, a.idle), (trickle, a.trickle), (slow, a.slow)]
+    for fn, count in kinds:
+        for k in range(count):
+            s = tcp_connect(a.host, a.port)
+            threads.append(threading.Thread(target=fn, args=(k, s)))
+    for t in threads:
+        t.start()
+    time.sleep(0.2)   # the cap is full now; one more waits for a free slot
+    try:
+        x = tcp_connect(a.host, a.port)
+        x.sendall(frame(mkquery("ns1.example.test", "A", 0x7777).to_wire()))
+        m = dns.message.from_wire(recv_msg(x, end - time.monotonic()))
+        say("extra answered %.2f" % since() if m.id == 0x7777 and m.answer else "extra none bad")
+        x.close()
+    except (socket.timeout, EOFError, OSError) as e:
+        say("extra none %s" % type(e).__name__)
+    for t in threads[1:]:
+        t.join()
+    stop.set()
+    threads[0].join()
+    say("udp sent %d answered %d" % (udp["sent"], udp["answered"]))
+    for line in sorted(out):
+        print(line)
+
+
+def cmd_inflight(a):
+    s = tcp_connect(a.host, a.port)
+    if a.pipeline:
+        qs = [mkquery("big.example.test", "TXT", 0x2000 + i) for i in range(a.pipeline)]
+        s.sendall(b"".join(frame(q.to_wire()) for q in qs))
+        rest, total = b"", a.pipeline
+    else:
+        w = frame(mkquery("www.example.test", "A", 0x2100).to_wire())
+        s.sendall(w[:9])
+        rest, total = w[9:], 1
+    open(a.ready, "w").close()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(a.go) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    got = 0
+    try:
+        if rest:
+            s.sendall(rest)
+        for _ in range(total):
+            m = dns.message.from_wire(recv_msg(s, 5))
+            got += 0x2000 <= m.id <= 0x2100 and len(m.answer) > 0
+    except (socket.timeout, EOFError, OSError):
+        pass
+    print("answered %d of %d" % (got, total))
+    t = wait_closed(s, 5)
+    print("then", "open" if t is None else "closed")
+
+
 def cmd_freeport(a):
     for _ in range(50):
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -674,13 +884,30 @@ def main():
     x.add_argument("type")
     x.add_argument("--until", default="")
     x.add_argument("--seconds", type=float, default=10)
+    x = sub.add_parser("rrl")
+    x.add_argument("name")
+    x.add_argument("type")
+    x.add_argument("--n", type=int, default=50)
+    x.add_argument("--src", default="127.0.0.1")
+    x.add_argument("--random", action="store_true")
+    x.add_argument("--wait", type=float, default=0.5)
+    x = sub.add_parser("loris")
+    x.add_argument("--idle", type=int, default=4)
+    x.add_argument("--trickle", type=int, default=2)
+    x.add_argument("--slow", type=int, default=2)
+    x.add_argument("--seconds", type=float, default=7)
+    x = sub.add_parser("inflight")
+    x.add_argument("--ready", required=True)
+    x.add_argument("--go", required=True)
+    x.add_argument("--half", action="store_true")
+    x.add_argument("--pipeline", type=int, default=0)
     x = sub.add_parser("burst")
     x.add_argument("--socks", type=int, default=8)
     x.add_argument("--per", type=int, default=25)
     a = p.parse_args()
     {"query": cmd_query, "cases": cmd_cases, "pipeline": cmd_pipeline, "split": cmd_split,
      "idle": cmd_idle, "cap": cmd_cap, "freeport": cmd_freeport, "hold": cmd_hold,
-     "churn": cmd_churn,
+     "churn": cmd_churn, "rrl": cmd_rrl, "loris": cmd_loris, "inflight": cmd_inflight,
      "flood": cmd_flood, "burst": cmd_burst, "watch": cmd_watch}[a.cmd](a)
 
 

@@ -3,10 +3,13 @@
 # an answer larger than 512 bytes (no EDNS) or than min(client's EDNS size,
 # server's --udp-payload) comes back over UDP with TC=1 and fits the limit;
 # the same question over TCP gets the whole answer with TC clear.
-# mid TXT is ~900 bytes, big TXT ~1750 (tests/data/example.test.zone).
+# --udp-payload (default 1232, the DNS flag day 2020 value) is both the
+# EDNS size advertised and the cap: a value just below an answer's size
+# truncates it, one just above lets it through.
+# mid TXT is 897 bytes, big TXT ~1750 (tests/data/example.test.zone).
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 37
+plan 45
 make_store example.test "$DATA/example.test.zone"
 start_dnsd
 
@@ -21,6 +24,7 @@ is "$(dig_status "$out")" NOERROR "mid TXT, no EDNS: NOERROR"
 like "$(dig_flags "$out")" '^qr aa' "mid TXT, no EDNS: still authoritative"
 
 out=$(q +ignore mid.example.test TXT)
+is "$(dig_edns "$out")" "version: 0, flags:; udp: 1232" "default: the server advertises 1232"
 is "$(tc "$out")" notc "mid TXT, EDNS 1232: fits, TC clear"
 is "$(dig_count "$out" ANSWER)" 4 "mid TXT, EDNS 1232: all 4 records"
 
@@ -90,3 +94,21 @@ ok '[ "$(sz "$out")" -le 1232 ]' "--udp-payload 4096, client 1232: fits 1232 ($(
 out=$(q +ignore +noedns big.example.test TXT)
 is "$(tc "$out")" tc "--udp-payload 4096, no EDNS: TC set"
 ok '[ "$(sz "$out")" -le 512 ]' "--udp-payload 4096, no EDNS: fits 512 ($(sz "$out"))"
+
+# a smaller server payload: 800 truncates mid TXT (897 bytes) even for a
+# client offering 1232; 900 lets it through
+stop_dnsd
+start_dnsd --udp-payload 800
+out=$(q +ignore mid.example.test TXT)
+is "$(dig_edns "$out")" "version: 0, flags:; udp: 800" "--udp-payload 800: advertised"
+is "$(tc "$out")" tc "--udp-payload 800, client 1232: mid TXT (897 bytes) gets TC"
+ok '[ "$(sz "$out")" -le 800 ]' "--udp-payload 800: the truncated response fits 800 ($(sz "$out"))"
+out=$(q +tcp mid.example.test TXT)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/4" "--udp-payload 800: mid TXT over TCP in full"
+stop_dnsd
+start_dnsd --udp-payload 900
+out=$(q +ignore mid.example.test TXT)
+is "$(tc "$out")/$(dig_count "$out" ANSWER)" "notc/4" "--udp-payload 900: mid TXT (897 bytes) fits, no TC"
+is "$(sz "$out")" 897 "--udp-payload 900: all 897 bytes over UDP"
+out=$(q +ignore big.example.test TXT +bufsize=4096)
+is "$(tc "$out")" tc "--udp-payload 900: big TXT still gets TC"

@@ -3,7 +3,8 @@
  * t_noalloc.c -- proves the per-query path allocates nothing: malloc,
  * calloc and realloc are interposed over glibc's __libc_* and counted while
  * every query of the fuzz seed corpus is answered (UDP and TCP limits,
- * each inside a renewed LMDB read txn as the workers do). Expects zero.
+ * each inside a renewed LMDB read txn as the workers do), classified, and
+ * UDP answers rate-limited and slipped as the workers do. Expects zero.
  * Skipped under ASan, which owns the allocator.
  */
 #include <dirent.h>
@@ -12,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include "dnsd/answer.h"
+#include "dnsd/rrl.h"
 #include "tests/tap.h"
 #include "tests/testzone.h"
 
@@ -110,13 +114,33 @@ int main(void)
     ok(zr_init(&rd, store) == 0, "reader ready");
     static uint8_t out[65536];
     size_t bytes = 0;
+    unsigned limited = 0;
+    a.classify = true;
+    rrl_t *rrl = rrl_new(4096, 24, 56);
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof(src));
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0xC0000201);
     counting = 1;
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < nq; i++) {
             for (int tcp = 0; tcp < 2; tcp++) {
                 a.rd_ok = zr_begin(&rd) == 0;
-                bytes += answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096, tcp, NULL);
+                size_t len = answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096,
+                                          tcp, (const struct sockaddr *)&src);
                 zr_end(&rd);
+                bytes += len;
+                if (!tcp && len > 0) {
+                    /* the UDP path's rate limit, as the worker does it */
+                    bool ev;
+                    rrl_verdict_t v = rrl_decide(rrl, (const struct sockaddr *)&src, a.cls,
+                                                 a.cls_qtype, a.cls_name, a.cls_name_len, 5, 2,
+                                                 rrl_clock_us(), &ev);
+                    limited += v != RRL_PASS;
+                    if (v == RRL_SLIP) {
+                        answer_slip(&a, out, len);
+                    }
+                }
             }
         }
     }
@@ -124,7 +148,9 @@ int main(void)
     unsigned long n = allocs;
     ok(bytes > 0 && a.st.queries == (uint64_t)nq * 6, "answered %llu queries",
        (unsigned long long)a.st.queries);
-    is_int(n, 0, "no allocation while answering");
+    is_int(n, 0, "no allocation while answering, classifying and rate limiting");
+    ok(limited > 0, "the rate limit was exercised (%u responses limited)", limited);
+    rrl_free(rrl);
     zr_fini(&rd);
     zs_close(store);
     for (int i = 0; i < nq; i++) {

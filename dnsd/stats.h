@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h -- the server's counters summed over the workers, for the
+ * operator: a log line (SIGUSR1, and at shutdown), and a stats file of
+ * "name value" lines (stats-file: every stats-interval seconds, on SIGUSR1
+ * and at shutdown). The workers' counters are single-writer atomics
+ * (stat_t), so the main thread reads them live without stopping anyone.
+ * Main thread, slow path.
+ */
+#ifndef DNSD_STATS_H
+#define DNSD_STATS_H
+
+#include <stdint.h>
+
+#include "dnsd/worker.h"
+
+typedef struct stats_total {
+    uint64_t queries, tcp, truncated, dropped, referrals;
+    uint64_t rcode[17];
+    uint64_t rrl_limited, rrl_slipped, rrl_dropped, rrl_evicted;
+    uint64_t tcp_accepted, tcp_closed_idle, tcp_closed_time;
+} stats_total_t;
+
+/** Sum every worker's counters into @p t (workers may be running). */
+void stats_collect(const server_t *srv, stats_total_t *t);
+
+/** One log line at info level, starting with @p what ("stats", "stopped"). */
+void stats_log(const char *what, const stats_total_t *t);
+
+/**
+ * Write @p t to @p path as "name value" lines (a temporary file renamed
+ * over it, mode 0644), with @p uptime_s. @return 0 or a negated errno.
+ */
+int stats_write(const char *path, const stats_total_t *t, double uptime_s);
+
+#endif
