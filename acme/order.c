@@ -964,7 +964,17 @@ static int step_download(acme_worker_t *w, step_t *st)
     set_int(st->state, "seq_done", acme_ji(st->req, "seq"));
     json_object_set_new(st->state, "cert", cert);
     json_object_del(st->state, "order");
-    set_int(st->state, "renew_at", renew_time(w, cert));
+    time_t ra = renew_time(w, cert), now = acme_worker_now(w);
+    if (ra <= now + 60) {
+        /* due already: a short lifetime or a clock far from the CA's; never
+         * renew in a loop -- wait a tenth of the lifetime (at least a minute) */
+        long life = (long)(acme_ji(cert, "not_after") - acme_ji(cert, "not_before"));
+        ra = now + (life / 10 > 60 ? life / 10 : 60);
+        log_warn("acme: %s: the new certificate is already due for renewal (clock skew or a "
+                 "short lifetime?); next renewal not before %lds from now",
+                 st->id, (long)(ra - now));
+    }
+    set_int(st->state, "renew_at", ra);
     set_str(st->state, "status", "valid");
     set_int(st->state, "failures", 0);
     set_str(st->state, "last_error", "");
