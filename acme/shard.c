@@ -33,6 +33,7 @@
 #define T_TXT  16
 #define T_AAAA 28
 #define T_TLSA 52
+#define T_HTTPS 65
 
 json_t *acme_shard_of(json_t *req)
 {
@@ -281,6 +282,38 @@ static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t
             ntx = 1;
         }
     }
+    /* HTTPS (RFC 9460): "1 . alpn=..." when the shard names ALPN protocols */
+    uint8_t hs[1][300];
+    uint16_t hslen[1];
+    int nhs = 0;
+    const char *alpn = acme_js(sh, "alpn");
+    if (*alpn) {
+        uint8_t *p = hs[0];
+        size_t o = 0, lenpos;
+        p[o++] = 0;
+        p[o++] = 1; /* SvcPriority 1: ServiceMode */
+        p[o++] = 0; /* TargetName "." (the owner itself) */
+        p[o++] = 0;
+        p[o++] = 1; /* SvcParamKey alpn */
+        lenpos = o;
+        o += 2;
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", alpn);
+        for (char *sv = NULL, *id = strtok_r(buf, ",", &sv); id; id = strtok_r(NULL, ",", &sv)) {
+            size_t l = strlen(id);
+            if (l == 0 || l > 255 || o + 1 + l > sizeof(hs[0])) {
+                diag_set(d, "shard", 0, "alpn \"%s\" is not a list of protocol ids", alpn);
+                return DNSD_EMALFORMED;
+            }
+            p[o++] = (uint8_t)l;
+            memcpy(p + o, id, l);
+            o += l;
+        }
+        p[lenpos] = (uint8_t)((o - lenpos - 2) >> 8);
+        p[lenpos + 1] = (uint8_t)(o - lenpos - 2);
+        hslen[0] = (uint16_t)o;
+        nhs = 1;
+    }
     touched_t t = {0};
     json_array_foreach(json_object_get(req, "names"), i, x)
     {
@@ -293,6 +326,9 @@ static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t
         if ((err = rrset_put(w, &z, owner, T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
             (err = rrset_put(w, &z, owner, T_AAAA, region, ttl, aaaa, aaaalen,
                              clear ? 0 : naaaa, d))) {
+            return err;
+        }
+        if ((err = rrset_put(w, &z, owner, T_HTTPS, region, ttl, hs, hslen, clear ? 0 : nhs, d))) {
             return err;
         }
         if (name[0] == '*') {

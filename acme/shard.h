@@ -5,7 +5,7 @@
  * certificate record (certdb.h) whose request carries
  *
  *   "shard": {"domain": D, "region": R, "lb": ["addr[:port]", ...],
- *             "hook": "command", "ttl": seconds}
+ *             "hook": "command", "ttl": seconds, "alpn": "h2,http/1.1"}
  *
  * and id "D@R". What it owns in region R of D's zone, rewritten as ONE
  * desired state inside the write transaction that changes it (dnsctl's
@@ -13,6 +13,7 @@
  * sees all of a change or none of it:
  *
  *   NAME            A/AAAA  the region's load balancers (the pool)
+ *   NAME            HTTPS   "1 . alpn=..." when the shard has "alpn" (RFC 9460)
  *   _443._tcp.NAME  TLSA    3 1 1 for the current key, the NEXT key (made
  *                           at issuance and published a whole lifetime
  *                           before it is used, RFC 7671 8.1) and, for a TTL

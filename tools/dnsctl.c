@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "  acme account [--json]            the ACME accounts dnsd registered\n"
             "regional certificate shards (one certificate per domain and region):\n"
             "  shard add DOMAIN --region R --names N1,N2 [--lb ADDR[:PORT],...] [--key TYPE]\n"
-            "            [--ca URL] [--hook COMMAND] [--ttl S] [--wait SECONDS]\n"
+            "            [--ca URL] [--hook COMMAND] [--ttl S] [--alpn h2,http/1.1] [--wait SECONDS]\n"
             "  shard set DOMAIN --region R [same options; each replaces its value]\n"
             "  shard del DOMAIN --region R\n"
             "  shard list [--json], shard show DOMAIN --region R [--json]\n"
@@ -149,6 +149,7 @@ static const struct {
     {CTL_OPT_LB, "--lb"},
     {CTL_OPT_HOOK, "--hook"},
     {CTL_OPT_DOMAIN, "--domain"},
+    {CTL_OPT_ALPN, "--alpn"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -453,6 +454,7 @@ static const struct {
     {"--lb", CTL_OPT_LB, offsetof(ctl_t, lb), true},
     {"--hook", CTL_OPT_HOOK, offsetof(ctl_t, hook), false},
     {"--domain", CTL_OPT_DOMAIN, offsetof(ctl_t, domain), false},
+    {"--alpn", CTL_OPT_ALPN, offsetof(ctl_t, alpn), false},
 };
 
 int main(int argc, char **argv)

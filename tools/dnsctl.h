@@ -52,6 +52,7 @@
 #define CTL_OPT_LB          0x800000u  /* shard add/set: --lb ADDR,... */
 #define CTL_OPT_HOOK        0x1000000u /* shard add/set: --hook COMMAND */
 #define CTL_OPT_DOMAIN      0x2000000u /* shard renew/status: --domain D */
+#define CTL_OPT_ALPN        0x4000000u /* shard add/set: --alpn h2,http/1.1 (HTTPS records) */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -80,6 +81,7 @@ typedef struct ctl {
     const char *lb;      /* --lb: load balancer addresses, comma-separated */
     const char *hook;    /* --hook: the shard's deploy command */
     const char *domain;  /* --domain: shard renew/status filter */
+    const char *alpn;    /* --alpn: the shard's HTTPS record ALPN ids */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;

@@ -92,7 +92,7 @@ static int shard_put(ctl_t *c, bool create)
 {
     const char *cmd = create ? "shard add" : "shard set";
     unsigned opts = CTL_OPT_REGION | CTL_OPT_NAMES | CTL_OPT_LB | CTL_OPT_KEY | CTL_OPT_CA |
-                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT;
+                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT | CTL_OPT_ALPN;
     int rc = ctl_check_args(c, cmd, opts, 1, 1);
     if (rc != CTL_OK) {
         return rc;
@@ -192,6 +192,9 @@ static int shard_put(ctl_t *c, bool create)
     }
     if (ttl) {
         json_object_set_new(sh, "ttl", json_integer(ttl));
+    }
+    if (c->alpn) {
+        json_object_set_new(sh, "alpn", json_string(c->alpn)); /* "" removes the HTTPS records */
     }
     long long seq = acme_ji(req, "seq") + (reissue ? 1 : 0);
     long long failures = acme_ji(json_object_get(rec, "state"), "failures");

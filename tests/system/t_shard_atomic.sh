@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/system/lib_acme.sh"
 need_acme
 need_dnspython
-plan 12
+plan 13
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
@@ -19,7 +19,9 @@ acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 3600"
 start_dnsd -c "$TMPD/dnsd.conf"
 start_pebble "$PORT"
 like "$(dnsctl shard add shard.test --region eu --names shard.test,www.shard.test --lb 127.0.0.1 \
-    --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)" 'issued' "eu shard issued"
+    --alpn h2,http/1.1 --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)" 'issued' "eu shard issued"
+is "$(q www.shard.test HTTPS +subnet=10.1.0.0/24 +short)" '1 . alpn="h2,http/1.1"' \
+    "eu: HTTPS record (RFC 9460) from --alpn"
 like "$(dnsctl shard add shard.test --region na --names shard.test,www.shard.test --lb 127.0.0.2,127.0.0.3 \
     --ca "$PEBBLE_DIR_URL" --key rsa2048 --wait 60 2>&1)" 'issued' "na shard issued"
 
