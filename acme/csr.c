@@ -214,3 +214,33 @@ int acme_cert_split(const char *pem, char **leaf, char **rest)
     }
     return 0;
 }
+
+int acme_ari_cert_id(const char *pem, char **out)
+{
+    STACK_OF(X509) *st = read_chain(pem);
+    if (!st) {
+        return DNSD_ECRYPTO;
+    }
+    X509 *leaf = sk_X509_value(st, 0);
+    const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(leaf);
+    uint8_t *der = NULL;
+    int n = i2d_ASN1_INTEGER(X509_get0_serialNumber(leaf), &der);
+    int err = DNSD_ECRYPTO;
+    /* the content octets: after the tag and a short- or long-form length */
+    if (kid && n > 2) {
+        int hl = (der[1] & 0x80) ? 2 + (der[1] & 0x7f) : 2;
+        if (hl < n) {
+            char *a = acme_b64url(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid));
+            char *b = acme_b64url(der + hl, (size_t)(n - hl));
+            size_t len = strlen(a) + strlen(b) + 2;
+            *out = xmalloc(len);
+            snprintf(*out, len, "%s.%s", a, b);
+            free(a);
+            free(b);
+            err = 0;
+        }
+    }
+    OPENSSL_free(der);
+    sk_X509_pop_free(st, X509_free);
+    return err;
+}

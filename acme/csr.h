@@ -47,6 +47,14 @@ int acme_cert_matches_key(const char *pem, EVP_PKEY *key);
 int acme_cert_leaf_der(const char *pem, uint8_t **der, size_t *len);
 
 /**
+ * The ARI certificate identifier of the leaf (RFC 9773 4.1):
+ * base64url(authorityKeyIdentifier keyIdentifier) "." base64url(the serial's
+ * DER content octets). @return 0 and a malloc'd string, or DNSD_ECRYPTO
+ * (no AKI key identifier).
+ */
+int acme_ari_cert_id(const char *pem, char **out);
+
+/**
  * Split a PEM chain into the leaf and the rest (both malloc'd, "" when the
  * chain has only the leaf). @return 0 or DNSD_ECRYPTO.
  */

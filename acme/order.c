@@ -368,6 +368,13 @@ static int step_new_order(acme_worker_t *w, step_t *st)
         json_array_append_new(ids, json_pack("{s:s, s:O}", "type", "dns", "value", n));
     }
     json_t *p = json_pack("{s:o}", "identifiers", ids);
+    /* RFC 9773 5: a renewal names the certificate it replaces */
+    char *replaces = NULL;
+    if (cert && acme_client_url(ca->c, "renewalInfo") &&
+        acme_ari_cert_id(acme_js(cert, "pem"), &replaces) == 0) {
+        json_object_set_new(p, "replaces", json_string(replaces));
+    }
+    free(replaces);
     char *payload = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     json_t *ord = NULL;
@@ -1072,6 +1079,10 @@ static time_t due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t 
     } else if (cert && strcmp(acme_js(state, "status"), "valid") == 0) {
         want = renew_at(w, state, cert);
     }
+    time_t ari = (time_t)acme_ji(state, "ari_next");
+    if (cert && strcmp(acme_js(state, "status"), "valid") == 0 && (!want || ari < want)) {
+        want = ari ? ari : now; /* 0: never asked yet */
+    }
     time_t sd = shard_due(w, req, state);
     if (sd && (!want || sd < want)) {
         want = sd;
@@ -1328,6 +1339,92 @@ int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const cha
 
 /* ---- the driver ---- */
 
+/* an RFC 3339 time ("2026-11-23T12:00:00Z", fractions and offsets allowed) */
+static time_t rfc3339(const char *s)
+{
+    struct tm tm = {0};
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) {
+        return 0;
+    }
+    time_t t = timegm(&tm);
+    if (*p == '.') {
+        while (*++p >= '0' && *p <= '9') {
+        }
+    }
+    if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
+        int off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+        t += *p == '+' ? -off : off;
+    }
+    return t;
+}
+
+/*
+ * ARI (RFC 9773): when the CA offers renewalInfo, ask it when to renew and
+ * take a random moment of its suggested window if that is earlier than our
+ * own renewal time; asked again when its Retry-After says (6 hours when it
+ * says nothing; between 1 hour and a day). A CA without ARI is noted and
+ * looked at again daily.
+ */
+static void ari_check(acme_worker_t *w, step_t *st, time_t now)
+{
+    json_t *cert = json_object_get(st->state, "cert");
+    if (!cert || strcmp(acme_js(st->state, "status"), "valid") != 0 ||
+        acme_ji(st->state, "ari_next") > now) {
+        return;
+    }
+    ca_t *ca;
+    const char *dir = cert_dir_url(w, st->req);
+    if (!*dir || ca_ready(w, dir, &ca, st) != STEP_NEXT) {
+        set_int(st->state, "ari_next", now + 3600);
+        st->err[0] = '\0';
+        return;
+    }
+    const char *base = acme_client_url(ca->c, "renewalInfo");
+    char *id = NULL;
+    if (!base || acme_ari_cert_id(acme_js(cert, "pem"), &id) != 0) {
+        set_int(st->state, "ari_next", now + 86400);
+        json_object_set_new(st->state, "ari", json_pack("{s:b}", "offered", base != NULL));
+        return;
+    }
+    char url[2048];
+    snprintf(url, sizeof(url), "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", id);
+    free(id);
+    acme_resp_t r;
+    long next = 6 * 3600;
+    if (acme_http_do(ca->c->http, "GET", url, NULL, NULL, &r) == 0) {
+        if (r.retry_after_s >= 0) {
+            next = r.retry_after_s < 3600 ? 3600 : r.retry_after_s > 86400 ? 86400 : r.retry_after_s;
+        }
+        json_error_t je;
+        json_t *j = r.status == 200 ? json_loads(r.body, 0, &je) : NULL;
+        json_t *win = json_object_get(j, "suggestedWindow");
+        time_t a = rfc3339(acme_js(win, "start")), b = rfc3339(acme_js(win, "end"));
+        if (a && b && b >= a) {
+            uint32_t rnd = 0;
+            RAND_bytes((uint8_t *)&rnd, sizeof(rnd));
+            time_t pick = a + (time_t)((double)(b - a) * ((double)rnd / 4294967296.0));
+            json_object_set_new(st->state, "ari",
+                                json_pack("{s:b, s:I, s:I, s:I, s:I}", "offered", 1, "start",
+                                          (json_int_t)a, "end", (json_int_t)b, "chosen",
+                                          (json_int_t)pick, "fetched", (json_int_t)now));
+            if (pick < (time_t)acme_ji(st->state, "renew_at")) {
+                log_info("acme: %s: the CA's renewal window (ARI) moves renewal to %lld", st->id,
+                         (long long)pick);
+                set_int(st->state, "renew_at", pick);
+            }
+        } else {
+            log_warn("acme: %s: renewalInfo answered %ld without a usable window", st->id,
+                     r.status);
+        }
+        json_decref(j);
+        acme_resp_fini(&r);
+    } else {
+        log_warn("acme: %s: renewalInfo: %s", st->id, r.error);
+    }
+    set_int(st->state, "ari_next", now + next);
+}
+
 /* does the certificate need a new order now? */
 static bool issue_wanted(const acme_worker_t *w, json_t *req, json_t *state, time_t now)
 {
@@ -1376,6 +1473,7 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     } else if (!o && revoke_wanted(st.req, st.state)) {
         rc = step_revoke(w, &st);
     } else if (!o && !issue_wanted(w, st.req, st.state, now)) {
+        ari_check(w, &st, now);
         rc = shard_maintain(w, &st, now); /* TLSA retirement, load balancer probes */
     } else if (!o) {
         /* a new order: within the cap on orders in flight, and not while

@@ -13,6 +13,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -397,8 +398,54 @@ static void t_headers(void)
     is_int(r.nalternates, 2, "malformed lines change nothing");
 }
 
+/* RFC 9773 appendix A: AKI 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4,
+ * serial 0x87654321 (DER content 00 87 65 43 21) */
+static void t_ari_id(void)
+{
+    static const uint8_t aki[] = {0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3,
+                                  0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4};
+    EVP_PKEY *k = NULL;
+    acme_key_generate(ACME_KEY_EC256, &k);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    BIGNUM *bn = NULL;
+    BN_hex2bn(&bn, "87654321");
+    ASN1_INTEGER *ai = BN_to_ASN1_INTEGER(bn, NULL);
+    X509_set_serialNumber(x, ai);
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    akid->keyid = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(akid->keyid, aki, sizeof(aki));
+    X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0);
+    X509_NAME *nm = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const uint8_t *)"ari.test", -1, -1, 0);
+    X509_set_subject_name(x, nm);
+    X509_set_issuer_name(x, nm);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, k);
+    X509_sign(x, k, EVP_sha256());
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    char *pem = strndup(data, (size_t)n);
+    char *id = NULL;
+    is_int(acme_ari_cert_id(pem, &id), 0, "ARI certificate id computed");
+    is_str(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "RFC 9773 appendix A certificate id");
+    free(id);
+    free(pem);
+    BIO_free(b);
+    X509_NAME_free(nm);
+    AUTHORITY_KEYID_free(akid);
+    ASN1_INTEGER_free(ai);
+    BN_free(bn);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
 int main(void)
 {
+    t_ari_id();
     t_headers();
     t_b64url();
     t_thumbprint();
