@@ -268,6 +268,20 @@ int acme_client_post_json(acme_client_t *c, const char *url, const char *payload
     return 0;
 }
 
+/* a newAccount answer: its Location is the account URL (RFC 8555 7.3) */
+static int take_kid(acme_client_t *c, acme_resp_t *r)
+{
+    if (!r->location[0]) {
+        acme_client_fail(c, "newAccount answered %ld without a Location", r->status);
+        acme_resp_fini(r);
+        return DNSD_EACME;
+    }
+    free(c->kid);
+    c->kid = xstrdup(r->location);
+    acme_resp_fini(r);
+    return 0;
+}
+
 int acme_client_register(acme_client_t *c, json_t *contacts, bool agree_tos, const char *eab_kid,
                          const char *eab_hmac)
 {
@@ -311,15 +325,7 @@ int acme_client_register(acme_client_t *c, json_t *contacts, bool agree_tos, con
     if (err) {
         return err;
     }
-    if (!r.location[0]) {
-        acme_client_fail(c, "newAccount answered %ld without a Location", r.status);
-        acme_resp_fini(&r);
-        return DNSD_EACME;
-    }
-    free(c->kid);
-    c->kid = xstrdup(r.location);
-    acme_resp_fini(&r);
-    return 0;
+    return take_kid(c, &r);
 }
 
 int acme_client_lookup(acme_client_t *c)
@@ -334,15 +340,7 @@ int acme_client_lookup(acme_client_t *c)
     if (err) {
         return err;
     }
-    if (!r.location[0]) {
-        acme_client_fail(c, "newAccount answered %ld without a Location", r.status);
-        acme_resp_fini(&r);
-        return DNSD_EACME;
-    }
-    free(c->kid);
-    c->kid = xstrdup(r.location);
-    acme_resp_fini(&r);
-    return 0;
+    return take_kid(c, &r);
 }
 
 int acme_client_revoke(acme_client_t *c, const uint8_t *der, size_t len, int reason)

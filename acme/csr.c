@@ -175,11 +175,7 @@ static char *x509_pem(X509 *x)
         BIO_free(b);
         return NULL;
     }
-    char *data;
-    long n = BIO_get_mem_data(b, &data);
-    char *s = xmalloc((size_t)n + 1);
-    memcpy(s, data, (size_t)n);
-    s[n] = '\0';
+    char *s = acme_bio_string(b);
     BIO_free(b);
     return s;
 }

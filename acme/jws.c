@@ -182,12 +182,21 @@ char *acme_key_pem(EVP_PKEY *k)
         BIO_free(b);
         return NULL;
     }
+    char *s = acme_bio_string(b);
+    BIO_free(b);
+    return s;
+}
+
+char *acme_bio_string(BIO *b)
+{
+    if (!b) {
+        return NULL;
+    }
     char *data;
     long n = BIO_get_mem_data(b, &data);
     char *s = xmalloc((size_t)n + 1);
     memcpy(s, data, (size_t)n);
     s[n] = '\0';
-    BIO_free(b);
     return s;
 }
 

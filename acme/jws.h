@@ -11,6 +11,7 @@
 #define DNSD_ACME_JWS_H
 
 #include <jansson.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,8 @@ int acme_b64url_decode(const char *s, uint8_t **out, size_t *n);
 int acme_key_generate(acme_keytype_t t, EVP_PKEY **out);
 /** The private key as PKCS#8 PEM (malloc'd; the caller wipes and frees it with acme_secret_free). */
 char *acme_key_pem(EVP_PKEY *k);
+/** The contents of a memory BIO as a malloc'd string (NULL for NULL). */
+char *acme_bio_string(BIO *b);
 /** Read a private key from PEM. @return 0 or DNSD_ECRYPTO. */
 int acme_key_from_pem(const char *pem, EVP_PKEY **out);
 /** Wipe and free a string holding secret material; NULL is fine. */

@@ -95,21 +95,6 @@ int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
 
-/* ---- certificates (dnsctl_cert.c), shared with dnsctl_shard.c ---- */
-#include <jansson.h>
-/** "2026-11-23T12:00:00Z", or "-" for 0. */
-void ctl_cert_time(long long t, char *buf, size_t cap);
-/** --wait: -1 when absent, -2 when malformed, else seconds. */
-long ctl_cert_wait_arg(const ctl_t *c);
-/** The status as shown (requested, pending, ordering, valid, renewing, failed, revoked). */
-const char *ctl_cert_status(json_t *rec);
-/** Wait for dnsd to issue (or revoke) request @p seq of certificate @p id; prints the outcome. */
-int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
-                  long long failures_before);
-/** The record without private keys, for show/list. */
-json_t *ctl_cert_view(const char *id, json_t *rec);
-/** Names joined with commas (malloc'd). */
-char *ctl_cert_names(json_t *names);
 
 /** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
 __attribute__((format(printf, 1, 2))) int ctl_err(const char *fmt, ...);
@@ -204,5 +189,27 @@ void ctl_table_add(ctl_table_t *t, const char *const *cells);
 /** Print: columns two spaces apart, the last one not padded. */
 void ctl_table_print(const ctl_table_t *t, FILE *f);
 void ctl_table_fini(ctl_table_t *t);
+
+/* ---- certificates (dnsctl_cert.c), shared with dnsctl_shard.c ---- */
+#include <jansson.h>
+/** "2026-11-23T12:00:00Z", or "-" for 0. */
+void ctl_cert_time(long long t, char *buf, size_t cap);
+/** --wait: -1 when absent, -2 when malformed, else seconds. */
+long ctl_cert_wait_arg(const ctl_t *c);
+/** The status as shown (requested, pending, ordering, valid, renewing, failed, revoked). */
+const char *ctl_cert_status(json_t *rec);
+/** Wait for dnsd to issue (or revoke) request @p seq of certificate @p id; prints the outcome. */
+int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
+                  long long failures_before);
+/** The record without private keys, for show/list. */
+json_t *ctl_cert_view(const char *id, json_t *rec);
+/**
+ * A listing over the "certs" sub-database: @p cb for every value under
+ * @p prefix, then @p all as JSON (--json) or table @p t. CTL_OK or CTL_FAIL.
+ */
+int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *, json_t *, void *),
+                     void *arg, const ctl_table_t *t, json_t *all);
+/** Names joined with commas (malloc'd). */
+char *ctl_cert_names(json_t *names);
 
 #endif

@@ -473,16 +473,35 @@ static int list_cb(const char *key, json_t *v, void *arg)
     return 0;
 }
 
+int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *, json_t *, void *), void *arg,
+                     const ctl_table_t *t, json_t *all)
+{
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    int rc = ctl_read_begin(c, &s, &txn);
+    if (rc != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    int err = acme_db_foreach(s, txn, prefix, cb, arg);
+    mdb_txn_abort(txn);
+    zs_close(s);
+    if (err) {
+        return ctl_err("cannot read the store: %s", dnsd_strerror(err));
+    }
+    if (c->json) {
+        json_dumpf(all, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    } else {
+        ctl_table_print(t, stdout);
+    }
+    return CTL_OK;
+}
+
 static int cert_list(ctl_t *c)
 {
     int rc = ctl_check_args(c, "cert list", CTL_OPT_JSON, 0, 0);
     if (rc != CTL_OK) {
-        return rc;
-    }
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
-        zs_close(s);
         return rc;
     }
     list_arg_t la = {.json = c->json, .all = json_array()};
@@ -490,17 +509,7 @@ static int cert_list(ctl_t *c)
     la.t.right[3] = true;
     const char *hdr[6] = {"ID", "STATUS", "NOT AFTER", "DAYS", "NAMES", "LAST ERROR"};
     ctl_table_add(&la.t, hdr);
-    int err = acme_db_foreach(s, txn, ACME_DB_CERT, list_cb, &la);
-    mdb_txn_abort(txn);
-    zs_close(s);
-    if (err) {
-        rc = ctl_err("cannot read certificates: %s", dnsd_strerror(err));
-    } else if (c->json) {
-        json_dumpf(la.all, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-    } else {
-        ctl_table_print(&la.t, stdout);
-    }
+    rc = ctl_cert_listing(c, ACME_DB_CERT, list_cb, &la, &la.t, la.all);
     ctl_table_fini(&la.t);
     json_decref(la.all);
     return rc;
@@ -664,27 +673,11 @@ static int acme_list(ctl_t *c)
     if (rc != CTL_OK) {
         return rc;
     }
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
-        zs_close(s);
-        return rc;
-    }
     list_arg_t la = {.json = c->json, .all = json_array()};
     ctl_table_init(&la.t, 6);
     const char *hdr[6] = {"DIRECTORY", "ACCOUNT", "STATUS", "KEY", "CONTACT", "LAST ERROR"};
     ctl_table_add(&la.t, hdr);
-    int err = acme_db_foreach(s, txn, ACME_DB_ACCOUNT, acct_cb, &la);
-    mdb_txn_abort(txn);
-    zs_close(s);
-    if (err) {
-        rc = ctl_err("cannot read accounts: %s", dnsd_strerror(err));
-    } else if (c->json) {
-        json_dumpf(la.all, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-    } else {
-        ctl_table_print(&la.t, stdout);
-    }
+    rc = ctl_cert_listing(c, ACME_DB_ACCOUNT, acct_cb, &la, &la.t, la.all);
     ctl_table_fini(&la.t);
     json_decref(la.all);
     return rc;

@@ -404,12 +404,6 @@ static int shard_list(ctl_t *c, bool status)
     if (rc != CTL_OK) {
         return rc;
     }
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
-        zs_close(s);
-        return rc;
-    }
     slist_t sl = {.c = c, .domain = c->domain, .all = json_array(), .status = status};
     if (status) {
         ctl_table_init(&sl.t, 8);
@@ -421,17 +415,7 @@ static int shard_list(ctl_t *c, bool status)
         const char *hdr[6] = {"SHARD", "REGION", "STATE", "NAMES", "LOAD BALANCERS", "HOOK"};
         ctl_table_add(&sl.t, hdr);
     }
-    int err = acme_db_foreach(s, txn, ACME_DB_CERT, slist_cb, &sl);
-    mdb_txn_abort(txn);
-    zs_close(s);
-    if (err) {
-        rc = ctl_err("cannot read shards: %s", dnsd_strerror(err));
-    } else if (c->json) {
-        json_dumpf(sl.all, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-    } else {
-        ctl_table_print(&sl.t, stdout);
-    }
+    rc = ctl_cert_listing(c, ACME_DB_CERT, slist_cb, &sl, &sl.t, sl.all);
     ctl_table_fini(&sl.t);
     json_decref(sl.all);
     return rc;
