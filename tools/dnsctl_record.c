@@ -221,9 +221,14 @@ static int record_del(ctl_t *c)
     }
     /* NAME [TTL] [IN] [TYPE [RDATA...]]: arguments, or one "record" argument */
     text = ctl_join(c->argc, c->argv, 1);
-    if (ctl_rr_del_split(text, &a) != 0) {
-        rc = ctl_usage("record del: missing NAME");
-        goto out; /* nothing open yet: w and s are empty, which out: allows */
+    if (ctl_rr_del_split(text, &a, &d) != 0) {
+        /* nothing open yet: w and s are empty, which out: allows */
+        if (a.bad == CTL_RR_BAD_SYNTAX) {
+            rc = ctl_err("record \"%s\": %s", text, d.text);
+        } else {
+            rc = ctl_usage("record del: missing NAME");
+        }
+        goto out;
     }
     rc = CTL_FAIL;
     if (edit_begin(c, &s, &w, &z, &region) != CTL_OK) {

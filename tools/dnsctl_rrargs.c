@@ -66,11 +66,15 @@ static char *take_token(const char **pp)
     return t;
 }
 
-int ctl_rr_del_split(const char *text, ctl_rr_del_t *out)
+int ctl_rr_del_split(const char *text, ctl_rr_del_t *out, diag_t *d)
 {
-    const char *p = text;
     char *tt = NULL;
     memset(out, 0, sizeof(*out));
+    if (zf_join_record(text, &out->rec, d) != 0) {
+        out->bad = CTL_RR_BAD_SYNTAX;
+        return DNSD_EMALFORMED;
+    }
+    const char *p = out->rec;
     out->name = take_token(&p);
     if (!out->name) {
         return DNSD_EMALFORMED;
@@ -120,9 +124,10 @@ int ctl_rr_del_parse(ctl_rr_del_t *r, const uint8_t *apex, diag_t *d)
 
 void ctl_rr_del_fini(ctl_rr_del_t *r)
 {
+    free(r->rec);
     free(r->name);
     free(r->type);
     free(r->full);
     zf_rr_fini(&r->rr);
-    r->name = r->type = r->full = NULL;
+    r->rec = r->name = r->type = r->full = NULL;
 }

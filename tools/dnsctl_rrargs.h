@@ -31,9 +31,10 @@ int ctl_rr_parse_add(const char *text, const uint8_t *apex, zf_rr_t *rr, diag_t 
 
 /** `record del ZONE NAME [TTL] [IN] [TYPE [RDATA...]]`, split and parsed. */
 typedef struct ctl_rr_del {
+    char *rec;     /* the arguments as one logical record (zf_join_record(); owned) */
     char *name;    /* the NAME token (owned) */
     char *type;    /* the TYPE token, or NULL: every type (owned) */
-    const char *rdata_text; /* what follows TYPE, blanks skipped (points into the text) */
+    const char *rdata_text; /* what follows TYPE, blanks skipped (points into rec) */
     char *full;    /* "NAME TYPE RDATA" when RDATA was given (owned), else NULL */
     uint8_t owner[DNAME_MAXLEN + 1]; /* NAME in wire form, case as written */
     uint16_t qtype;                  /* 0: every type */
@@ -41,6 +42,7 @@ typedef struct ctl_rr_del {
     int bad;       /* after an error: CTL_RR_BAD_NAME, _TYPE or _RECORD */
 } ctl_rr_del_t;
 
+#define CTL_RR_BAD_SYNTAX 4 /* the text is not one record: "'(' not closed" */
 #define CTL_RR_BAD_NAME   1 /* NAME is not a domain name */
 #define CTL_RR_BAD_TYPE   2 /* TYPE is unknown or a meta type */
 #define CTL_RR_BAD_RECORD 3 /* "NAME TYPE RDATA" is not a record (r->full says it) */
@@ -48,10 +50,12 @@ typedef struct ctl_rr_del {
 /**
  * Split @p text (the arguments after ZONE, joined) into NAME, an optional
  * TTL and class (skipped: a delete matches records whatever their TTL), TYPE
- * and RDATA. Needs no store. @p text must outlive @p out. @return 0, or
- * DNSD_EMALFORMED when there is no NAME (a usage error).
+ * and RDATA. The text is read as `record add` reads its record (comments,
+ * parentheses: zf_join_record()), so the same words name the same record.
+ * Needs no store. @return 0; or DNSD_EMALFORMED with @p out->bad 0 when
+ * there is no NAME (a usage error), or CTL_RR_BAD_SYNTAX and @p d->text.
  */
-int ctl_rr_del_split(const char *text, ctl_rr_del_t *out);
+int ctl_rr_del_split(const char *text, ctl_rr_del_t *out, diag_t *d);
 
 /**
  * Parse the split fields against zone apex @p apex, in this order: NAME,

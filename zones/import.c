@@ -562,25 +562,25 @@ static int join_line(joiner_t *j, const char *line, size_t n, int lineno, diag_t
     return 1;
 }
 
-/* Run the joiner over @p text, which must hold exactly one record (possibly multi-line). */
-static int join_text(joiner_t *j, const char *text, char **rec, diag_t *d)
+int zf_join_record(const char *text, char **rec, diag_t *d)
 {
+    joiner_t j = {0};
     const char *p = text;
     int line = 1;
     *rec = NULL;
     for (;;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        int r = join_line(j, p, n, line, d);
+        int r = join_line(&j, p, n, line, d);
         if (r < 0) {
             goto fail;
         }
-        if (r == 1 && *skip_blanks(j->buf)) {
+        if (r == 1 && *skip_blanks(j.buf)) {
             if (*rec) {
                 diag_set(d, "", line, "more than one record");
                 goto fail;
             }
-            *rec = xstrdup(j->buf);
+            *rec = xstrdup(j.buf);
         }
         if (!nl) {
             break;
@@ -588,16 +588,17 @@ static int join_text(joiner_t *j, const char *text, char **rec, diag_t *d)
         p = nl + 1;
         line++;
     }
-    if (j->active) {
-        diag_set(d, "", j->start_line, "'(' not closed");
+    if (j.active) {
+        diag_set(d, "", j.start_line, "'(' not closed");
         goto fail;
     }
     if (!*rec) {
-        diag_set(d, "", 0, "empty record");
-        goto fail;
+        *rec = xstrdup("");
     }
+    free(j.buf);
     return 0;
 fail:
+    free(j.buf);
     free(*rec);
     *rec = NULL;
     return DNSD_EMALFORMED;
@@ -606,14 +607,18 @@ fail:
 int zf_parse_rr(const char *text, const uint8_t *origin, uint32_t default_ttl, zf_rr_t *out,
                 diag_t *d)
 {
-    joiner_t j = {0};
     ldns_rdf *org = NULL;
     char *rec = NULL;
     int err;
     memset(out, 0, sizeof(*out));
-    err = join_text(&j, text, &rec, d);
+    err = zf_join_record(text, &rec, d);
     if (err) {
         d->line = 0;
+        goto out;
+    }
+    if (!rec[0]) {
+        diag_set(d, "", 0, "empty record");
+        err = DNSD_EMALFORMED;
         goto out;
     }
     if (rec[0] == '$') {
@@ -627,7 +632,6 @@ int zf_parse_rr(const char *text, const uint8_t *origin, uint32_t default_ttl, z
 out:
     ldns_rdf_deep_free(org);
     free(rec);
-    free(j.buf);
     return err;
 }
 
