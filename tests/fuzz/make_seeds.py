@@ -6,7 +6,7 @@
 query: well-formed queries for every answer shape of tests/testzone.c's
 store, and the malformed shapes a parser must survive. zonefile: small
 master files (every directive, the syntax corners, each error the importer
-names). Run from the top directory; the files are committed, this script
+names). record: dnsctl record add/del arguments. Run from the top directory; the files are committed, this script
 documents where they came from. Every seed is deterministic."""
 import os
 import struct
@@ -153,7 +153,47 @@ ftp A 192.0.2.21
     return seeds
 
 
-TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds}
+def record_seeds():
+    """The arguments after the zone of `dnsctl record add|del example.test.`,
+    NUL between arguments (see tests/fuzz/fuzz_record.c)."""
+    seeds = {}
+    # one record of each type of tests/data/dnsctl-types.zone, as one argument
+    with open("tests/data/dnsctl-types.zone") as f:
+        lines = [ln for ln in f.read().replace("types.test.", "example.test.").splitlines()
+                 if ln and ln[0] not in ";$ "]
+    for i, ln in enumerate(lines):
+        if "(" in ln:
+            continue
+        seeds["type-%02d-%s" % (i, ln.split()[2].lower())] = " ".join(ln.split())
+    seeds["words"] = "www\x00A\x00192.0.2.1"
+    seeds["words-ttl-class"] = "www.example.test.\x00300\x00IN\x00A\x00192.0.2.1"
+    seeds["class-first"] = "www IN 1h30m AAAA 2001:db8::1"
+    seeds["at-mx"] = "@ MX 10 mail"
+    seeds["multiline"] = 'big IN TXT ( "line one"\n    "line two" ) ; a comment'
+    seeds["generic"] = "x TYPE65000 \\# 3 abcdef"
+    seeds["generic-known"] = "x A \\# 4 c0000201"
+    seeds["escaped-owner"] = "a\\032b\\.c A 192.0.2.1"
+    seeds["txt-escapes"] = 'txt TXT "a \\"q\\" s" "\\255\\000" semi\\;colon'
+    seeds["wildcard"] = "*.wild 60 A 192.0.2.4"
+    seeds["soa"] = "@ SOA ns1 hostmaster 7 7200 3600 1209600 300"
+    seeds["del-name"] = "www"
+    seeds["del-type"] = "www\x00A"
+    seeds["del-ttl-type"] = "www 300 IN A"
+    seeds["del-parens"] = "(a) A 192.0.2.1"
+    seeds["err-type"] = "www BOGUS 1"
+    seeds["err-meta"] = "www ANY 1"
+    seeds["err-rdata"] = "www A 1.2.3"
+    seeds["err-ttl"] = "www 99999999999 A 192.0.2.1"
+    seeds["err-class"] = "www CH A 192.0.2.1"
+    seeds["err-two"] = "www A 192.0.2.1\nwww A 192.0.2.2"
+    seeds["err-directive"] = "$ORIGIN x."
+    seeds["err-blank"] = "   "
+    seeds["err-name"] = "a..b A 192.0.2.1"
+    seeds["err-paren"] = "www TXT ( x"
+    return seeds
+
+
+TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
