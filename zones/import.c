@@ -311,6 +311,32 @@ static bool is_class(const char *s, bool *is_in)
 /* ---- one record ---- */
 
 /*
+ * Does ldns's wire parser take @p rdata as rdata of @p type? Its text
+ * parsers accept some input that gives bytes it cannot read back (seen:
+ * "HTTPS \\# 0x ..." stored a bad label length): such a record could be
+ * neither answered sensibly nor exported and imported again.
+ */
+static bool rdata_decodes(uint16_t type, const uint8_t *rdata, size_t rdlen)
+{
+    size_t wl = 11 + rdlen, pos = 0;
+    uint8_t *wire = xmalloc(wl);
+    ldns_rr *rr = NULL;
+    wire[0] = 0; /* owner: the root */
+    zs_put16(wire + 1, type);
+    zs_put16(wire + 3, 1);
+    zs_put32(wire + 5, 0);
+    zs_put16(wire + 9, (uint16_t)rdlen);
+    memcpy(wire + 11, rdata, rdlen);
+    bool ok = ldns_wire2rr(&rr, wire, wl, &pos, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK &&
+              pos == wl;
+    if (rr) {
+        ldns_rr_free(rr);
+    }
+    free(wire);
+    return ok;
+}
+
+/*
  * Parse logical record @p text. @p prev: the owner of the record before
  * (wire) for a record starting with a blank, or NULL. @p dflt_ttl: the TTL
  * if the text has none. Fills @p out (rdata xmalloc'd). Only d->text is set.
@@ -428,6 +454,11 @@ static int parse_record(const char *text, const ldns_rdf *origin, const uint8_t 
     size_t wl = ldns_buffer_position(buf);
     if (wl > 65535) {
         diag_set(d, "", 0, "%s rdata too long (%zu bytes; at most 65535)", typetok, wl);
+        goto out;
+    }
+    if (!rdata_decodes(out->type, ldns_buffer_begin(buf), wl)) {
+        diag_set(d, "", 0, "bad %s rdata \"%.*s%s\": not %s data once in wire form", typetok,
+                 rl > 60 ? 60 : (int)rl, p, rl > 60 ? "..." : "", typetok);
         goto out;
     }
     out->rdlen = (uint16_t)wl;
