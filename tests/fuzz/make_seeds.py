@@ -6,11 +6,19 @@
 query: well-formed queries for every answer shape of tests/testzone.c's
 store, and the malformed shapes a parser must survive. zonefile: small
 master files (every directive, the syntax corners, each error the importer
-names). record: dnsctl record add/del arguments. Run from the top directory; the files are committed, this script
-documents where they came from. Every seed is deterministic."""
+names). record: dnsctl record add/del arguments. store: the test store's
+entries as they are, damaged copies and new keys, written by the target
+itself, which knows the store (needs a build: make tests/fuzz/fuzz_store,
+or FUZZ_STORE_BIN=path). Run from the top directory; the files are
+committed, this script documents where they came from. Every seed is
+deterministic. A corpus may also hold regress-* files this script does not
+write: reproducers of fixed bugs (libFuzzer crash files, renamed), kept as
+they are."""
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 import dns.edns
 import dns.message
@@ -195,7 +203,19 @@ def record_seeds():
     return seeds
 
 
-TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds}
+def store_seeds():
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([os.environ.get("FUZZ_STORE_BIN", "tests/fuzz/fuzz_store")], check=True,
+                       env=dict(os.environ, FUZZ_STORE_WRITE_SEEDS=d), stdout=subprocess.DEVNULL)
+        seeds = {}
+        for n in sorted(os.listdir(d)):
+            with open(os.path.join(d, n), "rb") as f:
+                seeds[n] = f.read()
+        return seeds
+
+
+TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
+           "store": store_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
