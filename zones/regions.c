@@ -71,7 +71,8 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
     }
     size_t l = **p;
     (*p)++;
-    if ((size_t)(end - *p) < l || l >= cap) {
+    /* a NUL inside would make the string shorter than its length byte says */
+    if ((size_t)(end - *p) < l || l >= cap || memchr(*p, 0, l)) {
         return -1;
     }
     memcpy(out, *p, l);

@@ -27,6 +27,8 @@ static const struct {
     {"A, one record", 1, H("\x01") "\x00\x04\xc0\x00\x02\x01", 14, true},
     {"A, two records", 1, H("\x02") "\x00\x04\xc0\x00\x02\x01\x00\x04\xc0\x00\x02\x02", 20, true},
     {"A of 3 bytes", 1, H("\x01") "\x00\x03\xc0\x00\x02", 13, false},
+    /* found by fuzz_zonefile: the importer stored "A \# TYPE241263" as an empty A */
+    {"A of 0 bytes", 1, H("\x01") "\x00\x00", 10, false},
     {"AAAA of 4 bytes", 28, H("\x01") "\x00\x04\xc0\x00\x02\x01", 14, false},
     {"TXT: any bytes", 16, H("\x01") "\x00\x03\xff\x00\x01", 13, true},
     {"format 2", 1, "\x02\x00\x00\x00\x0e\x10\x00\x01\x00\x04\xc0\x00\x02\x01", 14, false},
@@ -68,7 +70,8 @@ static const struct {
 
 /* a region value: fields as regions.h lists them */
 static size_t region(uint8_t *b, uint8_t flags, uint16_t parent, double lat, const char *name,
-                     const char *cont, const char *sub, const uint8_t *cidr, size_t cidr_len)
+                     size_t nlen, const char *cont, const char *sub, const uint8_t *cidr,
+                     size_t cidr_len)
 {
     size_t o = 0;
     b[o++] = 1;
@@ -80,9 +83,9 @@ static size_t region(uint8_t *b, uint8_t flags, uint16_t parent, double lat, con
     zs_put64(b + o, bits);
     zs_put64(b + o + 8, 0);
     o += 16;
-    b[o++] = (uint8_t)strlen(name);
-    memcpy(b + o, name, strlen(name));
-    o += strlen(name);
+    b[o++] = (uint8_t)nlen;
+    memcpy(b + o, name, nlen);
+    o += nlen;
     const char *lists[3] = {cont, NULL, sub};
     for (int l = 0; l < 3; l++) {
         b[o++] = lists[l] ? 1 : 0;
@@ -131,6 +134,7 @@ int main(void)
         const char *rname, *cont, *sub;
         const uint8_t *cidr;
         bool ok;
+        size_t nlen; /* the name's length byte; 0: strlen(rname) */
     } regions[] = {
         {"a continent, a subdivision, a CIDR, coordinates", 2, 1, 1, 50.1, "eu-west", "EU",
          "GB-ENG", net4, true},
@@ -142,6 +146,8 @@ int main(void)
         {"latitude NaN", 2, 0, 1, 0.0 / 0.0, "eu", NULL, NULL, NULL, false},
         {"latitude 91 without coordinates", 2, 0, 0, 91, "eu", NULL, NULL, NULL, true},
         {"empty name", 2, 0, 0, 0, "", NULL, NULL, NULL, false},
+        /* found by fuzz_store: decoded as "eu-we", re-encoded 2 bytes shorter */
+        {"a NUL inside the name", 2, 0, 0, 0, "eu-we\0\0", NULL, NULL, NULL, false, 7},
         {"name default", 2, 0, 0, 0, "default", NULL, NULL, NULL, false},
         {"upper-case name", 2, 0, 0, 0, "EU", NULL, NULL, NULL, false},
         {"lower-case continent", 2, 0, 0, 0, "eu", "eu", NULL, NULL, false},
@@ -153,7 +159,9 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
         size_t len = region(b, regions[i].flags, regions[i].parent, regions[i].lat,
-                            regions[i].rname, regions[i].cont, regions[i].sub, regions[i].cidr,
+                            regions[i].rname,
+                            regions[i].nlen ? regions[i].nlen : strlen(regions[i].rname),
+                            regions[i].cont, regions[i].sub, regions[i].cidr,
                             regions[i].cidr ? 6 : 0);
         int err = zs_region_decode(regions[i].id, b, len, &r);
         is_int(err, regions[i].ok ? 0 : DNSD_ESTORE, "region value, %s: %s", regions[i].name,
