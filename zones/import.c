@@ -314,7 +314,8 @@ static bool is_class(const char *s, bool *is_in)
  * Does ldns's wire parser take @p rdata as rdata of @p type? Its text
  * parsers accept some input that gives bytes it cannot read back (seen:
  * "HTTPS \\# 0x ..." stored a bad label length): such a record could be
- * neither answered sensibly nor exported and imported again.
+ * neither answered sensibly nor exported and imported again. (The store's
+ * own check, zs_rdata_ok(), is made first: ldns takes an empty A record.)
  */
 static bool rdata_decodes(uint16_t type, const uint8_t *rdata, size_t rdlen)
 {
@@ -456,7 +457,8 @@ static int parse_record(const char *text, const ldns_rdf *origin, const uint8_t 
         diag_set(d, "", 0, "%s rdata too long (%zu bytes; at most 65535)", typetok, wl);
         goto out;
     }
-    if (!rdata_decodes(out->type, ldns_buffer_begin(buf), wl)) {
+    if (!zs_rdata_ok(out->type, ldns_buffer_begin(buf), wl) ||
+        !rdata_decodes(out->type, ldns_buffer_begin(buf), wl)) {
         diag_set(d, "", 0, "bad %s rdata \"%.*s%s\": not %s data once in wire form", typetok,
                  rl > 60 ? 60 : (int)rl, p, rl > 60 ? "..." : "", typetok);
         goto out;

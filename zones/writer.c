@@ -265,6 +265,9 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     if (err) {
         return err;
     }
+    if (!zs_rdata_ok(type, rdata, rdlen)) {
+        return DNSD_EMALFORMED; /* the readers would refuse the RRset as damaged */
+    }
     uint8_t kb[ZS_RRKEY_MAX];
     MDB_val key = {zs_rrset_key(z->id, &k, z->apex_labels, type, region, kb), kb}, val;
     zs_rrset_t old = {0};
