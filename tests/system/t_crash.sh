@@ -51,8 +51,8 @@ serial() { dnsctl zone export "$1" | awk '$4 == "SOA" { print $7; exit }'; }
 # bailing out when it does not come up (sets PORT and DNSD_PID)
 restart() {
     rm -f "$TMPD/port"
-    "$DNSD" --store "$STORE" --listen 127.0.0.1:0 --port-file "$TMPD/port" --workers 2 \
-        >>"$TMPD/dnsd.log" 2>&1 &
+    ${DNSD_WRAPPER:-} "$DNSD" --store "$STORE" --listen 127.0.0.1:0 --port-file "$TMPD/port" \
+        --workers 2 >>"$TMPD/dnsd.log" 2>&1 &
     DNSD_PID=$!
     i=0
     while [ ! -s "$TMPD/port" ]; do
