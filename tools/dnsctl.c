@@ -245,26 +245,6 @@ int ctl_zone_get(zs_store_t *s, MDB_txn *txn, const char *arg, zw_zone_t *z)
     return CTL_OK;
 }
 
-char *ctl_join(int argc, char **argv, int from)
-{
-    size_t n = 1;
-    for (int i = from; i < argc; i++) {
-        n += strlen(argv[i]) + 1;
-    }
-    char *s = xmalloc(n), *p = s;
-    *p = 0;
-    for (int i = from; i < argc; i++) {
-        size_t l = strlen(argv[i]);
-        if (i > from) {
-            *p++ = ' ';
-        }
-        memcpy(p, argv[i], l);
-        p += l;
-        *p = 0;
-    }
-    return s;
-}
-
 /* ---- JSON ---- */
 
 /* length of the valid UTF-8 sequence at @p p (1-4), or 0 if it is not one */

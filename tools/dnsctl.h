@@ -164,8 +164,7 @@ int ctl_region_get(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
 const char *ctl_name_str(const uint8_t *wire, char *buf);
 #define CTL_NAME_STR_MAX (4 * 255 + 2)
 
-/** Join argv[from..] with single spaces (xmalloc'd). */
-char *ctl_join(int argc, char **argv, int from);
+/* ctl_join(): tools/dnsctl_rrargs.h */
 
 /* ---- JSON output ---- */
 

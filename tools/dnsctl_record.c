@@ -6,12 +6,11 @@
  * chain), the SOA serial bump (unless the edit itself sets the SOA), commit;
  * any error aborts it all.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "tools/dnsctl.h"
+#include "tools/dnsctl_rrargs.h"
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/export.h"
@@ -19,8 +18,6 @@
 
 #define T_NS  2
 #define T_SOA 6
-
-#define DEFAULT_TTL 3600u
 
 /* open the store for an edit and begin: CTL_OK with *s, w, z and *region (--region) set */
 static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z, uint16_t *region)
@@ -122,7 +119,7 @@ static int record_add(ctl_t *c)
     if (edit_begin(c, &s, &w, &z, &region) != CTL_OK) {
         goto out;
     }
-    if (zf_parse_rr(text, z.apex, DEFAULT_TTL, &rr, &d) != 0) {
+    if (ctl_rr_parse_add(text, z.apex, &rr, &d) != 0) {
         ctl_err("record \"%s\": %s", text, d.text);
         goto out;
     }
@@ -203,42 +200,15 @@ out:
     return rc;
 }
 
-static bool is_in_class(const char *t)
-{
-    return strcasecmp(t, "IN") == 0 || strcasecmp(t, "CLASS1") == 0;
-}
-
-/* next blank-separated token (backslash escapes kept) into a fresh string, or NULL */
-static char *take_token(const char **pp)
-{
-    const char *p = *pp, *b;
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    if (!*p) {
-        *pp = p;
-        return NULL;
-    }
-    b = p;
-    while (*p && *p != ' ' && *p != '\t') {
-        p += (*p == '\\' && p[1]) ? 2 : 1;
-    }
-    char *t = xmalloc((size_t)(p - b) + 1);
-    memcpy(t, b, (size_t)(p - b));
-    t[p - b] = 0;
-    *pp = p;
-    return t;
-}
-
 static int record_del(ctl_t *c)
 {
     zs_store_t *s = NULL;
     zw_t w = {0};
     zw_zone_t z;
-    zf_rr_t rr = {0};
+    ctl_rr_del_t a = {0};
     diag_t d = {0};
-    uint8_t owner[DNAME_MAXLEN + 1], lower[DNAME_MAXLEN + 1];
-    char *text = NULL, *name = NULL, *tt = NULL, *full = NULL;
+    uint8_t lower[DNAME_MAXLEN + 1];
+    char *text = NULL;
     char on[CTL_NAME_STR_MAX], zn[CTL_NAME_STR_MAX], ts[32];
     char rb[ZS_REGION_NAME_MAX + 16], nb[ZS_REGION_NAME_MAX + 16];
     const uint8_t *rdata = NULL;
@@ -251,51 +221,36 @@ static int record_del(ctl_t *c)
     }
     /* NAME [TTL] [IN] [TYPE [RDATA...]]: arguments, or one "record" argument */
     text = ctl_join(c->argc, c->argv, 1);
-    const char *p = text;
-    name = take_token(&p);
-    if (!name) {
-        rc = ctl_usage("record del: missing NAME");
-        goto out; /* nothing open yet: w and s are empty, which out: allows */
-    }
-    for (int i = 0; i < 2; i++) {
-        const char *save = p;
-        free(tt);
-        tt = take_token(&p);
-        if (!tt || !(isdigit((unsigned char)tt[0]) || is_in_class(tt))) {
-            p = save;
-            break;
+    if (ctl_rr_del_split(text, &a, &d) != 0) {
+        /* nothing open yet: w and s are empty, which out: allows */
+        if (a.bad == CTL_RR_BAD_SYNTAX) {
+            rc = ctl_err("record \"%s\": %s", text, d.text);
+        } else {
+            rc = ctl_usage("record del: missing NAME");
         }
-    }
-    free(tt);
-    tt = take_token(&p);
-    while (*p == ' ' || *p == '\t') {
-        p++;
+        goto out;
     }
     rc = CTL_FAIL;
     if (edit_begin(c, &s, &w, &z, &region) != CTL_OK) {
         goto out;
     }
     ctl_name_str(z.apex, zn);
-    if (zf_name_parse(name, z.apex, owner, &d) < 0) {
-        ctl_err("name \"%s\": %s", name, d.text);
-        goto out;
-    }
-    if (tt && zf_type_parse(tt, &type, &d) != 0) {
-        ctl_err("%s", d.text);
-        goto out;
-    }
-    if (*p) {
-        size_t n = strlen(name) + strlen(tt) + strlen(p) + 3;
-        full = xmalloc(n);
-        snprintf(full, n, "%s %s %s", name, tt, p);
-        if (zf_parse_rr(full, z.apex, 0, &rr, &d) != 0) {
-            ctl_err("record \"%s\": %s", full, d.text);
-            goto out;
+    if (ctl_rr_del_parse(&a, z.apex, &d) != 0) {
+        if (a.bad == CTL_RR_BAD_NAME) {
+            ctl_err("name \"%s\": %s", a.name, d.text);
+        } else if (a.bad == CTL_RR_BAD_TYPE) {
+            ctl_err("%s", d.text);
+        } else {
+            ctl_err("record \"%s\": %s", a.full, d.text);
         }
-        rdata = rr.rdata;
-        rdlen = rr.rdlen;
+        goto out;
     }
-    if (owner_check(&z, owner, lower) != CTL_OK) {
+    type = a.qtype;
+    if (a.full) {
+        rdata = a.rr.rdata;
+        rdlen = a.rr.rdlen;
+    }
+    if (owner_check(&z, a.owner, lower) != CTL_OK) {
         goto out;
     }
     ctl_name_str(lower, on);
@@ -309,11 +264,11 @@ static int record_del(ctl_t *c)
                 "`dnsctl record add` replaces it, `dnsctl zone delete` removes the zone)", zn);
         goto out;
     }
-    err = zw_rr_del(&w, &z, owner, type, region, rdata, rdlen);
+    err = zw_rr_del(&w, &z, a.owner, type, region, rdata, rdlen);
     if (err == DNSD_ENOTFOUND) {
         const char *ir = in_region(c, region, rb, sizeof(rb));
         if (rdata) {
-            ctl_err("no such record%s: %s", ir, full);
+            ctl_err("no such record%s: %s", ir, a.full);
         } else if (type) {
             ctl_err("no %s records at %s%s", zf_type_str(type, ts, sizeof(ts)), on, ir);
         } else {
@@ -344,11 +299,8 @@ static int record_del(ctl_t *c)
 out:
     zw_abort(&w);
     zs_close(s);
-    zf_rr_fini(&rr);
+    ctl_rr_del_fini(&a);
     free(text);
-    free(name);
-    free(tt);
-    free(full);
     return rc;
 }
 

@@ -111,6 +111,17 @@ int zf_parse_rr(const char *text, const uint8_t *origin, uint32_t default_ttl, z
 void zf_rr_fini(zf_rr_t *rr);
 
 /**
+ * The logical record in @p text as a zone file reads it (the first step of
+ * zf_parse_rr()): ";" comments dropped, lines inside parentheses joined, the
+ * parentheses and \r \v \f made blanks; quoted strings and backslash
+ * escapes kept as written. @p text holds at most one record.
+ * @return 0 and *@p rec (xmalloc'd; "" when @p text has no record), or
+ * DNSD_EMALFORMED with @p d->text set ("'(' not closed", "more than one
+ * record", ...) and *@p rec NULL.
+ */
+int zf_join_record(const char *text, char **rec, diag_t *d);
+
+/**
  * Parse a domain name in presentation form into wire form @p out
  * (DNAME_MAXLEN+1 bytes): "@" is @p origin, a name without a final dot is
  * relative to @p origin, or absolute if @p origin is NULL ("example.com" and

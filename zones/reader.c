@@ -148,10 +148,9 @@ int zr_node_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, b
                 }
                 slot = &out->rr[out->n++];
             }
-            if (!zs_rrset_decode(val.mv_data, val.mv_size, slot)) {
+            if (!zs_rrset_decode(val.mv_data, val.mv_size, type, slot)) {
                 return DNSD_ESTORE;
             }
-            slot->type = type;
             slot->region = region;
             best_pos = pos;
             out->exists = true;
@@ -179,10 +178,9 @@ int zr_rrset_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, 
         if (rc) {
             return zs_mdb_err(rc);
         }
-        if (!zs_rrset_decode(val.mv_data, val.mv_size, out)) {
+        if (!zs_rrset_decode(val.mv_data, val.mv_size, type, out)) {
             return DNSD_ESTORE;
         }
-        out->type = type;
         out->region = ch->ids[i];
         return 0;
     }

@@ -3,6 +3,7 @@
 #include "zones/regions.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static double bits_dbl(uint64_t b)
     return v;
 }
 
-static size_t encode(const zs_region_t *r, uint8_t *b)
+size_t zs_region_encode(const zs_region_t *r, uint8_t *b)
 {
     size_t o = 0;
     b[o++] = REGION_FORMAT;
@@ -70,7 +71,8 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
     }
     size_t l = **p;
     (*p)++;
-    if ((size_t)(end - *p) < l || l >= cap) {
+    /* a NUL inside would make the string shorter than its length byte says */
+    if ((size_t)(end - *p) < l || l >= cap || memchr(*p, 0, l)) {
         return -1;
     }
     memcpy(out, *p, l);
@@ -79,20 +81,72 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
     return 0;
 }
 
-static int decode(uint16_t id, const uint8_t *v, size_t len, zs_region_t *r)
+static bool name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (l < 1 || l > ZS_REGION_NAME_MAX || strcmp(n, "default") == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < l; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+/* "EU", "DE": two upper-case letters */
+static bool code2_ok(const char *c)
+{
+    return is_upper(c[0]) && is_upper(c[1]) && c[2] == 0;
+}
+
+/* "US-CA": country, "-", 1 to 3 upper-case letters or digits */
+static bool subdiv_ok(const char *c)
+{
+    size_t l = strlen(c);
+    if (l < 4 || l > 6 || !is_upper(c[0]) || !is_upper(c[1]) || c[2] != '-') {
+        return false;
+    }
+    for (size_t i = 3; i < l; i++) {
+        if (!is_upper(c[i]) && !(c[i] >= '0' && c[i] <= '9')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int zs_region_decode(uint16_t id, const uint8_t *v, size_t len, zs_region_t *r)
 {
     const uint8_t *p = v, *end = v + len;
     memset(r, 0, sizeof(*r));
     r->id = id;
-    if (len < 21 || p[0] != REGION_FORMAT) {
+    /* the key: 0 is "default", never stored; 0xFFFF is no region's id */
+    if (id == ZS_REGION_DEFAULT || id > ZS_REGION_ID_MAX) {
+        return DNSD_ESTORE;
+    }
+    if (len < 21 || p[0] != REGION_FORMAT || (p[3] & ~1u) != 0) {
         return DNSD_ESTORE;
     }
     r->parent = zs_get16(p + 1);
     r->has_coords = p[3] & 1;
     r->lat = bits_dbl(zs_get64(p + 4));
     r->lon = bits_dbl(zs_get64(p + 12));
+    if (r->parent == id || r->parent > ZS_REGION_ID_MAX) {
+        return DNSD_ESTORE;
+    }
+    if (r->has_coords && !(isfinite(r->lat) && isfinite(r->lon) && r->lat >= -90 &&
+                           r->lat <= 90 && r->lon >= -180 && r->lon <= 180)) {
+        return DNSD_ESTORE;
+    }
     p += 20;
-    if (get_str(&p, end, r->name, sizeof(r->name)) != 0) {
+    if (get_str(&p, end, r->name, sizeof(r->name)) != 0 || !name_ok(r->name)) {
         return DNSD_ESTORE;
     }
     int *counts[3] = {&r->ncont, &r->ncountry, &r->nsubdiv};
@@ -103,7 +157,8 @@ static int decode(uint16_t id, const uint8_t *v, size_t len, zs_region_t *r)
         *counts[l] = *p++;
         for (int i = 0; i < *counts[l]; i++) {
             char *dst = l == 0 ? r->cont[i] : l == 1 ? r->country[i] : r->subdiv[i];
-            if (get_str(&p, end, dst, l < 2 ? 3 : 8) != 0) {
+            if (get_str(&p, end, dst, l < 2 ? 3 : 8) != 0 ||
+                !(l < 2 ? code2_ok(dst) : subdiv_ok(dst))) {
                 return DNSD_ESTORE;
             }
         }
@@ -124,6 +179,11 @@ static int decode(uint16_t id, const uint8_t *v, size_t len, zs_region_t *r)
         r->cidr[i].family = fam;
         r->cidr[i].len = pl;
         memcpy(r->cidr[i].addr, p + 2, al);
+        for (size_t b = pl; b < al * 8; b++) {
+            if (r->cidr[i].addr[b / 8] & (0x80u >> (b % 8))) {
+                return DNSD_ESTORE; /* host bits: zs_cidr_parse() never lets them in */
+            }
+        }
         p += 2 + al;
     }
     return p == end ? 0 : DNSD_ESTORE;
@@ -150,7 +210,8 @@ int zs_regions_load(zs_store_t *s, MDB_txn *txn, zs_region_t **out, size_t *n)
             cap *= 2;
             arr = xrealloc(arr, cap * sizeof(*arr));
         }
-        if ((err = decode(zs_get16(key.mv_data), val.mv_data, val.mv_size, &arr[cnt])) != 0) {
+        if ((err = zs_region_decode(zs_get16(key.mv_data), val.mv_data, val.mv_size,
+                                    &arr[cnt])) != 0) {
             break;
         }
         cnt++;
@@ -272,10 +333,21 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
         }
         cur = rs[i].parent;
     }
-    uint8_t *buf = xmalloc(sizeof(zs_region_t) + 64);
+    uint8_t *buf = xmalloc(ZS_REGION_VALUE_MAX);
+    zs_region_t *back = xmalloc(sizeof(*back));
     uint8_t kb[2];
     zs_put16(kb, r->id);
-    MDB_val key = {2, kb}, val = {encode(r, buf), buf};
+    MDB_val key = {2, kb}, val = {zs_region_encode(r, buf), buf};
+    /* never store what the readers would refuse as damage */
+    if (zs_region_decode(r->id, buf, val.mv_size, back) != 0) {
+        diag_set(d, "", 0, "region \"%s\": a name, code, CIDR or coordinate is not valid",
+                 r->name);
+        free(buf);
+        free(back);
+        err = DNSD_EMALFORMED;
+        goto out;
+    }
+    free(back);
     int rc = mdb_put(w->txn, w->s->regions, &key, &val, 0);
     free(buf);
     err = rc ? zs_mdb_err(rc) : bump_regions_gen(w);

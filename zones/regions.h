@@ -53,6 +53,29 @@ typedef struct zs_region {
     zs_cidr_t cidr[ZS_REGION_LIST_MAX];
 } zs_region_t;
 
+/* the largest encoded value: header, name, 3 full code lists, 255 IPv6 CIDRs */
+#define ZS_REGION_VALUE_MAX \
+    (20 + 1 + ZS_REGION_NAME_MAX + 3 * (1 + ZS_REGION_LIST_MAX * 8) + 1 + ZS_REGION_LIST_MAX * 18)
+
+/**
+ * Encode @p r as a stored value into @p buf (ZS_REGION_VALUE_MAX bytes).
+ * @return the length. The codes and the name must be NUL-terminated and the
+ * counts at most ZS_REGION_LIST_MAX; the result is checked by the writer
+ * with zs_region_decode() before it is stored.
+ */
+size_t zs_region_encode(const zs_region_t *r, uint8_t *buf);
+
+/**
+ * Check and decode the stored value of region @p id. Every length is
+ * verified and so is what dnsctl lets in: id 1..ZS_REGION_ID_MAX, a parent
+ * other than itself, flags 0 or 1, coordinates finite and in range, a name of
+ * 1-63 [a-z0-9-] other than "default", codes "EU"/"DE"/"US-CA" (upper case),
+ * CIDRs of family 4 or 6 with no host bits. Whether the parent exists is the
+ * region set's business (zw_region_put(), dnsd's geo build). @return 0 and
+ * @p out, or DNSD_ESTORE: damage is refused, never trusted. Pure; any thread.
+ */
+int zs_region_decode(uint16_t id, const uint8_t *v, size_t len, zs_region_t *out);
+
 /**
  * Every region in id order (heap array of *@p n, free with free()); "default"
  * is not in it. @return 0 or DNSD_ESTORE for a damaged value. Any txn.

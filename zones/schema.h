@@ -125,15 +125,64 @@ typedef struct zs_rrset {
     size_t rdata_len;
 } zs_rrset_t;
 
-/**
- * Check and decode an rrset value. Every length is verified, so a damaged
- * value is rejected rather than trusted. @return true if well formed.
+/*
+ * Is @p rd (@p rl bytes) well formed as rdata of @p type? Checked for the
+ * types whose rdata dnsd reads or compresses when it answers: A and AAAA
+ * (their length), and the RFC 1035 types holding names (NS CNAME PTR MD MF
+ * MB MG MR MX SOA MINFO: uncompressed wire names, nothing missing, nothing
+ * after). Any other type's rdata is opaque bytes.
  */
-static inline bool zs_rrset_decode(const uint8_t *v, size_t len, zs_rrset_t *out)
+static inline bool zs_rdata_ok(uint16_t type, const uint8_t *rd, size_t rl)
+{
+    size_t pre = 0, names = 0, post = 0;
+    switch (type) {
+    case 1: /* A */
+        return rl == 4;
+    case 28: /* AAAA */
+        return rl == 16;
+    case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: /* NS MD MF CNAME MB MG MR PTR */
+        names = 1;
+        break;
+    case 15: /* MX */
+        pre = 2;
+        names = 1;
+        break;
+    case 6: /* SOA: mname rname serial refresh retry expire minimum */
+        names = 2;
+        post = 20;
+        break;
+    case 14: /* MINFO */
+        names = 2;
+        break;
+    default:
+        return true;
+    }
+    if (rl < pre) {
+        return false;
+    }
+    size_t off = pre;
+    for (size_t i = 0; i < names; i++) {
+        int nl = dname_wire_len(rd + off, rl - off);
+        if (nl < 0) {
+            return false;
+        }
+        off += (size_t)nl;
+    }
+    return rl - off == post;
+}
+
+/**
+ * Check and decode the value of an RRset of @p type. Every length is
+ * verified, and so is each record's rdata where its type gives it a shape
+ * (zs_rdata_ok()), so a damaged value is rejected rather than trusted.
+ * @return true if well formed; fills @p out (type set, region left alone).
+ */
+static inline bool zs_rrset_decode(const uint8_t *v, size_t len, uint16_t type, zs_rrset_t *out)
 {
     if (len < ZS_RRSET_HDR || v[0] != ZS_RRSET_FORMAT) {
         return false;
     }
+    out->type = type;
     out->ttl = zs_get32(v + 2);
     out->count = zs_get16(v + 6);
     out->rdata = v + ZS_RRSET_HDR;
@@ -148,7 +197,7 @@ static inline bool zs_rrset_decode(const uint8_t *v, size_t len, zs_rrset_t *out
         }
         size_t rl = zs_get16(out->rdata + off);
         off += 2;
-        if (out->rdata_len - off < rl) {
+        if (out->rdata_len - off < rl || !zs_rdata_ok(type, out->rdata + off, rl)) {
             return false;
         }
         off += rl;

@@ -265,12 +265,15 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     if (err) {
         return err;
     }
+    if (!zs_rdata_ok(type, rdata, rdlen)) {
+        return DNSD_EMALFORMED; /* the readers would refuse the RRset as damaged */
+    }
     uint8_t kb[ZS_RRKEY_MAX];
     MDB_val key = {zs_rrset_key(z->id, &k, z->apex_labels, type, region, kb), kb}, val;
     zs_rrset_t old = {0};
     int rc = mdb_get(w->txn, w->s->rrsets, &key, &val);
     if (rc == 0) {
-        if (!zs_rrset_decode(val.mv_data, val.mv_size, &old)) {
+        if (!zs_rrset_decode(val.mv_data, val.mv_size, type, &old)) {
             return DNSD_ESTORE;
         }
     } else if (rc != MDB_NOTFOUND) {
@@ -356,7 +359,7 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
         return zs_mdb_err(mdb_del(w->txn, w->s->rrsets, &key, NULL));
     }
     zs_rrset_t old;
-    if (!zs_rrset_decode(val.mv_data, val.mv_size, &old)) {
+    if (!zs_rrset_decode(val.mv_data, val.mv_size, type, &old)) {
         return DNSD_ESTORE;
     }
     uint8_t *nv = xmalloc(val.mv_size);
@@ -403,10 +406,9 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
     if (rc) {
         return zs_mdb_err(rc);
     }
-    if (!zs_rrset_decode(val.mv_data, val.mv_size, out)) {
+    if (!zs_rrset_decode(val.mv_data, val.mv_size, type, out)) {
         return DNSD_ESTORE;
     }
-    out->type = type;
     out->region = region;
     return 0;
 }
@@ -753,7 +755,7 @@ static int soa_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, MDB_val *key
         return rc == MDB_NOTFOUND ? DNSD_EAPEX : zs_mdb_err(rc);
     }
     zs_rrset_t rr;
-    if (!zs_rrset_decode(val->mv_data, val->mv_size, &rr)) {
+    if (!zs_rrset_decode(val->mv_data, val->mv_size, T_SOA, &rr)) {
         return DNSD_ESTORE;
     }
     return soa_serial_off(&rr, off);
@@ -830,7 +832,7 @@ int zw_foreach_rrset(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, zw_rrset_c
         }
         memcpy(full + ak.len, rel, rel_len);
         if (dname_from_key(full, ak.len + rel_len, owner) < 0 ||
-            !zs_rrset_decode(val.mv_data, val.mv_size, &rr)) {
+            !zs_rrset_decode(val.mv_data, val.mv_size, rr.type, &rr)) {
             err = DNSD_ESTORE;
             break;
         }

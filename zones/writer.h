@@ -60,7 +60,9 @@ int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions
  * Add one RR (uncompressed wire rdata) to the RRset (owner, type, region).
  * The owner must be at or below the apex (DNSD_EOUTOFZONE). The RRset's TTL
  * becomes @p ttl (RFC 2181 5.2: one TTL per RRset). Records are kept sorted
- * by rdata; an identical record is DNSD_EEXIST (nothing changes).
+ * by rdata; an identical record is DNSD_EEXIST (nothing changes); rdata
+ * without its type's shape (zs_rdata_ok(): an A of 3 bytes, an NS that is
+ * not a name) is DNSD_EMALFORMED.
  * Structure rules (CNAME, apex) are checked later by zw_check_zone().
  */
 int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,

@@ -3,7 +3,9 @@
  * fuzz_query.c -- libFuzzer target for the query path: query_parse() and
  * answer_query() over UDP and TCP limits against the test store
  * (tests/testzone.c). Checks what must hold for any input: a reply is
- * within the size limit, echoes the query id, and never answers a response.
+ * within the size limit, echoes the query id, never answers a response, and
+ * is a well-formed DNS message (fz_check_response(): counts, names,
+ * compression pointers, RR lengths).
  * Without --enable-fuzzing, replay.c's main() runs the seed corpus.
  */
 #include <stdio.h>
@@ -14,23 +16,18 @@
 #include "dnsd/answer.h"
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "tests/testzone.h"
 
 static zs_store_t *store;
 static zr_t rd;
 static answer_ctx_t actx;
-static char dir[] = "/tmp/fuzz_query.XXXXXX";
 static uint8_t out[65536];
 
 static void cleanup(void)
 {
     zr_fini(&rd);
     zs_close(store);
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cannot remove %s\n", dir);
-    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -38,10 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (!mkdtemp(dir)) {
-        abort();
-    }
-    store = tz_build(dir);
+    store = tz_build(fz_tmpdir("query")); /* removed at exit, after cleanup() */
     if (zr_init(&rd, store) != 0) {
         abort();
     }
@@ -69,6 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r == QP_DROP || len < DNS_HDR_LEN || get16(out) != get16(data) ||
             !(out[2] & 0x80) || (!tcp && len > 4096)) {
             abort();
+        }
+        const char *why = fz_check_response(out, len);
+        if (why) {
+            fz_fail("reply of %zu bytes%s: %s", len, tcp ? " over TCP" : "", why);
         }
         if (!tcp && !(out[2] & 0x02) && len > (q.edns ? (q.edns_udp < 1232 ? q.edns_udp : 1232) : 512)) {
             abort(); /* a UDP reply over the client's limit must have been truncated */

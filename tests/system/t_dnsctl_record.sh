@@ -4,7 +4,7 @@
 # record / an RRset / a name, the SOA serial going up by one per edit (and
 # not when the edit sets the SOA itself), and the refusals around the apex.
 . "$top_srcdir/tests/system/lib.sh"
-plan 45
+plan 47
 
 run() { dnsctl "$@" >"$TMPD/out" 2>"$TMPD/err"; rc=$?; out=$(cat "$TMPD/out"); err=$(cat "$TMPD/err"); }
 serial() { dnsctl zone list --json | "${PYTHON:-python3}" -c 'import json,sys; print([z["serial"] for z in json.load(sys.stdin) if z["zone"] == sys.argv[1]][0])' "$1"; }
@@ -104,3 +104,13 @@ is "$err" "dnsctl: www.other.test. is outside zone rec.test." "add out of zone: 
 run record add rec.test 'sub SOA ns1 hm 1 2 3 4 5'
 like "$err" "SOA record at sub\\.rec\\.test\\., which is not the zone apex" "add an SOA below the apex: refused"
 is "$(dnsctl zone export rec.test)" "$before" "refusals: store unchanged"
+
+# del reads its words as add reads its record (comments, parentheses), so the
+# same words name the same record (found by tests/fuzz/fuzz_record)
+dnsctl record add rec.test '(p) TXT ( "one" ; first
+    "two" )' >/dev/null
+run record del rec.test '(p) TXT ( "one" ; first
+    "two" )'
+like "$rc/$out" '^0/deleted p\.rec\.test\. TXT "one" "two" ' "del with add's words: the record add stored"
+run record del rec.test 'p TXT ( "x"'
+is "$rc/$err" "1/dnsctl: record \"p TXT ( \"x\"\": '(' not closed" "del with an open parenthesis: refused"

@@ -153,6 +153,10 @@ static void test_records(void)
     is_int(add_a(&w, &z, "WWW.example.test", 300, 2), 0, "add: .2 (owner in upper case)");
     is_int(add_a(&w, &z, "www.example.test", 300, 2), DNSD_EEXIST, "add: .2 again: EEXIST");
     is_int(add_a(&w, &z, "www.other.test", 300, 2), DNSD_EOUTOFZONE, "add: out of zone refused");
+    is_int(zw_rr_add(&w, &z, W("www.example.test"), T_A, 0, 300, (const uint8_t *)"\xc0\x00\x02", 3),
+           DNSD_EMALFORMED, "add: an A of 3 bytes is refused (the readers would call it damage)");
+    is_int(zw_rr_add(&w, &z, W("ns.example.test"), 2, 0, 300, (const uint8_t *)"\x03ns1", 4),
+           DNSD_EMALFORMED, "add: an NS that is not a name is refused");
     zw_commit(&w);
     is_str(a_list(&z, "www.example.test", &ttl), "1,2,3", "add: records sorted, no duplicate");
     is_int(ttl, 300, "add: TTL 300");
