@@ -560,8 +560,24 @@ static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
         all = all && ok;
         json_array_append_new(lbs, json_pack("{s:s, s:s, s:b, s:s}", "lb", json_string_value(x),
                                              "serial", serial, "ok", ok, "error", why));
-        if (!ok) {
+        /* log a change of verdict, not every failing probe */
+        bool was_ok = true;
+        size_t k;
+        json_t *prev;
+        json_array_foreach(json_object_get(json_object_get(ss, "health"), "lbs"), k, prev)
+        {
+            if (strcmp(acme_js(prev, "lb"), json_string_value(x)) == 0) {
+                was_ok = json_is_true(json_object_get(prev, "ok")) &&
+                         strcmp(acme_js(prev, "serial"), serial) == 0;
+            }
+        }
+        if (!ok && was_ok) {
             log_warn("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
+        } else if (!ok) {
+            log_debug("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
+        } else if (!was_ok) {
+            log_info("acme: %s: load balancer %s presents serial %s", st->id,
+                     json_string_value(x), serial);
         }
     }
     json_t *cert = json_object_get(st->state, "cert");
