@@ -17,6 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+static char fz_dir[64];
+static void fz_rmtree(void);
+
 __attribute__((format(printf, 1, 2), noreturn)) static inline void fz_fail(const char *fmt, ...)
 {
     va_list ap;
@@ -25,10 +28,9 @@ __attribute__((format(printf, 1, 2), noreturn)) static inline void fz_fail(const
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    fz_rmtree(); /* abort() skips atexit(): leave no scratch store behind */
     abort();
 }
-
-static char fz_dir[64];
 
 static inline int fz_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -38,7 +40,7 @@ static inline int fz_rm_one(const char *path, const struct stat *sb, int flag, s
     return remove(path);
 }
 
-static inline void fz_rmtree(void)
+static void fz_rmtree(void)
 {
     if (fz_dir[0] && nftw(fz_dir, fz_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
         fprintf(stderr, "cannot remove %s\n", fz_dir);
