@@ -316,7 +316,8 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
     }
     /* the chain: parent must exist, no loop, bounded depth */
     uint16_t cur = r->parent;
-    for (int depth = 0; cur != 0; depth++) {
+    int depth = 0;
+    for (; cur != 0; depth++) {
         if (cur == r->id || depth >= ZS_REGION_CHAIN_MAX) {
             diag_set(d, "", 0, "fallback chain of region \"%s\" loops or is longer than %d",
                      r->name, ZS_REGION_CHAIN_MAX);
@@ -332,6 +333,31 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
             goto out;
         }
         cur = rs[i].parent;
+    }
+    /* and the regions below r: their chains run through r, so a new parent
+     * (or a longer chain above it) lengthens them too */
+    for (size_t x = 0; x < n; x++) {
+        if (rs[x].id == r->id) {
+            continue;
+        }
+        uint16_t c = rs[x].parent;
+        for (int steps = 1; c != 0 && steps <= ZS_REGION_CHAIN_MAX; steps++) {
+            if (c == r->id) {
+                if (steps + depth > ZS_REGION_CHAIN_MAX) {
+                    diag_set(d, "", 0,
+                             "this would make the fallback chain of region \"%s\" (below \"%s\") "
+                             "longer than %d",
+                             rs[x].name, r->name, ZS_REGION_CHAIN_MAX);
+                    err = DNSD_ELIMIT;
+                    goto out;
+                }
+                break;
+            }
+            size_t i;
+            for (i = 0; i < n && rs[i].id != c; i++) {
+            }
+            c = i < n ? rs[i].parent : 0;
+        }
     }
     uint8_t *buf = xmalloc(ZS_REGION_VALUE_MAX);
     zs_region_t *back = xmalloc(sizeof(*back));

@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 PY=${PYTHON:-python3}
 need "$PY"
-plan 247
+plan 251
 
 run() { dnsctl "$@" >"$TMPD/out" 2>"$TMPD/err"; rc=$?; out=$(cat "$TMPD/out"); err=$(cat "$TMPD/err"); }
 state() { dnsctl region list --json; dnsctl zone export geo.test; }
@@ -404,3 +404,17 @@ run region list --json
 is "$(pj '[r["name"] for r in d]')" "['default', 'lab', 'us-wa']" "del: gone from the list"
 run region add eu --country JP
 like "$rc/$out" "^0/added region eu \(id [0-9]+\), falls back to default\$" "a deleted region's name can be used again"
+
+# a chain lengthened from above: c16 has 15 ancestors (c15..c1); giving c1
+# a parent makes 16 (the most), giving that parent a parent would make 17
+prev=
+for i in $(seq 1 16); do
+    if [ -z "$prev" ]; then dnsctl region add "c$i" >/dev/null; else dnsctl region add "c$i" --fallback "$prev" >/dev/null; fi
+    prev=c$i
+done
+dnsctl region add y1 >/dev/null
+dnsctl region add y2 >/dev/null
+run region set c1 --fallback y1
+is "$rc" 0 "re-parenting the top of a 16-region chain: c16 now has 16 ancestors, allowed"
+fails 1 'dnsctl: region set y1: this would make the fallback chain of region "c16" (below "y1") longer than 16' \
+    "re-parenting an ancestor so that a descendant's chain is too long" region set y1 --fallback y2
