@@ -25,6 +25,7 @@
 #include "acme/csr.h"
 #include "acme/dns01.h"
 #include "zones/base/err.h"
+#include "zones/base/file.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
 #include "zones/writer.h"
@@ -1189,35 +1190,9 @@ static int commit_step(acme_worker_t *w, step_t *st)
 
 int ord_write_file(const char *dir, const char *name, const char *data, mode_t mode)
 {
-    char tmp[4500], path[4500];
+    char path[4500];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return -errno;
-    }
-    size_t len = strlen(data), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0) {
-            int e = -errno;
-            close(fd);
-            unlink(tmp);
-            return e;
-        }
-        off += (size_t)n;
-    }
-    if (fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return -errno;
-    }
-    if (rename(tmp, path) != 0) {
-        int e = -errno;
-        unlink(tmp);
-        return e;
-    }
-    return 0;
+    return file_write_atomic(path, data, strlen(data), mode);
 }
 
 /* cert_dir/<id>/{fullchain,cert,chain,privkey}.pem; the key 0600 */

@@ -24,6 +24,7 @@
 #include "dnsd/stats.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
+#include "zones/base/file.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
 
@@ -193,33 +194,6 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
         /* the kernel's TCP port was taken for UDP: try another */
     }
     return -EADDRINUSE;
-}
-
-/* Write @p text to @p path (a temporary file renamed over it) with @p mode,
- * whatever the umask. @return 0 or a negated errno. */
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return -errno;
-    }
-    size_t n = strlen(text);
-    int err = 0;
-    if (fchmod(fd, mode) != 0 || write(fd, text, n) != (ssize_t)n) {
-        err = -errno;
-    }
-    if (close(fd) != 0 && !err) {
-        err = -errno;
-    }
-    if (!err && rename(tmp, path) != 0) {
-        err = -errno;
-    }
-    if (err) {
-        unlink(tmp);
-    }
-    return err;
 }
 
 /* files written before a fatal exit are removed again (best effort) */
@@ -416,7 +390,7 @@ int main(int argc, char **argv)
     if (cfg->pid_file[0]) {
         char pid[32];
         snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        int err = write_file(cfg->pid_file, pid, 0644);
+        int err = file_write_atomic(cfg->pid_file, pid, strlen(pid), 0644);
         if (err) {
             fprintf(stderr, "dnsd: cannot write pid file %s: %s\n", cfg->pid_file,
                     dnsd_strerror(err));
@@ -425,7 +399,7 @@ int main(int argc, char **argv)
         written[0] = cfg->pid_file;
     }
     if (cfg->port_file[0]) {
-        int err = write_file(cfg->port_file, ports, 0644);
+        int err = file_write_atomic(cfg->port_file, ports, strlen(ports), 0644);
         if (err) {
             fprintf(stderr, "dnsd: cannot write port file %s: %s\n", cfg->port_file,
                     dnsd_strerror(err));

@@ -3,12 +3,10 @@
 #include "dnsd/stats.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "zones/base/file.h"
 #include "zones/base/log.h"
 
 void stats_collect(const server_t *srv, stats_total_t *t)
@@ -80,24 +78,5 @@ int stats_write(const char *path, const stats_total_t *t, double uptime_s)
     if (n >= sizeof(text)) {
         return -ENOSPC;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return -errno;
-    }
-    int err = 0;
-    if (fchmod(fd, 0644) != 0 || write(fd, text, n) != (ssize_t)n) {
-        err = -errno;
-    }
-    if (close(fd) != 0 && !err) {
-        err = -errno;
-    }
-    if (!err && rename(tmp, path) != 0) {
-        err = -errno;
-    }
-    if (err) {
-        unlink(tmp);
-    }
-    return err;
+    return file_write_atomic(path, text, n, 0644);
 }
