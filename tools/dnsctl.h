@@ -208,6 +208,19 @@ json_t *ctl_cert_view(const char *id, json_t *rec);
  */
 int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *, json_t *, void *),
                      void *arg, const ctl_table_t *t, json_t *all);
+/**
+ * Read certificate record @p id read-only (@p what, "cert" or "shard",
+ * names it in errors). CTL_OK with *@p rec, or CTL_FAIL printed.
+ */
+int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec);
+/**
+ * Begin the command's write txn and read record @p id in it. CTL_OK with
+ * *@p s, @p w and *@p rec; else CTL_FAIL printed and nothing left open.
+ */
+int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t **s, zw_t *w,
+                  json_t **rec);
+/** Remove the challenge TXT records of the record's order in flight, in @p w. */
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d);
 /** Names joined with commas (malloc'd). */
 char *ctl_cert_names(json_t *names);
 

@@ -126,6 +126,74 @@ int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, lo
     }
 }
 
+/* "no such certificate" / "no such shard", or the store's error */
+static int no_record(const char *what, const char *id, int err)
+{
+    return ctl_err("%s %s: %s", what, id,
+                   err == DNSD_ENOTFOUND
+                       ? (strcmp(what, "shard") == 0 ? "no such shard" : "no such certificate")
+                       : dnsd_strerror(err));
+}
+
+int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    zs_store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    int rc = ctl_read_begin(c, &s, &txn);
+    if (rc != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    int err = acme_db_get(s, txn, key, rec);
+    mdb_txn_abort(txn);
+    zs_close(s);
+    return err ? no_record(what, id, err) : CTL_OK;
+}
+
+int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t **s, zw_t *w,
+                  json_t **rec)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    cert_key(id, key, sizeof(key));
+    *s = NULL;
+    int rc = ctl_write_begin(c, false, s, w);
+    if (rc != CTL_OK) {
+        zs_close(*s);
+        *s = NULL;
+        return rc;
+    }
+    int err = acme_db_get(*s, w->txn, key, rec);
+    if (err) {
+        zw_abort(w);
+        zs_close(*s);
+        *s = NULL;
+        return no_record(what, id, err);
+    }
+    return CTL_OK;
+}
+
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
+{
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "state"), "order"),
+                                       "challenges"),
+                       i, ch)
+    {
+        uint8_t owner[DNAME_MAXLEN + 1];
+        zw_zone_t z = {0};
+        int err;
+        if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
+            ((err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0 ||
+             (z.id && (err = acme_dns01_finish(w, &z, d)) != 0))) {
+            return err;
+        }
+    }
+    return 0;
+}
+
 static int cert_request(ctl_t *c)
 {
     int rc = ctl_check_args(c, "cert request",
@@ -287,20 +355,13 @@ static int cert_bump(ctl_t *c, bool revoke)
     const char *id = c->argv[0];
     char key[ACME_CERT_ID_MAX + 16];
     cert_key(id, key, sizeof(key));
-    zs_store_t *s = NULL;
+    zs_store_t *s;
     zw_t w = {0};
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
-        zs_close(s);
+    json_t *rec = NULL;
+    if ((rc = ctl_cert_edit(c, "cert", id, &s, &w, &rec)) != CTL_OK) {
         return rc;
     }
-    json_t *rec = NULL;
-    int err = acme_db_get(s, w.txn, key, &rec);
-    if (err) {
-        zw_abort(&w);
-        zs_close(s);
-        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
-                                                                : dnsd_strerror(err));
-    }
+    int err;
     json_t *req = json_deep_copy(json_object_get(rec, "req"));
     json_t *st = json_object_get(rec, "state");
     long long failures = acme_ji(st, "failures"), seq;
@@ -341,36 +402,15 @@ static int cert_delete(ctl_t *c)
     const char *id = c->argv[0];
     char key[ACME_CERT_ID_MAX + 16];
     cert_key(id, key, sizeof(key));
-    zs_store_t *s = NULL;
+    zs_store_t *s;
     zw_t w = {0};
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
-        zs_close(s);
+    json_t *rec = NULL;
+    if ((rc = ctl_cert_edit(c, "cert", id, &s, &w, &rec)) != CTL_OK) {
         return rc;
     }
-    json_t *rec = NULL;
-    int err = acme_db_get(s, w.txn, key, &rec);
-    if (err) {
-        zw_abort(&w);
-        zs_close(s);
-        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
-                                                                : dnsd_strerror(err));
-    }
     /* an order in flight: its challenge records go in the same transaction */
-    size_t i;
-    json_t *ch;
     diag_t d = {0};
-    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "state"), "order"),
-                                       "challenges"),
-                       i, ch)
-    {
-        uint8_t owner[DNAME_MAXLEN + 1];
-        zw_zone_t z = {0};
-        if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
-            ((err = acme_dns01_del(&w, owner, acme_js(ch, "txt"), &z, &d)) != 0 ||
-             (z.id && (err = acme_dns01_finish(&w, &z, &d)) != 0))) {
-            break;
-        }
-    }
+    int err = ctl_cert_drop_challenges(&w, rec, &d);
     json_decref(rec);
     if (!err) {
         err = acme_db_del(s, w.txn, key);
@@ -522,21 +562,9 @@ static int cert_show(ctl_t *c)
         return rc;
     }
     const char *id = c->argv[0];
-    char key[ACME_CERT_ID_MAX + 16];
-    cert_key(id, key, sizeof(key));
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
-        zs_close(s);
-        return rc;
-    }
     json_t *rec = NULL;
-    int err = acme_db_get(s, txn, key, &rec);
-    mdb_txn_abort(txn);
-    zs_close(s);
-    if (err) {
-        return ctl_err("cert %s: %s", id, err == DNSD_ENOTFOUND ? "no such certificate"
-                                                                : dnsd_strerror(err));
+    if ((rc = ctl_cert_load(c, "cert", id, &rec)) != CTL_OK) {
+        return rc;
     }
     json_t *v = ctl_cert_view(id, rec);
     json_decref(rec);

@@ -258,38 +258,22 @@ static int shard_del(ctl_t *c)
     char id[ACME_CERT_ID_MAX + 1], key[ACME_CERT_ID_MAX + 16];
     shard_id(c->argv[0], c->region, id, sizeof(id));
     snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
-    zs_store_t *s = NULL;
+    zs_store_t *s;
     zw_t w = {0};
     json_t *rec = NULL;
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
-        zs_close(s);
+    if ((rc = ctl_cert_edit(c, "shard", id, &s, &w, &rec)) != CTL_OK) {
         return rc;
     }
-    int err = acme_db_get(s, w.txn, key, &rec);
+    int err;
     diag_t d = {0};
-    if (err) {
-        rc = ctl_err("shard %s: %s", id, err == DNSD_ENOTFOUND ? "no such shard" : dnsd_strerror(err));
-        goto out;
-    }
     /* the region's records, an order's challenge records, the record: one txn */
     if ((err = acme_shard_clear(&w, json_object_get(rec, "req"), &d)) != 0) {
         rc = ctl_diag("cannot delete", &d);
         goto out;
     }
-    size_t i;
-    json_t *ch;
-    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "state"), "order"),
-                                       "challenges"),
-                       i, ch)
-    {
-        uint8_t owner[DNAME_MAXLEN + 1];
-        zw_zone_t z = {0};
-        if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
-            ((err = acme_dns01_del(&w, owner, acme_js(ch, "txt"), &z, &d)) != 0 ||
-             (z.id && (err = acme_dns01_finish(&w, &z, &d)) != 0))) {
-            rc = ctl_diag("cannot delete", &d);
-            goto out;
-        }
+    if ((err = ctl_cert_drop_challenges(&w, rec, &d)) != 0) {
+        rc = ctl_diag("cannot delete", &d);
+        goto out;
     }
     if ((err = acme_db_del(s, w.txn, key)) != 0 || (err = zw_commit(&w)) != 0) {
         rc = ctl_err("cannot commit: %s", dnsd_strerror(err));
@@ -430,21 +414,11 @@ static int shard_show(ctl_t *c)
     if (!c->region) {
         return ctl_usage("shard show needs --region");
     }
-    char id[ACME_CERT_ID_MAX + 1], key[ACME_CERT_ID_MAX + 16];
+    char id[ACME_CERT_ID_MAX + 1];
     shard_id(c->argv[0], c->region, id, sizeof(id));
-    snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    if ((rc = ctl_read_begin(c, &s, &txn)) != CTL_OK) {
-        zs_close(s);
-        return rc;
-    }
     json_t *rec = NULL;
-    int err = acme_db_get(s, txn, key, &rec);
-    mdb_txn_abort(txn);
-    zs_close(s);
-    if (err) {
-        return ctl_err("shard %s: %s", id, err == DNSD_ENOTFOUND ? "no such shard" : dnsd_strerror(err));
+    if ((rc = ctl_cert_load(c, "shard", id, &rec)) != CTL_OK) {
+        return rc;
     }
     json_t *v = shard_view(id, rec);
     json_decref(rec);
