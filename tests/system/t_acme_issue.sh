@@ -99,6 +99,13 @@ is "$(dnsctl cert list --json | "$PY3" -c 'import json,sys; print(len(json.load(
 # ---- a CA that cannot reach dnsd: validation fails, the problem is surfaced ----
 stop_pebble
 start_pebble 1 # DNS server 127.0.0.1:1: nothing answers there
+# a backoff long enough that the retry cannot start before the checks below
+# (certificate settings apply live on SIGHUP)
+acme_conf "$TMPD/dnsd.conf" "deploy-hook HOOK_OUT=$TMPD/hook $TMPD/hook.sh" "acme-backoff-min 60" \
+    "acme-backoff-max 120"
+kill -HUP "$DNSD_PID"
+i=0
+while ! grep -q 'certificate settings changed' "$TMPD/dnsd.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 out=$(dnsctl cert request unreachable.acme.test --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)
 rc=$?
 is "$rc" 1 "--wait fails when the CA cannot validate"
