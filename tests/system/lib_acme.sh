@@ -466,5 +466,27 @@ stop_knot() {
     KNOT_PID=
 }
 
+# hold_port udp|tcp: occupy a kernel-chosen 127.0.0.1 port (for tests of a
+# start that must move on when a port is taken) until the test ends; sets
+# BUSY to the port and HOLD_PID
+hold_port() {
+    rm -f "$TMPD/busy"
+    "$PY3" -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[2] == "udp" else socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+if sys.argv[2] != "udp":
+    s.listen()
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)' "$TMPD/busy" "$1" &
+    HOLD_PID=$!
+    at_exit stop_hold
+    _i=0
+    while [ ! -s "$TMPD/busy" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+    BUSY=$(cat "$TMPD/busy")
+}
+stop_hold() { [ -z "${HOLD_PID:-}" ] || { kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null; }; }
+
 at_exit stop_pebble
 at_exit stop_knot

@@ -16,19 +16,7 @@ LEGO_TIMEOUT=180
 acme_zone "$ZONE" "$TMPD/$ZONE.zone"
 
 # the first port offered to knotd is taken: start_knot must move on
-"$PY3" -c '
-import os, socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-time.sleep(60)' "$TMPD/busy" &
-HOLD_PID=$!
-stop_hold() { kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null; }
-at_exit stop_hold
-i=0
-while [ ! -s "$TMPD/busy" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-BUSY=$(cat "$TMPD/busy")
+hold_port udp
 free_udp_tcp_port() {
     if [ ! -e "$TMPD/picked" ]; then
         : >"$TMPD/picked"

@@ -42,20 +42,7 @@ unlike "$(verify_chain "$TMPD/tls/pebble.pem" "$TMPD/other/ca.pem")" ': OK$' \
     "verify_chain fails against another CA"
 
 # ---- start: the first ports offered are taken, start_pebble must move on ----
-"$PY3" -c '
-import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
-time.sleep(120)' "$TMPD/busy" &
-HOLD_PID=$!
-stop_hold() { kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null; }
-at_exit stop_hold
-i=0
-while [ ! -s "$TMPD/busy" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-BUSY=$(cat "$TMPD/busy")
+hold_port tcp
 _pebble_pick_ports() {
     if [ ! -e "$TMPD/picked" ]; then
         : >"$TMPD/picked"
