@@ -48,6 +48,17 @@ int acme_dns01_del(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *
 /** Check the zone's structure and bump its SOA serial once (secondaries follow). */
 int acme_dns01_finish(zw_t *w, const zw_zone_t *z, diag_t *d);
 
+/* the zones one transaction touched: each finished (checked, serial bumped) once */
+#define ACME_ZONES_MAX 16
+typedef struct acme_zones {
+    zw_zone_t z[ACME_ZONES_MAX];
+    int n;
+} acme_zones_t;
+/** Remember @p z (a zone id 0 means "nothing changed" and is skipped). DNSD_ELIMIT when full. */
+int acme_zones_add(acme_zones_t *set, const zw_zone_t *z);
+/** acme_dns01_finish() every zone of @p set. */
+int acme_zones_finish(zw_t *w, const acme_zones_t *set, diag_t *d);
+
 /**
  * Ask the server at @p addr (with port) for TXT @p owner (no recursion, one
  * retry, @p timeout_ms each, TCP fallback on truncation).

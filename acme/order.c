@@ -1133,8 +1133,7 @@ static int commit_step(acme_worker_t *w, step_t *st)
     }
     json_decref(cur);
     /* every zone touched: checked and its serial bumped once, at the end */
-    zw_zone_t zones[16];
-    int nz = 0;
+    acme_zones_t zones = {0};
     size_t i;
     json_t *op;
     for (int pass = 0; pass < 2 && !err; pass++) {
@@ -1155,24 +1154,20 @@ static int commit_step(acme_worker_t *w, step_t *st)
             }
             err = pass ? acme_dns01_add(&zw, owner, val, &z, &d)
                        : acme_dns01_del(&zw, owner, val, &z, &d);
+            if (!err && (err = acme_zones_add(&zones, &z)) != 0) {
+                diag_set(&d, on, 0, "challenge records in more than %d zones", ACME_ZONES_MAX);
+            }
             if (err) {
                 break;
             }
-            bool seen = z.id == 0;
-            for (int k = 0; k < nz && !seen; k++) {
-                seen = zones[k].id == z.id;
-            }
-            if (!seen && nz < 16) {
-                zones[nz++] = z;
-            }
         }
-    }
-    for (int k = 0; k < nz && !err; k++) {
-        err = acme_dns01_finish(&zw, &zones[k], &d);
     }
     if (!err && st->shard_rewrite) {
         /* the region's pool, TLSA and generation in this same transaction */
-        err = acme_shard_records(&zw, st->req, st->state, &d);
+        err = acme_shard_write(&zw, st->req, st->state, false, &zones, &d);
+    }
+    if (!err) {
+        err = acme_zones_finish(&zw, &zones, &d);
     }
     if (!err) {
         err = acme_db_put_half(w->s, zw.txn, key, "state", st->state, false);

@@ -141,13 +141,7 @@ static int name_wire(const char *name, bool tlsa, uint8_t *out)
     return (int)o;
 }
 
-/* zones touched in one transaction, finished (checked, serial bumped) once each */
-typedef struct touched {
-    zw_zone_t z[8];
-    int n;
-} touched_t;
-
-static int zone_of(zw_t *w, const uint8_t *owner, touched_t *t, zw_zone_t *z, diag_t *d)
+static int zone_of(zw_t *w, const uint8_t *owner, acme_zones_t *t, zw_zone_t *z, diag_t *d)
 {
     int err = acme_dns01_zone(w->s, w->txn, owner, z);
     if (err) {
@@ -157,15 +151,10 @@ static int zone_of(zw_t *w, const uint8_t *owner, touched_t *t, zw_zone_t *z, di
                                                      : dnsd_strerror(err));
         return err;
     }
-    for (int i = 0; i < t->n; i++) {
-        if (t->z[i].id == z->id) {
-            return 0;
-        }
+    if ((err = acme_zones_add(t, z)) != 0) {
+        diag_set(d, "shard", 0, "names in more than %d zones", ACME_ZONES_MAX);
     }
-    if (t->n < 8) {
-        t->z[t->n++] = *z;
-    }
-    return 0;
+    return err;
 }
 
 /* replace RRset (owner, type, region) by @p rds (count @p n; 0 deletes it) */
@@ -199,7 +188,8 @@ static int shard_region(zw_t *w, json_t *sh, uint16_t *region, diag_t *d)
     return err;
 }
 
-static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
+int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones_t *t,
+                     diag_t *d)
 {
     json_t *sh = acme_shard_of(req);
     if (!sh) {
@@ -271,13 +261,13 @@ static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t
     }
     int ntx = 0;
     if (ss && ntl > 0) {
-        char t[256];
-        int n = snprintf(t, sizeof(t), "dnsd-shard gen=%lld serial=%s spki=%s next=%s",
+        char gen[256];
+        int n = snprintf(gen, sizeof(gen), "dnsd-shard gen=%lld serial=%s spki=%s next=%s",
                          acme_ji(ss, "gen"), acme_js(ss, "serial"), acme_js(ss, "spki"),
                          acme_js(ss, "next_spki"));
         if (n > 0 && n < 256) {
             tx[0][0] = (uint8_t)n;
-            memcpy(tx[0] + 1, t, (size_t)n);
+            memcpy(tx[0] + 1, gen, (size_t)n);
             txlen[0] = (uint16_t)(n + 1);
             ntx = 1;
         }
@@ -314,13 +304,12 @@ static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t
         hslen[0] = (uint16_t)o;
         nhs = 1;
     }
-    touched_t t = {0};
     json_array_foreach(json_object_get(req, "names"), i, x)
     {
         const char *name = json_string_value(x);
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t z;
-        if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, &t, &z, d)) != 0) {
+        if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, t, &z, d)) != 0) {
             return err ? err : DNSD_EMALFORMED;
         }
         if ((err = rrset_put(w, &z, owner, T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
@@ -342,24 +331,16 @@ static int write_records(zw_t *w, json_t *req, json_t *state, bool clear, diag_t
             return err;
         }
     }
-    for (int k = 0; k < t.n; k++) {
-        if ((err = zw_check_zone(w, &t.z[k], d)) != 0 ||
-            (err = zw_soa_bump(w, &t.z[k], false, 0, NULL)) != 0) {
-            return err;
-        }
-    }
     return 0;
 }
 
 int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 {
-    return write_records(w, req, state, false, d);
+    acme_zones_t t = {0};
+    int err = acme_shard_write(w, req, state, false, &t, d);
+    return err ? err : acme_zones_finish(w, &t, d);
 }
 
-int acme_shard_clear(zw_t *w, json_t *req, diag_t *d)
-{
-    return write_records(w, req, NULL, true, d);
-}
 
 /* ---- TLS probe ---- */
 

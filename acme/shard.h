@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "zones/base/diag.h"
+#include "acme/dns01.h"
 #include "zones/writer.h"
 
 #define ACME_SHARD_TTL_DEFAULT 300u
@@ -56,8 +57,14 @@ char *acme_spki_sha256(EVP_PKEY *k);
  */
 int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d);
 
-/** Remove everything acme_shard_records() may have written for @p req. */
-int acme_shard_clear(zw_t *w, json_t *req, diag_t *d);
+/**
+ * The same without finishing the zones: they are added to @p touched for
+ * the caller, who finishes each once after its other edits in the same
+ * transaction. With @p clear it removes everything the shard may have
+ * written instead (`shard del`).
+ */
+int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones_t *touched,
+                     diag_t *d);
 
 /**
  * TLS probe: connect to @p lb (timeout @p timeout_ms), send SNI @p sni,

@@ -17,6 +17,7 @@
 #include "zones/regions.h"
 #include "zones/store.h"
 #include "zones/writer.h"
+#include "acme/dns01.h"
 
 /* exit status */
 #define CTL_OK    0
@@ -219,8 +220,11 @@ int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec
  */
 int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t **s, zw_t *w,
                   json_t **rec);
-/** Remove the challenge TXT records of the record's order in flight, in @p w. */
-int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d);
+/**
+ * Remove the challenge TXT records of the record's order in flight, in
+ * @p w; the zones changed are added to @p touched for the caller to finish.
+ */
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t *d);
 /** Names joined with commas (malloc'd). */
 char *ctl_cert_names(json_t *names);
 

@@ -174,7 +174,7 @@ int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t *
     return CTL_OK;
 }
 
-int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t *d)
 {
     size_t i;
     json_t *ch;
@@ -187,7 +187,7 @@ int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
         int err;
         if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
             ((err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0 ||
-             (z.id && (err = acme_dns01_finish(w, &z, d)) != 0))) {
+             (err = acme_zones_add(touched, &z)) != 0)) {
             return err;
         }
     }
@@ -410,7 +410,11 @@ static int cert_delete(ctl_t *c)
     }
     /* an order in flight: its challenge records go in the same transaction */
     diag_t d = {0};
-    int err = ctl_cert_drop_challenges(&w, rec, &d);
+    acme_zones_t zones = {0};
+    int err = ctl_cert_drop_challenges(&w, rec, &zones, &d);
+    if (!err) {
+        err = acme_zones_finish(&w, &zones, &d);
+    }
     json_decref(rec);
     if (!err) {
         err = acme_db_del(s, w.txn, key);

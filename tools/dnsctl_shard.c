@@ -267,11 +267,10 @@ static int shard_del(ctl_t *c)
     int err;
     diag_t d = {0};
     /* the region's records, an order's challenge records, the record: one txn */
-    if ((err = acme_shard_clear(&w, json_object_get(rec, "req"), &d)) != 0) {
-        rc = ctl_diag("cannot delete", &d);
-        goto out;
-    }
-    if ((err = ctl_cert_drop_challenges(&w, rec, &d)) != 0) {
+    acme_zones_t zones = {0};
+    if ((err = acme_shard_write(&w, json_object_get(rec, "req"), NULL, true, &zones, &d)) != 0 ||
+        (err = ctl_cert_drop_challenges(&w, rec, &zones, &d)) != 0 ||
+        (err = acme_zones_finish(&w, &zones, &d)) != 0) {
         rc = ctl_diag("cannot delete", &d);
         goto out;
     }

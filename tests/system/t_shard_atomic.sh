@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/system/lib_acme.sh"
 need_acme
 need_dnspython
-plan 13
+plan 16
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
@@ -65,3 +65,9 @@ rm -f "$TMPD/stop"
 "$PYTHON" "$top_srcdir/tests/system/shardloop.py" --port "$PORT" --max 3 --pool 127.0.0.1 \
     www.shard.test 10.1.0.0/24 "$TMPD/stop" >"$TMPD/loop.bad" 2>&1
 like "$(cat "$TMPD/loop.bad")" 'violations [1-9].*' "a TLSA set without the next key is caught"
+
+# shard del: every record the shard owned in its region goes, in one edit
+like "$(dnsctl shard del shard.test --region eu)" 'deleted with its region records' "shard del eu"
+is "$(dnsctl record list shard.test --region eu | sed 1d)" "" "region eu holds no record of the shard any more"
+is "$(q www.shard.test A +subnet=10.2.0.0/24 +short | sort | tr '\n' ' ')" "127.0.0.2 127.0.0.3 " \
+    "na's shard is untouched"
