@@ -55,14 +55,20 @@ start_dnsd() {
     PORT=$(head -n 1 "$TMPD/port")
 }
 
-stop_dnsd() {
-    if [ -n "$DNSD_PID" ] && kill -0 "$DNSD_PID" 2>/dev/null; then
-        kill "$DNSD_PID" 2>/dev/null
-        i=0
-        while kill -0 "$DNSD_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-        kill -9 "$DNSD_PID" 2>/dev/null
-        wait "$DNSD_PID" 2>/dev/null
+# stop_pid PID: SIGTERM, up to 5 s to exit, then SIGKILL; reaped. An empty
+# or gone PID is fine.
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill "$1" 2>/dev/null
+        _sp=0
+        while kill -0 "$1" 2>/dev/null && [ $_sp -lt 100 ]; do sleep 0.05; _sp=$((_sp + 1)); done
+        kill -9 "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
     fi
+}
+
+stop_dnsd() {
+    stop_pid "$DNSD_PID"
     DNSD_PID=
 }
 

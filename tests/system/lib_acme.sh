@@ -238,13 +238,7 @@ start_pebble() {
 }
 
 stop_pebble() {
-    if [ -n "$PEBBLE_PID" ] && kill -0 "$PEBBLE_PID" 2>/dev/null; then
-        kill "$PEBBLE_PID" 2>/dev/null
-        _i=0
-        while kill -0 "$PEBBLE_PID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
-        kill -9 "$PEBBLE_PID" 2>/dev/null
-        wait "$PEBBLE_PID" 2>/dev/null
-    fi
+    stop_pid "$PEBBLE_PID"
     PEBBLE_PID=
 }
 
@@ -456,13 +450,7 @@ start_knot() {
 }
 
 stop_knot() {
-    if [ -n "$KNOT_PID" ] && kill -0 "$KNOT_PID" 2>/dev/null; then
-        kill "$KNOT_PID" 2>/dev/null
-        _i=0
-        while kill -0 "$KNOT_PID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
-        kill -9 "$KNOT_PID" 2>/dev/null
-        wait "$KNOT_PID" 2>/dev/null
-    fi
+    stop_pid "$KNOT_PID"
     KNOT_PID=
 }
 

@@ -137,14 +137,7 @@ start_haproxy() {
 }
 
 stop_haproxy() {
-    _hp=$(_hap_get "$1" PID)
-    if [ -n "$_hp" ] && kill -0 "$_hp" 2>/dev/null; then
-        kill "$_hp" 2>/dev/null
-        _i=0
-        while kill -0 "$_hp" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
-        kill -9 "$_hp" 2>/dev/null
-        wait "$_hp" 2>/dev/null
-    fi
+    stop_pid "$(_hap_get "$1" PID)"
     _hap_set "$1" PID ""
 }
 
