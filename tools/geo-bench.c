@@ -11,7 +11,7 @@
  * by make check.
  *
  * usage: geo-bench [-n N] [DB]   (DB default: $GEO_DIR/geo-whois-asn-country.mmdb,
- *                                 GEO_DIR default $top_srcdir/../shared/geo)
+ *                                 GEO_DIR default $top_srcdir/tests/data/geo)
  */
 #include "dnsd/geo.h"
 
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         if (dir) {
             snprintf(def, sizeof(def), "%s/geo-whois-asn-country.mmdb", dir);
         } else {
-            snprintf(def, sizeof(def), "%s/../shared/geo/geo-whois-asn-country.mmdb",
+            snprintf(def, sizeof(def), "%s/tests/data/geo/geo-whois-asn-country.mmdb",
                      top ? top : ".");
         }
         db_path = def;

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 PY=${PYTHON:-python3}
 need "$PY"
-GEO=$top_srcdir/../shared/geo
+GEO=$top_srcdir/tests/data/geo
 DB=$GEO/GeoIP2-City-Test.mmdb
 if [ ! -r "$DB" ]; then
     if [ "${REQUIRE_ALL:-0}" = 1 ]; then echo "Bail out! $DB is required"; exit 1; fi

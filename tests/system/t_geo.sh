@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-GEO=${GEO_DIR:-$top_srcdir/../shared/geo}
+GEO=${GEO_DIR:-$top_srcdir/tests/data/geo}
 if [ ! -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
     skip_all "geo test data not found in $GEO"

@@ -15,7 +15,7 @@ make_store example.test "$DATA/example.test.zone"
 dnsctl region add eu --continent EU >/dev/null
 dnsctl record add example.test --region eu 'geo 300 IN A 192.0.2.101' >/dev/null
 dnsctl record add example.test 'geo 300 IN A 192.0.2.100' >/dev/null
-GEO=${GEO_DIR:-$top_srcdir/../shared/geo}
+GEO=${GEO_DIR:-$top_srcdir/tests/data/geo}
 CONF=$TMPD/dnsd.conf
 LOG=$TMPD/dnsd.log
 

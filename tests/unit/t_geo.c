@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t_geo.c -- unit test of the geo table (dnsd/geo.h) against MaxMind's test
- * DBs and the full-size RIR country DB in ../shared/geo ($GEO_DIR; the
+ * DBs and the full-size RIR country DB in tests/data/geo ($GEO_DIR; the
  * whole test skips when it is absent). Expected regions and scopes come
  * from the DBs' source JSON (source-data/GeoIP2-City-Test.json) and
  * mmdblookup, merged by hand as the table merges neighbours; a consistency
@@ -1185,7 +1185,7 @@ int main(void)
     if (env && env[0]) {
         snprintf(geo_dir, sizeof(geo_dir), "%s", env);
     } else {
-        snprintf(geo_dir, sizeof(geo_dir), "%s/../shared/geo", top ? top : ".");
+        snprintf(geo_dir, sizeof(geo_dir), "%s/tests/data/geo", top ? top : ".");
     }
     if (access(gpath("GeoIP2-City-Test.mmdb"), R_OK) != 0 ||
         access(gpath("geo-whois-asn-country.mmdb"), R_OK) != 0) {

@@ -2,7 +2,7 @@
 /*
  * t_geo_answer.c -- region-specific answers end to end without sockets:
  * regions and regional RRsets written to a real store, the geo snapshot
- * built from MaxMind's GeoIP2-City-Test.mmdb (../shared/geo), queries with
+ * built from MaxMind's GeoIP2-City-Test.mmdb (tests/data/geo), queries with
  * and without ECS through answer_query(), answers and ECS scope checked.
  */
 #include <arpa/inet.h>
@@ -147,7 +147,7 @@ int main(void)
     if (gd) {
         snprintf(db, sizeof(db), "%s/GeoIP2-City-Test.mmdb", gd);
     } else {
-        snprintf(db, sizeof(db), "%s/../shared/geo/GeoIP2-City-Test.mmdb", top ? top : ".");
+        snprintf(db, sizeof(db), "%s/tests/data/geo/GeoIP2-City-Test.mmdb", top ? top : ".");
     }
     struct stat st;
     if (stat(db, &st) != 0) {
