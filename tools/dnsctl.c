@@ -208,6 +208,16 @@ int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
     return CTL_OK;
 }
 
+int ctl_commit(zw_t *w, const char *prefix)
+{
+    diag_t d = {0};
+    int err = zw_commit(w, &d);
+    if (err == 0) {
+        return CTL_OK;
+    }
+    return d.text[0] ? ctl_diag(prefix, &d) : ctl_err("cannot commit: %s", dnsd_strerror(err));
+}
+
 const char *ctl_name_str(const uint8_t *wire, char *buf)
 {
     dname_to_str(wire, buf, CTL_NAME_STR_MAX);

@@ -130,6 +130,12 @@ int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn);
  * it) and @p w holds no txn (zw_abort is a no-op).
  */
 int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w);
+/**
+ * zw_commit() (which checks each touched zone, bumps its serial, journals
+ * the change). CTL_OK, or CTL_FAIL with the refusal printed after
+ * @p prefix (the check's diag) or "cannot commit: ...".
+ */
+int ctl_commit(zw_t *w, const char *prefix);
 
 /** Parse a zone name argument (absolute; final dot optional). CTL_OK or CTL_FAIL (printed). */
 int ctl_zone_name(const char *arg, uint8_t *apex);
@@ -224,7 +230,7 @@ int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t *
  * Remove the challenge TXT records of the record's order in flight, in
  * @p w; the zones changed are added to @p touched for the caller to finish.
  */
-int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t *d);
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d);
 /** Names joined with commas (malloc'd). */
 char *ctl_cert_names(json_t *names);
 

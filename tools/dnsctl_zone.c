@@ -37,11 +37,6 @@
 #define DEFAULT_TTL 3600u
 
 /* RFC 1982: is serial a newer than b? (equal, or exactly 2^31 apart: no) */
-static bool serial_gt(uint32_t a, uint32_t b)
-{
-    return (a < b && b - a > 0x80000000u) || (a > b && a - b < 0x80000000u);
-}
-
 /* "hostmaster@example.com" -> "hostmaster.example.com." (dots in the local part escaped) */
 static int parse_email(const char *s, uint8_t *out, diag_t *d)
 {
@@ -154,12 +149,7 @@ static int zone_create(ctl_t *c)
             goto out;
         }
     }
-    if ((err = zw_check_zone(&w, &z, &d)) != 0) {
-        ctl_diag("refused", &d);
-        goto out;
-    }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(&w, "refused") != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;
@@ -201,8 +191,7 @@ static int zone_delete(ctl_t *c)
         ctl_err("cannot delete zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(&w, NULL) != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;
@@ -346,14 +335,15 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
     if ((err = zf_import(w, &z, file, &o, &st, &d)) != 0) {
         return ctl_diag(NULL, &d);
     }
-    if ((err = zw_check_zone(w, &z, &d)) != 0) {
+    /* the writer checks the zone, bumps its serial and journals the change */
+    if ((err = zw_prepare(w, &d)) != 0) {
         return ctl_diag(file, &d);
     }
-    if ((err = zw_soa_bump(w, &z, false, 0, &serial)) != 0) {
-        return ctl_err("zone %s: cannot update the SOA serial: %s", name, dnsd_strerror(err));
+    if ((err = zw_soa_serial(s, w->txn, &z, &serial)) != 0) {
+        return ctl_err("zone %s: cannot read the SOA serial: %s", name, dnsd_strerror(err));
     }
-    if ((err = zw_commit(w)) != 0) {
-        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(w, file) != CTL_OK) {
+        return CTL_FAIL;
     }
     printf("replaced region %s of zone %s: %lu records", c->region, name, st.added);
     if (st.duplicates) {
@@ -418,27 +408,29 @@ static int zone_import(ctl_t *c)
         ctl_diag(NULL, &d);
         goto out;
     }
-    if ((err = zw_check_zone(&w, &z, &d)) != 0) {
-        ctl_diag(file, &d);
-        goto out;
-    }
     if ((err = zw_soa_serial(s, w.txn, &z, &serial)) != 0) {
-        ctl_err("%s: cannot read the SOA serial: %s", file, dnsd_strerror(err));
-        goto out;
-    }
-    if (existed && had_serial && !serial_gt(serial, old_serial)) {
-        uint32_t ns = old_serial + 1u;
-        if ((err = zw_soa_bump(&w, &z, true, ns, NULL)) != 0) {
-            ctl_err("zone %s: cannot set the serial: %s", name, dnsd_strerror(err));
-            goto out;
+        /* no SOA in the file: the writer's check says so, with the file's name */
+        if (zw_prepare(&w, &d) != 0) {
+            ctl_diag(file, &d);
+        } else {
+            ctl_err("%s: cannot read the SOA serial: %s", file, dnsd_strerror(err));
         }
-        fprintf(stderr, "dnsctl: note: serial %u in %s is not newer than the stored serial %u "
-                "(RFC 1982); using %u\n", serial, file, old_serial, ns);
-        serial = ns;
-    }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
+    }
+    /* the file's SOA carries the serial; when it is not newer than the
+     * stored one, the writer is told the next one instead */
+    bool older = existed && had_serial && !zw_serial_gt(serial, old_serial);
+    if (older && (err = zw_serial_set(&w, &z, old_serial + 1u)) != 0) {
+        ctl_err("zone %s: cannot set the serial: %s", name, dnsd_strerror(err));
+        goto out;
+    }
+    if (ctl_commit(&w, file) != CTL_OK) {
+        goto out;
+    }
+    if (older) {
+        fprintf(stderr, "dnsctl: note: serial %u in %s is not newer than the stored serial %u "
+                "(RFC 1982); using %u\n", serial, file, old_serial, old_serial + 1u);
+        serial = old_serial + 1u;
     }
     rc = CTL_OK;
     printf("%s zone %s: %lu records", existed ? "replaced" : "imported", name, st.added);
@@ -518,7 +510,7 @@ static int zone_set(ctl_t *c)
         goto out;
     }
     if ((err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0 ||
-        (err = zw_commit(&w)) != 0) {
+        (err = zw_commit(&w, NULL)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }

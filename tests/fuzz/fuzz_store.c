@@ -272,7 +272,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     add_a(&w, "example.test.", "www.example.test.", eu, 101);
     add_a(&w, "example.test.", "www.example.test.", euw, 102);
     add_a(&w, "example.test.", "ns1.example.test.", euw, 153);
-    if (zw_commit(&w) != 0 || zr_init(&rd, store) != 0) {
+    if (zw_commit(&w, NULL) != 0 || zr_init(&rd, store) != 0) {
         abort();
     }
     collect();
@@ -514,7 +514,7 @@ static void put(int db, MDB_val *k, MDB_val *v, bool del)
         abort();
     }
     int rc = del ? mdb_del(w.txn, dbi_of(db), k, NULL) : mdb_put(w.txn, dbi_of(db), k, v, 0);
-    if (rc || zw_commit(&w) != 0) {
+    if (rc || zw_commit(&w, NULL) != 0) {
         fz_fail("cannot %s an entry: %s", del ? "delete" : "write", mdb_strerror(rc));
     }
 }
