@@ -492,14 +492,16 @@ static int zone_set(ctl_t *c)
     zw_t w = {0};
     zw_zone_t z;
     int rc, err;
-    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS, 1, 1))) {
+    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES,
+                             1, 1))) {
         return rc;
     }
-    if (!c->ecs) {
-        return ctl_usage("zone set needs a setting (--ecs on|off)");
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes) {
+        return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
+                         "--journal-max-bytes N)");
     }
-    bool on = strcmp(c->ecs, "on") == 0;
-    if (!on && strcmp(c->ecs, "off") != 0) {
+    bool on = c->ecs && strcmp(c->ecs, "on") == 0;
+    if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
         return ctl_usage("--ecs \"%s\": say on or off", c->ecs);
     }
     rc = CTL_FAIL;
@@ -509,14 +511,28 @@ static int zone_set(ctl_t *c)
     if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
-    if ((err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0 ||
-        (err = zw_commit(&w, NULL)) != 0) {
+    if (ctl_journal_limits_set(c, &w, z.id) != CTL_OK) {
+        goto out;
+    }
+    if (c->ecs &&
+        (err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
-    printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
-           on ? "on (the subnet in a query picks the region)"
-              : "off (the query's source address picks the region; ECS is not echoed)");
+    if ((err = zw_commit(&w, NULL)) != 0) {
+        ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
+        goto out;
+    }
+    if (c->ecs) {
+        printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
+               on ? "on (the subnet in a query picks the region)"
+                  : "off (the query's source address picks the region; ECS is not echoed)");
+    }
+    if (c->jmax_changes || c->jmax_bytes) {
+        printf("zone %s: journal keeps at most %s records and %s bytes\n", c->argv[0],
+               c->jmax_changes ? c->jmax_changes : "(unchanged)",
+               c->jmax_bytes ? c->jmax_bytes : "(unchanged)");
+    }
     rc = CTL_OK;
 out:
     zw_abort(&w);
@@ -544,6 +560,12 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "export") == 0) {
         return zone_export(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export)",
-                     verb);
+    if (strcmp(verb, "journal") == 0) {
+        return ctl_zone_journal(c);
+    }
+    if (strcmp(verb, "defaults") == 0) {
+        return ctl_zone_defaults(c);
+    }
+    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export, "
+                     "journal, defaults)", verb);
 }
