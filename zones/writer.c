@@ -464,11 +464,16 @@ int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions
 {
     uint8_t idb[4];
     zs_put32(idb, z->id);
-    int err = zw_touch(w, z);
-    if (err) {
-        return err;
+    struct zw_touched *t;
+    unsigned n = 0;
+    int err = touched_get(w, z, &t);
+    if (!err) {
+        err = delete_range(w, idb, 4, all_regions ? NULL : region_is, &region, &n, z);
     }
-    return delete_range(w, idb, 4, all_regions ? NULL : region_is, &region, NULL, z);
+    if (!err && n > 0) {
+        t->edited = true; /* an empty clear changes nothing: no check, no bump */
+    }
+    return err;
 }
 
 static int owner_key(const zw_zone_t *z, const uint8_t *owner, dname_key_t *k)

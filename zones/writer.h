@@ -105,7 +105,10 @@ int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 /** Delete a zone, all its RRsets (every region) and its journal. */
 int zw_zone_delete(zw_t *w, const zw_zone_t *z);
 
-/** Delete every RRset of a zone in @p region (all regions if @p all_regions). */
+/**
+ * Delete every RRset of a zone in @p region (all regions if @p all_regions).
+ * The zone counts as touched (checked, serial bumped) if anything went.
+ */
 int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions);
 
 /**
