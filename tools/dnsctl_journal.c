@@ -17,6 +17,7 @@
 #include "zones/base/err.h"
 #include "zones/export.h"
 #include "zones/journal.h"
+#include "zones/regions.h"
 
 /* "N" (decimal) or "default" (ZJ_INHERIT, the zone takes the store's limit) */
 static int limit_parse(const char *opt, const char *v, bool allow_default, uint64_t *out)
@@ -119,7 +120,6 @@ out:
 
 typedef struct jprint {
     const ctl_t *c;
-    ctl_regions_t regions;
     json_t *entries; /* --json */
     unsigned long n;
 } jprint_t;
@@ -133,18 +133,28 @@ static void time_str(uint64_t t, char *buf, size_t cap)
     }
 }
 
-static json_t *rr_json(jprint_t *p, const zj_rr_t *rr, const zf_rr_text_t *t)
+/* the region's name as recorded ("default" for the default region) */
+static const char *rr_region(const zj_rr_t *rr, char *buf, size_t cap)
 {
-    char rb[32];
+    if (rr->region_len == 0) {
+        return "default";
+    }
+    snprintf(buf, cap, "%.*s", (int)rr->region_len, rr->region);
+    return buf;
+}
+
+static json_t *rr_json(const zj_rr_t *rr, const zf_rr_text_t *t)
+{
+    char rb[ZS_REGION_NAME_MAX + 8];
     return json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "owner", t->owner, "ttl", (json_int_t)rr->ttl,
                      "class", "IN", "type", t->type, "rdata", t->rdata, "region",
-                     ctl_regions_name(&p->regions, rr->region, rb, sizeof(rb)));
+                     rr_region(rr, rb, sizeof(rb)));
 }
 
 static int entry_cb(const zj_entry_t *e, void *arg)
 {
     jprint_t *p = arg;
-    char ts[64], rb[32];
+    char ts[64], rb[ZS_REGION_NAME_MAX + 8];
     time_str(e->time_s, ts, sizeof(ts));
     json_t *rem = NULL, *add = NULL;
     if (p->entries) {
@@ -165,13 +175,13 @@ static int entry_cb(const zj_entry_t *e, void *arg)
             return -ENOMEM;
         }
         if (p->entries) {
-            json_array_append_new(removed ? rem : add, rr_json(p, &rr, &t));
-        } else if (rr.region == ZS_REGION_DEFAULT) {
+            json_array_append_new(removed ? rem : add, rr_json(&rr, &t));
+        } else if (rr.region_len == 0) {
             printf("%c\t%s\t%u\tIN\t%s\t%s\n", removed ? '-' : '+', t.owner, rr.ttl, t.type,
                    t.rdata);
         } else {
             printf("%c\t%s\t%u\tIN\t%s\t%s\t; region %s\n", removed ? '-' : '+', t.owner, rr.ttl,
-                   t.type, t.rdata, ctl_regions_name(&p->regions, rr.region, rb, sizeof(rb)));
+                   t.type, t.rdata, rr_region(&rr, rb, sizeof(rb)));
         }
         zf_rr_text_fini(&t);
     }
@@ -190,7 +200,7 @@ int ctl_zone_journal(ctl_t *c)
     zs_store_t *s = NULL;
     MDB_txn *txn = NULL;
     zw_zone_t z;
-    jprint_t p = {c, {NULL, 0}, NULL, 0};
+    jprint_t p = {c, NULL, 0};
     char name[CTL_NAME_STR_MAX];
     uint32_t serial = 0, from = 0;
     zj_limits_t own, lim;
@@ -209,8 +219,7 @@ int ctl_zone_journal(ctl_t *c)
         from = (uint32_t)v;
     }
     rc = CTL_FAIL;
-    if (ctl_read_begin(c, &s, &txn) != CTL_OK || ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK ||
-        ctl_regions_load(s, txn, &p.regions) != CTL_OK) {
+    if (ctl_read_begin(c, &s, &txn) != CTL_OK || ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
     ctl_name_str(z.apex, name);
@@ -252,7 +261,6 @@ int ctl_zone_journal(ctl_t *c)
     rc = CTL_OK;
 out:
     json_decref(p.entries);
-    ctl_regions_fini(&p.regions);
     if (txn) {
         mdb_txn_abort(txn);
     }

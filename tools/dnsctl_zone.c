@@ -19,6 +19,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/export.h"
+#include "zones/journal.h"
 #include "zones/import.h"
 
 #define T_NS  2
@@ -511,7 +512,12 @@ static int zone_set(ctl_t *c)
     if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
+    zj_limits_t own, lim;
     if (ctl_journal_limits_set(c, &w, z.id) != CTL_OK) {
+        goto out;
+    }
+    if ((err = zj_limits_get(s, w.txn, z.id, &own, &lim)) != 0) {
+        ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
     if (c->ecs &&
@@ -529,9 +535,11 @@ static int zone_set(ctl_t *c)
                   : "off (the query's source address picks the region; ECS is not echoed)");
     }
     if (c->jmax_changes || c->jmax_bytes) {
-        printf("zone %s: journal keeps at most %s records and %s bytes\n", c->argv[0],
-               c->jmax_changes ? c->jmax_changes : "(unchanged)",
-               c->jmax_bytes ? c->jmax_bytes : "(unchanged)");
+        printf("zone %s: journal keeps at most %llu records%s, %llu bytes%s\n", c->argv[0],
+               (unsigned long long)lim.max_changes,
+               own.max_changes == ZJ_INHERIT ? " (store default)" : "",
+               (unsigned long long)lim.max_bytes,
+               own.max_bytes == ZJ_INHERIT ? " (store default)" : "");
     }
     rc = CTL_OK;
 out:

@@ -31,6 +31,7 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/regions.h"
 #include "zones/schema.h"
 
 #define HDR_LEN   48u /* u8 format | 7 x 0 | next_seq | changes | bytes | max_changes | max_bytes */
@@ -176,14 +177,18 @@ static bool entry_decode(const MDB_val *k, const MDB_val *v, zj_entry_t *e)
             return false;
         }
         size_t ol = e->recs[off];
-        if (left < 1 + ol + 10 || dname_wire_len(e->recs + off + 1, ol) != (int)ol) {
+        if (left < 1 + ol + 3 || dname_wire_len(e->recs + off + 1, ol) != (int)ol) {
             return false;
         }
-        size_t rl = zs_get16(e->recs + off + 1 + ol + 8);
-        if (left < 1 + ol + 10 + rl) {
+        size_t gl = e->recs[off + 1 + ol + 2];
+        if (gl > ZS_REGION_NAME_MAX || left < 10 + ol + gl) {
             return false;
         }
-        off += 1 + ol + 10 + rl;
+        size_t rl = zs_get16(e->recs + off + 8 + ol + gl);
+        if (left < 10 + ol + gl + rl) {
+            return false;
+        }
+        off += 10 + ol + gl + rl;
         n++;
     }
     return n == want;
@@ -198,17 +203,19 @@ bool zj_rr_next(const zj_entry_t *e, size_t *off, zj_rr_t *rr)
     size_t ol = p[0];
     rr->owner = p + 1;
     rr->type = zs_get16(p + 1 + ol);
-    rr->region = zs_get16(p + 3 + ol);
-    rr->ttl = zs_get32(p + 5 + ol);
-    rr->rdlen = zs_get16(p + 9 + ol);
-    rr->rdata = p + 11 + ol;
-    *off += 11 + ol + rr->rdlen;
+    rr->region_len = p[3 + ol];
+    rr->region = (const char *)p + 4 + ol;
+    size_t gl = rr->region_len;
+    rr->ttl = zs_get32(p + 4 + ol + gl);
+    rr->rdlen = zs_get16(p + 8 + ol + gl);
+    rr->rdata = p + 10 + ol + gl;
+    *off += 10 + ol + gl + rr->rdlen;
     return true;
 }
 
 static size_t rr_size(const zj_rr_t *rr)
 {
-    return 11 + (size_t)dname_wire_len(rr->owner, DNAME_MAXLEN + 1) + rr->rdlen;
+    return 10 + (size_t)dname_wire_len(rr->owner, DNAME_MAXLEN + 1) + rr->region_len + rr->rdlen;
 }
 
 static uint8_t *rr_put(uint8_t *o, const zj_rr_t *rr)
@@ -216,12 +223,14 @@ static uint8_t *rr_put(uint8_t *o, const zj_rr_t *rr)
     size_t ol = (size_t)dname_wire_len(rr->owner, DNAME_MAXLEN + 1);
     o[0] = (uint8_t)ol;
     memcpy(o + 1, rr->owner, ol);
+    size_t gl = rr->region_len;
     zs_put16(o + 1 + ol, rr->type);
-    zs_put16(o + 3 + ol, rr->region);
-    zs_put32(o + 5 + ol, rr->ttl);
-    zs_put16(o + 9 + ol, rr->rdlen);
-    memcpy(o + 11 + ol, rr->rdata, rr->rdlen);
-    return o + 11 + ol + rr->rdlen;
+    o[3 + ol] = (uint8_t)gl;
+    memcpy(o + 4 + ol, rr->region, gl);
+    zs_put32(o + 4 + ol + gl, rr->ttl);
+    zs_put16(o + 8 + ol + gl, rr->rdlen);
+    memcpy(o + 10 + ol + gl, rr->rdata, rr->rdlen);
+    return o + 10 + ol + gl + rr->rdlen;
 }
 
 /* Drop the oldest entries while the totals exceed @p lim; keeps @p h's totals right. */

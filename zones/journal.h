@@ -25,7 +25,10 @@
 typedef struct zj_rr {
     const uint8_t *owner; /* absolute wire name, lower case */
     uint16_t type;
-    uint16_t region;
+    const char *region;  /* the region's NAME (not its id: ids are local to a store and
+                          * may be reused; names are what a secondary or another node
+                          * knows), not NUL-terminated; region_len 0 is the default */
+    uint8_t region_len;
     uint32_t ttl;
     const uint8_t *rdata; /* uncompressed wire rdata */
     uint16_t rdlen;

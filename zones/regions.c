@@ -414,14 +414,8 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
         }
     }
     free(rs);
-    uint8_t kb[2];
-    zs_put16(kb, id);
-    MDB_val key = {2, kb};
-    int rc = mdb_del(w->txn, w->s->regions, &key, NULL);
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
-    /* its RRsets go with it, zone by zone through the writer: each zone
+    /* its RRsets go first, zone by zone through the writer (while the
+     * region still has its name for the journal): each zone
      * that had some is checked, its serial bumped, the removal journalled */
     struct zone_list zl = {NULL, 0, 0};
     err = zw_foreach_zone(w->s, w->txn, collect_zone, &zl);
@@ -429,7 +423,17 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
         err = zw_zone_clear(w, &zl.z[i], id, false);
     }
     free(zl.z);
-    return err ? err : bump_regions_gen(w);
+    if (err) {
+        return err;
+    }
+    uint8_t kb[2];
+    zs_put16(kb, id);
+    MDB_val key = {2, kb};
+    int rc = mdb_del(w->txn, w->s->regions, &key, NULL);
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    return bump_regions_gen(w);
 }
 
 int zs_cidr_parse(const char *text, zs_cidr_t *out)

@@ -29,7 +29,8 @@
  *               (2 + ndel + nadd) x record, in IXFR order (RFC 1995 4):
  *               old SOA, ndel removed, new SOA, nadd added; a record is
  *               u8 owner_len | owner (absolute wire, lower case) | u16 type |
- *               u16 region | u32 ttl | u16 rdlen | rdata
+ *               u8 region_len | region name (0 bytes: default; a name, not
+ *               an id: ids are local and reused) | u32 ttl | u16 rdlen | rdata
  *           meta "journal_max_changes" / "journal_max_bytes" -> u64: the
  *           store-wide retention defaults (absent: journal.h's defaults).
  *           The journal came after version 1 without a version bump: it is

@@ -56,8 +56,9 @@ struct zw_change {
     bool add;
     uint16_t type, region;
     uint32_t ttl;
-    size_t key_off, owner_off, rd_off; /* into the arena */
+    size_t key_off, owner_off, rd_off, rname_off; /* into the arena */
     uint16_t key_len, rdlen;
+    uint8_t rname_len;
 };
 
 int zw_begin(zs_store_t *s, zw_t *w)
@@ -72,6 +73,9 @@ static void release(zw_t *w)
     free(w->tz);
     free(w->ch);
     free(w->arena);
+    free(w->rcache);
+    w->rcache = NULL;
+    w->nrcache = 0;
     w->tz = NULL;
     w->ch = NULL;
     w->arena = NULL;
@@ -189,6 +193,40 @@ static size_t arena_put(zw_t *w, const void *p, size_t n)
     return off;
 }
 
+/*
+ * The name of region @p id for the journal (names, not ids, go there: ids
+ * are local to a store and reused). Read from the txn on first need and
+ * again when an id is missing (a region added in this txn); an id that no
+ * region has is "#ID", as zw_check_zone() names it.
+ */
+static void region_name(zw_t *w, uint16_t id, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (id == ZS_REGION_DEFAULT) {
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const zs_region_t *rs = w->rcache;
+        for (size_t i = 0; i < w->nrcache; i++) {
+            if (rs[i].id == id) {
+                snprintf(buf, cap, "%s", rs[i].name);
+                return;
+            }
+        }
+        if (pass == 0) {
+            zs_region_t *n = NULL;
+            size_t nn = 0;
+            if (zs_regions_load(w->s, w->txn, &n, &nn) != 0) {
+                break;
+            }
+            free(w->rcache);
+            w->rcache = n;
+            w->nrcache = nn;
+        }
+    }
+    snprintf(buf, cap, "#%u", id);
+}
+
 /* Log one record removed or added (owner: wire, lower case). The SOA is not logged. */
 static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, uint16_t type,
                    uint16_t region, uint32_t ttl, const uint8_t *rd, uint16_t rl)
@@ -213,6 +251,10 @@ static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, ui
     c->owner_off = arena_put(w, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
     c->rdlen = rl;
     c->rd_off = arena_put(w, rd, rl);
+    char rn[ZS_REGION_NAME_MAX + 8];
+    region_name(w, region, rn, sizeof(rn));
+    c->rname_len = (uint8_t)strlen(rn);
+    c->rname_off = arena_put(w, rn, c->rname_len);
     w->nch++;
 }
 
@@ -1122,8 +1164,8 @@ static bool same_rr(const zw_t *w, const struct zw_change *a, const struct zw_ch
 
 static zj_rr_t change_rr(const zw_t *w, const struct zw_change *c)
 {
-    return (zj_rr_t){w->arena + c->owner_off, c->type, c->region, c->ttl, w->arena + c->rd_off,
-                     c->rdlen};
+    return (zj_rr_t){w->arena + c->owner_off, c->type, (const char *)w->arena + c->rname_off,
+                     c->rname_len, c->ttl, w->arena + c->rd_off, c->rdlen};
 }
 
 /* Net the zone's logged changes and append them to its journal. */
@@ -1160,9 +1202,8 @@ static int journal_zone(zw_t *w, const struct zw_touched *t, uint32_t to)
     uint32_t ttl;
     int err = soa_read(w->s, w->txn, &t->z, &rd, &rl, &ttl);
     if (!err) {
-        zj_rr_t old_soa = {t->z.apex, T_SOA, ZS_REGION_DEFAULT, t->old_ttl, t->old_soa,
-                           t->old_len};
-        zj_rr_t new_soa = {t->z.apex, T_SOA, ZS_REGION_DEFAULT, ttl, rd, rl};
+        zj_rr_t old_soa = {t->z.apex, T_SOA, "", 0, t->old_ttl, t->old_soa, t->old_len};
+        zj_rr_t new_soa = {t->z.apex, T_SOA, "", 0, ttl, rd, rl};
         uint32_t from = zs_get32(t->old_soa + t->old_len - 20);
         err = zj_append(w->s, w->txn, t->z.id, from, to, (uint64_t)time(NULL), &old_soa, del,
                         ndel, &new_soa, add, nadd);

@@ -37,6 +37,8 @@ typedef struct zw {
     size_t nch, capch;
     uint8_t *arena;
     size_t alen, acap;
+    void *rcache; /* zs_region_t[]: region names for the journal, loaded on first need */
+    size_t nrcache;
     bool prepared;
 } zw_t;
 
