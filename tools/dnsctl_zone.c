@@ -328,7 +328,8 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
     if (ctl_region_get(s, w->txn, c->region, &region) != CTL_OK) {
         return CTL_FAIL;
     }
-    if ((err = zw_zone_clear(w, &z, region, false)) != 0) {
+    /* touched even when the region was empty and the file is: the serial goes up */
+    if ((err = zw_zone_clear(w, &z, region, false)) != 0 || (err = zw_touch(w, &z)) != 0) {
         return ctl_err("zone %s: cannot clear region %s: %s", name, c->region,
                        dnsd_strerror(err));
     }
