@@ -235,6 +235,10 @@ static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, ui
     if (type == T_SOA || dname_key_build(owner, &k) != 0) {
         return; /* owners were checked by the edit already */
     }
+    const struct zw_touched *t = touched_find(w, zone_id);
+    if (t && t->created) {
+        return; /* a zone new in this txn gets no journal entry: save the memory */
+    }
     if (w->nch == w->capch) {
         w->capch = w->capch ? w->capch * 2 : 64;
         w->ch = xrealloc(w->ch, w->capch * sizeof(*w->ch));
