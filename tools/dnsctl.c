@@ -205,7 +205,7 @@ int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn)
 
 int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
 {
-    w->txn = NULL;
+    memset(w, 0, sizeof(*w)); /* zw_abort() at the caller's out: is fine from here on */
     if (ctl_open(c, true, create, s) != CTL_OK) {
         return CTL_FAIL;
     }

@@ -1136,11 +1136,10 @@ static int soa_set(zw_t *w, const zw_zone_t *z, uint32_t serial)
 
 /* ---- commit: check, serial, journal ---- */
 
-static const uint8_t *g_arena; /* for the qsort comparator; the writer is single-threaded */
-
-static int change_cmp(const void *pa, const void *pb)
+static int change_cmp(const void *pa, const void *pb, void *arena)
 {
     const struct zw_change *a = pa, *b = pb;
+    const uint8_t *g_arena = arena;
     int c = rdata_cmp(g_arena + a->key_off, a->key_len, g_arena + b->key_off, b->key_len);
     if (c) {
         return c;
@@ -1182,8 +1181,7 @@ static int journal_zone(zw_t *w, const struct zw_touched *t, uint32_t to)
             zc[n++] = w->ch[i];
         }
     }
-    g_arena = w->arena;
-    qsort(zc, n, sizeof(*zc), change_cmp);
+    qsort_r(zc, n, sizeof(*zc), change_cmp, w->arena);
     zj_rr_t *del = xmalloc((n ? n : 1) * sizeof(*del)), *add = xmalloc((n ? n : 1) * sizeof(*add));
     size_t ndel = 0, nadd = 0;
     for (size_t i = 0; i < n;) {
