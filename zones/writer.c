@@ -20,7 +20,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
 #include <time.h>
 
 #include "zones/base/err.h"

@@ -63,7 +63,8 @@ int zw_begin(zs_store_t *s, zw_t *w);
  * netted (a record added then removed in the txn is in neither list), go
  * to its journal as one entry (none for a zone created in this txn). Each
  * zone is done once, whatever the number of edits. Callers may then read
- * the final serials (zw_soa_serial() on w->txn) before zw_commit().
+ * the final serials (zw_soa_serial() on w->txn) before zw_commit(), but
+ * make no more edits: they would be neither checked nor journalled.
  * @return 0; or the check's error with @p d filled (may be NULL), and the
  * txn is then aborted (the store is unchanged). Idempotent.
  */
