@@ -9,7 +9,7 @@
 # zone delete removes the journal.
 . "$top_srcdir/tests/system/lib.sh"
 need python3
-plan 26
+plan 27
 
 EXP=$TMPD/exp
 mkdir -p "$EXP"
@@ -109,6 +109,8 @@ is "$(jjson | py 'len(j["entries"])')" 2 "zone set --journal-max-changes 6: the 
 out=$(python3 "$top_srcdir/tests/system/journal_replay.py" "$DNSCTL" "$STORE" j.test "$EXP" 2>&1)
 like "$out" '^ok: j\.test: 2 entries, 2 saved serials replayed to [0-9]+, 9 no longer kept' \
     "after trimming: kept serials replay, dropped ones fall back to the whole zone"
+like "$(dnsctl zone set j.test --journal-max-bytes 12x 2>&1)" '--journal-max-bytes "12x": give a number of bytes or "default"' \
+    "a limit must be a number (or default)"
 dnsctl zone set j.test --journal-max-changes default >/dev/null
 dnsctl zone defaults --journal-max-changes 3 >/dev/null
 is "$(dnsctl zone defaults --json | py 'j["journal_max_changes"]')" 3 "zone defaults: the store-wide limit is set"
