@@ -131,43 +131,6 @@ static int txt_rdata(const char *value, uint8_t *rd)
     return (int)n + 1;
 }
 
-int acme_dns01_finish(zw_t *w, const zw_zone_t *z, diag_t *d)
-{
-    int err = zw_check_zone(w, z, d);
-    if (err) {
-        return err;
-    }
-    return zw_soa_bump(w, z, false, 0, NULL);
-}
-
-int acme_zones_add(acme_zones_t *set, const zw_zone_t *z)
-{
-    if (z->id == 0) {
-        return 0;
-    }
-    for (int i = 0; i < set->n; i++) {
-        if (set->z[i].id == z->id) {
-            return 0;
-        }
-    }
-    if (set->n == ACME_ZONES_MAX) {
-        return DNSD_ELIMIT;
-    }
-    set->z[set->n++] = *z;
-    return 0;
-}
-
-int acme_zones_finish(zw_t *w, const acme_zones_t *set, diag_t *d)
-{
-    for (int i = 0; i < set->n; i++) {
-        int err = acme_dns01_finish(w, &set->z[i], d);
-        if (err) {
-            return err;
-        }
-    }
-    return 0;
-}
-
 int acme_dns01_add(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *zp, diag_t *d)
 {
     zw_zone_t z;

@@ -39,25 +39,11 @@ int acme_dns01_zone(zs_store_t *s, MDB_txn *txn, const uint8_t *owner, zw_zone_t
 /**
  * Add TXT value @p value at @p owner (default region, ACME_TXT_TTL) in
  * write txn @p w; an identical value already there is fine. The zone is
- * copied to @p z: call acme_dns01_finish() once per zone touched before
- * committing. @return 0 or an error with @p d filled.
+ * copied to @p z; the writer checks it and bumps its serial once at commit. @return 0 or an error with @p d filled.
  */
 int acme_dns01_add(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *z, diag_t *d);
 /** Remove that value; already gone (or the zone gone: z->id 0) is fine. */
 int acme_dns01_del(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *z, diag_t *d);
-/** Check the zone's structure and bump its SOA serial once (secondaries follow). */
-int acme_dns01_finish(zw_t *w, const zw_zone_t *z, diag_t *d);
-
-/* the zones one transaction touched: each finished (checked, serial bumped) once */
-#define ACME_ZONES_MAX 16
-typedef struct acme_zones {
-    zw_zone_t z[ACME_ZONES_MAX];
-    int n;
-} acme_zones_t;
-/** Remember @p z (a zone id 0 means "nothing changed" and is skipped). DNSD_ELIMIT when full. */
-int acme_zones_add(acme_zones_t *set, const zw_zone_t *z);
-/** acme_dns01_finish() every zone of @p set. */
-int acme_zones_finish(zw_t *w, const acme_zones_t *set, diag_t *d);
 
 /**
  * Ask the server at @p addr (with port) for TXT @p owner (no recursion, one

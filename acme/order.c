@@ -161,7 +161,7 @@ static int account_update(acme_worker_t *w, const char *dir, json_t *set, const 
         err = acme_db_put(w->s, zw.txn, dbkey, cur);
     }
     json_decref(cur);
-    return err ? (zw_abort(&zw), err) : zw_commit(&zw);
+    return err ? (zw_abort(&zw), err) : zw_commit(&zw, NULL);
 }
 
 /* the account's key and URL (the rest of the record is kept) */
@@ -1132,8 +1132,7 @@ static int commit_step(acme_worker_t *w, step_t *st)
         return err;
     }
     json_decref(cur);
-    /* every zone touched: checked and its serial bumped once, at the end */
-    acme_zones_t zones = {0};
+    /* every zone touched is checked and its serial bumped once, by zw_commit() */
     size_t i;
     json_t *op;
     for (int pass = 0; pass < 2 && !err; pass++) {
@@ -1154,9 +1153,6 @@ static int commit_step(acme_worker_t *w, step_t *st)
             }
             err = pass ? acme_dns01_add(&zw, owner, val, &z, &d)
                        : acme_dns01_del(&zw, owner, val, &z, &d);
-            if (!err && (err = acme_zones_add(&zones, &z)) != 0) {
-                diag_set(&d, on, 0, "challenge records in more than %d zones", ACME_ZONES_MAX);
-            }
             if (err) {
                 break;
             }
@@ -1164,13 +1160,13 @@ static int commit_step(acme_worker_t *w, step_t *st)
     }
     if (!err && st->shard_rewrite) {
         /* the region's pool, TLSA and generation in this same transaction */
-        err = acme_shard_write(&zw, st->req, st->state, false, &zones, &d);
-    }
-    if (!err) {
-        err = acme_zones_finish(&zw, &zones, &d);
+        err = acme_shard_write(&zw, st->req, st->state, false, &d);
     }
     if (!err) {
         err = acme_db_put_half(w->s, zw.txn, key, "state", st->state, false);
+    }
+    if (!err) {
+        err = zw_commit(&zw, &d); /* aborts on error */
     }
     if (err) {
         zw_abort(&zw);
@@ -1178,7 +1174,7 @@ static int commit_step(acme_worker_t *w, step_t *st)
                  d.file[0] ? ": " : "", d.text[0] ? d.text : dnsd_strerror(err));
         return err;
     }
-    return zw_commit(&zw);
+    return 0;
 }
 
 /* ---- files and hook ---- */

@@ -141,7 +141,7 @@ static int name_wire(const char *name, bool tlsa, uint8_t *out)
     return (int)o;
 }
 
-static int zone_of(zw_t *w, const uint8_t *owner, acme_zones_t *t, zw_zone_t *z, diag_t *d)
+static int zone_of(zw_t *w, const uint8_t *owner, zw_zone_t *z, diag_t *d)
 {
     int err = acme_dns01_zone(w->s, w->txn, owner, z);
     if (err) {
@@ -149,10 +149,6 @@ static int zone_of(zw_t *w, const uint8_t *owner, acme_zones_t *t, zw_zone_t *z,
         dname_to_str(owner, on, sizeof(on));
         diag_set(d, on, 0, "%s", err == DNSD_ENOZONE ? "no zone in this store holds it"
                                                      : dnsd_strerror(err));
-        return err;
-    }
-    if ((err = acme_zones_add(t, z)) != 0) {
-        diag_set(d, "shard", 0, "names in more than %d zones", ACME_ZONES_MAX);
     }
     return err;
 }
@@ -188,8 +184,7 @@ static int shard_region(zw_t *w, json_t *sh, uint16_t *region, diag_t *d)
     return err;
 }
 
-int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones_t *t,
-                     diag_t *d)
+int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
 {
     json_t *sh = acme_shard_of(req);
     if (!sh) {
@@ -309,7 +304,7 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones
         const char *name = json_string_value(x);
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t z;
-        if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, t, &z, d)) != 0) {
+        if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, &z, d)) != 0) {
             return err ? err : DNSD_EMALFORMED;
         }
         if ((err = rrset_put(w, &z, owner, T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
@@ -336,9 +331,7 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones
 
 int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 {
-    acme_zones_t t = {0};
-    int err = acme_shard_write(w, req, state, false, &t, d);
-    return err ? err : acme_zones_finish(w, &t, d);
+    return acme_shard_write(w, req, state, false, d);
 }
 
 

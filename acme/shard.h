@@ -52,19 +52,16 @@ char *acme_spki_sha256(EVP_PKEY *k);
 /**
  * Write the shard's desired region records (see above) for @p req and
  * worker state @p state (NULL or without "shard": the pool only) in write
- * txn @p w; checks the zone and bumps its SOA serial once.
+ * txn @p w (the writer checks each zone and bumps its serial at commit).
  * @return 0 or an error with @p d filled.
  */
 int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d);
 
 /**
- * The same without finishing the zones: they are added to @p touched for
- * the caller, who finishes each once after its other edits in the same
- * transaction. With @p clear it removes everything the shard may have
- * written instead (`shard del`).
+ * The same; with @p clear it removes everything the shard may have written
+ * instead (`shard del`).
  */
-int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones_t *touched,
-                     diag_t *d);
+int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d);
 
 /**
  * TLS probe: connect to @p lb (timeout @p timeout_ms), send SNI @p sni,

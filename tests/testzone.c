@@ -120,7 +120,7 @@ zs_store_t *tz_build(const char *dir)
         diag_print(&d, stdout);
         abort();
     }
-    if (zw_commit(&w) != 0) {
+    if (zw_commit(&w, NULL) != 0) {
         abort();
     }
     return store;

@@ -35,6 +35,12 @@ static void usage(FILE *f)
             "  zone delete ZONE\n"
             "  zone list [--json]\n"
             "  zone set ZONE --ecs on|off   use EDNS Client Subnet for this zone (default on)\n"
+            "  zone set ZONE [--journal-max-changes N|default] [--journal-max-bytes N|default]\n"
+            "                               how much of its change journal the zone keeps\n"
+            "  zone defaults [--journal-max-changes N] [--journal-max-bytes N]\n"
+            "                               show or set the store-wide journal limits\n"
+            "  zone journal ZONE [--from SERIAL] [--json]\n"
+            "                               the changes kept (IXFR order), each serial to the next\n"
             "  zone import [--region R] ZONE FILE\n"
             "                               create, or replace the zone's (or region R's) records\n"
             "  zone export ZONE [--region R]\n"
@@ -150,6 +156,9 @@ static const struct {
     {CTL_OPT_HOOK, "--hook"},
     {CTL_OPT_DOMAIN, "--domain"},
     {CTL_OPT_ALPN, "--alpn"},
+    {CTL_OPT_FROM, "--from"},
+    {CTL_OPT_JMAX_CHANGES, "--journal-max-changes"},
+    {CTL_OPT_JMAX_BYTES, "--journal-max-bytes"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
@@ -196,7 +205,7 @@ int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn)
 
 int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
 {
-    w->txn = NULL;
+    memset(w, 0, sizeof(*w)); /* zw_abort() at the caller's out: is fine from here on */
     if (ctl_open(c, true, create, s) != CTL_OK) {
         return CTL_FAIL;
     }
@@ -206,6 +215,16 @@ int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
         return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
     }
     return CTL_OK;
+}
+
+int ctl_commit(zw_t *w, const char *prefix)
+{
+    diag_t d = {0};
+    int err = zw_commit(w, &d);
+    if (err == 0) {
+        return CTL_OK;
+    }
+    return d.text[0] ? ctl_diag(prefix, &d) : ctl_err("cannot commit: %s", dnsd_strerror(err));
 }
 
 const char *ctl_name_str(const uint8_t *wire, char *buf)
@@ -435,6 +454,9 @@ static const struct {
     {"--hook", CTL_OPT_HOOK, offsetof(ctl_t, hook), false},
     {"--domain", CTL_OPT_DOMAIN, offsetof(ctl_t, domain), false},
     {"--alpn", CTL_OPT_ALPN, offsetof(ctl_t, alpn), false},
+    {"--from", CTL_OPT_FROM, offsetof(ctl_t, from), false},
+    {"--journal-max-changes", CTL_OPT_JMAX_CHANGES, offsetof(ctl_t, jmax_changes), false},
+    {"--journal-max-bytes", CTL_OPT_JMAX_BYTES, offsetof(ctl_t, jmax_bytes), false},
 };
 
 int main(int argc, char **argv)

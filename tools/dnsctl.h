@@ -54,6 +54,9 @@
 #define CTL_OPT_HOOK        0x1000000u /* shard add/set: --hook COMMAND */
 #define CTL_OPT_DOMAIN      0x2000000u /* shard renew/status: --domain D */
 #define CTL_OPT_ALPN        0x4000000u /* shard add/set: --alpn h2,http/1.1 (HTTPS records) */
+#define CTL_OPT_FROM        0x8000000u  /* zone journal: --from SERIAL */
+#define CTL_OPT_JMAX_CHANGES 0x10000000u /* zone set/defaults: --journal-max-changes N */
+#define CTL_OPT_JMAX_BYTES  0x20000000u /* zone set/defaults: --journal-max-bytes N */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -83,6 +86,9 @@ typedef struct ctl {
     const char *hook;    /* --hook: the shard's deploy command */
     const char *domain;  /* --domain: shard renew/status filter */
     const char *alpn;    /* --alpn: the shard's HTTPS record ALPN ids */
+    const char *from;    /* --from SERIAL: zone journal */
+    const char *jmax_changes; /* --journal-max-changes N|default */
+    const char *jmax_bytes;   /* --journal-max-bytes N|default */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -95,6 +101,11 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+/* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
+int ctl_zone_journal(ctl_t *c);
+int ctl_zone_defaults(ctl_t *c);
+/** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
+int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 
 
 /** "dnsctl: <message>" on stderr; returns CTL_FAIL. */
@@ -130,6 +141,12 @@ int ctl_read_begin(const ctl_t *c, zs_store_t **s, MDB_txn **txn);
  * it) and @p w holds no txn (zw_abort is a no-op).
  */
 int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w);
+/**
+ * zw_commit() (which checks each touched zone, bumps its serial, journals
+ * the change). CTL_OK, or CTL_FAIL with the refusal printed after
+ * @p prefix (the check's diag) or "cannot commit: ...".
+ */
+int ctl_commit(zw_t *w, const char *prefix);
 
 /** Parse a zone name argument (absolute; final dot optional). CTL_OK or CTL_FAIL (printed). */
 int ctl_zone_name(const char *arg, uint8_t *apex);
@@ -224,7 +241,7 @@ int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t *
  * Remove the challenge TXT records of the record's order in flight, in
  * @p w; the zones changed are added to @p touched for the caller to finish.
  */
-int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t *d);
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d);
 /** Names joined with commas (malloc'd). */
 char *ctl_cert_names(json_t *names);
 

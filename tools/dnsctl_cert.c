@@ -174,7 +174,7 @@ int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t *
     return CTL_OK;
 }
 
-int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t *d)
+int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
 {
     size_t i;
     json_t *ch;
@@ -186,8 +186,7 @@ int ctl_cert_drop_challenges(zw_t *w, json_t *rec, acme_zones_t *touched, diag_t
         zw_zone_t z = {0};
         int err;
         if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
-            ((err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0 ||
-             (err = acme_zones_add(touched, &z)) != 0)) {
+            (err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0) {
             return err;
         }
     }
@@ -312,7 +311,7 @@ static int cert_request(ctl_t *c)
     }
     err = acme_db_put_half(s, w.txn, key, "req", req, true);
     json_decref(req);
-    if (err || (err = zw_commit(&w)) != 0) {
+    if (err || (err = zw_commit(&w, NULL)) != 0) {
         rc = ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto fail;
     }
@@ -383,7 +382,7 @@ static int cert_bump(ctl_t *c, bool revoke)
     json_decref(rec);
     err = acme_db_put_half(s, w.txn, key, "req", req, false);
     json_decref(req);
-    if (err || (err = zw_commit(&w)) != 0) {
+    if (err || (err = zw_commit(&w, NULL)) != 0) {
         zw_abort(&w);
         zs_close(s);
         return ctl_err("cannot commit: %s", dnsd_strerror(err));
@@ -410,16 +409,12 @@ static int cert_delete(ctl_t *c)
     }
     /* an order in flight: its challenge records go in the same transaction */
     diag_t d = {0};
-    acme_zones_t zones = {0};
-    int err = ctl_cert_drop_challenges(&w, rec, &zones, &d);
-    if (!err) {
-        err = acme_zones_finish(&w, &zones, &d);
-    }
+    int err = ctl_cert_drop_challenges(&w, rec, &d);
     json_decref(rec);
     if (!err) {
         err = acme_db_del(s, w.txn, key);
     }
-    if (err || (err = zw_commit(&w)) != 0) {
+    if (err || (err = zw_commit(&w, &d)) != 0) {
         zw_abort(&w);
         zs_close(s);
         return d.text[0] ? ctl_diag("cannot delete", &d)
@@ -791,7 +786,7 @@ static int acme_op(ctl_t *c, bool rollover)
     json_decref(rec);
     err = acme_db_put_half(s, w.txn, key, "req", req, false);
     json_decref(req);
-    if (err || (err = zw_commit(&w)) != 0) {
+    if (err || (err = zw_commit(&w, NULL)) != 0) {
         zw_abort(&w);
         zs_close(s);
         return ctl_err("cannot commit: %s", dnsd_strerror(err));

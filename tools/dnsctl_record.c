@@ -2,9 +2,9 @@
 /*
  * dnsctl_record.c -- `dnsctl record add|del|list [--region R]`. An edit is
  * one write transaction: the change (in the default region, or R), then
- * zw_check_zone() (which sees every region's view through its fallback
- * chain), the SOA serial bump (unless the edit itself sets the SOA), commit;
- * any error aborts it all.
+ * zw_commit(), which checks the zone (every region's view through its
+ * fallback chain), bumps the SOA serial (unless the edit itself sets the
+ * SOA) and journals the change; any error aborts it all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +51,22 @@ static const char *region_note(const ctl_t *c, uint16_t region, char *buf, size_
     return buf;
 }
 
-/* zw_check_zone, bump the serial unless @p set_soa, commit. CTL_OK or CTL_FAIL (printed). */
-static int edit_end(zw_t *w, const zw_zone_t *z, bool set_soa, uint32_t *serial)
+/*
+ * Commit: the writer checks the zone and bumps its serial (unless the edit
+ * wrote the SOA itself), journals the change. CTL_OK with the zone's new
+ * serial in *@p serial, or CTL_FAIL (printed).
+ */
+static int edit_end(zw_t *w, const zw_zone_t *z, uint32_t *serial)
 {
     diag_t d = {0};
     int err;
-    if ((err = zw_check_zone(w, z, &d)) != 0) {
+    if ((err = zw_prepare(w, &d)) != 0) {
         return ctl_diag("refused", &d);
     }
-    if (set_soa) {
-        err = zw_soa_serial(w->s, w->txn, z, serial);
-    } else {
-        err = zw_soa_bump(w, z, false, 0, serial);
+    if ((err = zw_soa_serial(w->s, w->txn, z, serial)) != 0) {
+        return ctl_err("cannot read the SOA serial: %s", dnsd_strerror(err));
     }
-    if (err) {
-        return ctl_err("cannot update the SOA serial: %s", dnsd_strerror(err));
-    }
-    if ((err = zw_commit(w)) != 0) {
+    if ((err = zw_commit(w, &d)) != 0) {
         return ctl_err("cannot commit: %s", dnsd_strerror(err));
     }
     return CTL_OK;
@@ -186,7 +185,7 @@ static int record_add(ctl_t *c)
         ctl_err("cannot add the record: %s", dnsd_strerror(err));
         goto out;
     }
-    if (edit_end(&w, &z, set_soa, &serial) != CTL_OK) {
+    if (edit_end(&w, &z, &serial) != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;
@@ -280,7 +279,7 @@ static int record_del(ctl_t *c)
         ctl_err("cannot delete: %s", dnsd_strerror(err));
         goto out;
     }
-    if (edit_end(&w, &z, false, &serial) != CTL_OK) {
+    if (edit_end(&w, &z, &serial) != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;

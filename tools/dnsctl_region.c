@@ -558,7 +558,7 @@ static int region_put(ctl_t *c, bool add)
         goto out;
     }
     chain_str(&all, r->id, chain, sizeof(chain));
-    if ((err = zw_commit(&w)) != 0) {
+    if ((err = zw_commit(&w, NULL)) != 0) {
         ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
     }
@@ -662,8 +662,8 @@ static int region_del(ctl_t *c)
             continue;
         }
         x.zones++;
-        if ((err = zw_zone_clear(&w, &zones.z[i], id, false)) != 0 ||
-            (err = zw_soa_bump(&w, &zones.z[i], false, 0, NULL)) != 0) {
+        /* the writer bumps the zone's serial and journals the removal at commit */
+        if ((err = zw_zone_clear(&w, &zones.z[i], id, false)) != 0) {
             ctl_err("zone %s: cannot delete the region's records: %s",
                     ctl_name_str(zones.z[i].apex, zn), dnsd_strerror(err));
             goto out;
@@ -676,8 +676,7 @@ static int region_del(ctl_t *c)
     if (check_buildable(s, w.txn) != CTL_OK) {
         goto out;
     }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(&w, "refused") != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;

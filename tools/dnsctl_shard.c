@@ -223,8 +223,8 @@ static int shard_put(ctl_t *c, bool create)
         goto out;
     }
     if ((err = acme_db_put_half(s, w.txn, key, "req", req, true)) != 0 ||
-        (err = zw_commit(&w)) != 0) {
-        rc = ctl_err("cannot commit: %s", dnsd_strerror(err));
+        (err = zw_commit(&w, &d)) != 0) {
+        rc = d.text[0] ? ctl_diag("refused", &d) : ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
     }
     printf("shard %s: %s (%zu name(s), %zu load balancer(s))%s\n", id, create ? "added" : "changed",
@@ -267,15 +267,14 @@ static int shard_del(ctl_t *c)
     int err;
     diag_t d = {0};
     /* the region's records, an order's challenge records, the record: one txn */
-    acme_zones_t zones = {0};
-    if ((err = acme_shard_write(&w, json_object_get(rec, "req"), NULL, true, &zones, &d)) != 0 ||
-        (err = ctl_cert_drop_challenges(&w, rec, &zones, &d)) != 0 ||
-        (err = acme_zones_finish(&w, &zones, &d)) != 0) {
+    if ((err = acme_shard_write(&w, json_object_get(rec, "req"), NULL, true, &d)) != 0 ||
+        (err = ctl_cert_drop_challenges(&w, rec, &d)) != 0) {
         rc = ctl_diag("cannot delete", &d);
         goto out;
     }
-    if ((err = acme_db_del(s, w.txn, key)) != 0 || (err = zw_commit(&w)) != 0) {
-        rc = ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if ((err = acme_db_del(s, w.txn, key)) != 0 || (err = zw_commit(&w, &d)) != 0) {
+        rc = d.text[0] ? ctl_diag("cannot delete", &d)
+                       : ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
     }
     printf("shard %s: deleted with its region records (bundle files are left in place)\n", id);
@@ -502,7 +501,7 @@ static int shard_renew(ctl_t *c)
         return ctl_err("no shard in region %s%s%s", c->argv[0], c->domain ? " for " : "",
                        c->domain ? c->domain : "");
     }
-    if (err || (err = zw_commit(&w)) != 0) {
+    if (err || (err = zw_commit(&w, NULL)) != 0) {
         zw_abort(&w);
         zs_close(s);
         json_decref(sl.ids);

@@ -19,6 +19,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/export.h"
+#include "zones/journal.h"
 #include "zones/import.h"
 
 #define T_NS  2
@@ -37,11 +38,6 @@
 #define DEFAULT_TTL 3600u
 
 /* RFC 1982: is serial a newer than b? (equal, or exactly 2^31 apart: no) */
-static bool serial_gt(uint32_t a, uint32_t b)
-{
-    return (a < b && b - a > 0x80000000u) || (a > b && a - b < 0x80000000u);
-}
-
 /* "hostmaster@example.com" -> "hostmaster.example.com." (dots in the local part escaped) */
 static int parse_email(const char *s, uint8_t *out, diag_t *d)
 {
@@ -154,12 +150,7 @@ static int zone_create(ctl_t *c)
             goto out;
         }
     }
-    if ((err = zw_check_zone(&w, &z, &d)) != 0) {
-        ctl_diag("refused", &d);
-        goto out;
-    }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(&w, "refused") != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;
@@ -201,8 +192,7 @@ static int zone_delete(ctl_t *c)
         ctl_err("cannot delete zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(&w, NULL) != CTL_OK) {
         goto out;
     }
     rc = CTL_OK;
@@ -338,7 +328,8 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
     if (ctl_region_get(s, w->txn, c->region, &region) != CTL_OK) {
         return CTL_FAIL;
     }
-    if ((err = zw_zone_clear(w, &z, region, false)) != 0) {
+    /* touched even when the region was empty and the file is: the serial goes up */
+    if ((err = zw_zone_clear(w, &z, region, false)) != 0 || (err = zw_touch(w, &z)) != 0) {
         return ctl_err("zone %s: cannot clear region %s: %s", name, c->region,
                        dnsd_strerror(err));
     }
@@ -346,14 +337,15 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
     if ((err = zf_import(w, &z, file, &o, &st, &d)) != 0) {
         return ctl_diag(NULL, &d);
     }
-    if ((err = zw_check_zone(w, &z, &d)) != 0) {
+    /* the writer checks the zone, bumps its serial and journals the change */
+    if ((err = zw_prepare(w, &d)) != 0) {
         return ctl_diag(file, &d);
     }
-    if ((err = zw_soa_bump(w, &z, false, 0, &serial)) != 0) {
-        return ctl_err("zone %s: cannot update the SOA serial: %s", name, dnsd_strerror(err));
+    if ((err = zw_soa_serial(s, w->txn, &z, &serial)) != 0) {
+        return ctl_err("zone %s: cannot read the SOA serial: %s", name, dnsd_strerror(err));
     }
-    if ((err = zw_commit(w)) != 0) {
-        return ctl_err("cannot commit: %s", dnsd_strerror(err));
+    if (ctl_commit(w, file) != CTL_OK) {
+        return CTL_FAIL;
     }
     printf("replaced region %s of zone %s: %lu records", c->region, name, st.added);
     if (st.duplicates) {
@@ -418,27 +410,29 @@ static int zone_import(ctl_t *c)
         ctl_diag(NULL, &d);
         goto out;
     }
-    if ((err = zw_check_zone(&w, &z, &d)) != 0) {
-        ctl_diag(file, &d);
-        goto out;
-    }
     if ((err = zw_soa_serial(s, w.txn, &z, &serial)) != 0) {
-        ctl_err("%s: cannot read the SOA serial: %s", file, dnsd_strerror(err));
-        goto out;
-    }
-    if (existed && had_serial && !serial_gt(serial, old_serial)) {
-        uint32_t ns = old_serial + 1u;
-        if ((err = zw_soa_bump(&w, &z, true, ns, NULL)) != 0) {
-            ctl_err("zone %s: cannot set the serial: %s", name, dnsd_strerror(err));
-            goto out;
+        /* no SOA in the file: the writer's check says so, with the file's name */
+        if (zw_prepare(&w, &d) != 0) {
+            ctl_diag(file, &d);
+        } else {
+            ctl_err("%s: cannot read the SOA serial: %s", file, dnsd_strerror(err));
         }
-        fprintf(stderr, "dnsctl: note: serial %u in %s is not newer than the stored serial %u "
-                "(RFC 1982); using %u\n", serial, file, old_serial, ns);
-        serial = ns;
-    }
-    if ((err = zw_commit(&w)) != 0) {
-        ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
+    }
+    /* the file's SOA carries the serial; when it is not newer than the
+     * stored one, the writer is told the next one instead */
+    bool older = existed && had_serial && !zw_serial_gt(serial, old_serial);
+    if (older && (err = zw_serial_set(&w, &z, old_serial + 1u)) != 0) {
+        ctl_err("zone %s: cannot set the serial: %s", name, dnsd_strerror(err));
+        goto out;
+    }
+    if (ctl_commit(&w, file) != CTL_OK) {
+        goto out;
+    }
+    if (older) {
+        fprintf(stderr, "dnsctl: note: serial %u in %s is not newer than the stored serial %u "
+                "(RFC 1982); using %u\n", serial, file, old_serial, old_serial + 1u);
+        serial = old_serial + 1u;
     }
     rc = CTL_OK;
     printf("%s zone %s: %lu records", existed ? "replaced" : "imported", name, st.added);
@@ -500,14 +494,16 @@ static int zone_set(ctl_t *c)
     zw_t w = {0};
     zw_zone_t z;
     int rc, err;
-    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS, 1, 1))) {
+    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES,
+                             1, 1))) {
         return rc;
     }
-    if (!c->ecs) {
-        return ctl_usage("zone set needs a setting (--ecs on|off)");
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes) {
+        return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
+                         "--journal-max-bytes N)");
     }
-    bool on = strcmp(c->ecs, "on") == 0;
-    if (!on && strcmp(c->ecs, "off") != 0) {
+    bool on = c->ecs && strcmp(c->ecs, "on") == 0;
+    if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
         return ctl_usage("--ecs \"%s\": say on or off", c->ecs);
     }
     rc = CTL_FAIL;
@@ -517,14 +513,35 @@ static int zone_set(ctl_t *c)
     if (ctl_zone_get(s, w.txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
-    if ((err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0 ||
-        (err = zw_commit(&w)) != 0) {
+    zj_limits_t own, lim;
+    if (ctl_journal_limits_set(c, &w, z.id) != CTL_OK) {
+        goto out;
+    }
+    if ((err = zj_limits_get(s, w.txn, z.id, &own, &lim)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
-    printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
-           on ? "on (the subnet in a query picks the region)"
-              : "off (the query's source address picks the region; ECS is not echoed)");
+    if (c->ecs &&
+        (err = zw_zone_set_flags(&w, &z, on ? 0 : ZS_ZONE_F_NO_ECS, on ? ZS_ZONE_F_NO_ECS : 0)) != 0) {
+        ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
+        goto out;
+    }
+    if ((err = zw_commit(&w, NULL)) != 0) {
+        ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
+        goto out;
+    }
+    if (c->ecs) {
+        printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
+               on ? "on (the subnet in a query picks the region)"
+                  : "off (the query's source address picks the region; ECS is not echoed)");
+    }
+    if (c->jmax_changes || c->jmax_bytes) {
+        printf("zone %s: journal keeps at most %llu records%s, %llu bytes%s\n", c->argv[0],
+               (unsigned long long)lim.max_changes,
+               own.max_changes == ZJ_INHERIT ? " (store default)" : "",
+               (unsigned long long)lim.max_bytes,
+               own.max_bytes == ZJ_INHERIT ? " (store default)" : "");
+    }
     rc = CTL_OK;
 out:
     zw_abort(&w);
@@ -552,6 +569,12 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "export") == 0) {
         return zone_export(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export)",
-                     verb);
+    if (strcmp(verb, "journal") == 0) {
+        return ctl_zone_journal(c);
+    }
+    if (strcmp(verb, "defaults") == 0) {
+        return ctl_zone_defaults(c);
+    }
+    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export, "
+                     "journal, defaults)", verb);
 }

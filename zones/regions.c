@@ -382,9 +382,20 @@ out:
     return err;
 }
 
-static bool in_region(const MDB_val *k, uint16_t id)
+struct zone_list {
+    zw_zone_t *z;
+    size_t n, cap;
+};
+
+static int collect_zone(const zw_zone_t *z, void *arg)
 {
-    return k->mv_size >= 9 && zs_get16((const uint8_t *)k->mv_data + k->mv_size - 2) == id;
+    struct zone_list *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->z = xrealloc(l->z, l->cap * sizeof(*l->z));
+    }
+    l->z[l->n++] = *z;
+    return 0;
 }
 
 int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
@@ -403,31 +414,23 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
         }
     }
     free(rs);
+    /* its RRsets go first, zone by zone through the writer (while the
+     * region still has its name for the journal): each zone
+     * that had some is checked, its serial bumped, the removal journalled */
+    struct zone_list zl = {NULL, 0, 0};
+    err = zw_foreach_zone(w->s, w->txn, collect_zone, &zl);
+    for (size_t i = 0; i < zl.n && !err; i++) {
+        err = zw_zone_clear(w, &zl.z[i], id, false);
+    }
+    free(zl.z);
+    if (err) {
+        return err;
+    }
     uint8_t kb[2];
     zs_put16(kb, id);
-    MDB_val key = {2, kb}, val;
+    MDB_val key = {2, kb};
     int rc = mdb_del(w->txn, w->s->regions, &key, NULL);
     if (rc) {
-        return zs_mdb_err(rc);
-    }
-    /* its RRsets go with it */
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(w->txn, w->s->rrsets, &c)) != 0) {
-        return zs_mdb_err(rc);
-    }
-    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-    while (rc == 0) {
-        if (in_region(&key, id)) {
-            if ((rc = mdb_cursor_del(c, 0)) != 0) {
-                break;
-            }
-            rc = mdb_cursor_get(c, &key, &val, MDB_GET_CURRENT);
-            continue;
-        }
-        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND && rc != 0) {
         return zs_mdb_err(rc);
     }
     return bump_regions_gen(w);

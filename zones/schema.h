@@ -18,6 +18,24 @@
  *   regions see regions.h
  *   certs   "account:<directory URL>" / "cert:<id>" -> JSON (acme/certdb.h):
  *           slow-path state of the ACME worker, never read by queries
+ *   journal the change journal (zones/journal.h), never read by queries:
+ *           u32 zone id | u64 0 -> zone header:
+ *               u8 format (1) | 7 x 0 | u64 next seq | u64 records kept |
+ *               u64 bytes kept | u64 max records | u64 max bytes
+ *               (a max of 2^64-1 means "the store's default")
+ *           u32 zone id | u64 seq (1, 2, ... per zone, commit order) -> entry:
+ *               u8 format (1) | u8 flags (0) | u32 from serial |
+ *               u32 to serial | u64 commit time (s) | u32 ndel | u32 nadd |
+ *               (2 + ndel + nadd) x record, in IXFR order (RFC 1995 4):
+ *               old SOA, ndel removed, new SOA, nadd added; a record is
+ *               u8 owner_len | owner (absolute wire, lower case) | u16 type |
+ *               u8 region_len | region name (0 bytes: default; a name, not
+ *               an id: ids are local and reused) | u32 ttl | u16 rdlen | rdata
+ *           meta "journal_max_changes" / "journal_max_bytes" -> u64: the
+ *           store-wide retention defaults (absent: journal.h's defaults).
+ *           The journal came after version 1 without a version bump: it is
+ *           a new sub-database, created by any writable open; a read-only
+ *           open of an older store has none and reads it as empty.
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -44,10 +62,13 @@
 #define ZS_DB_ZONES  "zones"
 #define ZS_DB_RRSETS "rrsets"
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
+#define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"
 #define ZS_META_NEXT_ZONE  "next_zone_id"
+#define ZS_META_JOURNAL_CHANGES "journal_max_changes"
+#define ZS_META_JOURNAL_BYTES   "journal_max_bytes"
 
 #define ZS_REGION_DEFAULT 0u
 

@@ -28,6 +28,8 @@ typedef struct zs_store {
     MDB_dbi regions;
     MDB_dbi certs;   /* ACME accounts, certificates, orders (acme/certdb.h) */
     bool has_certs;  /* false only for a read-only open of a store that never had one */
+    MDB_dbi journal; /* change journal (zones/journal.h) */
+    bool has_journal; /* false only for a read-only open of a store that never had one */
     char path[4096];
 } zs_store_t;
 

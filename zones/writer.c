@@ -1,16 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * writer.c -- edits to the store, each inside the caller's one write txn
- * (see writer.h). Slow path: dnsctl, zone import, later the orchestration
- * thread. Never called by a query worker.
+ * (see writer.h), and the commit that finishes every touched zone once
+ * (check, serial, journal). Slow path: dnsctl, zone import, the ACME
+ * worker. Never called by a query worker.
+ *
+ * DESIGN. The zw_t carries a list of touched zones (each with its SOA as
+ * it was when first touched) and a log of RR changes: every record an edit
+ * removed or added, in order, with owner, type, region, TTL and rdata
+ * (bytes in one arena, entries by offset). zw_prepare() nets the log per
+ * zone: for each distinct record (owner, type, region, rdata) the first
+ * logged change tells whether it existed before the txn (a removal: yes,
+ * with that TTL) and the last whether it exists after (an addition: yes);
+ * equal states give nothing, a TTL change gives removal + addition. The SOA
+ * is left out of the lists: the journal entry carries the old and the new
+ * SOA around them, as IXFR does.
  */
 #include "zones/writer.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/journal.h"
 #include "zones/regions.h"
 
 #define T_CNAME 5
@@ -21,23 +35,51 @@
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
 
+struct zw_touched {
+    zw_zone_t z;
+    bool edited;     /* an edit changed it (or zw_touch()) */
+    bool created;    /* zw_zone_create() in this txn: no journal entry */
+    bool deleted;    /* zw_zone_delete() in this txn: nothing to finish */
+    bool serial_set; /* zw_serial_set() */
+    bool soa_written; /* an SOA was added in this txn: it carries the serial */
+    bool had_soa;    /* old SOA below is valid */
+    uint32_t serial;
+    uint32_t old_ttl;
+    uint16_t old_len;
+    uint8_t old_soa[2 * (DNAME_MAXLEN + 1) + 20];
+};
+
+struct zw_change {
+    uint32_t zone_id;
+    uint32_t seq;
+    bool add;
+    uint16_t type, region;
+    uint32_t ttl;
+    size_t key_off, owner_off, rd_off, rname_off; /* into the arena */
+    uint16_t key_len, rdlen;
+    uint8_t rname_len;
+};
+
 int zw_begin(zs_store_t *s, zw_t *w)
 {
+    memset(w, 0, sizeof(*w));
     w->s = s;
-    w->txn = NULL;
     return zs_mdb_err(mdb_txn_begin(s->env, NULL, 0, &w->txn));
 }
 
-int zw_commit(zw_t *w)
+static void release(zw_t *w)
 {
-    int err = zs_meta_bump(w->s, w->txn, ZS_META_GENERATION);
-    if (err) {
-        zw_abort(w);
-        return err;
-    }
-    int rc = mdb_txn_commit(w->txn);
-    w->txn = NULL;
-    return zs_mdb_err(rc);
+    free(w->tz);
+    free(w->ch);
+    free(w->arena);
+    free(w->rcache);
+    w->rcache = NULL;
+    w->nrcache = 0;
+    w->tz = NULL;
+    w->ch = NULL;
+    w->arena = NULL;
+    w->ntz = w->captz = w->nch = w->capch = w->alen = w->acap = 0;
+    w->prepared = false;
 }
 
 void zw_abort(zw_t *w)
@@ -46,6 +88,214 @@ void zw_abort(zw_t *w)
         mdb_txn_abort(w->txn);
         w->txn = NULL;
     }
+    release(w);
+}
+
+int zw_commit(zw_t *w, diag_t *d)
+{
+    int err = zw_prepare(w, d);
+    if (err) {
+        return err; /* aborted */
+    }
+    err = zs_meta_bump(w->s, w->txn, ZS_META_GENERATION);
+    if (err) {
+        zw_abort(w);
+        return err;
+    }
+    int rc = mdb_txn_commit(w->txn);
+    w->txn = NULL;
+    release(w);
+    return zs_mdb_err(rc);
+}
+
+bool zw_serial_gt(uint32_t a, uint32_t b)
+{
+    return (a < b && b - a > 0x80000000u) || (a > b && a - b < 0x80000000u);
+}
+
+/* ---- touched zones and the change log ---- */
+
+static int soa_read(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t **rd,
+                    uint16_t *rl, uint32_t *ttl);
+
+static struct zw_touched *touched_find(zw_t *w, uint32_t id)
+{
+    for (size_t i = 0; i < w->ntz; i++) {
+        if (w->tz[i].z.id == id) {
+            return &w->tz[i];
+        }
+    }
+    return NULL;
+}
+
+/* The zone's entry, made (with its SOA as it is now) on first use. */
+static int touched_get(zw_t *w, const zw_zone_t *z, struct zw_touched **out)
+{
+    struct zw_touched *t = touched_find(w, z->id);
+    if (!t) {
+        if (w->ntz == w->captz) {
+            w->captz = w->captz ? w->captz * 2 : 8;
+            w->tz = xrealloc(w->tz, w->captz * sizeof(*w->tz));
+        }
+        t = &w->tz[w->ntz];
+        memset(t, 0, sizeof(*t));
+        t->z = *z;
+        const uint8_t *rd;
+        uint16_t rl;
+        int err = soa_read(w->s, w->txn, z, &rd, &rl, &t->old_ttl);
+        if (err == 0 && rl <= sizeof(t->old_soa)) {
+            memcpy(t->old_soa, rd, rl);
+            t->old_len = rl;
+            t->had_soa = true;
+        } else if (err && err != DNSD_EAPEX) {
+            return err;
+        }
+        w->ntz++;
+    }
+    *out = t;
+    return 0;
+}
+
+int zw_touch(zw_t *w, const zw_zone_t *z)
+{
+    struct zw_touched *t;
+    int err = touched_get(w, z, &t);
+    if (!err) {
+        t->edited = true;
+    }
+    return err;
+}
+
+int zw_serial_set(zw_t *w, const zw_zone_t *z, uint32_t serial)
+{
+    struct zw_touched *t;
+    int err = touched_get(w, z, &t);
+    if (!err) {
+        t->edited = true;
+        t->serial_set = true;
+        t->serial = serial;
+    }
+    return err;
+}
+
+static size_t arena_put(zw_t *w, const void *p, size_t n)
+{
+    if (w->acap - w->alen < n) {
+        while (w->acap - w->alen < n) {
+            w->acap = w->acap ? w->acap * 2 : 4096;
+        }
+        w->arena = xrealloc(w->arena, w->acap);
+    }
+    size_t off = w->alen;
+    memcpy(w->arena + off, p, n);
+    w->alen += n;
+    return off;
+}
+
+/*
+ * The name of region @p id for the journal (names, not ids, go there: ids
+ * are local to a store and reused). Read from the txn on first need and
+ * again when an id is missing (a region added in this txn); an id that no
+ * region has is "#ID", as zw_check_zone() names it.
+ */
+static void region_name(zw_t *w, uint16_t id, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (id == ZS_REGION_DEFAULT) {
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const zs_region_t *rs = w->rcache;
+        for (size_t i = 0; i < w->nrcache; i++) {
+            if (rs[i].id == id) {
+                snprintf(buf, cap, "%s", rs[i].name);
+                return;
+            }
+        }
+        if (pass == 0) {
+            zs_region_t *n = NULL;
+            size_t nn = 0;
+            if (zs_regions_load(w->s, w->txn, &n, &nn) != 0) {
+                break;
+            }
+            free(w->rcache);
+            w->rcache = n;
+            w->nrcache = nn;
+        }
+    }
+    snprintf(buf, cap, "#%u", id);
+}
+
+/* Log one record removed or added (owner: wire, lower case). The SOA is not logged. */
+static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, uint16_t type,
+                   uint16_t region, uint32_t ttl, const uint8_t *rd, uint16_t rl)
+{
+    dname_key_t k;
+    if (type == T_SOA || dname_key_build(owner, &k) != 0) {
+        return; /* owners were checked by the edit already */
+    }
+    const struct zw_touched *t = touched_find(w, zone_id);
+    if (t && t->created) {
+        return; /* a zone new in this txn gets no journal entry: save the memory */
+    }
+    if (w->nch == w->capch) {
+        w->capch = w->capch ? w->capch * 2 : 64;
+        w->ch = xrealloc(w->ch, w->capch * sizeof(*w->ch));
+    }
+    struct zw_change *c = &w->ch[w->nch];
+    c->zone_id = zone_id;
+    c->seq = (uint32_t)w->nch;
+    c->add = add;
+    c->type = type;
+    c->region = region;
+    c->ttl = ttl;
+    c->key_len = (uint16_t)k.len;
+    c->key_off = arena_put(w, k.key, k.len);
+    c->owner_off = arena_put(w, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
+    c->rdlen = rl;
+    c->rd_off = arena_put(w, rd, rl);
+    char rn[ZS_REGION_NAME_MAX + 8];
+    region_name(w, region, rn, sizeof(rn));
+    c->rname_len = (uint8_t)strlen(rn);
+    c->rname_off = arena_put(w, rn, c->rname_len);
+    w->nch++;
+}
+
+/* Log every record of an RRset value. */
+static void log_rrset(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner,
+                      const zs_rrset_t *rr, uint16_t region, uint32_t ttl)
+{
+    size_t off = 0;
+    for (unsigned i = 0; i < rr->count; i++) {
+        uint16_t rl = zs_get16(rr->rdata + off);
+        log_rr(w, zone_id, add, owner, rr->type, region, ttl, rr->rdata + off + 2, rl);
+        off += 2u + rl;
+    }
+}
+
+/* Log the removal of the RRset stored under rrsets key @p key (value @p val) of zone @p z. */
+static int log_key_removed(zw_t *w, const zw_zone_t *z, const MDB_val *key, const MDB_val *val)
+{
+    uint32_t id;
+    const uint8_t *rel;
+    size_t rel_len;
+    uint16_t type, region;
+    zs_rrset_t rr;
+    dname_key_t ak;
+    uint8_t full[DNAME_KEY_MAX * 2], owner[DNAME_MAXLEN + 1];
+    if (dname_key_build(z->apex, &ak) != 0 ||
+        !zs_rrset_key_split(key->mv_data, key->mv_size, &id, &rel, &rel_len, &type, &region) ||
+        ak.len + rel_len > sizeof(full)) {
+        return DNSD_ESTORE;
+    }
+    memcpy(full, ak.key, ak.len);
+    memcpy(full + ak.len, rel, rel_len);
+    if (dname_from_key(full, ak.len + rel_len, owner) < 0 ||
+        !zs_rrset_decode(val->mv_data, val->mv_size, type, &rr)) {
+        return DNSD_ESTORE;
+    }
+    log_rrset(w, z->id, false, owner, &rr, region, rr.ttl);
+    return 0;
 }
 
 static int fill_zone(const zs_zone_t *zv, zw_zone_t *out)
@@ -137,7 +387,13 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out)
     out->apex_len = len;
     out->apex_labels = k.nlabels;
     out->flags = 0;
-    return 0;
+    struct zw_touched *t;
+    int err = touched_get(w, out, &t);
+    if (!err) {
+        t->edited = true;
+        t->created = true;
+    }
+    return err;
 }
 
 int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear)
@@ -163,9 +419,13 @@ int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear)
     return zs_mdb_err(mdb_put(w->txn, w->s->zones, &key, &val, 0));
 }
 
-/* Delete keys starting with @p prefix; @p keep decides per key (NULL: delete all). */
+/*
+ * Delete keys starting with @p prefix; @p del decides per key (NULL: delete
+ * all). With @p logz, each deleted RRset's records are logged as removed.
+ */
 static int delete_range(zw_t *w, const uint8_t *prefix, size_t plen,
-                        bool (*del)(const MDB_val *k, void *arg), void *arg, unsigned *count)
+                        bool (*del)(const MDB_val *k, void *arg), void *arg, unsigned *count,
+                        const zw_zone_t *logz)
 {
     MDB_cursor *c;
     int rc = mdb_cursor_open(w->txn, w->s->rrsets, &c);
@@ -180,6 +440,10 @@ static int delete_range(zw_t *w, const uint8_t *prefix, size_t plen,
             break;
         }
         if (!del || del(&key, arg)) {
+            if (logz && (rc = log_key_removed(w, logz, &key, &val)) != 0) {
+                mdb_cursor_close(c);
+                return rc;
+            }
             /* seek past the deleted key rather than MDB_GET_CURRENT, which
              * fails with EINVAL once the delete empties the database */
             uint8_t kc[ZS_RRKEY_MAX];
@@ -207,10 +471,26 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
 {
     uint8_t idb[4];
     zs_put32(idb, z->id);
-    int err = delete_range(w, idb, 4, NULL, NULL, NULL);
+    struct zw_touched *t;
+    int err = touched_get(w, z, &t);
+    if (!err) {
+        err = delete_range(w, idb, 4, NULL, NULL, NULL, NULL);
+    }
+    if (!err) {
+        err = zj_zone_drop(w->s, w->txn, z->id);
+    }
     if (err) {
         return err;
     }
+    t->deleted = true;
+    /* its logged changes go with it */
+    size_t n = 0;
+    for (size_t i = 0; i < w->nch; i++) {
+        if (w->ch[i].zone_id != z->id) {
+            w->ch[n++] = w->ch[i];
+        }
+    }
+    w->nch = n;
     dname_key_t k;
     if (dname_key_build(z->apex, &k) != 0) {
         return DNSD_ELIMIT;
@@ -229,7 +509,16 @@ int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions
 {
     uint8_t idb[4];
     zs_put32(idb, z->id);
-    return delete_range(w, idb, 4, all_regions ? NULL : region_is, &region, NULL);
+    struct zw_touched *t;
+    unsigned n = 0;
+    int err = touched_get(w, z, &t);
+    if (!err) {
+        err = delete_range(w, idb, 4, all_regions ? NULL : region_is, &region, &n, z);
+    }
+    if (!err && n > 0) {
+        t->edited = true; /* an empty clear changes nothing: no check, no bump */
+    }
+    return err;
 }
 
 static int owner_key(const zw_zone_t *z, const uint8_t *owner, dname_key_t *k)
@@ -267,6 +556,10 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     if (!zs_rdata_ok(type, rdata, rdlen)) {
         return DNSD_EMALFORMED; /* the readers would refuse the RRset as damaged */
+    }
+    struct zw_touched *t;
+    if ((err = touched_get(w, z, &t)) != 0) {
+        return err;
     }
     uint8_t kb[ZS_RRKEY_MAX];
     MDB_val key = {zs_rrset_key(z->id, &k, z->apex_labels, type, region, kb), kb}, val;
@@ -313,10 +606,27 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     nv[1] = 0;
     zs_put32(nv + 2, ttl);
     zs_put16(nv + 6, (uint16_t)(old.count + 1));
+    uint8_t lower[DNAME_MAXLEN + 1];
+    if (dname_from_key(k.key, k.len, lower) < 0) {
+        free(nv);
+        return DNSD_ELIMIT;
+    }
+    if (old.count > 0 && old.ttl != ttl) {
+        /* one TTL per RRset: the records already there change TTL too */
+        log_rrset(w, z->id, false, lower, &old, region, old.ttl);
+        log_rrset(w, z->id, true, lower, &old, region, ttl);
+    }
+    log_rr(w, z->id, true, lower, type, region, ttl, rdata, rdlen);
     val.mv_size = o;
     val.mv_data = nv;
     rc = mdb_put(w->txn, w->s->rrsets, &key, &val, 0);
     free(nv);
+    if (rc == 0) {
+        t->edited = true;
+        if (type == T_SOA && dname_eq(lower, z->apex) && region == ZS_REGION_DEFAULT) {
+            t->soa_written = true;
+        }
+    }
     return zs_mdb_err(rc);
 }
 
@@ -342,12 +652,20 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     if (err) {
         return err;
     }
-    uint8_t kb[ZS_RRKEY_MAX];
+    struct zw_touched *t;
+    if ((err = touched_get(w, z, &t)) != 0) {
+        return err;
+    }
+    uint8_t kb[ZS_RRKEY_MAX], lower[DNAME_MAXLEN + 1];
+    if (dname_from_key(k.key, k.len, lower) < 0) {
+        return DNSD_ELIMIT;
+    }
     if (type == 0) {
         struct del_arg a = {region, zs_owner_prefix(z->id, &k, z->apex_labels, kb)};
         kb[a.plen] = 0;
         unsigned n = 0;
-        err = delete_range(w, kb, a.plen + 1, owner_region_is, &a, &n);
+        err = delete_range(w, kb, a.plen + 1, owner_region_is, &a, &n, z);
+        t->edited = t->edited || (!err && n > 0);
         return err ? err : n ? 0 : DNSD_ENOTFOUND;
     }
     MDB_val key = {zs_rrset_key(z->id, &k, z->apex_labels, type, region, kb), kb}, val;
@@ -355,12 +673,15 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     if (rc) {
         return zs_mdb_err(rc);
     }
-    if (!rdata) {
-        return zs_mdb_err(mdb_del(w->txn, w->s->rrsets, &key, NULL));
-    }
     zs_rrset_t old;
     if (!zs_rrset_decode(val.mv_data, val.mv_size, type, &old)) {
         return DNSD_ESTORE;
+    }
+    if (!rdata) {
+        log_rrset(w, z->id, false, lower, &old, region, old.ttl);
+        rc = mdb_del(w->txn, w->s->rrsets, &key, NULL);
+        t->edited = t->edited || rc == 0;
+        return zs_mdb_err(rc);
     }
     uint8_t *nv = xmalloc(val.mv_size);
     memcpy(nv, val.mv_data, ZS_RRSET_HDR);
@@ -377,6 +698,10 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
             kept++;
         }
         off += 2 + rl;
+    }
+    if (found) {
+        log_rr(w, z->id, false, lower, type, region, old.ttl, rdata, rdlen);
+        t->edited = true;
     }
     if (!found) {
         rc = MDB_NOTFOUND;
@@ -773,7 +1098,24 @@ int zw_soa_serial(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint32_t *ser
     return err;
 }
 
-int zw_soa_bump(zw_t *w, const zw_zone_t *z, bool set, uint32_t serial, uint32_t *out)
+static int soa_read(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t **rd,
+                    uint16_t *rl, uint32_t *ttl)
+{
+    MDB_val key, val;
+    uint8_t kb[ZS_RRKEY_MAX];
+    size_t off;
+    int err = soa_get(s, txn, z, &key, kb, &val, &off);
+    if (!err) {
+        const uint8_t *v = val.mv_data;
+        *ttl = zs_get32(v + 2);
+        *rl = zs_get16(v + ZS_RRSET_HDR);
+        *rd = v + ZS_RRSET_HDR + 2;
+    }
+    return err;
+}
+
+/* Set the SOA serial to @p serial. */
+static int soa_set(zw_t *w, const zw_zone_t *z, uint32_t serial)
 {
     MDB_val key, val;
     uint8_t kb[ZS_RRKEY_MAX];
@@ -784,15 +1126,135 @@ int zw_soa_bump(zw_t *w, const zw_zone_t *z, bool set, uint32_t serial, uint32_t
     }
     uint8_t *nv = xmalloc(val.mv_size);
     memcpy(nv, val.mv_data, val.mv_size);
-    uint32_t ns = set ? serial : zs_get32(nv + off) + 1u; /* RFC 1982: wraps mod 2^32 */
-    zs_put32(nv + off, ns);
+    zs_put32(nv + off, serial);
     val.mv_data = nv;
     int rc = mdb_put(w->txn, w->s->rrsets, &key, &val, 0);
     free(nv);
-    if (!rc && out) {
-        *out = ns;
-    }
     return zs_mdb_err(rc);
+}
+
+/* ---- commit: check, serial, journal ---- */
+
+static int change_cmp(const void *pa, const void *pb, void *arena)
+{
+    const struct zw_change *a = pa, *b = pb;
+    const uint8_t *g_arena = arena;
+    int c = rdata_cmp(g_arena + a->key_off, a->key_len, g_arena + b->key_off, b->key_len);
+    if (c) {
+        return c;
+    }
+    if (a->type != b->type) {
+        return a->type < b->type ? -1 : 1;
+    }
+    if (a->region != b->region) {
+        return a->region < b->region ? -1 : 1;
+    }
+    c = rdata_cmp(g_arena + a->rd_off, a->rdlen, g_arena + b->rd_off, b->rdlen);
+    if (c) {
+        return c;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool same_rr(const zw_t *w, const struct zw_change *a, const struct zw_change *b)
+{
+    return a->key_len == b->key_len && a->type == b->type && a->region == b->region &&
+           a->rdlen == b->rdlen &&
+           memcmp(w->arena + a->key_off, w->arena + b->key_off, a->key_len) == 0 &&
+           memcmp(w->arena + a->rd_off, w->arena + b->rd_off, a->rdlen) == 0;
+}
+
+static zj_rr_t change_rr(const zw_t *w, const struct zw_change *c)
+{
+    return (zj_rr_t){w->arena + c->owner_off, c->type, (const char *)w->arena + c->rname_off,
+                     c->rname_len, c->ttl, w->arena + c->rd_off, c->rdlen};
+}
+
+/* Net the zone's logged changes and append them to its journal. */
+static int journal_zone(zw_t *w, const struct zw_touched *t, uint32_t to)
+{
+    size_t n = 0;
+    struct zw_change *zc = xmalloc((w->nch ? w->nch : 1) * sizeof(*zc));
+    for (size_t i = 0; i < w->nch; i++) {
+        if (w->ch[i].zone_id == t->z.id) {
+            zc[n++] = w->ch[i];
+        }
+    }
+    qsort_r(zc, n, sizeof(*zc), change_cmp, w->arena);
+    zj_rr_t *del = xmalloc((n ? n : 1) * sizeof(*del)), *add = xmalloc((n ? n : 1) * sizeof(*add));
+    size_t ndel = 0, nadd = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && same_rr(w, &zc[i], &zc[j])) {
+            j++;
+        }
+        const struct zw_change *first = &zc[i], *last = &zc[j - 1];
+        bool before = !first->add, after = last->add;
+        if (before && (!after || first->ttl != last->ttl)) {
+            del[ndel++] = change_rr(w, first);
+        }
+        if (after && (!before || first->ttl != last->ttl)) {
+            add[nadd++] = change_rr(w, last);
+        }
+        i = j;
+    }
+    const uint8_t *rd;
+    uint16_t rl;
+    uint32_t ttl;
+    int err = soa_read(w->s, w->txn, &t->z, &rd, &rl, &ttl);
+    if (!err) {
+        zj_rr_t old_soa = {t->z.apex, T_SOA, "", 0, t->old_ttl, t->old_soa, t->old_len};
+        zj_rr_t new_soa = {t->z.apex, T_SOA, "", 0, ttl, rd, rl};
+        uint32_t from = zs_get32(t->old_soa + t->old_len - 20);
+        err = zj_append(w->s, w->txn, t->z.id, from, to, (uint64_t)time(NULL), &old_soa, del,
+                        ndel, &new_soa, add, nadd);
+    }
+    free(zc);
+    free(del);
+    free(add);
+    return err;
+}
+
+int zw_prepare(zw_t *w, diag_t *d)
+{
+    if (w->prepared) {
+        return 0;
+    }
+    int err = 0;
+    for (size_t i = 0; i < w->ntz && !err; i++) {
+        struct zw_touched *t = &w->tz[i];
+        if (!t->edited || t->deleted) {
+            continue;
+        }
+        if ((err = zw_check_zone(w, &t->z, d)) != 0) {
+            break;
+        }
+        uint32_t cur;
+        if ((err = zw_soa_serial(w->s, w->txn, &t->z, &cur)) != 0) {
+            diag_set(d, "", 0, "cannot read the SOA serial: %s", dnsd_strerror(err));
+            break;
+        }
+        uint32_t to = cur;
+        if (t->serial_set) {
+            to = t->serial;
+        } else if (!t->created && !t->soa_written && t->had_soa) {
+            to = zs_get32(t->old_soa + t->old_len - 20) + 1u; /* RFC 1982: wraps */
+        }
+        if (to != cur && (err = soa_set(w, &t->z, to)) != 0) {
+            diag_set(d, "", 0, "cannot update the SOA serial: %s", dnsd_strerror(err));
+            break;
+        }
+        if (!t->created && t->had_soa && (err = journal_zone(w, t, to)) != 0) {
+            diag_set(d, "", 0, "cannot write the journal: %s", dnsd_strerror(err));
+            break;
+        }
+    }
+    if (err) {
+        zw_abort(w);
+        return err;
+    }
+    w->prepared = true;
+    return 0;
 }
 
 /* ---- iteration ---- */

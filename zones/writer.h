@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * writer.h -- edits to the store. Every dnsctl command is ONE write
- * transaction: zw_begin(), any number of edits, zw_check_zone() for each
- * zone touched, then zw_commit() (which bumps the generation) or
- * zw_abort(). On any error the caller aborts and the store is untouched.
+ * writer.h -- edits to the store: the one write path. Every writer (dnsctl,
+ * the ACME worker, shard rewrites, later UPDATE and cluster replay) makes
+ * ONE write transaction: zw_begin(), any number of edits, zw_commit(). The
+ * writer remembers the zones the edits touched and every RR they removed or
+ * added; zw_commit() checks each touched zone once (zw_check_zone()), bumps
+ * its SOA serial once, appends the netted change to the zone's journal
+ * (zones/journal.h), bumps the generation and commits, all in that one txn.
+ * On any error the caller aborts (or the failed commit already did) and the
+ * store is untouched. Callers never check or bump zones themselves.
  * Slow path: may allocate; one writer at a time (LMDB serialises writers,
  * across processes too).
  */
@@ -19,9 +24,22 @@
 #include "zones/schema.h"
 #include "zones/store.h"
 
+struct zw_touched; /* writer.c */
+struct zw_change;
+
 typedef struct zw {
     zs_store_t *s;
     MDB_txn *txn;
+    /* private to writer.c: the touched zones and the RR changes of this txn */
+    struct zw_touched *tz;
+    size_t ntz, captz;
+    struct zw_change *ch;
+    size_t nch, capch;
+    uint8_t *arena;
+    size_t alen, acap;
+    void *rcache; /* zs_region_t[]: region names for the journal, loaded on first need */
+    size_t nrcache;
+    bool prepared;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */
@@ -34,13 +52,50 @@ typedef struct zw_zone {
 } zw_zone_t;
 
 int zw_begin(zs_store_t *s, zw_t *w);
-/** Bump the generation counter and commit. On error the txn is gone (aborted). */
-int zw_commit(zw_t *w);
+
+/**
+ * Finish the touched zones, still inside the txn: for each zone an edit
+ * touched (and that still exists), zw_check_zone(); then its SOA serial:
+ * the value given to zw_serial_set() if any, else the one an SOA written
+ * in this txn carries (`record add` of an SOA, a zone import), else the
+ * serial it had plus one (RFC 1982, wraps); a zone created in this txn
+ * keeps the serial of its SOA. Then the zone's removed and added records,
+ * netted (a record added then removed in the txn is in neither list), go
+ * to its journal as one entry (none for a zone created in this txn). Each
+ * zone is done once, whatever the number of edits. Callers may then read
+ * the final serials (zw_soa_serial() on w->txn) before zw_commit(), but
+ * make no more edits: they would be neither checked nor journalled.
+ * @return 0; or the check's error with @p d filled (may be NULL), and the
+ * txn is then aborted (the store is unchanged). Idempotent.
+ */
+int zw_prepare(zw_t *w, diag_t *d);
+
+/**
+ * zw_prepare() if not done, bump the generation counter and commit. On
+ * error the txn is gone (aborted) and @p d says why when a zone check
+ * failed. The writer's memory is released either way.
+ */
+int zw_commit(zw_t *w, diag_t *d);
+/** Abort the txn (if any) and release the writer's memory; fine to call twice. */
 void zw_abort(zw_t *w);
 
 /**
+ * Mark @p z touched without an edit: it is checked and its serial bumped
+ * at commit. Edits mark their zone themselves; this is for a caller whose
+ * change affects a zone indirectly. @return 0 or an LMDB error.
+ */
+int zw_touch(zw_t *w, const zw_zone_t *z);
+
+/**
+ * Set the SOA serial that zone @p z gets at commit (e.g. an import whose
+ * file serial is not newer than the stored one): no bump on top of it.
+ * Marks the zone touched.
+ */
+int zw_serial_set(zw_t *w, const zw_zone_t *z, uint32_t serial);
+
+/**
  * Create an empty zone at @p apex (wire name). DNSD_EEXIST if it exists.
- * The caller adds SOA and NS before zw_check_zone(); @p out filled.
+ * The caller adds SOA and NS before zw_commit() (which checks); @p out filled.
  */
 int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out);
 
@@ -50,10 +105,13 @@ int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out
 /** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. */
 int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 
-/** Delete a zone and all its RRsets (every region). */
+/** Delete a zone, all its RRsets (every region) and its journal. */
 int zw_zone_delete(zw_t *w, const zw_zone_t *z);
 
-/** Delete every RRset of a zone in @p region (all regions if @p all_regions). */
+/**
+ * Delete every RRset of a zone in @p region (all regions if @p all_regions).
+ * The zone counts as touched (checked, serial bumped) if anything went.
+ */
 int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions);
 
 /**
@@ -63,7 +121,7 @@ int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions
  * by rdata; an identical record is DNSD_EEXIST (nothing changes); rdata
  * without its type's shape (zs_rdata_ok(): an A of 3 bytes, an NS that is
  * not a name) is DNSD_EMALFORMED.
- * Structure rules (CNAME, apex) are checked later by zw_check_zone().
+ * Structure rules (CNAME, apex) are checked at commit by zw_check_zone().
  */
 int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
               uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
@@ -102,11 +160,8 @@ int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d);
 /** Read the SOA serial of a zone (any txn). */
 int zw_soa_serial(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint32_t *serial);
 
-/**
- * Set the SOA serial: to @p serial if @p set, else to serial+1 (RFC 1982
- * arithmetic, wraps). The new value in *@p out when not NULL.
- */
-int zw_soa_bump(zw_t *w, const zw_zone_t *z, bool set, uint32_t serial, uint32_t *out);
+/** RFC 1982 serial arithmetic: is @p a greater than @p b? */
+bool zw_serial_gt(uint32_t a, uint32_t b);
 
 /**
  * Visit every RRset of a zone in canonical order (owner, then type, then

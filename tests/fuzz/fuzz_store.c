@@ -9,7 +9,8 @@
  *                 regions: every one, in key order); the rest replaces its
  *                 value;
  *   mode >= 0x80: a new entry in sub-database (mode & 3: zones, rrsets,
- *                 regions); byte 1 = key length, then the key, then the value.
+ *                 regions, journal); byte 1 = key length, then the key, then
+ *                 the value.
  *
  * 1. The pure decoders run on the value: zs_rrset_decode(), zs_zone_decode(),
  *    zs_region_decode(). What they accept must hold: counts match, every
@@ -21,9 +22,10 @@
  *    each gets a
  *    well-formed reply (fz_check_response()), within the size limits, with
  *    its id; the slow path (zw_zone_get(), zw_foreach_zone/_rrset(),
- *    zs_regions_load(), zw_check_zone(), zw_soa_serial(), zf_export_all())
- *    returns 0 or an error, never crashes, and a value its decoder refuses
- *    is DNSD_ESTORE wherever it is read.
+ *    zs_regions_load(), zw_check_zone(), zw_soa_serial(), zf_export_all(),
+ *    and the journal's zj_foreach() / zj_changes(), whose records must tile
+ *    each entry they hand out) returns 0 or an error, never crashes, and a
+ *    value its decoder refuses is DNSD_ESTORE wherever it is read.
  * 3. The entry is restored (or deleted), so every run starts from the same
  *    store.
  * Without --enable-fuzzing, replay.c's main() runs the seed corpus. With
@@ -45,6 +47,7 @@
 #include "tests/testzone.h"
 #include "zones/base/err.h"
 #include "zones/export.h"
+#include "zones/journal.h"
 #include "zones/reader.h"
 #include "zones/regions.h"
 #include "zones/writer.h"
@@ -72,7 +75,8 @@ static uint16_t key_type(const MDB_val *k)
 
 static MDB_dbi dbi_of(int db)
 {
-    return db == 0 ? store->zones : db == 1 ? store->rrsets : store->regions;
+    return db == 0 ? store->zones : db == 1 ? store->rrsets : db == 2 ? store->regions
+                                                                    : store->journal;
 }
 
 static uint16_t add_region(zw_t *w, const char *name, const char *cidr, const char *country,
@@ -272,7 +276,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     add_a(&w, "example.test.", "www.example.test.", eu, 101);
     add_a(&w, "example.test.", "www.example.test.", euw, 102);
     add_a(&w, "example.test.", "ns1.example.test.", euw, 153);
-    if (zw_commit(&w) != 0 || zr_init(&rd, store) != 0) {
+    if (zw_commit(&w, NULL) != 0 || zr_init(&rd, store) != 0) {
         abort();
     }
     collect();
@@ -439,6 +443,25 @@ static int noop_rrset(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     return 0;
 }
 
+/* a journal entry handed out must hold exactly its records, each inside it */
+static int walk_entry(const zj_entry_t *e, void *arg)
+{
+    (void)arg;
+    size_t off = 0, n = 0;
+    zj_rr_t rr;
+    while (zj_rr_next(e, &off, &rr)) {
+        if (off > e->recs_len || rr.rdata + rr.rdlen > e->recs + e->recs_len ||
+            dname_wire_len(rr.owner, DNAME_MAXLEN + 1) < 1) {
+            fz_fail("journal record %zu runs past its entry", n);
+        }
+        n++;
+    }
+    if (n != (size_t)e->ndel + e->nadd + 2) {
+        fz_fail("journal entry: %zu records, header says %u + %u + 2", n, e->ndel, e->nadd);
+    }
+    return 0;
+}
+
 static int noop_zone(const zw_zone_t *z, void *arg)
 {
     (void)z;
@@ -493,7 +516,7 @@ static void check_slow_path(const entry_t *e, bool ok)
                          zs_get32(e->key.mv_data) == z.id;
         expect("zw_foreach_rrset", zw_foreach_rrset(store, txn, &z, noop_rrset, NULL),
                its_rrset && !ok);
-        uint32_t serial;
+        uint32_t serial = 0;
         expect("zw_soa_serial", zw_soa_serial(store, txn, &z, &serial), false);
         diag_t d = {0};
         expect("zw_check_zone", zw_check_zone(&w, &z, &d), its_rrset && !ok);
@@ -503,6 +526,14 @@ static void check_slow_path(const entry_t *e, bool ok)
         }
         expect("zf_export_all", zf_export_all(store, txn, &z, f, &d), its_rrset && !ok);
         fclose(f);
+        int je = zj_foreach(store, txn, z.id, walk_entry, NULL);
+        if (je != 0 && je != DNSD_ESTORE) {
+            fz_fail("zj_foreach: %s", dnsd_strerror(je));
+        }
+        je = zj_changes(store, txn, z.id, serial - 1u, serial, walk_entry, NULL);
+        if (je != 0 && je != DNSD_ESTORE && je != DNSD_ERANGE) {
+            fz_fail("zj_changes: %s", dnsd_strerror(je));
+        }
     }
     zw_abort(&w);
 }
@@ -514,7 +545,7 @@ static void put(int db, MDB_val *k, MDB_val *v, bool del)
         abort();
     }
     int rc = del ? mdb_del(w.txn, dbi_of(db), k, NULL) : mdb_put(w.txn, dbi_of(db), k, v, 0);
-    if (rc || zw_commit(&w) != 0) {
+    if (rc || zw_commit(&w, NULL) != 0) {
         fz_fail("cannot %s an entry: %s", del ? "delete" : "write", mdb_strerror(rc));
     }
 }
@@ -539,7 +570,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         db = data[0] & 3;
         size_t kl = data[1];
-        if (db == 3 || kl == 0 || kl > size - 2 || kl > (size_t)mdb_env_get_maxkeysize(store->env)) {
+        if (kl == 0 || kl > size - 2 || kl > (size_t)mdb_env_get_maxkeysize(store->env)) {
             return 0;
         }
         k.mv_data = (void *)(data + 2);

@@ -80,7 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     add_region(&w, "eu", "EU", 0);
     add_region(&w, "eu-west", "AF", 1);
-    if (zw_commit(&w) != 0) {
+    if (zw_commit(&w, NULL) != 0) {
         abort();
     }
     atexit(cleanup);

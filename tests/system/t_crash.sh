@@ -16,11 +16,17 @@
 # committed edit is in `dnsctl record list` and answered by dnsd, no failed
 # one is, crash.test's serial counts exactly the committed edits (an edit
 # is the record and the serial bump in one transaction), `dnsctl zone list`
-# works. Random delays come from awk's srand($CRASH_SEED); the seed is
+# works. The change journal agrees with the data: the zone export after
+# every reported edit and every round is kept by serial, and replaying
+# `dnsctl zone journal --from S --json` onto the export of each serial S the
+# journal still holds gives the zone as exported at the end (big.test keeps
+# a small journal, so older serials must say "whole zone" instead); the
+# newest entry ends at the SOA serial (journal_replay.py).
+# Random delays come from awk's srand($CRASH_SEED); the seed is
 # printed, so a failure can be replayed (CRASH_SEED=N make check ...).
 . "$top_srcdir/tests/system/lib.sh"
-need dig
-plan 12
+need dig python3
+plan 14
 SEED=${CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 diag "seed $SEED"
 ROUNDS=15
@@ -47,6 +53,13 @@ held() {
         }'
 }
 serial() { dnsctl zone export "$1" | awk '$4 == "SOA" { print $7; exit }'; }
+# keep: save ZONE's export now as $TMPD/exp-ZONE/exp.SERIAL, for the journal replay
+keep() {
+    mkdir -p "$TMPD/exp-$1"
+    dnsctl zone export "$1" >"$TMPD/exp-$1/tmp" 2>/dev/null &&
+        s=$(head -n 1 "$TMPD/exp-$1/tmp" | awk '{ print $NF }') && [ -n "$s" ] &&
+        mv "$TMPD/exp-$1/tmp" "$TMPD/exp-$1/exp.$s"
+}
 # restart: start dnsd on the store like start_dnsd, but say "no" instead of
 # bailing out when it does not come up (sets PORT and DNSD_PID)
 restart() {
@@ -70,8 +83,12 @@ awk -v s="$SEED" -v n="$ROUNDS" 'BEGIN { srand(s); for (i = 0; i < n; i++)
 
 make_store example.test "$DATA/example.test.zone"
 dnsctl zone create crash.test --ns ns1.example.net >/dev/null 2>&1
+keep crash.test
 version 1
 make_store big.test "$TMPD/big1.zone"
+keep big.test
+# an import of big.test journals about 4000 records: keep 4 or 5 of them
+dnsctl zone set big.test --journal-max-changes 20000 >/dev/null
 start_dnsd
 
 # the query loop: marker.big.test TXT on whatever port dnsd has now, until
@@ -105,6 +122,7 @@ while read -r dkill dimport; do
             if out=$(dnsctl record add crash.test "$name 300 A 10.0.$r.$k" 2>&1) &&
                 printf '%s\n' "$out" | grep -q "^added $name\.crash\.test\. "; then
                 echo "$name 10.0.$r.$k" >>"$TMPD/ok"
+                keep crash.test
             else
                 echo "$name" >>"$TMPD/failed"
             fi
@@ -128,6 +146,7 @@ while read -r dkill dimport; do
     wait $imp 2>/dev/null
     irc=$?
     now=$(held)
+    keep big.test
     case $now in
     "$cur" | "v$k") ;;
     *) bad_version="$bad_version round $r: held $now (was $cur, importing v$k, exit $irc);" ;;
@@ -165,3 +184,10 @@ nans=$(grep -c '^"v' "$TMPD/answers")
 ok '[ "$nans" -gt 0 ]' "the query loop got answers during the crashes ($nans, $(grep -c noreply "$TMPD/answers") without a reply)"
 is "$(grep -v -e '^"v[0-9]*"$' -e '^noreply$' "$TMPD/answers" | sort | uniq -c)" "" \
     "every answer during the crashes named one whole version (none empty, none refused)"
+# the journal replays onto every kept serial's export to give the zone now
+for z in crash.test big.test; do
+    out=$(python3 "$top_srcdir/tests/system/journal_replay.py" "$DNSCTL" "$STORE" "$z" \
+        "$TMPD/exp-$z" 2>&1)
+    like "$out" "^ok: $z" "$z: the journal from every kept serial replays to the zone now, and ends at its serial"
+    diag "$out"
+done

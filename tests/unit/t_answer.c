@@ -338,7 +338,7 @@ int main(void)
         uint8_t junk[] = {1, 0, 0, 0, 1, 44, 0, 9, 0, 4, 1, 2};
         MDB_val val = {sizeof(junk), junk};
         mdb_put(w.txn, store->rrsets, &key, &val, 0);
-        zw_commit(&w);
+        zw_commit(&w, NULL);
     }
     ql = mkq(q, "www.example.test.", DNS_T_A, 0, 0, 0);
     s = ask(&a, q, ql, false);

@@ -178,7 +178,7 @@ int main(void)
     add_a(&w, &z, "www.example.test.", lab, 104);
     add_a(&w, &z, "only-na.example.test.", na, 105);
     (void)uswa;
-    ok(zw_commit(&w) == 0, "regions and regional records committed");
+    ok(zw_commit(&w, NULL) == 0, "regions and regional records committed");
 
     diag_t d;
     geo_state_t *g = geo_state_build(s, db, NULL, &d);

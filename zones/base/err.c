@@ -24,6 +24,7 @@ const char *dnsd_strerror(int err)
     case DNSD_EACME:      return "the ACME server reported a problem";
     case DNSD_ENET:       return "network or HTTP failure";
     case DNSD_ECRYPTO:    return "key, signature or certificate operation failed";
+    case DNSD_ERANGE:     return "the journal no longer holds those changes (use the whole zone)";
     default:
         if (err < 0 && err > -1000) {
             return strerror(-err); /* glibc strerror is MT-safe for valid codes */

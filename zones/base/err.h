@@ -23,6 +23,7 @@
 #define DNSD_EACME      (-1014) /* the ACME server answered with a problem document */
 #define DNSD_ENET       (-1015) /* network or HTTP failure (no usable answer) */
 #define DNSD_ECRYPTO    (-1016) /* a key, signature, CSR or certificate operation failed */
+#define DNSD_ERANGE     (-1017) /* the journal no longer holds the changes asked for */
 
 /** Text for an error code from this header or a negated errno. Static storage; any thread. */
 const char *dnsd_strerror(int err);
