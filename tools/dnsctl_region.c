@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dnsctl_region.c -- `dnsctl region add|set|del|list|show` and `dnsctl geo
- * lookup`, plus the region helpers the other command groups share (names
- * for output, --region arguments).
+ * dnsctl_region.c -- `dnsctl region add|set|del|list|show`, plus the region
+ * helpers the other command groups share (names for output, --region
+ * arguments).
  *
  * A region edit is one write transaction: every argument is checked before
  * anything is written, then zw_region_put()/zw_region_del(), then the whole
  * region set is compiled as dnsd would compile it (geo_table_build() without
  * a DB), so an edit the server would refuse is refused here, and the commit.
  * Deleting a region deletes its RRsets and bumps the SOA serial of every
- * zone that had some. `geo lookup` reads the store's regions and asks
- * geo_explain() (dnsd/libgeo.a), the same rules the server runs.
+ * zone that had some. (`geo lookup` is in dnsctl_geo.c.)
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,8 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dnsd/geo.h"
-#include "dnsd/geo_regions.h"
+#include "geo/geo.h"
+#include "geo/geo_regions.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
@@ -1022,64 +1021,4 @@ int ctl_region(ctl_t *c, const char *verb)
         return region_show(c);
     }
     return ctl_usage("unknown command \"region %s\" (add, set, del, list, show)", verb);
-}
-
-/* ---- geo lookup ---- */
-
-static int geo_lookup_cmd(ctl_t *c)
-{
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    ctl_regions_t all = {0};
-    geo_regions_t gr = {0};
-    diag_t d = {0};
-    int rc;
-
-    if ((rc = ctl_check_args(c, "geo lookup", CTL_OPT_JSON | CTL_OPT_DB | CTL_OPT_PATHS, 1, 1))) {
-        return rc;
-    }
-    geo_paths_buf_t pb;
-    const geo_paths_t *paths = NULL;
-    if (c->paths) {
-        char perr[256];
-        if (geo_paths_parse(c->paths, &pb, perr, sizeof(perr)) != 0) {
-            return ctl_err("--paths \"%s\": %s", c->paths, perr);
-        }
-        paths = &pb.paths;
-    }
-    rc = CTL_FAIL;
-    const char *db = c->db;
-    if (!(c->opt_seen & CTL_OPT_DB)) {
-        db = getenv("DNSD_GEO_DB");
-    }
-    if (db && !*db) {
-        db = NULL; /* --db "" or DNSD_GEO_DB="": no database */
-    }
-    if (read_begin(c, &s, &txn, &all) != CTL_OK) {
-        goto out;
-    }
-    mdb_txn_abort(txn);
-    txn = NULL;
-    geo_regions_from_store(all.rs, all.n, &gr);
-    if (geo_explain(db, paths, gr.regions, gr.n, c->argv[0], c->json, stdout, &d) != 0) {
-        ctl_diag(NULL, &d);
-        goto out;
-    }
-    rc = CTL_OK;
-out:
-    if (txn) {
-        mdb_txn_abort(txn);
-    }
-    geo_regions_fini(&gr);
-    ctl_regions_fini(&all);
-    zs_close(s);
-    return rc;
-}
-
-int ctl_geo(ctl_t *c, const char *verb)
-{
-    if (strcmp(verb, "lookup") == 0) {
-        return geo_lookup_cmd(c);
-    }
-    return ctl_usage("unknown command \"geo %s\" (lookup)", verb);
 }
