@@ -43,6 +43,7 @@
 #define ZS_DB_META   "meta"
 #define ZS_DB_ZONES  "zones"
 #define ZS_DB_RRSETS "rrsets"
+#define ZS_DB_REGIONS "regions" /* operator regions: see zones/regions.h */
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 
 #define ZS_META_SCHEMA     "schema"
