@@ -4,6 +4,7 @@
  * (see writer.h). Slow path: dnsctl, zone import, later the orchestration
  * thread. Never called by a query worker.
  */
+#include "zones/rrtype.h"
 #include "zones/writer.h"
 
 #include <stdlib.h>
@@ -12,12 +13,6 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
-
-#define T_CNAME 5
-#define T_SOA   6
-#define T_NS    2
-#define T_RRSIG 46
-#define T_NSEC  47
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
 
@@ -415,27 +410,10 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
 
 /* ---- structure checks ---- */
 
-/* Type mnemonics for messages (the writer does not link ldns; others print as TYPEnnn). */
+/* Type mnemonics for messages: the shared table (rrtype.h), else TYPEnnn. */
 static const char *type_name(uint16_t type, char *buf, size_t cap)
 {
-    static const struct {
-        uint16_t type;
-        const char *name;
-    } names[] = {
-        {1, "A"},        {2, "NS"},      {5, "CNAME"},   {6, "SOA"},     {12, "PTR"},
-        {13, "HINFO"},   {15, "MX"},     {16, "TXT"},    {28, "AAAA"},   {29, "LOC"},
-        {33, "SRV"},     {35, "NAPTR"},  {39, "DNAME"},  {43, "DS"},     {44, "SSHFP"},
-        {46, "RRSIG"},   {47, "NSEC"},   {48, "DNSKEY"}, {50, "NSEC3"},  {51, "NSEC3PARAM"},
-        {52, "TLSA"},    {59, "CDS"},    {60, "CDNSKEY"}, {61, "OPENPGPKEY"}, {64, "SVCB"},
-        {65, "HTTPS"},   {99, "SPF"},    {256, "URI"},   {257, "CAA"},
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (names[i].type == type) {
-            return names[i].name;
-        }
-    }
-    snprintf(buf, cap, "TYPE%u", type);
-    return buf;
+    return rrtype_name(type, buf, cap);
 }
 
 /* The regions defined in the store, for walking fallback chains. */
@@ -520,7 +498,7 @@ static int check_views(const struct chains *ch, const struct owner_types *o, con
     int nviews = 0;
     bool cname = false;
     for (int i = 0; i < o->n; i++) {
-        cname = cname || o->t[i].type == T_CNAME;
+        cname = cname || o->t[i].type == DNS_T_CNAME;
     }
     if (!cname) {
         return 0;
@@ -538,10 +516,10 @@ static int check_views(const struct chains *ch, const struct owner_types *o, con
         int ci = -1, oi = -1;
         for (int i = 0; i < o->n; i++) {
             uint16_t t = o->t[i].type;
-            if (!in_chain(c, nc, o->t[i].region) || t == T_RRSIG || t == T_NSEC) {
+            if (!in_chain(c, nc, o->t[i].region) || t == DNS_T_RRSIG || t == DNS_T_NSEC) {
                 continue;
             }
-            if (t == T_CNAME) {
+            if (t == DNS_T_CNAME) {
                 ci = ci < 0 ? i : ci;
             } else if (oi < 0) {
                 oi = i;
@@ -587,7 +565,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
     owner_str(o->owner, name, sizeof(name));
     int soa = 0, ns = 0;
     for (int i = 0; i < o->n; i++) {
-        if (o->t[i].type == T_SOA) {
+        if (o->t[i].type == DNS_T_SOA) {
             if (!apex) {
                 diag_set(d, "", 0, "SOA record at %s, which is not the zone apex", name);
                 return DNSD_EAPEX;
@@ -604,7 +582,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
             }
             soa++;
         }
-        if (o->t[i].type == T_NS && apex) {
+        if (o->t[i].type == DNS_T_NS && apex) {
             if (o->t[i].region != ZS_REGION_DEFAULT) {
                 /* the apex NS RRset is what the parent delegates to and what
                  * secondaries serve: one for everybody */
@@ -615,7 +593,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
             }
             ns++;
         }
-        if (o->t[i].type != T_CNAME) {
+        if (o->t[i].type != DNS_T_CNAME) {
             continue;
         }
         if (apex) {
@@ -748,14 +726,14 @@ static int soa_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, MDB_val *key
     if (dname_key_build(z->apex, &k) != 0) {
         return DNSD_ELIMIT;
     }
-    key->mv_size = zs_rrset_key(z->id, &k, z->apex_labels, T_SOA, ZS_REGION_DEFAULT, kb);
+    key->mv_size = zs_rrset_key(z->id, &k, z->apex_labels, DNS_T_SOA, ZS_REGION_DEFAULT, kb);
     key->mv_data = kb;
     int rc = mdb_get(txn, s->rrsets, key, val);
     if (rc) {
         return rc == MDB_NOTFOUND ? DNSD_EAPEX : zs_mdb_err(rc);
     }
     zs_rrset_t rr;
-    if (!zs_rrset_decode(val->mv_data, val->mv_size, T_SOA, &rr)) {
+    if (!zs_rrset_decode(val->mv_data, val->mv_size, DNS_T_SOA, &rr)) {
         return DNSD_ESTORE;
     }
     return soa_serial_off(&rr, off);

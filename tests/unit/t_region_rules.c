@@ -17,12 +17,8 @@
 #include "tests/testzone.h"
 #include "zones/base/err.h"
 #include "zones/regions.h"
+#include "zones/rrtype.h"
 #include "zones/writer.h"
-
-#define T_A     1
-#define T_NS    2
-#define T_CNAME 5
-#define T_SOA   6
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -160,10 +156,10 @@ static void add_rr(zw_t *w, const zw_zone_t *z, const char *owner, uint16_t type
 {
     uint8_t rd[300];
     uint16_t len;
-    if (type == T_A) {
+    if (type == DNS_T_A) {
         memcpy(rd, "\xc0\x00\x02\x01", 4);
         len = 4;
-    } else if (type == T_SOA) {
+    } else if (type == DNS_T_SOA) {
         size_t o = (size_t)tz_wire("ns1.geo.test", rd);
         o += (size_t)tz_wire("hostmaster.geo.test", rd + o);
         memset(rd + o, 0, 20);
@@ -189,10 +185,10 @@ static void test_cname_in_view(void)
         printf("Bail out! cannot create geo.test\n");
         exit(1);
     }
-    add_rr(&w, &z, "geo.test", T_SOA, 0, NULL);
-    add_rr(&w, &z, "geo.test", T_NS, 0, "ns1.geo.test");
-    add_rr(&w, &z, "api.geo.test", T_CNAME, eu, "www.geo.test");
-    add_rr(&w, &z, "api.geo.test", T_A, lab, NULL);
+    add_rr(&w, &z, "geo.test", DNS_T_SOA, 0, NULL);
+    add_rr(&w, &z, "geo.test", DNS_T_NS, 0, "ns1.geo.test");
+    add_rr(&w, &z, "api.geo.test", DNS_T_CNAME, eu, "www.geo.test");
+    add_rr(&w, &z, "api.geo.test", DNS_T_A, lab, NULL);
     is_int(zw_check_zone(&w, &z, &d), 0, "view: CNAME in eu and A in lab, lab -> default: fine");
     is_int(zw_commit(&w), 0, "view: committed");
 
@@ -211,7 +207,7 @@ static void test_cname_in_view(void)
 
     /* the same fallback is fine once the A is gone */
     zw_begin(st, &w);
-    is_int(zw_rr_del(&w, &z, W("api.geo.test"), T_A, lab, NULL, 0), 0, "view: A in lab deleted");
+    is_int(zw_rr_del(&w, &z, W("api.geo.test"), DNS_T_A, lab, NULL, 0), 0, "view: A in lab deleted");
     is_int(zw_region_put(&w, &r, &d), 0, "view: then lab -> eu is accepted");
     is_int(zw_commit(&w), 0, "view: committed");
 }
