@@ -184,7 +184,8 @@ static int geo_lookup_cmd(ctl_t *c)
     }
     if (c->json) {
         json_t *o = explain_json(x, db);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        /* 10 significant digits: the 6 decimals of a coordinate, not 17 digits of binary noise */
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(o);
         if (!text) {
             ctl_err("cannot build the JSON output");
