@@ -17,11 +17,7 @@
 #include <unistd.h>
 
 #include "zones/base/err.h"
-
-#define TYPE_A    1
-#define TYPE_NS   2
-#define TYPE_TXT  16
-#define TYPE_AAAA 28
+#include "zones/rrtype.h"
 
 int acme_name_check(const char *name, char *out, size_t cap, char *why, size_t whycap)
 {
@@ -149,7 +145,7 @@ int acme_dns01_add(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *
         diag_set(d, on, 0, "TXT value too long");
         return rl;
     }
-    err = zw_rr_add(w, &z, owner, TYPE_TXT, ZS_REGION_DEFAULT, ACME_TXT_TTL, rd, (uint16_t)rl);
+    err = zw_rr_add(w, &z, owner, DNS_T_TXT, ZS_REGION_DEFAULT, ACME_TXT_TTL, rd, (uint16_t)rl);
     if (err == DNSD_EEXIST) {
         return 0;
     }
@@ -180,7 +176,7 @@ int acme_dns01_del(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *
         zp->id = 0;
         return 0;
     }
-    err = zw_rr_del(w, &z, owner, TYPE_TXT, ZS_REGION_DEFAULT, rd, (uint16_t)rl);
+    err = zw_rr_del(w, &z, owner, DNS_T_TXT, ZS_REGION_DEFAULT, rd, (uint16_t)rl);
     if (err == DNSD_ENOTFOUND) {
         zp->id = 0; /* nothing changed there */
         return 0;
@@ -386,7 +382,7 @@ static void add_addrs(ns_walk_t *nw, const uint8_t *host)
     }
     for (int t = 0; t < 2; t++) {
         zs_rrset_t rr;
-        uint16_t type = t ? TYPE_AAAA : TYPE_A;
+        uint16_t type = t ? DNS_T_AAAA : DNS_T_A;
         if (zw_rrset_get(nw->s, nw->txn, &hz, host, type, ZS_REGION_DEFAULT, &rr) != 0) {
             continue;
         }
@@ -397,13 +393,13 @@ static void add_addrs(ns_walk_t *nw, const uint8_t *host)
             off += 2u + rl;
             struct sockaddr_storage *ss = &nw->out[nw->n];
             memset(ss, 0, sizeof(*ss));
-            if (type == TYPE_A && rl == 4) {
+            if (type == DNS_T_A && rl == 4) {
                 struct sockaddr_in *a = (void *)ss;
                 a->sin_family = AF_INET;
                 a->sin_port = htons(53);
                 memcpy(&a->sin_addr, rd, 4);
                 nw->n++;
-            } else if (type == TYPE_AAAA && rl == 16) {
+            } else if (type == DNS_T_AAAA && rl == 16) {
                 struct sockaddr_in6 *a = (void *)ss;
                 a->sin6_family = AF_INET6;
                 a->sin6_port = htons(53);
@@ -418,7 +414,7 @@ int acme_dns01_ns_addrs(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z,
                         struct sockaddr_storage *out, int max)
 {
     zs_rrset_t ns;
-    if (zw_rrset_get(s, txn, z, z->apex, TYPE_NS, ZS_REGION_DEFAULT, &ns) != 0) {
+    if (zw_rrset_get(s, txn, z, z->apex, DNS_T_NS, ZS_REGION_DEFAULT, &ns) != 0) {
         return 0;
     }
     /* copy the NS targets first: the lookups below reuse the txn's pages */

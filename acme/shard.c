@@ -28,12 +28,7 @@
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
-
-#define T_A    1
-#define T_TXT  16
-#define T_AAAA 28
-#define T_TLSA 52
-#define T_HTTPS 65
+#include "zones/rrtype.h"
 
 json_t *acme_shard_of(json_t *req)
 {
@@ -307,12 +302,12 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
         if (name_wire(name, false, owner) < 0 || (err = zone_of(w, owner, &z, d)) != 0) {
             return err ? err : DNSD_EMALFORMED;
         }
-        if ((err = rrset_put(w, &z, owner, T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
-            (err = rrset_put(w, &z, owner, T_AAAA, region, ttl, aaaa, aaaalen,
+        if ((err = rrset_put(w, &z, owner, DNS_T_A, region, ttl, a, alen, clear ? 0 : na, d)) ||
+            (err = rrset_put(w, &z, owner, DNS_T_AAAA, region, ttl, aaaa, aaaalen,
                              clear ? 0 : naaaa, d))) {
             return err;
         }
-        if ((err = rrset_put(w, &z, owner, T_HTTPS, region, ttl, hs, hslen, clear ? 0 : nhs, d))) {
+        if ((err = rrset_put(w, &z, owner, DNS_T_HTTPS, region, ttl, hs, hslen, clear ? 0 : nhs, d))) {
             return err;
         }
         if (name[0] == '*') {
@@ -321,8 +316,8 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
         if (name_wire(name, true, owner) < 0) {
             return DNSD_EMALFORMED;
         }
-        if ((err = rrset_put(w, &z, owner, T_TLSA, region, ttl, tl, tllen, clear ? 0 : ntl, d)) ||
-            (err = rrset_put(w, &z, owner, T_TXT, region, ttl, tx, txlen, clear ? 0 : ntx, d))) {
+        if ((err = rrset_put(w, &z, owner, DNS_T_TLSA, region, ttl, tl, tllen, clear ? 0 : ntl, d)) ||
+            (err = rrset_put(w, &z, owner, DNS_T_TXT, region, ttl, tx, txlen, clear ? 0 : ntx, d))) {
             return err;
         }
     }

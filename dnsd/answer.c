@@ -149,25 +149,14 @@ static bool put_raw(wr_t *w, const uint8_t *p, size_t n)
     return true;
 }
 
-/* rdata with compressible names (RFC 3597 section 4: the RFC 1035 types only) */
+/* rdata with compressible names (RFC 3597 section 4: the RFC 1035 types only; rrtype.h) */
 static bool put_rdata(wr_t *w, uint16_t type, const uint8_t *rd, size_t rl)
 {
-    size_t pre = 0, names = 0;
-    switch (type) {
-    case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_MD: case DNS_T_MF:
-    case DNS_T_MB: case DNS_T_MG: case DNS_T_MR:
-        names = 1;
-        break;
-    case DNS_T_MX:
-        pre = 2;
-        names = 1;
-        break;
-    case DNS_T_SOA: case DNS_T_MINFO:
-        names = 2;
-        break;
-    default:
+    const rrtype_t *t = rrtype_get(type);
+    if (!t || !t->compress || !t->nnames) {
         return put_raw(w, rd, rl);
     }
+    size_t pre = t->name_off, names = t->nnames;
     size_t off = pre;
     if (rl < pre || !put_raw(w, rd, pre)) {
         return false;
@@ -600,17 +589,15 @@ size_t answer_slip(const answer_ctx_t *a, uint8_t *out, size_t len)
     return n;
 }
 
-/* A/AAAA for the in-zone targets of NS/MX/SRV records of one item */
+/* A/AAAA for the in-zone targets of NS/MX/SRV records of one item (rrtype.h: additional) */
 static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zone_t *z,
                         const zr_chain_t *ch, uint16_t *arcount, bool must_fit)
 {
-    size_t skip;
-    switch (it->rr.type) {
-    case DNS_T_NS: skip = 0; break;
-    case DNS_T_MX: skip = 2; break;
-    case DNS_T_SRV: skip = 6; break;
-    default: return true;
+    const rrtype_t *rt = rrtype_get(it->rr.type);
+    if (!rt || rt->additional == RRTYPE_NO_ADDITIONAL) {
+        return true;
     }
+    size_t skip = rt->additional;
     size_t off = 0;
     for (unsigned i = 0; i < it->rr.count; i++) {
         size_t rl = zs_get16(it->rr.rdata + off);

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "acme/order.h"
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 #include "zones/base/diag.h"
 
 #define CONF_LISTEN_MAX 16

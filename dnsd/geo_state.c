@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsd/geo_regions.h"
+#include "geo/geo_regions.h"
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 

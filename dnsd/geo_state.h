@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 #include "zones/base/diag.h"
 #include "zones/regions.h"
 #include "zones/store.h"

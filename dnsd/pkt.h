@@ -11,15 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zones/rrtype.h" /* the type numbers (DNS_T_*) and the type table */
+
 #define DNS_HDR_LEN 12
 
-enum {
-    DNS_T_A = 1, DNS_T_NS = 2, DNS_T_MD = 3, DNS_T_MF = 4, DNS_T_CNAME = 5, DNS_T_SOA = 6,
-    DNS_T_MB = 7, DNS_T_MG = 8, DNS_T_MR = 9, DNS_T_PTR = 12, DNS_T_MINFO = 14, DNS_T_MX = 15,
-    DNS_T_AAAA = 28, DNS_T_SRV = 33, DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_TKEY = 249,
-    DNS_T_TSIG = 250, DNS_T_IXFR = 251, DNS_T_AXFR = 252, DNS_T_MAILB = 253, DNS_T_MAILA = 254,
-    DNS_T_ANY = 255,
-};
 enum { DNS_C_IN = 1, DNS_C_ANY = 255 };
 enum {
     DNS_R_NOERROR = 0, DNS_R_FORMERR = 1, DNS_R_SERVFAIL = 2, DNS_R_NXDOMAIN = 3,

@@ -11,6 +11,7 @@
  */
 #include "tools/dnsctl.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -300,51 +301,28 @@ static int utf8_len(const unsigned char *p)
 
 void json_str(FILE *f, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    while (*p) {
-        unsigned char c = *p;
-        switch (c) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        case '\b':
-            fputs("\\b", f);
-            break;
-        case '\f':
-            fputs("\\f", f);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7F) {
-                fprintf(f, "\\u%04x", c);
-            } else if (c < 0x80) {
-                fputc(c, f);
-            } else {
-                int n = utf8_len(p);
-                if (n == 0) {
-                    fputs("\\ufffd", f);
-                } else {
-                    fwrite(p, 1, (size_t)n, f);
-                    p += n;
-                    continue;
-                }
-            }
+    /* jansson takes only valid UTF-8: each bad byte becomes U+FFFD first */
+    size_t len = strlen(s), o = 0;
+    char *clean = xmalloc(3 * len + 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_len(p);
+        if (n == 0) {
+            memcpy(clean + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+            continue;
         }
-        p++;
+        memcpy(clean + o, p, (size_t)n);
+        o += (size_t)n;
+        p += n;
     }
-    fputc('"', f);
+    clean[o] = 0;
+    json_t *js = json_stringn(clean, o);
+    char *text = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    fputs(text ? text : "null", f);
+    free(text);
+    json_decref(js);
+    free(clean);
 }
 
 /* ---- tables ---- */

@@ -186,7 +186,8 @@ const char *ctl_name_str(const uint8_t *wire, char *buf);
 
 /* ---- JSON output ---- */
 
-/** Print @p s as a JSON string, quotes included (UTF-8 kept, bad bytes as U+FFFD). */
+/** Print @p s as a JSON string, quotes included, escaped by jansson (UTF-8 kept, bad bytes
+ * as U+FFFD). */
 void json_str(FILE *f, const char *s);
 
 /* ---- tables: rows of strings, printed with aligned columns ---- */

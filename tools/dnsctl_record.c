@@ -15,9 +15,7 @@
 #include "zones/base/xalloc.h"
 #include "zones/export.h"
 #include "zones/import.h"
-
-#define T_NS  2
-#define T_SOA 6
+#include "zones/rrtype.h"
 
 /* open the store for an edit and begin: CTL_OK with *s, w, z and *region (--region) set */
 static int edit_begin(ctl_t *c, zs_store_t **s, zw_t *w, zw_zone_t *z, uint16_t *region)
@@ -127,21 +125,21 @@ static int record_add(ctl_t *c)
     }
     ctl_name_str(lower, on);
     if (region != ZS_REGION_DEFAULT && dname_eq(lower, z.apex) &&
-        (rr.type == T_SOA || rr.type == T_NS)) {
+        (rr.type == DNS_T_SOA || rr.type == DNS_T_NS)) {
         /* one SOA and one apex NS set for everybody: what the parent delegates to,
          * what secondaries serve (zw_check_zone() refuses it too) */
         ctl_err("refused: %s of %s %s in the default region only (leave out --region)",
-                rr.type == T_SOA ? "the SOA record" : "the apex NS records", on,
-                rr.type == T_SOA ? "is" : "are");
+                rr.type == DNS_T_SOA ? "the SOA record" : "the apex NS records", on,
+                rr.type == DNS_T_SOA ? "is" : "are");
         goto out;
     }
-    if (rr.type == T_SOA) {
+    if (rr.type == DNS_T_SOA) {
         /* a zone has one SOA: adding one replaces it, and sets the serial itself */
         if (!dname_eq(lower, z.apex)) {
             ctl_err("SOA record at %s, which is not the zone apex", on);
             goto out;
         }
-        err = zw_rr_del(&w, &z, rr.owner, T_SOA, ZS_REGION_DEFAULT, NULL, 0);
+        err = zw_rr_del(&w, &z, rr.owner, DNS_T_SOA, ZS_REGION_DEFAULT, NULL, 0);
         if (err && err != DNSD_ENOTFOUND) {
             ctl_err("cannot replace the SOA record: %s", dnsd_strerror(err));
             goto out;
@@ -258,7 +256,7 @@ static int record_del(ctl_t *c)
                 "(give a TYPE, or use `dnsctl zone delete`)", zn);
         goto out;
     }
-    if (dname_eq(lower, z.apex) && type == T_SOA && region == ZS_REGION_DEFAULT) {
+    if (dname_eq(lower, z.apex) && type == DNS_T_SOA && region == ZS_REGION_DEFAULT) {
         ctl_err("refused: the SOA record of %s cannot be deleted (a zone needs one; "
                 "`dnsctl record add` replaces it, `dnsctl zone delete` removes the zone)", zn);
         goto out;

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dnsctl_region.c -- `dnsctl region add|set|del|list|show` and `dnsctl geo
- * lookup`, plus the region helpers the other command groups share (names
- * for output, --region arguments).
+ * dnsctl_region.c -- `dnsctl region add|set|del|list|show`, plus the region
+ * helpers the other command groups share (names for output, --region
+ * arguments).
  *
- * A region edit is one write transaction: every argument is checked before
- * anything is written, then zw_region_put()/zw_region_del(), then the whole
- * region set is compiled as dnsd would compile it (geo_table_build() without
- * a DB), so an edit the server would refuse is refused here, and the commit.
+ * A region edit is one write transaction: the arguments are parsed (and
+ * their syntax checked) before anything is written, then zw_region_put()/
+ * zw_region_del(), which enforce the region rules for every writer (the
+ * whole set, as dnsd's geo build would; zones re-checked on a new fallback:
+ * zones/writer_region.c), and the commit. This file only prints the diag.
  * Deleting a region deletes its RRsets and bumps the SOA serial of every
- * zone that had some. `geo lookup` reads the store's regions and asks
- * geo_explain() (dnsd/libgeo.a), the same rules the server runs.
+ * zone that had some. (`geo lookup` is in dnsctl_geo.c.)
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,8 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dnsd/geo.h"
-#include "dnsd/geo_regions.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
@@ -129,17 +127,6 @@ enum list_kind { L_CONTINENT, L_COUNTRY, L_SUBDIVISION, L_CIDR };
 
 static const char *const list_opt[] = {"--continent", "--country", "--subdivision", "--cidr"};
 
-static bool is_continent(const char *c)
-{
-    static const char *const all[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        if (strcmp(c, all[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void upper(char *s)
 {
     for (; *s; s++) {
@@ -246,7 +233,7 @@ static int parse_list(const char *text, enum list_kind kind, zs_region_t *r)
         char code[16];
         snprintf(code, sizeof(code), "%s", it);
         upper(code);
-        if (kind == L_CONTINENT && !is_continent(code)) {
+        if (kind == L_CONTINENT && !zs_continent_ok(code)) {
             rc = ctl_err("%s \"%s\": \"%s\" is not a continent code (AF AN AS EU NA OC SA)", opt,
                          text, it);
             goto out;
@@ -343,111 +330,6 @@ static int apply_options(const ctl_t *c, zs_region_t *r)
     return CTL_OK;
 }
 
-/*
- * A code or network listed by two regions would be matched by whichever
- * comes first: refuse it, naming the other region.
- */
-static int check_unique(const ctl_regions_t *all, const zs_region_t *r)
-{
-    char cb[CIDR_STR_MAX];
-    for (size_t i = 0; i < all->n; i++) {
-        const zs_region_t *o = &all->rs[i];
-        if (o->id == r->id) {
-            continue;
-        }
-        for (int a = 0; a < r->ncont; a++) {
-            for (int b = 0; b < o->ncont; b++) {
-                if (strcmp(r->cont[a], o->cont[b]) == 0) {
-                    return ctl_err("--continent %s: region %s already has it (a code belongs to "
-                                   "one region)", r->cont[a], o->name);
-                }
-            }
-        }
-        for (int a = 0; a < r->ncountry; a++) {
-            for (int b = 0; b < o->ncountry; b++) {
-                if (strcmp(r->country[a], o->country[b]) == 0) {
-                    return ctl_err("--country %s: region %s already has it (a code belongs to "
-                                   "one region)", r->country[a], o->name);
-                }
-            }
-        }
-        for (int a = 0; a < r->nsubdiv; a++) {
-            for (int b = 0; b < o->nsubdiv; b++) {
-                if (strcmp(r->subdiv[a], o->subdiv[b]) == 0) {
-                    return ctl_err("--subdivision %s: region %s already has it (a code belongs "
-                                   "to one region)", r->subdiv[a], o->name);
-                }
-            }
-        }
-        for (int a = 0; a < r->ncidr; a++) {
-            for (int b = 0; b < o->ncidr; b++) {
-                if (r->cidr[a].family == o->cidr[b].family && r->cidr[a].len == o->cidr[b].len &&
-                    memcmp(r->cidr[a].addr, o->cidr[b].addr, 16) == 0) {
-                    zs_cidr_str(&r->cidr[a], cb, sizeof(cb));
-                    return ctl_err("--cidr %s: region %s already has it (a network belongs to "
-                                   "one region)", cb, o->name);
-                }
-            }
-        }
-    }
-    return CTL_OK;
-}
-
-/* Compile every region as dnsd would (no DB): what the server refuses is refused here. */
-static int check_buildable(zs_store_t *s, MDB_txn *txn)
-{
-    ctl_regions_t all;
-    geo_regions_t gr;
-    diag_t d = {0};
-    if (ctl_regions_load(s, txn, &all) != CTL_OK) {
-        return CTL_FAIL;
-    }
-    geo_regions_from_store(all.rs, all.n, &gr);
-    geo_table_t *gt = geo_table_build(NULL, NULL, gr.regions, gr.n, &d);
-    int rc = CTL_OK;
-    if (!gt) {
-        rc = ctl_err("refused: dnsd could not use these regions: %s", d.text);
-    }
-    geo_table_free(gt);
-    geo_regions_fini(&gr);
-    ctl_regions_fini(&all);
-    return rc;
-}
-
-/*
- * A new fallback changes what every region below it sees: check every zone
- * again (a CNAME in eu with an A in lab is fine until lab falls back to eu).
- */
-typedef struct zone_check {
-    zw_t *w;
-    diag_t *d;
-    char zone[CTL_NAME_STR_MAX];
-} zone_check_t;
-
-static int zone_check_cb(const zw_zone_t *z, void *arg)
-{
-    zone_check_t *x = arg;
-    int err = zw_check_zone(x->w, z, x->d);
-    if (err) {
-        ctl_name_str(z->apex, x->zone);
-    }
-    return err;
-}
-
-static int check_zones(zw_t *w)
-{
-    diag_t d = {0};
-    zone_check_t x = {w, &d, ""};
-    int err = zw_foreach_zone(w->s, w->txn, zone_check_cb, &x);
-    if (err && x.zone[0]) {
-        return ctl_err("refused: zone %s: %s", x.zone, d.text);
-    }
-    if (err) {
-        return ctl_err("cannot check the zones: %s", dnsd_strerror(err));
-    }
-    return CTL_OK;
-}
-
 /* "eu -> default" (the regions @p id falls back to, not @p id itself) */
 static void chain_str(const ctl_regions_t *all, uint16_t id, char *buf, size_t cap)
 {
@@ -472,6 +354,29 @@ static void chain_str(const ctl_regions_t *all, uint16_t id, char *buf, size_t c
 }
 
 /* ---- region add / set ---- */
+
+/*
+ * Print the writer's refusal of a region edit: a code or network taken is
+ * named by the option that gave it (d->file is the field), a zone check by
+ * its zone, anything else by the command.
+ */
+static void region_diag(const char *cmd, const char *name, const diag_t *d)
+{
+    static const char *const fields[] = {"continent", "country", "subdivision", "cidr"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strcmp(d->file, fields[i]) == 0) {
+            const char *colon = strchr(d->text, ':');
+            int il = colon ? (int)(colon - d->text) : 0;
+            ctl_err("--%s %.*s%s", d->file, il, d->text, colon ? colon : d->text);
+            return;
+        }
+    }
+    if (strncmp(d->file, "zone ", 5) == 0) {
+        ctl_err("refused: %s: %s", d->file, d->text);
+        return;
+    }
+    ctl_err("%s %s: %s", cmd, name, d->text[0] ? d->text : "refused");
+}
 
 static int region_put(ctl_t *c, bool add)
 {
@@ -539,17 +444,9 @@ static int region_put(ctl_t *c, bool add)
         }
         r->parent = pid;
     }
-    if (check_unique(&all, r) != CTL_OK) {
-        goto out;
-    }
+    /* the writer enforces the region rules (zs_regions_check(), zone re-checks) */
     if ((err = zw_region_put(&w, r, &d)) != 0) {
-        ctl_err("%s %s: %s", cmd, name, d.text);
-        goto out;
-    }
-    if (check_buildable(s, w.txn) != CTL_OK) {
-        goto out;
-    }
-    if (c->fallback && check_zones(&w) != CTL_OK) {
+        region_diag(cmd, name, &d);
         goto out;
     }
     /* the chain as it will be committed */
@@ -671,9 +568,6 @@ static int region_del(ctl_t *c)
     }
     if ((err = zw_region_del(&w, id, &d)) != 0) {
         ctl_err("cannot delete region %s: %s", name, d.text[0] ? d.text : dnsd_strerror(err));
-        goto out;
-    }
-    if (check_buildable(s, w.txn) != CTL_OK) {
         goto out;
     }
     if (ctl_commit(&w, "refused") != CTL_OK) {
@@ -1021,64 +915,4 @@ int ctl_region(ctl_t *c, const char *verb)
         return region_show(c);
     }
     return ctl_usage("unknown command \"region %s\" (add, set, del, list, show)", verb);
-}
-
-/* ---- geo lookup ---- */
-
-static int geo_lookup_cmd(ctl_t *c)
-{
-    zs_store_t *s = NULL;
-    MDB_txn *txn = NULL;
-    ctl_regions_t all = {0};
-    geo_regions_t gr = {0};
-    diag_t d = {0};
-    int rc;
-
-    if ((rc = ctl_check_args(c, "geo lookup", CTL_OPT_JSON | CTL_OPT_DB | CTL_OPT_PATHS, 1, 1))) {
-        return rc;
-    }
-    geo_paths_buf_t pb;
-    const geo_paths_t *paths = NULL;
-    if (c->paths) {
-        char perr[256];
-        if (geo_paths_parse(c->paths, &pb, perr, sizeof(perr)) != 0) {
-            return ctl_err("--paths \"%s\": %s", c->paths, perr);
-        }
-        paths = &pb.paths;
-    }
-    rc = CTL_FAIL;
-    const char *db = c->db;
-    if (!(c->opt_seen & CTL_OPT_DB)) {
-        db = getenv("DNSD_GEO_DB");
-    }
-    if (db && !*db) {
-        db = NULL; /* --db "" or DNSD_GEO_DB="": no database */
-    }
-    if (read_begin(c, &s, &txn, &all) != CTL_OK) {
-        goto out;
-    }
-    mdb_txn_abort(txn);
-    txn = NULL;
-    geo_regions_from_store(all.rs, all.n, &gr);
-    if (geo_explain(db, paths, gr.regions, gr.n, c->argv[0], c->json, stdout, &d) != 0) {
-        ctl_diag(NULL, &d);
-        goto out;
-    }
-    rc = CTL_OK;
-out:
-    if (txn) {
-        mdb_txn_abort(txn);
-    }
-    geo_regions_fini(&gr);
-    ctl_regions_fini(&all);
-    zs_close(s);
-    return rc;
-}
-
-int ctl_geo(ctl_t *c, const char *verb)
-{
-    if (strcmp(verb, "lookup") == 0) {
-        return geo_lookup_cmd(c);
-    }
-    return ctl_usage("unknown command \"geo %s\" (lookup)", verb);
 }

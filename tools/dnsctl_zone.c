@@ -21,9 +21,7 @@
 #include "zones/export.h"
 #include "zones/journal.h"
 #include "zones/import.h"
-
-#define T_NS  2
-#define T_SOA 6
+#include "zones/rrtype.h"
 
 /*
  * SOA timers of a new zone (RFC 1912 2.2, RIPE-203): secondaries are kept
@@ -139,12 +137,12 @@ static int zone_create(ctl_t *c)
         ctl_err("cannot create zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
-    if ((err = zw_rr_add(&w, &z, apex, T_SOA, ZS_REGION_DEFAULT, ttl, soa, (uint16_t)o)) != 0) {
+    if ((err = zw_rr_add(&w, &z, apex, DNS_T_SOA, ZS_REGION_DEFAULT, ttl, soa, (uint16_t)o)) != 0) {
         ctl_err("zone %s: cannot add the SOA record: %s", name, dnsd_strerror(err));
         goto out;
     }
     for (int i = 0; i < c->nns; i++) {
-        err = zw_rr_add(&w, &z, apex, T_NS, ZS_REGION_DEFAULT, ttl, ns[i], (uint16_t)nslen[i]);
+        err = zw_rr_add(&w, &z, apex, DNS_T_NS, ZS_REGION_DEFAULT, ttl, ns[i], (uint16_t)nslen[i]);
         if (err && err != DNSD_EEXIST) {
             ctl_err("zone %s: cannot add NS %s: %s", name, c->ns[i], dnsd_strerror(err));
             goto out;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * geo-bench.c -- microbenchmark of the geo table (dnsd/geo.h): builds a
+ * geo-bench.c -- microbenchmark of the geo table (geo/geo.h): builds a
  * table from a MaxMind DB and four regions (EU, NA, AS by continent, DE by
  * country under EU), prints build time, ranges per family and memory, then
  * times geo_lookup() over N pre-generated random addresses per set (IPv4
@@ -13,7 +13,7 @@
  * usage: geo-bench [-n N] [DB]   (DB default: $GEO_DIR/geo-whois-asn-country.mmdb,
  *                                 GEO_DIR default $top_srcdir/tests/data/geo)
  */
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 
 #include <arpa/inet.h>
 #include <maxminddb.h>

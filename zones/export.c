@@ -27,8 +27,7 @@
 #include "zones/base/xalloc.h"
 #include "zones/import.h"
 #include "zones/regions.h"
-
-#define T_SOA 6
+#include "zones/rrtype.h"
 
 static char *generic_rdata(const uint8_t *rdata, uint16_t rdlen)
 {
@@ -162,7 +161,7 @@ struct export_ctx {
 static int export_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
 {
     struct export_ctx *c = arg;
-    if (rr->region != c->region || (rr->type == T_SOA && dname_eq(owner, c->z->apex))) {
+    if (rr->region != c->region || (rr->type == DNS_T_SOA && dname_eq(owner, c->z->apex))) {
         return 0;
     }
     return print_rrset(c->out, owner, rr);
@@ -201,7 +200,7 @@ int zf_export(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint16_t region, 
         free(rs);
     }
     fputc('\n', out);
-    err = zw_rrset_get(s, txn, z, z->apex, T_SOA, region, &soa);
+    err = zw_rrset_get(s, txn, z, z->apex, DNS_T_SOA, region, &soa);
     if (err == 0) {
         err = print_rrset(out, z->apex, &soa);
     } else if (err == DNSD_ENOTFOUND) {

@@ -40,13 +40,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
-
-#define T_NS    2
-#define T_CNAME 5
-#define T_SOA   6
-#define T_OPT   41
-#define T_RRSIG 46
-#define T_NSEC  47
+#include "zones/rrtype.h"
 
 #define NAME_STR_MAX (4 * DNAME_MAXLEN + 2)
 
@@ -268,7 +262,7 @@ int zf_type_parse(const char *s, uint16_t *out, diag_t *d)
         }
     }
     /* RFC 6895 3.1: 0, OPT and 128-255 (TKEY, TSIG, IXFR, AXFR, ANY...) are not data */
-    if (t == 0 || t == T_OPT || (t >= 128 && t <= 255)) {
+    if (t == 0 || t == DNS_T_OPT || (t >= 128 && t <= 255)) {
         diag_set(d, "", 0, "type %s cannot be stored in a zone (a meta or query type)", s);
         return DNSD_EMALFORMED;
     }
@@ -1153,16 +1147,16 @@ static int record(imp_t *im, src_t *s)
         goto out;
     }
     bool apex = dname_eq(lower, im->z->apex);
-    if (rr.type == T_SOA && !apex) {
+    if (rr.type == DNS_T_SOA && !apex) {
         err = fail(im, line, DNSD_EAPEX, "SOA record at %s, which is not the zone apex", nm);
         goto out;
     }
-    if (rr.type == T_CNAME && apex) {
+    if (rr.type == DNS_T_CNAME && apex) {
         err = fail(im, line, DNSD_ECNAME,
                    "CNAME at the zone apex %s (it would sit beside SOA and NS)", nm);
         goto out;
     }
-    if (s->region != ZS_REGION_DEFAULT && apex && (rr.type == T_SOA || rr.type == T_NS)) {
+    if (s->region != ZS_REGION_DEFAULT && apex && (rr.type == DNS_T_SOA || rr.type == DNS_T_NS)) {
         err = fail(im, line, DNSD_EAPEX, "%s record at the apex %s in region %s: the zone's SOA "
                    "and NS records are in the default region only (leave them out of a region's "
                    "records)", ts, nm, s->region_name);
@@ -1171,14 +1165,14 @@ static int record(imp_t *im, src_t *s)
     node_t *nd = node_get(im, lower, (size_t)rr.owner_len);
     rrinfo_t *ri = node_find(nd, rr.type, s->region);
     if (!ri) {
-        bool side = rr.type == T_RRSIG || rr.type == T_NSEC;
+        bool side = rr.type == DNS_T_RRSIG || rr.type == DNS_T_NSEC;
         /* inside one region here, with the line; across a fallback chain,
          * zw_check_zone() finds it afterwards */
         for (unsigned i = 0; i < nd->n && !side; i++) {
             rrinfo_t *o = &nd->t[i];
-            bool o_side = o->type == T_RRSIG || o->type == T_NSEC;
+            bool o_side = o->type == DNS_T_RRSIG || o->type == DNS_T_NSEC;
             if (o->region != s->region || o_side ||
-                (rr.type != T_CNAME && o->type != T_CNAME)) {
+                (rr.type != DNS_T_CNAME && o->type != DNS_T_CNAME)) {
                 continue;
             }
             char os[32];
@@ -1216,11 +1210,11 @@ static int record(imp_t *im, src_t *s)
         goto out;
     }
     im->st->added++;
-    if (++ri->count > 1 && (rr.type == T_CNAME || rr.type == T_SOA)) {
-        err = fail(im, line, rr.type == T_SOA ? DNSD_EAPEX : DNSD_ECNAME,
+    if (++ri->count > 1 && (rr.type == DNS_T_CNAME || rr.type == DNS_T_SOA)) {
+        err = fail(im, line, rr.type == DNS_T_SOA ? DNSD_EAPEX : DNSD_ECNAME,
                    "second %s record at %s (the first is at %s:%d); %s", ts, nm,
                    im->files[ri->file], ri->line,
-                   rr.type == T_SOA ? "a zone has exactly one" : "a name has at most one");
+                   rr.type == DNS_T_SOA ? "a zone has exactly one" : "a name has at most one");
         goto out;
     }
 out:

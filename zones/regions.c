@@ -254,186 +254,162 @@ int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id)
     return err;
 }
 
-static int bump_regions_gen(zw_t *w)
-{
-    return zs_meta_bump(w->s, w->txn, ZS_META_REGIONS_GEN);
-}
-
 int zs_regions_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
 {
     return zs_meta_u64(s, txn, ZS_META_REGIONS_GEN, out);
 }
 
-int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
+bool zs_continent_ok(const char *c)
 {
-    zs_region_t *rs;
-    size_t n;
-    int err = zs_regions_load(w->s, w->txn, &rs, &n);
-    if (err) {
-        diag_set(d, "", 0, "cannot read regions: %s", dnsd_strerror(err));
-        return err;
-    }
-    if (!r->name[0] || strcmp(r->name, "default") == 0 || strlen(r->name) > ZS_REGION_NAME_MAX) {
-        diag_set(d, "", 0, "region name \"%s\" is reserved or invalid", r->name);
-        err = DNSD_EMALFORMED;
-        goto out;
-    }
-    uint16_t next = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (rs[i].id != r->id && strcmp(rs[i].name, r->name) == 0) {
-            diag_set(d, "", 0, "region \"%s\" already exists", r->name);
-            err = DNSD_EEXIST;
-            goto out;
-        }
-        if (rs[i].id >= next) {
-            next = (uint16_t)(rs[i].id + 1);
+    static const char *const all[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(c, all[i]) == 0) {
+            return true;
         }
     }
-    if (r->id == 0) {
-        /* never reuse the id of a deleted region: a running dnsd may still
-         * map clients to it until it rebuilds its geo snapshot */
-        uint64_t counter = 0;
-        if ((err = zs_meta_u64(w->s, w->txn, ZS_META_NEXT_REGION, &counter)) != 0) {
-            goto out;
-        }
-        if (counter > next) {
-            next = counter > ZS_REGION_ID_MAX + 1u ? ZS_REGION_ID_MAX + 1u : (uint16_t)counter;
-        }
-        if (next > ZS_REGION_ID_MAX) {
-            diag_set(d, "", 0, "too many regions");
-            err = DNSD_ELIMIT;
-            goto out;
-        }
-        r->id = next;
-        uint8_t nb[8];
-        zs_put64(nb, (uint64_t)next + 1);
-        MDB_val nk = {strlen(ZS_META_NEXT_REGION), (void *)ZS_META_NEXT_REGION}, nv = {8, nb};
-        int prc = mdb_put(w->txn, w->s->meta, &nk, &nv, 0);
-        if (prc) {
-            err = zs_mdb_err(prc);
-            goto out;
-        }
-    }
-    /* the chain: parent must exist, no loop, bounded depth */
-    uint16_t cur = r->parent;
-    int depth = 0;
-    for (; cur != 0; depth++) {
-        if (cur == r->id || depth >= ZS_REGION_CHAIN_MAX) {
-            diag_set(d, "", 0, "fallback chain of region \"%s\" loops or is longer than %d",
-                     r->name, ZS_REGION_CHAIN_MAX);
-            err = DNSD_ELIMIT;
-            goto out;
-        }
-        size_t i;
-        for (i = 0; i < n && rs[i].id != cur; i++) {
-        }
-        if (i == n) {
-            diag_set(d, "", 0, "fallback region id %u does not exist", cur);
-            err = DNSD_ENOTFOUND;
-            goto out;
-        }
-        cur = rs[i].parent;
-    }
-    /* and the regions below r: their chains run through r, so a new parent
-     * (or a longer chain above it) lengthens them too */
-    for (size_t x = 0; x < n; x++) {
-        if (rs[x].id == r->id) {
-            continue;
-        }
-        uint16_t c = rs[x].parent;
-        for (int steps = 1; c != 0 && steps <= ZS_REGION_CHAIN_MAX; steps++) {
-            if (c == r->id) {
-                if (steps + depth > ZS_REGION_CHAIN_MAX) {
-                    diag_set(d, "", 0,
-                             "this would make the fallback chain of region \"%s\" (below \"%s\") "
-                             "longer than %d",
-                             rs[x].name, r->name, ZS_REGION_CHAIN_MAX);
-                    err = DNSD_ELIMIT;
-                    goto out;
-                }
-                break;
-            }
-            size_t i;
-            for (i = 0; i < n && rs[i].id != c; i++) {
-            }
-            c = i < n ? rs[i].parent : 0;
-        }
-    }
-    uint8_t *buf = xmalloc(ZS_REGION_VALUE_MAX);
-    zs_region_t *back = xmalloc(sizeof(*back));
-    uint8_t kb[2];
-    zs_put16(kb, r->id);
-    MDB_val key = {2, kb}, val = {zs_region_encode(r, buf), buf};
-    /* never store what the readers would refuse as damage */
-    if (zs_region_decode(r->id, buf, val.mv_size, back) != 0) {
-        diag_set(d, "", 0, "region \"%s\": a name, code, CIDR or coordinate is not valid",
-                 r->name);
-        free(buf);
-        free(back);
-        err = DNSD_EMALFORMED;
-        goto out;
-    }
-    free(back);
-    int rc = mdb_put(w->txn, w->s->regions, &key, &val, 0);
-    free(buf);
-    err = rc ? zs_mdb_err(rc) : bump_regions_gen(w);
-out:
-    free(rs);
-    return err;
+    return false;
 }
 
-struct zone_list {
-    zw_zone_t *z;
-    size_t n, cap;
-};
-
-static int collect_zone(const zw_zone_t *z, void *arg)
+static const zs_region_t *by_id(const zs_region_t *rs, size_t n, uint16_t id)
 {
-    struct zone_list *l = arg;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 8;
-        l->z = xrealloc(l->z, l->cap * sizeof(*l->z));
+    for (size_t i = 0; i < n; i++) {
+        if (rs[i].id == id) {
+            return &rs[i];
+        }
     }
-    l->z[l->n++] = *z;
+    return NULL;
+}
+
+static bool cidr_eq(const zs_cidr_t *a, const zs_cidr_t *b)
+{
+    return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* A code or network listed by two regions would be matched by whichever comes first. */
+static int check_unique(const zs_region_t *r, const zs_region_t *o, diag_t *d)
+{
+    const char *what = "a code belongs to one region";
+    for (int a = 0; a < r->ncont; a++) {
+        for (int b = 0; b < o->ncont; b++) {
+            if (strcmp(r->cont[a], o->cont[b]) == 0) {
+                diag_set(d, "continent", 0, "%s: region %s already has it (%s)", r->cont[a],
+                         o->name, what);
+                return DNSD_EEXIST;
+            }
+        }
+    }
+    for (int a = 0; a < r->ncountry; a++) {
+        for (int b = 0; b < o->ncountry; b++) {
+            if (strcmp(r->country[a], o->country[b]) == 0) {
+                diag_set(d, "country", 0, "%s: region %s already has it (%s)", r->country[a],
+                         o->name, what);
+                return DNSD_EEXIST;
+            }
+        }
+    }
+    for (int a = 0; a < r->nsubdiv; a++) {
+        for (int b = 0; b < o->nsubdiv; b++) {
+            if (strcmp(r->subdiv[a], o->subdiv[b]) == 0) {
+                diag_set(d, "subdivision", 0, "%s: region %s already has it (%s)",
+                         r->subdiv[a], o->name, what);
+                return DNSD_EEXIST;
+            }
+        }
+    }
+    for (int a = 0; a < r->ncidr; a++) {
+        for (int b = 0; b < o->ncidr; b++) {
+            if (cidr_eq(&r->cidr[a], &o->cidr[b])) {
+                char cb[64];
+                zs_cidr_str(&r->cidr[a], cb, sizeof(cb));
+                diag_set(d, "cidr", 0, "%s: region %s already has it (a network belongs to one "
+                         "region)", cb, o->name);
+                return DNSD_EEXIST;
+            }
+        }
+    }
     return 0;
 }
 
-int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
+int zs_regions_check(const zs_region_t *rs, size_t n, diag_t *d)
 {
-    zs_region_t *rs;
-    size_t n;
-    int err = zs_regions_load(w->s, w->txn, &rs, &n);
-    if (err) {
-        return err;
+    int err = 0;
+    uint8_t *buf = xmalloc(ZS_REGION_VALUE_MAX);
+    zs_region_t *back = xmalloc(sizeof(*back));
+    if (n > ZS_REGION_ID_MAX) {
+        diag_set(d, "", 0, "%zu regions: at most %u", n, ZS_REGION_ID_MAX);
+        err = DNSD_ELIMIT;
+        goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (rs[i].parent == id) {
-            diag_set(d, "", 0, "region \"%s\" falls back to it; change that first", rs[i].name);
-            free(rs);
-            return DNSD_EEXIST;
+        const zs_region_t *r = &rs[i];
+        /* what a reader would refuse as damage is refused here */
+        if (r->ncont < 0 || r->ncont > ZS_REGION_LIST_MAX || r->ncountry < 0 ||
+            r->ncountry > ZS_REGION_LIST_MAX || r->nsubdiv < 0 ||
+            r->nsubdiv > ZS_REGION_LIST_MAX || r->ncidr < 0 || r->ncidr > ZS_REGION_LIST_MAX ||
+            memchr(r->name, 0, sizeof(r->name)) == NULL) {
+            diag_set(d, "", 0, "region id %u: a list is longer than %d or the name is not "
+                     "terminated", r->id, ZS_REGION_LIST_MAX);
+            err = DNSD_EMALFORMED;
+            goto out;
+        }
+        if (zs_region_decode(r->id, buf, zs_region_encode(r, buf), back) != 0) {
+            diag_set(d, "", 0, "region \"%s\": a name, code, CIDR or coordinate is not valid",
+                     r->name);
+            err = DNSD_EMALFORMED;
+            goto out;
+        }
+        for (int j = 0; j < r->ncont; j++) {
+            if (!zs_continent_ok(r->cont[j])) {
+                diag_set(d, "", 0, "region \"%s\": \"%s\" is not a continent code (AF AN AS EU "
+                         "NA OC SA)", r->name, r->cont[j]);
+                err = DNSD_EMALFORMED;
+                goto out;
+            }
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (rs[k].id == r->id) {
+                diag_set(d, "", 0, "regions \"%s\" and \"%s\" have the same id %u",
+                         rs[k].name, r->name, r->id);
+                err = DNSD_EEXIST;
+                goto out;
+            }
+            if (strcmp(rs[k].name, r->name) == 0) {
+                diag_set(d, "", 0, "region \"%s\" already exists", r->name);
+                err = DNSD_EEXIST;
+                goto out;
+            }
+        }
+        /* the chain: every parent exists, default within ZS_REGION_CHAIN_MAX steps */
+        uint16_t cur = r->parent;
+        for (int depth = 0; cur != ZS_REGION_DEFAULT; depth++) {
+            const zs_region_t *p = by_id(rs, n, cur);
+            if (!p) {
+                diag_set(d, "", 0, "region \"%s\": fallback region id %u does not exist",
+                         r->name, cur);
+                err = DNSD_ENOTFOUND;
+                goto out;
+            }
+            if (cur == r->id || depth >= ZS_REGION_CHAIN_MAX) {
+                diag_set(d, "", 0, "fallback chain of region \"%s\" loops or is longer than %d",
+                         r->name, ZS_REGION_CHAIN_MAX);
+                err = DNSD_ELIMIT;
+                goto out;
+            }
+            cur = p->parent;
         }
     }
-    free(rs);
-    /* its RRsets go first, zone by zone through the writer (while the
-     * region still has its name for the journal): each zone
-     * that had some is checked, its serial bumped, the removal journalled */
-    struct zone_list zl = {NULL, 0, 0};
-    err = zw_foreach_zone(w->s, w->txn, collect_zone, &zl);
-    for (size_t i = 0; i < zl.n && !err; i++) {
-        err = zw_zone_clear(w, &zl.z[i], id, false);
+    /* the later region of a pair is the one refused: the writer puts the edited region last */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < i; k++) {
+            if ((err = check_unique(&rs[i], &rs[k], d)) != 0) {
+                goto out;
+            }
+        }
     }
-    free(zl.z);
-    if (err) {
-        return err;
-    }
-    uint8_t kb[2];
-    zs_put16(kb, id);
-    MDB_val key = {2, kb};
-    int rc = mdb_del(w->txn, w->s->regions, &key, NULL);
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
-    return bump_regions_gen(w);
+out:
+    free(buf);
+    free(back);
+    return err;
 }
 
 int zs_cidr_parse(const char *text, zs_cidr_t *out)

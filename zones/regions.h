@@ -23,9 +23,7 @@
 
 #include "zones/base/diag.h"
 #include "zones/store.h"
-#include "zones/writer.h"
 
-#define ZS_DB_REGIONS        "regions"
 #define ZS_META_REGIONS_GEN  "regions_generation"
 #define ZS_META_NEXT_REGION  "next_region_id"   /* u64: ids are never reused */
 #define ZS_REGION_NAME_MAX   63
@@ -86,19 +84,26 @@ int zs_regions_load(zs_store_t *s, MDB_txn *txn, zs_region_t **out, size_t *n);
 int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
 
 /**
- * Insert or replace a region. A new region (r->id == 0) gets the next free
- * id, written back to r->id. Names are unique; the parent must exist and
- * the chain must not loop or exceed ZS_REGION_CHAIN_MAX. Bumps the regions
- * generation. @return 0, DNSD_EEXIST (name taken), DNSD_ENOTFOUND (parent),
- * DNSD_ELIMIT (loop/depth) with @p d set.
+ * The rules every committed region set obeys, checked on the whole set @p rs
+ * (@p n regions, any order): what dnsd's geo build refuses, and what would
+ * make answers ambiguous. Each region decodes (zs_region_decode()'s rules:
+ * name, codes, CIDRs without host bits, coordinates), continents are one of
+ * AF AN AS EU NA OC SA, ids and names are unique, every parent is another
+ * region (or default) and every chain reaches default within
+ * ZS_REGION_CHAIN_MAX steps, and no continent, country, subdivision or CIDR
+ * is listed by two regions. The writer runs it on every region edit
+ * (zw_region_put(), zw_region_del()), so no writer can commit a set that
+ * breaks it. @return 0, or DNSD_EMALFORMED / DNSD_EEXIST / DNSD_ENOTFOUND /
+ * DNSD_ELIMIT with @p d set: for a code or CIDR listed twice, d->file is
+ * the field ("continent", "country", "subdivision", "cidr") and d->text
+ * starts with the item ("DE: region eu-west already has it ...", the
+ * region earlier in @p rs named as the holder); else
+ * d->file is "" and d->text names the region. Pure; any thread; slow path.
  */
-int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d);
+int zs_regions_check(const zs_region_t *rs, size_t n, diag_t *d);
 
-/**
- * Delete a region. Refused (DNSD_EEXIST, @p d says why) while another
- * region falls back to it; its RRsets are deleted with it.
- */
-int zw_region_del(zw_t *w, uint16_t id, diag_t *d);
+/** Is @p c one of the seven continent codes (AF AN AS EU NA OC SA)? */
+bool zs_continent_ok(const char *c);
 
 /** The regions generation (0 if regions were never edited). */
 int zs_regions_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out);

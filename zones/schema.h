@@ -55,12 +55,14 @@
 #include <string.h>
 
 #include "zones/names.h"
+#include "zones/rrtype.h"
 
 #define ZS_SCHEMA_VERSION 1u
 
 #define ZS_DB_META   "meta"
 #define ZS_DB_ZONES  "zones"
 #define ZS_DB_RRSETS "rrsets"
+#define ZS_DB_REGIONS "regions" /* operator regions: see zones/regions.h */
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
 
@@ -148,36 +150,25 @@ typedef struct zs_rrset {
 
 /*
  * Is @p rd (@p rl bytes) well formed as rdata of @p type? Checked for the
- * types whose rdata dnsd reads or compresses when it answers: A and AAAA
- * (their length), and the RFC 1035 types holding names (NS CNAME PTR MD MF
- * MB MG MR MX SOA MINFO: uncompressed wire names, nothing missing, nothing
- * after). Any other type's rdata is opaque bytes.
+ * types whose rdata dnsd reads or compresses when it answers, as the type
+ * table (zones/rrtype.h) describes them: a fixed length (A, AAAA), and the
+ * RFC 1035 types holding names (NS CNAME PTR MD MF MB MG MR MX SOA MINFO:
+ * uncompressed wire names, nothing missing, nothing after). Any other
+ * type's rdata is opaque bytes.
  */
 static inline bool zs_rdata_ok(uint16_t type, const uint8_t *rd, size_t rl)
 {
-    size_t pre = 0, names = 0, post = 0;
-    switch (type) {
-    case 1: /* A */
-        return rl == 4;
-    case 28: /* AAAA */
-        return rl == 16;
-    case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: /* NS MD MF CNAME MB MG MR PTR */
-        names = 1;
-        break;
-    case 15: /* MX */
-        pre = 2;
-        names = 1;
-        break;
-    case 6: /* SOA: mname rname serial refresh retry expire minimum */
-        names = 2;
-        post = 20;
-        break;
-    case 14: /* MINFO */
-        names = 2;
-        break;
-    default:
+    const rrtype_t *t = rrtype_get(type);
+    if (!t) {
         return true;
     }
+    if (t->fixed_len) {
+        return rl == t->fixed_len;
+    }
+    if (!t->compress || !t->nnames) {
+        return true;
+    }
+    size_t pre = t->name_off, names = t->nnames, post = t->name_post;
     if (rl < pre) {
         return false;
     }

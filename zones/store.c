@@ -12,7 +12,6 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
-#include "zones/regions.h"
 #include "zones/schema.h"
 
 int zs_mdb_err(int rc)

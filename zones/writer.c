@@ -16,6 +16,7 @@
  * is left out of the lists: the journal entry carries the old and the new
  * SOA around them, as IXFR does.
  */
+#include "zones/rrtype.h"
 #include "zones/writer.h"
 
 #include <stdlib.h>
@@ -26,12 +27,6 @@
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
 #include "zones/regions.h"
-
-#define T_CNAME 5
-#define T_SOA   6
-#define T_NS    2
-#define T_RRSIG 46
-#define T_NSEC  47
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
 
@@ -231,7 +226,7 @@ static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, ui
                    uint16_t region, uint32_t ttl, const uint8_t *rd, uint16_t rl)
 {
     dname_key_t k;
-    if (type == T_SOA || dname_key_build(owner, &k) != 0) {
+    if (type == DNS_T_SOA || dname_key_build(owner, &k) != 0) {
         return; /* owners were checked by the edit already */
     }
     const struct zw_touched *t = touched_find(w, zone_id);
@@ -623,7 +618,7 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     free(nv);
     if (rc == 0) {
         t->edited = true;
-        if (type == T_SOA && dname_eq(lower, z->apex) && region == ZS_REGION_DEFAULT) {
+        if (type == DNS_T_SOA && dname_eq(lower, z->apex) && region == ZS_REGION_DEFAULT) {
             t->soa_written = true;
         }
     }
@@ -740,27 +735,10 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
 
 /* ---- structure checks ---- */
 
-/* Type mnemonics for messages (the writer does not link ldns; others print as TYPEnnn). */
+/* Type mnemonics for messages: the shared table (rrtype.h), else TYPEnnn. */
 static const char *type_name(uint16_t type, char *buf, size_t cap)
 {
-    static const struct {
-        uint16_t type;
-        const char *name;
-    } names[] = {
-        {1, "A"},        {2, "NS"},      {5, "CNAME"},   {6, "SOA"},     {12, "PTR"},
-        {13, "HINFO"},   {15, "MX"},     {16, "TXT"},    {28, "AAAA"},   {29, "LOC"},
-        {33, "SRV"},     {35, "NAPTR"},  {39, "DNAME"},  {43, "DS"},     {44, "SSHFP"},
-        {46, "RRSIG"},   {47, "NSEC"},   {48, "DNSKEY"}, {50, "NSEC3"},  {51, "NSEC3PARAM"},
-        {52, "TLSA"},    {59, "CDS"},    {60, "CDNSKEY"}, {61, "OPENPGPKEY"}, {64, "SVCB"},
-        {65, "HTTPS"},   {99, "SPF"},    {256, "URI"},   {257, "CAA"},
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (names[i].type == type) {
-            return names[i].name;
-        }
-    }
-    snprintf(buf, cap, "TYPE%u", type);
-    return buf;
+    return rrtype_name(type, buf, cap);
 }
 
 /* The regions defined in the store, for walking fallback chains. */
@@ -845,7 +823,7 @@ static int check_views(const struct chains *ch, const struct owner_types *o, con
     int nviews = 0;
     bool cname = false;
     for (int i = 0; i < o->n; i++) {
-        cname = cname || o->t[i].type == T_CNAME;
+        cname = cname || o->t[i].type == DNS_T_CNAME;
     }
     if (!cname) {
         return 0;
@@ -863,10 +841,10 @@ static int check_views(const struct chains *ch, const struct owner_types *o, con
         int ci = -1, oi = -1;
         for (int i = 0; i < o->n; i++) {
             uint16_t t = o->t[i].type;
-            if (!in_chain(c, nc, o->t[i].region) || t == T_RRSIG || t == T_NSEC) {
+            if (!in_chain(c, nc, o->t[i].region) || t == DNS_T_RRSIG || t == DNS_T_NSEC) {
                 continue;
             }
-            if (t == T_CNAME) {
+            if (t == DNS_T_CNAME) {
                 ci = ci < 0 ? i : ci;
             } else if (oi < 0) {
                 oi = i;
@@ -912,7 +890,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
     owner_str(o->owner, name, sizeof(name));
     int soa = 0, ns = 0;
     for (int i = 0; i < o->n; i++) {
-        if (o->t[i].type == T_SOA) {
+        if (o->t[i].type == DNS_T_SOA) {
             if (!apex) {
                 diag_set(d, "", 0, "SOA record at %s, which is not the zone apex", name);
                 return DNSD_EAPEX;
@@ -929,7 +907,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
             }
             soa++;
         }
-        if (o->t[i].type == T_NS && apex) {
+        if (o->t[i].type == DNS_T_NS && apex) {
             if (o->t[i].region != ZS_REGION_DEFAULT) {
                 /* the apex NS RRset is what the parent delegates to and what
                  * secondaries serve: one for everybody */
@@ -940,7 +918,7 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
             }
             ns++;
         }
-        if (o->t[i].type != T_CNAME) {
+        if (o->t[i].type != DNS_T_CNAME) {
             continue;
         }
         if (apex) {
@@ -1073,14 +1051,14 @@ static int soa_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, MDB_val *key
     if (dname_key_build(z->apex, &k) != 0) {
         return DNSD_ELIMIT;
     }
-    key->mv_size = zs_rrset_key(z->id, &k, z->apex_labels, T_SOA, ZS_REGION_DEFAULT, kb);
+    key->mv_size = zs_rrset_key(z->id, &k, z->apex_labels, DNS_T_SOA, ZS_REGION_DEFAULT, kb);
     key->mv_data = kb;
     int rc = mdb_get(txn, s->rrsets, key, val);
     if (rc) {
         return rc == MDB_NOTFOUND ? DNSD_EAPEX : zs_mdb_err(rc);
     }
     zs_rrset_t rr;
-    if (!zs_rrset_decode(val->mv_data, val->mv_size, T_SOA, &rr)) {
+    if (!zs_rrset_decode(val->mv_data, val->mv_size, DNS_T_SOA, &rr)) {
         return DNSD_ESTORE;
     }
     return soa_serial_off(&rr, off);
@@ -1203,8 +1181,8 @@ static int journal_zone(zw_t *w, const struct zw_touched *t, uint32_t to)
     uint32_t ttl;
     int err = soa_read(w->s, w->txn, &t->z, &rd, &rl, &ttl);
     if (!err) {
-        zj_rr_t old_soa = {t->z.apex, T_SOA, "", 0, t->old_ttl, t->old_soa, t->old_len};
-        zj_rr_t new_soa = {t->z.apex, T_SOA, "", 0, ttl, rd, rl};
+        zj_rr_t old_soa = {t->z.apex, DNS_T_SOA, "", 0, t->old_ttl, t->old_soa, t->old_len};
+        zj_rr_t new_soa = {t->z.apex, DNS_T_SOA, "", 0, ttl, rd, rl};
         uint32_t from = zs_get32(t->old_soa + t->old_len - 20);
         err = zj_append(w->s, w->txn, t->z.id, from, to, (uint64_t)time(NULL), &old_soa, del,
                         ndel, &new_soa, add, nadd);

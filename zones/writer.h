@@ -21,6 +21,7 @@
 
 #include "zones/base/diag.h"
 #include "zones/names.h"
+#include "zones/regions.h"
 #include "zones/schema.h"
 #include "zones/store.h"
 
@@ -170,6 +171,26 @@ bool zw_serial_gt(uint32_t a, uint32_t b);
  */
 typedef int (*zw_rrset_cb)(const uint8_t *owner, const zs_rrset_t *rr, void *arg);
 int zw_foreach_rrset(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, zw_rrset_cb cb, void *arg);
+
+/**
+ * Insert or replace a region (writer_region.c). A new region (r->id == 0)
+ * gets the next free id, written back to r->id. The whole region set as it
+ * would be committed must pass zs_regions_check() (codes, CIDRs, unique
+ * names, codes and networks, parents that exist, chains that end at default
+ * within ZS_REGION_CHAIN_MAX), so no writer can store a set dnsd would
+ * refuse; a changed fallback re-checks every zone with zw_check_zone().
+ * Bumps the regions generation. @return 0, DNSD_EEXIST (name, code or
+ * network taken), DNSD_ENOTFOUND (parent), DNSD_ELIMIT (loop/depth),
+ * DNSD_EMALFORMED (a field), or a zone check's error, with @p d set (see
+ * zs_regions_check() for d->file; "zone NAME." for a zone check).
+ */
+int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d);
+
+/**
+ * Delete a region (writer_region.c). Refused (DNSD_EEXIST, @p d says why)
+ * while another region falls back to it; its RRsets are deleted with it.
+ */
+int zw_region_del(zw_t *w, uint16_t id, diag_t *d);
 
 /** Visit every zone in canonical order; callback as above. */
 typedef int (*zw_zone_cb)(const zw_zone_t *z, void *arg);

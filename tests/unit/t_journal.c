@@ -20,11 +20,11 @@
 #include "zones/regions.h"
 #include "zones/writer.h"
 
-#define T_A     1
-#define T_NS    2
-#define T_CNAME 5
-#define T_SOA   6
-#define T_TXT   16
+#define DNS_T_A     1
+#define DNS_T_NS    2
+#define DNS_T_CNAME 5
+#define DNS_T_SOA   6
+#define DNS_T_TXT   16
 
 static zs_store_t *st;
 static char dir[] = "/tmp/t_journal.XXXXXX";
@@ -46,13 +46,13 @@ static size_t wlen(const uint8_t *n)
 static int add_a(zw_t *w, const zw_zone_t *z, const char *owner, uint32_t ttl, uint8_t last)
 {
     uint8_t a[4] = {192, 0, 2, last};
-    return zw_rr_add(w, z, W(owner), T_A, 0, ttl, a, 4);
+    return zw_rr_add(w, z, W(owner), DNS_T_A, 0, ttl, a, 4);
 }
 
 static int del_a(zw_t *w, const zw_zone_t *z, const char *owner, uint8_t last)
 {
     uint8_t a[4] = {192, 0, 2, last};
-    return zw_rr_del(w, z, W(owner), T_A, 0, a, 4);
+    return zw_rr_del(w, z, W(owner), DNS_T_A, 0, a, 4);
 }
 
 static int add_soa(zw_t *w, const zw_zone_t *z, uint32_t serial)
@@ -67,7 +67,7 @@ static int add_soa(zw_t *w, const zw_zone_t *z, uint32_t serial)
         zs_put32(rd + o, v[i]);
         o += 4;
     }
-    return zw_rr_add(w, z, z->apex, T_SOA, 0, 3600, rd, (uint16_t)o);
+    return zw_rr_add(w, z, z->apex, DNS_T_SOA, 0, 3600, rd, (uint16_t)o);
 }
 
 static void make_zone(const char *apex, zw_zone_t *z)
@@ -77,7 +77,7 @@ static void make_zone(const char *apex, zw_zone_t *z)
     int e0 = zw_begin(st, &w);
     int e1 = zw_zone_create(&w, W(apex), z);
     int e2 = add_soa(&w, z, 1);
-    int e3 = zw_rr_add(&w, z, z->apex, T_NS, 0, 3600, ns, (uint16_t)wlen(ns));
+    int e3 = zw_rr_add(&w, z, z->apex, DNS_T_NS, 0, 3600, ns, (uint16_t)wlen(ns));
     int e4 = zw_commit(&w, NULL);
     if (e0 || e1 || e2 || e3 || e4) {
         printf("Bail out! cannot make zone %s: %d %d %d %d %d\n", apex, e0, e1, e2, e3, e4);
@@ -213,7 +213,7 @@ static void test_touched(void)
     zw_begin(st, &w);
     add_a(&w, &a, "c.a.test", 300, 9);
     const uint8_t *tgt = W("www.a.test");
-    zw_rr_add(&w, &a, W("c.a.test"), T_CNAME, 0, 300, tgt, (uint16_t)wlen(tgt));
+    zw_rr_add(&w, &a, W("c.a.test"), DNS_T_CNAME, 0, 300, tgt, (uint16_t)wlen(tgt));
     is_int(zw_commit(&w, &d), DNSD_ECNAME, "refused: CNAME beside an A");
     ok(strstr(d.text, "c.a.test") != NULL, "refused: the diag names the owner (%s)", d.text);
     ok(w.txn == NULL, "refused: the txn is gone");
@@ -232,9 +232,9 @@ static void test_acme_netting(void)
     /* what commit_step does for a challenge answered and cleaned in one txn */
     uint8_t txt[] = "\x0bchallenge-1";
     zw_begin(st, &w);
-    is_int(zw_rr_add(&w, &z, W("_acme-challenge.acme.test"), T_TXT, 0, 60, txt, 12), 0,
+    is_int(zw_rr_add(&w, &z, W("_acme-challenge.acme.test"), DNS_T_TXT, 0, 60, txt, 12), 0,
            "acme: TXT added");
-    is_int(zw_rr_del(&w, &z, W("_acme-challenge.acme.test"), T_TXT, 0, txt, 12), 0,
+    is_int(zw_rr_del(&w, &z, W("_acme-challenge.acme.test"), DNS_T_TXT, 0, txt, 12), 0,
            "acme: TXT removed in the same txn");
     is_int(zw_commit(&w, NULL), 0, "acme: commit");
     is_int(serial_of(&z), s0 + 1, "acme: one bump for add + del");
@@ -300,17 +300,17 @@ static void test_ixfr_order(void)
     is_int(zw_region_put(&w, &r, &d), 0, "ixfr: region eu added");
     rid = r.id;
     uint8_t a[4] = {198, 51, 100, 1};
-    is_int(zw_rr_add(&w, &z, W("b.ixfr.test"), T_A, rid, 300, a, 4), 0, "ixfr: regional A added");
+    is_int(zw_rr_add(&w, &z, W("b.ixfr.test"), DNS_T_A, rid, 300, a, 4), 0, "ixfr: regional A added");
     zw_commit(&w, NULL);
     journal_all(&z, &x);
     const ent_t *e = last(&x);
     is_int(e->from, s1, "ixfr: from the serial before");
     is_int(e->to, s1 + 1, "ixfr: to the one after");
     is_int(e->nrec, 5, "ixfr: SOA, 1 removed, SOA, 2 added");
-    is_int(e->r[0].type, T_SOA, "ixfr: first the old SOA");
+    is_int(e->r[0].type, DNS_T_SOA, "ixfr: first the old SOA");
     is_int(soa_serial_rd(&e->r[0]), s1, "ixfr: with the old serial");
     is_str(e->r[1].owner, "a.ixfr.test.", "ixfr: then the removed record");
-    is_int(e->r[2].type, T_SOA, "ixfr: then the new SOA");
+    is_int(e->r[2].type, DNS_T_SOA, "ixfr: then the new SOA");
     is_int(soa_serial_rd(&e->r[2]), s1 + 1, "ixfr: with the new serial");
     is_str(e->r[3].owner, "b.ixfr.test.", "ixfr: then the added: b (regional)");
     is_str(e->r[3].region, "eu", "ixfr: the region is recorded by name");
@@ -323,7 +323,7 @@ static void test_ixfr_order(void)
     is_int(zw_zone_clear(&w, &z, 0, false), 0, "replace: default region cleared");
     add_soa(&w, &z, s2 + 10);
     const uint8_t *ns = W("ns1.example.test");
-    zw_rr_add(&w, &z, z.apex, T_NS, 0, 3600, ns, (uint16_t)wlen(ns));
+    zw_rr_add(&w, &z, z.apex, DNS_T_NS, 0, 3600, ns, (uint16_t)wlen(ns));
     add_a(&w, &z, "b.ixfr.test", 300, 1);
     add_a(&w, &z, "d.ixfr.test", 300, 1);
     is_int(zw_commit(&w, NULL), 0, "replace: committed");

@@ -14,15 +14,8 @@
 #include "tests/testzone.h"
 #include "zones/base/err.h"
 #include "zones/reader.h"
+#include "zones/rrtype.h"
 #include "zones/writer.h"
-
-#define T_A     1
-#define T_NS    2
-#define T_CNAME 5
-#define T_SOA   6
-#define T_TXT   16
-#define T_AAAA  28
-#define T_RRSIG 46
 
 #define U(s) ((const uint8_t *)(s))
 
@@ -57,7 +50,7 @@ static uint64_t generation(void)
 static int add_a(zw_t *w, const zw_zone_t *z, const char *owner, uint32_t ttl, uint8_t last)
 {
     uint8_t a[4] = {192, 0, 2, last};
-    return zw_rr_add(w, z, W(owner), T_A, 0, ttl, a, 4);
+    return zw_rr_add(w, z, W(owner), DNS_T_A, 0, ttl, a, 4);
 }
 
 static int add_name(zw_t *w, const zw_zone_t *z, const char *owner, uint16_t type,
@@ -79,7 +72,7 @@ static int add_soa(zw_t *w, const zw_zone_t *z, const char *owner, uint32_t seri
         zs_put32(rd + o, v[i]);
         o += 4;
     }
-    return zw_rr_add(w, z, W(owner), T_SOA, 0, 3600, rd, (uint16_t)o);
+    return zw_rr_add(w, z, W(owner), DNS_T_SOA, 0, 3600, rd, (uint16_t)o);
 }
 
 /* a valid zone: SOA + NS at the apex */
@@ -87,7 +80,7 @@ static void make_zone(zw_t *w, const char *apex, zw_zone_t *z)
 {
     int e1 = zw_zone_create(w, W(apex), z);
     int e2 = add_soa(w, z, apex, 1);
-    int e3 = add_name(w, z, apex, T_NS, "ns1.example.test");
+    int e3 = add_name(w, z, apex, DNS_T_NS, "ns1.example.test");
     if (e1 || e2 || e3) {
         printf("Bail out! cannot make zone %s: %d %d %d\n", apex, e1, e2, e3);
         exit(1);
@@ -109,7 +102,7 @@ static void test_zones(void)
     is_int(g.id, z.id, "zones: same id");
     is_int(zw_zone_get(st, w.txn, W("other.test"), &g), DNSD_ENOZONE, "zones: unknown: ENOZONE");
     add_soa(&w, &z, "example.test", 1);
-    add_name(&w, &z, "example.test", T_NS, "ns1.example.test");
+    add_name(&w, &z, "example.test", DNS_T_NS, "ns1.example.test");
     is_int(zw_commit(&w, NULL), 0, "zones: commit");
     is_int(generation(), g0 + 1, "generation: +1 for one commit");
 }
@@ -122,7 +115,7 @@ static const char *a_list(const zw_zone_t *z, const char *owner, uint32_t *ttl)
     zs_rrset_t rr;
     buf[0] = 0;
     mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
-    int err = zw_rrset_get(st, t, z, W(owner), T_A, 0, &rr);
+    int err = zw_rrset_get(st, t, z, W(owner), DNS_T_A, 0, &rr);
     if (err) {
         snprintf(buf, sizeof(buf), "error %d", err);
     } else {
@@ -153,7 +146,7 @@ static void test_records(void)
     is_int(add_a(&w, &z, "WWW.example.test", 300, 2), 0, "add: .2 (owner in upper case)");
     is_int(add_a(&w, &z, "www.example.test", 300, 2), DNSD_EEXIST, "add: .2 again: EEXIST");
     is_int(add_a(&w, &z, "www.other.test", 300, 2), DNSD_EOUTOFZONE, "add: out of zone refused");
-    is_int(zw_rr_add(&w, &z, W("www.example.test"), T_A, 0, 300, (const uint8_t *)"\xc0\x00\x02", 3),
+    is_int(zw_rr_add(&w, &z, W("www.example.test"), DNS_T_A, 0, 300, (const uint8_t *)"\xc0\x00\x02", 3),
            DNSD_EMALFORMED, "add: an A of 3 bytes is refused (the readers would call it damage)");
     is_int(zw_rr_add(&w, &z, W("ns.example.test"), 2, 0, 300, (const uint8_t *)"\x03ns1", 4),
            DNSD_EMALFORMED, "add: an NS that is not a name is refused");
@@ -169,11 +162,11 @@ static void test_records(void)
 
     /* canonical order inside an RRset: shorter prefix first */
     zw_begin(st, &w);
-    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\2ab"), 3), 0, "sort: add ab");
-    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\1a"), 2), 0, "sort: add a");
-    is_int(zw_rr_add(&w, &z, W("t.example.test"), T_TXT, 0, 60, U("\1b"), 2), 0, "sort: add b");
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), DNS_T_TXT, 0, 60, U("\2ab"), 3), 0, "sort: add ab");
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), DNS_T_TXT, 0, 60, U("\1a"), 2), 0, "sort: add a");
+    is_int(zw_rr_add(&w, &z, W("t.example.test"), DNS_T_TXT, 0, 60, U("\1b"), 2), 0, "sort: add b");
     zs_rrset_t rr;
-    is_int(zw_rrset_get(st, w.txn, &z, W("t.example.test"), T_TXT, 0, &rr), 0, "sort: get");
+    is_int(zw_rrset_get(st, w.txn, &z, W("t.example.test"), DNS_T_TXT, 0, &rr), 0, "sort: get");
     ok(rr.count == 3 && rr.rdata_len == 13 &&
            memcmp(rr.rdata, "\0\2\1a\0\2\1b\0\3\2ab", 13) == 0,
        "sort: wire rdata order is \"\\1a\" < \"\\1b\" < \"\\2ab\" (octet order)");
@@ -182,29 +175,29 @@ static void test_records(void)
     /* deletes */
     uint8_t two[4] = {192, 0, 2, 2}, nine[4] = {192, 0, 2, 9};
     zw_begin(st, &w);
-    is_int(zw_rr_del(&w, &z, W("www.example.test"), T_A, 0, two, 4), 0, "del: one record");
-    is_int(zw_rr_del(&w, &z, W("www.example.test"), T_A, 0, nine, 4), DNSD_ENOTFOUND,
+    is_int(zw_rr_del(&w, &z, W("www.example.test"), DNS_T_A, 0, two, 4), 0, "del: one record");
+    is_int(zw_rr_del(&w, &z, W("www.example.test"), DNS_T_A, 0, nine, 4), DNSD_ENOTFOUND,
            "del: a record that is not there: ENOTFOUND");
     zw_commit(&w, NULL);
     is_str(a_list(&z, "www.example.test", NULL), "1,3,4", "del: the others stay");
 
     zw_begin(st, &w);
     add_a(&w, &z, "n.example.test", 60, 1);
-    zw_rr_add(&w, &z, W("n.example.test"), T_AAAA, 0, 60, U("0123456789abcdef"), 16);
+    zw_rr_add(&w, &z, W("n.example.test"), DNS_T_AAAA, 0, 60, U("0123456789abcdef"), 16);
     add_a(&w, &z, "child.n.example.test", 60, 2);
-    is_int(zw_rr_del(&w, &z, W("n.example.test"), T_AAAA, 0, NULL, 0), 0, "del: one RRset");
-    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_AAAA, 0, &rr), DNSD_ENOTFOUND,
+    is_int(zw_rr_del(&w, &z, W("n.example.test"), DNS_T_AAAA, 0, NULL, 0), 0, "del: one RRset");
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), DNS_T_AAAA, 0, &rr), DNSD_ENOTFOUND,
            "del: the RRset is gone");
-    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 0, &rr), 0,
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), DNS_T_A, 0, &rr), 0,
            "del: the other type stays");
     add_a(&w, &z, "n.example.test", 60, 5);
-    zw_rr_add(&w, &z, W("n.example.test"), T_A, 7, 60, nine, 4); /* region 7 */
+    zw_rr_add(&w, &z, W("n.example.test"), DNS_T_A, 7, 60, nine, 4); /* region 7 */
     is_int(zw_rr_del(&w, &z, W("n.example.test"), 0, 0, NULL, 0), 0, "del: a whole name");
-    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 0, &rr), DNSD_ENOTFOUND,
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), DNS_T_A, 0, &rr), DNSD_ENOTFOUND,
            "del: the name's RRsets are gone");
-    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), T_A, 7, &rr), 0,
+    is_int(zw_rrset_get(st, w.txn, &z, W("n.example.test"), DNS_T_A, 7, &rr), 0,
            "del: other regions of the name stay");
-    is_int(zw_rrset_get(st, w.txn, &z, W("child.n.example.test"), T_A, 0, &rr), 0,
+    is_int(zw_rrset_get(st, w.txn, &z, W("child.n.example.test"), DNS_T_A, 0, &rr), 0,
            "del: a name's children stay");
     is_int(zw_rr_del(&w, &z, W("nothing.example.test"), 0, 0, NULL, 0), DNSD_ENOTFOUND,
            "del: a name without records: ENOTFOUND");
@@ -238,7 +231,7 @@ static int s_soa_only(zw_t *w, const zw_zone_t *z)
 }
 static int s_ns_only(zw_t *w, const zw_zone_t *z)
 {
-    return add_name(w, z, "check.test", T_NS, "ns.check.test");
+    return add_name(w, z, "check.test", DNS_T_NS, "ns.check.test");
 }
 static int s_valid(zw_t *w, const zw_zone_t *z)
 {
@@ -254,21 +247,21 @@ static int s_soa_below(zw_t *w, const zw_zone_t *z)
 }
 static int s_cname_apex(zw_t *w, const zw_zone_t *z)
 {
-    return s_valid(w, z) | add_name(w, z, "check.test", T_CNAME, "x.test");
+    return s_valid(w, z) | add_name(w, z, "check.test", DNS_T_CNAME, "x.test");
 }
 static int s_cname_a(zw_t *w, const zw_zone_t *z)
 {
-    return s_valid(w, z) | add_name(w, z, "www.check.test", T_CNAME, "x.test");
+    return s_valid(w, z) | add_name(w, z, "www.check.test", DNS_T_CNAME, "x.test");
 }
 static int s_two_cname(zw_t *w, const zw_zone_t *z)
 {
-    return s_valid(w, z) | add_name(w, z, "c.check.test", T_CNAME, "x.test") |
-           add_name(w, z, "c.check.test", T_CNAME, "y.test");
+    return s_valid(w, z) | add_name(w, z, "c.check.test", DNS_T_CNAME, "x.test") |
+           add_name(w, z, "c.check.test", DNS_T_CNAME, "y.test");
 }
 static int s_cname_rrsig(zw_t *w, const zw_zone_t *z)
 {
-    return s_valid(w, z) | add_name(w, z, "c.check.test", T_CNAME, "x.test") |
-           zw_rr_add(w, z, W("c.check.test"), T_RRSIG, 0, 60, U("sig"), 3);
+    return s_valid(w, z) | add_name(w, z, "c.check.test", DNS_T_CNAME, "x.test") |
+           zw_rr_add(w, z, W("c.check.test"), DNS_T_RRSIG, 0, 60, U("sig"), 3);
 }
 static void test_check(void)
 {
@@ -386,8 +379,8 @@ static void test_iteration(void)
     add_a(&w, &z, "b.order.test", 60, 1);
     add_a(&w, &z, "a.b.order.test", 60, 1);
     add_a(&w, &z, "A.order.test", 60, 1);
-    zw_rr_add(&w, &z, W("a.order.test"), T_TXT, 0, 60, U("\1x"), 2);
-    zw_rr_add(&w, &z, W("a.order.test"), T_A, 2, 60, U("\1\2\3\4"), 4);
+    zw_rr_add(&w, &z, W("a.order.test"), DNS_T_TXT, 0, 60, U("\1x"), 2);
+    zw_rr_add(&w, &z, W("a.order.test"), DNS_T_A, 2, 60, U("\1\2\3\4"), 4);
     add_a(&w, &z, "z.order.test", 60, 1);
     zw_commit(&w, NULL);
     MDB_txn *t;
@@ -414,15 +407,15 @@ static void test_clear_delete(void)
     zw_zone_get(st, w.txn, W("order.test"), &z);
     zw_zone_get(st, w.txn, W("example.test"), &o);
     is_int(zw_zone_clear(&w, &z, 0, false), 0, "clear: the default region");
-    is_int(zw_rrset_get(st, w.txn, &z, W("b.order.test"), T_A, 0, &rr), DNSD_ENOTFOUND,
+    is_int(zw_rrset_get(st, w.txn, &z, W("b.order.test"), DNS_T_A, 0, &rr), DNSD_ENOTFOUND,
            "clear: default-region RRsets gone");
-    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), T_A, 2, &rr), 0,
+    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), DNS_T_A, 2, &rr), 0,
            "clear: region 2 kept");
     is_int(zw_zone_delete(&w, &z), 0, "delete: order.test");
-    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), T_A, 2, &rr), DNSD_ENOTFOUND,
+    is_int(zw_rrset_get(st, w.txn, &z, W("a.order.test"), DNS_T_A, 2, &rr), DNSD_ENOTFOUND,
            "delete: every region's RRsets gone");
     is_int(zw_zone_get(st, w.txn, W("order.test"), &g), DNSD_ENOZONE, "delete: zone gone");
-    is_int(zw_rrset_get(st, w.txn, &o, W("www.example.test"), T_A, 0, &rr), 0,
+    is_int(zw_rrset_get(st, w.txn, &o, W("www.example.test"), DNS_T_A, 0, &rr), 0,
            "delete: another zone untouched");
     zw_commit(&w, NULL);
     /* deleting what empties the rrsets database (a cursor at the end) */
@@ -447,7 +440,7 @@ static void test_damaged(void)
     MDB_txn *raw;
     uint8_t kb[ZS_RRKEY_MAX], bad[] = {1, 0, 0, 0, 0, 60, 0, 2, 0, 4, 192, 0, 2, 1};
     dname_key_build(W("www.dmg.test"), &k);
-    MDB_val key = {zs_rrset_key(z.id, &k, z.apex_labels, T_A, 0, kb), kb};
+    MDB_val key = {zs_rrset_key(z.id, &k, z.apex_labels, DNS_T_A, 0, kb), kb};
     MDB_val val = {sizeof(bad), bad};
     mdb_txn_begin(st->env, NULL, 0, &raw);
     is_int(mdb_put(raw, st->rrsets, &key, &val, 0), 0, "damage: raw put");
@@ -461,13 +454,13 @@ static void test_damaged(void)
     is_int(zr_init(&r, st), 0, "reader: init");
     is_int(zr_begin(&r), 0, "reader: begin");
     is_int(zr_zone_find(&r, &k, k.nlabels, &zz), 0, "reader: finds dmg.test");
-    is_int(zr_rrset_get(&r, &zz, &k, k.nlabels, T_A, &ch, &rr), DNSD_ESTORE,
+    is_int(zr_rrset_get(&r, &zz, &k, k.nlabels, DNS_T_A, &ch, &rr), DNSD_ESTORE,
            "reader: the damaged RRset is DNSD_ESTORE");
     zr_end(&r);
     zr_fini(&r);
     MDB_txn *t;
     mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
-    is_int(zw_rrset_get(st, t, &z, W("www.dmg.test"), T_A, 0, &rr), DNSD_ESTORE,
+    is_int(zw_rrset_get(st, t, &z, W("www.dmg.test"), DNS_T_A, 0, &rr), DNSD_ESTORE,
            "writer: zw_rrset_get says DNSD_ESTORE");
     mdb_txn_abort(t);
     zw_begin(st, &w);

@@ -35,7 +35,7 @@
  * looked up as IPv4 and the scope is the larger of the IPv6 range's own and
  * alias length + IPv4 scope.
  */
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 
 #include <stdlib.h>
 #include <string.h>

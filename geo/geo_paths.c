@@ -4,7 +4,7 @@
  * subdivision=subdivisions/0/iso_code") for dnsd's `geo-paths` setting and
  * `dnsctl geo lookup --paths`, so both decide with the same fields. Slow path.
  */
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * Antarctic territories AQ BV GS HM TF: Antarctica).
  * Called by geo_build.c on the slow path; pure and allocation-free.
  */
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  *
  * Files: geo_build.c (slow: MMDB walk, region matching, geo_explain),
  * geo_table.c (hot: geo_lookup; memory and stats), geo_country.c (ISO 3166-1
- * alpha-2 -> continent). Link dnsd/libgeo.a ($(GEO_LIBS)).
+ * alpha-2 -> continent). Link geo/libgeo.a ($(GEO_LIBS)).
  */
 #ifndef DNSD_GEO_H
 #define DNSD_GEO_H
@@ -131,11 +131,53 @@ size_t geo_table_memory(const geo_table_t *gt);
 /** Number of ranges in the IPv4 and IPv6 tables. */
 void geo_table_stats(const geo_table_t *gt, size_t *v4_ranges, size_t *v6_ranges);
 
+#define GEO_EXPLAIN_SUB_MAX   8  /* subdivisions kept from the record */
+#define GEO_EXPLAIN_CHAIN_MAX 32 /* chain entries kept (default included) */
+
+/** One region of an explained decision: its id and name ("default" for 0). */
+typedef struct geo_explain_region {
+    uint16_t id;
+    char name[64];
+} geo_explain_region_t;
+
+/**
+ * The decision for one address, as geo_explain() found it: data only, the
+ * caller formats it (`dnsctl geo lookup` prints text or JSON). Strings are
+ * NUL-terminated; "" means absent.
+ */
+typedef struct geo_explain {
+    char address[48];      /* as given */
+    char lookup[48];       /* the address looked up (IPv4 for a mapped one) */
+    char via[128];         /* why an IPv6 address was looked up as IPv4 */
+    bool have_db;          /* a DB was given */
+    char db_type[64];      /* its metadata database_type */
+    unsigned db_ip_version;
+    char db_schema[16];    /* "geoip2", "dbip", "custom", ... */
+    bool found;            /* the address is in the DB */
+    char network[64];      /* the DB network that holds it */
+    char continent[16], country[16];
+    int nsub;
+    char sub[GEO_EXPLAIN_SUB_MAX][16];
+    bool has_location;
+    double lat, lon;
+    bool has_cidr;         /* a region's CIDR matched */
+    char cidr[64];
+    uint16_t cidr_region;
+    geo_explain_region_t region;   /* the decision */
+    const char *matched_by;        /* "cidr", "country", ... (static) */
+    char match[64];                /* what matched ("81.2.69.140/30", "GB") */
+    int nchain;                    /* region, its parent, ..., default */
+    bool chain_truncated;
+    geo_explain_region_t chain[GEO_EXPLAIN_CHAIN_MAX];
+    uint8_t scope;                 /* the ECS scope the compiled table gives */
+    uint16_t table_region;         /* what the table answers (== region.id) */
+} geo_explain_t;
+
 /**
  * Explain the decision for one address, for `dnsctl geo lookup`: the DB
  * fields found, the matched DB network and prefix, the CIDR that matched
- * if any, the region and its fallback chain, and the ECS scope. Writes
- * text (or one JSON object and a newline when @p json) to @p out.
+ * if any, the region and its fallback chain, and the ECS scope, into
+ * *@p out (caller-owned; no pointers into anything freed).
  * It first builds the table as geo_table_build() would (so it refuses
  * exactly what the server refuses, and takes the scope from it), then
  * reads this address's record with libmaxminddb and applies the same rules
@@ -145,7 +187,7 @@ void geo_table_stats(const geo_table_t *gt, size_t *v4_ranges, size_t *v6_ranges
  * definition) or a negated errno (unreadable DB) with @p d set.
  */
 int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_region_t *regions,
-                size_t nregions, const char *address, bool json, FILE *out, diag_t *d);
+                size_t nregions, const char *address, geo_explain_t *out, diag_t *d);
 
 /**
  * Continent code ("AF" "AN" "AS" "EU" "NA" "OC" "SA") of an ISO 3166-1

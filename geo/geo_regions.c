@@ -4,7 +4,7 @@
  * builder's); see geo_regions.h. Called by geo_state.c and dnsctl. Slow
  * path; it only copies pointers and CIDRs, it never judges a definition.
  */
-#include "dnsd/geo_regions.h"
+#include "geo/geo_regions.h"
 
 #include <stdlib.h>
 #include <string.h>

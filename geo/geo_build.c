@@ -26,7 +26,7 @@
  * on a stack: shorter first, longer ones cut holes into them) and are laid
  * over the DB partition in one merge.
  */
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1081,30 +1081,6 @@ out:
 
 /* ---- explain ---- */
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(out, "\\%c", *p);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(out, "\\u%04x", *p);
-        } else {
-            fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
-
-static void json_str_or_null(FILE *out, const char *s)
-{
-    if (s[0]) {
-        json_str(out, s);
-    } else {
-        fprintf(out, "null");
-    }
-}
-
 /* "a.b.c.d/len" or "x:y::/len" */
 static void net_text(char *buf, size_t bl, geo_u128_t v, unsigned len, bool v4)
 {
@@ -1186,146 +1162,66 @@ typedef struct explain {
     uint16_t table_region;
 } explain_t;
 
-static void chain_print(const matcher_t *m, uint16_t id, bool json, FILE *out)
-{
-    /* matcher_init proved every chain ends at default */
-    for (int first = 1;; first = 0) {
-        const char *name = "default";
-        if (id != GEO_REGION_DEFAULT) {
-            name = rname(&m->regions[m->index_of[id]]);
-        }
-        if (json) {
-            fprintf(out, "%s{\"id\":%u,\"name\":", first ? "" : ",", id);
-            json_str(out, name);
-            fputc('}', out);
-        } else {
-            fprintf(out, "%s%s", first ? "" : " -> ", name);
-        }
-        if (id == GEO_REGION_DEFAULT) {
-            break;
-        }
-        id = m->regions[m->index_of[id]].parent;
-    }
-}
-
 static const char *region_name(const matcher_t *m, uint16_t id)
 {
     return id == GEO_REGION_DEFAULT ? "default" : rname(&m->regions[m->index_of[id]]);
 }
 
-static void explain_text(const explain_t *x, const matcher_t *m, const char *path, MMDB_s *db,
-                         const schema_t *sc, FILE *out)
+/* The internal decision, copied out as data for the caller to format. */
+static void explain_fill(const explain_t *x, const matcher_t *m, MMDB_s *db, const schema_t *sc,
+                         geo_explain_t *o)
 {
-    fprintf(out, "address      %s\n", x->address);
-    if (x->via[0]) {
-        fprintf(out, "looked up as %s (%s)\n", x->lookup, x->via);
-    }
+    memset(o, 0, sizeof(*o));
+    snprintf(o->address, sizeof(o->address), "%s", x->address);
+    snprintf(o->lookup, sizeof(o->lookup), "%s", x->lookup);
+    snprintf(o->via, sizeof(o->via), "%s", x->via);
+    o->have_db = x->have_db;
     if (x->have_db) {
-        fprintf(out, "database     %s (%s, IPv%u, schema %s)\n", path,
-                db->metadata.database_type ? db->metadata.database_type : "?",
-                db->metadata.ip_version, sc->name);
-        if (x->found) {
-            fprintf(out, "network      %s\n", x->network);
-            fprintf(out, "continent    %s\n", x->rec.cont[0] ? x->rec.cont : "-");
-            fprintf(out, "country      %s\n", x->rec.cc[0] ? x->rec.cc : "-");
-            fprintf(out, "subdivisions");
-            for (int i = 0; i < x->rec.nsub; i++) {
-                fprintf(out, " %s", x->rec.sub[i]);
-            }
-            fprintf(out, "%s\n", x->rec.nsub ? "" : " -");
-            if (x->rec.has_ll) {
-                fprintf(out, "location     %.4f %.4f\n", x->rec.lat, x->rec.lon);
-            } else {
-                fprintf(out, "location     -\n");
-            }
-        } else {
-            fprintf(out, "network      not in the database\n");
+        snprintf(o->db_type, sizeof(o->db_type), "%s",
+                 db->metadata.database_type ? db->metadata.database_type : "");
+        o->db_ip_version = db->metadata.ip_version;
+        snprintf(o->db_schema, sizeof(o->db_schema), "%s", sc->name);
+        o->found = x->found;
+    }
+    if (o->found) {
+        snprintf(o->network, sizeof(o->network), "%s", x->network);
+        snprintf(o->continent, sizeof(o->continent), "%s", x->rec.cont);
+        snprintf(o->country, sizeof(o->country), "%s", x->rec.cc);
+        for (int i = 0; i < x->rec.nsub && i < GEO_EXPLAIN_SUB_MAX; i++) {
+            snprintf(o->sub[o->nsub++], sizeof(o->sub[0]), "%s", x->rec.sub[i]);
         }
-    } else {
-        fprintf(out, "database     none\n");
+        o->has_location = x->rec.has_ll;
+        o->lat = x->rec.lat;
+        o->lon = x->rec.lon;
     }
     if (x->cidr) {
-        fprintf(out, "cidr         %s (region %s)\n", x->cidr_net, region_name(m, x->cidr->id));
-    } else {
-        fprintf(out, "cidr         none\n");
+        o->has_cidr = true;
+        snprintf(o->cidr, sizeof(o->cidr), "%s", x->cidr_net);
+        o->cidr_region = x->cidr->id;
     }
-    fprintf(out, "region       %s (%u) by %s%s%s\n", region_name(m, x->region), x->region,
-            by_name[x->by], x->what[0] ? " " : "", x->what);
-    fprintf(out, "chain        ");
-    chain_print(m, x->region, false, out);
-    fputc('\n', out);
-    fprintf(out, "scope        /%u\n", x->scope);
-    if (x->table_region != x->region) {
-        fprintf(out, "warning      the compiled table answers region %u\n", x->table_region);
-    }
-}
-
-static void explain_json(const explain_t *x, const matcher_t *m, const char *path, MMDB_s *db,
-                         const schema_t *sc, FILE *out)
-{
-    fprintf(out, "{\"address\":");
-    json_str(out, x->address);
-    fprintf(out, ",\"lookup\":");
-    json_str(out, x->lookup);
-    fprintf(out, ",\"lookup_via\":");
-    json_str_or_null(out, x->via);
-    fprintf(out, ",\"database\":");
-    if (x->have_db) {
-        fprintf(out, "{\"path\":");
-        json_str(out, path);
-        fprintf(out, ",\"type\":");
-        json_str(out, db->metadata.database_type ? db->metadata.database_type : "");
-        fprintf(out, ",\"ip_version\":%u,\"schema\":", db->metadata.ip_version);
-        json_str(out, sc->name);
-        fprintf(out, ",\"found\":%s", x->found ? "true" : "false");
-        if (x->found) {
-            fprintf(out, ",\"network\":");
-            json_str(out, x->network);
-            fprintf(out, ",\"continent\":");
-            json_str_or_null(out, x->rec.cont);
-            fprintf(out, ",\"country\":");
-            json_str_or_null(out, x->rec.cc);
-            fprintf(out, ",\"subdivisions\":[");
-            for (int i = 0; i < x->rec.nsub; i++) {
-                fprintf(out, "%s", i ? "," : "");
-                json_str(out, x->rec.sub[i]);
-            }
-            fprintf(out, "]");
-            if (x->rec.has_ll) {
-                fprintf(out, ",\"latitude\":%.6f,\"longitude\":%.6f", x->rec.lat, x->rec.lon);
-            } else {
-                fprintf(out, ",\"latitude\":null,\"longitude\":null");
-            }
+    o->region.id = x->region;
+    snprintf(o->region.name, sizeof(o->region.name), "%s", region_name(m, x->region));
+    o->matched_by = by_name[x->by];
+    snprintf(o->match, sizeof(o->match), "%s", x->what);
+    /* matcher_init proved every chain ends at default */
+    for (uint16_t id = x->region;; id = m->regions[m->index_of[id]].parent) {
+        if (o->nchain == GEO_EXPLAIN_CHAIN_MAX) {
+            o->chain_truncated = true;
+            break;
         }
-        fprintf(out, "}");
-    } else {
-        fprintf(out, "null");
+        o->chain[o->nchain].id = id;
+        snprintf(o->chain[o->nchain].name, sizeof(o->chain[0].name), "%s", region_name(m, id));
+        o->nchain++;
+        if (id == GEO_REGION_DEFAULT) {
+            break;
+        }
     }
-    fprintf(out, ",\"cidr\":");
-    if (x->cidr) {
-        fprintf(out, "{\"network\":");
-        json_str(out, x->cidr_net);
-        fprintf(out, ",\"region\":%u}", x->cidr->id);
-    } else {
-        fprintf(out, "null");
-    }
-    fprintf(out, ",\"region\":{\"id\":%u,\"name\":", x->region);
-    json_str(out, region_name(m, x->region));
-    fprintf(out, "},\"matched_by\":");
-    json_str(out, by_name[x->by]);
-    fprintf(out, ",\"match\":");
-    json_str(out, x->what);
-    fprintf(out, ",\"chain\":[");
-    chain_print(m, x->region, true, out);
-    fprintf(out, "],\"scope\":%u", x->scope);
-    if (x->table_region != x->region) {
-        fprintf(out, ",\"table_region\":%u", x->table_region);
-    }
-    fprintf(out, "}\n");
+    o->scope = x->scope;
+    o->table_region = x->table_region;
 }
 
 int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_region_t *regions,
-                size_t nregions, const char *address, bool json, FILE *out, diag_t *d)
+                size_t nregions, const char *address, geo_explain_t *out, diag_t *d)
 {
     int rc;
     matcher_t m;
@@ -1446,11 +1342,7 @@ int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_regio
         x.region = GEO_REGION_DEFAULT;
         x.by = x.have_db ? BY_NOT_IN_DB : BY_DEFAULT;
     }
-    if (json) {
-        explain_json(&x, &m, mmdb_path, x.have_db ? &db : NULL, &sc, out);
-    } else {
-        explain_text(&x, &m, mmdb_path, x.have_db ? &db : NULL, &sc, out);
-    }
+    explain_fill(&x, &m, x.have_db ? &db : NULL, &sc, out);
     rc = 0;
 out:
     if (x.have_db) {

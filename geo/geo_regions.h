@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "dnsd/geo.h"
+#include "geo/geo.h"
 #include "zones/regions.h"
 
 /** The converted regions and the arrays they point into (owned). */
