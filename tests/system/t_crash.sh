@@ -20,7 +20,8 @@
 # every reported edit and every round is kept by serial, and replaying
 # `dnsctl zone journal --from S --json` onto the export of each serial S the
 # journal still holds gives the zone as exported at the end (big.test keeps
-# a small journal, so older serials must say "whole zone" instead); the
+# a small journal, so older serials must say "whole zone" instead, and gets
+# one import that is not killed after the rounds, so it has entries); the
 # newest entry ends at the SOA serial (journal_replay.py).
 # Random delays come from awk's srand($CRASH_SEED); the seed is
 # printed, so a failure can be replayed (CRASH_SEED=N make check ...).
@@ -42,7 +43,8 @@ version() {
 }
 # the version big.test holds now, or "mixed:..." / "none": one whole version or not
 held() {
-    dnsctl zone export big.test 2>&1 | awk -v n="$NREC" '
+    dnsctl zone export big.test >"$TMPD/held" 2>&1
+    awk -v n="$NREC" '
         $4 == "TXT" && $1 == "marker.big.test." { m = $5; gsub(/"/, "", m); markers++ }
         $4 == "A" && $1 ~ /^h[0-9]+\.big\.test\.$/ { split($5, a, "."); ks[a[2]]++; count++ }
         END {
@@ -50,7 +52,7 @@ held() {
             if (markers == 1 && nk == 1 && count == n && "v" kk == m) print m
             else if (markers + count == 0) print "none"
             else printf "mixed:markers=%d,versions=%d,records=%d\n", markers, nk, count
-        }'
+        }' "$TMPD/held"
 }
 serial() { dnsctl zone export "$1" | awk '$4 == "SOA" { print $7; exit }'; }
 # keep: save ZONE's export now as $TMPD/exp-ZONE/exp.SERIAL, for the journal replay
@@ -146,7 +148,10 @@ while read -r dkill dimport; do
     wait $imp 2>/dev/null
     irc=$?
     now=$(held)
-    keep big.test
+    # keep that export for the journal replay (no second export: rounds stay short)
+    mkdir -p "$TMPD/exp-big.test"
+    s=$(head -n 1 "$TMPD/held" | awk '$2 == "zone" { print $NF }')
+    [ -z "$s" ] || cp "$TMPD/held" "$TMPD/exp-big.test/exp.$s"
     case $now in
     "$cur" | "v$k") ;;
     *) bad_version="$bad_version round $r: held $now (was $cur, importing v$k, exit $irc);" ;;
@@ -156,6 +161,12 @@ while read -r dkill dimport; do
     cur=$now
 done <"$TMPD/delays"
 diag "$r rounds in $(($(date +%s) - start)) s"
+# one import that runs to the end (most killed ones die before their commit),
+# so big.test's journal holds at least one replacement to replay
+k=$((r + 2))
+version $k
+dnsctl zone import big.test "$TMPD/big$k.zone" >/dev/null 2>&1 && cur=v$k
+keep big.test
 : >"$TMPD/stop"
 wait $qloop
 
