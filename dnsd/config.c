@@ -17,6 +17,7 @@
 #include "dnsd/answer.h"
 #include "dnsd/certs.h"
 #include "zones/base/err.h"
+#include "zones/base/line.h"
 #include "zones/base/log.h"
 
 #ifndef LOCALSTATEDIR
@@ -276,11 +277,29 @@ int config_load(config_t *c, const char *file, diag_t *d)
         diag_set(d, file, 0, "cannot open config file: %s", strerror(errno));
         return DNSD_ECONFIG;
     }
-    char line[8192];
+    /* whole lines: a long one is refused, never split (its tail read as a setting) */
+    line_buf_t lb = {0};
     int ln = 0, err = 0;
     bool cleared_listen = false;
-    while (fgets(line, sizeof(line), f)) {
+    for (;;) {
+        ssize_t n = line_read(f, &lb, LINE_LEN_MAX);
+        if (n <= 0) {
+            if (n == DNSD_ELIMIT) {
+                diag_set(d, file, ln + 1, "line longer than %zu bytes", LINE_LEN_MAX);
+                err = DNSD_ECONFIG;
+            } else if (n < 0) {
+                diag_set(d, file, ln + 1, "cannot read config file: %s", dnsd_strerror((int)n));
+                err = DNSD_ECONFIG;
+            }
+            break;
+        }
+        char *line = lb.buf;
         ln++;
+        if (memchr(line, 0, (size_t)n)) {
+            diag_set(d, file, ln, "NUL byte in the line");
+            err = DNSD_ECONFIG;
+            break;
+        }
         char *h = strchr(line, '#');
         if (h) {
             *h = 0;
@@ -321,6 +340,7 @@ int config_load(config_t *c, const char *file, diag_t *d)
             break;
         }
     }
+    line_buf_fini(&lb);
     fclose(f);
     return err;
 }

@@ -5,7 +5,7 @@
 # dnsd exit non-zero at once with a message naming FILE:LINE.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 14
+plan 18
 make_store example.test "$DATA/example.test.zone"
 A_WWW="www.example.test. 300 IN A 192.0.2.80"
 
@@ -48,3 +48,18 @@ bad_conf() {
 bad_conf unknown.conf "no-such-key 1" "unknown key on line 3"
 bad_conf badvalue.conf "workers lots" "bad workers value on line 3"
 bad_conf novalue.conf "udp-payload" "key without a value on line 3"
+
+# a line longer than the limit (64 KiB) is refused, naming its FILE:LINE
+bad_conf toolong.conf "# $(head -c 70000 /dev/zero | tr '\0' x)" "a 70000-byte line 3"
+
+# a long comment stays one comment: a line used to be cut at 8 KiB and its
+# tail read as a setting of its own
+{
+    printf '# line 1\nstore %s\n' "$STORE"
+    printf '#%s no-such-key 1\n' "$(head -c 8190 /dev/zero | tr '\0' x)"
+    printf 'listen 127.0.0.1:0\nport-file %s\nworkers 1\n' "$TMPD/port"
+} >"$TMPD/longcomment.conf"
+start_dnsd_raw "$TMPD/port" -c "$TMPD/longcomment.conf"
+out=$(q www.example.test A)
+is "$(dig_section "$out" ANSWER)" "$A_WWW" "an 8.2 KB comment line is one comment: dnsd starts and answers"
+stop_dnsd
