@@ -211,6 +211,16 @@ static int fatal_exit(void)
 
 int main(int argc, char **argv)
 {
+    /* Every asynchronous signal is blocked first, before anything else:
+     * a SIGHUP that came before its handler existed used to kill dnsd. The
+     * threads started later inherit this mask and never take signals; the
+     * main thread's libev watchers (signalfd) pick up those that arrived
+     * meanwhile, and orch_run() unblocks the others there. */
+    sigset_t all;
+    orch_sigset_async(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, 1},
@@ -358,16 +368,6 @@ int main(int argc, char **argv)
                  port, srv.nworkers);
     }
 
-    /* signals go to the main thread only: block them before any thread starts */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     orch_t orch;
     memset(&orch, 0, sizeof(orch));
     orch.srv = &srv;
@@ -425,7 +425,6 @@ int main(int argc, char **argv)
             return fatal_exit();
         }
     }
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     const settings_t *s0 = atomic_load(&srv.settings);
     if (s0->rrl) {
         log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",

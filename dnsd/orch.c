@@ -404,6 +404,16 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+void orch_sigset_async(sigset_t *set)
+{
+    sigfillset(set);
+    /* synchronous ones: blocking them would not stop a fault, only hide it */
+    int sync[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof(sync) / sizeof(sync[0]); i++) {
+        sigdelset(set, sync[i]);
+    }
+}
+
 void orch_run(orch_t *o)
 {
     const config_t *cfg = o->srv->cfg;
@@ -415,6 +425,16 @@ void orch_run(orch_t *o)
         sigs[i]->data = o;
         ev_signal_start(o->loop, sigs[i]);
     }
+    /* the handled ones stay blocked (libev reads them from a signalfd, and
+     * SIGCHLD is libev's child watcher); the rest get back their default
+     * action, on this thread only */
+    sigset_t rest;
+    orch_sigset_async(&rest);
+    int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD, SIGPIPE};
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+        sigdelset(&rest, handled[i]);
+    }
+    pthread_sigmask(SIG_UNBLOCK, &rest, NULL);
     ev_init(&o->reclaim, reclaim_cb);
     o->reclaim.data = o;
     if (o->nretired || o->nset_retired) {

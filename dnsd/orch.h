@@ -13,6 +13,7 @@
 #define DNSD_ORCH_H
 
 #include <ev.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "dnsd/config.h"
@@ -56,6 +57,14 @@ struct stats_total;
 void orch_write_stats(orch_t *o, const struct stats_total *t);
 /** Run until SIGTERM/SIGINT. */
 void orch_run(orch_t *o);
+
+/**
+ * Fill @p set with every asynchronous signal (all but SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL, SIGABRT, SIGTRAP, SIGSYS). main() blocks them first thing, so every
+ * thread inherits the mask; orch_run() unblocks, on the main thread, those it
+ * has no watcher for. Any thread.
+ */
+void orch_sigset_async(sigset_t *set);
 /** Free what is retired (workers must be stopped), and the current settings. */
 void orch_fini(orch_t *o);
 
