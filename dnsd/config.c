@@ -34,7 +34,7 @@ void config_defaults(config_t *c)
     c->tcp_max_connections = 1024;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
-    c->rrl_rate = 0;
+    c->rrl_rate = 200; /* as NSD as Debian builds it: see README, "Rate limiting" */
     c->rrl_slip = 2;
     c->rrl_ipv4_prefix = 24;
     c->rrl_ipv6_prefix = 56;
