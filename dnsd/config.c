@@ -411,6 +411,26 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
                 return DNSD_ECONFIG;
             }
         }
+        /* the ACME thread starts after the chroot and is the only user of
+         * these: they must be inside it, and are kept as seen from inside
+         * (the prefix stripped), which a reload computes the same way */
+        const struct {
+            const char *key;
+            char *path;
+        } acme_in[] = {{"acme-ca-bundle", c->acme.ca_bundle}, {"cert-dir", c->acme.cert_dir}};
+        for (size_t i = 0; i < sizeof(acme_in) / sizeof(acme_in[0]); i++) {
+            char *p = acme_in[i].path;
+            if (!p[0]) {
+                continue;
+            }
+            if (!path_inside(p, c->chroot)) {
+                diag_set(d, where, 0, "%s %s is outside chroot %s (it is used after the chroot)",
+                         acme_in[i].key, p, c->chroot);
+                return DNSD_ECONFIG;
+            }
+            const char *inside = config_in_chroot(c, p);
+            memmove(p, inside, strlen(inside) + 1);
+        }
     }
     return 0;
 }

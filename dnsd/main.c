@@ -417,6 +417,20 @@ int main(int argc, char **argv)
         log_info("running as user %s (uid %u, gid %u)%s%s", cfg->user, (unsigned)cfg->uid,
                  (unsigned)cfg->gid, cfg->chroot[0] ? ", chroot " : "", cfg->chroot);
     }
+    if (cfg->chroot[0]) {
+        /* config_build() checked they are inside and stripped the prefix */
+        if (cfg->acme.cert_dir[0]) {
+            log_info("chroot %s: cert-dir is %s inside it", cfg->chroot, cfg->acme.cert_dir);
+        }
+        if (cfg->acme.ca_bundle[0]) {
+            log_info("chroot %s: acme-ca-bundle is %s inside it", cfg->chroot,
+                     cfg->acme.ca_bundle);
+        }
+        if (cfg->acme.deploy_hook[0]) {
+            log_warn("chroot %s: deploy-hook runs inside it: /bin/sh and the command must be "
+                     "there", cfg->chroot);
+        }
+    }
 
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
