@@ -218,9 +218,9 @@ static uint64_t generation(zs_store_t *s)
 {
     MDB_txn *txn;
     uint64_t g = 0;
-    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) == 0) {
+    if (zs_read_begin(s, &txn) == 0) {
         zs_generation(s, txn, &g);
-        mdb_txn_abort(txn);
+        zs_read_end(s, txn);
     }
     return g;
 }

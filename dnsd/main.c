@@ -339,6 +339,10 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return 1;
     }
+    if (zs_map_size(srv.store) > cfg->map_size) {
+        log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
+                 zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
+    }
     srv.w = xcalloc((size_t)srv.nworkers, sizeof(*srv.w));
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);

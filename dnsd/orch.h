@@ -44,6 +44,8 @@ typedef struct orch {
     config_t *cfg_spare;          /* a reload is built here, then swapped with srv->cfg */
     ev_tstamp started;
     uint64_t rrl_limited_logged;  /* rrl.limited at the last periodic log line */
+    uint64_t map_resizes;         /* zs_map_resizes() when last looked at (and logged) */
+    size_t map_size;              /* ... and zs_map_size() */
 } orch_t;
 
 /** Publish @p g as the current snapshot (the old one is retired). */
