@@ -18,6 +18,7 @@
 #include "dnsd/certs.h"
 #include "zones/base/err.h"
 #include "zones/base/line.h"
+#include "zones/base/parse.h"
 #include "zones/base/log.h"
 
 #ifndef LOCALSTATEDIR
@@ -47,54 +48,8 @@ void config_defaults(config_t *c)
 
 int config_parse_addr(const char *s, conf_listen_t *out)
 {
-    char host[64];
-    const char *port = NULL;
     memset(out, 0, sizeof(*out));
-    if (s[0] == '[') {
-        const char *e = strchr(s, ']');
-        if (!e || (size_t)(e - s - 1) >= sizeof(host)) {
-            return DNSD_ECONFIG;
-        }
-        memcpy(host, s + 1, (size_t)(e - s - 1));
-        host[e - s - 1] = 0;
-        if (e[1] == ':') {
-            port = e + 2;
-        } else if (e[1] != 0) {
-            return DNSD_ECONFIG;
-        }
-    } else {
-        const char *colon = strchr(s, ':');
-        if (colon && strchr(colon + 1, ':')) {
-            colon = NULL; /* bare IPv6 address, no port */
-        }
-        size_t hl = colon ? (size_t)(colon - s) : strlen(s);
-        if (hl >= sizeof(host)) {
-            return DNSD_ECONFIG;
-        }
-        memcpy(host, s, hl);
-        host[hl] = 0;
-        port = colon ? colon + 1 : NULL;
-    }
-    long p = 53;
-    if (port) {
-        char *end;
-        errno = 0;
-        p = strtol(port, &end, 10);
-        if (errno || *end || end == port || p < 0 || p > 65535) {
-            return DNSD_ECONFIG;
-        }
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)p);
-        out->len = sizeof(*a4);
-    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)p);
-        out->len = sizeof(*a6);
-    } else {
+    if (parse_hostport(s, 53, 0, &out->ss, &out->len) != 0) {
         return DNSD_ECONFIG;
     }
     snprintf(out->text, sizeof(out->text), "%s", s);
@@ -113,16 +68,11 @@ static void diag_text(diag_t *d, const char *fmt, ...)
 
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
-    char *end;
-    errno = 0;
-    if (!isdigit((unsigned char)v[0])) {
+    long long n;
+    if (parse_num(v, (long long)min, (long long)max, &n) != 0) {
         return DNSD_ECONFIG;
     }
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        return DNSD_ECONFIG;
-    }
-    *out = n;
+    *out = (unsigned long)n;
     return 0;
 }
 

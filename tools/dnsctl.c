@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/import.h"
 #include "zones/names.h"
@@ -474,10 +475,8 @@ int main(int argc, char **argv)
             if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
                 goto out;
             }
-            char *end;
-            errno = 0;
-            unsigned long long mib = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-' || mib < 1 || mib > (1ull << 20)) {
+            long long mib;
+            if (parse_num(val, 1, 1LL << 20, &mib) != 0) {
                 rc = ctl_usage("--store-map-size: \"%s\" is not a size in MiB (1..1048576)", val);
                 goto out;
             }
