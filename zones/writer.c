@@ -25,7 +25,7 @@ int zw_begin(zs_store_t *s, zw_t *w)
 {
     w->s = s;
     w->txn = NULL;
-    return zs_mdb_err(mdb_txn_begin(s->env, NULL, 0, &w->txn));
+    return zs_write_begin(s, &w->txn); /* through the map gate (store.h) */
 }
 
 int zw_commit(zw_t *w)
@@ -35,15 +35,15 @@ int zw_commit(zw_t *w)
         zw_abort(w);
         return err;
     }
-    int rc = mdb_txn_commit(w->txn);
+    err = zs_write_commit(w->s, w->txn);
     w->txn = NULL;
-    return zs_mdb_err(rc);
+    return err;
 }
 
 void zw_abort(zw_t *w)
 {
     if (w->txn) {
-        mdb_txn_abort(w->txn);
+        zs_write_abort(w->s, w->txn);
         w->txn = NULL;
     }
 }
