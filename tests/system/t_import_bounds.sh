@@ -10,9 +10,16 @@ plan 17
 
 make_store example.test "$DATA/example.test.zone"
 before=$(dnsctl zone export example.test)
+# the memory bound: 4 GB of address space, except under ASan, which reserves
+# terabytes of it for its shadow (there the fixed code's 64 KiB line limit
+# and the timeout bound it)
+VLIMIT=4000000
+if ASAN_OPTIONS=help=1 "$DNSCTL" --version 2>&1 | grep -q AddressSanitizer; then
+    VLIMIT=unlimited
+fi
 # run FILE: import FILE into example.test, bounded in memory and time
 run() {
-    timeout 20 sh -c 'ulimit -v 4000000; exec "$@"' sh \
+    timeout 20 sh -c 'ulimit -v "$0"; exec "$@"' "$VLIMIT" \
         "$DNSCTL" --store "$STORE" zone import example.test "$1" >"$TMPD/out" 2>"$TMPD/err"
     rc=$?
     err=$(cat "$TMPD/err")
