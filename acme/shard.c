@@ -26,6 +26,7 @@
 #include "acme/order_int.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
 #include "zones/rrtype.h"
@@ -38,55 +39,7 @@ json_t *acme_shard_of(json_t *req)
 
 int acme_shard_lb_parse(const char *s, struct sockaddr_storage *out)
 {
-    char host[64];
-    long port = ACME_SHARD_TLSA_PORT;
-    const char *p = NULL;
-    memset(out, 0, sizeof(*out));
-    if (s[0] == '[') {
-        const char *e = strchr(s, ']');
-        if (!e || (size_t)(e - s - 1) >= sizeof(host)) {
-            return DNSD_EMALFORMED;
-        }
-        memcpy(host, s + 1, (size_t)(e - s - 1));
-        host[e - s - 1] = '\0';
-        if (e[1] == ':') {
-            p = e + 2;
-        } else if (e[1]) {
-            return DNSD_EMALFORMED;
-        }
-    } else {
-        const char *c = strchr(s, ':');
-        if (c && strchr(c + 1, ':')) {
-            c = NULL; /* a bare IPv6 address */
-        }
-        size_t hl = c ? (size_t)(c - s) : strlen(s);
-        if (hl >= sizeof(host)) {
-            return DNSD_EMALFORMED;
-        }
-        memcpy(host, s, hl);
-        host[hl] = '\0';
-        p = c ? c + 1 : NULL;
-    }
-    if (p) {
-        char *end;
-        port = strtol(p, &end, 10);
-        if (end == p || *end || port < 1 || port > 65535) {
-            return DNSD_EMALFORMED;
-        }
-    }
-    struct sockaddr_in *a4 = (void *)out;
-    struct sockaddr_in6 *a6 = (void *)out;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        return 0;
-    }
-    return DNSD_EMALFORMED;
+    return parse_hostport(s, ACME_SHARD_TLSA_PORT, 1, out, NULL);
 }
 
 char *acme_spki_sha256(EVP_PKEY *k)

@@ -16,6 +16,7 @@
 #include "acme/jws.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
 #define CERTS_POLL_MS 250 /* how often the store's generation is checked for new requests */
@@ -87,14 +88,7 @@ static int parse_bool(const char *v, bool *out)
 
 static int parse_long(const char *v, long long min, long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max) {
-        return DNSD_ECONFIG;
-    }
-    *out = n;
-    return 0;
+    return parse_num(v, min, max, out) == 0 ? 0 : DNSD_ECONFIG;
 }
 
 int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *d)
@@ -218,9 +212,9 @@ static uint64_t generation(zs_store_t *s)
 {
     MDB_txn *txn;
     uint64_t g = 0;
-    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) == 0) {
+    if (zs_read_begin(s, &txn) == 0) {
         zs_generation(s, txn, &g);
-        mdb_txn_abort(txn);
+        zs_read_end(s, txn);
     }
     return g;
 }

@@ -17,6 +17,8 @@
 #include "dnsd/answer.h"
 #include "dnsd/certs.h"
 #include "zones/base/err.h"
+#include "zones/base/line.h"
+#include "zones/base/parse.h"
 #include "zones/base/log.h"
 
 #ifndef LOCALSTATEDIR
@@ -33,7 +35,7 @@ void config_defaults(config_t *c)
     c->tcp_max_connections = 1024;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
-    c->rrl_rate = 0;
+    c->rrl_rate = 200; /* as NSD as Debian builds it: see README, "Rate limiting" */
     c->rrl_slip = 2;
     c->rrl_ipv4_prefix = 24;
     c->rrl_ipv6_prefix = 56;
@@ -46,54 +48,8 @@ void config_defaults(config_t *c)
 
 int config_parse_addr(const char *s, conf_listen_t *out)
 {
-    char host[64];
-    const char *port = NULL;
     memset(out, 0, sizeof(*out));
-    if (s[0] == '[') {
-        const char *e = strchr(s, ']');
-        if (!e || (size_t)(e - s - 1) >= sizeof(host)) {
-            return DNSD_ECONFIG;
-        }
-        memcpy(host, s + 1, (size_t)(e - s - 1));
-        host[e - s - 1] = 0;
-        if (e[1] == ':') {
-            port = e + 2;
-        } else if (e[1] != 0) {
-            return DNSD_ECONFIG;
-        }
-    } else {
-        const char *colon = strchr(s, ':');
-        if (colon && strchr(colon + 1, ':')) {
-            colon = NULL; /* bare IPv6 address, no port */
-        }
-        size_t hl = colon ? (size_t)(colon - s) : strlen(s);
-        if (hl >= sizeof(host)) {
-            return DNSD_ECONFIG;
-        }
-        memcpy(host, s, hl);
-        host[hl] = 0;
-        port = colon ? colon + 1 : NULL;
-    }
-    long p = 53;
-    if (port) {
-        char *end;
-        errno = 0;
-        p = strtol(port, &end, 10);
-        if (errno || *end || end == port || p < 0 || p > 65535) {
-            return DNSD_ECONFIG;
-        }
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)p);
-        out->len = sizeof(*a4);
-    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)p);
-        out->len = sizeof(*a6);
-    } else {
+    if (parse_hostport(s, 53, 0, &out->ss, &out->len) != 0) {
         return DNSD_ECONFIG;
     }
     snprintf(out->text, sizeof(out->text), "%s", s);
@@ -112,16 +68,11 @@ static void diag_text(diag_t *d, const char *fmt, ...)
 
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
-    char *end;
-    errno = 0;
-    if (!isdigit((unsigned char)v[0])) {
+    long long n;
+    if (parse_num(v, (long long)min, (long long)max, &n) != 0) {
         return DNSD_ECONFIG;
     }
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        return DNSD_ECONFIG;
-    }
-    *out = n;
+    *out = (unsigned long)n;
     return 0;
 }
 
@@ -276,11 +227,29 @@ int config_load(config_t *c, const char *file, diag_t *d)
         diag_set(d, file, 0, "cannot open config file: %s", strerror(errno));
         return DNSD_ECONFIG;
     }
-    char line[8192];
+    /* whole lines: a long one is refused, never split (its tail read as a setting) */
+    line_buf_t lb = {0};
     int ln = 0, err = 0;
     bool cleared_listen = false;
-    while (fgets(line, sizeof(line), f)) {
+    for (;;) {
+        ssize_t n = line_read(f, &lb, LINE_LEN_MAX);
+        if (n <= 0) {
+            if (n == DNSD_ELIMIT) {
+                diag_set(d, file, ln + 1, "line longer than %zu bytes", LINE_LEN_MAX);
+                err = DNSD_ECONFIG;
+            } else if (n < 0) {
+                diag_set(d, file, ln + 1, "cannot read config file: %s", dnsd_strerror((int)n));
+                err = DNSD_ECONFIG;
+            }
+            break;
+        }
+        char *line = lb.buf;
         ln++;
+        if (memchr(line, 0, (size_t)n)) {
+            diag_set(d, file, ln, "NUL byte in the line");
+            err = DNSD_ECONFIG;
+            break;
+        }
         char *h = strchr(line, '#');
         if (h) {
             *h = 0;
@@ -321,6 +290,7 @@ int config_load(config_t *c, const char *file, diag_t *d)
             break;
         }
     }
+    line_buf_fini(&lb);
     fclose(f);
     return err;
 }
@@ -390,6 +360,26 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
                          in[i].key, in[i].path, c->chroot);
                 return DNSD_ECONFIG;
             }
+        }
+        /* the ACME thread starts after the chroot and is the only user of
+         * these: they must be inside it, and are kept as seen from inside
+         * (the prefix stripped), which a reload computes the same way */
+        const struct {
+            const char *key;
+            char *path;
+        } acme_in[] = {{"acme-ca-bundle", c->acme.ca_bundle}, {"cert-dir", c->acme.cert_dir}};
+        for (size_t i = 0; i < sizeof(acme_in) / sizeof(acme_in[0]); i++) {
+            char *p = acme_in[i].path;
+            if (!p[0]) {
+                continue;
+            }
+            if (!path_inside(p, c->chroot)) {
+                diag_set(d, where, 0, "%s %s is outside chroot %s (it is used after the chroot)",
+                         acme_in[i].key, p, c->chroot);
+                return DNSD_ECONFIG;
+            }
+            const char *inside = config_in_chroot(c, p);
+            memmove(p, inside, strlen(inside) + 1);
         }
     }
     return 0;

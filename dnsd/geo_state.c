@@ -28,16 +28,16 @@ geo_state_t *geo_state_build(zs_store_t *s, const char *mmdb, const geo_paths_t 
     size_t n = 0;
     geo_state_t *g = xcalloc(1, sizeof(*g));
     geo_regions_t gr = {0};
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc) {
-        diag_set(d, s->path, 0, "cannot read the store: %s", mdb_strerror(rc));
+    int err = zs_read_begin(s, &txn);
+    if (err) {
+        diag_set(d, s->path, 0, "cannot read the store: %s", dnsd_strerror(err));
         goto fail;
     }
-    int err = zs_regions_generation(s, txn, &g->regions_gen);
+    err = zs_regions_generation(s, txn, &g->regions_gen);
     if (!err) {
         err = zs_regions_load(s, txn, &rs, &n);
     }
-    mdb_txn_abort(txn);
+    zs_read_end(s, txn);
     if (err) {
         diag_set(d, s->path, 0, "cannot read regions: %s", dnsd_strerror(err));
         goto fail;

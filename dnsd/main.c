@@ -211,6 +211,16 @@ static int fatal_exit(void)
 
 int main(int argc, char **argv)
 {
+    /* Every asynchronous signal is blocked first, before anything else:
+     * a SIGHUP that came before its handler existed used to kill dnsd. The
+     * threads started later inherit this mask and never take signals; the
+     * main thread's libev watchers (signalfd) pick up those that arrived
+     * meanwhile, and orch_run() unblocks the others there. */
+    sigset_t all;
+    orch_sigset_async(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, 1},
@@ -329,6 +339,10 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return 1;
     }
+    if (zs_map_size(srv.store) > cfg->map_size) {
+        log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
+                 zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
+    }
     srv.w = xcalloc((size_t)srv.nworkers, sizeof(*srv.w));
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
@@ -357,16 +371,6 @@ int main(int argc, char **argv)
         log_info("listening on %s (UDP and TCP port %u), %d workers", cfg->listen[li].text,
                  port, srv.nworkers);
     }
-
-    /* signals go to the main thread only: block them before any thread starts */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     orch_t orch;
     memset(&orch, 0, sizeof(orch));
@@ -417,6 +421,20 @@ int main(int argc, char **argv)
         log_info("running as user %s (uid %u, gid %u)%s%s", cfg->user, (unsigned)cfg->uid,
                  (unsigned)cfg->gid, cfg->chroot[0] ? ", chroot " : "", cfg->chroot);
     }
+    if (cfg->chroot[0]) {
+        /* config_build() checked they are inside and stripped the prefix */
+        if (cfg->acme.cert_dir[0]) {
+            log_info("chroot %s: cert-dir is %s inside it", cfg->chroot, cfg->acme.cert_dir);
+        }
+        if (cfg->acme.ca_bundle[0]) {
+            log_info("chroot %s: acme-ca-bundle is %s inside it", cfg->chroot,
+                     cfg->acme.ca_bundle);
+        }
+        if (cfg->acme.deploy_hook[0]) {
+            log_warn("chroot %s: deploy-hook runs inside it: /bin/sh and the command must be "
+                     "there", cfg->chroot);
+        }
+    }
 
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
@@ -425,7 +443,6 @@ int main(int argc, char **argv)
             return fatal_exit();
         }
     }
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     const settings_t *s0 = atomic_load(&srv.settings);
     if (s0->rrl) {
         log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",

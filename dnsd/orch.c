@@ -127,6 +127,20 @@ static void geo_file_cb(struct ev_loop *loop, ev_stat *w, int revents)
     rebuild(o, "database file changed");
 }
 
+/* a map grown by another process was adopted (by a worker, or here): say
+ * so once per growth; the query path only counts */
+static void map_check(orch_t *o)
+{
+    zs_store_t *s = o->srv->store;
+    uint64_t n = zs_map_resizes(s);
+    if (n != o->map_resizes) {
+        log_info("store map grown by another process: now %zu MiB (was %zu MiB), adopted",
+                 zs_map_size(s) >> 20, o->map_size >> 20);
+        o->map_resizes = n;
+    }
+    o->map_size = zs_map_size(s);
+}
+
 static void regions_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     orch_t *o = t->data;
@@ -134,11 +148,12 @@ static void regions_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     MDB_txn *txn;
     uint64_t gen = 0;
-    if (mdb_txn_begin(o->srv->store->env, NULL, MDB_RDONLY, &txn) != 0) {
+    map_check(o);
+    if (zs_read_begin(o->srv->store, &txn) != 0) {
         return;
     }
     int err = zs_regions_generation(o->srv->store, txn, &gen);
-    mdb_txn_abort(txn);
+    zs_read_end(o->srv->store, txn);
     geo_state_t *cur = atomic_load_explicit(&o->srv->geo, memory_order_acquire);
     if (!err && cur && gen != cur->regions_gen) {
         rebuild(o, "regions edited");
@@ -404,10 +419,23 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+void orch_sigset_async(sigset_t *set)
+{
+    sigfillset(set);
+    /* synchronous ones: blocking them would not stop a fault, only hide it */
+    int sync[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof(sync) / sizeof(sync[0]); i++) {
+        sigdelset(set, sync[i]);
+    }
+}
+
 void orch_run(orch_t *o)
 {
     const config_t *cfg = o->srv->cfg;
     o->started = ev_now(o->loop);
+    o->map_size = zs_map_size(o->srv->store);
+    o->map_resizes = 0;
+    map_check(o);
     ev_signal *sigs[] = {&o->sig_term, &o->sig_int, &o->sig_hup, &o->sig_usr1};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     for (int i = 0; i < 4; i++) {
@@ -415,6 +443,16 @@ void orch_run(orch_t *o)
         sigs[i]->data = o;
         ev_signal_start(o->loop, sigs[i]);
     }
+    /* the handled ones stay blocked (libev reads them from a signalfd, and
+     * SIGCHLD is libev's child watcher); the rest get back their default
+     * action, on this thread only */
+    sigset_t rest;
+    orch_sigset_async(&rest);
+    int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD, SIGPIPE};
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+        sigdelset(&rest, handled[i]);
+    }
+    pthread_sigmask(SIG_UNBLOCK, &rest, NULL);
     ev_init(&o->reclaim, reclaim_cb);
     o->reclaim.data = o;
     if (o->nretired || o->nset_retired) {

@@ -13,6 +13,7 @@
 #define DNSD_ORCH_H
 
 #include <ev.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "dnsd/config.h"
@@ -43,6 +44,8 @@ typedef struct orch {
     config_t *cfg_spare;          /* a reload is built here, then swapped with srv->cfg */
     ev_tstamp started;
     uint64_t rrl_limited_logged;  /* rrl.limited at the last periodic log line */
+    uint64_t map_resizes;         /* zs_map_resizes() when last looked at (and logged) */
+    size_t map_size;              /* ... and zs_map_size() */
 } orch_t;
 
 /** Publish @p g as the current snapshot (the old one is retired). */
@@ -56,6 +59,14 @@ struct stats_total;
 void orch_write_stats(orch_t *o, const struct stats_total *t);
 /** Run until SIGTERM/SIGINT. */
 void orch_run(orch_t *o);
+
+/**
+ * Fill @p set with every asynchronous signal (all but SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL, SIGABRT, SIGTRAP, SIGSYS). main() blocks them first thing, so every
+ * thread inherits the mask; orch_run() unblocks, on the main thread, those it
+ * has no watcher for. Any thread.
+ */
+void orch_sigset_async(sigset_t *set);
 /** Free what is retired (workers must be stopped), and the current settings. */
 void orch_fini(orch_t *o);
 

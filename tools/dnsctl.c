@@ -11,6 +11,7 @@
  */
 #include "tools/dnsctl.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/import.h"
 #include "zones/names.h"
@@ -29,7 +31,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: dnsctl [--store DIR] [--json] COMMAND ARGS...\n"
+            "usage: dnsctl [--store DIR] [--store-map-size MIB] [--json] COMMAND ARGS...\n"
             "\n"
             "zones:\n"
             "  zone create ZONE --ns NAME [--ns NAME]... [--email ADDR] [--ttl TTL]\n"
@@ -82,6 +84,8 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
+            "  --store-map-size MIB   grow the store's map to MIB (default: the store's\n"
+            "                size, 1024 for a new store; a running dnsd adopts it)\n"
             "  --json        JSON output for list, show and lookup commands\n"
             "  --region R    the region a record or zone command works on (else: default)\n"
             "  --db FILE     the MaxMind DB for geo lookup (default: $DNSD_GEO_DB, else none)\n"
@@ -184,7 +188,7 @@ int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
     /* read-only commands open a read-only environment: they work for a user
      * who may read the store but not write it */
     unsigned flags = (create ? ZS_OPEN_CREATE : 0) | (write ? 0 : ZS_OPEN_RDONLY);
-    if (zs_open(c->store, flags, 0, out, &d) != 0) {
+    if (zs_open(c->store, flags, c->map_size, out, &d) != 0) {
         return ctl_diag(NULL, &d);
     }
     return CTL_OK;
@@ -467,6 +471,16 @@ int main(int argc, char **argv)
                 goto out;
             }
             c.store = val;
+        } else if (opt_is(a, "--store-map-size")) {
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            long long mib;
+            if (parse_num(val, 1, 1LL << 20, &mib) != 0) {
+                rc = ctl_usage("--store-map-size: \"%s\" is not a size in MiB (1..1048576)", val);
+                goto out;
+            }
+            c.map_size = (size_t)mib << 20;
         } else if (opt_is(a, "--ns")) {
             if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
                 goto out;

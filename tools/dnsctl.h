@@ -62,6 +62,7 @@
 
 typedef struct ctl {
     const char *store;   /* --store, $DNSD_STORE, or the built-in default */
+    size_t map_size;     /* --store-map-size in bytes; 0: the store's own size */
     bool json;           /* --json */
     unsigned opt_seen;   /* CTL_OPT_* given on the command line */
     const char *ns[CTL_NS_MAX];

@@ -19,6 +19,7 @@
 #include "acme/jws.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
 #define CERT_NAMES_MAX 100
@@ -45,12 +46,11 @@ long ctl_cert_wait_arg(const ctl_t *c)
     if (!c->wait) {
         return -1;
     }
-    char *end;
-    long n = strtol(c->wait, &end, 10);
-    if (end == c->wait || *end || n < 0 || n > 86400) {
+    long long n;
+    if (parse_num(c->wait, 0, 86400, &n) != 0) {
         return -2;
     }
-    return n;
+    return (long)n;
 }
 
 /* the status as shown: dnsd has not seen a request yet -> "requested" */
@@ -341,11 +341,11 @@ static int cert_bump(ctl_t *c, bool revoke)
     }
     long reason = 0;
     if (c->reason) {
-        char *end;
-        reason = strtol(c->reason, &end, 10);
+        long long r = -1;
         /* RFC 5280 5.3.1; 7 is unused, 8 (removeFromCRL) is for delta CRLs only */
-        if (end == c->reason || *end || reason < 0 || reason > 10 || reason == 7 ||
-            reason == 8) {
+        int bad = parse_num(c->reason, 0, 10, &r) != 0 || r == 7 || r == 8;
+        reason = (long)r;
+        if (bad) {
             return ctl_usage("--reason: \"%s\" is not an RFC 5280 reason code (0-6, 9, 10; "
                              "e.g. 1 keyCompromise, 4 superseded, 5 cessationOfOperation)",
                              c->reason);

@@ -22,6 +22,7 @@
 
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
 #define CIDR_STR_MAX 64
@@ -134,44 +135,34 @@ static void upper(char *s)
     }
 }
 
-/* "192.0.2.1/24": why zs_cidr_parse() refused it, in words */
+/* "192.0.2.1/24": why zs_cidr_parse() refused it, in words (parse_cidr() says) */
 static int cidr_error(const char *item)
 {
-    char addr[64];
-    const char *slash = strchr(item, '/');
-    if (!slash) {
+    parse_cidr_t c;
+    const char *why = "";
+    if (parse_cidr(item, &c, &why) == 0) {
+        return ctl_err("--cidr \"%s\": refused", item);
+    }
+    if (strcmp(why, "no prefix length") == 0) {
         return ctl_err("--cidr \"%s\": give a network with its prefix length "
                        "(192.0.2.0/24, 2001:db8::/32)", item);
     }
-    size_t al = (size_t)(slash - item);
-    if (al >= sizeof(addr)) {
-        return ctl_err("--cidr \"%s\": not an IPv4 or IPv6 address", item);
+    if (strcmp(why, "not an IPv4 or IPv6 address") == 0) {
+        int al = (int)(strchr(item, '/') - item);
+        return ctl_err("--cidr \"%s\": \"%.*s\" is not an IPv4 or IPv6 address", item, al, item);
     }
-    memcpy(addr, item, al);
-    addr[al] = 0;
-    uint8_t b[16];
-    int bits;
-    if (inet_pton(AF_INET, addr, b) == 1) {
-        bits = 32;
-    } else if (inet_pton(AF_INET6, addr, b) == 1) {
-        bits = 128;
-    } else {
-        return ctl_err("--cidr \"%s\": \"%s\" is not an IPv4 or IPv6 address", item, addr);
-    }
-    char *end;
-    errno = 0;
-    long pl = strtol(slash + 1, &end, 10);
-    if (end == slash + 1 || *end || errno || pl < 0 || pl > bits) {
+    int bits = c.family == 4 ? 32 : 128;
+    if (strcmp(why, "prefix length out of range") == 0) {
         return ctl_err("--cidr \"%s\": the prefix length must be 0 to %d", item, bits);
     }
     /* host bits set: say which network was meant */
-    for (int i = (int)pl; i < bits; i++) {
-        b[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+    for (int i = c.len; i < bits; i++) {
+        c.addr[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
     }
     char net[64];
-    inet_ntop(bits == 32 ? AF_INET : AF_INET6, b, net, sizeof(net));
-    return ctl_err("--cidr \"%s\": host bits are set past /%ld (the network is %s/%ld)", item, pl,
-                   net, pl);
+    inet_ntop(bits == 32 ? AF_INET : AF_INET6, c.addr, net, sizeof(net));
+    return ctl_err("--cidr \"%s\": host bits are set past /%u (the network is %s/%u)", item, c.len,
+                   net, c.len);
 }
 
 /*

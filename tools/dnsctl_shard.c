@@ -18,6 +18,7 @@
 #include "acme/shard.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
 static void shard_id(const char *domain, const char *region, char *buf, size_t cap)
@@ -115,11 +116,11 @@ static int shard_put(ctl_t *c, bool create)
     }
     long ttl = 0;
     if (c->ttl) {
-        char *end;
-        ttl = strtol(c->ttl, &end, 10);
-        if (end == c->ttl || *end || ttl < 1 || ttl > 86400) {
+        long long t;
+        if (parse_num(c->ttl, 1, 86400, &t) != 0) {
             return ctl_usage("--ttl: \"%s\" is not seconds from 1 to 86400", c->ttl);
         }
+        ttl = (long)t;
     }
     char domain[300], why[400];
     if (acme_name_check(c->argv[0], domain, sizeof(domain), why, sizeof(why)) != 0 ||

@@ -35,9 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "zones/base/err.h"
+#include "zones/base/line.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
 #include "zones/rrtype.h"
@@ -743,8 +746,7 @@ typedef struct imp {
     char **files;
     unsigned nfiles, files_cap;
     joiner_t j;
-    char *line;
-    size_t line_cap;
+    line_buf_t line;
     node_t **slots;
     size_t nslots, nused;
     arena_t arena;
@@ -893,7 +895,16 @@ static int push_file(imp_t *im, const char *path, const src_t *parent, ldns_rdf 
                    ZF_INCLUDE_DEPTH_MAX);
         goto out;
     }
-    fp = fopen(path, "r");
+    if (parent) {
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (fd >= 0 && !fp) {
+            close(fd);
+        }
+    } else {
+        fp = fopen(path, "r");
+    }
     if (!fp || fstat(fileno(fp), &sb) != 0) {
         err = -errno;
         if (parent) {
@@ -911,6 +922,21 @@ static int push_file(imp_t *im, const char *path, const src_t *parent, ldns_rdf 
             diag_set(im->d, path, 0, "cannot read %s: it is a directory", what);
         }
         goto out;
+    }
+    if (parent && !S_ISREG(sb.st_mode)) {
+        /* a device or FIFO has no end (/dev/zero) or blocks; the top file
+         * may be a pipe (the operator chose it), an included one may not */
+        err = fail(im, line, DNSD_EMALFORMED, "cannot read %s \"%s\": not a regular file", what,
+                   path);
+        goto out;
+    }
+    if (parent) {
+        int fl = fcntl(fileno(fp), F_GETFL);
+        if (fl < 0 || fcntl(fileno(fp), F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            err = -errno;
+            fail(im, line, err, "cannot read %s \"%s\": %s", what, path, strerror(errno));
+            goto out;
+        }
     }
     for (int i = 0; i < im->depth; i++) {
         if (im->stack[i].dev == sb.st_dev && im->stack[i].ino == sb.st_ino) {
@@ -957,13 +983,15 @@ static void pop_file(imp_t *im)
 static int read_record(imp_t *im, src_t *s)
 {
     for (;;) {
-        errno = 0;
-        ssize_t n = getline(&im->line, &im->line_cap, s->fp);
+        ssize_t n = line_read(s->fp, &im->line, LINE_LEN_MAX);
+        if (n == DNSD_ELIMIT) {
+            return fail(im, s->line + 1, DNSD_ELIMIT, "line longer than %zu bytes", LINE_LEN_MAX);
+        }
         if (n < 0) {
-            if (ferror(s->fp)) {
-                return fail(im, s->line, errno ? -errno : -EIO, "read error: %s",
-                            strerror(errno ? errno : EIO));
-            }
+            /* ENOMEM, EIO...: never the end of the file, or the rest would be dropped */
+            return fail(im, s->line + 1, (int)n, "read error: %s", dnsd_strerror((int)n));
+        }
+        if (n == 0) {
             if (im->j.active) {
                 im->j.active = false;
                 return fail(im, im->j.start_line, DNSD_EMALFORMED,
@@ -972,7 +1000,7 @@ static int read_record(imp_t *im, src_t *s)
             return 0;
         }
         s->line++;
-        int r = join_line(&im->j, im->line, (size_t)n, s->line, im->d);
+        int r = join_line(&im->j, im->line.buf, (size_t)n, s->line, im->d);
         if (r < 0) {
             return at(im, im->d->line, r);
         }
@@ -1284,7 +1312,7 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
     }
     free(im.files);
     free(im.j.buf);
-    free(im.line);
+    line_buf_fini(&im.line);
     free(im.slots);
     free(im.cleared);
     arena_free(&im.arena);

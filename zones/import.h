@@ -59,7 +59,11 @@ typedef struct zf_import_stats {
  * against the including file's directory; an included file inherits the
  * $ORIGIN (or gets the one given), the $TTL and the last owner, and its own
  * changes to them end with it (RFC 1035 5.1). Nesting beyond
- * ZF_INCLUDE_DEPTH_MAX and include loops are errors.
+ * ZF_INCLUDE_DEPTH_MAX, include loops and an included file that is not a
+ * regular file (a device, a FIFO: opened without blocking, then refused)
+ * are errors. Lines are at most LINE_LEN_MAX (64 KiB) bytes; a longer one,
+ * or a read error (EIO, ENOMEM), is an error at its line, never an end of
+ * file.
  *
  * Rules checked per record, with file:line: class IN only, owner at or below
  * the apex, SOA only at the apex and only one, no CNAME at the apex, no CNAME

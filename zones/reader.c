@@ -13,17 +13,18 @@ int zr_init(zr_t *r, zs_store_t *s)
 {
     memset(r, 0, sizeof(*r));
     r->s = s;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
-    if (rc) {
-        return zs_mdb_err(rc);
+    int err = zs_read_begin(s, &r->txn);
+    if (err) {
+        r->txn = NULL;
+        return err;
     }
-    rc = mdb_cursor_open(r->txn, s->rrsets, &r->cur);
+    int rc = mdb_cursor_open(r->txn, s->rrsets, &r->cur);
     if (rc) {
-        mdb_txn_abort(r->txn);
+        zs_read_end(s, r->txn);
         r->txn = NULL;
         return zs_mdb_err(rc);
     }
-    mdb_txn_reset(r->txn);
+    zs_txn_reset(s, r->txn);
     return 0;
 }
 
@@ -40,13 +41,14 @@ void zr_fini(zr_t *r)
 
 int zr_begin(zr_t *r)
 {
-    int rc = mdb_txn_renew(r->txn);
-    if (rc) {
-        return zs_mdb_err(rc);
+    /* through the store's gate: a map grown by dnsctl is adopted here */
+    int err = zs_txn_renew(r->s, r->txn);
+    if (err) {
+        return err;
     }
-    rc = mdb_cursor_renew(r->txn, r->cur);
+    int rc = mdb_cursor_renew(r->txn, r->cur);
     if (rc) {
-        mdb_txn_reset(r->txn);
+        zs_txn_reset(r->s, r->txn);
         return zs_mdb_err(rc);
     }
     r->active = true;
@@ -56,7 +58,7 @@ int zr_begin(zr_t *r)
 void zr_end(zr_t *r)
 {
     if (r->active) {
-        mdb_txn_reset(r->txn);
+        zs_txn_reset(r->s, r->txn);
         r->active = false;
     }
 }

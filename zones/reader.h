@@ -44,7 +44,11 @@ typedef struct zr_node {
 /** Slow: begin the read txn and open the cursor (allocates), then reset. */
 int zr_init(zr_t *r, zs_store_t *s);
 void zr_fini(zr_t *r);
-/** Hot: renew txn and cursor to the newest committed state. */
+/**
+ * Hot: renew txn and cursor to the newest committed state (through the
+ * store's map gate: zs_txn_renew(), which adopts a map another process grew).
+ * @return 0, -EAGAIN while a map adoption is under way, or an LMDB error.
+ */
 int zr_begin(zr_t *r);
 /** Hot: release the snapshot (everything lent is invalid after). */
 void zr_end(zr_t *r);

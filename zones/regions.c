@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/schema.h"
 
@@ -414,36 +415,15 @@ out:
 
 int zs_cidr_parse(const char *text, zs_cidr_t *out)
 {
-    char buf[64];
-    const char *slash = strchr(text, '/');
-    if (!slash || (size_t)(slash - text) >= sizeof(buf)) {
-        return DNSD_EMALFORMED;
-    }
-    memcpy(buf, text, (size_t)(slash - text));
-    buf[slash - text] = 0;
-    char *end;
-    long pl = strtol(slash + 1, &end, 10);
-    if (*end || end == slash + 1) {
-        return DNSD_EMALFORMED;
-    }
+    parse_cidr_t c;
     memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, buf, out->addr) == 1) {
-        out->family = 4;
-    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-        out->family = 6;
-    } else {
-        return DNSD_EMALFORMED;
+    int err = parse_cidr(text, &c, NULL);
+    if (err) {
+        return err;
     }
-    int bits = out->family == 4 ? 32 : 128;
-    if (pl < 0 || pl > bits) {
-        return DNSD_EMALFORMED;
-    }
-    out->len = (uint8_t)pl;
-    for (int b = (int)pl; b < bits; b++) {
-        if (out->addr[b / 8] & (0x80 >> (b % 8))) {
-            return DNSD_EMALFORMED; /* host bits set */
-        }
-    }
+    out->family = c.family;
+    out->len = c.len;
+    memcpy(out->addr, c.addr, sizeof(out->addr));
     return 0;
 }
 

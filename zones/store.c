@@ -1,14 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store.c -- open the LMDB environment, create the sub-databases and check
- * the schema. Slow path only.
+ * the schema; the map gate. Slow path, except zs_txn_renew()/zs_txn_reset()
+ * (the workers' per-batch renew: no allocation, no lock, no log).
+ *
+ * DESIGN. LMDB maps the file once; when another process (dnsctl) grows the
+ * map beyond ours and writes past it, every txn begin or renew here fails
+ * with MDB_MAP_RESIZED until mdb_env_set_mapsize(env, 0) adopts the new
+ * size, which remaps the file and so must not run while any txn of this
+ * process is active. The gate makes that safe without a lock on the query
+ * path: a txn enters by incrementing @c active and checking @c resizing
+ * (sequentially consistent, so an adopter that set @c resizing and then
+ * saw @c active reach 0 cannot miss a txn, which would see @c resizing and
+ * back out); the adopter waits a bounded time for the active ones to end.
  */
 #include "zones/store.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
@@ -93,9 +108,14 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         err = -ENOTDIR;
         goto out;
     }
+    /* a new store is one without its data file yet */
+    char data[4200];
+    snprintf(data, sizeof(data), "%s/data.mdb", path);
+    bool is_new = stat(data, &st) != 0;
+    /* no mdb_env_set_mapsize() before the open: LMDB then takes the size
+     * the store records, which is adjusted below */
     if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
-        (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
-        (rc = mdb_env_set_mapsize(s->env, mapsize ? mapsize : ZS_MAPSIZE_DEFAULT)) != 0) {
+        (rc = mdb_env_set_maxreaders(s->env, 512)) != 0) {
         diag_set(d, path, 0, "cannot set up LMDB: %s", mdb_strerror(rc));
         err = zs_mdb_err(rc);
         goto out;
@@ -114,6 +134,19 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
     }
     int dead = 0;
     mdb_reader_check(s->env, &dead);
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    size_t want = mapsize ? mapsize : is_new ? ZS_MAPSIZE_DEFAULT : info.me_mapsize;
+    if (want < info.me_mapsize) {
+        want = info.me_mapsize; /* never below what the store records */
+    }
+    if (want != info.me_mapsize && (rc = mdb_env_set_mapsize(s->env, want)) != 0) {
+        diag_set(d, path, 0, "cannot set the map size: %s", mdb_strerror(rc));
+        err = zs_mdb_err(rc);
+        goto out;
+    }
+    mdb_env_info(s->env, &info);
+    atomic_store(&s->mapsize, info.me_mapsize);
 
     if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn)) != 0) {
         diag_set(d, path, 0, "cannot begin transaction: %s", mdb_strerror(rc));
@@ -236,4 +269,146 @@ int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key)
 int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)
 {
     return zs_meta_u64(s, txn, ZS_META_GENERATION, out);
+}
+
+size_t zs_map_size(zs_store_t *s)
+{
+    return atomic_load(&s->mapsize);
+}
+
+uint64_t zs_map_resizes(zs_store_t *s)
+{
+    return atomic_load(&s->resizes);
+}
+
+/* enter the gate: false while a resize is under way */
+static bool gate_enter(zs_store_t *s)
+{
+    atomic_fetch_add(&s->active, 1);
+    if (atomic_load(&s->resizing)) {
+        atomic_fetch_sub(&s->active, 1);
+        return false;
+    }
+    return true;
+}
+
+static void gate_leave(zs_store_t *s)
+{
+    atomic_fetch_sub(&s->active, 1);
+}
+
+int zs_map_adopt(zs_store_t *s)
+{
+    bool no = false;
+    if (!atomic_compare_exchange_strong(&s->resizing, &no, true)) {
+        return -EAGAIN; /* another thread is adopting it */
+    }
+    int err = -EAGAIN;
+    /* at most 50 ms: a worker's batch takes microseconds, a slow-path read
+     * txn milliseconds */
+    for (int i = 0; i < 500 && atomic_load(&s->active) != 0; i++) {
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&s->active) == 0) {
+        int rc = mdb_env_set_mapsize(s->env, 0);
+        if (rc == 0) {
+            MDB_envinfo info;
+            mdb_env_info(s->env, &info);
+            atomic_store(&s->mapsize, info.me_mapsize);
+            atomic_fetch_add(&s->resizes, 1);
+            err = 0;
+        } else {
+            err = rc == EINVAL ? -EAGAIN : zs_mdb_err(rc); /* EINVAL: a write txn is active */
+        }
+    }
+    atomic_store(&s->resizing, false);
+    return err;
+}
+
+/* run @p begin (a txn begin or renew) inside the gate; adopt a grown map once */
+static int gated(zs_store_t *s, int (*begin)(zs_store_t *, void *), void *arg)
+{
+    for (int attempt = 0;; attempt++) {
+        if (!gate_enter(s)) {
+            return -EAGAIN;
+        }
+        int rc = begin(s, arg);
+        if (rc == 0) {
+            return 0;
+        }
+        gate_leave(s);
+        if (rc != MDB_MAP_RESIZED || attempt > 0) {
+            return zs_mdb_err(rc);
+        }
+        int err = zs_map_adopt(s);
+        if (err == -EAGAIN && atomic_load(&s->resizing)) {
+            return -EAGAIN;
+        }
+        if (err && err != -EAGAIN) {
+            return err;
+        }
+    }
+}
+
+static int begin_read(zs_store_t *s, void *arg)
+{
+    return mdb_txn_begin(s->env, NULL, MDB_RDONLY, arg);
+}
+
+static int begin_write(zs_store_t *s, void *arg)
+{
+    return mdb_txn_begin(s->env, NULL, 0, arg);
+}
+
+static int renew(zs_store_t *s, void *arg)
+{
+    (void)s;
+    return mdb_txn_renew(arg);
+}
+
+int zs_read_begin(zs_store_t *s, MDB_txn **out)
+{
+    *out = NULL;
+    return gated(s, begin_read, out);
+}
+
+void zs_read_end(zs_store_t *s, MDB_txn *txn)
+{
+    if (txn) {
+        mdb_txn_abort(txn);
+        gate_leave(s);
+    }
+}
+
+int zs_txn_renew(zs_store_t *s, MDB_txn *txn)
+{
+    return gated(s, renew, txn);
+}
+
+void zs_txn_reset(zs_store_t *s, MDB_txn *txn)
+{
+    mdb_txn_reset(txn);
+    gate_leave(s);
+}
+
+int zs_write_begin(zs_store_t *s, MDB_txn **out)
+{
+    *out = NULL;
+    return gated(s, begin_write, out);
+}
+
+int zs_write_commit(zs_store_t *s, MDB_txn *txn)
+{
+    int rc = mdb_txn_commit(txn);
+    gate_leave(s);
+    return zs_mdb_err(rc);
+}
+
+void zs_write_abort(zs_store_t *s, MDB_txn *txn)
+{
+    if (txn) {
+        mdb_txn_abort(txn);
+        gate_leave(s);
+    }
 }

@@ -10,7 +10,9 @@
 #define DNSD_STORE_H
 
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zones/base/diag.h"
@@ -31,12 +33,22 @@ typedef struct zs_store {
     MDB_dbi journal; /* change journal (zones/journal.h) */
     bool has_journal; /* false only for a read-only open of a store that never had one */
     char path[4096];
+    /* The map gate (see zs_map_adopt): txns begun through zs_read_begin(),
+     * zs_txn_renew() and zs_write_begin() count in @c active; a resize
+     * waits for it to drain and turns new ones away meanwhile. */
+    atomic_int active;
+    atomic_bool resizing;
+    atomic_uint_fast64_t resizes; /* times another process's growth was adopted */
+    atomic_size_t mapsize;        /* bytes mapped now */
 } zs_store_t;
 
 /**
  * Open the store in directory @p path (created 0700 with ZS_OPEN_CREATE).
  * Checks the schema version (DNSD_ESCHEMA), clears stale reader slots left
- * by killed processes. @p mapsize 0 means ZS_MAPSIZE_DEFAULT.
+ * by killed processes. The map is the larger of @p mapsize and the size
+ * the store records (the largest any process used on it: LMDB persists
+ * increases only), so dnsd and dnsctl agree on it; @p mapsize 0 means the
+ * store's own size, or ZS_MAPSIZE_DEFAULT for a new store.
  * @return 0 and *out (free with zs_close), or an error with @p d filled.
  * Slow path, any thread.
  */
@@ -52,6 +64,55 @@ int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out);
 int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out);
 /** Add one to a meta counter inside write txn @p txn. */
 int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key);
+
+/** Bytes mapped now (after an adoption, the new size). Any thread. */
+size_t zs_map_size(zs_store_t *s);
+
+/** How many times this process adopted a map grown by another. Any thread. */
+uint64_t zs_map_resizes(zs_store_t *s);
+
+/**
+ * Another process grew the map beyond ours (a txn begin or renew said
+ * MDB_MAP_RESIZED): adopt its size with mdb_env_set_mapsize(env, 0). LMDB
+ * requires that no txn of this process is active meanwhile, so this turns
+ * new gated txns away (they get -EAGAIN) and waits, at most 50 ms,
+ * for the active ones to end; the caller must have none. Txns begun
+ * around the gate (raw mdb_txn_begin) are not seen: every txn of a
+ * process that may resize must go through the zs_ functions below.
+ * @return 0 (adopted, or another thread just did), -EAGAIN (busy:
+ * retry with the next batch), or an LMDB error. Any thread; slow, rare.
+ */
+int zs_map_adopt(zs_store_t *s);
+
+/**
+ * Begin a read txn through the map gate, adopting a grown map once if
+ * needed. End it with zs_read_end(). @return 0, -EAGAIN (a resize is
+ * under way: try again later), or an LMDB error mapped by zs_mdb_err().
+ * Any thread; allocates (slow path).
+ */
+int zs_read_begin(zs_store_t *s, MDB_txn **out);
+/** Abort a txn from zs_read_begin(); NULL is fine. */
+void zs_read_end(zs_store_t *s, MDB_txn *txn);
+
+/**
+ * Renew a reset read txn @p txn through the gate (the per-batch renew of
+ * the workers, via zr_begin()), adopting a grown map once if needed.
+ * @return 0, -EAGAIN, or an LMDB error. End with zs_txn_reset().
+ * Hot path: no allocation, no lock (two atomic operations); only an
+ * adoption, once per growth, waits (bounded, see zs_map_adopt()).
+ */
+int zs_txn_renew(zs_store_t *s, MDB_txn *txn);
+/** Reset a txn renewed by zs_txn_renew() (it leaves the gate). Hot. */
+void zs_txn_reset(zs_store_t *s, MDB_txn *txn);
+
+/**
+ * Begin a write txn through the gate, adopting a grown map once if
+ * needed; finish it with zs_write_commit() or zs_write_abort().
+ * @return 0, -EAGAIN, or an LMDB error. Slow path.
+ */
+int zs_write_begin(zs_store_t *s, MDB_txn **out);
+int zs_write_commit(zs_store_t *s, MDB_txn *txn);
+void zs_write_abort(zs_store_t *s, MDB_txn *txn);
 
 /** Map an LMDB return code to a DNSD_E* code (MDB_NOTFOUND -> DNSD_ENOTFOUND, ...). */
 int zs_mdb_err(int rc);

@@ -59,7 +59,7 @@ int zw_begin(zs_store_t *s, zw_t *w)
 {
     memset(w, 0, sizeof(*w));
     w->s = s;
-    return zs_mdb_err(mdb_txn_begin(s->env, NULL, 0, &w->txn));
+    return zs_write_begin(s, &w->txn); /* through the map gate (store.h) */
 }
 
 static void release(zw_t *w)
@@ -80,7 +80,7 @@ static void release(zw_t *w)
 void zw_abort(zw_t *w)
 {
     if (w->txn) {
-        mdb_txn_abort(w->txn);
+        zs_write_abort(w->s, w->txn);
         w->txn = NULL;
     }
     release(w);
@@ -97,10 +97,10 @@ int zw_commit(zw_t *w, diag_t *d)
         zw_abort(w);
         return err;
     }
-    int rc = mdb_txn_commit(w->txn);
+    err = zs_write_commit(w->s, w->txn);
     w->txn = NULL;
     release(w);
-    return zs_mdb_err(rc);
+    return err;
 }
 
 bool zw_serial_gt(uint32_t a, uint32_t b)

@@ -105,5 +105,5 @@ usage zone list --ns x
 is "$?" 2 "usage: no command: exit 2"
 like "$(cat "$TMPD/err")" "^usage: dnsctl" "usage: no command: the usage text"
 "$DNSCTL" --help >"$TMPD/out" 2>&1
-is "$?/$(head -n 1 "$TMPD/out")" "0/usage: dnsctl [--store DIR] [--json] COMMAND ARGS..." "--help: usage on stdout, exit 0"
+is "$?/$(head -n 1 "$TMPD/out")" "0/usage: dnsctl [--store DIR] [--store-map-size MIB] [--json] COMMAND ARGS..." "--help: usage on stdout, exit 0"
 is "$(state)" "$base" "bad usage: store unchanged"

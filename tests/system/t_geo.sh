@@ -22,7 +22,7 @@ dnsctl record add example.test --region na 'geo 300 IN A 192.0.2.102' >/dev/null
 dnsctl record add example.test --region lab 'geo 300 IN A 192.0.2.104' >/dev/null
 dnsctl record add example.test 'geo 300 IN A 192.0.2.100' >/dev/null
 cp "$GEO/GeoIP2-City-Test.mmdb" "$TMPD/geo.mmdb"
-start_dnsd --geo-database "$TMPD/geo.mmdb" --geo-check-interval-ms 100
+start_dnsd --geo-database "$TMPD/geo.mmdb" --geo-check-interval-ms 100 --rrl-rate 0
 
 a() { q "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 scope() { q "$@" | sed -n 's/^; CLIENT-SUBNET: [^/]*\/[0-9]*\/\([0-9]*\).*/\1/p'; }

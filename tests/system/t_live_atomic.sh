@@ -11,7 +11,7 @@ need_dnspython
 plan 6
 make_store example.test "$DATA/example.test.zone"
 make_store atomic.test "$DATA/sys-atomic-v1.zone"
-start_dnsd
+start_dnsd --rrl-rate 0 # bulk queries from one address
 V1='NOERROR | p1.atomic.test. CNAME p2.atomic.test. ; p2.atomic.test. TXT "v1"'
 V2='NOERROR | p1.atomic.test. CNAME p3.atomic.test. ; p3.atomic.test. TXT "v2"'
 

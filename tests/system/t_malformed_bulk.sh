@@ -23,7 +23,7 @@ ncat=$(printf '%s\n' "$cats" | grep -c .)
 plan $((2 * ncat + 5))
 diag "seed $SEED"
 make_store example.test "$DATA/example.test.zone"
-start_dnsd
+start_dnsd --rrl-rate 0 # bulk queries from one address
 
 for proto in udp tcp; do
     if [ $proto = udp ]; then n=160 flag=; else n=80 flag=--tcp; fi

@@ -14,7 +14,7 @@ need dig
 NOBODY_UID=$(id -u nobody 2>/dev/null) || skip_all "no user nobody on this system"
 getent group nogroup >/dev/null 2>&1 || skip_all "no group nogroup on this system"
 NOGROUP_GID=$(getent group nogroup | cut -d: -f3)
-plan 22
+plan 24
 
 # proc_ids PID: "uids|gids|groups|capeff" of every thread, one line each
 proc_ids() {
@@ -78,11 +78,17 @@ workers 1
 user nobody
 chroot $ROOT
 stats-file $ROOT/stats
+cert-dir $ROOT/certs
+acme-ca-bundle $ROOT/ca.pem
 CONF
 chmod 644 "$ROOT/dnsd.conf"
 chown nobody "$ROOT"
 start_dnsd_raw "$TMPD/port" -c "$ROOT/dnsd.conf"
 is "$(readlink /proc/"$DNSD_PID"/root)" "$ROOT" "chroot: the process root is the chroot directory"
+like "$(cat "$TMPD/dnsd.log")" "chroot $ROOT: cert-dir is /certs inside it" \
+    "chroot: cert-dir inside it is used as seen from inside"
+like "$(cat "$TMPD/dnsd.log")" "chroot $ROOT: acme-ca-bundle is /ca.pem inside it" \
+    "chroot: acme-ca-bundle too"
 out=$(q www.example.test A)
 is "$(dig_status "$out")" NOERROR "chroot: answers"
 echo "rrl-rate 50" >>"$ROOT/dnsd.conf"

@@ -44,7 +44,7 @@ hup() {
 }
 burst() { set -- $(dnsq rrl --wait 0.3 "$@"); A=$4 S=$6 D=$8; }
 
-conf 2 127.0.0.1:0 "tcp-idle-timeout 30" "log-level info"
+conf 2 127.0.0.1:0 "tcp-idle-timeout 30" "log-level info" "rrl-rate 0"
 start_dnsd_raw "$TMPD/port" -c "$CONF" --udp-payload 1400
 port0=$PORT
 burst www.example.test A --n 40
@@ -84,7 +84,7 @@ out=$(q www.example.test A)
 is "$(dig_status "$out")" NOERROR "broken file: still answering"
 
 # off again, and log-level warning: info lines stop
-conf 2 127.0.0.1:0 "tcp-idle-timeout 30" "log-level warning"
+conf 2 127.0.0.1:0 "tcp-idle-timeout 30" "log-level warning" "rrl-rate 0"
 hup "log-level info -> warning"
 like "$NEW" 'config reload: log-level info -> warning' "log-level change logged (at warning)"
 unlike "$NEW" 'config reloaded from' "log-level warning: the info summary line is not written"
@@ -104,7 +104,7 @@ if [ -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     printf 'not a MaxMind DB\n' >"$TMPD/bad.mmdb"
     geo() { q geo.example.test A +subnet=81.2.69.142/32 +short; }
     is "$(geo)" 192.0.2.100 "no geo-database yet: a GB client gets the default answer"
-    conf 2 127.0.0.1:0 "log-level info" "geo-database $TMPD/geo.mmdb"
+    conf 2 127.0.0.1:0 "log-level info" "geo-database $TMPD/geo.mmdb" "rrl-rate 0"
     hup "config reloaded"
     like "$NEW" "geo \(config reloaded\): 1 regions" "geo-database added by a reload: loaded"
     is "$(geo)" 192.0.2.101 "... and the next GB client gets the eu answer"

@@ -7,12 +7,12 @@
 # from the same client is never limited; another name, another /24 and
 # another response class have buckets of their own; NXDOMAIN for random
 # names counts per zone; the counters match what the client saw exactly.
-# slip 1 slips every limited response, slip 0 drops them all, and without
-# rrl-rate (the default) every query is answered.
+# slip 1 slips every limited response, slip 0 drops them all; the default
+# (rrl-rate 200) limits a burst of 400, and rrl-rate 0 turns limiting off.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-plan 22
+plan 24
 make_store example.test "$DATA/example.test.zone"
 
 # burst NAME TYPE [ARGS]: sets B to "sent N answered A slipped S none D bad B elapsed E"
@@ -88,12 +88,23 @@ ok '[ "$A" -le "$(maxok)" ] && [ "$S" -eq 0 ] && [ "$D" -eq $((20 - A)) ]' \
     "slip 0: all limited responses dropped ($A answered, $S slipped, $D dropped)"
 stop_dnsd
 
-# a higher rate lets the same burst through; the default (off) too
+# a higher rate lets the same burst through
 start_dnsd --rrl-rate 100
 burst www.example.test A --n 60
 is "$A/$S/$D" "60/0/0" "rrl-rate 100: a burst of 60 is answered in full"
 stop_dnsd
+
+# the default is on (rrl-rate 200): a burst of 400 is limited; rrl-rate 0
+# turns it off (what tools/bench does), and then nothing is logged about it
 start_dnsd
-burst www.example.test A --n 60
-is "$A/$S/$D" "60/0/0" "no rrl-rate (off by default): a burst of 60 is answered in full"
+burst www.example.test A --n 400
+max200=$(awk -v e="$E" 'BEGIN { printf "%d", 200 + 200 * e + 2 }')
+ok '[ "$A" -le "$max200" ] && [ "$S" -ge 1 ]' \
+    "default (rrl-rate 200): a burst of 400 is limited ($A answered, $S slipped, $D dropped)"
+like "$(cat "$TMPD/dnsd.log")" 'rate limit: 200 responses/s per flow, slip 2' \
+    "default: the limit is logged at start"
+stop_dnsd
+start_dnsd --rrl-rate 0
+burst www.example.test A --n 400
+is "$A/$S/$D" "400/0/0" "rrl-rate 0 (off): a burst of 400 is answered in full"
 unlike "$(cat "$TMPD/dnsd.log")" 'rate limit:.*responses/s' "off: nothing logged about a limit"

@@ -15,7 +15,7 @@ plan 16
 acme_store shard.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
 dnsctl region add na --cidr 10.2.0.0/16 >/dev/null
-acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 3600"
+acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 3600" "rrl-rate 0" # query loops from one address
 start_dnsd -c "$TMPD/dnsd.conf"
 start_pebble "$PORT"
 like "$(dnsctl shard add shard.test --region eu --names shard.test,www.shard.test --lb 127.0.0.1 \

@@ -30,7 +30,7 @@ for r in eu na; do
 done
 start_haproxy eu 127.0.0.1 "$CD/regions/eu/crt-list.txt"
 start_haproxy na 127.0.0.2 "$CD/regions/na/crt-list.txt"
-acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 1"
+acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 1" "rrl-rate 0" # query loops from one address
 start_dnsd -c "$TMPD/dnsd.conf"
 start_pebble "$PORT"
 pebble_root "$TMPD/root.pem"
