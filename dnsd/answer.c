@@ -399,7 +399,9 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
                 p->regional = true;
             }
             p->referral = true;
-            p->ns[0].owner = name_suffix(name, k->nlabels, l);
+            /* the cut is a suffix of the real name: when the name is
+             * unkeyable, k holds fewer labels than it has */
+            p->ns[0].owner = name_suffix(name, unkeyable ? dname_labels(name) : k->nlabels, l);
             p->ns[0].rr = ns;
             p->ns[0].ttl = ns.ttl;
             p->nns = 1;
