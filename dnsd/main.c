@@ -319,6 +319,8 @@ int main(int argc, char **argv)
                  cfg->chroot);
     }
 
+    tcp_fd_limit_raise(cfg->tcp_max_connections); /* before any descriptor is taken */
+
     server_t srv;
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;

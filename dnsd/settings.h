@@ -24,7 +24,7 @@ typedef struct settings {
     unsigned tcp_idle_timeout_s;
     unsigned tcp_max_conn_time_s; /* 0: no cap */
     unsigned tcp_max_queries;     /* 0: no cap */
-    unsigned tcp_max_per_worker;  /* tcp-max-connections shared out */
+    unsigned tcp_max;             /* tcp-max-connections, for all workers together */
     uint16_t udp_payload;
     unsigned rrl_rate;            /* responses per second; 0: off (rrl NULL) */
     unsigned rrl_slip;

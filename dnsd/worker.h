@@ -5,8 +5,8 @@
  * address, its own LMDB read txn, buffers and counters: workers share
  * nothing writable, so the query path takes no lock.
  * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch, response
- * rate limiting (rrl.h). TCP (tcp.c): RFC 7766 framing, pipelining, idle
- * and total timeouts, connection cap.
+ * rate limiting (rrl.h). TCP (tcp.h): RFC 7766 framing, pipelining, idle
+ * and total timeouts, connection cap. Both answer through worker_answer().
  *
  * Settings the operator can change at run time (settings.h) reach a worker
  * as an immutable snapshot: the main thread publishes it and wakes the
@@ -28,6 +28,7 @@
 #include "dnsd/config.h"
 #include "dnsd/geo_state.h"
 #include "dnsd/settings.h"
+#include "dnsd/tcp.h"
 #include "zones/reader.h"
 #include "zones/store.h"
 
@@ -35,7 +36,6 @@
 #define UDP_BUF   4096
 #define UDP_CTL   64
 
-typedef struct tcp_conn tcp_conn_t;
 typedef struct worker worker_t;
 
 typedef struct server {
@@ -45,6 +45,8 @@ typedef struct server {
     worker_t **w;
     _Atomic(geo_state_t *) geo; /* published by the main thread (geo_state.h) */
     _Atomic(settings_t *) settings; /* published by the main thread (settings.h) */
+    _Atomic unsigned tcp_open;  /* TCP connections open in all workers (tcp.h) */
+    _Atomic int tcp_fd_short;   /* workers out of descriptors for accept (tcp.h) */
 } server_t;
 
 /* A worker's own counters beside answer_stats_t: one writer (the worker),
@@ -90,13 +92,8 @@ struct worker {
     uint8_t rx_ctl[UDP_BATCH][UDP_CTL], tx_ctl[UDP_BATCH][UDP_CTL];
     uint8_t (*rxbuf)[UDP_BUF];
     uint8_t (*txbuf)[UDP_BUF];
-    /* TCP */
-    unsigned tcp_count;
-    bool accepting;
-    bool draining;         /* shutting down: no new connections, close when done */
-    ev_timer drain;
-    tcp_conn_t *tcp_free;  /* reusable connections (buffers kept) */
-    tcp_conn_t *tcp_live;  /* open connections, for shutdown */
+    uint64_t now_us;       /* RRL clock for this batch; 0: not read yet */
+    tcp_pool_t tcp_pool;
 };
 
 /** Main thread: make the worker (sockets already open in udp[]/tcp[]). */
@@ -142,13 +139,21 @@ void worker_settings_notify(server_t *srv);
 /** Main thread: is @p s still used by a worker? */
 bool worker_settings_in_use(server_t *srv, const settings_t *s);
 
-/* tcp.c */
-void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
-/** The worker adopted new settings: re-arm timers, apply the connection cap. */
-void tcp_settings_changed(worker_t *w);
-void tcp_close_all(worker_t *w);
-/** Shutdown: stop accepting; connections close once nothing is in flight. */
-void tcp_drain_start(worker_t *w);
-void tcp_free_pool(worker_t *w);
+/**
+ * Begin a batch of queries (one UDP recvmmsg batch, or one TCP query): take
+ * the read snapshot of the store and the geo snapshot. Hot, lock-free.
+ */
+void worker_batch_begin(worker_t *w);
+/** End the batch: release both snapshots. */
+void worker_batch_end(worker_t *w);
+
+/**
+ * Answer one query, UDP or TCP alike, inside a batch: parse, answer
+ * (answer_query, which counts), then, for UDP with rate limiting on, RRL.
+ * @return the length written to @p out (capacity @p cap); 0: send nothing.
+ * Hot: no malloc, no lock, no log.
+ */
+size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                     bool is_tcp, const struct sockaddr *peer);
 
 #endif
