@@ -331,6 +331,7 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return 1;
     }
+    worker_snaps_init(&srv);
     srv.w = xcalloc((size_t)srv.nworkers, sizeof(*srv.w));
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
@@ -377,7 +378,7 @@ int main(int argc, char **argv)
     orch.conf_file = conf_file;
     orch.cli = &cli;
     orch.cfg_spare = &cfg_store[1];
-    atomic_store(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
+    snap_publish(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
     geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db,
                                       cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g0) {
@@ -428,7 +429,7 @@ int main(int argc, char **argv)
         }
     }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    const settings_t *s0 = atomic_load(&srv.settings);
+    const settings_t *s0 = snap_current(&srv.settings);
     if (s0->rrl) {
         log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",
                  s0->rrl_rate, s0->rrl_slip, cfg->rrl_ipv4_prefix, cfg->rrl_ipv6_prefix,
@@ -442,7 +443,6 @@ int main(int argc, char **argv)
     orch.certs = certs;
     orch_run(&orch);
     certs_stop(certs);
-    geo_state_t *last = atomic_load(&srv.geo);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */
     }
@@ -467,7 +467,6 @@ int main(int argc, char **argv)
         }
     }
     orch_fini(&orch);
-    geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
     log_info("store closed; exiting");

@@ -76,14 +76,14 @@ static size_t rate_limit(worker_t *w, const settings_t *set, const struct sockad
 void worker_batch_begin(worker_t *w)
 {
     w->actx.rd_ok = zr_begin(&w->rd) == 0;
-    w->actx.geo = worker_geo_acquire(w);
+    w->actx.geo = snap_acquire(&w->srv->geo, w->idx);
     w->now_us = 0;
 }
 
 void worker_batch_end(worker_t *w)
 {
     zr_end(&w->rd);
-    worker_geo_release(w);
+    snap_release(&w->srv->geo, w->idx);
     w->actx.geo = NULL;
 }
 
@@ -174,16 +174,11 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-/* Take the published settings as this worker's own (hazard pointer: publish
- * what we read, re-check it is still current, as worker_geo_acquire). From
- * here the previous snapshot is no longer used and may be freed. */
+/* Take the published settings as this worker's own; it holds them (snap.h)
+ * until it adopts the next ones, so the previous snapshot may go now. */
 static void adopt_settings(worker_t *w)
 {
-    const settings_t *s;
-    do {
-        s = atomic_load_explicit(&w->srv->settings, memory_order_acquire);
-        atomic_store_explicit(&w->set_hazard, s, memory_order_seq_cst);
-    } while (s != atomic_load_explicit(&w->srv->settings, memory_order_seq_cst));
+    const settings_t *s = snap_acquire(&w->srv->settings, w->idx);
     w->set = s;
     w->actx.udp_max = s->udp_payload;
     w->actx.classify = s->rrl != NULL;
@@ -207,24 +202,20 @@ void worker_settings_notify(server_t *srv)
     }
 }
 
-bool worker_settings_in_use(server_t *srv, const settings_t *s)
+static void free_geo(void *p)
 {
-    for (int i = 0; i < srv->nworkers; i++) {
-        if (atomic_load_explicit(&srv->w[i]->set_hazard, memory_order_seq_cst) == s) {
-            return true;
-        }
-    }
-    return false;
+    geo_state_free(p);
 }
 
-bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
+static void free_settings(void *p)
 {
-    for (int i = 0; i < srv->nworkers; i++) {
-        if (atomic_load_explicit(&srv->w[i]->geo_hazard, memory_order_seq_cst) == g) {
-            return true;
-        }
-    }
-    return false;
+    settings_free(p);
+}
+
+void worker_snaps_init(server_t *srv)
+{
+    snap_init(&srv->geo, "geo", srv->nworkers, free_geo);
+    snap_init(&srv->settings, "settings", srv->nworkers, free_settings);
 }
 
 /* Shutdown (SIGTERM): answer what is already here, then stop. The queries

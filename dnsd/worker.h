@@ -8,12 +8,11 @@
  * rate limiting (rrl.h). TCP (tcp.h): RFC 7766 framing, pipelining, idle
  * and total timeouts, connection cap. Both answer through worker_answer().
  *
- * Settings the operator can change at run time (settings.h) reach a worker
- * as an immutable snapshot: the main thread publishes it and wakes the
- * worker (ev_async); the worker adopts it on its own thread between
- * events. Its hazard pointer always names the snapshot it uses, so the
- * main thread frees a retired one only when no worker names it. The query
- * path never looks at the shared pointer at all: it reads w->set.
+ * Settings the operator can change at run time (settings.h) and the geo
+ * state reach a worker as immutable snapshots published by the main thread
+ * (snap.h: one scheme for both). Settings: the worker is woken (ev_async)
+ * and adopts the new snapshot on its own thread between events; the query
+ * path reads w->set only. Geo: taken once per batch.
  */
 #ifndef DNSD_WORKER_H
 #define DNSD_WORKER_H
@@ -28,6 +27,7 @@
 #include "dnsd/config.h"
 #include "dnsd/geo_state.h"
 #include "dnsd/settings.h"
+#include "dnsd/snap.h"
 #include "dnsd/tcp.h"
 #include "zones/reader.h"
 #include "zones/store.h"
@@ -43,8 +43,8 @@ typedef struct server {
     zs_store_t *store;
     int nworkers;
     worker_t **w;
-    _Atomic(geo_state_t *) geo; /* published by the main thread (geo_state.h) */
-    _Atomic(settings_t *) settings; /* published by the main thread (settings.h) */
+    snap_t geo;                 /* geo_state_t, published by the main thread */
+    snap_t settings;            /* settings_t, published by the main thread */
     _Atomic unsigned tcp_open;  /* TCP connections open in all workers (tcp.h) */
     _Atomic int tcp_fd_short;   /* workers out of descriptors for accept (tcp.h) */
 } server_t;
@@ -78,10 +78,8 @@ struct worker {
     zr_t rd;
     answer_ctx_t actx;
     worker_stats_t ws;
-    _Atomic(const geo_state_t *) geo_hazard; /* the snapshot this worker may be using */
-    const settings_t *set;                    /* the settings it uses (own thread only) */
-    _Atomic(const settings_t *) set_hazard;   /* == set: tells the main thread */
-    ev_async reconf;                          /* main -> worker: new settings published */
+    const settings_t *set;   /* the settings it uses (own thread only; held in srv->settings) */
+    ev_async reconf;         /* main -> worker: new settings published */
     int nsock;
     lsock_t udp[CONF_LISTEN_MAX];
     lsock_t tcp[CONF_LISTEN_MAX];
@@ -112,32 +110,11 @@ void worker_stop(worker_t *w);
 void worker_join(worker_t *w);
 void worker_free(worker_t *w);
 
-/**
- * Take the current geo snapshot for one batch (hazard pointer: publish what
- * we read, then re-check it is still current). Hot, lock-free.
- */
-static inline const geo_state_t *worker_geo_acquire(worker_t *w)
-{
-    const geo_state_t *g;
-    do {
-        g = atomic_load_explicit(&w->srv->geo, memory_order_acquire);
-        atomic_store_explicit(&w->geo_hazard, g, memory_order_seq_cst);
-    } while (g != atomic_load_explicit(&w->srv->geo, memory_order_seq_cst));
-    return g;
-}
-
-static inline void worker_geo_release(worker_t *w)
-{
-    atomic_store_explicit(&w->geo_hazard, NULL, memory_order_release);
-}
-
-/** Main thread: is @p g still held by a worker? */
-bool worker_geo_in_use(server_t *srv, const geo_state_t *g);
+/** Main thread, before any worker starts: set up srv->geo and srv->settings. */
+void worker_snaps_init(server_t *srv);
 
 /** Main thread: wake every worker to adopt the settings just published. */
 void worker_settings_notify(server_t *srv);
-/** Main thread: is @p s still used by a worker? */
-bool worker_settings_in_use(server_t *srv, const settings_t *s);
 
 /**
  * Begin a batch of queries (one UDP recvmmsg batch, or one TCP query): take
