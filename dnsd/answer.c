@@ -551,7 +551,7 @@ static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, size_
         a->resp_opt = (uint16_t)w.c.pos;
         put_opt(&w, q, a->udp_max, rcode, 0);
     }
-    STAT_INC(a->st.rcode[rcode < 17 ? rcode : 16]);
+    STAT_INC(a->st.c[CTR_RCODE_0 + (rcode < 17 ? rcode : 16)]);
     return w.c.pos;
 }
 
@@ -673,15 +673,15 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
                     bool is_tcp, const struct sockaddr *src)
 {
     query_t q;
-    STAT_INC(a->st.queries);
+    STAT_INC(CTR(&a->st, QUERIES));
     if (is_tcp) {
-        STAT_INC(a->st.tcp);
+        STAT_INC(CTR(&a->st, TCP));
     }
     switch (query_parse(pkt, len, &q)) {
     case QP_OK:
         break;
     case QP_DROP:
-        STAT_INC(a->st.dropped);
+        STAT_INC(CTR(&a->st, DROPPED));
         a->cls = ANSWER_CLS_NONE;
         return 0;
     case QP_FORMERR:
@@ -753,7 +753,7 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &p.chain, &ar, true)) {
         /* RFC 9471: glue that does not fit sets TC */
         put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
-        STAT_INC(a->st.truncated);
+        STAT_INC(CTR(&a->st, TRUNCATED));
     }
     wire_patch16(&w.c, 6, an);
     wire_patch16(&w.c, 8, ns);
@@ -763,12 +763,12 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
     }
     if (p.referral) {
-        STAT_INC(a->st.referrals);
+        STAT_INC(CTR(&a->st, REFERRALS));
     }
-    STAT_INC(a->st.rcode[p.rcode]);
+    STAT_INC(a->st.c[CTR_RCODE_0 + p.rcode]);
     return w.c.pos;
 
 truncated:
-    STAT_INC(a->st.truncated);
+    STAT_INC(CTR(&a->st, TRUNCATED));
     return reply_short(a, &q, out, lim, p.rcode, flags | DNS_F_TC);
 }

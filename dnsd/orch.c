@@ -140,13 +140,14 @@ static void stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
     stats_collect(o->srv, &tot);
     stats_file_write(o, &tot);
     /* rate limiting at work is worth a line; a quiet period is not */
-    if (tot.rrl_limited > o->rrl_limited_logged) {
+    if (tot.v[CTR_RRL_LIMITED] > o->rrl_limited_logged) {
         log_info("rate limit: %llu responses limited in the last %u s; %llu since start "
                  "(%llu slipped, %llu dropped)",
-                 (unsigned long long)(tot.rrl_limited - o->rrl_limited_logged),
-                 o->srv->cfg->stats_interval_s, (unsigned long long)tot.rrl_limited,
-                 (unsigned long long)tot.rrl_slipped, (unsigned long long)tot.rrl_dropped);
-        o->rrl_limited_logged = tot.rrl_limited;
+                 (unsigned long long)(tot.v[CTR_RRL_LIMITED] - o->rrl_limited_logged),
+                 o->srv->cfg->stats_interval_s, (unsigned long long)tot.v[CTR_RRL_LIMITED],
+                 (unsigned long long)tot.v[CTR_RRL_SLIPPED],
+                 (unsigned long long)tot.v[CTR_RRL_DROPPED]);
+        o->rrl_limited_logged = tot.v[CTR_RRL_LIMITED];
     }
 }
 

@@ -262,7 +262,7 @@ static bool check_time(tcp_conn_t *c)
     if (set->tcp_max_conn_time_s) {
         ev_tstamp total_left = c->start + (ev_tstamp)set->tcp_max_conn_time_s - now;
         if (total_left <= 0) {
-            STAT_INC(w->ws.tcp_closed_time);
+            STAT_INC(CTR(&w->actx.st, TCP_CLOSED_TIME));
             conn_close(c);
             return false;
         }
@@ -271,7 +271,7 @@ static bool check_time(tcp_conn_t *c)
         }
     }
     if (idle_left <= 0) {
-        STAT_INC(w->ws.tcp_closed_idle);
+        STAT_INC(CTR(&w->actx.st, TCP_CLOSED_IDLE));
         conn_close(c);
         return false;
     }
@@ -382,7 +382,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         ev_io_start(loop, &c->io);
         ev_init(&c->timer, timer_cb);
         c->timer.data = c;
-        STAT_INC(w->ws.tcp_accepted);
+        STAT_INC(CTR(&w->actx.st, TCP_ACCEPTED));
         check_time(c);
     }
     watch_update(p);

@@ -59,17 +59,17 @@ static size_t rate_limit(worker_t *w, const settings_t *set, const struct sockad
                                  a->cls_name_len, set->rrl_rate, set->rrl_slip, w->now_us,
                                  &evicted);
     if (evicted) {
-        STAT_INC(w->ws.rrl_evicted);
+        STAT_INC(CTR(&w->actx.st, RRL_EVICTED));
     }
     if (v == RRL_PASS) {
         return len;
     }
-    STAT_INC(w->ws.rrl_limited);
+    STAT_INC(CTR(&w->actx.st, RRL_LIMITED));
     if (v == RRL_SLIP) {
-        STAT_INC(w->ws.rrl_slipped);
+        STAT_INC(CTR(&w->actx.st, RRL_SLIPPED));
         return answer_slip(a, buf, len);
     }
-    STAT_INC(w->ws.rrl_dropped);
+    STAT_INC(CTR(&w->actx.st, RRL_DROPPED));
     return 0;
 }
 
@@ -137,7 +137,7 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
             }
             /* EAGAIN (socket buffer full) or a per-peer error: drop the
              * rest of this one, go on with the others */
-            STAT_INC(w->actx.st.dropped);
+            STAT_INC(CTR(&w->actx.st, DROPPED));
             sent++;
             continue;
         }

@@ -49,18 +49,6 @@ typedef struct server {
     _Atomic int tcp_fd_short;   /* workers out of descriptors for accept (tcp.h) */
 } server_t;
 
-/* A worker's own counters beside answer_stats_t: one writer (the worker),
- * read live by the main thread (stat_t, answer.h). */
-typedef struct worker_stats {
-    stat_t rrl_limited;       /* responses over the rate: slipped + dropped */
-    stat_t rrl_slipped;       /* sent as TC=1 */
-    stat_t rrl_dropped;       /* not sent */
-    stat_t rrl_evicted;       /* a busy bucket was taken over: the table is small */
-    stat_t tcp_accepted;
-    stat_t tcp_closed_idle;   /* tcp-idle-timeout */
-    stat_t tcp_closed_time;   /* tcp-max-connection-time */
-} worker_stats_t;
-
 typedef struct lsock {
     int fd;
     bool pktinfo; /* bound to a wildcard address: reply from the query's destination */
@@ -77,7 +65,6 @@ struct worker {
     int init_err;
     zr_t rd;
     answer_ctx_t actx;
-    worker_stats_t ws;
     const settings_t *set;   /* the settings it uses (own thread only; held in srv->settings) */
     ev_async reconf;         /* main -> worker: new settings published */
     int nsock;
