@@ -92,8 +92,8 @@ static void slot_give(tcp_pool_t *p)
     worker_t *w = p->w;
     server_t *srv = w->srv;
     unsigned prev = atomic_fetch_sub_explicit(&srv->tcp_open, 1, memory_order_relaxed);
-    if (prev < w->set->tcp_max) {
-        return;
+    if (prev < w->set->tcp_max || p->draining) {
+        return; /* not full; or shutting down: nobody accepts any more */
     }
     for (int i = 0; i < srv->nworkers; i++) {
         worker_t *o = srv->w[i];
@@ -310,8 +310,10 @@ static void fd_short_set(tcp_pool_t *p, bool is_short, int err)
     server_t *srv = p->w->srv;
     if (is_short) {
         p->fd_short = true;
-        ev_timer_set(&p->fd_retry, TCP_FD_RETRY_S, 0);
-        ev_timer_start(p->w->loop, &p->fd_retry);
+        if (!ev_is_active(&p->fd_retry)) {
+            ev_timer_set(&p->fd_retry, TCP_FD_RETRY_S, 0);
+            ev_timer_start(p->w->loop, &p->fd_retry);
+        }
         if (!p->fd_episode) {
             p->fd_episode = true;
             if (atomic_fetch_add(&srv->tcp_fd_short, 1) == 0) {
@@ -466,6 +468,7 @@ void tcp_drain_start(tcp_pool_t *p)
 
 void tcp_close_all(tcp_pool_t *p)
 {
+    p->draining = true; /* the end: no slot given back wakes anyone */
     while (p->live) {
         conn_close(p->live);
     }

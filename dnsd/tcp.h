@@ -57,7 +57,7 @@ void tcp_pool_start(tcp_pool_t *p);
 void tcp_settings_changed(tcp_pool_t *p);
 /** Shutdown: stop accepting; connections close once nothing is in flight. */
 void tcp_drain_start(tcp_pool_t *p);
-/** Close every connection at once. */
+/** Close every connection at once; the pool accepts nothing after this. */
 void tcp_close_all(tcp_pool_t *p);
 /** Free the pooled connection objects (after tcp_close_all). */
 void tcp_pool_fini(tcp_pool_t *p);
