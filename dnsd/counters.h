@@ -27,8 +27,8 @@ typedef enum counter_kind {
  * stats file's key (and, with '.' -> '_', the metric's). The rcode rows must
  * stay contiguous and in rcode order (CTR_RCODE_0 + rcode).
  */
-#define DNSD_COUNTERS(X)                                                                          \
-    X(QUERIES, "queries", COUNTER_F_SUMMARY, "queries received, UDP and TCP")                     \
+#define DNSD_COUNTERS(X)                                                                           \
+    X(QUERIES, "queries", COUNTER_F_SUMMARY, "queries received, UDP and TCP")                      \
     X(TCP, "queries.tcp", COUNTER_F_SUMMARY, "queries received over TCP")                          \
     X(RCODE_0, "rcode.noerror", COUNTER_F_SUMMARY, "responses with rcode NOERROR")                 \
     X(RCODE_1, "rcode.formerr", COUNTER_F_SUMMARY, "responses with rcode FORMERR")                 \
@@ -49,16 +49,16 @@ typedef enum counter_kind {
     X(RCODE_16, "rcode.badvers", 0, "responses with extended rcode BADVERS")                       \
     X(TRUNCATED, "truncated", COUNTER_F_SUMMARY, "responses with TC=1 (too big for UDP)")          \
     X(REFERRALS, "referrals", 0, "referrals to a delegated zone")                                  \
-    X(DROPPED, "dropped", COUNTER_F_SUMMARY, "queries not answered: malformed beyond a reply, "     \
-                                             "or the send failed")                                \
-    X(RRL_LIMITED, "rrl.limited", COUNTER_F_SUMMARY, "responses over the rate limit")             \
-    X(RRL_SLIPPED, "rrl.slipped", COUNTER_F_SUMMARY, "limited responses sent as TC=1")            \
-    X(RRL_DROPPED, "rrl.dropped", COUNTER_F_SUMMARY, "limited responses not sent")                \
-    X(RRL_EVICTED, "rrl.evicted", 0, "rate-limit buckets taken over while busy (table small)")    \
-    X(TCP_ACCEPTED, "tcp.accepted", COUNTER_F_SUMMARY, "TCP connections accepted")               \
-    X(TCP_CLOSED_IDLE, "tcp.closed.idle", COUNTER_F_SUMMARY, "TCP connections closed at "         \
-                                                              "tcp-idle-timeout")                 \
-    X(TCP_CLOSED_TIME, "tcp.closed.time", COUNTER_F_SUMMARY, "TCP connections closed at "         \
+    X(DROPPED, "dropped", COUNTER_F_SUMMARY, "queries not answered: malformed beyond a reply, "    \
+                                             "or the send failed")                                 \
+    X(RRL_LIMITED, "rrl.limited", COUNTER_F_SUMMARY, "responses over the rate limit")              \
+    X(RRL_SLIPPED, "rrl.slipped", COUNTER_F_SUMMARY, "limited responses sent as TC=1")             \
+    X(RRL_DROPPED, "rrl.dropped", COUNTER_F_SUMMARY, "limited responses not sent")                 \
+    X(RRL_EVICTED, "rrl.evicted", 0, "rate-limit buckets taken over while busy (table small)")     \
+    X(TCP_ACCEPTED, "tcp.accepted", COUNTER_F_SUMMARY, "TCP connections accepted")                 \
+    X(TCP_CLOSED_IDLE, "tcp.closed.idle", COUNTER_F_SUMMARY, "TCP connections closed at "          \
+                                                              "tcp-idle-timeout")                  \
+    X(TCP_CLOSED_TIME, "tcp.closed.time", COUNTER_F_SUMMARY, "TCP connections closed at "          \
                                                               "tcp-max-connection-time")
 
 typedef enum counter_id {

@@ -69,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (why) {
             fz_fail("reply of %zu bytes%s: %s", len, tcp ? " over TCP" : "", why);
         }
-        if (!tcp && !(out[2] & 0x02) && len > (q.edns ? (q.edns_udp < 1232 ? q.edns_udp : 1232) : 512)) {
+        size_t lim = q.edns ? (q.edns_udp < 1232 ? q.edns_udp : 1232) : 512;
+        if (!tcp && !(out[2] & 0x02) && len > lim) {
             abort(); /* a UDP reply over the client's limit must have been truncated */
         }
     }
