@@ -97,7 +97,9 @@ static void slot_give(tcp_pool_t *p)
     }
     for (int i = 0; i < srv->nworkers; i++) {
         worker_t *o = srv->w[i];
-        if (o != w && o->loop) {
+        /* a worker still being started (main thread) is not woken: it
+         * starts watching anyway */
+        if (o != w && atomic_load_explicit(&o->tcp_pool.started, memory_order_acquire)) {
             ev_async_send(o->loop, &o->tcp_pool.wake);
         }
     }
@@ -418,6 +420,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 void tcp_pool_init(tcp_pool_t *p, worker_t *w)
 {
     memset(p, 0, sizeof(*p));
+    atomic_init(&p->started, false);
     p->w = w;
 }
 
@@ -434,6 +437,7 @@ void tcp_pool_start(tcp_pool_t *p)
     p->wake.data = p;
     ev_async_start(w->loop, &p->wake);
     watch_update(p);
+    atomic_store_explicit(&p->started, true, memory_order_release);
 }
 
 static void drain_cb(struct ev_loop *loop, ev_timer *t, int revents)

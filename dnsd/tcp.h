@@ -25,6 +25,7 @@
 #define DNSD_TCP_H
 
 #include <ev.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 typedef struct tcp_conn tcp_conn_t;
@@ -45,6 +46,7 @@ typedef struct tcp_pool {
     ev_timer drain;
     ev_timer fd_retry;
     ev_async wake;         /* another worker freed a slot of a full server */
+    _Atomic bool started;  /* wake is running: other workers may send to it */
     tcp_conn_t *free;      /* reusable connections (buffers kept) */
     tcp_conn_t *live;      /* open connections, for shutdown */
 } tcp_pool_t;
