@@ -10,8 +10,11 @@
  * section (A/AAAA of in-zone NS/MX/SRV targets) into the send buffer,
  * compressing names against a small table of label offsets already in the
  * packet (case-insensitive, so owners equal to the qname point at the
- * question and keep the client's case). A section RRset that does not fit
- * the client's size turns the reply into header + question + OPT with TC=1.
+ * question and keep the client's case). Everything is written through a
+ * wire_t cursor (wire.h) that never passes the size the caller gave, with
+ * the OPT record's room reserved up front and reclaimed to write it. A
+ * section RRset that does not fit the client's size turns the reply into
+ * header + question + OPT with TC=1.
  * Hot path: no malloc, no lock, no log; everything lives on the stack.
  */
 #include "dnsd/answer.h"
@@ -21,6 +24,7 @@
 
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
+#include "dnsd/wire.h"
 #include "zones/base/err.h"
 
 #define CHAIN_MAX 12     /* CNAME links followed in one answer */
@@ -28,7 +32,6 @@
 #define PLAN_NS   2
 #define CTAB_MAX  64
 #define OPT_LEN   11
-#define ECS_MAX   (4 + 4 + 16) /* option header + family/source/scope + address */
 
 typedef struct item {
     const uint8_t *owner;
@@ -51,10 +54,9 @@ typedef struct plan {
     const uint8_t *wild; /* the qname was synthesized from "*." + this name; else NULL */
 } plan_t;
 
+/* the cursor and the compression table of the names written so far */
 typedef struct wr {
-    uint8_t *buf;
-    size_t len;
-    size_t lim;
+    wire_t c;
     int nct;
     uint16_t ctab[CTAB_MAX];
 } wr_t;
@@ -99,6 +101,7 @@ static bool pkt_name_eq(const uint8_t *pkt, size_t off, const uint8_t *n)
 static bool put_name(wr_t *w, const uint8_t *name)
 {
     const uint8_t *labs[DNAME_MAXLABELS + 1];
+    uint8_t *buf = w->c.buf;
     int nl = 0;
     for (const uint8_t *p = name; *p; p += 1 + *p) {
         labs[nl++] = p;
@@ -108,7 +111,7 @@ static bool put_name(wr_t *w, const uint8_t *name)
     uint16_t moff = 0;
     for (int i = 0; i < nl && mi == nl; i++) {
         for (int e = 0; e < w->nct; e++) {
-            if (w->buf[w->ctab[e]] == *labs[i] && pkt_name_eq(w->buf, w->ctab[e], labs[i])) {
+            if (buf[w->ctab[e]] == *labs[i] && pkt_name_eq(buf, w->ctab[e], labs[i])) {
                 mi = i;
                 moff = w->ctab[e];
                 break;
@@ -119,34 +122,27 @@ static bool put_name(wr_t *w, const uint8_t *name)
     for (int i = 0; i < mi; i++) {
         plain += 1u + *labs[i];
     }
-    size_t need = plain + (mi < nl ? 2 : 1);
-    if (w->len + need > w->lim) {
+    if (!wire_need(&w->c, plain + (mi < nl ? 2 : 1))) {
         return false;
     }
     for (int i = 0; i < mi; i++) {
-        if (w->nct < CTAB_MAX && w->len < 0x3FFF) {
-            w->ctab[w->nct++] = (uint16_t)w->len;
+        if (w->nct < CTAB_MAX && w->c.pos < 0x3FFF) {
+            w->ctab[w->nct++] = (uint16_t)w->c.pos;
         }
-        memcpy(w->buf + w->len, labs[i], 1u + *labs[i]);
-        w->len += 1u + *labs[i];
+        wire_put(&w->c, labs[i], 1u + *labs[i]);
     }
     if (mi < nl) {
-        put16(w->buf + w->len, (uint16_t)(0xC000u | moff));
-        w->len += 2;
+        wire_u16(&w->c, (uint16_t)(0xC000u | moff));
     } else {
-        w->buf[w->len++] = 0;
+        wire_u8(&w->c, 0);
     }
     return true;
 }
 
 static bool put_raw(wr_t *w, const uint8_t *p, size_t n)
 {
-    if (w->len + n > w->lim) {
-        return false;
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-    return true;
+    wire_put(&w->c, p, n);
+    return !w->c.bad;
 }
 
 /* rdata with compressible names (RFC 3597 section 4: the RFC 1035 types only; rrtype.h) */
@@ -177,30 +173,28 @@ static bool put_rdata(wr_t *w, uint16_t type, const uint8_t *rd, size_t rl)
 /* One whole RRset, or nothing (RFC 2181 9: never part of one). */
 static bool put_rrset(wr_t *w, const item_t *it)
 {
-    size_t start = w->len;
+    size_t start = w->c.pos;
     int nct = w->nct;
     size_t off = 0;
     for (unsigned i = 0; i < it->rr.count; i++) {
         size_t rl = zs_get16(it->rr.rdata + off);
         const uint8_t *rd = it->rr.rdata + off + 2;
         off += 2 + rl;
-        if (!put_name(w, it->owner) || w->len + 10 > w->lim) {
+        put_name(w, it->owner);
+        wire_u16(&w->c, it->rr.type);
+        wire_u16(&w->c, DNS_C_IN);
+        wire_u32(&w->c, it->ttl);
+        size_t rdlen_at = w->c.pos;
+        wire_u16(&w->c, 0);
+        size_t rstart = w->c.pos;
+        if (w->c.bad || !put_rdata(w, it->rr.type, rd, rl)) {
             goto fail;
         }
-        uint8_t *h = w->buf + w->len;
-        put16(h, it->rr.type);
-        put16(h + 2, DNS_C_IN);
-        put32(h + 4, it->ttl);
-        w->len += 10;
-        size_t rstart = w->len;
-        if (!put_rdata(w, it->rr.type, rd, rl)) {
-            goto fail;
-        }
-        put16(h + 8, (uint16_t)(w->len - rstart));
+        wire_patch16(&w->c, rdlen_at, (uint16_t)(w->c.pos - rstart));
     }
     return true;
 fail:
-    w->len = start;
+    wire_seek(&w->c, start);
     w->nct = nct;
     return false;
 }
@@ -388,7 +382,9 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
                 p->regional = true;
             }
             p->referral = true;
-            p->ns[0].owner = name_suffix(name, k->nlabels, l);
+            /* the cut is a suffix of the real name: when the name is
+             * unkeyable, k holds fewer labels than it has */
+            p->ns[0].owner = name_suffix(name, unkeyable ? dname_labels(name) : k->nlabels, l);
             p->ns[0].rr = ns;
             p->ns[0].ttl = ns.ttl;
             p->nns = 1;
@@ -449,14 +445,15 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
 
 /* ---- emitting ---- */
 
-static size_t put_header(uint8_t *out, const query_t *q, uint16_t flags, uint8_t rcode)
+static void put_header(wire_t *c, const query_t *q, uint16_t flags, uint8_t rcode)
 {
-    put16(out, q->id);
-    put16(out + 2, (uint16_t)(DNS_F_QR | (q->opcode & 0xF) << 11 | flags |
-                              (q->flags & (DNS_F_RD | DNS_F_CD)) | (rcode & 0xF)));
-    put16(out + 4, q->has_question ? 1 : 0);
-    memset(out + 6, 0, 6);
-    return DNS_HDR_LEN;
+    wire_u16(c, q->id);
+    wire_u16(c, (uint16_t)(DNS_F_QR | (q->opcode & 0xF) << 11 | flags |
+                           (q->flags & (DNS_F_RD | DNS_F_CD)) | (rcode & 0xF)));
+    wire_u16(c, q->has_question ? 1 : 0);
+    wire_u16(c, 0);
+    wire_u16(c, 0);
+    wire_u16(c, 0);
 }
 
 static void put_question(wr_t *w, const query_t *q)
@@ -464,69 +461,97 @@ static void put_question(wr_t *w, const query_t *q)
     if (!q->has_question) {
         return;
     }
+    size_t start = w->c.pos;
+    wire_put(&w->c, q->qname, q->qname_len);
+    wire_u16(&w->c, q->qtype);
+    wire_u16(&w->c, q->qclass);
+    if (w->c.bad) {
+        return;
+    }
     /* every label start of the qname, so suffixes compress against it too */
     for (size_t off = 0; q->qname[off] && w->nct < CTAB_MAX; off += 1u + q->qname[off]) {
-        w->ctab[w->nct++] = (uint16_t)(DNS_HDR_LEN + off);
+        w->ctab[w->nct++] = (uint16_t)(start + off);
     }
-    memcpy(w->buf + w->len, q->qname, q->qname_len);
-    w->len += q->qname_len;
-    put16(w->buf + w->len, q->qtype);
-    put16(w->buf + w->len + 2, q->qclass);
-    w->len += 4;
 }
 
-/* OPT (space for it is always reserved), with the query's ECS option
- * echoed and our scope (RFC 7871 7.2.1) */
+/* the OPT record's size for @p q: 11 bytes, plus the ECS option echoed */
+static size_t opt_len(const query_t *q)
+{
+    return OPT_LEN + (q->ecs ? 8u + (q->ecs_source + 7u) / 8u : 0);
+}
+
+/* OPT (its room reserved by the caller and reclaimed here), with the
+ * query's ECS option echoed and our scope (RFC 7871 7.2.1) */
 static void put_opt(wr_t *w, const query_t *q, uint16_t udp_max, uint8_t rcode, uint8_t scope)
 {
-    uint8_t *o = w->buf + w->len;
-    o[0] = 0;
-    put16(o + 1, DNS_T_OPT);
-    put16(o + 3, udp_max);
-    o[5] = (uint8_t)(rcode >> 4); /* extended rcode */
-    o[6] = 0;                     /* version */
-    put16(o + 7, q->edns_do ? 0x8000u : 0);
-    size_t rdlen = 0;
+    wire_t *c = &w->c;
+    size_t start = c->pos;
+    wire_reclaim(c, opt_len(q));
+    wire_u8(c, 0);
+    wire_u16(c, DNS_T_OPT);
+    wire_u16(c, udp_max);
+    wire_u8(c, (uint8_t)(rcode >> 4)); /* extended rcode */
+    wire_u8(c, 0);                     /* version */
+    wire_u16(c, q->edns_do ? 0x8000u : 0);
     if (q->ecs) {
         size_t alen = (q->ecs_source + 7u) / 8u;
-        uint8_t *e = o + OPT_LEN;
-        put16(e, EDNS_OPT_ECS);
-        put16(e + 2, (uint16_t)(4 + alen));
-        put16(e + 4, q->ecs_family);
-        e[6] = q->ecs_source;
-        e[7] = scope;
-        memcpy(e + 8, q->ecs_addr, alen);
-        rdlen = 8 + alen;
+        wire_u16(c, (uint16_t)(8 + alen));
+        wire_u16(c, EDNS_OPT_ECS);
+        wire_u16(c, (uint16_t)(4 + alen));
+        wire_u16(c, q->ecs_family);
+        wire_u8(c, q->ecs_source);
+        wire_u8(c, scope);
+        wire_put(c, q->ecs_addr, alen);
+    } else {
+        wire_u16(c, 0);
     }
-    put16(o + 9, (uint16_t)rdlen);
-    w->len += OPT_LEN + rdlen;
-    put16(w->buf + 10, (uint16_t)(get16(w->buf + 10) + 1));
+    if (c->bad) {
+        wire_seek(c, start); /* cannot happen: its room was reserved */
+        return;
+    }
+    wire_patch16(c, 10, (uint16_t)(get16(c->buf + 10) + 1));
 }
 
-/* header + question (+ OPT): the shape of every error reply and of TC=1 */
-static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8_t rcode,
-                          uint16_t flags)
+/* header + question (+ OPT): the shape of every error reply and of TC=1,
+ * within @p cap bytes. What does not fit is left out: the question first
+ * (QDCOUNT 0), as the OPT carries the upper rcode bits (BADVERS) and
+ * RFC 6891 7 wants it in every reply to an EDNS query; then the OPT.
+ * @return 0 if not even a header fits. */
+static size_t reply_short(answer_ctx_t *a, const query_t *q, uint8_t *out, size_t cap,
+                          uint8_t rcode, uint16_t flags)
 {
-    wr_t w = {out, 0, ANSWER_TCP_MAX, 0, {0}};
-    w.len = put_header(out, q, flags, rcode);
+    wr_t w;
+    wire_init(&w.c, out, cap);
+    w.nct = 0;
+    put_header(&w.c, q, flags, rcode);
+    if (w.c.bad) {
+        a->cls = ANSWER_CLS_NONE;
+        return 0;
+    }
+    bool edns = q->edns && wire_reserve(&w.c, opt_len(q));
     put_question(&w, q);
-    a->resp_qend = (uint16_t)w.len;
+    if (w.c.bad) {
+        wire_seek(&w.c, DNS_HDR_LEN);
+        wire_patch16(&w.c, 4, 0);
+    }
+    a->resp_qend = (uint16_t)w.c.pos;
     a->resp_opt = 0;
-    if (q->edns) {
-        a->resp_opt = (uint16_t)w.len;
+    if (edns) {
+        a->resp_opt = (uint16_t)w.c.pos;
         put_opt(&w, q, a->udp_max, rcode, 0);
     }
-    STAT_INC(a->st.rcode[rcode < 17 ? rcode : 16]);
-    return w.len;
+    STAT_INC(a->st.c[CTR_RCODE_0 + (rcode < 17 ? rcode : 16)]);
+    return w.c.pos;
 }
 
 /* an error reply: rate-limited as one class per client, whatever the name */
-static size_t reply_error(answer_ctx_t *a, const query_t *q, uint8_t *out, uint8_t rcode)
+static size_t reply_error(answer_ctx_t *a, const query_t *q, uint8_t *out, size_t cap,
+                          uint8_t rcode)
 {
     a->cls = ANSWER_CLS_ERROR;
     a->cls_name_len = 0;
     a->cls_qtype = 0;
-    return reply_short(a, q, out, rcode, 0);
+    return reply_short(a, q, out, cap, rcode, 0);
 }
 
 /* Which response this is and the name it is about (answer.h). Copies the
@@ -635,41 +660,41 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
                     bool is_tcp, const struct sockaddr *src)
 {
     query_t q;
-    STAT_INC(a->st.queries);
+    STAT_INC(CTR(&a->st, QUERIES));
     if (is_tcp) {
-        STAT_INC(a->st.tcp);
+        STAT_INC(CTR(&a->st, TCP));
     }
     switch (query_parse(pkt, len, &q)) {
     case QP_OK:
         break;
     case QP_DROP:
-        STAT_INC(a->st.dropped);
+        STAT_INC(CTR(&a->st, DROPPED));
         a->cls = ANSWER_CLS_NONE;
         return 0;
     case QP_FORMERR:
-        return reply_error(a, &q, out, DNS_R_FORMERR);
+        return reply_error(a, &q, out, cap, DNS_R_FORMERR);
     case QP_NOTIMP:
-        return reply_error(a, &q, out, DNS_R_NOTIMP);
+        return reply_error(a, &q, out, cap, DNS_R_NOTIMP);
     case QP_BADVERS:
-        return reply_error(a, &q, out, DNS_R_BADVERS);
+        return reply_error(a, &q, out, cap, DNS_R_BADVERS);
     }
     if (!a->rd_ok) {
-        return reply_error(a, &q, out, DNS_R_SERVFAIL);
+        return reply_error(a, &q, out, cap, DNS_R_SERVFAIL);
     }
     if (q.qclass != DNS_C_IN) {
-        return reply_error(a, &q, out, DNS_R_REFUSED);
+        return reply_error(a, &q, out, cap, DNS_R_REFUSED);
     }
     if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
-        return reply_error(a, &q, out, DNS_R_REFUSED); /* no transfers yet */
+        return reply_error(a, &q, out, cap, DNS_R_REFUSED); /* no transfers yet */
     }
 
     plan_t p;
     zs_zone_t zone;
     if (resolve(a, &q, src, is_tcp, &p, &zone) != 0) {
-        return reply_error(a, &q, out, DNS_R_SERVFAIL);
+        return reply_error(a, &q, out, cap, DNS_R_SERVFAIL);
     }
     if (p.rcode == DNS_R_REFUSED) {
-        return reply_error(a, &q, out, DNS_R_REFUSED);
+        return reply_error(a, &q, out, cap, DNS_R_REFUSED);
     }
     classify(a, &q, &p);
 
@@ -681,12 +706,20 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (lim > cap) {
         lim = cap;
     }
-    size_t opt_room = q.edns ? OPT_LEN + (q.ecs ? ECS_MAX : 0) : 0;
-    wr_t w = {out, 0, lim - opt_room, 0, {0}};
+    if (!p.use_ecs) {
+        q.ecs = false; /* ECS switched off for this zone: as if unsupported */
+    }
+    wr_t w;
+    wire_init(&w.c, out, lim);
+    w.nct = 0;
     uint16_t flags = p.aa ? DNS_F_AA : 0;
-    w.len = put_header(out, &q, flags, p.rcode);
+    put_header(&w.c, &q, flags, p.rcode);
+    bool edns = q.edns && wire_reserve(&w.c, opt_len(&q));
     put_question(&w, &q);
-    a->resp_qend = (uint16_t)w.len;
+    if (w.c.bad || (q.edns && !edns)) {
+        goto truncated; /* the caller's buffer is smaller than any answer */
+    }
+    a->resp_qend = (uint16_t)w.c.pos;
     a->resp_opt = 0;
     uint16_t an = 0, ns = 0, ar = 0;
     for (int i = 0; i < p.nan; i++) {
@@ -707,26 +740,22 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &p.chain, &ar, true)) {
         /* RFC 9471: glue that does not fit sets TC */
         put16(out + 2, (uint16_t)(get16(out + 2) | DNS_F_TC));
-        STAT_INC(a->st.truncated);
+        STAT_INC(CTR(&a->st, TRUNCATED));
     }
-    put16(out + 6, an);
-    put16(out + 8, ns);
-    put16(out + 10, ar);
-    if (!p.use_ecs) {
-        q.ecs = false; /* ECS switched off for this zone: as if unsupported */
-    }
-    if (q.edns) {
-        w.lim += opt_room;
-        a->resp_opt = (uint16_t)w.len;
+    wire_patch16(&w.c, 6, an);
+    wire_patch16(&w.c, 8, ns);
+    wire_patch16(&w.c, 10, ar);
+    if (edns) {
+        a->resp_opt = (uint16_t)w.c.pos;
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
     }
     if (p.referral) {
-        STAT_INC(a->st.referrals);
+        STAT_INC(CTR(&a->st, REFERRALS));
     }
-    STAT_INC(a->st.rcode[p.rcode]);
-    return w.len;
+    STAT_INC(a->st.c[CTR_RCODE_0 + p.rcode]);
+    return w.c.pos;
 
 truncated:
-    STAT_INC(a->st.truncated);
-    return reply_short(a, &q, out, p.rcode, flags | DNS_F_TC);
+    STAT_INC(CTR(&a->st, TRUNCATED));
+    return reply_short(a, &q, out, lim, p.rcode, flags | DNS_F_TC);
 }

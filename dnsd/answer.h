@@ -5,7 +5,8 @@
  * chains, wildcards (RFC 4592), EDNS0 (RFC 6891), truncation, name
  * compression. Called by the UDP and TCP paths of every worker thread, the
  * unit tests and the fuzz target.
- * Hot path: no malloc, no lock, no log; it counts into answer_stats_t.
+ * Hot path: no malloc, no lock, no log; it counts into its counters_t
+ * (counters.h).
  */
 #ifndef DNSD_ANSWER_H
 #define DNSD_ANSWER_H
@@ -17,33 +18,12 @@
 
 #include <sys/socket.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/geo_state.h"
 #include "zones/reader.h"
 
 #define ANSWER_UDP_MAX_DEFAULT 1232 /* DNS flag day 2020 */
 #define ANSWER_TCP_MAX 65535
-
-/*
- * A counter with one writer (the worker that owns it) and any number of
- * readers (the main thread's stats dump): relaxed atomics, bumped with a
- * plain load and store -- no locked instruction -- so the hot path pays
- * nothing over a plain increment and a live reader never sees a torn value.
- */
-typedef _Atomic uint64_t stat_t;
-#define STAT_INC(c) STAT_ADD(c, 1)
-#define STAT_ADD(c, n)                                                                            \
-    atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (n),           \
-                          memory_order_relaxed)
-#define STAT_GET(c) atomic_load_explicit(&(c), memory_order_relaxed)
-
-typedef struct answer_stats {
-    stat_t queries;
-    stat_t rcode[17]; /* by rcode; [16] BADVERS */
-    stat_t dropped;
-    stat_t truncated;
-    stat_t referrals;
-    stat_t tcp;
-} answer_stats_t;
 
 /*
  * What kind of response the last answer_query() built, and which name it is
@@ -67,7 +47,7 @@ typedef struct answer_ctx {
     bool classify;       /* fill cls, cls_qtype and cls_name for each response */
     uint16_t udp_max;    /* our EDNS payload size and UDP response cap */
     const geo_state_t *geo; /* regions and geo table for this batch, or NULL */
-    answer_stats_t st;
+    counters_t st;       /* this worker's counters (answer.c and the worker's own) */
     /* the last response (answer_query's result) */
     answer_cls_t cls;
     uint16_t cls_qtype;

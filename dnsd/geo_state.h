@@ -3,10 +3,10 @@
  * geo_state.h -- what the workers need to pick a client's region: the
  * compiled geo table and every region's fallback chain, as one immutable
  * snapshot. The orchestration (main) thread builds a new snapshot when the
- * MMDB file or the store's regions change and publishes it with a release
- * store; workers take it once per batch through a hazard pointer, so the
- * old snapshot is freed only when no worker still holds it. No lock, and
- * nothing on the query path allocates.
+ * MMDB file or the store's regions change and publishes it (snap.h,
+ * server_t.geo); workers take it once per batch, and the old snapshot is
+ * freed only when no worker still holds it. No lock, and nothing on the
+ * query path allocates.
  */
 #ifndef DNSD_GEO_STATE_H
 #define DNSD_GEO_STATE_H

@@ -329,6 +329,8 @@ int main(int argc, char **argv)
                  cfg->chroot);
     }
 
+    tcp_fd_limit_raise(cfg->tcp_max_connections); /* before any descriptor is taken */
+
     server_t srv;
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;
@@ -343,6 +345,7 @@ int main(int argc, char **argv)
         log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
                  zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
     }
+    worker_snaps_init(&srv);
     srv.w = xcalloc((size_t)srv.nworkers, sizeof(*srv.w));
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
@@ -379,7 +382,7 @@ int main(int argc, char **argv)
     orch.conf_file = conf_file;
     orch.cli = &cli;
     orch.cfg_spare = &cfg_store[1];
-    atomic_store(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
+    snap_publish(&srv.settings, settings_build(cfg, srv.nworkers, NULL));
     geo_state_t *g0 = geo_state_build(srv.store, cfg->geo_db,
                                       cfg->have_geo_paths ? &cfg->geo_paths.paths : NULL, &d);
     if (!g0) {
@@ -443,7 +446,7 @@ int main(int argc, char **argv)
             return fatal_exit();
         }
     }
-    const settings_t *s0 = atomic_load(&srv.settings);
+    const settings_t *s0 = snap_current(&srv.settings);
     if (s0->rrl) {
         log_info("rate limit: %u responses/s per flow, slip %u, IPv4 /%u, IPv6 /%u, %zu buckets",
                  s0->rrl_rate, s0->rrl_slip, cfg->rrl_ipv4_prefix, cfg->rrl_ipv6_prefix,
@@ -457,7 +460,6 @@ int main(int argc, char **argv)
     orch.certs = certs;
     orch_run(&orch);
     certs_stop(certs);
-    geo_state_t *last = atomic_load(&srv.geo);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */
     }
@@ -482,7 +484,6 @@ int main(int argc, char **argv)
         }
     }
     orch_fini(&orch);
-    geo_state_free(last);
     free(srv.w);
     zs_close(srv.store);
     log_info("store closed; exiting");

@@ -16,25 +16,9 @@ static void reclaim_cb(struct ev_loop *loop, ev_timer *t, int revents)
     orch_t *o = t->data;
     (void)loop;
     (void)revents;
-    int keep = 0;
-    for (int i = 0; i < o->nretired; i++) {
-        if (worker_geo_in_use(o->srv, o->retired[i])) {
-            o->retired[keep++] = o->retired[i];
-        } else {
-            geo_state_free(o->retired[i]);
-        }
-    }
-    o->nretired = keep;
-    keep = 0;
-    for (int i = 0; i < o->nset_retired; i++) {
-        if (worker_settings_in_use(o->srv, o->set_retired[i])) {
-            o->set_retired[keep++] = o->set_retired[i];
-        } else {
-            settings_free(o->set_retired[i]);
-        }
-    }
-    o->nset_retired = keep;
-    if (o->nretired == 0 && o->nset_retired == 0) {
+    int left = snap_reclaim(&o->srv->geo);
+    left += snap_reclaim(&o->srv->settings);
+    if (left == 0) {
         ev_timer_stop(o->loop, &o->reclaim);
     }
 }
@@ -49,7 +33,7 @@ static void reclaim_arm(orch_t *o)
 
 void orch_publish(orch_t *o, geo_state_t *g, const char *why)
 {
-    geo_state_t *old = atomic_exchange_explicit(&o->srv->geo, g, memory_order_acq_rel);
+    bool retired = snap_publish(&o->srv->geo, g);
     if (g->table) {
         size_t v4, v6;
         geo_table_stats(g->table, &v4, &v6);
@@ -58,31 +42,18 @@ void orch_publish(orch_t *o, geo_state_t *g, const char *why)
     } else {
         log_info("geo (%s): no regions defined, every client gets the default answers", why);
     }
-    if (!old) {
-        return;
+    if (retired) {
+        reclaim_arm(o);
     }
-    if (o->nretired == ORCH_RETIRED_MAX) {
-        /* cannot happen unless workers are stuck; keep the memory rather than risk a use */
-        log_warn("geo: too many retired snapshots; leaking one");
-        return;
-    }
-    o->retired[o->nretired++] = old;
-    reclaim_arm(o);
 }
 
 void orch_publish_settings(orch_t *o, settings_t *s)
 {
-    settings_t *old = atomic_exchange_explicit(&o->srv->settings, s, memory_order_acq_rel);
+    bool retired = snap_publish(&o->srv->settings, s);
     worker_settings_notify(o->srv);
-    if (!old) {
-        return;
+    if (retired) {
+        reclaim_arm(o);
     }
-    if (o->nset_retired == ORCH_RETIRED_MAX) {
-        log_warn("settings: too many retired snapshots; leaking one");
-        return;
-    }
-    o->set_retired[o->nset_retired++] = old;
-    reclaim_arm(o);
 }
 
 /* the geo database as seen from where we run (inside the chroot, if any) */
@@ -154,7 +125,7 @@ static void regions_cb(struct ev_loop *loop, ev_timer *t, int revents)
     }
     int err = zs_regions_generation(o->srv->store, txn, &gen);
     zs_read_end(o->srv->store, txn);
-    geo_state_t *cur = atomic_load_explicit(&o->srv->geo, memory_order_acquire);
+    geo_state_t *cur = snap_current(&o->srv->geo);
     if (!err && cur && gen != cur->regions_gen) {
         rebuild(o, "regions edited");
     }
@@ -184,13 +155,14 @@ static void stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
     stats_collect(o->srv, &tot);
     stats_file_write(o, &tot);
     /* rate limiting at work is worth a line; a quiet period is not */
-    if (tot.rrl_limited > o->rrl_limited_logged) {
+    if (tot.v[CTR_RRL_LIMITED] > o->rrl_limited_logged) {
         log_info("rate limit: %llu responses limited in the last %u s; %llu since start "
                  "(%llu slipped, %llu dropped)",
-                 (unsigned long long)(tot.rrl_limited - o->rrl_limited_logged),
-                 o->srv->cfg->stats_interval_s, (unsigned long long)tot.rrl_limited,
-                 (unsigned long long)tot.rrl_slipped, (unsigned long long)tot.rrl_dropped);
-        o->rrl_limited_logged = tot.rrl_limited;
+                 (unsigned long long)(tot.v[CTR_RRL_LIMITED] - o->rrl_limited_logged),
+                 o->srv->cfg->stats_interval_s, (unsigned long long)tot.v[CTR_RRL_LIMITED],
+                 (unsigned long long)tot.v[CTR_RRL_SLIPPED],
+                 (unsigned long long)tot.v[CTR_RRL_DROPPED]);
+        o->rrl_limited_logged = tot.v[CTR_RRL_LIMITED];
     }
 }
 
@@ -379,7 +351,7 @@ void orch_reload(orch_t *o)
     o->cfg_spare = (config_t *)cur;
     o->srv->cfg = n;
     log_level = n->log_level;
-    settings_t *prev = atomic_load_explicit(&o->srv->settings, memory_order_acquire);
+    settings_t *prev = snap_current(&o->srv->settings);
     orch_publish_settings(o, settings_build(n, o->srv->nworkers, prev));
     if (geo_changed) {
         orch_publish(o, g, "config reloaded");
@@ -455,7 +427,7 @@ void orch_run(orch_t *o)
     pthread_sigmask(SIG_UNBLOCK, &rest, NULL);
     ev_init(&o->reclaim, reclaim_cb);
     o->reclaim.data = o;
-    if (o->nretired || o->nset_retired) {
+    if (o->srv->geo.nretired || o->srv->settings.nretired) {
         reclaim_arm(o);
     }
     ev_init(&o->geo_file, geo_file_cb);
@@ -478,13 +450,6 @@ void orch_write_stats(orch_t *o, const stats_total_t *t)
 
 void orch_fini(orch_t *o)
 {
-    for (int i = 0; i < o->nretired; i++) {
-        geo_state_free(o->retired[i]);
-    }
-    o->nretired = 0;
-    for (int i = 0; i < o->nset_retired; i++) {
-        settings_free(o->set_retired[i]);
-    }
-    o->nset_retired = 0;
-    settings_free(atomic_exchange(&o->srv->settings, NULL));
+    snap_fini(&o->srv->geo);
+    snap_fini(&o->srv->settings);
 }

@@ -22,16 +22,10 @@
 #include "dnsd/settings.h"
 #include "dnsd/worker.h"
 
-#define ORCH_RETIRED_MAX 64
-
 typedef struct orch {
     server_t *srv;
     certs_t *certs; /* the ACME thread, told of reloaded certificate settings */
     struct ev_loop *loop;
-    geo_state_t *retired[ORCH_RETIRED_MAX];
-    int nretired;
-    settings_t *set_retired[ORCH_RETIRED_MAX];
-    int nset_retired;
     ev_signal sig_term, sig_int, sig_hup, sig_usr1;
     ev_stat geo_file;
     ev_timer regions_poll;
@@ -67,7 +61,7 @@ void orch_run(orch_t *o);
  * has no watcher for. Any thread.
  */
 void orch_sigset_async(sigset_t *set);
-/** Free what is retired (workers must be stopped), and the current settings. */
+/** Free the current and retired snapshots (workers must be stopped). */
 void orch_fini(orch_t *o);
 
 #endif

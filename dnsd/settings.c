@@ -19,8 +19,8 @@ settings_t *settings_build(const config_t *c, int nworkers, const settings_t *pr
     s->tcp_idle_timeout_s = c->tcp_idle_timeout_s;
     s->tcp_max_conn_time_s = c->tcp_max_conn_time_s;
     s->tcp_max_queries = c->tcp_max_queries;
-    unsigned share = c->tcp_max_connections / (unsigned)(nworkers > 0 ? nworkers : 1);
-    s->tcp_max_per_worker = share ? share : 1;
+    (void)nworkers;
+    s->tcp_max = c->tcp_max_connections;
     s->udp_payload = (uint16_t)c->udp_payload;
     s->rrl_rate = c->rrl_rate;
     s->rrl_slip = c->rrl_slip;

@@ -4,10 +4,10 @@
  * immutable snapshot: TCP limits and timeouts, the UDP payload size, the
  * response rate limit and its table. The main thread builds a snapshot from
  * the config at start-up and after each SIGHUP reload, and publishes it
- * (server_t.settings, a release store); each worker adopts the new one on
- * its own thread when woken (worker.c) and copies nothing back. A retired
- * snapshot is freed once no worker's hazard pointer names it, as geo
- * snapshots are (orch.c). Build and free: main thread, slow path.
+ * (snap.h, server_t.settings); each worker adopts the new one on its own
+ * thread when woken (worker.c) and copies nothing back. A retired snapshot
+ * is freed once no worker holds it, as geo snapshots are (the same
+ * snap_t scheme). Build and free: main thread, slow path.
  */
 #ifndef DNSD_SETTINGS_H
 #define DNSD_SETTINGS_H
@@ -24,7 +24,7 @@ typedef struct settings {
     unsigned tcp_idle_timeout_s;
     unsigned tcp_max_conn_time_s; /* 0: no cap */
     unsigned tcp_max_queries;     /* 0: no cap */
-    unsigned tcp_max_per_worker;  /* tcp-max-connections shared out */
+    unsigned tcp_max;             /* tcp-max-connections, for all workers together */
     uint16_t udp_payload;
     unsigned rrl_rate;            /* responses per second; 0: off (rrl NULL) */
     unsigned rrl_slip;

@@ -3,8 +3,10 @@
  * stats.h -- the server's counters summed over the workers, for the
  * operator: a log line (SIGUSR1, and at shutdown), and a stats file of
  * "name value" lines (stats-file: every stats-interval seconds, on SIGUSR1
- * and at shutdown). The workers' counters are single-writer atomics
- * (stat_t), so the main thread reads them live without stopping anyone.
+ * and at shutdown). Which counters there are, their names and help texts
+ * come from the one table in counters.h; the workers' counters are
+ * single-writer atomics (stat_t), so the main thread reads them live
+ * without stopping anyone.
  * Main thread, slow path.
  */
 #ifndef DNSD_STATS_H
@@ -14,17 +16,19 @@
 
 #include "dnsd/worker.h"
 
+/** Every counter (counters.h) summed over the workers, indexed by counter_id_t. */
 typedef struct stats_total {
-    uint64_t queries, tcp, truncated, dropped, referrals;
-    uint64_t rcode[17];
-    uint64_t rrl_limited, rrl_slipped, rrl_dropped, rrl_evicted;
-    uint64_t tcp_accepted, tcp_closed_idle, tcp_closed_time;
+    uint64_t v[CTR_N];
 } stats_total_t;
 
 /** Sum every worker's counters into @p t (workers may be running). */
 void stats_collect(const server_t *srv, stats_total_t *t);
 
-/** One log line at info level, starting with @p what ("stats", "stopped"). */
+/**
+ * One log line at info level, starting with @p what ("stats", "stopped"):
+ * a sentence with the main counters (COUNTER_F_SUMMARY), then every other
+ * counter that is not 0 as "name value".
+ */
 void stats_log(const char *what, const stats_total_t *t);
 
 /**

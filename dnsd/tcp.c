@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tcp.c -- DNS over TCP per RFC 7766, on the worker's libev loop: 2-byte
- * length framing, several (pipelined) queries per connection answered in
- * order, an idle timeout, a total time cap, a per-worker cap on open
- * connections (accepting pauses at the cap and resumes when one closes)
- * and an optional cap on queries per connection. Connection objects and
- * their 64 KiB buffers are kept on a free list, so a busy server stops
- * allocating after warm-up; answering a query allocates nothing.
+ * tcp.c -- DNS over TCP per RFC 7766 (see tcp.h), on the worker's libev
+ * loop: 2-byte length framing, several (pipelined) queries per connection
+ * answered in order, an idle timeout, a total time cap, the server-wide
+ * cap on open connections and an optional cap on queries per connection.
  *
  * Slow senders (slow-loris): the idle clock restarts only when a whole
  * query has arrived or an answer made progress going out -- a byte of a
@@ -15,16 +12,22 @@
  * client that does complete queries, however slowly, is still closed
  * tcp-max-connection-time after it connected, so no peer holds one of the
  * capped slots for ever.
+ * Hot path (process): no malloc, no lock, no log.
  */
+#include "dnsd/tcp.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dnsd/worker.h"
+#include "zones/base/log.h"
 #include "zones/base/xalloc.h"
 
 #define TCP_BUF (2 + 65535)
@@ -46,46 +49,87 @@ struct tcp_conn {
     uint8_t tx[TCP_BUF];
 };
 
-static void accept_pause(worker_t *w, bool pause)
+/* Watch the listening sockets, or stop: at the server-wide cap, out of
+ * descriptors or draining the worker stops; it watches again only when
+ * none of those holds. */
+static void watch_update(tcp_pool_t *p)
 {
-    if (w->accepting == !pause) {
+    worker_t *w = p->w;
+    bool on = !p->full && !p->fd_short && !p->draining;
+    if (p->watching == on) {
         return;
     }
     for (int i = 0; i < w->nsock; i++) {
-        if (pause) {
-            ev_io_stop(w->loop, &w->tcp[i].io);
-        } else {
+        if (w->tcp[i].fd < 0) {
+            continue;
+        }
+        if (on) {
             ev_io_start(w->loop, &w->tcp[i].io);
+        } else {
+            ev_io_stop(w->loop, &w->tcp[i].io);
         }
     }
-    w->accepting = !pause;
+    p->watching = on;
+}
+
+/* Take one of the server's connection slots (never past @p max). */
+static bool slot_take(server_t *srv, unsigned max)
+{
+    unsigned cur = atomic_load_explicit(&srv->tcp_open, memory_order_relaxed);
+    do {
+        if (cur >= max) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&srv->tcp_open, &cur, cur + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+/* Give a slot back; if the server was full, wake the workers that paused
+ * for it (this one looks again at once). */
+static void slot_give(tcp_pool_t *p)
+{
+    worker_t *w = p->w;
+    server_t *srv = w->srv;
+    unsigned prev = atomic_fetch_sub_explicit(&srv->tcp_open, 1, memory_order_relaxed);
+    if (prev < w->set->tcp_max || p->draining) {
+        return; /* not full; or shutting down: nobody accepts any more */
+    }
+    for (int i = 0; i < srv->nworkers; i++) {
+        worker_t *o = srv->w[i];
+        /* a worker still being started (main thread) is not woken: it
+         * starts watching anyway */
+        if (o != w && atomic_load_explicit(&o->tcp_pool.started, memory_order_acquire)) {
+            ev_async_send(o->loop, &o->tcp_pool.wake);
+        }
+    }
+    p->full = false;
+    watch_update(p);
 }
 
 static void conn_close(tcp_conn_t *c)
 {
     worker_t *w = c->w;
+    tcp_pool_t *p = &w->tcp_pool;
     ev_io_stop(w->loop, &c->io);
     ev_timer_stop(w->loop, &c->timer);
     close(c->fd);
     if (c->prev) {
         c->prev->next = c->next;
     } else {
-        w->tcp_live = c->next;
+        p->live = c->next;
     }
     if (c->next) {
         c->next->prev = c->prev;
     }
-    c->next = w->tcp_free;
+    c->next = p->free;
     c->prev = NULL;
-    w->tcp_free = c;
-    w->tcp_count--;
-    if (w->draining) {
-        if (!w->tcp_live) {
-            ev_timer_stop(w->loop, &w->drain);
-            ev_break(w->loop, EVBREAK_ALL); /* the last one: the worker is done */
-        }
-    } else if (w->tcp_count < w->set->tcp_max_per_worker) {
-        accept_pause(w, false);
+    p->free = c;
+    p->count--;
+    slot_give(p);
+    if (p->draining && !p->live) {
+        ev_timer_stop(w->loop, &p->drain);
+        ev_break(w->loop, EVBREAK_ALL); /* the last one: the worker is done */
     }
 }
 
@@ -141,13 +185,10 @@ static void process(tcp_conn_t *c)
         if (c->rx_len - off < 2 + mlen) {
             break;
         }
-        w->actx.rd_ok = zr_begin(&w->rd) == 0;
-        w->actx.geo = worker_geo_acquire(w);
-        size_t len = answer_query(&w->actx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true,
-                                  (const struct sockaddr *)&c->peer);
-        zr_end(&w->rd);
-        worker_geo_release(w);
-        w->actx.geo = NULL;
+        worker_batch_begin(w);
+        size_t len = worker_answer(w, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true,
+                                   (const struct sockaddr *)&c->peer);
+        worker_batch_end(w);
         off += 2 + mlen;
         c->nqueries++;
         c->last = ev_now(w->loop); /* a whole query: not idle */
@@ -171,7 +212,7 @@ static void process(tcp_conn_t *c)
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
     }
-    if (c->tx_len == 0 && (c->closing || (w->draining && c->rx_len == 0))) {
+    if (c->tx_len == 0 && (c->closing || (w->tcp_pool.draining && c->rx_len == 0))) {
         conn_close(c); /* draining: everything that was in flight is answered */
     }
 }
@@ -223,7 +264,7 @@ static bool check_time(tcp_conn_t *c)
     if (set->tcp_max_conn_time_s) {
         ev_tstamp total_left = c->start + (ev_tstamp)set->tcp_max_conn_time_s - now;
         if (total_left <= 0) {
-            STAT_INC(w->ws.tcp_closed_time);
+            STAT_INC(CTR(&w->actx.st, TCP_CLOSED_TIME));
             conn_close(c);
             return false;
         }
@@ -232,7 +273,7 @@ static bool check_time(tcp_conn_t *c)
         }
     }
     if (idle_left <= 0) {
-        STAT_INC(w->ws.tcp_closed_idle);
+        STAT_INC(CTR(&w->actx.st, TCP_CLOSED_IDLE));
         conn_close(c);
         return false;
     }
@@ -248,35 +289,81 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
     check_time(t->data);
 }
 
-void tcp_settings_changed(worker_t *w)
+void tcp_settings_changed(tcp_pool_t *p)
 {
     /* timeouts may have become shorter: re-arm every timer now */
-    tcp_conn_t *c = w->tcp_live;
+    tcp_conn_t *c = p->live;
     while (c) {
         tcp_conn_t *next = c->next;
         check_time(c);
         c = next;
     }
-    accept_pause(w, w->tcp_count >= w->set->tcp_max_per_worker);
+    /* the cap may have moved: look again (accept_cb pauses if still full) */
+    p->full = false;
+    watch_update(p);
 }
 
-void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+/* Accepting ran out of descriptors (@p is_short, errno @p err) or drained
+ * its backlog without (an episode ends). One log line per episode for the
+ * process: from the first worker that runs short to the last that
+ * recovers. */
+static void fd_short_set(tcp_pool_t *p, bool is_short, int err)
+{
+    server_t *srv = p->w->srv;
+    if (is_short) {
+        p->fd_short = true;
+        if (!ev_is_active(&p->fd_retry)) {
+            ev_timer_set(&p->fd_retry, TCP_FD_RETRY_S, 0);
+            ev_timer_start(p->w->loop, &p->fd_retry);
+        }
+        if (!p->fd_episode) {
+            p->fd_episode = true;
+            if (atomic_fetch_add(&srv->tcp_fd_short, 1) == 0) {
+                log_warn("TCP: out of file descriptors (accept: %s); accepting paused, "
+                         "retrying every %.2f s",
+                         strerror(err), TCP_FD_RETRY_S);
+            }
+        }
+    } else if (p->fd_episode) {
+        p->fd_episode = false;
+        if (atomic_fetch_sub(&srv->tcp_fd_short, 1) == 1) {
+            log_info("TCP: file descriptors available, accepting again");
+        }
+    }
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     worker_t *w = io->data;
+    tcp_pool_t *p = &w->tcp_pool;
     (void)revents;
-    unsigned max = w->set->tcp_max_per_worker;
-    while (w->tcp_count < max) {
+    if (p->draining) {
+        return;
+    }
+    unsigned max = w->set->tcp_max;
+    for (;;) {
+        if (!slot_take(w->srv, max)) {
+            p->full = true; /* wait in the backlog; slot_give wakes us */
+            break;
+        }
         struct sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
         int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            break; /* EAGAIN, or a connection that died before we took it */
+            int err = errno;
+            slot_give(p);
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                fd_short_set(p, true, err);
+            } else if (err == EAGAIN || err == EWOULDBLOCK) {
+                fd_short_set(p, false, 0); /* the backlog is drained: no shortage */
+            }
+            break; /* or a connection that died before we took it */
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        tcp_conn_t *c = w->tcp_free;
+        tcp_conn_t *c = p->free;
         if (c) {
-            w->tcp_free = c->next;
+            p->free = c->next;
         } else {
             c = xmalloc(sizeof(*c));
         }
@@ -288,38 +375,86 @@ void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         c->closing = false;
         c->start = c->last = ev_now(loop);
         c->prev = NULL;
-        c->next = w->tcp_live;
-        if (w->tcp_live) {
-            w->tcp_live->prev = c;
+        c->next = p->live;
+        if (p->live) {
+            p->live->prev = c;
         }
-        w->tcp_live = c;
-        w->tcp_count++;
+        p->live = c;
+        p->count++;
         ev_io_init(&c->io, conn_cb, fd, EV_READ);
         c->io.data = c;
         ev_io_start(loop, &c->io);
         ev_init(&c->timer, timer_cb);
         c->timer.data = c;
-        STAT_INC(w->ws.tcp_accepted);
+        STAT_INC(CTR(&w->actx.st, TCP_ACCEPTED));
         check_time(c);
     }
-    if (w->tcp_count >= max) {
-        accept_pause(w, true);
+    watch_update(p);
+}
+
+/* Out of descriptors a while ago: try again (accept_cb pauses again if
+ * still short). */
+static void fd_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    tcp_pool_t *p = t->data;
+    worker_t *w = p->w;
+    (void)revents;
+    p->fd_short = false;
+    for (int i = 0; i < w->nsock && !p->fd_short && !p->draining; i++) {
+        if (w->tcp[i].fd >= 0) {
+            accept_cb(loop, &w->tcp[i].io, EV_READ);
+        }
     }
+    watch_update(p);
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    tcp_pool_t *p = a->data;
+    (void)loop;
+    (void)revents;
+    p->full = false;
+    watch_update(p);
+}
+
+void tcp_pool_init(tcp_pool_t *p, worker_t *w)
+{
+    memset(p, 0, sizeof(*p));
+    atomic_init(&p->started, false);
+    p->w = w;
+}
+
+void tcp_pool_start(tcp_pool_t *p)
+{
+    worker_t *w = p->w;
+    for (int i = 0; i < w->nsock; i++) {
+        ev_io_init(&w->tcp[i].io, accept_cb, w->tcp[i].fd, EV_READ);
+        w->tcp[i].io.data = w;
+    }
+    ev_init(&p->fd_retry, fd_retry_cb);
+    p->fd_retry.data = p;
+    ev_async_init(&p->wake, wake_cb);
+    p->wake.data = p;
+    ev_async_start(w->loop, &p->wake);
+    watch_update(p);
+    atomic_store_explicit(&p->started, true, memory_order_release);
 }
 
 static void drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    worker_t *w = t->data;
+    tcp_pool_t *p = t->data;
     (void)loop;
     (void)revents;
-    tcp_close_all(w); /* time is up; the last close ends the loop */
+    tcp_close_all(p); /* time is up; the last close ends the loop */
 }
 
-void tcp_drain_start(worker_t *w)
+void tcp_drain_start(tcp_pool_t *p)
 {
-    accept_pause(w, true);
-    w->draining = true;
-    tcp_conn_t *c = w->tcp_live;
+    worker_t *w = p->w;
+    p->draining = true;
+    watch_update(p);
+    ev_timer_stop(w->loop, &p->fd_retry);
+    tcp_conn_t *c = p->live;
     while (c) {
         tcp_conn_t *next = c->next;
         if (c->tx_len == 0) {
@@ -328,25 +463,50 @@ void tcp_drain_start(worker_t *w)
         }
         c = next;
     }
-    if (w->tcp_live) {
-        ev_timer_init(&w->drain, drain_cb, WORKER_DRAIN_S, 0);
-        w->drain.data = w;
-        ev_timer_start(w->loop, &w->drain);
+    if (p->live) {
+        ev_timer_init(&p->drain, drain_cb, WORKER_DRAIN_S, 0);
+        p->drain.data = p;
+        ev_timer_start(w->loop, &p->drain);
     }
 }
 
-void tcp_close_all(worker_t *w)
+void tcp_close_all(tcp_pool_t *p)
 {
-    while (w->tcp_live) {
-        conn_close(w->tcp_live);
+    p->draining = true; /* the end: no slot given back wakes anyone */
+    while (p->live) {
+        conn_close(p->live);
     }
 }
 
-void tcp_free_pool(worker_t *w)
+void tcp_pool_fini(tcp_pool_t *p)
 {
-    while (w->tcp_free) {
-        tcp_conn_t *c = w->tcp_free;
-        w->tcp_free = c->next;
+    while (p->free) {
+        tcp_conn_t *c = p->free;
+        p->free = c->next;
         free(c);
+    }
+}
+
+void tcp_fd_limit_raise(unsigned max_conn)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rlim_t need = (rlim_t)max_conn + TCP_FD_SPARE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rlim_t soft = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (soft > rl.rlim_cur) {
+            rl.rlim_cur = soft;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+                getrlimit(RLIMIT_NOFILE, &rl);
+            }
+        }
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        log_warn("TCP: the file descriptor limit %llu (hard %llu) is below tcp-max-connections "
+                 "%u + %d spare; when descriptors run out, accepting pauses until some close",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, max_conn,
+                 TCP_FD_SPARE);
     }
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * worker.c -- worker threads and the UDP path (see worker.h).
- * Hot path (udp_cb, udp_batch): no malloc, no lock, no log.
+ * worker.c -- worker threads, the UDP path and the one function both UDP and
+ * TCP answer through (see worker.h).
+ * Hot path (udp_cb, udp_batch, worker_answer): no malloc, no lock, no log.
  */
 #include "dnsd/worker.h"
 
@@ -47,43 +48,65 @@ static size_t reply_ctl(const struct msghdr *in, uint8_t *out)
 /* Response rate limiting (rrl.h) of the response just built in @p buf.
  * @return its length to send, 0 for none. */
 static size_t rate_limit(worker_t *w, const settings_t *set, const struct sockaddr *peer,
-                         uint8_t *buf, size_t len, uint64_t now_us)
+                         uint8_t *buf, size_t len)
 {
     answer_ctx_t *a = &w->actx;
     bool evicted;
+    if (w->now_us == 0) {
+        w->now_us = rrl_clock_us(); /* one clock read per batch, only with RRL on */
+    }
     rrl_verdict_t v = rrl_decide(set->rrl, peer, a->cls, a->cls_qtype, a->cls_name,
-                                 a->cls_name_len, set->rrl_rate, set->rrl_slip, now_us, &evicted);
+                                 a->cls_name_len, set->rrl_rate, set->rrl_slip, w->now_us,
+                                 &evicted);
     if (evicted) {
-        STAT_INC(w->ws.rrl_evicted);
+        STAT_INC(CTR(&w->actx.st, RRL_EVICTED));
     }
     if (v == RRL_PASS) {
         return len;
     }
-    STAT_INC(w->ws.rrl_limited);
+    STAT_INC(CTR(&w->actx.st, RRL_LIMITED));
     if (v == RRL_SLIP) {
-        STAT_INC(w->ws.rrl_slipped);
+        STAT_INC(CTR(&w->actx.st, RRL_SLIPPED));
         return answer_slip(a, buf, len);
     }
-    STAT_INC(w->ws.rrl_dropped);
+    STAT_INC(CTR(&w->actx.st, RRL_DROPPED));
     return 0;
+}
+
+void worker_batch_begin(worker_t *w)
+{
+    w->actx.rd_ok = zr_begin(&w->rd) == 0;
+    w->actx.geo = snap_acquire(&w->srv->geo, w->idx);
+    w->now_us = 0;
+}
+
+void worker_batch_end(worker_t *w)
+{
+    zr_end(&w->rd);
+    snap_release(&w->srv->geo, w->idx);
+    w->actx.geo = NULL;
+}
+
+size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                     bool is_tcp, const struct sockaddr *peer)
+{
+    const settings_t *set = w->set;
+    size_t n = answer_query(&w->actx, pkt, len, out, cap, is_tcp, peer);
+    /* RRL is for UDP: a TCP client's address is not spoofed (RFC 8906 ...) */
+    if (n > 0 && !is_tcp && set->rrl) {
+        n = rate_limit(w, set, peer, out, n);
+    }
+    return n;
 }
 
 static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
 {
-    answer_ctx_t *a = &w->actx;
-    const settings_t *set = w->set;
-    /* one clock read per batch, and only when rate limiting is on */
-    uint64_t now_us = set->rrl ? rrl_clock_us() : 0;
-    a->rd_ok = zr_begin(&w->rd) == 0;
-    a->geo = worker_geo_acquire(w);
+    worker_batch_begin(w);
     unsigned out = 0;
     for (unsigned i = 0; i < n; i++) {
         const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
-        size_t len = answer_query(a, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF, false,
-                                  peer);
-        if (len > 0 && set->rrl) {
-            len = rate_limit(w, set, peer, w->txbuf[out], len, now_us);
-        }
+        size_t len = worker_answer(w, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF,
+                                   false, peer);
         if (len == 0) {
             continue;
         }
@@ -104,9 +127,7 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
         }
         out++;
     }
-    zr_end(&w->rd);
-    worker_geo_release(w);
-    a->geo = NULL;
+    worker_batch_end(w);
     unsigned sent = 0;
     while (sent < out) {
         int r = sendmmsg(s->fd, w->tx + sent, out - sent, 0);
@@ -116,7 +137,7 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
             }
             /* EAGAIN (socket buffer full) or a per-peer error: drop the
              * rest of this one, go on with the others */
-            STAT_INC(a->st.dropped);
+            STAT_INC(CTR(&w->actx.st, DROPPED));
             sent++;
             continue;
         }
@@ -153,16 +174,11 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-/* Take the published settings as this worker's own (hazard pointer: publish
- * what we read, re-check it is still current, as worker_geo_acquire). From
- * here the previous snapshot is no longer used and may be freed. */
+/* Take the published settings as this worker's own; it holds them (snap.h)
+ * until it adopts the next ones, so the previous snapshot may go now. */
 static void adopt_settings(worker_t *w)
 {
-    const settings_t *s;
-    do {
-        s = atomic_load_explicit(&w->srv->settings, memory_order_acquire);
-        atomic_store_explicit(&w->set_hazard, s, memory_order_seq_cst);
-    } while (s != atomic_load_explicit(&w->srv->settings, memory_order_seq_cst));
+    const settings_t *s = snap_acquire(&w->srv->settings, w->idx);
     w->set = s;
     w->actx.udp_max = s->udp_payload;
     w->actx.classify = s->rrl != NULL;
@@ -174,7 +190,7 @@ static void reconf_cb(struct ev_loop *loop, ev_async *a, int revents)
     (void)loop;
     (void)revents;
     adopt_settings(w);
-    tcp_settings_changed(w);
+    tcp_settings_changed(&w->tcp_pool);
 }
 
 void worker_settings_notify(server_t *srv)
@@ -186,24 +202,20 @@ void worker_settings_notify(server_t *srv)
     }
 }
 
-bool worker_settings_in_use(server_t *srv, const settings_t *s)
+static void free_geo(void *p)
 {
-    for (int i = 0; i < srv->nworkers; i++) {
-        if (atomic_load_explicit(&srv->w[i]->set_hazard, memory_order_seq_cst) == s) {
-            return true;
-        }
-    }
-    return false;
+    geo_state_free(p);
 }
 
-bool worker_geo_in_use(server_t *srv, const geo_state_t *g)
+static void free_settings(void *p)
 {
-    for (int i = 0; i < srv->nworkers; i++) {
-        if (atomic_load_explicit(&srv->w[i]->geo_hazard, memory_order_seq_cst) == g) {
-            return true;
-        }
-    }
-    return false;
+    settings_free(p);
+}
+
+void worker_snaps_init(server_t *srv)
+{
+    snap_init(&srv->geo, "geo", srv->nworkers, free_geo);
+    snap_init(&srv->settings, "settings", srv->nworkers, free_settings);
 }
 
 /* Shutdown (SIGTERM): answer what is already here, then stop. The queries
@@ -224,14 +236,14 @@ static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
             w->udp[i].fd = -1;
         }
     }
-    tcp_drain_start(w);
+    tcp_drain_start(&w->tcp_pool);
     for (int i = 0; i < w->nsock; i++) {
         if (w->tcp[i].fd >= 0) {
             close(w->tcp[i].fd);
             w->tcp[i].fd = -1;
         }
     }
-    if (!w->tcp_live) {
+    if (!w->tcp_pool.live) {
         ev_break(loop, EVBREAK_ALL);
     }
 }
@@ -248,6 +260,7 @@ worker_t *worker_new(server_t *srv, int idx)
         w->rx_iov[i].iov_len = UDP_BUF;
     }
     w->actx.rd = &w->rd;
+    tcp_pool_init(&w->tcp_pool, w);
     return w;
 }
 
@@ -280,11 +293,8 @@ int worker_start(worker_t *w)
         ev_io_init(&w->udp[i].io, udp_cb, w->udp[i].fd, EV_READ);
         w->udp[i].io.data = w;
         ev_io_start(w->loop, &w->udp[i].io);
-        ev_io_init(&w->tcp[i].io, tcp_accept_cb, w->tcp[i].fd, EV_READ);
-        w->tcp[i].io.data = w;
-        ev_io_start(w->loop, &w->tcp[i].io);
     }
-    w->accepting = true;
+    tcp_pool_start(&w->tcp_pool);
     int rc = pthread_create(&w->th, NULL, worker_main, w);
     return rc ? -rc : 0;
 }
@@ -305,8 +315,8 @@ void worker_free(worker_t *w)
         return;
     }
     if (w->loop) {
-        tcp_close_all(w);
-        tcp_free_pool(w);
+        tcp_close_all(&w->tcp_pool);
+        tcp_pool_fini(&w->tcp_pool);
         ev_loop_destroy(w->loop);
     }
     for (int i = 0; i < w->nsock; i++) {

@@ -5,15 +5,14 @@
  * address, its own LMDB read txn, buffers and counters: workers share
  * nothing writable, so the query path takes no lock.
  * UDP: recvmmsg/sendmmsg batches, one read snapshot per batch, response
- * rate limiting (rrl.h). TCP (tcp.c): RFC 7766 framing, pipelining, idle
- * and total timeouts, connection cap.
+ * rate limiting (rrl.h). TCP (tcp.h): RFC 7766 framing, pipelining, idle
+ * and total timeouts, connection cap. Both answer through worker_answer().
  *
- * Settings the operator can change at run time (settings.h) reach a worker
- * as an immutable snapshot: the main thread publishes it and wakes the
- * worker (ev_async); the worker adopts it on its own thread between
- * events. Its hazard pointer always names the snapshot it uses, so the
- * main thread frees a retired one only when no worker names it. The query
- * path never looks at the shared pointer at all: it reads w->set.
+ * Settings the operator can change at run time (settings.h) and the geo
+ * state reach a worker as immutable snapshots published by the main thread
+ * (snap.h: one scheme for both). Settings: the worker is woken (ev_async)
+ * and adopts the new snapshot on its own thread between events; the query
+ * path reads w->set only. Geo: taken once per batch.
  */
 #ifndef DNSD_WORKER_H
 #define DNSD_WORKER_H
@@ -28,6 +27,8 @@
 #include "dnsd/config.h"
 #include "dnsd/geo_state.h"
 #include "dnsd/settings.h"
+#include "dnsd/snap.h"
+#include "dnsd/tcp.h"
 #include "zones/reader.h"
 #include "zones/store.h"
 
@@ -35,7 +36,6 @@
 #define UDP_BUF   4096
 #define UDP_CTL   64
 
-typedef struct tcp_conn tcp_conn_t;
 typedef struct worker worker_t;
 
 typedef struct server {
@@ -43,21 +43,11 @@ typedef struct server {
     zs_store_t *store;
     int nworkers;
     worker_t **w;
-    _Atomic(geo_state_t *) geo; /* published by the main thread (geo_state.h) */
-    _Atomic(settings_t *) settings; /* published by the main thread (settings.h) */
+    snap_t geo;                 /* geo_state_t, published by the main thread */
+    snap_t settings;            /* settings_t, published by the main thread */
+    _Atomic unsigned tcp_open;  /* TCP connections open in all workers (tcp.h) */
+    _Atomic int tcp_fd_short;   /* workers out of descriptors for accept (tcp.h) */
 } server_t;
-
-/* A worker's own counters beside answer_stats_t: one writer (the worker),
- * read live by the main thread (stat_t, answer.h). */
-typedef struct worker_stats {
-    stat_t rrl_limited;       /* responses over the rate: slipped + dropped */
-    stat_t rrl_slipped;       /* sent as TC=1 */
-    stat_t rrl_dropped;       /* not sent */
-    stat_t rrl_evicted;       /* a busy bucket was taken over: the table is small */
-    stat_t tcp_accepted;
-    stat_t tcp_closed_idle;   /* tcp-idle-timeout */
-    stat_t tcp_closed_time;   /* tcp-max-connection-time */
-} worker_stats_t;
 
 typedef struct lsock {
     int fd;
@@ -75,11 +65,8 @@ struct worker {
     int init_err;
     zr_t rd;
     answer_ctx_t actx;
-    worker_stats_t ws;
-    _Atomic(const geo_state_t *) geo_hazard; /* the snapshot this worker may be using */
-    const settings_t *set;                    /* the settings it uses (own thread only) */
-    _Atomic(const settings_t *) set_hazard;   /* == set: tells the main thread */
-    ev_async reconf;                          /* main -> worker: new settings published */
+    const settings_t *set;   /* the settings it uses (own thread only; held in srv->settings) */
+    ev_async reconf;         /* main -> worker: new settings published */
     int nsock;
     lsock_t udp[CONF_LISTEN_MAX];
     lsock_t tcp[CONF_LISTEN_MAX];
@@ -90,13 +77,8 @@ struct worker {
     uint8_t rx_ctl[UDP_BATCH][UDP_CTL], tx_ctl[UDP_BATCH][UDP_CTL];
     uint8_t (*rxbuf)[UDP_BUF];
     uint8_t (*txbuf)[UDP_BUF];
-    /* TCP */
-    unsigned tcp_count;
-    bool accepting;
-    bool draining;         /* shutting down: no new connections, close when done */
-    ev_timer drain;
-    tcp_conn_t *tcp_free;  /* reusable connections (buffers kept) */
-    tcp_conn_t *tcp_live;  /* open connections, for shutdown */
+    uint64_t now_us;       /* RRL clock for this batch; 0: not read yet */
+    tcp_pool_t tcp_pool;
 };
 
 /** Main thread: make the worker (sockets already open in udp[]/tcp[]). */
@@ -115,40 +97,27 @@ void worker_stop(worker_t *w);
 void worker_join(worker_t *w);
 void worker_free(worker_t *w);
 
-/**
- * Take the current geo snapshot for one batch (hazard pointer: publish what
- * we read, then re-check it is still current). Hot, lock-free.
- */
-static inline const geo_state_t *worker_geo_acquire(worker_t *w)
-{
-    const geo_state_t *g;
-    do {
-        g = atomic_load_explicit(&w->srv->geo, memory_order_acquire);
-        atomic_store_explicit(&w->geo_hazard, g, memory_order_seq_cst);
-    } while (g != atomic_load_explicit(&w->srv->geo, memory_order_seq_cst));
-    return g;
-}
-
-static inline void worker_geo_release(worker_t *w)
-{
-    atomic_store_explicit(&w->geo_hazard, NULL, memory_order_release);
-}
-
-/** Main thread: is @p g still held by a worker? */
-bool worker_geo_in_use(server_t *srv, const geo_state_t *g);
+/** Main thread, before any worker starts: set up srv->geo and srv->settings. */
+void worker_snaps_init(server_t *srv);
 
 /** Main thread: wake every worker to adopt the settings just published. */
 void worker_settings_notify(server_t *srv);
-/** Main thread: is @p s still used by a worker? */
-bool worker_settings_in_use(server_t *srv, const settings_t *s);
 
-/* tcp.c */
-void tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
-/** The worker adopted new settings: re-arm timers, apply the connection cap. */
-void tcp_settings_changed(worker_t *w);
-void tcp_close_all(worker_t *w);
-/** Shutdown: stop accepting; connections close once nothing is in flight. */
-void tcp_drain_start(worker_t *w);
-void tcp_free_pool(worker_t *w);
+/**
+ * Begin a batch of queries (one UDP recvmmsg batch, or one TCP query): take
+ * the read snapshot of the store and the geo snapshot. Hot, lock-free.
+ */
+void worker_batch_begin(worker_t *w);
+/** End the batch: release both snapshots. */
+void worker_batch_end(worker_t *w);
+
+/**
+ * Answer one query, UDP or TCP alike, inside a batch: parse, answer
+ * (answer_query, which counts), then, for UDP with rate limiting on, RRL.
+ * @return the length written to @p out (capacity @p cap); 0: send nothing.
+ * Hot: no malloc, no lock, no log.
+ */
+size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                     bool is_tcp, const struct sockaddr *peer);
 
 #endif

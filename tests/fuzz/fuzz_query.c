@@ -5,7 +5,8 @@
  * (tests/testzone.c). Checks what must hold for any input: a reply is
  * within the size limit, echoes the query id, never answers a response, and
  * is a well-formed DNS message (fz_check_response(): counts, names,
- * compression pointers, RR lengths).
+ * compression pointers, RR lengths); and with a buffer smaller than any
+ * reply, nothing is written past the size the caller passed.
  * Without --enable-fuzzing, replay.c's main() runs the seed corpus.
  */
 #include <stdio.h>
@@ -68,8 +69,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (why) {
             fz_fail("reply of %zu bytes%s: %s", len, tcp ? " over TCP" : "", why);
         }
-        if (!tcp && !(out[2] & 0x02) && len > (q.edns ? (q.edns_udp < 1232 ? q.edns_udp : 1232) : 512)) {
+        size_t lim = q.edns ? (q.edns_udp < 1232 ? q.edns_udp : 1232) : 512;
+        if (!tcp && !(out[2] & 0x02) && len > lim) {
             abort(); /* a UDP reply over the client's limit must have been truncated */
+        }
+    }
+    /* a caller's buffer smaller than any reply (0..127 bytes, from the
+     * input): nothing is written at or past it, and what is is well formed */
+    size_t cap = size ? data[size - 1] % 128u : 0;
+    memset(out + cap, 0xA5, 64);
+    actx.rd_ok = zr_begin(&rd) == 0;
+    size_t len = answer_query(&actx, data, size, out, cap, false, NULL);
+    zr_end(&rd);
+    for (size_t i = cap; i < cap + 64; i++) {
+        if (out[i] != 0xA5) {
+            fz_fail("wrote past a %zu-byte buffer (at %zu)", cap, i);
+        }
+    }
+    if (len > cap || (len == 0 && cap >= DNS_HDR_LEN && r != QP_DROP)) {
+        fz_fail("reply of %zu bytes for a %zu-byte buffer", len, cap);
+    }
+    if (len > 0) {
+        const char *why = fz_check_response(out, len);
+        if (why) {
+            fz_fail("reply of %zu bytes in a %zu-byte buffer: %s", len, cap, why);
         }
     }
     return 0;

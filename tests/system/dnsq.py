@@ -31,7 +31,8 @@ Usage: dnsq.py [--host H] --port P COMMAND [ARGS]
   burst [--socks S] [--per P]
         UDP: S sockets send P queries each at once; every answer must reach
         its asker with its ID and data: "sent N got G bad B"
-  cap --n N    TCP connection cap: N served, one more not, then room again
+  cap --n N [--extra K]
+        TCP connection cap: N served, K more (1) not, then room again
   freeport     a port free for UDP and TCP on both 127.0.0.1 and ::1
   churn [--n N]
         N TCP connections in turn, closed after an answer, at once, inside
@@ -565,16 +566,20 @@ def cmd_cap(a):
         s = tcp_connect(a.host, a.port)
         conns.append(s)
         print("base", i, ask(s, 0x7000 + i, 3))
-    try:
-        extra = tcp_connect(a.host, a.port)
-        print("extra", ask(extra, 0x7100, 1.0))
-    except OSError as e:
-        extra = None
-        print("extra", "refused", type(e).__name__)
+    extras = []
+    for j in range(a.extra):
+        # the first is "extra RESULT"; more (--extra K) are "extra J RESULT"
+        label = ("extra",) if j == 0 else ("extra", j)
+        try:
+            extra = tcp_connect(a.host, a.port)
+            extras.append(extra)
+            print(*label, ask(extra, 0x7100 + j, 1.0))
+        except OSError as e:
+            print(*label, "refused", type(e).__name__)
     for i, s in enumerate(conns):
         print("still", i, ask(s, 0x7200 + i, 3))
     conns[0].close()
-    if extra is not None:
+    for extra in extras:
         extra.close()
     time.sleep(0.2)
     s = tcp_connect(a.host, a.port)
@@ -868,6 +873,7 @@ def main():
     x.add_argument("--wait", type=float, default=6.0)
     x = sub.add_parser("cap")
     x.add_argument("--n", type=int, required=True)
+    x.add_argument("--extra", type=int, default=1)
     sub.add_parser("freeport")
     x = sub.add_parser("churn")
     x.add_argument("--n", type=int, default=60)

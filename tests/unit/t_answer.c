@@ -323,6 +323,60 @@ int main(void)
     is_int(s.rcode, DNS_R_FORMERR, "two ECS options: FORMERR");
 
     /* damage the stored www/A value: SERVFAIL, not a crash or a lie */
+    /* The caller's buffer size is a hard bound, also for the short replies
+     * (TC=1, errors): what does not fit is left out, the question first
+     * (the OPT carries the extended rcode: BADVERS needs it), then the OPT;
+     * below a header, nothing is sent. Bytes past the size must stay
+     * untouched. */
+    {
+        static const struct {
+            const char *what;
+            int edns_ver;     /* 1: BADVERS, an error reply */
+            size_t cap;       /* 0: header + question + extra */
+            size_t extra;
+            size_t want_len;  /* 2: header + question + OPT */
+            int want_qd;      /* -1: no header to look at */
+        } cases[] = {
+            {"cap 11: not even a header, nothing sent", 0, 11, 0, 0, -1},
+            {"cap 12: the header alone, QDCOUNT 0", 0, 12, 0, 12, 0},
+            {"cap 22: header alone (OPT is 11)", 0, 22, 0, 12, 0},
+            {"cap 40: the question does not fit, header + OPT", 0, 40, 0, 23, 0},
+            {"cap = header + question: the OPT first, no question", 0, 0, 0, 23, 0},
+            {"cap = header + question + 10: still no room for both", 0, 0, 10, 23, 0},
+            {"cap = header + question + OPT: TC reply with both", 0, 0, 11, 2, 1},
+            {"BADVERS, cap 40: header + OPT (rcode 16 needs it)", 1, 40, 0, 23, 0},
+            {"BADVERS, cap = header + question + OPT: all", 1, 0, 11, 2, 1},
+        };
+        const char *name = "a-long-first-label-to-make-the-question-big.nothere.example.test.";
+        static uint8_t buf[600];
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            ql = mkq(q, name, DNS_T_A, 0, 1232, cases[i].edns_ver);
+            size_t qsec = ql - 12 - 11; /* the question section */
+            size_t cap = cases[i].cap ? cases[i].cap : 12 + qsec + cases[i].extra;
+            size_t want = cases[i].want_len == 2 ? 12 + qsec + 11 : cases[i].want_len;
+            memset(buf, 0xA5, sizeof(buf));
+            a.rd_ok = zr_begin(a.rd) == 0;
+            size_t len = answer_query(&a, q, ql, buf, cap, false, NULL);
+            zr_end(a.rd);
+            bool intact = true;
+            for (size_t j = cap; j < sizeof(buf); j++) {
+                intact = intact && buf[j] == 0xA5;
+            }
+            char what[160];
+            snprintf(what, sizeof(what), "%s: nothing written past the size", cases[i].what);
+            ok(intact && len <= cap, what);
+            snprintf(what, sizeof(what), "%s: length %zu", cases[i].what, want);
+            is_int((int)len, (int)want, what);
+            if (cases[i].want_qd >= 0 && len >= 12) {
+                snprintf(what, sizeof(what), "%s: QDCOUNT %d, TC or an error", cases[i].what,
+                         cases[i].want_qd);
+                ok(get16(buf + 4) == cases[i].want_qd &&
+                       ((get16(buf + 2) & DNS_F_TC) || cases[i].edns_ver),
+                   what);
+            }
+        }
+    }
+
     {
         zw_t w;
         zw_zone_t z;

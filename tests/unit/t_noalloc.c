@@ -146,8 +146,8 @@ int main(void)
     }
     counting = 0;
     unsigned long n = allocs;
-    ok(bytes > 0 && a.st.queries == (uint64_t)nq * 6, "answered %llu queries",
-       (unsigned long long)a.st.queries);
+    ok(bytes > 0 && STAT_GET(CTR(&a.st, QUERIES)) == (uint64_t)nq * 6, "answered %llu queries",
+       (unsigned long long)STAT_GET(CTR(&a.st, QUERIES)));
     is_int(n, 0, "no allocation while answering, classifying and rate limiting");
     ok(limited > 0, "the rate limit was exercised (%u responses limited)", limited);
     rrl_free(rrl);
