@@ -144,6 +144,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 void acme_http_header(acme_resp_t *r, const char *p, size_t len, time_t now)
 {
+    (void)now;
     const char *colon = memchr(p, ':', len);
     if (!colon) {
         return;
@@ -159,18 +160,6 @@ void acme_http_header(acme_resp_t *r, const char *p, size_t len, time_t now)
         snprintf(r->location, sizeof(r->location), "%s", val);
     } else if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
         snprintf(r->content_type, sizeof(r->content_type), "%.127s", val);
-    } else if (nlen == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
-        /* RFC 9110 10.2.3: delay-seconds or an HTTP-date */
-        char *end;
-        long s = strtol(val, &end, 10);
-        if (end != val && *end == '\0' && s >= 0) {
-            r->retry_after_s = s;
-        } else {
-            time_t t = curl_getdate(val, NULL);
-            if (t != -1) {
-                r->retry_after_s = t > now ? (long)(t - now) : 0;
-            }
-        }
     } else if (nlen == 4 && strncasecmp(p, "Link", 4) == 0) {
         parse_link(r, val);
     }
@@ -223,6 +212,13 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
         return DNSD_ENET;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    /* Retry-After (RFC 9110 10.2.3), seconds or an HTTP-date, as libcurl
+     * reads it: 0 when absent, unreadable or already past; we then keep
+     * our own backoff (-1), whose floor is a second anyway */
+    curl_off_t ra = 0;
+    if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+        r->retry_after_s = ra > 86400 * 7 ? 86400 * 7 : (long)ra;
+    }
     if (!r->body) {
         r->body = xcalloc(1, 1);
     }

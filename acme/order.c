@@ -115,6 +115,10 @@ static int client_failure(step_t *st, acme_client_t *c, const char *what)
     }
     if (strcmp(type, ACME_ERR_NOACCOUNT) == 0 || strcmp(type, ACME_ERR_UNAUTHORIZED) == 0) {
         st->reset_account = true; /* e.g. the CA forgot us: register again */
+        st->ca_forgot = true;
+    }
+    if (status == 404) {
+        st->ca_forgot = true; /* the CA lost the order (a restart): a new one will do */
     }
     /* any other 4xx inside an order: the CA will not go on with it */
     return STEP_FAIL;
@@ -209,6 +213,11 @@ static int ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st)
         }
         ca->dir = xstrdup(dir);
         w->ncas++;
+    }
+    /* the directory first: every URL below comes from it, and an account
+     * loaded from the store (a restart) never passes through newAccount */
+    if (acme_client_directory(ca->c) != 0) {
+        return client_failure(st, ca->c, "directory");
     }
     if (!ca->key) {
         char dbkey[1200];
@@ -420,6 +429,40 @@ static int order_ca(acme_worker_t *w, step_t *st, ca_t **ca)
     return ca_ready(w, acme_js(order_of(st), "directory"), ca, st);
 }
 
+int acme_authz_name(json_t *names, json_t *authz, char *name, size_t cap, char *why,
+                    size_t whycap)
+{
+    json_t *id = json_object_get(authz, "identifier");
+    const char *type = acme_js(id, "type"), *value = acme_js(id, "value");
+    bool wild = json_is_true(json_object_get(authz, "wildcard"));
+    char raw[300];
+    if (strcmp(type, "dns") != 0) {
+        snprintf(why, whycap, "identifier type \"%.40s\" is not dns", type);
+        return DNSD_EMALFORMED;
+    }
+    int n = snprintf(raw, sizeof(raw), "%s%s", wild ? "*." : "", value);
+    if (!*value || n < 0 || (size_t)n >= sizeof(raw)) {
+        snprintf(why, whycap, "no usable identifier value");
+        return DNSD_EMALFORMED;
+    }
+    if (acme_name_check(raw, name, cap, why, whycap) != 0) {
+        return DNSD_EMALFORMED;
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(names, i, x)
+    {
+        char want[300], w2[100];
+        if (json_is_string(x) &&
+            acme_name_check(json_string_value(x), want, sizeof(want), w2, sizeof(w2)) == 0 &&
+            strcasecmp(want, name) == 0) {
+            return 0;
+        }
+    }
+    snprintf(why, whycap, "the CA's identifier %.260s was not ordered", name);
+    return DNSD_EMALFORMED;
+}
+
 static int step_authz(acme_worker_t *w, step_t *st)
 {
     ca_t *ca;
@@ -448,7 +491,16 @@ static int step_authz(acme_worker_t *w, step_t *st)
         acme_resp_fini(&r);
         const char *status = acme_js(az, "status");
         const char *value = acme_js(json_object_get(az, "identifier"), "value");
-        bool wild = json_is_true(json_object_get(az, "wildcard"));
+        char name[300], why[300], keyauth[1024];
+        if (acme_authz_name(json_object_get(o, "names"), az, name, sizeof(name), why,
+                            sizeof(why)) != 0) {
+            /* never write a TXT record for a name we did not order (RFC 8555 7.1.4) */
+            snprintf(st->err, sizeof(st->err), "authorization %s refused: %s",
+                     json_string_value(u), why);
+            json_decref(az);
+            rc = STEP_FAIL;
+            break;
+        }
         if (strcmp(status, "valid") == 0) {
             json_decref(az); /* reused from an earlier order */
             continue;
@@ -473,13 +525,10 @@ static int step_authz(acme_worker_t *w, step_t *st)
             rc = STEP_FAIL;
             break;
         }
-        char name[300], why[300], keyauth[1024];
-        snprintf(name, sizeof(name), "%s%s", wild ? "*." : "", value);
         uint8_t owner[DNAME_MAXLEN + 1];
         char ownertxt[1100];
-        if (acme_name_check(name, name, sizeof(name), why, sizeof(why)) != 0 ||
-            acme_dns01_owner(name, owner) < 0) {
-            snprintf(st->err, sizeof(st->err), "the CA's identifier: %s", why);
+        if (acme_dns01_owner(name, owner) < 0) {
+            snprintf(st->err, sizeof(st->err), "no challenge owner for %s", name);
             json_decref(az);
             rc = STEP_FAIL;
             break;
@@ -988,6 +1037,10 @@ static int step_download(acme_worker_t *w, step_t *st)
     set_str(st->state, "last_error", "");
     set_int(st->state, "next_try", 0);
     st->issued = true;
+    if (w->cfg.cert_dir[0] || acme_shard_of(st->req)) {
+        /* cleared once the files are written and the hooks ran */
+        json_object_set_new(st->state, "deploy", json_pack("{s:b}", "pending", 1));
+    }
     w->st.issued++;
     return STEP_NEXT;
 }
@@ -1068,13 +1121,19 @@ static bool revoke_wanted(json_t *req, json_t *state)
            json_object_get(state, "cert") && !json_object_get(state, "order");
 }
 
+/* is a deployment (files, hooks) of the current certificate still to do? */
+static bool deploy_pending(json_t *state)
+{
+    return json_is_true(json_object_get(json_object_get(state, "deploy"), "pending"));
+}
+
 /* when this certificate needs a step: 0 never (until a request changes) */
 static time_t due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t now)
 {
     time_t next = (time_t)acme_ji(state, "next_try");
     time_t want = 0;
     json_t *cert = json_object_get(state, "cert");
-    if (json_object_get(state, "order") || revoke_wanted(req, state) ||
+    if (json_object_get(state, "order") || revoke_wanted(req, state) || deploy_pending(state) ||
         acme_ji(req, "seq") > acme_ji(state, "seq_done")) {
         want = now;
     } else if (cert && strcmp(acme_js(state, "status"), "valid") == 0) {
@@ -1216,7 +1275,8 @@ static int write_pem_files(acme_worker_t *w, const char *id, json_t *cert, char 
     return err;
 }
 
-static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *req, json_t *cert)
+static int run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *req, json_t *cert,
+                    acme_hook_result_t *res)
 {
     char names[4096] = "";
     size_t i, off = 0;
@@ -1236,75 +1296,22 @@ static void run_hook(acme_worker_t *w, const char *id, const char *dir, json_t *
     snprintf(e3, sizeof(e3), "DNSD_CERT_NAMES=%s", names);
     snprintf(e4, sizeof(e4), "DNSD_CERT_SERIAL=%s", acme_js(cert, "serial"));
     const char *vars[] = {e1, e2, e3, e4, NULL};
-    ord_run_command(w, id, w->cfg.deploy_hook, vars);
+    return ord_run_command(w, id, w->cfg.deploy_hook, vars, res);
 }
 
-int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars)
+int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars,
+                    acme_hook_result_t *res)
 {
-    /* the environment is built before fork: only exec happens in the child;
-     * variables of the same names inherited from dnsd's environment are dropped */
-    size_t ne = 0, nv = 0;
-    while (environ[ne]) {
-        ne++;
-    }
-    while (vars[nv]) {
-        nv++;
-    }
-    char **env = xcalloc(ne + nv + 1, sizeof(char *));
-    size_t k = 0;
-    for (size_t j = 0; j < ne; j++) {
-        bool ours = false;
-        for (size_t v = 0; v < nv && !ours; v++) {
-            size_t nl = strcspn(vars[v], "=") + 1;
-            ours = strncmp(environ[j], vars[v], nl) == 0;
-        }
-        if (!ours) {
-            env[k++] = environ[j];
-        }
-    }
-    for (size_t v = 0; v < nv; v++) {
-        env[k++] = (char *)vars[v];
-    }
-    env[k] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* dnsd's threads block every signal; the hook must not inherit that */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
-        _exit(127);
-    }
-    free(env);
-    if (pid < 0) {
-        log_err("acme: %s: cannot run the deploy hook: %s", id, strerror(errno));
-        return -errno;
-    }
-    int status = 0;
-    time_t end = time(NULL) + w->cfg.deploy_timeout_s;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            break;
-        }
-        if (r < 0 && errno != EINTR) {
-            return -errno;
-        }
-        if (time(NULL) >= end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            log_err("acme: %s: deploy hook killed after %lds", id, w->cfg.deploy_timeout_s);
-            return -ETIMEDOUT;
-        }
-        usleep(50 * 1000);
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    int err = acme_hook_run(cmd, vars, w->cfg.deploy_timeout_s, w->stop, res);
+    if (err == 0) {
         log_info("acme: %s: deploy hook done", id);
-        return 0;
+    } else if (err == -EINTR) {
+        log_warn("acme: %s: deploy hook killed (process group): dnsd is stopping; the "
+                 "deployment runs again at the next start", id);
+    } else {
+        log_err("acme: %s: deploy hook failed: %s", id, res->text);
     }
-    log_err("acme: %s: deploy hook failed (%s %d)", id, WIFEXITED(status) ? "exit" : "signal",
-            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-    return -ECHILD;
+    return err;
 }
 
 /* ---- the driver ---- */
@@ -1352,13 +1359,14 @@ static void ari_check(acme_worker_t *w, step_t *st, time_t now)
     }
     const char *base = acme_client_url(ca->c, "renewalInfo");
     char *id = NULL;
-    if (!base || acme_ari_cert_id(acme_js(cert, "pem"), &id) != 0) {
+    char url[2048];
+    if (!base || !*base || acme_ari_cert_id(acme_js(cert, "pem"), &id) != 0 ||
+        acme_ari_url(base, id, url, sizeof(url)) != 0) {
+        free(id);
         set_int(st->state, "ari_next", now + 86400);
-        json_object_set_new(st->state, "ari", json_pack("{s:b}", "offered", base != NULL));
+        json_object_set_new(st->state, "ari", json_pack("{s:b}", "offered", base && *base));
         return;
     }
-    char url[2048];
-    snprintf(url, sizeof(url), "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", id);
     free(id);
     acme_resp_t r;
     long next = 6 * 3600;
@@ -1417,6 +1425,81 @@ static time_t ca_backoff(const acme_worker_t *w, const char *dir)
     return 0;
 }
 
+/* the state half alone, in its own transaction (after a deployment) */
+static int state_save(acme_worker_t *w, step_t *st)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", st->id);
+    zw_t zw;
+    int err = zw_begin(w->s, &zw);
+    if (err) {
+        return err;
+    }
+    json_t *cur = NULL;
+    if ((err = acme_db_get(w->s, zw.txn, key, &cur)) == 0) {
+        json_decref(cur);
+        err = acme_db_put_half(w->s, zw.txn, key, "state", st->state, false);
+    }
+    return err ? (zw_abort(&zw), err) : zw_commit(&zw);
+}
+
+/*
+ * After the commit that stored a new certificate (state.deploy.pending set
+ * in it): PEM files and the deploy hook, the shard's bundle, crt-list and
+ * region hook. The outcome goes to state.deploy (`cert show`, `shard
+ * status`); a deployment cut short by shutdown stays pending and runs again
+ * at the next start.
+ */
+static void deploy(acme_worker_t *w, step_t *st, time_t now)
+{
+    acme_hook_result_t hr;
+    memset(&hr, 0, sizeof(hr));
+    char err[600] = "", hook[400] = "";
+    bool stopped = false, hooks_ok = true;
+    if (st->shard_deploy) {
+        int e = shard_deploy(w, st, &hr, err, sizeof(err));
+        stopped = e == -EINTR;
+        hooks_ok = !hr.text[0] || hr.ok;
+        if (hr.text[0]) {
+            snprintf(hook, sizeof(hook), "region hook: %s", hr.text);
+        }
+    }
+    if (st->issued && w->cfg.cert_dir[0] && !stopped) {
+        char dir[4400];
+        json_t *cert = json_object_get(st->state, "cert");
+        int e = write_pem_files(w, st->id, cert, dir, sizeof(dir));
+        if (e) {
+            log_err("acme: %s: cannot write PEM files to %s: %s", st->id, dir, dnsd_strerror(e));
+            snprintf(err, sizeof(err), "cannot write PEM files to %.400s: %s", dir,
+                     dnsd_strerror(e));
+        } else {
+            log_info("acme: %s: PEM files in %s", st->id, dir);
+            if (w->cfg.deploy_hook[0]) {
+                acme_hook_result_t dr;
+                e = run_hook(w, st->id, dir, st->req, cert, &dr);
+                stopped = stopped || e == -EINTR;
+                hooks_ok = hooks_ok && dr.ok;
+                size_t hl = strlen(hook);
+                snprintf(hook + hl, sizeof(hook) - hl, "%sdeploy hook: %s", hl ? "; " : "",
+                         dr.text);
+            }
+        }
+    }
+    if (stopped) {
+        return; /* still pending in the store: the next start deploys */
+    }
+    bool ok = !err[0] && hooks_ok;
+    json_object_set_new(st->state, "deploy",
+                        json_pack("{s:b, s:I, s:b, s:s, s:s, s:s}", "pending", 0, "at",
+                                  (json_int_t)now, "ok", ok, "hook", hook, "error", err,
+                                  "serial", acme_js(json_object_get(st->state, "cert"),
+                                                    "serial")));
+    int e = state_save(w, st);
+    if (e) {
+        log_err("acme: %s: cannot save the deployment's outcome: %s", st->id, dnsd_strerror(e));
+    }
+}
+
 /* one certificate: the next step, persisted; @return its next due time */
 static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t now)
 {
@@ -1439,6 +1522,13 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         /* the request changed (names, key type) while ordering: start over */
         txt_remove_all(&st);
         json_object_del(st.state, "order");
+        rc = STEP_NEXT;
+    } else if (!o && deploy_pending(st.state)) {
+        /* a deployment cut short (shutdown, crash): do it again now */
+        log_info("acme: %s: deploying serial %s (interrupted before)", id,
+                 acme_js(json_object_get(st.state, "cert"), "serial"));
+        st.issued = true;
+        st.shard_deploy = acme_shard_of(st.req) != NULL;
         rc = STEP_NEXT;
     } else if (!o && revoke_wanted(st.req, st.state)) {
         rc = step_revoke(w, &st);
@@ -1481,6 +1571,11 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         set_int(st.state, "failures", failures);
         set_int(st.state, "next_try", now + d);
         set_str(st.state, "last_error", st.err);
+        /* what `--wait` makes of it: a transient error is progress; an order
+         * the CA judged (invalid, refused) or one we cannot place without
+         * the operator is the outcome */
+        set_str(st.state, "last_failure",
+                rc == STEP_FAIL && !st.ca_forgot ? "final" : "transient");
         if (rc == STEP_FAIL) {
             if (order_of(&st)) {
                 txt_remove_all(&st);
@@ -1517,23 +1612,10 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         log_err("acme: %s: cannot save progress: %s", id, st.err[0] ? st.err : dnsd_strerror(err));
         due = now + ord_backoff_s(w, 1, -1);
     } else {
+        if (st.shard_deploy || st.issued) {
+            deploy(w, &st, now);
+        }
         due = due_at(w, st.req, st.state, now);
-        if (st.shard_deploy) {
-            shard_deploy(w, &st);
-        }
-        if (st.issued && w->cfg.cert_dir[0]) {
-            char dir[4400];
-            json_t *cert = json_object_get(st.state, "cert");
-            int e = write_pem_files(w, id, cert, dir, sizeof(dir));
-            if (e) {
-                log_err("acme: %s: cannot write PEM files to %s: %s", id, dir, dnsd_strerror(e));
-            } else {
-                log_info("acme: %s: PEM files in %s", id, dir);
-                if (w->cfg.deploy_hook[0]) {
-                    run_hook(w, id, dir, st.req, cert);
-                }
-            }
-        }
     }
     json_decref(st.state);
     json_decref(st.txt_add);
@@ -1778,6 +1860,7 @@ static int scan_cb(const char *key, json_t *v, void *arg)
 
 time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
 {
+    w->stop = stop;
     time_t acct_next = accounts_run(w);
     time_t next = 0;
     /* a few rounds: an order advances several steps per call while they are quick */

@@ -87,6 +87,18 @@ time_t acme_worker_now(const acme_worker_t *w);
  */
 time_t acme_worker_run(acme_worker_t *w, volatile int *stop);
 
+/**
+ * Check an authorization object @p authz from the CA against the names
+ * ordered (@p names, a JSON array of strings): its identifier must be of
+ * type dns and, with "*." when "wildcard" is true, equal one of them (case
+ * ignored). @return 0 with the normalised name ("*.example.com") in
+ * @p name; DNSD_EMALFORMED with @p why set otherwise, e.g. a CA that
+ * answers with an identifier never ordered (no TXT record may be written
+ * for it). Pure; any thread.
+ */
+int acme_authz_name(json_t *names, json_t *authz, char *name, size_t cap, char *why,
+                    size_t whycap);
+
 /** Counters for logs and tests. */
 typedef struct acme_stats {
     unsigned long orders, issued, failed_orders, transient_errors, bad_nonces, requests, revoked;

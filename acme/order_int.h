@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "acme/client.h"
+#include "acme/hook.h"
 #include "acme/order.h"
 
 typedef struct ca {
@@ -27,6 +28,7 @@ struct acme_worker {
     int ncas;
     acme_stats_t st;
     int inflight; /* orders in flight, counted per scan */
+    volatile int *stop; /* acme_worker_run's stop flag: hooks end early when raised */
 };
 
 /* what a step decided */
@@ -49,6 +51,7 @@ typedef struct step {
     bool shard_deploy;  /* after commit: bundle, crt-list, region hook, probe */
     long retry_after_s; /* from the CA, -1 if none */
     bool reset_account;
+    bool ca_forgot;     /* a STEP_FAIL because the CA lost the order or account: not final */
     char err[1700];
 } step_t;
 
@@ -62,15 +65,25 @@ static inline void set_int(json_t *o, const char *k, long long v)
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
-/** Run @p cmd with /bin/sh, extra environment @p vars ("K=V", NULL-terminated); bounded by deploy-timeout. */
-int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars);
+/**
+ * Run hook @p cmd (hook.h) with extra environment @p vars ("K=V",
+ * NULL-terminated), bounded by deploy-timeout and the worker's stop flag;
+ * logs the outcome. @return as acme_hook_run, @p res filled.
+ */
+int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars,
+                    acme_hook_result_t *res);
 
 /* shard.c: the worker's side of regional shards */
 EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt);
 int shard_issued(acme_worker_t *w, step_t *st, EVP_PKEY *key, const char *serial);
 time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state);
 int shard_maintain(acme_worker_t *w, step_t *st, time_t now);
-void shard_deploy(acme_worker_t *w, step_t *st);
+/**
+ * After an issuance: the region's bundle and crt-list, then the shard's
+ * hook. @return 0; -EINTR when the hook was cut short by shutdown; another
+ * error with @p err set (@p hr says how the hook ended, text "" if none ran).
+ */
+int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, char *err, size_t errcap);
 
 long ord_backoff_s(const acme_worker_t *w, long failures, long retry_after);
 int ord_write_file(const char *dir, const char *name, const char *data, mode_t mode);

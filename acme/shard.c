@@ -642,13 +642,16 @@ static int crtlist_cb(const char *key, json_t *v, void *arg)
     return 0;
 }
 
-void shard_deploy(acme_worker_t *w, step_t *st)
+int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, char *err, size_t errcap)
 {
+    memset(hr, 0, sizeof(*hr));
     json_t *sh = acme_shard_of(st->req);
     json_t *cert = json_object_get(st->state, "cert");
     if (!w->cfg.cert_dir[0]) {
-        log_warn("acme: %s: no cert-dir: the shard's bundle is not written", st->id);
-        return;
+        log_err("acme: %s: dnsd has no cert-dir: the shard's bundle and crt-list are not "
+                "written and its hook does not run (set cert-dir in dnsd's config)", st->id);
+        snprintf(err, errcap, "no cert-dir in dnsd's config: bundle not written, hook not run");
+        return DNSD_ECONFIG;
     }
     char dir[4400], regions[4300];
     snprintf(regions, sizeof(regions), "%s/regions", w->cfg.cert_dir);
@@ -656,8 +659,10 @@ void shard_deploy(acme_worker_t *w, step_t *st)
     mkdir(w->cfg.cert_dir, 0755);
     mkdir(regions, 0755);
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        int e = -errno;
         log_err("acme: %s: cannot make %s: %s", st->id, dir, strerror(errno));
-        return;
+        snprintf(err, errcap, "cannot make %.400s: %s", dir, strerror(-e));
+        return e;
     }
     /* HAProxy's bundle: chain then key, one file, 0600 */
     const char *pem = acme_js(cert, "pem"), *key = acme_js(cert, "key");
@@ -666,11 +671,12 @@ void shard_deploy(acme_worker_t *w, step_t *st)
     snprintf(bundle, n, "%s%s", pem, key);
     char file[600];
     snprintf(file, sizeof(file), "%s.pem", acme_js(sh, "domain"));
-    int err = ord_write_file(dir, file, bundle, 0600);
+    int e = ord_write_file(dir, file, bundle, 0600);
     acme_secret_free(bundle);
-    if (err) {
-        log_err("acme: %s: cannot write %s/%s: %s", st->id, dir, file, dnsd_strerror(err));
-        return;
+    if (e) {
+        log_err("acme: %s: cannot write %s/%s: %s", st->id, dir, file, dnsd_strerror(e));
+        snprintf(err, errcap, "cannot write the bundle in %.400s: %s", dir, dnsd_strerror(e));
+        return e;
     }
     crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0};
     MDB_txn *txn;
@@ -678,16 +684,17 @@ void shard_deploy(acme_worker_t *w, step_t *st)
         acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
         mdb_txn_abort(txn);
     }
-    err = ord_write_file(dir, "crt-list.txt", cl.text, 0644);
+    e = ord_write_file(dir, "crt-list.txt", cl.text, 0644);
     free(cl.text);
-    if (err) {
-        log_err("acme: %s: cannot write %s/crt-list.txt: %s", st->id, dir, dnsd_strerror(err));
-        return;
+    if (e) {
+        log_err("acme: %s: cannot write %s/crt-list.txt: %s", st->id, dir, dnsd_strerror(e));
+        snprintf(err, errcap, "cannot write the crt-list in %.400s: %s", dir, dnsd_strerror(e));
+        return e;
     }
     log_info("acme: %s: bundle and crt-list in %s", st->id, dir);
     const char *hook = acme_js(sh, "hook");
     if (!*hook) {
-        return;
+        return 0;
     }
     char names[4096] = "";
     size_t i, off = 0;
@@ -709,5 +716,6 @@ void shard_deploy(acme_worker_t *w, step_t *st)
     snprintf(v5, sizeof(v5), "DNSD_SHARD_SERIAL=%s", acme_js(cert, "serial"));
     snprintf(v6, sizeof(v6), "DNSD_SHARD_NAMES=%s", names);
     const char *vars[] = {v1, v2, v3, v4, v5, v6, NULL};
-    ord_run_command(w, st->id, hook, vars);
+    e = ord_run_command(w, st->id, hook, vars, hr);
+    return e == -EINTR ? e : 0; /* a failed hook is in @p hr, not an error of ours */
 }

@@ -366,8 +366,18 @@ static int slist_cb(const char *key, json_t *rec, void *arg)
                                            : "UNHEALTHY");
     }
     if (sl->status) {
+        /* the last error, else a failed deployment (a hook exiting non-zero) */
+        char errcol[700];
+        json_t *dep = json_object_get(st, "deploy");
+        snprintf(errcol, sizeof(errcol), "%s", acme_js(st, "last_error"));
+        if (!errcol[0] && dep && !json_is_true(json_object_get(dep, "pending")) &&
+            !json_is_true(json_object_get(dep, "ok"))) {
+            snprintf(errcol, sizeof(errcol), "deployment failed: %s%s%s", acme_js(dep, "hook"),
+                     *acme_js(dep, "error") && *acme_js(dep, "hook") ? "; " : "",
+                     acme_js(dep, "error"));
+        }
         const char *row[8] = {acme_js(sh, "region"), acme_js(sh, "domain"), names, exp,
-                              shard_state(rec), hl, next, acme_js(st, "last_error")};
+                              shard_state(rec), hl, next, errcol};
         ctl_table_add(&sl->t, row);
     } else {
         char *lbs = ctl_cert_names(json_object_get(sh, "lb"));
@@ -440,6 +450,10 @@ static int shard_show(ctl_t *c)
                json_is_true(json_object_get(json_object_get(v, "health"), "healthy")) ? "yes"
                                                                                      : "no",
                acme_js(v, "last_error"));
+        char dl[600];
+        if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
+            printf("deployment:   %s\n", dl);
+        }
         size_t i;
         json_t *lb;
         json_array_foreach(json_object_get(json_object_get(v, "health"), "lbs"), i, lb)
