@@ -24,7 +24,9 @@
 #include "acme/dns01.h"
 #include "acme/http.h"
 #include "acme/jws.h"
+#include "acme/order.h"
 #include "tests/tap.h"
+#include "zones/base/err.h"
 
 static char *dec_str(const char *b64)
 {
@@ -436,8 +438,71 @@ static void t_ari_id(void)
     EVP_PKEY_free(k);
 }
 
+/* defect 11: an empty renewalInfo URL was indexed at [strlen - 1] */
+static void t_ari_url(void)
+{
+    char url[64];
+    is_int(acme_ari_url("https://ca.test/ari", "aa.bb", url, sizeof(url)), 0, "ARI URL joined");
+    is_str(url, "https://ca.test/ari/aa.bb", "one slash added");
+    is_int(acme_ari_url("https://ca.test/ari/", "aa.bb", url, sizeof(url)), 0, "base with slash");
+    is_str(url, "https://ca.test/ari/aa.bb", "no second slash");
+    is_int(acme_ari_url("", "aa.bb", url, sizeof(url)), DNSD_EMALFORMED,
+           "an empty renewalInfo URL is \"not offered\", never read before its start");
+    is_int(acme_ari_url(NULL, "aa.bb", url, sizeof(url)), DNSD_EMALFORMED, "no renewalInfo");
+    is_int(acme_ari_url("https://ca.test/ari", "", url, sizeof(url)), DNSD_EMALFORMED,
+           "an empty certificate id");
+    is_int(acme_ari_url("https://ca.test/a-rather-long-renewal-info-base", "aaaaaaaaaaaaaaaaaaaa",
+                        url, sizeof(url)),
+           DNSD_ESPACE, "a URL that does not fit is refused, not cut");
+}
+
+/* defect 10: the CA's authorization must be for a name that was ordered */
+static void t_authz(void)
+{
+    static const struct {
+        const char *name, *authz, *want; /* want NULL: refused */
+    } cases[] = {
+        {"ordered name", "{\"identifier\":{\"type\":\"dns\",\"value\":\"www.a.test\"}}",
+         "www.a.test"},
+        {"case differs", "{\"identifier\":{\"type\":\"dns\",\"value\":\"WWW.A.Test\"}}",
+         "www.a.test"},
+        {"wildcard authz for *.a.test",
+         "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"wildcard\":true}",
+         "*.a.test"},
+        {"apex ordered", "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"}}",
+         "a.test"},
+        {"a foreign zone", "{\"identifier\":{\"type\":\"dns\",\"value\":\"victim.test\"}}",
+         NULL},
+        {"a sibling name", "{\"identifier\":{\"type\":\"dns\",\"value\":\"mail.a.test\"}}",
+         NULL},
+        {"wildcard of a name ordered only plain",
+         "{\"identifier\":{\"type\":\"dns\",\"value\":\"www.a.test\"},\"wildcard\":true}",
+         NULL},
+        {"type ip", "{\"identifier\":{\"type\":\"ip\",\"value\":\"www.a.test\"}}", NULL},
+        {"no identifier", "{\"status\":\"pending\"}", NULL},
+        {"bad syntax", "{\"identifier\":{\"type\":\"dns\",\"value\":\"a..test\"}}", NULL},
+    };
+    json_t *names = json_pack("[s, s, s]", "a.test", "*.a.test", "www.a.test");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t je;
+        json_t *az = json_loads(cases[i].authz, 0, &je);
+        char name[300] = "", why[300] = "";
+        int rc = acme_authz_name(names, az, name, sizeof(name), why, sizeof(why));
+        if (cases[i].want) {
+            ok(rc == 0 && strcmp(name, cases[i].want) == 0, "authz: %s -> %s", cases[i].name,
+               cases[i].want);
+        } else {
+            ok(rc == DNSD_EMALFORMED && why[0], "authz refused: %s (%s)", cases[i].name, why);
+        }
+        json_decref(az);
+    }
+    json_decref(names);
+}
+
 int main(void)
 {
+    t_ari_url();
+    t_authz();
     t_ari_id();
     t_headers();
     t_b64url();
