@@ -17,10 +17,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acme/certdb.h"
@@ -346,9 +348,36 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 
 /* ---- TLS probe ---- */
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait for @p ev on @p fd until @p deadline (monotonic ms); false on timeout */
+static bool wait_fd(int fd, short ev, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            return false;
+        }
+        struct pollfd p = {fd, ev, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r > 0) {
+            return true;
+        }
+        if (r == 0 || errno != EINTR) {
+            return false;
+        }
+    }
+}
+
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap)
 {
+    long long deadline = now_ms() + timeout_ms;
     int fd = socket(lb->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
@@ -363,20 +392,13 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
         snprintf(why, whycap, "connect: %s", strerror(errno));
         goto out;
     }
-    struct pollfd p = {fd, POLLOUT, 0};
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
-        soerr) {
+    if (!wait_fd(fd, POLLOUT, deadline) ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
         snprintf(why, whycap, "connect: %s", soerr ? strerror(soerr) : "timed out");
         goto out;
     }
-    /* the handshake blocking, bounded by socket timeouts */
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     ctx = SSL_CTX_new(TLS_client_method());
     ssl = ctx ? SSL_new(ctx) : NULL;
     if (!ssl) {
@@ -387,9 +409,20 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
     SSL_set_tlsext_host_name(ssl, sni);
     SSL_set_fd(ssl, fd);
-    if (SSL_connect(ssl) != 1) {
-        unsigned long e = ERR_get_error();
-        snprintf(why, whycap, "TLS handshake: %s", e ? ERR_reason_error_string(e) : "failed");
+    /* the handshake on the non-blocking socket, bounded by the same deadline */
+    for (;;) {
+        int r = SSL_connect(ssl);
+        if (r == 1) {
+            break;
+        }
+        int e = SSL_get_error(ssl, r);
+        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (ev && wait_fd(fd, ev, deadline)) {
+            continue;
+        }
+        unsigned long le = ERR_get_error();
+        snprintf(why, whycap, "TLS handshake: %s",
+                 ev ? "timed out" : le ? ERR_reason_error_string(le) : "failed");
         ERR_clear_error();
         goto out;
     }
@@ -407,10 +440,43 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     ret = 0;
 out:
     if (ssl) {
+        SSL_set_quiet_shutdown(ssl, 1); /* no close_notify wait on a non-blocking socket */
         SSL_shutdown(ssl);
         SSL_free(ssl);
     }
     SSL_CTX_free(ctx);
     close(fd);
     return ret;
+}
+
+static void *probe_thread(void *arg)
+{
+    acme_probe_t *p = arg;
+    p->rc = acme_tls_probe(&p->lb, p->sni, p->timeout_ms, p->serial, sizeof(p->serial), p->why,
+                           sizeof(p->why));
+    return NULL;
+}
+
+void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms)
+{
+    pthread_t th[ACME_SHARD_LB_MAX];
+    bool started[ACME_SHARD_LB_MAX] = {false};
+    if (n > ACME_SHARD_LB_MAX) {
+        n = ACME_SHARD_LB_MAX;
+    }
+    for (int i = 0; i < n; i++) {
+        p[i].timeout_ms = timeout_ms;
+        if (p[i].rc != 0) {
+            continue; /* the caller marked it (e.g. not an address) */
+        }
+        started[i] = pthread_create(&th[i], NULL, probe_thread, &p[i]) == 0;
+        if (!started[i]) {
+            probe_thread(&p[i]); /* no thread: probe it here, still bounded */
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+        }
+    }
 }

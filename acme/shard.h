@@ -67,11 +67,30 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, acme_zones
                      diag_t *d);
 
 /**
- * TLS probe: connect to @p lb (timeout @p timeout_ms), send SNI @p sni,
- * and copy the presented leaf's serial (hex, upper case) to @p serial.
+ * TLS probe: connect to @p lb, send SNI @p sni, and copy the presented
+ * leaf's serial (hex, upper case) to @p serial; connect and handshake
+ * together take at most @p timeout_ms (non-blocking socket, one deadline).
  * @return 0, or -1 with @p why set.
  */
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap);
+
+/** One probe of acme_tls_probe_all: fill lb and sni, rc 0 (or -1 with why to skip it). */
+typedef struct acme_probe {
+    struct sockaddr_storage lb;
+    const char *sni;
+    int timeout_ms;   /* set by acme_tls_probe_all */
+    int rc;           /* out: 0, or -1 with why */
+    char serial[128]; /* out: the presented leaf's serial */
+    char why[256];
+} acme_probe_t;
+
+/**
+ * Probe @p n (<= ACME_SHARD_LB_MAX) load balancers at once, one thread
+ * each, every probe bounded by @p timeout_ms (connect and handshake), so
+ * the whole call returns within about @p timeout_ms whatever the number of
+ * load balancers and however they fail. Slow path (the ACME thread).
+ */
+void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms);
 
 #endif

@@ -20,6 +20,9 @@
 #include "acme/shard.h"
 #include "zones/base/log.h"
 
+/* each probe (connect + handshake); all of a shard's run at once */
+#define ACME_PROBE_TIMEOUT_MS 3000
+
 EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt)
 {
     json_t *ss = json_object_get(st->state, "shard");
@@ -132,16 +135,35 @@ static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
     }
     json_t *lbs = json_array();
     bool all = true;
+    /* every load balancer at once: the ACME thread waits one probe timeout, not one per LB */
+    acme_probe_t probes[ACME_SHARD_LB_MAX];
+    int n = 0;
+    memset(probes, 0, sizeof(probes));
     json_array_foreach(json_object_get(sh, "lb"), i, x)
     {
-        struct sockaddr_storage lb;
-        char serial[128] = "", why[256] = "";
-        int rc = acme_shard_lb_parse(json_string_value(x), &lb) == 0
-                     ? acme_tls_probe(&lb, sni, 3000, serial, sizeof(serial), why, sizeof(why))
-                     : (snprintf(why, sizeof(why), "not an address"), -1);
+        if (n == ACME_SHARD_LB_MAX) {
+            break;
+        }
+        probes[n].sni = sni;
+        if (acme_shard_lb_parse(json_string_value(x), &probes[n].lb) != 0) {
+            probes[n].rc = -1;
+            snprintf(probes[n].why, sizeof(probes[n].why), "not an address");
+        }
+        n++;
+    }
+    acme_tls_probe_all(probes, n, ACME_PROBE_TIMEOUT_MS);
+    json_array_foreach(json_object_get(sh, "lb"), i, x)
+    {
+        if ((int)i >= n) {
+            break;
+        }
+        const char *serial = probes[i].serial;
+        char *why = probes[i].why;
+        size_t whycap = sizeof(probes[i].why);
+        int rc = probes[i].rc;
         bool ok = rc == 0 && strcmp(serial, want) == 0;
         if (rc == 0 && !ok) {
-            snprintf(why, sizeof(why), "presents serial %s, not %s", serial, want);
+            snprintf(why, whycap, "presents serial %s, not %s", serial, want);
         }
         all = all && ok;
         json_array_append_new(lbs, json_pack("{s:s, s:s, s:b, s:s}", "lb", json_string_value(x),
