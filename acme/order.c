@@ -317,6 +317,20 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
+/* the same IP address, whatever the port */
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) {
+        return false;
+    }
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
 /* our listen address as something to send to: a wildcard becomes loopback */
 static void self_target(const struct sockaddr_storage *in, struct sockaddr_storage *out)
 {
@@ -393,8 +407,11 @@ static int step_check(acme_worker_t *w, step_t *st)
                 for (int k = 0; k < n && nt < (int)(sizeof(targets) / sizeof(targets[0])); k++) {
                     bool dup = false;
                     for (int m = 0; m < nt && !dup; m++) {
+                        /* an NS address that is one of our listen addresses is
+                         * us: asked on the port we really listen on (above),
+                         * not on 53, where another server may answer or none */
                         struct sockaddr_storage t = targets[m];
-                        dup = same_addr(&t, &ns[k]);
+                        dup = is_self[m] ? same_ip(&t, &ns[k]) : same_addr(&t, &ns[k]);
                     }
                     if (!dup) {
                         targets[nt] = ns[k];
@@ -440,9 +457,26 @@ static int step_check(acme_worker_t *w, step_t *st)
                 continue;
             }
             if (v < 0 && !is_self[t]) {
+                /* an NS we cannot ask: said once per order, not once per
+                 * owner and visit (the order remembers whom it warned about) */
                 char as[80];
                 addr_str(&targets[t], as, sizeof(as));
-                log_warn("acme: %s: NS %s not checked: %s", st->id, as, why);
+                json_t *warned = json_object_get(o, "ns_unchecked");
+                if (!json_is_array(warned)) {
+                    warned = json_array();
+                    json_object_set_new(o, "ns_unchecked", warned);
+                }
+                bool said = false;
+                size_t wi;
+                json_t *wv;
+                json_array_foreach(warned, wi, wv)
+                {
+                    said = said || strcmp(json_string_value(wv), as) == 0;
+                }
+                if (!said) {
+                    json_array_append_new(warned, json_string(as));
+                    log_warn("acme: %s: NS %s not checked: %s", st->id, as, why);
+                }
                 continue;
             }
             all = false;
