@@ -100,6 +100,9 @@ int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const cha
 }
 
 /* every shard of region @p region with a certificate: the crt-list lines */
+/* a region's crt-list read back (the operator's lines); a longer one is cut */
+#define ACME_CRTLIST_MAX (1024 * 1024)
+
 typedef struct crtlist {
     const char *region;
     const char *dir;
@@ -183,8 +186,21 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
         acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
         mdb_txn_abort(txn);
     }
-    e = ord_write_file(dir, "crt-list.txt", cl.text, 0644);
+    /* the operator's lines (a placeholder default certificate) stay first */
+    char clpath[4500], *old = NULL;
+    snprintf(clpath, sizeof(clpath), "%s/crt-list.txt", dir);
+    FILE *f = fopen(clpath, "re");
+    if (f) {
+        old = xcalloc(1, ACME_CRTLIST_MAX + 1);
+        size_t got = fread(old, 1, ACME_CRTLIST_MAX, f);
+        old[got] = '\0';
+        fclose(f);
+    }
+    char *text = acme_crtlist_merge(old, cl.text);
+    free(old);
     free(cl.text);
+    e = ord_write_file(dir, "crt-list.txt", text, 0644);
+    free(text);
     if (e) {
         log_err("acme: %s: cannot write %s/crt-list.txt: %s", st->id, dir, dnsd_strerror(e));
         snprintf(err, errcap, "cannot write the crt-list in %.400s: %s", dir, dnsd_strerror(e));

@@ -480,3 +480,65 @@ void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms)
         }
     }
 }
+
+/* ---- crt-list ---- */
+
+/* the certificate path of a crt-list line ("" for blank and comment lines) */
+static size_t first_token(const char *line, size_t len, const char **tok)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+        i++;
+    }
+    *tok = line + i;
+    if (i == len || line[i] == '#') {
+        return 0;
+    }
+    size_t j = i;
+    while (j < len && line[j] != ' ' && line[j] != '\t') {
+        j++;
+    }
+    return j - i;
+}
+
+static bool names_path(const char *lines, const char *tok, size_t tlen)
+{
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *t;
+        size_t n = first_token(p, len, &t);
+        if (n == tlen && memcmp(t, tok, n) == 0) {
+            return true;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    return false;
+}
+
+char *acme_crtlist_merge(const char *old, const char *shard_lines)
+{
+    size_t cap = (old ? strlen(old) : 0) + strlen(shard_lines) + sizeof(ACME_CRTLIST_MARK) + 4;
+    char *out = xmalloc(cap);
+    size_t n = 0;
+    const char *mark = old ? strstr(old, ACME_CRTLIST_MARK "\n") : NULL;
+    if (mark && mark != old && mark[-1] != '\n') {
+        mark = NULL; /* only a whole line counts */
+    }
+    for (const char *p = old; p && *p && p != mark;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *t;
+        size_t tl = first_token(p, len, &t);
+        /* above the mark: all kept; a file without one (the operator's
+         * bootstrap): its lines but those naming a shard's bundle */
+        if (mark || (tl > 0 && !names_path(shard_lines, t, tl))) {
+            memcpy(out + n, p, len);
+            n += len;
+            out[n++] = '\n';
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    n += (size_t)snprintf(out + n, cap - n, "%s\n%s", ACME_CRTLIST_MARK, shard_lines);
+    return out;
+}

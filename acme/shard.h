@@ -93,4 +93,18 @@ typedef struct acme_probe {
  */
 void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms);
 
+/* the line in a region's crt-list.txt above which the operator's lines are kept */
+#define ACME_CRTLIST_MARK "# dnsd: lines above are kept; lines below are rewritten by dnsd"
+
+/**
+ * A region's new crt-list from its current text @p old (NULL: none) and
+ * dnsd's lines for its shards @p shard_lines: the operator's lines come
+ * first and stay (the first line of a crt-list is HAProxy's default
+ * certificate, e.g. a placeholder made before the first shard), then
+ * ACME_CRTLIST_MARK, then @p shard_lines. In @p old, everything above the
+ * mark is the operator's; without a mark, every line except comments and
+ * those naming a bundle of @p shard_lines. @return malloc'd text.
+ */
+char *acme_crtlist_merge(const char *old, const char *shard_lines);
+
 #endif

@@ -25,6 +25,7 @@
 #include "acme/http.h"
 #include "acme/jws.h"
 #include "acme/order.h"
+#include "acme/shard.h"
 #include "tests/tap.h"
 #include "zones/base/err.h"
 
@@ -499,8 +500,31 @@ static void t_authz(void)
     json_decref(names);
 }
 
+/* defect 17: the operator's placeholder line stays first in a region's crt-list */
+static void t_crtlist(void)
+{
+    const char *mine = "/c/r/eu/a.test.pem a.test www.a.test\n";
+    char *t = acme_crtlist_merge(NULL, mine);
+    is_str(t, ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list: no file yet: the mark, then the shards");
+    free(t);
+    t = acme_crtlist_merge("/c/r/eu/placeholder.pem\n", mine);
+    is_str(t, "/c/r/eu/placeholder.pem\n" ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list: the operator's bootstrap line stays first");
+    char *t2 = acme_crtlist_merge(t, "/c/r/eu/b.test.pem b.test\n");
+    is_str(t2, "/c/r/eu/placeholder.pem\n" ACME_CRTLIST_MARK "\n/c/r/eu/b.test.pem b.test\n",
+           "crt-list: a rewrite keeps what is above the mark and replaces what is below");
+    free(t);
+    free(t2);
+    t = acme_crtlist_merge("# hi\n/c/r/eu/a.test.pem a.test\n/x/default.pem [alpn h2]\n", mine);
+    is_str(t, "/x/default.pem [alpn h2]\n" ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list without a mark: a shard's own line and comments are not kept twice");
+    free(t);
+}
+
 int main(void)
 {
+    t_crtlist();
     t_ari_url();
     t_authz();
     t_ari_id();
