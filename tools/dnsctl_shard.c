@@ -7,6 +7,7 @@
  * and dnsd's ACME thread does the rest: issue, publish TLSA, deploy, probe,
  * renew.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,38 @@ static int parse_lbs(const char *list, json_t **out)
 }
 
 /* add (@p create) or set: one transaction with the request and the pool */
+/*
+ * The hook command with its program made absolute when it is a relative
+ * path ("tools/haproxy-deploy --socket S" run from the checkout): dnsd runs
+ * hooks from its own working directory. A bare name ("deploy.sh") is found
+ * through dnsd's PATH and is left alone; so is an absolute path.
+ */
+static int hook_absolute(const char *hook, char **out)
+{
+    const char *p = hook;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    size_t len = strcspn(p, " \t");
+    char prog[4096];
+    if (len == 0 || p[0] == '/' || memchr(p, '/', len) == NULL || len >= sizeof(prog)) {
+        *out = xstrdup(hook);
+        return CTL_OK;
+    }
+    memcpy(prog, p, len);
+    prog[len] = '\0';
+    char *abs = realpath(prog, NULL);
+    if (!abs) {
+        return ctl_err("--hook: %s: %s (a relative path is taken from the current directory)",
+                       prog, strerror(errno));
+    }
+    size_t n = strlen(abs) + strlen(p + len) + 1;
+    *out = xmalloc(n);
+    snprintf(*out, n, "%s%s", abs, p + len);
+    free(abs);
+    return CTL_OK;
+}
+
 static int shard_put(ctl_t *c, bool create)
 {
     const char *cmd = create ? "shard add" : "shard set";
@@ -188,7 +221,14 @@ static int shard_put(ctl_t *c, bool create)
         json_object_set(sh, "lb", lbs);
     }
     if (c->hook) {
-        json_object_set_new(sh, "hook", json_string(c->hook));
+        /* dnsd runs the hook in its own working directory: a relative
+         * program path ("tools/haproxy-deploy ...") is made absolute here */
+        char *hook = NULL;
+        if ((rc = hook_absolute(c->hook, &hook)) != CTL_OK) {
+            goto out;
+        }
+        json_object_set_new(sh, "hook", json_string(hook));
+        free(hook);
     }
     if (ttl) {
         json_object_set_new(sh, "ttl", json_integer(ttl));

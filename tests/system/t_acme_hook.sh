@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 . "$top_srcdir/tests/system/lib_acme.sh"
 need_acme
-plan 17
+plan 18
 
 acme_store acme.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
@@ -71,8 +71,12 @@ like "$(dnsctl cert show f1.acme.test)" 'deployment: +FAILED at .*deploy hook: e
 is "$(cert_field f2.acme.test deploy.hook)" "deploy hook: exit 3" "cert show --json: deploy.hook"
 like "$(dnsctl cert show sig.acme.test)" 'deployment: +ok at .*deploy hook: exit 0' \
     "cert show: a good deployment says ok"
-like "$(dnsctl shard add acme.test --region eu --names www.acme.test --lb 127.0.0.1:1 \
-    --hook "$TMPD/hook.sh" --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)" 'issued' "shard issued"
+# a relative --hook (as in the README: tools/haproxy-deploy from the checkout)
+# is made absolute by `shard add`: dnsd runs hooks in its own directory
+like "$(cd "$TMPD" && dnsctl shard add acme.test --region eu --names www.acme.test --lb 127.0.0.1:1 \
+    --hook "./hook.sh" --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)" 'issued' "shard issued"
+is "$(dnsctl shard show acme.test --region eu --json | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["hook"])')" \
+    "$(cd "$TMPD" && pwd -P)/hook.sh" "the relative --hook was stored as an absolute path"
 ok 'i=0; while ! dnsctl shard status | grep -q "region hook: exit 3"; do [ $i -lt 50 ] || break; sleep 0.1; i=$((i+1)); done; [ $i -lt 50 ]' \
     "shard status shows the failed region hook"
 diag "$(dnsctl shard status)"
