@@ -142,9 +142,9 @@ int ord_ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st)
         snprintf(dbkey, sizeof(dbkey), ACME_DB_ACCOUNT "%s", dir);
         MDB_txn *txn;
         json_t *acct = NULL;
-        if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (acme_db_read_begin(w->s, &txn) == 0) {
             int e = acme_db_get(w->s, txn, dbkey, &acct);
-            mdb_txn_abort(txn);
+            acme_db_read_end(txn);
             if (e && e != DNSD_ENOTFOUND) {
                 snprintf(st->err, sizeof(st->err), "account record for %s: %s", dir,
                          dnsd_strerror(e));
@@ -369,9 +369,9 @@ time_t ord_accounts_run(acme_worker_t *w)
 {
     json_t *pending = json_array();
     MDB_txn *txn;
-    if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
+    if (acme_db_read_begin(w->s, &txn) == 0) {
         acme_db_foreach(w->s, txn, ACME_DB_ACCOUNT, acct_scan_cb, pending);
-        mdb_txn_abort(txn);
+        acme_db_read_end(txn);
     }
     time_t next = 0;
     size_t i;
@@ -382,11 +382,11 @@ time_t ord_accounts_run(acme_worker_t *w)
             char key[1200];
             snprintf(key, sizeof(key), ACME_DB_ACCOUNT "%s", json_string_value(d));
             json_t *rec = NULL;
-            if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) != 0) {
+            if (acme_db_read_begin(w->s, &txn) != 0) {
                 break;
             }
             int err = acme_db_get(w->s, txn, key, &rec);
-            mdb_txn_abort(txn);
+            acme_db_read_end(txn);
             if (err) {
                 break;
             }

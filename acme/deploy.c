@@ -182,9 +182,9 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
     }
     crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0};
     MDB_txn *txn;
-    if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
+    if (acme_db_read_begin(w->s, &txn) == 0) {
         acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
-        mdb_txn_abort(txn);
+        acme_db_read_end(txn);
     }
     /* the operator's lines (a placeholder default certificate) stay first */
     char clpath[4500], *old = NULL;

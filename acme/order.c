@@ -391,7 +391,7 @@ static int step_check(acme_worker_t *w, step_t *st)
     }
     if (w->cfg.check_ns) {
         MDB_txn *txn;
-        if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (acme_db_read_begin(w->s, &txn) == 0) {
             size_t i;
             json_t *ch;
             json_array_foreach(chs, i, ch)
@@ -419,7 +419,7 @@ static int step_check(acme_worker_t *w, step_t *st)
                     }
                 }
             }
-            mdb_txn_abort(txn);
+            acme_db_read_end(txn);
         }
     }
     /* the values per owner (apex + wildcard share one owner) */

@@ -314,12 +314,12 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
         scan_t sc = {w, acme_worker_now(w), 0, json_array()};
         w->inflight = 0; /* counted by the scan */
         MDB_txn *txn;
-        if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) != 0) {
+        if (acme_db_read_begin(w->s, &txn) != 0) {
             json_decref(sc.due);
             return sc.now + 1;
         }
         int err = acme_db_foreach(w->s, txn, ACME_DB_CERT, scan_cb, &sc);
-        mdb_txn_abort(txn);
+        acme_db_read_end(txn);
         if (err) {
             log_err("acme: cannot read certificate requests: %s", dnsd_strerror(err));
         }
@@ -338,11 +338,11 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
             char key[ACME_CERT_ID_MAX + 16];
             snprintf(key, sizeof(key), ACME_DB_CERT "%s", json_string_value(id));
             json_t *rec = NULL;
-            if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) != 0) {
+            if (acme_db_read_begin(w->s, &txn) != 0) {
                 continue;
             }
             err = acme_db_get(w->s, txn, key, &rec);
-            mdb_txn_abort(txn);
+            acme_db_read_end(txn);
             if (err) {
                 continue;
             }
