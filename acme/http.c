@@ -18,8 +18,26 @@ struct acme_http {
     CURL *curl;
     char *ca_bundle;
     long timeout_s;
+    long long deadline_ms; /* CLOCK_MONOTONIC; 0: none (acme_http_deadline) */
     char ua[128];
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void acme_http_deadline(acme_http_t *h, long long deadline_ms)
+{
+    h->deadline_ms = deadline_ms;
+}
+
+long long acme_http_deadline_in(const acme_http_t *h)
+{
+    return mono_ms() + h->timeout_s * 1000;
+}
 
 #define BODY_MAX (4u << 20) /* an ACME answer (JSON, a PEM chain) is far smaller */
 
@@ -176,8 +194,22 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_s < 10 ? h->timeout_s : 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
+    /* each request within acme-http-timeout, and within the deadline of
+     * the exchange it belongs to (nonce, retries after badNonce) */
+    long long ms = h->timeout_s * 1000;
+    if (h->deadline_ms) {
+        long long left = h->deadline_ms - mono_ms();
+        if (left < ms) {
+            ms = left;
+        }
+        if (ms < 1) {
+            snprintf(r->error, sizeof(r->error), "%s: no time left (acme-http-timeout %lds)", url,
+                     h->timeout_s);
+            return DNSD_ENET;
+        }
+    }
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms < 10000 ? (long)ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);

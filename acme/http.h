@@ -50,6 +50,17 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
 void acme_resp_fini(acme_resp_t *r);
 
 /**
+ * Bound every request from now on by @p deadline_ms (CLOCK_MONOTONIC
+ * milliseconds; 0: only the per-request timeout): a request that would end
+ * later gets only the time left, and none is started after it (DNSD_ENET).
+ * The client sets it around one exchange (nonce, POST, badNonce retries)
+ * so the exchange as a whole stays within acme-http-timeout.
+ */
+void acme_http_deadline(acme_http_t *h, long long deadline_ms);
+/** The deadline one timeout from now, for acme_http_deadline. */
+long long acme_http_deadline_in(const acme_http_t *h);
+
+/**
  * Take one response header line ("Name: value\r\n", not NUL-terminated)
  * into @p r: Replay-Nonce, Location, Content-Type, Link (rel
  * alternate/up/terms-of-service, several per line). Other headers and
