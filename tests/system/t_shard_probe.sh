@@ -14,7 +14,8 @@ acme_store acme.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
 "$PY3" "$top_srcdir/tests/system/blackhole.py" 3 "$TMPD/bh.ports" "$TMPD/bh.max" 120 &
 BH=$!
-at_exit "stop_pid $BH"
+stop_bh() { stop_pid "$BH"; }
+at_exit stop_bh
 i=0
 while [ ! -s "$TMPD/bh.ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 lbs=$(sed 's/^/127.0.0.1:/' "$TMPD/bh.ports" | paste -sd, -)
