@@ -3,7 +3,11 @@
  * order.h -- the ACME worker: turns the certificate requests in the store
  * (certdb.h) into certificates. Driven by dnsd's ACME thread (dnsd/certs.c):
  * acme_worker_run() does every step that is due and says when to call it
- * again. Blocking network I/O, on its own thread, never on a query worker.
+ * again. Blocking network I/O, on its own thread, never on a query worker;
+ * every call bounded by acme-http-timeout (HTTP), deploy-timeout (hooks) or
+ * a few seconds (DNS visibility queries, TLS probes). Implemented by
+ * worker.c, account.c, order.c, schedule.c, deploy.c and shard_run.c, which
+ * share order_int.h.
  *
  * DESIGN. Every certificate is a small state machine persisted in the
  * store after each step, so a dnsd killed at any point resumes the same

@@ -4,8 +4,12 @@
  * RFC 7638 thumbprint example, JWS signatures checked with OpenSSL
  * independently of the signing code (ES256/ES384 as R||S, RS256), the EAB
  * HMAC, the CSR (SANs, signature), certificate-name syntax and challenge
- * owners, the DNS-01 digest (SHA-256 "abc" test vector), and problem
- * documents with subproblems.
+ * owners, the DNS-01 digest (SHA-256 "abc" test vector), problem
+ * documents with subproblems, the ARI renewalInfo URL (an empty one is
+ * "not offered"), the check of a CA's authorization identifiers against
+ * the names ordered (real Pebble never returns a foreign identifier, so
+ * crafted authorization objects feed acme_authz_name() here), and the
+ * crt-list merge that keeps the operator's lines.
  */
 #include <jansson.h>
 #include <openssl/bn.h>
