@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * certdb.c -- JSON values in the store's "certs" sub-database (see certdb.h).
+ * certdb.c -- JSON values in the store's "certs" sub-database (see certdb.h),
+ * through zones/certs.h: no raw LMDB call here.
  */
 #include "acme/certdb.h"
 
@@ -8,26 +9,19 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/certs.h"
 #include "zones/base/xalloc.h"
-
-static int need_db(zs_store_t *s)
-{
-    return s->has_certs ? 0 : DNSD_ENOTFOUND;
-}
 
 int acme_db_get(zs_store_t *s, MDB_txn *txn, const char *key, json_t **out)
 {
-    int err = need_db(s);
+    const void *val;
+    size_t len;
+    int err = zs_certs_get(s, txn, key, &val, &len);
     if (err) {
         return err;
     }
-    MDB_val k = {strlen(key), (void *)key}, v;
-    int rc = mdb_get(txn, s->certs, &k, &v);
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
     json_error_t je;
-    json_t *j = json_loadb(v.mv_data, v.mv_size, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(val, len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(j)) {
         json_decref(j);
         return DNSD_ESTORE;
@@ -38,30 +32,20 @@ int acme_db_get(zs_store_t *s, MDB_txn *txn, const char *key, json_t **out)
 
 int acme_db_put(zs_store_t *s, MDB_txn *txn, const char *key, json_t *v)
 {
-    int err = need_db(s);
-    if (err) {
-        return err;
-    }
     char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text) {
         return -ENOMEM;
     }
-    MDB_val k = {strlen(key), (void *)key}, val = {strlen(text), text};
-    int rc = mdb_put(txn, s->certs, &k, &val, 0);
+    int err = zs_certs_put(s, txn, key, text, strlen(text));
     /* the text may hold a private key */
     memset(text, 0, strlen(text));
     free(text);
-    return zs_mdb_err(rc);
+    return err;
 }
 
 int acme_db_del(zs_store_t *s, MDB_txn *txn, const char *key)
 {
-    int err = need_db(s);
-    if (err) {
-        return err;
-    }
-    MDB_val k = {strlen(key), (void *)key};
-    return zs_mdb_err(mdb_del(txn, s->certs, &k, NULL));
+    return zs_certs_del(s, txn, key);
 }
 
 int acme_db_put_half(zs_store_t *s, MDB_txn *txn, const char *key, const char *half, json_t *v,
@@ -82,48 +66,39 @@ int acme_db_put_half(zs_store_t *s, MDB_txn *txn, const char *key, const char *h
     return err;
 }
 
+typedef struct each {
+    acme_db_cb cb;
+    void *arg;
+} each_t;
+
+static int each_cb(const char *key, const void *val, size_t len, void *arg)
+{
+    each_t *e = arg;
+    json_error_t je;
+    json_t *j = json_loadb(val, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return DNSD_ESTORE;
+    }
+    int err = e->cb(key, j, e->arg);
+    json_decref(j);
+    return err;
+}
+
 int acme_db_foreach(zs_store_t *s, MDB_txn *txn, const char *prefix, acme_db_cb cb, void *arg)
 {
-    if (!s->has_certs) {
-        return 0;
-    }
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, s->certs, &cur);
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
-    size_t plen = strlen(prefix);
-    MDB_val k = {plen, (void *)prefix}, v;
-    int err = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
-            break;
-        }
-        char key[1400];
-        if (k.mv_size >= sizeof(key)) {
-            continue;
-        }
-        memcpy(key, k.mv_data, k.mv_size);
-        key[k.mv_size] = '\0';
-        json_error_t je;
-        json_t *j = json_loadb(v.mv_data, v.mv_size, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(j)) {
-            json_decref(j);
-            err = DNSD_ESTORE;
-            break;
-        }
-        err = cb(key, j, arg);
-        json_decref(j);
-        if (err) {
-            break;
-        }
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND && !err) {
-        err = zs_mdb_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return err;
+    each_t e = {cb, arg};
+    return zs_certs_foreach(s, txn, prefix, each_cb, &e);
+}
+
+int acme_db_read_begin(zs_store_t *s, MDB_txn **out)
+{
+    return zs_certs_read_begin(s, out);
+}
+
+void acme_db_read_end(MDB_txn *txn)
+{
+    zs_certs_read_end(txn);
 }
 
 bool acme_cert_id_ok(const char *id)

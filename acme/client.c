@@ -201,9 +201,29 @@ static char *nonce_take(acme_client_t *c)
     return n;
 }
 
+static int client_post(acme_client_t *c, const char *url, const char *payload, bool use_jwk,
+                       acme_resp_t *r);
+
 int acme_client_post(acme_client_t *c, const char *url, const char *payload, bool use_jwk,
                      acme_resp_t *r)
 {
+    /* the whole exchange (directory, nonce, POST, badNonce retries) within
+     * one acme-http-timeout: the ACME thread never blocks longer */
+    acme_http_deadline(c->http, acme_http_deadline_in(c->http));
+    int err = client_post(c, url, payload, use_jwk, r);
+    acme_http_deadline(c->http, 0);
+    return err;
+}
+
+static int client_post(acme_client_t *c, const char *url, const char *payload, bool use_jwk,
+                       acme_resp_t *r)
+{
+    if (!url) {
+        /* a URL the directory does not have (or not fetched: a bug) */
+        memset(r, 0, sizeof(*r));
+        acme_client_fail(c, "no URL for this request in the CA's directory");
+        return DNSD_EACME;
+    }
     int err = acme_client_directory(c);
     if (err) {
         return err;

@@ -240,3 +240,13 @@ int acme_ari_cert_id(const char *pem, char **out)
     sk_X509_pop_free(st, X509_free);
     return err;
 }
+
+int acme_ari_url(const char *base, const char *certid, char *out, size_t cap)
+{
+    size_t bl = base ? strlen(base) : 0;
+    if (bl == 0 || !certid || !*certid) {
+        return DNSD_EMALFORMED;
+    }
+    int n = snprintf(out, cap, "%s%s%s", base, base[bl - 1] == '/' ? "" : "/", certid);
+    return n < 0 || (size_t)n >= cap ? DNSD_ESPACE : 0;
+}

@@ -55,6 +55,14 @@ int acme_cert_leaf_der(const char *pem, uint8_t **der, size_t *len);
 int acme_ari_cert_id(const char *pem, char **out);
 
 /**
+ * The renewalInfo URL of certificate @p certid under the directory's
+ * @p base ("<base>/<certid>", one slash between them) into @p out.
+ * @return 0; DNSD_EMALFORMED when @p base or @p certid is empty (a CA that
+ * announces "" offers no ARI); DNSD_ESPACE when the URL does not fit @p cap.
+ */
+int acme_ari_url(const char *base, const char *certid, char *out, size_t cap);
+
+/**
  * Split a PEM chain into the leaf and the rest (both malloc'd, "" when the
  * chain has only the leaf). @return 0 or DNSD_ECRYPTO.
  */

@@ -18,8 +18,26 @@ struct acme_http {
     CURL *curl;
     char *ca_bundle;
     long timeout_s;
+    long long deadline_ms; /* CLOCK_MONOTONIC; 0: none (acme_http_deadline) */
     char ua[128];
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void acme_http_deadline(acme_http_t *h, long long deadline_ms)
+{
+    h->deadline_ms = deadline_ms;
+}
+
+long long acme_http_deadline_in(const acme_http_t *h)
+{
+    return mono_ms() + h->timeout_s * 1000;
+}
 
 #define BODY_MAX (4u << 20) /* an ACME answer (JSON, a PEM chain) is far smaller */
 
@@ -144,6 +162,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 void acme_http_header(acme_resp_t *r, const char *p, size_t len, time_t now)
 {
+    (void)now;
     const char *colon = memchr(p, ':', len);
     if (!colon) {
         return;
@@ -159,18 +178,6 @@ void acme_http_header(acme_resp_t *r, const char *p, size_t len, time_t now)
         snprintf(r->location, sizeof(r->location), "%s", val);
     } else if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
         snprintf(r->content_type, sizeof(r->content_type), "%.127s", val);
-    } else if (nlen == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
-        /* RFC 9110 10.2.3: delay-seconds or an HTTP-date */
-        char *end;
-        long s = strtol(val, &end, 10);
-        if (end != val && *end == '\0' && s >= 0) {
-            r->retry_after_s = s;
-        } else {
-            time_t t = curl_getdate(val, NULL);
-            if (t != -1) {
-                r->retry_after_s = t > now ? (long)(t - now) : 0;
-            }
-        }
     } else if (nlen == 4 && strncasecmp(p, "Link", 4) == 0) {
         parse_link(r, val);
     }
@@ -187,8 +194,22 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_s < 10 ? h->timeout_s : 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
+    /* each request within acme-http-timeout, and within the deadline of
+     * the exchange it belongs to (nonce, retries after badNonce) */
+    long long ms = h->timeout_s * 1000;
+    if (h->deadline_ms) {
+        long long left = h->deadline_ms - mono_ms();
+        if (left < ms) {
+            ms = left;
+        }
+        if (ms < 1) {
+            snprintf(r->error, sizeof(r->error), "%s: no time left (acme-http-timeout %lds)", url,
+                     h->timeout_s);
+            return DNSD_ENET;
+        }
+    }
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms < 10000 ? (long)ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ms);
     curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -223,6 +244,13 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
         return DNSD_ENET;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    /* Retry-After (RFC 9110 10.2.3), seconds or an HTTP-date, as libcurl
+     * reads it: 0 when absent, unreadable or already past; we then keep
+     * our own backoff (-1), whose floor is a second anyway */
+    curl_off_t ra = 0;
+    if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+        r->retry_after_s = ra > 86400 * 7 ? 86400 * 7 : (long)ra;
+    }
     if (!r->body) {
         r->body = xcalloc(1, 1);
     }

@@ -24,7 +24,7 @@ typedef struct acme_resp {
     char nonce[256];        /* Replay-Nonce, "" if none */
     char location[1024];    /* Location, "" if none */
     char content_type[128];
-    long retry_after_s;     /* Retry-After in seconds from now; -1 if none */
+    long retry_after_s;     /* Retry-After in seconds from now (> 0); -1 if none, 0 or past */
     int nalternates;        /* Link: <...>;rel="alternate" */
     char alternates[ACME_HTTP_LINKS_MAX][1024];
     char up[1024];          /* Link: <...>;rel="up" */
@@ -50,10 +50,22 @@ int acme_http_do(acme_http_t *h, const char *method, const char *url, const char
 void acme_resp_fini(acme_resp_t *r);
 
 /**
+ * Bound every request from now on by @p deadline_ms (CLOCK_MONOTONIC
+ * milliseconds; 0: only the per-request timeout): a request that would end
+ * later gets only the time left, and none is started after it (DNSD_ENET).
+ * The client sets it around one exchange (nonce, POST, badNonce retries)
+ * so the exchange as a whole stays within acme-http-timeout.
+ */
+void acme_http_deadline(acme_http_t *h, long long deadline_ms);
+/** The deadline one timeout from now, for acme_http_deadline. */
+long long acme_http_deadline_in(const acme_http_t *h);
+
+/**
  * Take one response header line ("Name: value\r\n", not NUL-terminated)
- * into @p r: Replay-Nonce, Location, Content-Type, Retry-After (seconds or
- * an HTTP-date, relative to @p now), Link (rel alternate/up/terms-of-service,
- * several per line). Other headers and malformed lines are ignored.
+ * into @p r: Replay-Nonce, Location, Content-Type, Link (rel
+ * alternate/up/terms-of-service, several per line). Other headers and
+ * malformed lines are ignored; Retry-After is read by libcurl
+ * (CURLINFO_RETRY_AFTER) in acme_http_do, not here. @p now is unused.
  * (curl's header callback; exported for tests and the fuzz target.)
  */
 void acme_http_header(acme_resp_t *r, const char *line, size_t len, time_t now);

@@ -3,7 +3,11 @@
  * order.h -- the ACME worker: turns the certificate requests in the store
  * (certdb.h) into certificates. Driven by dnsd's ACME thread (dnsd/certs.c):
  * acme_worker_run() does every step that is due and says when to call it
- * again. Blocking network I/O, on its own thread, never on a query worker.
+ * again. Blocking network I/O, on its own thread, never on a query worker;
+ * every call bounded by acme-http-timeout (HTTP), deploy-timeout (hooks) or
+ * a few seconds (DNS visibility queries, TLS probes). Implemented by
+ * worker.c, account.c, order.c, schedule.c, deploy.c and shard_run.c, which
+ * share order_int.h.
  *
  * DESIGN. Every certificate is a small state machine persisted in the
  * store after each step, so a dnsd killed at any point resumes the same
@@ -86,6 +90,18 @@ time_t acme_worker_now(const acme_worker_t *w);
  * through the store's generation counter). @p stop is polled between steps.
  */
 time_t acme_worker_run(acme_worker_t *w, volatile int *stop);
+
+/**
+ * Check an authorization object @p authz from the CA against the names
+ * ordered (@p names, a JSON array of strings): its identifier must be of
+ * type dns and, with "*." when "wildcard" is true, equal one of them (case
+ * ignored). @return 0 with the normalised name ("*.example.com") in
+ * @p name; DNSD_EMALFORMED with @p why set otherwise, e.g. a CA that
+ * answers with an identifier never ordered (no TXT record may be written
+ * for it). Pure; any thread.
+ */
+int acme_authz_name(json_t *names, json_t *authz, char *name, size_t cap, char *why,
+                    size_t whycap);
 
 /** Counters for logs and tests. */
 typedef struct acme_stats {

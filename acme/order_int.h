@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * order_int.h -- shared by the worker's own files (order.c, shard.c): the
- * worker, its per-CA clients and one step's working set. Not an API.
+ * order_int.h -- private to the ACME worker's own files (worker.c,
+ * account.c, order.c, schedule.c, deploy.c, shard_run.c): the worker, its
+ * per-CA clients, one step's working set and the functions they share.
+ * Not an API: nothing outside acme/ includes it, and no header of acme/
+ * includes it (so no two files of the folder include each other).
  */
 #ifndef DNSD_ACME_ORDER_INT_H
 #define DNSD_ACME_ORDER_INT_H
@@ -11,6 +14,7 @@
 #include <sys/types.h>
 
 #include "acme/client.h"
+#include "acme/hook.h"
 #include "acme/order.h"
 
 typedef struct ca {
@@ -27,6 +31,7 @@ struct acme_worker {
     int ncas;
     acme_stats_t st;
     int inflight; /* orders in flight, counted per scan */
+    volatile int *stop; /* acme_worker_run's stop flag: hooks end early when raised */
 };
 
 /* what a step decided */
@@ -49,6 +54,7 @@ typedef struct step {
     bool shard_deploy;  /* after commit: bundle, crt-list, region hook, probe */
     long retry_after_s; /* from the CA, -1 if none */
     bool reset_account;
+    bool ca_forgot;     /* a STEP_FAIL because the CA lost the order or account: not final */
     char err[1700];
 } step_t;
 
@@ -62,17 +68,72 @@ static inline void set_int(json_t *o, const char *k, long long v)
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
-/** Run @p cmd with /bin/sh, extra environment @p vars ("K=V", NULL-terminated); bounded by deploy-timeout. */
-int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars);
+/* ---- account.c ---- */
 
-/* shard.c: the worker's side of regional shards */
+/** Copy client @p c's error into @p st and classify it: STEP_TRANSIENT or STEP_FAIL. */
+int ord_client_failure(step_t *st, acme_client_t *c, const char *what);
+/**
+ * The client for CA directory @p dir with its directory fetched and an
+ * account registered (key from the store, else made and saved first).
+ * @return STEP_NEXT with *@p out ready, else a STEP_* code with st->err.
+ */
+int ord_ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st);
+/** Run what dnsctl asked of accounts; @return the earliest retry time (0: none). */
+time_t ord_accounts_run(acme_worker_t *w);
+
+/* ---- order.c: the steps ---- */
+
+/** The request's CA directory, else the configured one ("" if neither). */
+const char *ord_cert_dir_url(acme_worker_t *w, json_t *req);
+/** The order in flight in st->state, or NULL. */
+json_t *ord_order_of(step_t *st);
+/** Queue the removal of every challenge TXT record of the order in flight. */
+void ord_txt_remove_all(step_t *st);
+/** newOrder for st->req. @return a STEP_* code. */
+int ord_step_new_order(acme_worker_t *w, step_t *st);
+/** The next step of the order in flight (authz ... download). @return a STEP_* code. */
+int ord_step_order(acme_worker_t *w, step_t *st);
+/** revokeCert for the current certificate. @return a STEP_* code. */
+int ord_step_revoke(acme_worker_t *w, step_t *st);
+
+/* ---- schedule.c ---- */
+
+/** A renewal time for @p cert: renew-fraction of its lifetime left, less jitter. */
+time_t ord_renew_time(const acme_worker_t *w, json_t *cert);
+bool ord_revoke_wanted(json_t *req, json_t *state);
+/** Is a deployment (files, hooks) of the current certificate still to do? */
+bool ord_deploy_pending(json_t *state);
+/** When the certificate needs a step: 0 never (until a request changes). */
+time_t ord_due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t now);
+/** Does the certificate need a new order now? */
+bool ord_issue_wanted(const acme_worker_t *w, json_t *req, json_t *state, time_t now);
+/** Seconds to wait after @p failures errors: Retry-After when given, else jittered backoff. */
+long ord_backoff_s(const acme_worker_t *w, long failures, long retry_after);
+/** Ask the CA's renewalInfo (ARI) when due; results in st->state. */
+void ord_ari_check(acme_worker_t *w, step_t *st, time_t now);
+
+/* ---- deploy.c ---- */
+
+int ord_write_file(const char *dir, const char *name, const char *data, mode_t mode);
+/**
+ * Run hook @p cmd (hook.h) with extra environment @p vars ("K=V",
+ * NULL-terminated), bounded by deploy-timeout and the worker's stop flag;
+ * logs the outcome. @return as acme_hook_run, @p res filled.
+ */
+int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const char *const *vars,
+                    acme_hook_result_t *res);
+/**
+ * After the commit of a new certificate (or a pending deployment): files,
+ * hooks; the outcome saved in state.deploy, or left pending when shutdown
+ * cut it short.
+ */
+void ord_deploy(acme_worker_t *w, step_t *st, time_t now);
+
+/* ---- shard_run.c: the worker's side of shards ---- */
+
 EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt);
 int shard_issued(acme_worker_t *w, step_t *st, EVP_PKEY *key, const char *serial);
 time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state);
 int shard_maintain(acme_worker_t *w, step_t *st, time_t now);
-void shard_deploy(acme_worker_t *w, step_t *st);
-
-long ord_backoff_s(const acme_worker_t *w, long failures, long retry_after);
-int ord_write_file(const char *dir, const char *name, const char *data, mode_t mode);
 
 #endif

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shard.c -- regional certificate shards: region records, TLSA rollover,
- * deployment files, the deploy hook and TLS health probes (see shard.h).
+ * shard.c -- regional certificate shards (see shard.h): the shard's region
+ * records written inside a caller's write transaction, load balancer
+ * addresses, SPKI hashes and the TLS probe. Used by dnsctl and by the ACME
+ * worker's shard_run.c and deploy.c; it calls nothing of the worker (the
+ * worker calls down into it, never the reverse). Slow path only.
  */
 #include "acme/shard.h"
 
@@ -14,16 +17,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acme/certdb.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
-#include "acme/order_int.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/parse.h"
@@ -285,9 +289,36 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 
 /* ---- TLS probe ---- */
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait for @p ev on @p fd until @p deadline (monotonic ms); false on timeout */
+static bool wait_fd(int fd, short ev, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            return false;
+        }
+        struct pollfd p = {fd, ev, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r > 0) {
+            return true;
+        }
+        if (r == 0 || errno != EINTR) {
+            return false;
+        }
+    }
+}
+
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap)
 {
+    long long deadline = now_ms() + timeout_ms;
     int fd = socket(lb->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
@@ -302,20 +333,13 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
         snprintf(why, whycap, "connect: %s", strerror(errno));
         goto out;
     }
-    struct pollfd p = {fd, POLLOUT, 0};
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
-        soerr) {
+    if (!wait_fd(fd, POLLOUT, deadline) ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
         snprintf(why, whycap, "connect: %s", soerr ? strerror(soerr) : "timed out");
         goto out;
     }
-    /* the handshake blocking, bounded by socket timeouts */
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     ctx = SSL_CTX_new(TLS_client_method());
     ssl = ctx ? SSL_new(ctx) : NULL;
     if (!ssl) {
@@ -326,9 +350,20 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
     SSL_set_tlsext_host_name(ssl, sni);
     SSL_set_fd(ssl, fd);
-    if (SSL_connect(ssl) != 1) {
-        unsigned long e = ERR_get_error();
-        snprintf(why, whycap, "TLS handshake: %s", e ? ERR_reason_error_string(e) : "failed");
+    /* the handshake on the non-blocking socket, bounded by the same deadline */
+    for (;;) {
+        int r = SSL_connect(ssl);
+        if (r == 1) {
+            break;
+        }
+        int e = SSL_get_error(ssl, r);
+        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (ev && wait_fd(fd, ev, deadline)) {
+            continue;
+        }
+        unsigned long le = ERR_get_error();
+        snprintf(why, whycap, "TLS handshake: %s",
+                 ev ? "timed out" : le ? ERR_reason_error_string(le) : "failed");
         ERR_clear_error();
         goto out;
     }
@@ -346,6 +381,7 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     ret = 0;
 out:
     if (ssl) {
+        SSL_set_quiet_shutdown(ssl, 1); /* no close_notify wait on a non-blocking socket */
         SSL_shutdown(ssl);
         SSL_free(ssl);
     }
@@ -354,301 +390,96 @@ out:
     return ret;
 }
 
-/* ---- worker side (order_int.h) ---- */
-
-EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt)
+static void *probe_thread(void *arg)
 {
-    json_t *ss = json_object_get(st->state, "shard");
-    EVP_PKEY *k = NULL;
-    if (ss && *acme_js(ss, "next_key") && acme_key_from_pem(acme_js(ss, "next_key"), &k) == 0 &&
-        acme_key_type(k) == kt) {
-        return k; /* its TLSA record has been published since the last issuance */
-    }
-    EVP_PKEY_free(k);
+    acme_probe_t *p = arg;
+    p->rc = acme_tls_probe(&p->lb, p->sni, p->timeout_ms, p->serial, sizeof(p->serial), p->why,
+                           sizeof(p->why));
     return NULL;
 }
 
-int shard_issued(acme_worker_t *w, step_t *st, EVP_PKEY *key, const char *serial)
+void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms)
 {
-    json_t *ss = json_object_get(st->state, "shard");
-    if (!ss) {
-        ss = json_object();
-        json_object_set_new(st->state, "shard", ss);
+    pthread_t th[ACME_SHARD_LB_MAX];
+    bool started[ACME_SHARD_LB_MAX] = {false};
+    if (n > ACME_SHARD_LB_MAX) {
+        n = ACME_SHARD_LB_MAX;
     }
-    json_t *sh = acme_shard_of(st->req);
-    time_t now = acme_worker_now(w);
-    long ttl = acme_ji(sh, "ttl") ? (long)acme_ji(sh, "ttl") : ACME_SHARD_TTL_DEFAULT;
-    char *cur = acme_spki_sha256(key);
-    char old[80];
-    snprintf(old, sizeof(old), "%s", acme_js(ss, "spki"));
-    /* the next key, published from now on */
-    acme_keytype_t kt = acme_key_type(key);
-    EVP_PKEY *next = NULL;
-    if (!cur || acme_key_generate(kt, &next) != 0) {
-        free(cur);
-        snprintf(st->err, sizeof(st->err), "cannot make the shard's next key");
-        return -1;
-    }
-    char *npem = acme_key_pem(next), *nspki = acme_spki_sha256(next);
-    EVP_PKEY_free(next);
-    json_t *tlsa = json_array();
-    json_array_append_new(tlsa, json_string(cur));
-    json_array_append_new(tlsa, json_string(nspki));
-    json_t *retire = json_object_get(ss, "retire");
-    if (!json_is_array(retire)) {
-        retire = json_array();
-        json_object_set_new(ss, "retire", retire);
-    }
-    /* the previous key stays until every cache has seen the switch:
-     * the TTL, plus time for the load balancers to take the new bundle */
-    if (old[0] && strcmp(old, cur) != 0) {
-        json_array_append_new(retire, json_pack("{s:s, s:I}", "spki", old, "at",
-                                                (json_int_t)(now + ttl + 60)));
-    }
-    size_t i;
-    json_t *r;
-    json_array_foreach(retire, i, r)
-    {
-        const char *h = acme_js(r, "spki");
-        if (strcmp(h, cur) != 0 && strcmp(h, nspki) != 0) {
-            json_array_append_new(tlsa, json_string(h));
+    for (int i = 0; i < n; i++) {
+        p[i].timeout_ms = timeout_ms;
+        if (p[i].rc != 0) {
+            continue; /* the caller marked it (e.g. not an address) */
+        }
+        started[i] = pthread_create(&th[i], NULL, probe_thread, &p[i]) == 0;
+        if (!started[i]) {
+            probe_thread(&p[i]); /* no thread: probe it here, still bounded */
         }
     }
-    json_object_set_new(ss, "tlsa", tlsa);
-    set_int(ss, "gen", acme_ji(ss, "gen") + 1);
-    set_str(ss, "serial", serial);
-    set_str(ss, "spki", cur);
-    set_str(ss, "next_spki", nspki);
-    set_str(ss, "next_key", npem ? npem : "");
-    set_int(ss, "probe_at", now); /* probe right after deployment */
-    acme_secret_free(npem);
-    free(nspki);
-    free(cur);
-    st->shard_rewrite = true;
-    st->shard_deploy = true;
-    return 0;
+    for (int i = 0; i < n; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+        }
+    }
 }
 
-time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state)
+/* ---- crt-list ---- */
+
+/* the certificate path of a crt-list line ("" for blank and comment lines) */
+static size_t first_token(const char *line, size_t len, const char **tok)
 {
-    json_t *ss = json_object_get(state, "shard");
-    if (!acme_shard_of(req) || !ss) {
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+        i++;
+    }
+    *tok = line + i;
+    if (i == len || line[i] == '#') {
         return 0;
     }
-    time_t due = (time_t)acme_ji(ss, "probe_at");
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(ss, "retire"), i, r)
-    {
-        time_t at = (time_t)acme_ji(r, "at");
-        if (at && (!due || at < due)) {
-            due = at;
-        }
+    size_t j = i;
+    while (j < len && line[j] != ' ' && line[j] != '\t') {
+        j++;
     }
-    (void)w;
-    return due;
+    return j - i;
 }
 
-/* probe every load balancer of the shard; health into state.shard.health */
-static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
+static bool names_path(const char *lines, const char *tok, size_t tlen)
 {
-    json_t *sh = acme_shard_of(st->req), *ss = json_object_get(st->state, "shard");
-    const char *want = acme_js(json_object_get(st->state, "cert"), "serial");
-    const char *sni = NULL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(st->req, "names"), i, x)
-    {
-        if (!sni && json_string_value(x)[0] != '*') {
-            sni = json_string_value(x);
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *t;
+        size_t n = first_token(p, len, &t);
+        if (n == tlen && memcmp(t, tok, n) == 0) {
+            return true;
         }
+        p += len + (nl ? 1 : 0);
     }
-    if (!sni) {
-        sni = json_string_value(json_array_get(json_object_get(st->req, "names"), 0)) + 2;
-    }
-    json_t *lbs = json_array();
-    bool all = true;
-    json_array_foreach(json_object_get(sh, "lb"), i, x)
-    {
-        struct sockaddr_storage lb;
-        char serial[128] = "", why[256] = "";
-        int rc = acme_shard_lb_parse(json_string_value(x), &lb) == 0
-                     ? acme_tls_probe(&lb, sni, 3000, serial, sizeof(serial), why, sizeof(why))
-                     : (snprintf(why, sizeof(why), "not an address"), -1);
-        bool ok = rc == 0 && strcmp(serial, want) == 0;
-        if (rc == 0 && !ok) {
-            snprintf(why, sizeof(why), "presents serial %s, not %s", serial, want);
-        }
-        all = all && ok;
-        json_array_append_new(lbs, json_pack("{s:s, s:s, s:b, s:s}", "lb", json_string_value(x),
-                                             "serial", serial, "ok", ok, "error", why));
-        /* log a change of verdict, not every failing probe */
-        bool was_ok = true;
-        size_t k;
-        json_t *prev;
-        json_array_foreach(json_object_get(json_object_get(ss, "health"), "lbs"), k, prev)
-        {
-            if (strcmp(acme_js(prev, "lb"), json_string_value(x)) == 0) {
-                was_ok = json_is_true(json_object_get(prev, "ok")) &&
-                         strcmp(acme_js(prev, "serial"), serial) == 0;
-            }
-        }
-        if (!ok && was_ok) {
-            log_warn("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
-        } else if (!ok) {
-            log_debug("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
-        } else if (!was_ok) {
-            log_info("acme: %s: load balancer %s presents serial %s", st->id,
-                     json_string_value(x), serial);
-        }
-    }
-    json_t *cert = json_object_get(st->state, "cert");
-    long long left = acme_ji(cert, "not_after") - (long long)now;
-    bool fresh = cert && left > (long long)w->cfg.shard_alert_s;
-    json_object_set_new(ss, "health",
-                        json_pack("{s:I, s:b, s:b, s:o}", "checked", (json_int_t)now, "healthy",
-                                  all && fresh, "lbs_ok", all, "lbs", lbs));
-    if (!fresh && cert) {
-        log_warn("acme: %s: certificate expires in %lld s (alert threshold %ld s)", st->id, left,
-                 w->cfg.shard_alert_s);
-    }
-    set_int(ss, "probe_at", now + w->cfg.shard_probe_interval_s);
+    return false;
 }
 
-int shard_maintain(acme_worker_t *w, step_t *st, time_t now)
+char *acme_crtlist_merge(const char *old, const char *shard_lines)
 {
-    json_t *ss = json_object_get(st->state, "shard");
-    json_t *retire = json_object_get(ss, "retire");
-    bool changed = false;
-    for (size_t i = 0; i < json_array_size(retire);) {
-        json_t *r = json_array_get(retire, i);
-        if (acme_ji(r, "at") <= now) {
-            const char *h = acme_js(r, "spki");
-            json_t *tlsa = json_object_get(ss, "tlsa");
-            for (size_t k = 0; k < json_array_size(tlsa); k++) {
-                if (strcmp(json_string_value(json_array_get(tlsa, k)), h) == 0) {
-                    json_array_remove(tlsa, k);
-                    break;
-                }
-            }
-            log_info("acme: %s: TLSA for the previous key %.16s... retired", st->id, h);
-            json_array_remove(retire, i);
-            changed = true;
-        } else {
-            i++;
+    size_t cap = (old ? strlen(old) : 0) + strlen(shard_lines) + sizeof(ACME_CRTLIST_MARK) + 4;
+    char *out = xmalloc(cap);
+    size_t n = 0;
+    const char *mark = old ? strstr(old, ACME_CRTLIST_MARK "\n") : NULL;
+    if (mark && mark != old && mark[-1] != '\n') {
+        mark = NULL; /* only a whole line counts */
+    }
+    for (const char *p = old; p && *p && p != mark;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *t;
+        size_t tl = first_token(p, len, &t);
+        /* above the mark: all kept; a file without one (the operator's
+         * bootstrap): its lines but those naming a shard's bundle */
+        if (mark || (tl > 0 && !names_path(shard_lines, t, tl))) {
+            memcpy(out + n, p, len);
+            n += len;
+            out[n++] = '\n';
         }
+        p += len + (nl ? 1 : 0);
     }
-    if (changed) {
-        st->shard_rewrite = true;
-    }
-    if (acme_ji(ss, "probe_at") && acme_ji(ss, "probe_at") <= now) {
-        shard_probe(w, st, now);
-    }
-    return STEP_NEXT;
-}
-
-/* every shard of region @p region with a certificate: the crt-list lines */
-typedef struct crtlist {
-    const char *region;
-    const char *dir;
-    char *text;
-    size_t len;
-} crtlist_t;
-
-static int crtlist_cb(const char *key, json_t *v, void *arg)
-{
-    crtlist_t *cl = arg;
-    json_t *req = json_object_get(v, "req");
-    json_t *sh = acme_shard_of(req);
-    if (!sh || strcmp(acme_js(sh, "region"), cl->region) != 0 ||
-        !json_object_get(json_object_get(v, "state"), "cert")) {
-        return 0;
-    }
-    char line[8192];
-    int n = snprintf(line, sizeof(line), "%s/%s.pem", cl->dir, acme_js(sh, "domain"));
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(req, "names"), i, x)
-    {
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", json_string_value(x));
-        if (n >= (int)sizeof(line) - 300) {
-            break;
-        }
-    }
-    n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
-    cl->text = xrealloc(cl->text, cl->len + (size_t)n + 1);
-    memcpy(cl->text + cl->len, line, (size_t)n + 1);
-    cl->len += (size_t)n;
-    (void)key;
-    return 0;
-}
-
-void shard_deploy(acme_worker_t *w, step_t *st)
-{
-    json_t *sh = acme_shard_of(st->req);
-    json_t *cert = json_object_get(st->state, "cert");
-    if (!w->cfg.cert_dir[0]) {
-        log_warn("acme: %s: no cert-dir: the shard's bundle is not written", st->id);
-        return;
-    }
-    char dir[4400], regions[4300];
-    snprintf(regions, sizeof(regions), "%s/regions", w->cfg.cert_dir);
-    snprintf(dir, sizeof(dir), "%s/%s", regions, acme_js(sh, "region"));
-    mkdir(w->cfg.cert_dir, 0755);
-    mkdir(regions, 0755);
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        log_err("acme: %s: cannot make %s: %s", st->id, dir, strerror(errno));
-        return;
-    }
-    /* HAProxy's bundle: chain then key, one file, 0600 */
-    const char *pem = acme_js(cert, "pem"), *key = acme_js(cert, "key");
-    size_t n = strlen(pem) + strlen(key) + 2;
-    char *bundle = xmalloc(n);
-    snprintf(bundle, n, "%s%s", pem, key);
-    char file[600];
-    snprintf(file, sizeof(file), "%s.pem", acme_js(sh, "domain"));
-    int err = ord_write_file(dir, file, bundle, 0600);
-    acme_secret_free(bundle);
-    if (err) {
-        log_err("acme: %s: cannot write %s/%s: %s", st->id, dir, file, dnsd_strerror(err));
-        return;
-    }
-    crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0};
-    MDB_txn *txn;
-    if (mdb_txn_begin(w->s->env, NULL, MDB_RDONLY, &txn) == 0) {
-        acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
-        mdb_txn_abort(txn);
-    }
-    err = ord_write_file(dir, "crt-list.txt", cl.text, 0644);
-    free(cl.text);
-    if (err) {
-        log_err("acme: %s: cannot write %s/crt-list.txt: %s", st->id, dir, dnsd_strerror(err));
-        return;
-    }
-    log_info("acme: %s: bundle and crt-list in %s", st->id, dir);
-    const char *hook = acme_js(sh, "hook");
-    if (!*hook) {
-        return;
-    }
-    char names[4096] = "";
-    size_t i, off = 0;
-    json_t *x;
-    json_array_foreach(json_object_get(st->req, "names"), i, x)
-    {
-        int k = snprintf(names + off, sizeof(names) - off, "%s%s", off ? " " : "",
-                         json_string_value(x));
-        if (k < 0 || (size_t)k >= sizeof(names) - off) {
-            break;
-        }
-        off += (size_t)k;
-    }
-    char v1[600], v2[300], v3[5100], v4[4500], v5[200], v6[4200];
-    snprintf(v1, sizeof(v1), "DNSD_SHARD_DOMAIN=%s", acme_js(sh, "domain"));
-    snprintf(v2, sizeof(v2), "DNSD_SHARD_REGION=%s", acme_js(sh, "region"));
-    snprintf(v3, sizeof(v3), "DNSD_SHARD_BUNDLE=%s/%s", dir, file);
-    snprintf(v4, sizeof(v4), "DNSD_SHARD_CRTLIST=%s/crt-list.txt", dir);
-    snprintf(v5, sizeof(v5), "DNSD_SHARD_SERIAL=%s", acme_js(cert, "serial"));
-    snprintf(v6, sizeof(v6), "DNSD_SHARD_NAMES=%s", names);
-    const char *vars[] = {v1, v2, v3, v4, v5, v6, NULL};
-    ord_run_command(w, st->id, hook, vars);
+    n += (size_t)snprintf(out + n, cap - n, "%s\n%s", ACME_CRTLIST_MARK, shard_lines);
+    return out;
 }

@@ -64,11 +64,44 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d);
 int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d);
 
 /**
- * TLS probe: connect to @p lb (timeout @p timeout_ms), send SNI @p sni,
- * and copy the presented leaf's serial (hex, upper case) to @p serial.
+ * TLS probe: connect to @p lb, send SNI @p sni, and copy the presented
+ * leaf's serial (hex, upper case) to @p serial; connect and handshake
+ * together take at most @p timeout_ms (non-blocking socket, one deadline).
  * @return 0, or -1 with @p why set.
  */
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap);
+
+/** One probe of acme_tls_probe_all: fill lb and sni, rc 0 (or -1 with why to skip it). */
+typedef struct acme_probe {
+    struct sockaddr_storage lb;
+    const char *sni;
+    int timeout_ms;   /* set by acme_tls_probe_all */
+    int rc;           /* out: 0, or -1 with why */
+    char serial[128]; /* out: the presented leaf's serial */
+    char why[256];
+} acme_probe_t;
+
+/**
+ * Probe @p n (<= ACME_SHARD_LB_MAX) load balancers at once, one thread
+ * each, every probe bounded by @p timeout_ms (connect and handshake), so
+ * the whole call returns within about @p timeout_ms whatever the number of
+ * load balancers and however they fail. Slow path (the ACME thread).
+ */
+void acme_tls_probe_all(acme_probe_t *p, int n, int timeout_ms);
+
+/* the line in a region's crt-list.txt above which the operator's lines are kept */
+#define ACME_CRTLIST_MARK "# dnsd: lines above are kept; lines below are rewritten by dnsd"
+
+/**
+ * A region's new crt-list from its current text @p old (NULL: none) and
+ * dnsd's lines for its shards @p shard_lines: the operator's lines come
+ * first and stay (the first line of a crt-list is HAProxy's default
+ * certificate, e.g. a placeholder made before the first shard), then
+ * ACME_CRTLIST_MARK, then @p shard_lines. In @p old, everything above the
+ * mark is the operator's; without a mark, every line except comments and
+ * those naming a bundle of @p shard_lines. @return malloc'd text.
+ */
+char *acme_crtlist_merge(const char *old, const char *shard_lines);
 
 #endif

@@ -378,7 +378,9 @@ int main(int argc, char **argv)
     orch_t orch;
     memset(&orch, 0, sizeof(orch));
     orch.srv = &srv;
-    orch.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+    /* not libev's default loop: that one reaps every child on SIGCHLD
+     * (waitpid(-1)), and deploy hooks are reaped by the ACME thread alone */
+    orch.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_SIGNALFD);
     orch.conf_file = conf_file;
     orch.cli = &cli;
     orch.cfg_spare = &cfg_store[1];

@@ -415,9 +415,10 @@ void orch_run(orch_t *o)
         sigs[i]->data = o;
         ev_signal_start(o->loop, sigs[i]);
     }
-    /* the handled ones stay blocked (libev reads them from a signalfd, and
-     * SIGCHLD is libev's child watcher); the rest get back their default
-     * action, on this thread only */
+    /* the handled ones stay blocked (libev reads them from a signalfd);
+     * SIGCHLD stays blocked too: hooks are reaped by the ACME thread alone
+     * (waitpid on their pid), and its default action is to ignore it anyway;
+     * the rest get back their default action, on this thread only */
     sigset_t rest;
     orch_sigset_async(&rest);
     int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD, SIGPIPE};

@@ -223,6 +223,12 @@ int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, lo
 /** The record without private keys, for show/list. */
 json_t *ctl_cert_view(const char *id, json_t *rec);
 /**
+ * The last deployment (files, hooks) of view @p view as one line ("ok at T,
+ * serial S; deploy hook: exit 0" or "FAILED ... exit 3") into @p buf.
+ * @return false when the certificate was never deployed.
+ */
+bool ctl_cert_deploy_line(json_t *view, char *buf, size_t cap);
+/**
  * A listing over the "certs" sub-database: @p cb for every value under
  * @p prefix, then @p all as JSON (--json) or table @p t. CTL_OK or CTL_FAIL.
  */

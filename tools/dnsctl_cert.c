@@ -69,8 +69,11 @@ const char *ctl_cert_status(json_t *rec)
 
 /*
  * --wait: poll until dnsd's state shows the outcome of request @p seq
- * (issued: seq_done >= seq; revoked: revoked_seq >= seq) or a failure newer
- * than @p failures_before. CTL_OK when done, CTL_FAIL otherwise (printed).
+ * (issued: seq_done >= seq; revoked: revoked_seq >= seq), a final failure
+ * newer than @p failures_before (state.last_failure "final": the CA judged
+ * the order, or the operator must act), or the timeout. Transient failures
+ * (no answer, 5xx, 429, the CA lost the order) are printed as progress.
+ * CTL_OK when done, CTL_FAIL otherwise (printed).
  */
 int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, long secs,
                   long long failures_before)
@@ -109,10 +112,17 @@ int ctl_cert_wait(const ctl_t *c, const char *id, long long seq, bool revoke, lo
         if (acme_ji(st, "failures") > failures_before && *acme_js(st, "last_error")) {
             char nt[40];
             ctl_cert_time(acme_ji(st, "next_try"), nt, sizeof(nt));
-            int rc = ctl_err("cert %s: %s (dnsd retries at %s)", id, acme_js(st, "last_error"),
-                             nt);
-            json_decref(rec);
-            return rc;
+            if (strcmp(acme_js(st, "last_failure"), "transient") != 0) {
+                /* the CA judged the order (or the operator must act): the outcome */
+                int rc = ctl_err("cert %s: %s (dnsd retries at %s)", id,
+                                 acme_js(st, "last_error"), nt);
+                json_decref(rec);
+                return rc;
+            }
+            /* dnsd keeps the order and retries: progress, not the outcome */
+            fprintf(stderr, "dnsctl: cert %s: %s (transient; dnsd retries at %s, still waiting)\n",
+                    id, acme_js(st, "last_error"), nt);
+            failures_before = acme_ji(st, "failures");
         }
         json_decref(rec);
         struct timespec t1;
@@ -475,6 +485,11 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
                                       acme_js(ord, "step"), "started",
                                       (json_int_t)acme_ji(ord, "started")));
     }
+    json_t *dep = json_object_get(st, "deploy");
+    if (dep) {
+        /* files and hooks after the last issuance: {pending, at, ok, hook, error, serial} */
+        json_object_set_new(o, "deploy", json_incref(dep));
+    }
     json_object_set_new(o, "failures", json_integer(acme_ji(st, "failures")));
     json_object_set_new(o, "next_try", json_integer(acme_ji(st, "next_try")));
     json_object_set_new(o, "request_seq", json_integer(acme_ji(req, "seq")));
@@ -482,6 +497,26 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
                                           ? json_incref(json_object_get(st, "history"))
                                           : json_array());
     return o;
+}
+
+bool ctl_cert_deploy_line(json_t *view, char *buf, size_t cap)
+{
+    json_t *d = json_object_get(view, "deploy");
+    if (!d) {
+        return false;
+    }
+    if (json_is_true(json_object_get(d, "pending"))) {
+        snprintf(buf, cap, "pending (files and hooks run next)");
+        return true;
+    }
+    char at[40];
+    ctl_cert_time(acme_ji(d, "at"), at, sizeof(at));
+    const char *hook = acme_js(d, "hook"), *err = acme_js(d, "error");
+    snprintf(buf, cap, "%s at %s, serial %s%s%s%s%s", json_is_true(json_object_get(d, "ok"))
+                                                          ? "ok"
+                                                          : "FAILED",
+             at, acme_js(d, "serial"), *hook ? "; " : "", hook, *err ? "; " : "", err);
+    return true;
 }
 
 typedef struct list_arg {
@@ -596,6 +631,10 @@ static int cert_show(ctl_t *c)
         ctl_cert_time(acme_ji(v, "next_try"), nt, sizeof(nt));
         printf("last error:  %s\nfailures:    %lld\nnext try:    %s\n", acme_js(v, "last_error"),
                acme_ji(v, "failures"), nt);
+    }
+    char dl[600];
+    if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
+        printf("deployment:  %s\n", dl);
     }
     size_t i;
     json_t *h;

@@ -7,6 +7,7 @@
  * and dnsd's ACME thread does the rest: issue, publish TLSA, deploy, probe,
  * renew.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,38 @@ static int parse_lbs(const char *list, json_t **out)
 }
 
 /* add (@p create) or set: one transaction with the request and the pool */
+/*
+ * The hook command with its program made absolute when it is a relative
+ * path ("tools/haproxy-deploy --socket S" run from the checkout): dnsd runs
+ * hooks from its own working directory. A bare name ("deploy.sh") is found
+ * through dnsd's PATH and is left alone; so is an absolute path.
+ */
+static int hook_absolute(const char *hook, char **out)
+{
+    const char *p = hook;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    size_t len = strcspn(p, " \t");
+    char prog[4096];
+    if (len == 0 || p[0] == '/' || memchr(p, '/', len) == NULL || len >= sizeof(prog)) {
+        *out = xstrdup(hook);
+        return CTL_OK;
+    }
+    memcpy(prog, p, len);
+    prog[len] = '\0';
+    char *abs = realpath(prog, NULL);
+    if (!abs) {
+        return ctl_err("--hook: %s: %s (a relative path is taken from the current directory)",
+                       prog, strerror(errno));
+    }
+    size_t n = strlen(abs) + strlen(p + len) + 1;
+    *out = xmalloc(n);
+    snprintf(*out, n, "%s%s", abs, p + len);
+    free(abs);
+    return CTL_OK;
+}
+
 static int shard_put(ctl_t *c, bool create)
 {
     const char *cmd = create ? "shard add" : "shard set";
@@ -189,7 +222,14 @@ static int shard_put(ctl_t *c, bool create)
         json_object_set(sh, "lb", lbs);
     }
     if (c->hook) {
-        json_object_set_new(sh, "hook", json_string(c->hook));
+        /* dnsd runs the hook in its own working directory: a relative
+         * program path ("tools/haproxy-deploy ...") is made absolute here */
+        char *hook = NULL;
+        if ((rc = hook_absolute(c->hook, &hook)) != CTL_OK) {
+            goto out;
+        }
+        json_object_set_new(sh, "hook", json_string(hook));
+        free(hook);
     }
     if (ttl) {
         json_object_set_new(sh, "ttl", json_integer(ttl));
@@ -366,8 +406,18 @@ static int slist_cb(const char *key, json_t *rec, void *arg)
                                            : "UNHEALTHY");
     }
     if (sl->status) {
+        /* the last error, else a failed deployment (a hook exiting non-zero) */
+        char errcol[700];
+        json_t *dep = json_object_get(st, "deploy");
+        snprintf(errcol, sizeof(errcol), "%s", acme_js(st, "last_error"));
+        if (!errcol[0] && dep && !json_is_true(json_object_get(dep, "pending")) &&
+            !json_is_true(json_object_get(dep, "ok"))) {
+            snprintf(errcol, sizeof(errcol), "deployment failed: %s%s%s", acme_js(dep, "hook"),
+                     *acme_js(dep, "error") && *acme_js(dep, "hook") ? "; " : "",
+                     acme_js(dep, "error"));
+        }
         const char *row[8] = {acme_js(sh, "region"), acme_js(sh, "domain"), names, exp,
-                              shard_state(rec), hl, next, acme_js(st, "last_error")};
+                              shard_state(rec), hl, next, errcol};
         ctl_table_add(&sl->t, row);
     } else {
         char *lbs = ctl_cert_names(json_object_get(sh, "lb"));
@@ -440,6 +490,10 @@ static int shard_show(ctl_t *c)
                json_is_true(json_object_get(json_object_get(v, "health"), "healthy")) ? "yes"
                                                                                      : "no",
                acme_js(v, "last_error"));
+        char dl[600];
+        if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
+            printf("deployment:   %s\n", dl);
+        }
         size_t i;
         json_t *lb;
         json_array_foreach(json_object_get(json_object_get(v, "health"), "lbs"), i, lb)

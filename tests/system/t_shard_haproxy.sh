@@ -14,7 +14,7 @@
 need_acme
 need_haproxy
 need_dnspython
-plan 23
+plan 24
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.1.0.0/16 >/dev/null
@@ -101,4 +101,6 @@ diag "eu: $(head -n 2 "$TMPD/loop.eu" | tr '\n' ' ')"
 diag "na: $(head -n 2 "$TMPD/loop.na" | tr '\n' ' ')"
 like "$(cat "$CD/regions/eu/crt-list.txt")" "^$CD/regions/eu/shard.test.pem shard.test www.shard.test\$" \
     "eu's crt-list names the bundle and its SNI names"
+is "$(head -n 1 "$CD/regions/eu/crt-list.txt")" "$CD/regions/eu/placeholder.pem" \
+    "the operator's placeholder stays the first line (HAProxy's default certificate)"
 is "$(stat -c %a "$CD/regions/eu/shard.test.pem")" 600 "bundles (with the key) are 0600"

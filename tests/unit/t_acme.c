@@ -4,8 +4,12 @@
  * RFC 7638 thumbprint example, JWS signatures checked with OpenSSL
  * independently of the signing code (ES256/ES384 as R||S, RS256), the EAB
  * HMAC, the CSR (SANs, signature), certificate-name syntax and challenge
- * owners, the DNS-01 digest (SHA-256 "abc" test vector), and problem
- * documents with subproblems.
+ * owners, the DNS-01 digest (SHA-256 "abc" test vector), problem
+ * documents with subproblems, the ARI renewalInfo URL (an empty one is
+ * "not offered"), the check of a CA's authorization identifiers against
+ * the names ordered (real Pebble never returns a foreign identifier, so
+ * crafted authorization objects feed acme_authz_name() here), and the
+ * crt-list merge that keeps the operator's lines.
  */
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -24,7 +28,10 @@
 #include "acme/dns01.h"
 #include "acme/http.h"
 #include "acme/jws.h"
+#include "acme/order.h"
+#include "acme/shard.h"
 #include "tests/tap.h"
+#include "zones/base/err.h"
 
 static char *dec_str(const char *b64)
 {
@@ -376,14 +383,7 @@ static void t_headers(void)
     hdr(&r, "location:   https://ca.test/order/7 \r\n", now);
     is_str(r.location, "https://ca.test/order/7", "Location: case-insensitive name, blanks trimmed");
     hdr(&r, "Retry-After: 120\r\n", now);
-    is_int(r.retry_after_s, 120, "Retry-After in seconds");
-    hdr(&r, "Retry-After: Thu, 23 Jul 2026 00:01:30 GMT\r\n", now);
-    is_int(r.retry_after_s, 90, "Retry-After as an HTTP-date, relative to now");
-    hdr(&r, "Retry-After: Wed, 22 Jul 2026 00:00:00 GMT\r\n", now);
-    is_int(r.retry_after_s, 0, "an HTTP-date in the past is 0 (retry now)");
-    r.retry_after_s = -1;
-    hdr(&r, "Retry-After: soon\r\n", now);
-    is_int(r.retry_after_s, -1, "a Retry-After that is neither is ignored");
+    is_int(r.retry_after_s, -1, "Retry-After is libcurl's to read (CURLINFO_RETRY_AFTER), not ours");
     hdr(&r, "Link: <https://ca.test/cert/1/1>;rel=\"alternate\", <https://ca.test/dir>;rel=\"index\"\r\n", now);
     hdr(&r, "Link: <https://ca.test/cert/1/2>; rel=alternate\r\n", now);
     hdr(&r, "Link: <https://ca.test/tos>;rel=\"terms-of-service\"\r\n", now);
@@ -443,8 +443,94 @@ static void t_ari_id(void)
     EVP_PKEY_free(k);
 }
 
+/* defect 11: an empty renewalInfo URL was indexed at [strlen - 1] */
+static void t_ari_url(void)
+{
+    char url[64];
+    is_int(acme_ari_url("https://ca.test/ari", "aa.bb", url, sizeof(url)), 0, "ARI URL joined");
+    is_str(url, "https://ca.test/ari/aa.bb", "one slash added");
+    is_int(acme_ari_url("https://ca.test/ari/", "aa.bb", url, sizeof(url)), 0, "base with slash");
+    is_str(url, "https://ca.test/ari/aa.bb", "no second slash");
+    is_int(acme_ari_url("", "aa.bb", url, sizeof(url)), DNSD_EMALFORMED,
+           "an empty renewalInfo URL is \"not offered\", never read before its start");
+    is_int(acme_ari_url(NULL, "aa.bb", url, sizeof(url)), DNSD_EMALFORMED, "no renewalInfo");
+    is_int(acme_ari_url("https://ca.test/ari", "", url, sizeof(url)), DNSD_EMALFORMED,
+           "an empty certificate id");
+    is_int(acme_ari_url("https://ca.test/a-rather-long-renewal-info-base", "aaaaaaaaaaaaaaaaaaaa",
+                        url, sizeof(url)),
+           DNSD_ESPACE, "a URL that does not fit is refused, not cut");
+}
+
+/* defect 10: the CA's authorization must be for a name that was ordered */
+static void t_authz(void)
+{
+    static const struct {
+        const char *name, *authz, *want; /* want NULL: refused */
+    } cases[] = {
+        {"ordered name", "{\"identifier\":{\"type\":\"dns\",\"value\":\"www.a.test\"}}",
+         "www.a.test"},
+        {"case differs", "{\"identifier\":{\"type\":\"dns\",\"value\":\"WWW.A.Test\"}}",
+         "www.a.test"},
+        {"wildcard authz for *.a.test",
+         "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"wildcard\":true}",
+         "*.a.test"},
+        {"apex ordered", "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"}}",
+         "a.test"},
+        {"a foreign zone", "{\"identifier\":{\"type\":\"dns\",\"value\":\"victim.test\"}}",
+         NULL},
+        {"a sibling name", "{\"identifier\":{\"type\":\"dns\",\"value\":\"mail.a.test\"}}",
+         NULL},
+        {"wildcard of a name ordered only plain",
+         "{\"identifier\":{\"type\":\"dns\",\"value\":\"www.a.test\"},\"wildcard\":true}",
+         NULL},
+        {"type ip", "{\"identifier\":{\"type\":\"ip\",\"value\":\"www.a.test\"}}", NULL},
+        {"no identifier", "{\"status\":\"pending\"}", NULL},
+        {"bad syntax", "{\"identifier\":{\"type\":\"dns\",\"value\":\"a..test\"}}", NULL},
+    };
+    json_t *names = json_pack("[s, s, s]", "a.test", "*.a.test", "www.a.test");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t je;
+        json_t *az = json_loads(cases[i].authz, 0, &je);
+        char name[300] = "", why[300] = "";
+        int rc = acme_authz_name(names, az, name, sizeof(name), why, sizeof(why));
+        if (cases[i].want) {
+            ok(rc == 0 && strcmp(name, cases[i].want) == 0, "authz: %s -> %s", cases[i].name,
+               cases[i].want);
+        } else {
+            ok(rc == DNSD_EMALFORMED && why[0], "authz refused: %s (%s)", cases[i].name, why);
+        }
+        json_decref(az);
+    }
+    json_decref(names);
+}
+
+/* defect 17: the operator's placeholder line stays first in a region's crt-list */
+static void t_crtlist(void)
+{
+    const char *mine = "/c/r/eu/a.test.pem a.test www.a.test\n";
+    char *t = acme_crtlist_merge(NULL, mine);
+    is_str(t, ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list: no file yet: the mark, then the shards");
+    free(t);
+    t = acme_crtlist_merge("/c/r/eu/placeholder.pem\n", mine);
+    is_str(t, "/c/r/eu/placeholder.pem\n" ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list: the operator's bootstrap line stays first");
+    char *t2 = acme_crtlist_merge(t, "/c/r/eu/b.test.pem b.test\n");
+    is_str(t2, "/c/r/eu/placeholder.pem\n" ACME_CRTLIST_MARK "\n/c/r/eu/b.test.pem b.test\n",
+           "crt-list: a rewrite keeps what is above the mark and replaces what is below");
+    free(t);
+    free(t2);
+    t = acme_crtlist_merge("# hi\n/c/r/eu/a.test.pem a.test\n/x/default.pem [alpn h2]\n", mine);
+    is_str(t, "/x/default.pem [alpn h2]\n" ACME_CRTLIST_MARK "\n/c/r/eu/a.test.pem a.test www.a.test\n",
+           "crt-list without a mark: a shard's own line and comments are not kept twice");
+    free(t);
+}
+
 int main(void)
 {
+    t_crtlist();
+    t_ari_url();
+    t_authz();
     t_ari_id();
     t_headers();
     t_b64url();

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c -- the ACME worker's lifecycle and driver (see order.h): settings,
+ * the scan of certificate records, one step per due certificate with its
+ * backoff, and the write transaction that persists a step. Called by dnsd's
+ * ACME thread (dnsd/certs.c) and nothing else; it blocks only through the
+ * steps it runs, each bounded by acme-http-timeout or deploy-timeout.
+ * The steps themselves are in order.c, accounts in account.c, timing in
+ * schedule.c, files and hooks in deploy.c, shards in shard_run.c.
+ */
+#include "acme/order.h"
+#include "acme/order_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme/certdb.h"
+#include "acme/dns01.h"
+#include "acme/shard.h"
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+#include "zones/base/xalloc.h"
+#include "zones/writer.h"
+
+void acme_cfg_defaults(acme_cfg_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->account_key = ACME_KEY_EC256;
+    c->cert_key = ACME_KEY_EC256;
+    c->backoff_min_s = 60;
+    c->backoff_max_s = 6 * 3600;
+    c->propagation_timeout_s = 120;
+    c->http_timeout_s = 30;
+    c->deploy_timeout_s = 120;
+    c->check_ns = true;
+    c->renew_fraction = 1.0 / 3.0;
+    c->max_orders = 4;
+    c->shard_alert_s = 14 * 86400;
+    c->shard_probe_interval_s = 300;
+}
+
+acme_worker_t *acme_worker_new(zs_store_t *s, const acme_cfg_t *cfg)
+{
+    acme_worker_t *w = xcalloc(1, sizeof(*w));
+    w->cfg = *cfg;
+    w->s = s;
+    return w;
+}
+
+void acme_worker_free(acme_worker_t *w)
+{
+    if (!w) {
+        return;
+    }
+    for (int i = 0; i < w->ncas; i++) {
+        acme_client_free(w->cas[i].c);
+        EVP_PKEY_free(w->cas[i].key);
+        free(w->cas[i].dir);
+    }
+    free(w);
+}
+
+void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg)
+{
+    struct sockaddr_storage self[ACME_SELF_MAX];
+    int nself = w->cfg.nself;
+    memcpy(self, w->cfg.self, sizeof(self));
+    w->cfg = *cfg;
+    memcpy(w->cfg.self, self, sizeof(self));
+    w->cfg.nself = nself;
+    for (int i = 0; i < w->ncas; i++) {
+        acme_client_free(w->cas[i].c);
+        EVP_PKEY_free(w->cas[i].key);
+        free(w->cas[i].dir);
+    }
+    w->ncas = 0;
+}
+
+time_t acme_worker_now(const acme_worker_t *w)
+{
+    return time(NULL) + (time_t)w->cfg.clock_offset_s;
+}
+
+void acme_worker_stats(const acme_worker_t *w, acme_stats_t *out)
+{
+    *out = w->st;
+    for (int i = 0; i < w->ncas; i++) {
+        out->bad_nonces += w->cas[i].c->bad_nonces;
+        out->requests += w->cas[i].c->requests;
+    }
+}
+
+/* until when the CA at @p dir is backing off (0: it is not) */
+static time_t ca_backoff(const acme_worker_t *w, const char *dir)
+{
+    for (int i = 0; i < w->ncas; i++) {
+        if (strcmp(w->cas[i].dir, dir) == 0) {
+            return w->cas[i].backoff_until;
+        }
+    }
+    return 0;
+}
+
+/* write the state half and the TXT changes in one transaction */
+static int commit_step(acme_worker_t *w, step_t *st)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", st->id);
+    zw_t zw;
+    diag_t d = {0};
+    int err = zw_begin(w->s, &zw);
+    if (err) {
+        return err;
+    }
+    json_t *cur = NULL;
+    if ((err = acme_db_get(w->s, zw.txn, key, &cur)) != 0) {
+        zw_abort(&zw); /* deleted meanwhile (dnsctl cert delete cleans its TXT) */
+        return err;
+    }
+    json_decref(cur);
+    /* every zone touched is checked and its serial bumped once, by zw_commit() */
+    size_t i;
+    json_t *op;
+    for (int pass = 0; pass < 2 && !err; pass++) {
+        json_array_foreach(pass ? st->txt_add : st->txt_del, i, op)
+        {
+            uint8_t owner[DNAME_MAXLEN + 1];
+            const char *on = json_string_value(json_array_get(op, 0));
+            const char *val = json_string_value(json_array_get(op, 1));
+            char name[300], why[200];
+            zw_zone_t z = {0};
+            /* owners are kept in presentation form "_acme-challenge.x.y." */
+            snprintf(name, sizeof(name), "%s", on + strlen("_acme-challenge."));
+            if (acme_name_check(name, name, sizeof(name), why, sizeof(why)) != 0 ||
+                acme_dns01_owner(name, owner) < 0) {
+                diag_set(&d, on, 0, "%s", why);
+                err = DNSD_EMALFORMED;
+                break;
+            }
+            err = pass ? acme_dns01_add(&zw, owner, val, &z, &d)
+                       : acme_dns01_del(&zw, owner, val, &z, &d);
+            if (err) {
+                break;
+            }
+        }
+    }
+    if (!err && st->shard_rewrite) {
+        /* the region's pool, TLSA and generation in this same transaction */
+        err = acme_shard_write(&zw, st->req, st->state, false, &d);
+    }
+    if (!err) {
+        err = acme_db_put_half(w->s, zw.txn, key, "state", st->state, false);
+    }
+    if (!err) {
+        err = zw_commit(&zw, &d); /* aborts on error */
+    }
+    if (err) {
+        zw_abort(&zw);
+        snprintf(st->err, sizeof(st->err), "store: %s%s%s", d.file[0] ? d.file : "",
+                 d.file[0] ? ": " : "", d.text[0] ? d.text : dnsd_strerror(err));
+        return err;
+    }
+    return 0;
+}
+
+/* one certificate: the next step, persisted; @return its next due time */
+static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t now)
+{
+    step_t st = {0};
+    st.id = id;
+    st.req = json_object_get(rec, "req");
+    json_t *old = json_object_get(rec, "state");
+    st.state = old ? json_deep_copy(old) : json_object();
+    st.txt_add = json_array();
+    st.txt_del = json_array();
+    st.retry_after_s = -1;
+    if (!json_object_get(st.state, "status")) {
+        set_str(st.state, "status", "pending");
+    }
+    json_t *o = ord_order_of(&st);
+    int rc;
+    if (o && (!json_equal(json_object_get(o, "names"), json_object_get(st.req, "names")) ||
+              (*acme_js(st.req, "key") &&
+               strcmp(acme_js(o, "key_type"), acme_js(st.req, "key")) != 0))) {
+        /* the request changed (names, key type) while ordering: start over */
+        ord_txt_remove_all(&st);
+        json_object_del(st.state, "order");
+        rc = STEP_NEXT;
+    } else if (!o && ord_deploy_pending(st.state)) {
+        /* a deployment cut short (shutdown, crash): do it again now */
+        log_info("acme: %s: deploying serial %s (interrupted before)", id,
+                 acme_js(json_object_get(st.state, "cert"), "serial"));
+        st.issued = true;
+        st.shard_deploy = acme_shard_of(st.req) != NULL;
+        rc = STEP_NEXT;
+    } else if (!o && ord_revoke_wanted(st.req, st.state)) {
+        rc = ord_step_revoke(w, &st);
+    } else if (!o && !ord_issue_wanted(w, st.req, st.state, now)) {
+        ord_ari_check(w, &st, now);
+        rc = shard_maintain(w, &st, now); /* TLSA retirement, load balancer probes */
+    } else if (!o) {
+        /* a new order: within the cap on orders in flight, and not while
+         * its CA is backing off after an error */
+        const char *dir = ord_cert_dir_url(w, st.req);
+        time_t ca_wait = ca_backoff(w, dir);
+        if (w->inflight >= w->cfg.max_orders || ca_wait > now) {
+            json_decref(st.state);
+            json_decref(st.txt_add);
+            json_decref(st.txt_del);
+            return ca_wait > now ? ca_wait : now + 1;
+        }
+        w->inflight++;
+        rc = ord_step_new_order(w, &st);
+    } else {
+        rc = ord_step_order(w, &st);
+    }
+    if (rc == STEP_TRANSIENT || rc == STEP_FAIL) {
+        long failures = acme_ji(st.state, "failures") + 1;
+        long d = ord_backoff_s(w, failures, st.retry_after_s);
+        set_int(st.state, "failures", failures);
+        set_int(st.state, "next_try", now + d);
+        set_str(st.state, "last_error", st.err);
+        /* what `--wait` makes of it: a transient error is progress; an order
+         * the CA judged (invalid, refused) or one we cannot place without
+         * the operator is the outcome */
+        set_str(st.state, "last_failure",
+                rc == STEP_FAIL && !st.ca_forgot ? "final" : "transient");
+        if (rc == STEP_FAIL) {
+            if (ord_order_of(&st)) {
+                ord_txt_remove_all(&st);
+                json_object_del(st.state, "order");
+            }
+            set_str(st.state, "status", "failed");
+            w->st.failed_orders++;
+            log_err("acme: %s: order failed (retry in %lds): %s", id, d, st.err);
+        } else {
+            w->st.transient_errors++;
+            log_warn("acme: %s: %s (retry in %lds)", id, st.err, d);
+        }
+        /* the CA itself failed (no answer, 5xx, rate limit): its other
+         * certificates wait too instead of hammering it */
+        json_t *ord = ord_order_of(&st);
+        const char *dir = ord ? acme_js(ord, "directory") : ord_cert_dir_url(w, st.req);
+        for (int i = 0; rc == STEP_TRANSIENT && i < w->ncas; i++) {
+            if (strcmp(w->cas[i].dir, dir) == 0 && w->cas[i].backoff_until < now + d) {
+                w->cas[i].backoff_until = now + d;
+            }
+        }
+        if (st.reset_account) {
+            /* registered again before the next order (ca_ready) */
+            for (int i = 0; i < w->ncas; i++) {
+                acme_client_set_account(w->cas[i].c, w->cas[i].key, NULL);
+            }
+        }
+    } else if (rc == STEP_NEXT) {
+        set_int(st.state, "next_try", 0);
+    }
+    int err = commit_step(w, &st);
+    time_t due = 0;
+    if (err) {
+        log_err("acme: %s: cannot save progress: %s", id, st.err[0] ? st.err : dnsd_strerror(err));
+        due = now + ord_backoff_s(w, 1, -1);
+    } else {
+        if (st.shard_deploy || st.issued) {
+            ord_deploy(w, &st, now);
+        }
+        due = ord_due_at(w, st.req, st.state, now);
+    }
+    json_decref(st.state);
+    json_decref(st.txt_add);
+    json_decref(st.txt_del);
+    return due;
+}
+
+typedef struct scan {
+    acme_worker_t *w;
+    time_t now;
+    time_t next;
+    json_t *due; /* ids due now */
+} scan_t;
+
+static int scan_cb(const char *key, json_t *v, void *arg)
+{
+    scan_t *sc = arg;
+    json_t *req = json_object_get(v, "req");
+    json_t *state = json_object_get(v, "state");
+    if (!req) {
+        return 0;
+    }
+    if (json_object_get(state, "order")) {
+        sc->w->inflight++;
+    }
+    time_t t = ord_due_at(sc->w, req, state ? state : json_null(), sc->now);
+    if (t && t <= sc->now) {
+        json_array_append_new(sc->due, json_string(key + strlen(ACME_DB_CERT)));
+    } else if (t && (!sc->next || t < sc->next)) {
+        sc->next = t;
+    }
+    return 0;
+}
+
+time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
+{
+    w->stop = stop;
+    time_t acct_next = ord_accounts_run(w);
+    time_t next = 0;
+    /* a few rounds: an order advances several steps per call while they are quick */
+    for (int round = 0; round < 16 && !*stop; round++) {
+        scan_t sc = {w, acme_worker_now(w), 0, json_array()};
+        w->inflight = 0; /* counted by the scan */
+        MDB_txn *txn;
+        if (acme_db_read_begin(w->s, &txn) != 0) {
+            json_decref(sc.due);
+            return sc.now + 1;
+        }
+        int err = acme_db_foreach(w->s, txn, ACME_DB_CERT, scan_cb, &sc);
+        acme_db_read_end(txn);
+        if (err) {
+            log_err("acme: cannot read certificate requests: %s", dnsd_strerror(err));
+        }
+        next = sc.next;
+        if (json_array_size(sc.due) == 0) {
+            json_decref(sc.due);
+            break;
+        }
+        size_t i;
+        json_t *id;
+        json_array_foreach(sc.due, i, id)
+        {
+            if (*stop) {
+                break;
+            }
+            char key[ACME_CERT_ID_MAX + 16];
+            snprintf(key, sizeof(key), ACME_DB_CERT "%s", json_string_value(id));
+            json_t *rec = NULL;
+            if (acme_db_read_begin(w->s, &txn) != 0) {
+                continue;
+            }
+            err = acme_db_get(w->s, txn, key, &rec);
+            acme_db_read_end(txn);
+            if (err) {
+                continue;
+            }
+            time_t t = cert_step(w, json_string_value(id), rec, acme_worker_now(w));
+            json_decref(rec);
+            if (t && (!next || t < next)) {
+                next = t;
+            }
+        }
+        json_decref(sc.due);
+    }
+    if (acct_next && (!next || acct_next < next)) {
+        next = acct_next;
+    }
+    return next;
+}
