@@ -144,7 +144,7 @@ int ord_ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st)
         json_t *acct = NULL;
         if (acme_db_read_begin(w->s, &txn) == 0) {
             int e = acme_db_get(w->s, txn, dbkey, &acct);
-            acme_db_read_end(txn);
+            acme_db_read_end(w->s, txn);
             if (e && e != DNSD_ENOTFOUND) {
                 snprintf(st->err, sizeof(st->err), "account record for %s: %s", dir,
                          dnsd_strerror(e));
@@ -371,7 +371,7 @@ time_t ord_accounts_run(acme_worker_t *w)
     MDB_txn *txn;
     if (acme_db_read_begin(w->s, &txn) == 0) {
         acme_db_foreach(w->s, txn, ACME_DB_ACCOUNT, acct_scan_cb, pending);
-        acme_db_read_end(txn);
+        acme_db_read_end(w->s, txn);
     }
     time_t next = 0;
     size_t i;
@@ -386,7 +386,7 @@ time_t ord_accounts_run(acme_worker_t *w)
                 break;
             }
             int err = acme_db_get(w->s, txn, key, &rec);
-            acme_db_read_end(txn);
+            acme_db_read_end(w->s, txn);
             if (err) {
                 break;
             }

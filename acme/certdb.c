@@ -93,12 +93,12 @@ int acme_db_foreach(zs_store_t *s, MDB_txn *txn, const char *prefix, acme_db_cb 
 
 int acme_db_read_begin(zs_store_t *s, MDB_txn **out)
 {
-    return zs_certs_read_begin(s, out);
+    return zs_read_begin(s, out); /* through the map gate (zones/store.h) */
 }
 
-void acme_db_read_end(MDB_txn *txn)
+void acme_db_read_end(zs_store_t *s, MDB_txn *txn)
 {
-    zs_certs_read_end(txn);
+    zs_read_end(s, txn);
 }
 
 bool acme_cert_id_ok(const char *id)

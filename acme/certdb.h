@@ -64,9 +64,13 @@ int acme_db_put_half(zs_store_t *s, MDB_txn *txn, const char *key, const char *h
 typedef int (*acme_db_cb)(const char *key, json_t *v, void *arg);
 int acme_db_foreach(zs_store_t *s, MDB_txn *txn, const char *prefix, acme_db_cb cb, void *arg);
 
-/** A read-only txn for the calls above (zones/certs.h); end it with acme_db_read_end. */
+/**
+ * A read-only txn for the calls above, begun through the store's map gate
+ * (zs_read_begin: -EAGAIN while another process's map growth is adopted);
+ * end it with acme_db_read_end.
+ */
 int acme_db_read_begin(zs_store_t *s, MDB_txn **out);
-void acme_db_read_end(MDB_txn *txn);
+void acme_db_read_end(zs_store_t *s, MDB_txn *txn);
 
 /** Is @p id a valid certificate id (1..255 of [A-Za-z0-9._-], not starting with '.')? */
 bool acme_cert_id_ok(const char *id);

@@ -184,7 +184,7 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
     MDB_txn *txn;
     if (acme_db_read_begin(w->s, &txn) == 0) {
         acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
-        acme_db_read_end(txn);
+        acme_db_read_end(w->s, txn);
     }
     /* the operator's lines (a placeholder default certificate) stay first */
     char clpath[4500], *old = NULL;

@@ -419,7 +419,7 @@ static int step_check(acme_worker_t *w, step_t *st)
                     }
                 }
             }
-            acme_db_read_end(txn);
+            acme_db_read_end(w->s, txn);
         }
     }
     /* the values per owner (apex + wildcard share one owner) */

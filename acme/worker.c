@@ -315,7 +315,7 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
             return sc.now + 1;
         }
         int err = acme_db_foreach(w->s, txn, ACME_DB_CERT, scan_cb, &sc);
-        acme_db_read_end(txn);
+        acme_db_read_end(w->s, txn);
         if (err) {
             log_err("acme: cannot read certificate requests: %s", dnsd_strerror(err));
         }
@@ -338,7 +338,7 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
                 continue;
             }
             err = acme_db_get(w->s, txn, key, &rec);
-            acme_db_read_end(txn);
+            acme_db_read_end(w->s, txn);
             if (err) {
                 continue;
             }

@@ -10,18 +10,6 @@
 
 #include "zones/base/err.h"
 
-int zs_certs_read_begin(zs_store_t *s, MDB_txn **out)
-{
-    return zs_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, out));
-}
-
-void zs_certs_read_end(MDB_txn *txn)
-{
-    if (txn) {
-        mdb_txn_abort(txn);
-    }
-}
-
 int zs_certs_get(zs_store_t *s, MDB_txn *txn, const char *key, const void **val, size_t *len)
 {
     if (!s->has_certs) {

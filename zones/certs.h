@@ -14,10 +14,6 @@
 
 #include "zones/store.h"
 
-/** A read-only txn on @p s (end it with zs_certs_read_end). @return 0 or an error. */
-int zs_certs_read_begin(zs_store_t *s, MDB_txn **out);
-/** End a txn from zs_certs_read_begin; NULL is fine. */
-void zs_certs_read_end(MDB_txn *txn);
 
 /**
  * The value at @p key: @p val points into the map, valid until @p txn ends.

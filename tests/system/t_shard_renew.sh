@@ -22,9 +22,14 @@ like "$(dnsctl shard add shard.test --region eu --names www.shard.test --lb 127.
     --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)" 'issued' "shard issued (1 h certificate)"
 serial1=$(cert_field shard.test@eu certificate.serial)
 na=$(cert_field shard.test@eu certificate.not_after)
+nb=$(cert_field shard.test@eu certificate.not_before)
 ra=$(dnsctl shard show shard.test --region eu --json | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["renew_at"])')
 d=$((na - ra))
-ok '[ $d -ge 1200 ] && [ $d -le 1320 ]' "renewal planned 1200 s + jitter (<= 120 s) before expiry ($d s)"
+# a third of the lifetime (Pebble's NotAfter is inclusive: 3599 s, so 1199
+# whole seconds) plus up to 10 % of it as jitter
+w=$(((na - nb) / 3))
+ok '[ $d -ge $w ] && [ $d -le $((w + w / 10 + 1)) ] && [ $w -ge 1199 ] && [ $w -le 1200 ]' \
+    "renewal planned a third of the lifetime ($w s) + jitter (<= 10 %) before expiry ($d s)"
 st=$(dnsctl shard status)
 like "$st" 'eu +shard.test +www.shard.test +[0-9-]+ \(0d\) +valid +UNHEALTHY' \
     "status: region, names, expiry, state; unhealthy (no load balancer answers)"
