@@ -29,7 +29,7 @@ static int limit_parse(const char *opt, const char *v, bool allow_default, uint6
     char *end;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || errno || n >= ZJ_KEEP) {
+    if (!*v || *end || v[0] == '-' || errno || n > INT64_MAX) {
         return ctl_usage("%s \"%s\": give a number of %s%s", opt, v,
                          strcmp(opt, "--journal-max-bytes") == 0 ? "bytes" : "records",
                          allow_default ? " or \"default\"" : "");
@@ -122,7 +122,17 @@ typedef struct jprint {
     const ctl_t *c;
     json_t *entries; /* --json */
     unsigned long n;
+    const char *name; /* the text header, printed before the first entry */
+    uint32_t serial;
+    zj_limits_t lim;
 } jprint_t;
+
+static void header(const jprint_t *p)
+{
+    printf("; zone %s serial %u; journal keeps at most %llu records, %llu bytes\n", p->name,
+           p->serial, (unsigned long long)p->lim.max_changes,
+           (unsigned long long)p->lim.max_bytes);
+}
 
 static void time_str(uint64_t t, char *buf, size_t cap)
 {
@@ -161,6 +171,9 @@ static int entry_cb(const zj_entry_t *e, void *arg)
         rem = json_array();
         add = json_array();
     } else {
+        if (p->n == 0) {
+            header(p);
+        }
         printf("serial %u -> %u at %s: %u removed, %u added\n", e->from, e->to, ts, e->ndel,
                e->nadd);
     }
@@ -200,7 +213,7 @@ int ctl_zone_journal(ctl_t *c)
     zs_store_t *s = NULL;
     MDB_txn *txn = NULL;
     zw_zone_t z;
-    jprint_t p = {c, NULL, 0};
+    jprint_t p = {c, NULL, 0, NULL, 0, {0, 0}};
     char name[CTL_NAME_STR_MAX];
     uint32_t serial = 0, from = 0;
     zj_limits_t own, lim;
@@ -228,11 +241,11 @@ int ctl_zone_journal(ctl_t *c)
         ctl_err("zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
+    p.name = name;
+    p.serial = serial;
+    p.lim = lim;
     if (c->json) {
         p.entries = json_array();
-    } else {
-        printf("; zone %s serial %u; journal keeps at most %llu records, %llu bytes\n", name,
-               serial, (unsigned long long)lim.max_changes, (unsigned long long)lim.max_bytes);
     }
     err = c->from ? zj_changes(s, txn, z.id, from, serial, entry_cb, &p)
                   : zj_foreach(s, txn, z.id, entry_cb, &p);
@@ -256,6 +269,7 @@ int ctl_zone_journal(ctl_t *c)
         putchar('\n');
         json_decref(o);
     } else if (p.n == 0) {
+        header(&p);
         printf("; no changes%s\n", c->from ? " since then" : " kept");
     }
     rc = CTL_OK;
