@@ -89,45 +89,19 @@ static int hdr_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const jhdr_t *
     return zs_mdb_err(mdb_put(txn, s->journal, &k, &v, 0));
 }
 
-static int meta_limit(zs_store_t *s, MDB_txn *txn, const char *name, uint64_t dflt, uint64_t *out)
-{
-    MDB_val k = {strlen(name), (void *)name}, v;
-    int rc = mdb_get(txn, s->meta, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        *out = dflt;
-        return 0;
-    }
-    if (rc) {
-        return zs_mdb_err(rc);
-    }
-    if (v.mv_size != 8) {
-        return DNSD_ESTORE;
-    }
-    *out = zs_get64(v.mv_data);
-    return 0;
-}
-
 static int meta_limit_put(zs_store_t *s, MDB_txn *txn, const char *name, uint64_t val)
 {
-    MDB_val k = {strlen(name), (void *)name};
-    if (val == ZJ_INHERIT) {
-        int rc = mdb_del(txn, s->meta, &k, NULL);
-        return rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
-    }
-    uint8_t b[8];
-    zs_put64(b, val);
-    MDB_val v = {8, b};
-    return zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+    return val == ZJ_INHERIT ? zs_meta_del(s, txn, name) : zs_meta_put_u64(s, txn, name, val);
 }
 
 int zj_limits_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zj_limits_t *own,
                   zj_limits_t *eff)
 {
     zj_limits_t st;
-    int err = meta_limit(s, txn, ZS_META_JOURNAL_CHANGES, ZJ_DEFAULT_MAX_CHANGES,
+    int err = zs_meta_u64_or(s, txn, ZS_META_JOURNAL_CHANGES, ZJ_DEFAULT_MAX_CHANGES,
                          &st.max_changes);
     if (!err) {
-        err = meta_limit(s, txn, ZS_META_JOURNAL_BYTES, ZJ_DEFAULT_MAX_BYTES, &st.max_bytes);
+        err = zs_meta_u64_or(s, txn, ZS_META_JOURNAL_BYTES, ZJ_DEFAULT_MAX_BYTES, &st.max_bytes);
     }
     if (err) {
         return err;

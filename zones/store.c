@@ -235,12 +235,12 @@ void zs_close(zs_store_t *s)
     free(s);
 }
 
-int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out)
+int zs_meta_u64_or(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t dflt, uint64_t *out)
 {
     MDB_val k = {strlen(key), (void *)key}, v;
     int rc = mdb_get(txn, s->meta, &k, &v);
     if (rc == MDB_NOTFOUND) {
-        *out = 0;
+        *out = dflt;
         return 0;
     }
     if (rc) {
@@ -253,17 +253,31 @@ int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out)
     return 0;
 }
 
+int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out)
+{
+    return zs_meta_u64_or(s, txn, key, 0, out);
+}
+
+int zs_meta_put_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t val)
+{
+    uint8_t b[8];
+    zs_put64(b, val);
+    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
+    return zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int zs_meta_del(zs_store_t *s, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    int rc = mdb_del(txn, s->meta, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
+}
+
 int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key)
 {
     uint64_t n = 0;
     int err = zs_meta_u64(s, txn, key, &n);
-    if (err) {
-        return err;
-    }
-    uint8_t b[8];
-    zs_put64(b, n + 1);
-    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
-    return zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+    return err ? err : zs_meta_put_u64(s, txn, key, n + 1);
 }
 
 int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out)

@@ -62,6 +62,11 @@ int zs_generation(zs_store_t *s, MDB_txn *txn, uint64_t *out);
 
 /** A u64 counter in the meta sub-database (0 when absent; DNSD_ESTORE if damaged). */
 int zs_meta_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t *out);
+/** The same with @p dflt when absent (a setting whose 0 means something). */
+int zs_meta_u64_or(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t dflt, uint64_t *out);
+/** Set a u64 meta value, or delete it (absent is fine), in write txn @p txn. */
+int zs_meta_put_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t val);
+int zs_meta_del(zs_store_t *s, MDB_txn *txn, const char *key);
 /** Add one to a meta counter inside write txn @p txn. */
 int zs_meta_bump(zs_store_t *s, MDB_txn *txn, const char *key);
 

@@ -104,12 +104,7 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
             goto out;
         }
         r->id = next;
-        uint8_t nb[8];
-        zs_put64(nb, (uint64_t)next + 1);
-        MDB_val nk = {strlen(ZS_META_NEXT_REGION), (void *)ZS_META_NEXT_REGION}, nv = {8, nb};
-        int prc = mdb_put(w->txn, w->s->meta, &nk, &nv, 0);
-        if (prc) {
-            err = zs_mdb_err(prc);
+        if ((err = zs_meta_put_u64(w->s, w->txn, ZS_META_NEXT_REGION, (uint64_t)next + 1)) != 0) {
             goto out;
         }
     }
