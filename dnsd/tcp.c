@@ -12,7 +12,8 @@
  * client that does complete queries, however slowly, is still closed
  * tcp-max-connection-time after it connected, so no peer holds one of the
  * capped slots for ever.
- * Hot path (process): no malloc, no lock, no log.
+ * Hot path (process): no malloc, no lock, no log. It never includes
+ * worker.h: what it needs of the worker comes through tcp_pool_init/start.
  */
 #include "dnsd/tcp.h"
 
@@ -26,7 +27,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dnsd/worker.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
 
@@ -34,7 +34,7 @@
 
 struct tcp_conn {
     tcp_conn_t *next, *prev;
-    worker_t *w;
+    tcp_pool_t *p;
     int fd;
     ev_io io;
     ev_timer timer;
@@ -54,33 +54,32 @@ struct tcp_conn {
  * none of those holds. */
 static void watch_update(tcp_pool_t *p)
 {
-    worker_t *w = p->w;
     bool on = !p->full && !p->fd_short && !p->draining;
     if (p->watching == on) {
         return;
     }
-    for (int i = 0; i < w->nsock; i++) {
-        if (w->tcp[i].fd < 0) {
+    for (int i = 0; i < p->nsock; i++) {
+        if (p->socks[i].fd < 0) {
             continue;
         }
         if (on) {
-            ev_io_start(w->loop, &w->tcp[i].io);
+            ev_io_start(p->loop, &p->socks[i].io);
         } else {
-            ev_io_stop(w->loop, &w->tcp[i].io);
+            ev_io_stop(p->loop, &p->socks[i].io);
         }
     }
     p->watching = on;
 }
 
 /* Take one of the server's connection slots (never past @p max). */
-static bool slot_take(server_t *srv, unsigned max)
+static bool slot_take(tcp_shared_t *sh, unsigned max)
 {
-    unsigned cur = atomic_load_explicit(&srv->tcp_open, memory_order_relaxed);
+    unsigned cur = atomic_load_explicit(&sh->open, memory_order_relaxed);
     do {
         if (cur >= max) {
             return false;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&srv->tcp_open, &cur, cur + 1,
+    } while (!atomic_compare_exchange_weak_explicit(&sh->open, &cur, cur + 1,
                                                     memory_order_relaxed, memory_order_relaxed));
     return true;
 }
@@ -89,18 +88,15 @@ static bool slot_take(server_t *srv, unsigned max)
  * for it (this one looks again at once). */
 static void slot_give(tcp_pool_t *p)
 {
-    worker_t *w = p->w;
-    server_t *srv = w->srv;
-    unsigned prev = atomic_fetch_sub_explicit(&srv->tcp_open, 1, memory_order_relaxed);
-    if (prev < w->set->tcp_max || p->draining) {
+    unsigned prev = atomic_fetch_sub_explicit(&p->shared->open, 1, memory_order_relaxed);
+    if (prev < (*p->set)->tcp_max || p->draining) {
         return; /* not full; or shutting down: nobody accepts any more */
     }
-    for (int i = 0; i < srv->nworkers; i++) {
-        worker_t *o = srv->w[i];
-        /* a worker still being started (main thread) is not woken: it
+    for (tcp_pool_t *o = p->shared->pools; o; o = o->next_pool) {
+        /* a pool still being started (main thread) is not woken: it
          * starts watching anyway */
-        if (o != w && atomic_load_explicit(&o->tcp_pool.started, memory_order_acquire)) {
-            ev_async_send(o->loop, &o->tcp_pool.wake);
+        if (o != p && atomic_load_explicit(&o->started, memory_order_acquire)) {
+            ev_async_send(o->loop, &o->wake);
         }
     }
     p->full = false;
@@ -109,10 +105,9 @@ static void slot_give(tcp_pool_t *p)
 
 static void conn_close(tcp_conn_t *c)
 {
-    worker_t *w = c->w;
-    tcp_pool_t *p = &w->tcp_pool;
-    ev_io_stop(w->loop, &c->io);
-    ev_timer_stop(w->loop, &c->timer);
+    tcp_pool_t *p = c->p;
+    ev_io_stop(p->loop, &c->io);
+    ev_timer_stop(p->loop, &c->timer);
     close(c->fd);
     if (c->prev) {
         c->prev->next = c->next;
@@ -128,17 +123,17 @@ static void conn_close(tcp_conn_t *c)
     p->count--;
     slot_give(p);
     if (p->draining && !p->live) {
-        ev_timer_stop(w->loop, &p->drain);
-        ev_break(w->loop, EVBREAK_ALL); /* the last one: the worker is done */
+        ev_timer_stop(p->loop, &p->drain);
+        ev_break(p->loop, EVBREAK_ALL); /* the last one: the worker is done */
     }
 }
 
 static void set_events(tcp_conn_t *c, int ev)
 {
     if (c->io.events != ev) {
-        ev_io_stop(c->w->loop, &c->io);
+        ev_io_stop(c->p->loop, &c->io);
         ev_io_set(&c->io, c->fd, ev);
-        ev_io_start(c->w->loop, &c->io);
+        ev_io_start(c->p->loop, &c->io);
     }
 }
 
@@ -159,7 +154,7 @@ static bool flush(tcp_conn_t *c)
             return false;
         }
         c->tx_off += (size_t)n;
-        c->last = ev_now(c->w->loop);
+        c->last = ev_now(c->p->loop);
     }
     c->tx_len = c->tx_off = 0;
     if (c->closing) {
@@ -173,8 +168,8 @@ static bool flush(tcp_conn_t *c)
 /* Answer every complete query in rx while nothing waits to be written. */
 static void process(tcp_conn_t *c)
 {
-    worker_t *w = c->w;
-    const settings_t *set = w->set;
+    tcp_pool_t *p = c->p;
+    const settings_t *set = *p->set;
     size_t off = 0;
     while (c->tx_len == 0 && c->rx_len - off >= 2) {
         size_t mlen = (size_t)(c->rx[off] << 8 | c->rx[off + 1]);
@@ -185,13 +180,11 @@ static void process(tcp_conn_t *c)
         if (c->rx_len - off < 2 + mlen) {
             break;
         }
-        worker_batch_begin(w);
-        size_t len = worker_answer(w, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2, true,
-                                   (const struct sockaddr *)&c->peer);
-        worker_batch_end(w);
+        size_t len = p->answer(p->answer_ctx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2,
+                               (const struct sockaddr *)&c->peer);
         off += 2 + mlen;
         c->nqueries++;
-        c->last = ev_now(w->loop); /* a whole query: not idle */
+        c->last = ev_now(p->loop); /* a whole query: not idle */
         if (set->tcp_max_queries && c->nqueries >= set->tcp_max_queries) {
             c->closing = true;
         }
@@ -212,7 +205,7 @@ static void process(tcp_conn_t *c)
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
     }
-    if (c->tx_len == 0 && (c->closing || (w->tcp_pool.draining && c->rx_len == 0))) {
+    if (c->tx_len == 0 && (c->closing || (p->draining && c->rx_len == 0))) {
         conn_close(c); /* draining: everything that was in flight is answered */
     }
 }
@@ -256,15 +249,15 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
  * nearer of the two. @return false if it was closed. */
 static bool check_time(tcp_conn_t *c)
 {
-    worker_t *w = c->w;
-    const settings_t *set = w->set;
-    ev_tstamp now = ev_now(w->loop);
+    tcp_pool_t *p = c->p;
+    const settings_t *set = *p->set;
+    ev_tstamp now = ev_now(p->loop);
     ev_tstamp idle_left = c->last + (ev_tstamp)set->tcp_idle_timeout_s - now;
     ev_tstamp left = idle_left;
     if (set->tcp_max_conn_time_s) {
         ev_tstamp total_left = c->start + (ev_tstamp)set->tcp_max_conn_time_s - now;
         if (total_left <= 0) {
-            STAT_INC(CTR(&w->actx.st, TCP_CLOSED_TIME));
+            STAT_INC(CTR(p->st, TCP_CLOSED_TIME));
             conn_close(c);
             return false;
         }
@@ -273,12 +266,12 @@ static bool check_time(tcp_conn_t *c)
         }
     }
     if (idle_left <= 0) {
-        STAT_INC(CTR(&w->actx.st, TCP_CLOSED_IDLE));
+        STAT_INC(CTR(p->st, TCP_CLOSED_IDLE));
         conn_close(c);
         return false;
     }
     c->timer.repeat = left;
-    ev_timer_again(w->loop, &c->timer);
+    ev_timer_again(p->loop, &c->timer);
     return true;
 }
 
@@ -309,16 +302,16 @@ void tcp_settings_changed(tcp_pool_t *p)
  * recovers. */
 static void fd_short_set(tcp_pool_t *p, bool is_short, int err)
 {
-    server_t *srv = p->w->srv;
+    tcp_shared_t *sh = p->shared;
     if (is_short) {
         p->fd_short = true;
         if (!ev_is_active(&p->fd_retry)) {
             ev_timer_set(&p->fd_retry, TCP_FD_RETRY_S, 0);
-            ev_timer_start(p->w->loop, &p->fd_retry);
+            ev_timer_start(p->loop, &p->fd_retry);
         }
         if (!p->fd_episode) {
             p->fd_episode = true;
-            if (atomic_fetch_add(&srv->tcp_fd_short, 1) == 0) {
+            if (atomic_fetch_add(&sh->fd_short, 1) == 0) {
                 log_warn("TCP: out of file descriptors (accept: %s); accepting paused, "
                          "retrying every %.2f s",
                          strerror(err), TCP_FD_RETRY_S);
@@ -326,7 +319,7 @@ static void fd_short_set(tcp_pool_t *p, bool is_short, int err)
         }
     } else if (p->fd_episode) {
         p->fd_episode = false;
-        if (atomic_fetch_sub(&srv->tcp_fd_short, 1) == 1) {
+        if (atomic_fetch_sub(&sh->fd_short, 1) == 1) {
             log_info("TCP: file descriptors available, accepting again");
         }
     }
@@ -334,15 +327,14 @@ static void fd_short_set(tcp_pool_t *p, bool is_short, int err)
 
 static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-    worker_t *w = io->data;
-    tcp_pool_t *p = &w->tcp_pool;
+    tcp_pool_t *p = io->data;
     (void)revents;
     if (p->draining) {
         return;
     }
-    unsigned max = w->set->tcp_max;
+    unsigned max = (*p->set)->tcp_max;
     for (;;) {
-        if (!slot_take(w->srv, max)) {
+        if (!slot_take(p->shared, max)) {
             p->full = true; /* wait in the backlog; slot_give wakes us */
             break;
         }
@@ -367,7 +359,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         } else {
             c = xmalloc(sizeof(*c));
         }
-        c->w = w;
+        c->p = p;
         c->fd = fd;
         c->peer = peer;
         c->rx_len = c->tx_len = c->tx_off = 0;
@@ -386,7 +378,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         ev_io_start(loop, &c->io);
         ev_init(&c->timer, timer_cb);
         c->timer.data = c;
-        STAT_INC(CTR(&w->actx.st, TCP_ACCEPTED));
+        STAT_INC(CTR(p->st, TCP_ACCEPTED));
         check_time(c);
     }
     watch_update(p);
@@ -397,12 +389,11 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void fd_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     tcp_pool_t *p = t->data;
-    worker_t *w = p->w;
     (void)revents;
     p->fd_short = false;
-    for (int i = 0; i < w->nsock && !p->fd_short && !p->draining; i++) {
-        if (w->tcp[i].fd >= 0) {
-            accept_cb(loop, &w->tcp[i].io, EV_READ);
+    for (int i = 0; i < p->nsock && !p->fd_short && !p->draining; i++) {
+        if (p->socks[i].fd >= 0) {
+            accept_cb(loop, &p->socks[i].io, EV_READ);
         }
     }
     watch_update(p);
@@ -417,25 +408,34 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
     watch_update(p);
 }
 
-void tcp_pool_init(tcp_pool_t *p, worker_t *w)
+void tcp_pool_init(tcp_pool_t *p, tcp_shared_t *sh, const settings_t *const *set,
+                   counters_t *st, tcp_answer_fn answer, void *ctx)
 {
     memset(p, 0, sizeof(*p));
     atomic_init(&p->started, false);
-    p->w = w;
+    p->shared = sh;
+    p->set = set;
+    p->st = st;
+    p->answer = answer;
+    p->answer_ctx = ctx;
+    p->next_pool = sh->pools;
+    sh->pools = p;
 }
 
-void tcp_pool_start(tcp_pool_t *p)
+void tcp_pool_start(tcp_pool_t *p, struct ev_loop *loop, lsock_t *socks, int nsock)
 {
-    worker_t *w = p->w;
-    for (int i = 0; i < w->nsock; i++) {
-        ev_io_init(&w->tcp[i].io, accept_cb, w->tcp[i].fd, EV_READ);
-        w->tcp[i].io.data = w;
+    p->loop = loop;
+    p->socks = socks;
+    p->nsock = nsock;
+    for (int i = 0; i < nsock; i++) {
+        ev_io_init(&socks[i].io, accept_cb, socks[i].fd, EV_READ);
+        socks[i].io.data = p;
     }
     ev_init(&p->fd_retry, fd_retry_cb);
     p->fd_retry.data = p;
     ev_async_init(&p->wake, wake_cb);
     p->wake.data = p;
-    ev_async_start(w->loop, &p->wake);
+    ev_async_start(p->loop, &p->wake);
     watch_update(p);
     atomic_store_explicit(&p->started, true, memory_order_release);
 }
@@ -450,23 +450,22 @@ static void drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 void tcp_drain_start(tcp_pool_t *p)
 {
-    worker_t *w = p->w;
     p->draining = true;
     watch_update(p);
-    ev_timer_stop(w->loop, &p->fd_retry);
+    ev_timer_stop(p->loop, &p->fd_retry);
     tcp_conn_t *c = p->live;
     while (c) {
         tcp_conn_t *next = c->next;
         if (c->tx_len == 0) {
             /* read what the client has sent, answer it, close if that was all */
-            conn_cb(w->loop, &c->io, EV_READ);
+            conn_cb(p->loop, &c->io, EV_READ);
         }
         c = next;
     }
     if (p->live) {
-        ev_timer_init(&p->drain, drain_cb, WORKER_DRAIN_S, 0);
+        ev_timer_init(&p->drain, drain_cb, TCP_DRAIN_S, 0);
         p->drain.data = p;
-        ev_timer_start(w->loop, &p->drain);
+        ev_timer_start(p->loop, &p->drain);
     }
 }
 

@@ -2,7 +2,7 @@
 /*
  * worker.c -- worker threads, the UDP path and the one function both UDP and
  * TCP answer through (see worker.h).
- * Hot path (udp_cb, udp_batch, worker_answer): no malloc, no lock, no log.
+ * Hot path (udp_cb, udp_batch, worker_answer, tcp_answer): no malloc, no lock, no log.
  */
 #include "dnsd/worker.h"
 
@@ -96,6 +96,17 @@ size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, 
     if (n > 0 && !is_tcp && set->rrl) {
         n = rate_limit(w, set, peer, out, n);
     }
+    return n;
+}
+
+/* The TCP pool's answer callback (tcp.h): one TCP query is one batch. */
+static size_t tcp_answer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap,
+                         const struct sockaddr *peer)
+{
+    worker_t *w = ctx;
+    worker_batch_begin(w);
+    size_t n = worker_answer(w, q, qlen, out, cap, true, peer);
+    worker_batch_end(w);
     return n;
 }
 
@@ -260,7 +271,7 @@ worker_t *worker_new(server_t *srv, int idx)
         w->rx_iov[i].iov_len = UDP_BUF;
     }
     w->actx.rd = &w->rd;
-    tcp_pool_init(&w->tcp_pool, w);
+    tcp_pool_init(&w->tcp_pool, &srv->tcp, &w->set, &w->actx.st, tcp_answer, w);
     return w;
 }
 
@@ -294,7 +305,7 @@ int worker_start(worker_t *w)
         w->udp[i].io.data = w;
         ev_io_start(w->loop, &w->udp[i].io);
     }
-    tcp_pool_start(&w->tcp_pool);
+    tcp_pool_start(&w->tcp_pool, w->loop, w->tcp, w->nsock);
     int rc = pthread_create(&w->th, NULL, worker_main, w);
     return rc ? -rc : 0;
 }

@@ -45,16 +45,8 @@ typedef struct server {
     worker_t **w;
     snap_t geo;                 /* geo_state_t, published by the main thread */
     snap_t settings;            /* settings_t, published by the main thread */
-    _Atomic unsigned tcp_open;  /* TCP connections open in all workers (tcp.h) */
-    _Atomic int tcp_fd_short;   /* workers out of descriptors for accept (tcp.h) */
+    tcp_shared_t tcp;           /* every worker's TCP pool: the open count, wake-ups (tcp.h) */
 } server_t;
-
-typedef struct lsock {
-    int fd;
-    bool pktinfo; /* bound to a wildcard address: reply from the query's destination */
-    int family;
-    ev_io io;
-} lsock_t;
 
 struct worker {
     int idx;
@@ -68,7 +60,7 @@ struct worker {
     const settings_t *set;   /* the settings it uses (own thread only; held in srv->settings) */
     ev_async reconf;         /* main -> worker: new settings published */
     int nsock;
-    lsock_t udp[CONF_LISTEN_MAX];
+    lsock_t udp[CONF_LISTEN_MAX]; /* lsock_t: tcp.h */
     lsock_t tcp[CONF_LISTEN_MAX];
     /* UDP batch state, made once */
     struct mmsghdr rx[UDP_BATCH], tx[UDP_BATCH];
@@ -85,7 +77,7 @@ struct worker {
 worker_t *worker_new(server_t *srv, int idx);
 /** Start its thread; it opens its read txn and loop there. */
 int worker_start(worker_t *w);
-#define WORKER_DRAIN_S 2.0 /* at shutdown, TCP clients get this long to finish */
+#define WORKER_DRAIN_S TCP_DRAIN_S /* at shutdown, TCP clients get this long to finish */
 
 /**
  * Ask the worker to stop (main thread, any time after worker_start): it
