@@ -397,6 +397,31 @@ int zj_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id)
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
 }
 
+/* Hand out zone @p zone_id's entries from sequence @p seq on (positioned
+ * with @p op: MDB_SET_RANGE from the first at or after it, MDB_SET_KEY at
+ * exactly it) to @p cb, in commit order. A damaged entry is DNSD_ESTORE;
+ * whatever @p cb returns other than 0 stops and is returned. */
+static int hand_out(MDB_cursor *c, uint32_t zone_id, uint64_t seq, MDB_cursor_op op,
+                    zj_entry_cb cb, void *arg)
+{
+    uint8_t kb[12];
+    jkey(kb, zone_id, seq);
+    MDB_val k = {sizeof(kb), kb}, v;
+    int rc = mdb_cursor_get(c, &k, &v, op);
+    while (rc == 0 && k.mv_size >= 4 && zs_get32(k.mv_data) == zone_id) {
+        zj_entry_t e;
+        if (!entry_decode(&k, &v, &e)) {
+            return DNSD_ESTORE;
+        }
+        int err = cb(&e, arg);
+        if (err) {
+            return err;
+        }
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
+}
+
 int zj_foreach(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zj_entry_cb cb, void *arg)
 {
     if (!s->has_journal) {
@@ -407,27 +432,9 @@ int zj_foreach(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zj_entry_cb cb, vo
     if (rc) {
         return zs_mdb_err(rc);
     }
-    uint8_t kb[12];
-    jkey(kb, zone_id, 1);
-    MDB_val k = {sizeof(kb), kb}, v;
-    int err = 0;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= 4 && zs_get32(k.mv_data) == zone_id) {
-        zj_entry_t e;
-        if (!entry_decode(&k, &v, &e)) {
-            err = DNSD_ESTORE;
-            break;
-        }
-        if ((err = cb(&e, arg)) != 0) {
-            break;
-        }
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
+    rc = hand_out(c, zone_id, 1, MDB_SET_RANGE, cb, arg);
     mdb_cursor_close(c);
-    if (err) {
-        return err;
-    }
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
+    return rc;
 }
 
 int zj_changes(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t from, uint32_t current,
@@ -485,24 +492,7 @@ int zj_changes(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t from, uin
         return err;
     }
     /* then forward from there, handing each entry out */
-    jkey(kb, zone_id, start);
-    k.mv_size = sizeof(kb);
-    k.mv_data = kb;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-    while (rc == 0 && k.mv_size == 12 && zs_get32(k.mv_data) == zone_id) {
-        zj_entry_t e;
-        if (!entry_decode(&k, &v, &e)) {
-            err = DNSD_ESTORE;
-            break;
-        }
-        if ((err = cb(&e, arg)) != 0) {
-            break;
-        }
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
+    rc = hand_out(c, zone_id, start, MDB_SET_KEY, cb, arg);
     mdb_cursor_close(c);
-    if (err) {
-        return err;
-    }
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
+    return rc;
 }
