@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acme/certdb.h"
@@ -372,6 +373,20 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
  * does not answer authoritatively is logged and skipped: we cannot reach
  * it). Then answer the challenges.
  */
+/* Is string @p v in JSON array @p a? */
+static bool json_str_in(json_t *a, const char *v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        if (json_is_string(x) && strcmp(json_string_value(x), v) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int step_check(acme_worker_t *w, step_t *st)
 {
     json_t *o = ord_order_of(st);
@@ -422,6 +437,20 @@ static int step_check(acme_worker_t *w, step_t *st)
             acme_db_read_end(w->s, txn);
         }
     }
+    /* One pass stays within acme-http-timeout: the ACME thread never blocks
+     * longer than that (a lease keep-alive may share it). The pairs (owner,
+     * server) seen to hold the values are remembered in the order, so many
+     * slow servers are worked through over several passes, each asked once. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long budget_ms = (w->cfg.http_timeout_s > 0 ? w->cfg.http_timeout_s : 1) * 1000;
+    bool paused = false;
+    int asked = 0;
+    json_t *seen = json_object_get(o, "visible_on");
+    if (!json_is_array(seen)) {
+        seen = json_array();
+        json_object_set_new(o, "visible_on", seen);
+    }
     /* the values per owner (apex + wildcard share one owner) */
     size_t i;
     json_t *ch;
@@ -450,17 +479,39 @@ static int step_check(acme_worker_t *w, step_t *st)
             continue;
         }
         for (int t = 0; t < nt && all; t++) {
+            char as[80], pair[DNAME_MAXLEN * 4 + 100];
+            addr_str(&targets[t], as, sizeof(as));
+            snprintf(pair, sizeof(pair), "%s %s", acme_js(ch, "owner"), as);
+            if (json_str_in(seen, pair)) {
+                checked += i == 0;
+                continue;
+            }
+            struct timespec t1;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            long left = budget_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
+                                     (t1.tv_nsec - t0.tv_nsec) / 1000000);
+            /* a query (UDP, then TCP on truncation) takes at most 2 x q_ms: one
+             * is started only if that fits in what is left, except the pass's
+             * first, so every pass makes progress */
+            int q_ms = budget_ms / 2 < 1000 ? (int)(budget_ms / 2) : 1000;
+            if (asked > 0 && left < 2L * q_ms) {
+                snprintf(why, sizeof(why), "%s: not asked yet (a pass stops at acme-http-timeout)",
+                         as);
+                paused = true;
+                all = false;
+                break;
+            }
+            asked++;
             int v = acme_dns01_visible((const struct sockaddr *)&targets[t], sizeof(targets[t]),
-                                       owner, vals, nv, 1000, why, sizeof(why));
+                                       owner, vals, nv, q_ms, why, sizeof(why));
             if (v == 1) {
+                json_array_append_new(seen, json_string(pair));
                 checked += i == 0;
                 continue;
             }
             if (v < 0 && !is_self[t]) {
                 /* an NS we cannot ask: said once per order, not once per
                  * owner and visit (the order remembers whom it warned about) */
-                char as[80];
-                addr_str(&targets[t], as, sizeof(as));
                 json_t *warned = json_object_get(o, "ns_unchecked");
                 if (!json_is_array(warned)) {
                     warned = json_array();
@@ -491,8 +542,14 @@ static int step_check(acme_worker_t *w, step_t *st)
                      w->cfg.propagation_timeout_s, why);
             return STEP_FAIL;
         }
-        log_debug("acme: %s: waiting for TXT visibility: %s", st->id, why);
-        set_int(st->state, "next_try", now + 1);
+        if (paused) {
+            log_info("acme: %s: TXT visibility: %zu check(s) confirmed; the pass stopped at "
+                     "acme-http-timeout (%ld s) and goes on at the next",
+                     st->id, json_array_size(seen), w->cfg.http_timeout_s);
+        } else {
+            log_debug("acme: %s: waiting for TXT visibility: %s", st->id, why);
+        }
+        set_int(st->state, "next_try", now + (paused ? 0 : 1));
         return STEP_WAIT;
     }
     ca_t *ca;
