@@ -26,6 +26,15 @@ int tz_wire(const char *s, uint8_t *out)
     return (int)o;
 }
 
+const uint8_t *tz_name(const char *s)
+{
+    static uint8_t buf[8][256];
+    static int slot;
+    uint8_t *out = buf[slot++ % 8];
+    tz_wire(s, out);
+    return out;
+}
+
 static zw_zone_t zone_new(zw_t *w, const char *apex)
 {
     uint8_t a[256];

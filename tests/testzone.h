@@ -14,6 +14,8 @@
 
 /** "www.example.test." -> wire form in @p out; returns its length. */
 int tz_wire(const char *s, uint8_t *out);
+/** The same into one of eight rotating static buffers (valid for the next seven calls). */
+const uint8_t *tz_name(const char *s);
 
 /** Create the store in directory @p dir (which must exist); aborts on error. */
 zs_store_t *tz_build(const char *dir);

@@ -364,15 +364,15 @@ int main(void)
             }
             char what[160];
             snprintf(what, sizeof(what), "%s: nothing written past the size", cases[i].what);
-            ok(intact && len <= cap, what);
+            ok(intact && len <= cap, "%s", what);
             snprintf(what, sizeof(what), "%s: length %zu", cases[i].what, want);
-            is_int((int)len, (int)want, what);
+            is_int((int)len, (int)want, "%s", what);
             if (cases[i].want_qd >= 0 && len >= 12) {
                 snprintf(what, sizeof(what), "%s: QDCOUNT %d, TC or an error", cases[i].what,
                          cases[i].want_qd);
                 ok(get16(buf + 4) == cases[i].want_qd &&
                        ((get16(buf + 2) & DNS_F_TC) || cases[i].edns_ver),
-                   what);
+                   "%s", what);
             }
         }
     }

@@ -18,25 +18,14 @@
 #include "zones/base/err.h"
 #include "zones/journal.h"
 #include "zones/regions.h"
+#include "zones/rrtype.h"
 #include "zones/writer.h"
 
-#define DNS_T_A     1
-#define DNS_T_NS    2
-#define DNS_T_CNAME 5
-#define DNS_T_SOA   6
-#define DNS_T_TXT   16
 
 static zs_store_t *st;
 static char dir[] = "/tmp/t_journal.XXXXXX";
 
-static const uint8_t *W(const char *s)
-{
-    static uint8_t buf[8][256];
-    static int slot;
-    uint8_t *out = buf[slot++ % 8];
-    tz_wire(s, out);
-    return out;
-}
+#define W(s) tz_name(s) /* wire form, rotating buffers (testzone.h) */
 
 static size_t wlen(const uint8_t *n)
 {

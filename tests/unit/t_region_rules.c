@@ -25,14 +25,7 @@
 static zs_store_t *st;
 static char dir[] = "/tmp/t_region_rules.XXXXXX";
 
-static const uint8_t *W(const char *s)
-{
-    static uint8_t buf[8][256];
-    static int slot;
-    uint8_t *out = buf[slot++ % 8];
-    tz_wire(s, out);
-    return out;
-}
+#define W(s) tz_name(s) /* wire form, rotating buffers (testzone.h) */
 
 static uint64_t regions_gen(void)
 {

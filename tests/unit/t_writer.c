@@ -22,15 +22,7 @@
 static zs_store_t *st;
 static char dir[] = "/tmp/t_writer.XXXXXX";
 
-/* "www.example.test" -> wire, in one of eight rotating buffers */
-static const uint8_t *W(const char *s)
-{
-    static uint8_t buf[8][256];
-    static int slot;
-    uint8_t *out = buf[slot++ % 8];
-    tz_wire(s, out);
-    return out;
-}
+#define W(s) tz_name(s) /* wire form, rotating buffers (testzone.h) */
 
 static size_t wlen(const uint8_t *n)
 {
