@@ -35,6 +35,27 @@ const uint8_t *tz_name(const char *s)
     return out;
 }
 
+zs_store_t *tz_store_tmp(char *dir)
+{
+    diag_t d = {0};
+    zs_store_t *st = NULL;
+    if (!mkdtemp(dir) || zs_open(dir, ZS_OPEN_CREATE, 0, &st, &d) != 0) {
+        printf("Bail out! cannot make a store in %s: %s\n", dir, d.text);
+        return NULL;
+    }
+    return st;
+}
+
+void tz_store_rm(zs_store_t *st, const char *dir)
+{
+    zs_close(st);
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        printf("# could not remove %s\n", dir);
+    }
+}
+
 static zw_zone_t zone_new(zw_t *w, const char *apex)
 {
     uint8_t a[256];

@@ -17,6 +17,14 @@ int tz_wire(const char *s, uint8_t *out);
 /** The same into one of eight rotating static buffers (valid for the next seven calls). */
 const uint8_t *tz_name(const char *s);
 
+/**
+ * An empty store in a new directory made from the mkdtemp() template
+ * @p dir (changed in place); NULL after printing "Bail out!" on error.
+ */
+zs_store_t *tz_store_tmp(char *dir);
+/** Close @p st and remove its directory @p dir (a note, not a failure, if that fails). */
+void tz_store_rm(zs_store_t *st, const char *dir);
+
 /** Create the store in directory @p dir (which must exist); aborts on error. */
 zs_store_t *tz_build(const char *dir);
 

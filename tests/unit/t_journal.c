@@ -419,9 +419,7 @@ static void test_wrap(void)
 
 int main(void)
 {
-    diag_t d = {0};
-    if (!mkdtemp(dir) || zs_open(dir, ZS_OPEN_CREATE, 0, &st, &d) != 0) {
-        printf("Bail out! cannot open a store in %s: %s\n", dir, d.text);
+    if ((st = tz_store_tmp(dir)) == NULL) {
         return 1;
     }
     test_touched();
@@ -429,11 +427,6 @@ int main(void)
     test_ixfr_order();
     test_retention();
     test_wrap();
-    zs_close(st);
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0) {
-        printf("# could not remove %s\n", dir);
-    }
+    tz_store_rm(st, dir);
     return done_testing();
 }

@@ -465,9 +465,7 @@ static void test_damaged(void)
 
 int main(void)
 {
-    diag_t d = {0};
-    if (!mkdtemp(dir) || zs_open(dir, ZS_OPEN_CREATE, 0, &st, &d) != 0) {
-        printf("Bail out! cannot make a store in %s: %s\n", dir, d.text);
+    if ((st = tz_store_tmp(dir)) == NULL) {
         return 1;
     }
     test_zones();
@@ -478,11 +476,6 @@ int main(void)
     test_iteration();
     test_clear_delete();
     test_damaged();
-    zs_close(st);
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0) {
-        printf("# could not remove %s\n", dir);
-    }
+    tz_store_rm(st, dir);
     return done_testing();
 }
