@@ -214,8 +214,78 @@ def store_seeds():
         return seeds
 
 
+def tsig_seeds():
+    """Messages signed by dnspython (an implementation independent of ours)
+    with fuzz_tsig.c's keys at its fixed clock, and the error shapes."""
+    import dns.flags
+    import dns.rcode
+    import dns.rrset
+    import dns.tsig
+    import dns.tsigkeyring
+    import time as _time
+    now = 1700000000
+    real = _time.time
+    _time.time = lambda: now  # dnspython signs at time.time()
+    ring = dns.tsigkeyring.from_text({
+        "fuzz-key.example.": ("hmac-sha256", "ZnV6ei1rZXktc2VjcmV0LWhtYWMtc2hhMjU2LWZ1eno="),
+        "fuzz-sha1.example.": ("hmac-sha1", "ZnV6ei1zaGExLXNlY3JldC0yMGI="),
+        "unknown.example.": ("hmac-sha256", "ZnV6ei1rZXktc2VjcmV0LWhtYWMtc2hhMjU2LWZ1eno="),
+    })
+    seeds = {}
+
+    def query(key, name="example.test.", rtype="AXFR", qid=0x1234, **kw):
+        m = dns.message.make_query(name, rtype)
+        m.flags = 0
+        m.id = qid
+        if key:
+            m.use_tsig(ring, keyname=key, **kw)
+        return m
+
+    seeds["sha256-axfr"] = query("fuzz-key.example.").to_wire()
+    seeds["sha1-soa"] = query("fuzz-sha1.example.", rtype="SOA").to_wire()
+    seeds["sha256-soa"] = query("fuzz-key.example.", rtype="SOA").to_wire()
+    m = query(None, rtype="SOA")
+    m.use_edns(0, 0, 1232)
+    m.use_tsig(ring, keyname="fuzz-key.example.")
+    seeds["sha256-opt-then-tsig"] = m.to_wire()
+    seeds["badkey"] = query("unknown.example.").to_wire()
+    seeds["unsigned"] = query(None).to_wire()
+    u = dns.message.make_query("example.test.", "SOA")
+    u.set_opcode(dns.opcode.UPDATE)
+    u.use_tsig(ring, keyname="fuzz-key.example.")
+    seeds["update"] = u.to_wire()
+    _time.time = lambda: now - 1000
+    seeds["badtime"] = query("fuzz-key.example.").to_wire()
+    _time.time = lambda: now
+    # a truncated MAC (16 of 32 bytes): the RDATA is rewritten by hand
+    w = bytearray(seeds["sha256-axfr"])
+    alg = b"\x0bhmac-sha256\x00"
+    a = w.rindex(alg) + len(alg)
+    mac_at = a + 8
+    w[mac_at:mac_at + 2] = (16).to_bytes(2, "big")
+    del w[mac_at + 2 + 16:mac_at + 2 + 32]
+    rdlen_at = w.rindex(b"\x00\xfa\x00\xff") + 8
+    rdlen = int.from_bytes(w[rdlen_at:rdlen_at + 2], "big") - 16
+    w[rdlen_at:rdlen_at + 2] = rdlen.to_bytes(2, "big")
+    seeds["truncated-16"] = bytes(w)
+    # answers to fuzz_tsig.c's own request (ID 0x1234, example.test AXFR,
+    # hmac-sha256, signed at the same time): dnspython signs the same bytes,
+    # so the request MAC matches and the first answer verifies
+    req = query("fuzz-key.example.")
+    req = dns.message.from_wire(req.to_wire(), keyring=ring)
+    r = dns.message.make_response(req)
+    r.answer.append(dns.rrset.from_text("a.example.test.", 300, "IN", "A", "192.0.2.1"))
+    seeds["answer-signed"] = r.to_wire()
+    r = dns.message.make_response(req)
+    r.set_rcode(dns.rcode.NOTAUTH)
+    r.use_tsig(ring, keyname="fuzz-key.example.", tsig_error=dns.rcode.BADKEY)
+    seeds["answer-badkey"] = r.to_wire()
+    _time.time = real
+    return seeds
+
+
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
-           "store": store_seeds}
+           "store": store_seeds, "tsig": tsig_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
