@@ -247,10 +247,12 @@ int tsig_sign_response(tsig_ctx_t *ctx, uint8_t *buf, size_t *len, size_t cap, u
 /**
  * Build the whole answer to a request that failed TSIG verification with
  * @p tsig_error (the positive return of tsig_verify_request()): the
- * request's header (QR set, RCODE NOTAUTH, other sections empty) and
- * question, then the TSIG RR as tsig_sign_response() makes it.
- * @return 0 and *@p len, DNSD_ESPACE, or DNSD_EMALFORMED (no question to copy:
- * the answer is then header-only).
+ * request's header (ID, opcode and RD kept; QR set, RCODE NOTAUTH, other
+ * sections empty) and its question when it has one that is uncompressed
+ * (else the answer has none), then the TSIG RR as tsig_sign_response()
+ * makes it. Works for any opcode (an UPDATE's zone section is copied as
+ * the question). @return 0 and *@p len; DNSD_ESPACE (*@p len 0);
+ * DNSD_EMALFORMED if @p req is shorter than a header.
  */
 int tsig_answer_error(tsig_ctx_t *ctx, const uint8_t *req, size_t req_len, uint8_t *buf,
                       size_t *len, size_t cap, uint64_t now, int tsig_error);
@@ -289,7 +291,8 @@ int tsig_verify_response(tsig_ctx_t *ctx, const uint8_t *msg, size_t len, uint64
  */
 bool tsig_ctx_complete(const tsig_ctx_t *ctx);
 
-/** Name of a TSIG error ("BADSIG", ...), or "NOERROR"/"TSIG error N". Static. */
+/** Name of a TSIG error ("NOERROR", "BADSIG", "BADKEY", "BADTIME", "BADTRUNC", else
+ * "TSIG error"). Static. */
 const char *tsig_error_name(int tsig_error);
 
 #endif
