@@ -99,16 +99,26 @@ typedef struct xfr_out {
     MDB_cursor *cur;
     xfr_query_t q;
     int state;
-    bool done;
+    bool started;                /* the cursor was positioned */
     bool in_rrset;               /* rr/roff: the RRset being sent, next record at roff */
     zs_rrset_t rr;
     size_t roff;
+    uint8_t full[DNAME_KEY_MAX * 2]; /* the apex key, then an owner's relative key */
+    size_t aklen;
     uint8_t owner[DNAME_MAXLEN + 1];
+    bool has_pending;            /* a record that did not fit in the last message */
+    struct xfr_rec {
+        const uint8_t *owner;
+        uint16_t type;
+        uint32_t ttl;
+        const uint8_t *rdata;
+        uint16_t rdlen;
+    } pending;
     const uint8_t *soa_rd;       /* the current SOA (into the map) */
     uint16_t soa_rdlen;
     uint32_t soa_ttl;
     struct xfr_ixfr *ix;         /* IXFR differences, NULL otherwise */
-    void *comp;                  /* compression table of the message being built */
+    struct xfr_comp *comp;       /* compression table of the message being built */
 } xfr_out_t;
 
 /**
