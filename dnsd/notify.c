@@ -12,6 +12,9 @@
  * its id comes back from the target's address, which ends it (a rcode
  * other than NOERROR is logged). A newer serial of the same zone replaces
  * a send still waiting for its answer. notify_kick() runs a tick at once.
+ * At start-up every zone's targets get one NOTIFY (as BIND and Knot send
+ * when a zone loads), so a secondary that missed a change or saw a
+ * transfer cut while dnsd was down catches up at once.
  * Sockets: one non-blocking UDP socket per family, bound to the wildcard
  * address on an ephemeral port; answers are read by an ev_io watcher.
  */
@@ -232,8 +235,8 @@ static int scan_cb(const zw_zone_t *z, void *arg)
     }
     sc->nz[sc->count++] = (nzone_t){z->id, serial, true};
     nzone_t *old = zone_find(sc->n, z->id);
-    if (!sc->initial && (!old || old->serial != serial)) {
-        zone_changed(sc->n, sc->txn, z, serial);
+    if (sc->initial || !old || old->serial != serial) {
+        zone_changed(sc->n, sc->txn, z, serial); /* at start: tell them we are back */
     }
     return 0;
 }
@@ -379,7 +382,8 @@ notify_t *notify_new(struct ev_loop *loop, zs_store_t *store)
         free(n);
         return NULL;
     }
-    run(n, true); /* what is there at start is not news */
+    run(n, true); /* at start every zone's targets hear from us (as BIND and Knot do): a
+                   * secondary that missed a change while we were down catches up */
     ev_timer_init(&n->tick, tick_cb, NOTIFY_TICK_S, NOTIFY_TICK_S);
     n->tick.data = n;
     ev_timer_start(loop, &n->tick);
