@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 need dig
 need_dnspython
-plan 5
+plan 7
 make_store example.test "$DATA/example.test.zone"
 start_dnsd --tcp-max-connections 2 --xfr-max-transfers 1 --rrl-rate 0
 dnsctl zone set example.test --allow-transfer 127.0.0.1 >/dev/null
@@ -63,3 +63,49 @@ PY
 like "$out" 'soa-id=2 an=1' "the request read ahead with the first transfer is answered next"
 like "$out" 'axfr1=123 axfr3=123' "both AXFRs on the kept connection are complete"
 like "$(cat "$TMPD/dnsd.log")" 'xfr: 1 transfer threads' "xfr-max-transfers 1: one transfer thread"
+
+# a full queue: the one transfer thread is held by an allowed client's idle
+# connection (kept XFROUT_IDLE_MS for its next request), so IXFR-over-UDP
+# requests queue up; past the queue's bound (2 x 1 + 16) the worker answers
+# SERVFAIL itself instead of waiting
+"$PYTHON" - "$PORT" "$TMPD/held" <<'PY' &
+import os, socket, struct, sys, time
+import dns.message
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+w = dns.message.make_query("example.test.", "AXFR").to_wire()
+s.sendall(struct.pack("!H", len(w)) + w)
+s.recv(65536)
+open(sys.argv[2], "w").write("held\n")
+time.sleep(8)
+PY
+HELD_PID=$!
+i=0
+while [ ! -s "$TMPD/held" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+out=$("$PYTHON" - "$PORT" <<'PY'
+import socket, sys, time
+import dns.message, dns.rcode, dns.rrset
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for i in range(40):
+    m = dns.message.make_query("example.test.", "IXFR")
+    m.id = i
+    m.authority.append(dns.rrset.from_text("example.test.", 0, "IN", "SOA", ". . 1 0 0 0 0"))
+    s.sendto(m.to_wire(), ("127.0.0.1", port))
+rcodes = []
+end = time.time() + 2
+while time.time() < end:
+    try:
+        r = dns.message.from_wire(s.recv(4096))
+        rcodes.append(dns.rcode.to_text(r.rcode()))
+    except socket.timeout:
+        break
+print("servfail=%d" % rcodes.count("SERVFAIL"))
+PY
+)
+like "$out" 'servfail=(1[0-9]|2[0-9])$' "a full hand-off queue: the worker answers SERVFAIL at once ($out)"
+# shutdown does not wait for the held connection's idle time (10 s)
+signal_dnsd TERM 5
+is "$DNSD_GONE/$DNSD_RC" yes/0 "SIGTERM while a transfer thread holds a connection: a clean, prompt exit"
+kill "$HELD_PID" 2>/dev/null
+wait "$HELD_PID" 2>/dev/null
