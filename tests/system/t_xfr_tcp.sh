@@ -108,4 +108,4 @@ like "$out" 'servfail=(1[0-9]|2[0-9])$' "a full hand-off queue: the worker answe
 signal_dnsd TERM 5
 is "$DNSD_GONE/$DNSD_RC" yes/0 "SIGTERM while a transfer thread holds a connection: a clean, prompt exit"
 kill "$HELD_PID" 2>/dev/null
-wait "$HELD_PID" 2>/dev/null
+wait "$HELD_PID" 2>/dev/null || true
