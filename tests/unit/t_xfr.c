@@ -491,6 +491,9 @@ static void test_axfr(void)
     q = mkq("nope.test.", DNS_T_AXFR, 0);
     r = run_xfr(&q, XFR_MSG_MAX);
     is_int(r.err, DNSD_ENOZONE, "axfr: unknown zone is DNSD_ENOZONE");
+    q = mkq(".", DNS_T_AXFR, 0);
+    r = run_xfr(&q, XFR_MSG_MAX);
+    is_int(r.err, DNSD_ENOZONE, "axfr: the root is DNSD_ENOZONE (found by fuzzing: was an LMDB error)");
     q = mkq("www.example.test.", DNS_T_AXFR, 0);
     r = run_xfr(&q, XFR_MSG_MAX);
     is_int(r.err, DNSD_ENOZONE, "axfr: a name that is not an apex is DNSD_ENOZONE");
