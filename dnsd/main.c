@@ -19,10 +19,13 @@
 
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
+#include "dnsd/handoff.h"
+#include "dnsd/notify.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
 #include "dnsd/stats.h"
 #include "dnsd/worker.h"
+#include "dnsd/xfrout.h"
 #include "zones/base/err.h"
 #include "zones/base/file.h"
 #include "zones/base/log.h"
@@ -460,7 +463,15 @@ int main(int argc, char **argv)
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
     orch.certs = certs;
+    xfrout_t *xfr = xfrout_start(srv.store, cfg->xfr_max_transfers);
+    orch.notify = notify_new(orch.loop, srv.store);
     orch_run(&orch);
+    /* the hand-off consumers end before the workers: a connection they
+     * hold gives its slot back to a worker's pool (handoff.h) */
+    ho_shutdown();
+    xfrout_stop(xfr);
+    notify_free(orch.notify);
+    orch.notify = NULL;
     certs_stop(certs);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */

@@ -36,6 +36,23 @@
  *           The journal came after version 1 without a version bump: it is
  *           a new sub-database, created by any writable open; a read-only
  *           open of an older store has none and reads it as empty.
+ *   tsig    TSIG keys and who uses them (zones/tsig.h), never read by queries:
+ *           'k' | canonical key of the key name (names.h) -> key value:
+ *               u8 format (1) | u8 algorithm (tsig_alg_t: 1 sha1, 2 sha224,
+ *               3 sha256, 4 sha384, 5 sha512) | u16 secret_len | secret
+ *           'r' | canonical key of the key name | 0x00 | label -> empty:
+ *               a reference (tsig_ref_add: "xfrout example.com.", ...); the
+ *               0x00 cannot start a label, so one key's references are
+ *               contiguous and never mixed with a longer name's
+ *           Added after version 1 without a bump, like the journal.
+ *   xfrout  outgoing transfer settings per zone (zones/xfracl.h), never read
+ *           by queries:
+ *           u32 zone id | 'a' -> transfer ACL; u32 zone id | 'n' -> NOTIFY
+ *               targets; both: u8 format (1) | u8 count (<= 32) | count x
+ *               (u8 family (0 any, AF_INET, AF_INET6) | u8 prefix |
+ *               16 bytes address | u16 port (notify; 0 in an ACL) |
+ *               u16 key_len | TSIG key name, wire form, lower case (0: none))
+ *           Added after version 1 without a bump, like the journal.
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -65,6 +82,8 @@
 #define ZS_DB_REGIONS "regions" /* operator regions: see zones/regions.h */
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
+#define ZS_DB_TSIG    "tsig"    /* TSIG keys: see zones/tsig.h */
+#define ZS_DB_XFROUT  "xfrout"  /* transfer ACLs, NOTIFY targets: see zones/xfracl.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"
