@@ -613,6 +613,9 @@ int xfr_out_begin(xfr_out_t *x, zs_store_t *s, MDB_txn *txn, const xfr_query_t *
     if (q->qtype == DNS_T_AXFR && q->udp) {
         return -ENOTSUP;
     }
+    if (q->qname_len == 1) {
+        return DNSD_ENOZONE; /* the root: no store key can name it (LMDB refuses empty keys) */
+    }
     uint8_t apex[DNAME_MAXLEN + 1];
     memcpy(apex, q->qname, q->qname_len);
     dname_lower(apex);

@@ -159,7 +159,11 @@ int xfr_out_begin(xfr_out_t *x, zs_store_t *s, MDB_txn *txn, const xfr_query_t *
  * DNSD_ELIMIT: a single record does not fit in @p cap (the transfer must be
  * abandoned: answer SERVFAIL if nothing was sent yet, else close);
  * DNSD_ESTORE: a damaged stored value; -EINVAL: called after the last
- * message or with a bad @p cap. Never allocates; bounded work per call.
+ * message or with a bad @p cap. Never allocates. Work per call: one
+ * message's records, plus the regional RRsets skipped on the way. Names
+ * can only point at names in the first 16 KiB of a message (XFR_COMP_MAX),
+ * so a @p cap above that trades a few percent of bytes for fewer messages
+ * (Knot and NSD send about 16 KiB; BENCHMARKS.md has the figures).
  */
 int xfr_out_next(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len);
 

@@ -23,6 +23,7 @@ import tempfile
 import dns.edns
 import dns.message
 import dns.rdatatype
+import dns.rrset
 
 
 def write(target, seeds):
@@ -281,11 +282,41 @@ def tsig_seeds():
     r.use_tsig(ring, keyname="fuzz-key.example.", tsig_error=dns.rcode.BADKEY)
     seeds["answer-badkey"] = r.to_wire()
     _time.time = real
+def xfr_seeds():
+    """Transfer requests for tests/testzone.c's zones; the last byte picks the
+    transport (bit 0: UDP) and the message cap (512 + (byte >> 1) * 257)."""
+    seeds = {}
+
+    def q(name, rdtype, serial=None, edns=False, tail=b"\xff", qid=0x4242):
+        m = dns.message.make_query(name, rdtype, use_edns=0 if edns else None)
+        m.id = qid
+        m.flags = 0
+        if serial is not None:
+            soa = dns.rrset.from_text(name, 3600, "IN", "SOA",
+                                      "ns1.example.test. h.example.test. %d 1 2 3 4" % serial)
+            m.authority.append(soa)
+        return m.to_wire() + tail
+
+    seeds["axfr"] = q("example.test.", "AXFR")
+    seeds["axfr-edns"] = q("example.test.", "AXFR", edns=True)
+    seeds["axfr-small"] = q("example.test.", "AXFR", tail=b"\x00")
+    seeds["axfr-udp"] = q("example.test.", "AXFR", tail=b"\x01")
+    seeds["axfr-case"] = q("ExAmPlE.TeSt.", "AXFR")
+    seeds["axfr-deep"] = q("deep.example.test.", "AXFR")
+    seeds["axfr-nozone"] = q("nope.test.", "AXFR")
+    seeds["ixfr-uptodate"] = q("example.test.", "IXFR", serial=2)
+    seeds["ixfr-old"] = q("example.test.", "IXFR", serial=0)
+    seeds["ixfr-ahead"] = q("example.test.", "IXFR", serial=100)
+    seeds["ixfr-udp"] = q("example.test.", "IXFR", serial=0, tail=b"\x01")
+    seeds["ixfr-nosoa"] = q("example.test.", "IXFR")
+    seeds["a-query"] = q("example.test.", "A")
+    seeds["truncated"] = q("example.test.", "IXFR", serial=1)[:30]
     return seeds
 
 
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
            "store": store_seeds, "tsig": tsig_seeds}
+           "store": store_seeds, "xfr": xfr_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
