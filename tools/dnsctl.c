@@ -40,6 +40,11 @@ static void usage(FILE *f)
             "  zone set ZONE --ecs on|off   use EDNS Client Subnet for this zone (default on)\n"
             "  zone set ZONE [--journal-max-changes N|default] [--journal-max-bytes N|default]\n"
             "                               how much of its change journal the zone keeps\n"
+            "  zone set ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY] | --no-primary\n"
+            "                               make the default view a secondary copy (or stop)\n"
+            "  zone add ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY]\n"
+            "                               a new secondary zone, empty until its first transfer\n"
+            "  zone show ZONE [--json]      settings and transfer state (primary, serial, timers)\n"
             "  zone defaults [--journal-max-changes N] [--journal-max-bytes N]\n"
             "                               show or set the store-wide journal limits\n"
             "  zone journal ZONE [--from SERIAL] [--json]\n"
@@ -131,7 +136,7 @@ int ctl_diag(const char *prefix, const diag_t *d)
 }
 
 static const struct {
-    unsigned bit;
+    uint64_t bit;
     const char *name;
 } opt_names[] = {
     {CTL_OPT_NS, "--ns"},
@@ -164,9 +169,12 @@ static const struct {
     {CTL_OPT_FROM, "--from"},
     {CTL_OPT_JMAX_CHANGES, "--journal-max-changes"},
     {CTL_OPT_JMAX_BYTES, "--journal-max-bytes"},
+    {CTL_OPT_PRIMARY, "--primary"},
+    {CTL_OPT_TSIG, "--tsig"},
+    {CTL_OPT_NO_PRIMARY, "--no-primary"},
 };
 
-int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
+int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
 {
     for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
         if ((c->opt_seen & opt_names[i].bit) && !(allowed & opt_names[i].bit)) {
@@ -412,7 +420,7 @@ static bool opt_is(const char *arg, const char *name)
 /* options that take one value, given at most once: where the value goes */
 static const struct {
     const char *name;
-    unsigned bit;
+    uint64_t bit;
     size_t off;
     bool list;
 } val_opts[] = {
@@ -439,6 +447,8 @@ static const struct {
     {"--from", CTL_OPT_FROM, offsetof(ctl_t, from), false},
     {"--journal-max-changes", CTL_OPT_JMAX_CHANGES, offsetof(ctl_t, jmax_changes), false},
     {"--journal-max-bytes", CTL_OPT_JMAX_BYTES, offsetof(ctl_t, jmax_bytes), false},
+    {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
+    {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
 };
 
 int main(int argc, char **argv)
@@ -509,6 +519,8 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_REUSE_KEY;
         } else if (strcmp(a, "--force") == 0) {
             c.opt_seen |= CTL_OPT_FORCE;
+        } else if (strcmp(a, "--no-primary") == 0) {
+            c.opt_seen |= CTL_OPT_NO_PRIMARY;
         } else {
             size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
             for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {

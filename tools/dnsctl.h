@@ -57,6 +57,9 @@
 #define CTL_OPT_FROM        0x8000000u  /* zone journal: --from SERIAL */
 #define CTL_OPT_JMAX_CHANGES 0x10000000u /* zone set/defaults: --journal-max-changes N */
 #define CTL_OPT_JMAX_BYTES  0x20000000u /* zone set/defaults: --journal-max-bytes N */
+#define CTL_OPT_PRIMARY     (1ull << 30) /* zone set/add: --primary ADDR[:PORT],... */
+#define CTL_OPT_TSIG        (1ull << 31) /* zone set/add: --tsig KEY (with --primary) */
+#define CTL_OPT_NO_PRIMARY  (1ull << 32) /* zone set: --no-primary */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -64,7 +67,7 @@ typedef struct ctl {
     const char *store;   /* --store, $DNSD_STORE, or the built-in default */
     size_t map_size;     /* --store-map-size in bytes; 0: the store's own size */
     bool json;           /* --json */
-    unsigned opt_seen;   /* CTL_OPT_* given on the command line */
+    uint64_t opt_seen;   /* CTL_OPT_* given on the command line (64 bits: 32 were used up) */
     const char *ns[CTL_NS_MAX];
     int nns;             /* --ns, in order */
     const char *email;   /* --email */
@@ -90,6 +93,8 @@ typedef struct ctl {
     const char *from;    /* --from SERIAL: zone journal */
     const char *jmax_changes; /* --journal-max-changes N|default */
     const char *jmax_bytes;   /* --journal-max-bytes N|default */
+    const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
+    const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -102,6 +107,13 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+/* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
+int ctl_zone_add(ctl_t *c);
+int ctl_zone_show(ctl_t *c);
+/** Apply --primary/--tsig/--no-primary to zone @p z in @p w. CTL_OK or printed. */
+int ctl_secondary_set(ctl_t *c, zw_t *w, zw_zone_t *z);
+/** After the commit: say what zone @p name's secondary settings are now. */
+void ctl_secondary_print(ctl_t *c, const char *name);
 /* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
 int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);
@@ -121,7 +133,7 @@ int ctl_diag(const char *prefix, const diag_t *d);
  * CTL_OPT_* mask) and a positional count outside [@p min, @p max] (max -1:
  * any). @return CTL_OK or CTL_USAGE (message printed).
  */
-int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max);
+int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max);
 
 /**
  * Open the store: @p write for commands that edit it, @p create to make it

@@ -492,13 +492,17 @@ static int zone_set(ctl_t *c)
     zw_t w = {0};
     zw_zone_t z;
     int rc, err;
-    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES,
+    if ((rc = ctl_check_args(c, "zone set",
+                             CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES |
+                                 CTL_OPT_PRIMARY | CTL_OPT_TSIG | CTL_OPT_NO_PRIMARY,
                              1, 1))) {
         return rc;
     }
-    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes) {
+    bool sec = c->opt_seen & (CTL_OPT_PRIMARY | CTL_OPT_TSIG | CTL_OPT_NO_PRIMARY);
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !sec) {
         return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
-                         "--journal-max-bytes N)");
+                         "--journal-max-bytes N, --primary ADDR[:PORT] [--tsig KEY], "
+                         "--no-primary)");
     }
     bool on = c->ecs && strcmp(c->ecs, "on") == 0;
     if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
@@ -524,6 +528,9 @@ static int zone_set(ctl_t *c)
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
+    if (sec && ctl_secondary_set(c, &w, &z) != CTL_OK) {
+        goto out;
+    }
     if ((err = zw_commit(&w, NULL)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
@@ -539,6 +546,9 @@ static int zone_set(ctl_t *c)
                own.max_changes == ZJ_INHERIT ? " (store default)" : "",
                (unsigned long long)lim.max_bytes,
                own.max_bytes == ZJ_INHERIT ? " (store default)" : "");
+    }
+    if (sec) {
+        ctl_secondary_print(c, c->argv[0]);
     }
     rc = CTL_OK;
 out:
@@ -573,6 +583,12 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "defaults") == 0) {
         return ctl_zone_defaults(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export, "
-                     "journal, defaults)", verb);
+    if (strcmp(verb, "add") == 0) {
+        return ctl_zone_add(c);
+    }
+    if (strcmp(verb, "show") == 0) {
+        return ctl_zone_show(c);
+    }
+    return ctl_usage("unknown command \"zone %s\" (create, add, delete, list, show, set, "
+                     "import, export, journal, defaults)", verb);
 }
