@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dnsd/certs.h"
+#include "dnsd/xfrin.h"
 #include "dnsd/config.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
@@ -460,7 +461,9 @@ int main(int argc, char **argv)
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
     orch.certs = certs;
+    xfrin_t *xfrin = xfrin_start(srv.store); /* secondary zones: transfers in, NOTIFY in */
     orch_run(&orch);
+    xfrin_stop(xfrin);
     certs_stop(certs);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */
