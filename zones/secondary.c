@@ -184,7 +184,7 @@ int zsec_conf_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zsec_conf
     return rec_put(s, txn, zone_id, REC_CONF, v, off);
 }
 
-#define STATE_FIXED (1 + 1 + 4 + 8 * 5 + 1 + 1)
+#define STATE_FIXED (1 + 1 + 4 + 8 * 4 + 1 + 1)
 
 int zsec_state_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zsec_state_t *out)
 {
