@@ -57,9 +57,12 @@
 #define CTL_OPT_FROM        0x8000000u  /* zone journal: --from SERIAL */
 #define CTL_OPT_JMAX_CHANGES 0x10000000u /* zone set/defaults: --journal-max-changes N */
 #define CTL_OPT_JMAX_BYTES  0x20000000u /* zone set/defaults: --journal-max-bytes N */
-#define CTL_OPT_PRIMARY     (1ull << 30) /* zone set/add: --primary ADDR[:PORT],... */
-#define CTL_OPT_TSIG        (1ull << 31) /* zone set/add: --tsig KEY (with --primary) */
-#define CTL_OPT_NO_PRIMARY  (1ull << 32) /* zone set: --no-primary */
+#define CTL_OPT_ALGORITHM   0x40000000u /* tsig add: --algorithm A */
+#define CTL_OPT_SECRET      0x80000000u /* tsig add: --secret B64 */
+#define CTL_OPT_FORMAT      0x100000000ull /* tsig show: --format bind|knot|nsd */
+#define CTL_OPT_PRIMARY     (1ull << 33) /* zone set/add: --primary ADDR[:PORT],... */
+#define CTL_OPT_TSIG        (1ull << 34) /* zone set/add: --tsig KEY (with --primary) */
+#define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -67,7 +70,7 @@ typedef struct ctl {
     const char *store;   /* --store, $DNSD_STORE, or the built-in default */
     size_t map_size;     /* --store-map-size in bytes; 0: the store's own size */
     bool json;           /* --json */
-    uint64_t opt_seen;   /* CTL_OPT_* given on the command line (64 bits: 32 were used up) */
+    uint64_t opt_seen;   /* CTL_OPT_* given on the command line (64 bits: more options) */
     const char *ns[CTL_NS_MAX];
     int nns;             /* --ns, in order */
     const char *email;   /* --email */
@@ -93,6 +96,9 @@ typedef struct ctl {
     const char *from;    /* --from SERIAL: zone journal */
     const char *jmax_changes; /* --journal-max-changes N|default */
     const char *jmax_bytes;   /* --journal-max-bytes N|default */
+    const char *algorithm; /* --algorithm: tsig add */
+    const char *secret;    /* --secret: tsig add (base64) */
+    const char *format;    /* --format: tsig show */
     const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
     const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     int argc;            /* positional arguments after "GROUP VERB" */
@@ -107,6 +113,7 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+int ctl_tsig(ctl_t *c, const char *verb);
 /* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
 int ctl_zone_add(ctl_t *c);
 int ctl_zone_show(ctl_t *c);

@@ -93,6 +93,8 @@ typedef int (*tsig_lookup_fn)(const uint8_t *name, void *arg, tsig_key_t *out);
 /** One TSIG exchange (server or client side); tsig_ctx_init() it first. */
 typedef struct tsig_ctx {
     tsig_key_t key;       /* the key in use (for an unknown key: name/alg only) */
+    uint8_t alg_wire[DNAME_MAXLEN + 1]; /* algorithm name as the request gave it (echoed
+                                         * in an error answer, even when unknown) */
     bool have_key;        /* key found and algorithm matched */
     bool is_client;
     uint16_t orig_id;     /* Original ID of the exchange */
