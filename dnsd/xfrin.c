@@ -52,6 +52,7 @@
 #include "zones/base/xalloc.h"
 #include "zones/rrtype.h"
 #include "zones/secondary.h"
+#include "zones/tsig.h"
 #include "zones/writer.h"
 
 #define XFRIN_POLL_MS        250     /* store generation check and NOTIFY wait */
@@ -84,6 +85,8 @@ typedef struct sec_zone {
     uint8_t flags;
     zsec_conf_t conf;
     zsec_state_t st;
+    tsig_key_t key; /* the primary's TSIG key, copied from the store (conf.key_len != 0) */
+    bool has_key;   /* found: requests are signed, answers and NOTIFY verified */
     uint64_t due;  /* next refresh, seconds (in memory; st.next is what was stored) */
     bool seen;     /* reload: still in the store */
 } sec_zone_t;
@@ -159,8 +162,10 @@ static int reload_cb(const zw_zone_t *z, void *arg)
     e->flags = z->flags;
     e->conf = conf;
     zsec_state_get(r->x->s, r->txn, z->id, &e->st); /* absent or damaged: zeroed, start over */
+    e->has_key = conf.key_len && tsig_key_get(r->x->s, r->txn, conf.key, &e->key) == 0;
     const sec_zone_t *old = zone_by_id(r->x, z->id);
-    if (old && memcmp(&old->conf, &conf, sizeof(conf)) == 0) {
+    if (old && memcmp(&old->conf, &conf, sizeof(conf)) == 0 && old->has_key == e->has_key &&
+        (!e->has_key || memcmp(&old->key, &e->key, sizeof(e->key)) == 0)) {
         e->due = old->due; /* unchanged settings: keep the timer */
     } else {
         e->due = 0; /* new zone or new primaries: refresh now */
@@ -473,6 +478,60 @@ static int build_query(const sec_zone_t *z, uint16_t type, uint16_t id, const xl
     return st == LDNS_STATUS_OK ? 0 : DNSD_EMALFORMED;
 }
 
+/*
+ * Send query @p q (@p qlen bytes, from build_query(); freed here) on @p fd,
+ * TSIG-signed with the zone's key when it has one (@p ctx then holds the
+ * exchange for the answers). @return 0, or an error with @p err set.
+ */
+static int send_query(const sec_zone_t *sz, int fd, uint8_t *q, size_t qlen, tsig_ctx_t *ctx,
+                      const char *what, char *err)
+{
+    size_t cap = qlen + TSIG_RR_MAX;
+    uint8_t *buf = xmalloc(cap);
+    memcpy(buf, q, qlen);
+    free(q);
+    int rc = 0;
+    if (sz->conf.key_len && !sz->has_key) {
+        char kn[4 * 255 + 2];
+        dname_to_str(sz->conf.key, kn, sizeof(kn));
+        set_err(err, "TSIG key %s is not in the store (dnsctl tsig add)", kn);
+        rc = DNSD_ENOTFOUND;
+        goto out;
+    }
+    if (sz->has_key && (rc = tsig_sign_request(ctx, &sz->key, buf, &qlen, cap, now_s())) != 0) {
+        set_err(err, "%s: cannot sign: %s", what, dnsd_strerror(rc));
+        goto out;
+    }
+    if ((rc = tcp_send_msg(fd, buf, qlen)) != 0) {
+        set_err(err, "%s: %s", what, strerror(-rc));
+        rc = DNSD_ENET;
+    }
+out:
+    free(buf);
+    return rc;
+}
+
+/* Verify an answer's TSIG when the exchange is signed. @return 0 or an error, @p err set. */
+static int verify_answer(const sec_zone_t *sz, tsig_ctx_t *ctx, const uint8_t *buf, size_t len,
+                         char *err)
+{
+    if (!sz->has_key) {
+        return 0;
+    }
+    size_t lw;
+    int rc = tsig_verify_response(ctx, buf, len, now_s(), &lw);
+    if (rc > 0) {
+        set_err(err, "TSIG %s%s", tsig_error_name(rc),
+                ctx->peer_error ? " (from the primary)" : " (the answer failed our check)");
+        return DNSD_ECRYPTO;
+    }
+    if (rc < 0) {
+        set_err(err, "TSIG: %s", dnsd_strerror(rc));
+        return DNSD_ECRYPTO;
+    }
+    return 0;
+}
+
 static uint16_t new_id(void)
 {
     uint16_t id;
@@ -505,7 +564,7 @@ static int take_msg(const sec_zone_t *z, const uint8_t *buf, size_t len, uint16_
         char *s = ldns_pkt_rcode2str(ldns_pkt_get_rcode(p));
         set_err(err, "answered %s", s ? s : "?");
         free(s);
-        rc = DNSD_ENET;
+        rc = DNSD_ERANGE; /* an IXFR refused or not implemented: an AXFR may do */
         goto out;
     }
     ldns_rr_list *qs = ldns_pkt_question(p);
@@ -574,7 +633,7 @@ static bool stream_done(const xlist_t *l, size_t *nsoa_seen, size_t from)
 
 /* Receive a transfer answer (AXFR or IXFR) for the query with id @p id. */
 static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id, uint16_t qtype,
-                    xfr_t *x, char *err)
+                    tsig_ctx_t *ctx, xfr_t *x, char *err)
 {
     uint8_t *buf = xmalloc(65536);
     uint64_t end = now_ms() + (uint64_t)XFRIN_XFR_MAX_S * 1000u;
@@ -591,6 +650,9 @@ static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id,
             set_err(err, "%s after %u message%s", rc == -ETIMEDOUT ? "timed out" : strerror(-rc),
                     nmsg, nmsg == 1 ? "" : "s");
             rc = DNSD_ENET;
+            break;
+        }
+        if ((rc = verify_answer(z, ctx, buf, len, err)) != 0) {
             break;
         }
         total += len;
@@ -616,7 +678,7 @@ static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id,
         x->serial = soa_field(&x->l, &x->l.r[0], 0);
         if (x->l.n == 1 && nmsg == 0 && qtype == DNS_T_IXFR) {
             x->uptodate = true; /* RFC 1995 2: a lone SOA, the client is current */
-            break;
+            goto done;
         }
         for (size_t i = scanned; i < x->l.n; i++) {
             if (x->l.r[i].type == DNS_T_SOA && !soa_ok(&x->l, &x->l.r[i])) {
@@ -629,8 +691,14 @@ static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id,
         scanned = x->l.n;
         if (stream_done(&x->l, &nsoa, from)) {
             x->ixfr = x->l.r[1].type == DNS_T_SOA;
-            break;
+            goto done;
         }
+    }
+    goto out;
+done:
+    if (z->has_key && !tsig_ctx_complete(ctx)) {
+        set_err(err, "TSIG: the last message is not signed (RFC 8945 5.3.1)");
+        rc = DNSD_ECRYPTO;
     }
 out:
     free(buf);
@@ -860,11 +928,11 @@ static int soa_query(const sec_zone_t *sz, int fd, uint32_t *serial, char *err)
         set_err(err, "cannot build the SOA query");
         return rc;
     }
-    rc = tcp_send_msg(fd, q, qlen);
-    free(q);
-    if (rc) {
-        set_err(err, "SOA query: %s", strerror(-rc));
-        return DNSD_ENET;
+    tsig_ctx_t ctx;
+    tsig_ctx_init(&ctx);
+    if ((rc = send_query(sz, fd, q, qlen, &ctx, "SOA query", err)) != 0) {
+        tsig_ctx_fini(&ctx);
+        return rc;
     }
     uint8_t *buf = xmalloc(65536);
     size_t len;
@@ -874,6 +942,10 @@ static int soa_query(const sec_zone_t *sz, int fd, uint32_t *serial, char *err)
     if (rc) {
         set_err(err, "SOA query: %s", rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
         rc = DNSD_ENET;
+    } else if ((rc = verify_answer(sz, &ctx, buf, len, err)) != 0) {
+        char e2[ZSEC_ERROR_MAX];
+        snprintf(e2, sizeof(e2), "%s", err);
+        set_err(err, "SOA query: %s", e2);
     } else if ((rc = take_msg(sz, buf, len, id, DNS_T_SOA, true, &l, &rcode, err)) == 0) {
         rc = DNSD_EMALFORMED;
         set_err(err, "SOA query: no SOA for the zone in the answer");
@@ -892,6 +964,7 @@ static int soa_query(const sec_zone_t *sz, int fd, uint32_t *serial, char *err)
     }
     free(buf);
     xlist_free(&l);
+    tsig_ctx_fini(&ctx);
     return rc;
 }
 
@@ -935,14 +1008,17 @@ static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xf
         set_err(err, "cannot build the %s query", qtype == DNS_T_IXFR ? "IXFR" : "AXFR");
         return rc;
     }
-    rc = tcp_send_msg(fd, q, qlen);
-    free(q);
-    if (rc) {
-        set_err(err, "%s query: %s", qtype == DNS_T_IXFR ? "IXFR" : "AXFR", strerror(-rc));
-        return DNSD_ENET;
-    }
+    tsig_ctx_t ctx;
+    tsig_ctx_init(&ctx);
     memset(t, 0, sizeof(*t));
-    rc = recv_xfr(x, sz, fd, id, qtype, t, err);
+    rc = send_query(sz, fd, q, qlen, &ctx, qtype == DNS_T_IXFR ? "IXFR query" : "AXFR query",
+                    err);
+    if (rc) {
+        tsig_ctx_fini(&ctx);
+        return rc;
+    }
+    rc = recv_xfr(x, sz, fd, id, qtype, &ctx, t, err);
+    tsig_ctx_fini(&ctx);
     if (rc) {
         char e2[ZSEC_ERROR_MAX];
         snprintf(e2, sizeof(e2), "%s", err);
@@ -978,7 +1054,8 @@ static int refresh_from(xfrin_t *x, sec_zone_t *sz, const zsec_primary_t *p, cha
     if (rc == 0) {
         rc = commit(x, sz, &t, from, err);
     }
-    if (have && rc != 0 && rc != DNSD_ENET && !x->stop) {
+    if (have && rc != 0 && rc != DNSD_ENET && rc != DNSD_ECRYPTO && rc != DNSD_ENOTFOUND &&
+        !x->stop) {
         /* the IXFR did not fit (or the primary could not give one): the whole zone */
         log_info("xfrin: zone %s: IXFR from %s failed (%s); trying AXFR", sz->name, from, err);
         xlist_free(&t.l);
@@ -1094,11 +1171,11 @@ static const char *peer_str(const ho_msg_t *m, char *buf, size_t cap)
     return buf;
 }
 
-/* The answer: the query's header and question, QR and AA set, @p rcode. */
-static void notify_reply(ho_msg_t *m, size_t qend, uint8_t rcode)
+/* The answer: the query's header and question, QR and AA set, @p rcode; signed with @p ctx. */
+static void notify_reply(ho_msg_t *m, size_t qend, uint8_t rcode, tsig_ctx_t *ctx)
 {
-    uint8_t out[12 + DNAME_MAXLEN + 1 + 4];
-    size_t n = qend <= sizeof(out) ? qend : 12;
+    uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + TSIG_RR_MAX];
+    size_t n = qend <= 12 + DNAME_MAXLEN + 1 + 4 ? qend : 12;
     memcpy(out, m->msg, n);
     out[2] = (uint8_t)((out[2] & 0x78) | 0x80 | 0x04); /* QR, opcode kept, AA; no TC/RD */
     out[3] = rcode & 0x0F;
@@ -1106,7 +1183,21 @@ static void notify_reply(ho_msg_t *m, size_t qend, uint8_t rcode)
     zs_put16(out + 6, 0);
     zs_put16(out + 8, 0);
     zs_put16(out + 10, 0);
+    if (ctx && tsig_sign_response(ctx, out, &n, sizeof(out), now_s(), 0) != 0) {
+        return; /* cannot sign: no answer rather than an unsigned one */
+    }
     ho_reply(m, out, n);
+}
+
+/* A tsig_lookup_fn that knows one key: the zone's. */
+static int zone_key(const uint8_t *name, void *arg, tsig_key_t *out)
+{
+    const sec_zone_t *sz = arg;
+    if (!sz->has_key || !dname_eq(name, sz->key.name)) {
+        return DNSD_ENOTFOUND;
+    }
+    *out = sz->key;
+    return 0;
 }
 
 static void notify_handle(xfrin_t *x, ho_msg_t *m)
@@ -1115,13 +1206,13 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
     const uint8_t *p = m->msg;
     if (m->len < 12 || ((p[2] >> 3) & 0x0F) != 4 || (p[2] & 0x80) || zs_get16(p + 4) != 1) {
         if (m->len >= 12 && !(p[2] & 0x80)) {
-            notify_reply(m, 12, DNS_R_FORMERR);
+            notify_reply(m, 12, DNS_R_FORMERR, NULL);
         }
         return; /* a response, or no question: nothing to answer */
     }
     int ql = dname_wire_len(p + 12, m->len - 12);
     if (ql < 0 || m->len - 12 - (size_t)ql < 4) {
-        notify_reply(m, 12, DNS_R_FORMERR);
+        notify_reply(m, 12, DNS_R_FORMERR, NULL);
         return;
     }
     size_t qend = 12 + (size_t)ql + 4;
@@ -1141,17 +1232,46 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
         /* Knot answers NOTAUTH for a zone it does not have as a secondary */
         log_info("xfrin: NOTIFY for %s from %s: not a secondary zone here (NOTAUTH)", name,
                  peer);
-        notify_reply(m, qend, RCODE_NOTAUTH);
+        notify_reply(m, qend, RCODE_NOTAUTH, NULL);
         return;
     }
     if (!from_primary(sz, m)) {
         log_warn("xfrin: zone %s: NOTIFY from %s, not one of its primaries: REFUSED", name, peer);
-        notify_reply(m, qend, DNS_R_REFUSED);
+        notify_reply(m, qend, DNS_R_REFUSED, NULL);
         return;
     }
-    log_info("xfrin: zone %s: NOTIFY from %s: refreshing now", name, peer);
-    notify_reply(m, qend, DNS_R_NOERROR);
+    tsig_ctx_t ctx;
+    tsig_ctx_init(&ctx);
+    if (sz->conf.key_len) {
+        /* the zone has a key: the NOTIFY must be signed with it (RFC 8945 5.2) */
+        size_t lw;
+        int rc = tsig_verify_request(m->msg, m->len, zone_key, sz, now_s(), &ctx, &lw);
+        if (rc == DNSD_ENOTFOUND) {
+            log_warn("xfrin: zone %s: NOTIFY from %s without the zone's TSIG key: REFUSED",
+                     name, peer);
+            notify_reply(m, qend, DNS_R_REFUSED, NULL);
+            goto out;
+        }
+        if (rc != 0) {
+            uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + TSIG_RR_MAX];
+            size_t n;
+            log_warn("xfrin: zone %s: NOTIFY from %s: TSIG %s: NOTAUTH", name, peer,
+                     rc > 0 ? tsig_error_name(rc) : "malformed");
+            if (rc > 0 && tsig_answer_error(&ctx, m->msg, m->len, out, &n, sizeof(out), now_s(),
+                                            rc) == 0) {
+                ho_reply(m, out, n);
+            } else {
+                notify_reply(m, qend, rc > 0 ? RCODE_NOTAUTH : DNS_R_FORMERR, NULL);
+            }
+            goto out;
+        }
+    }
+    log_info("xfrin: zone %s: NOTIFY from %s%s: refreshing now", name, peer,
+             sz->conf.key_len ? " (TSIG verified)" : "");
+    notify_reply(m, qend, DNS_R_NOERROR, sz->conf.key_len ? &ctx : NULL);
     sz->due = 0;
+out:
+    tsig_ctx_fini(&ctx);
 }
 
 /* ---- the thread ---- */

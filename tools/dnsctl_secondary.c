@@ -16,6 +16,7 @@
 #include "zones/base/err.h"
 #include "zones/import.h"
 #include "zones/secondary.h"
+#include "zones/tsig.h"
 
 /* --primary A,B,... into @p conf (the key is left alone) */
 static int parse_primaries(const char *list, zsec_conf_t *conf)
@@ -46,29 +47,46 @@ out:
     return rc;
 }
 
-/* --tsig NAME (or "none") into @p conf->key: absolute, lower case */
+/* --tsig NAME (or "none") into @p conf->key: wire form, lower case */
 static int parse_key(const char *arg, zsec_conf_t *conf)
 {
     if (strcmp(arg, "none") == 0 || !*arg) {
-        conf->key[0] = 0;
+        conf->key_len = 0;
         return CTL_OK;
     }
-    uint8_t wire[DNAME_MAXLEN + 1];
-    char buf[CTL_NAME_STR_MAX];
     diag_t d = {0};
-    int n = zf_name_parse(arg, NULL, wire, &d);
+    int n = zf_name_parse(arg, NULL, conf->key, &d);
     if (n < 0) {
         return ctl_usage("--tsig %s: %s", arg, d.text);
     }
     if (n == 1) {
         return ctl_usage("--tsig: a key name cannot be the root");
     }
-    dname_lower(wire);
-    ctl_name_str(wire, buf);
-    if (strlen(buf) >= sizeof(conf->key)) {
-        return ctl_usage("--tsig %s: name too long", arg);
+    dname_lower(conf->key);
+    conf->key_len = (uint16_t)n;
+    return CTL_OK;
+}
+
+/* Move the zone's key reference from @p old to @p now (either may have no key). */
+static int key_refs(zw_t *w, const zw_zone_t *z, const zsec_conf_t *old, const zsec_conf_t *now)
+{
+    char label[TSIG_REF_MAX], kn[CTL_NAME_STR_MAX];
+    int err;
+    zsec_ref_label(z->id, z->apex, label, sizeof(label));
+    if (old && old->key_len && (err = tsig_ref_del(w->s, w->txn, old->key, label)) != 0) {
+        return ctl_err("cannot drop the reference to TSIG key %s: %s",
+                       ctl_name_str(old->key, kn), dnsd_strerror(err));
     }
-    snprintf(conf->key, sizeof(conf->key), "%s", buf);
+    if (now && now->key_len) {
+        err = tsig_ref_add(w->s, w->txn, now->key, label);
+        if (err == DNSD_ENOTFOUND) {
+            return ctl_err("no TSIG key %s (add it first: dnsctl tsig add %s --secret ...)",
+                           ctl_name_str(now->key, kn), kn);
+        }
+        if (err) {
+            return ctl_err("TSIG key %s: %s", ctl_name_str(now->key, kn), dnsd_strerror(err));
+        }
+    }
     return CTL_OK;
 }
 
@@ -76,7 +94,7 @@ int ctl_secondary_set(ctl_t *c, zw_t *w, zw_zone_t *z)
 {
     char name[CTL_NAME_STR_MAX];
     uint32_t serial;
-    zsec_conf_t conf;
+    zsec_conf_t conf, old;
     int err;
 
     ctl_name_str(z->apex, name);
@@ -92,27 +110,32 @@ int ctl_secondary_set(ctl_t *c, zw_t *w, zw_zone_t *z)
                            "(delete it instead: dnsctl zone delete %s)", name, name);
         }
         /* the default view becomes local data, from the serial the primary gave it */
-        if ((err = zsec_zone_drop(w->s, w->txn, z->id)) != 0 ||
+        if ((err = zsec_zone_drop(w->s, w->txn, z->id, z->apex)) != 0 ||
             (err = zw_zone_set_flags(w, z, 0, ZS_ZONE_F_SECONDARY | ZS_ZONE_F_SERVFAIL)) != 0) {
             return ctl_err("zone %s: %s", name, dnsd_strerror(err));
         }
         return CTL_OK;
     }
-    err = zsec_conf_get(w->s, w->txn, z->id, &conf);
+    err = zsec_conf_get(w->s, w->txn, z->id, &old);
     if (err && err != DNSD_ENOTFOUND) {
         return ctl_err("zone %s: %s", name, dnsd_strerror(err));
     }
-    if (!(c->opt_seen & CTL_OPT_PRIMARY) && err == DNSD_ENOTFOUND) {
+    bool had = err == 0;
+    if (!(c->opt_seen & CTL_OPT_PRIMARY) && !had) {
         return ctl_usage("zone %s is not a secondary: --tsig goes with --primary", name);
     }
+    conf = old;
     if (c->primary && parse_primaries(c->primary, &conf) != CTL_OK) {
         return CTL_USAGE;
     }
     if (c->opt_seen & CTL_OPT_PRIMARY) {
-        conf.key[0] = 0; /* a new primary list: its key is the --tsig given with it, or none */
+        conf.key_len = 0; /* a new primary list: its key is the --tsig given with it, or none */
     }
     if (c->tsig && parse_key(c->tsig, &conf) != CTL_OK) {
         return CTL_USAGE;
+    }
+    if (key_refs(w, z, had ? &old : NULL, &conf) != CTL_OK) {
+        return CTL_FAIL;
     }
     if ((err = zsec_conf_put(w->s, w->txn, z->id, &conf)) != 0 ||
         (err = zw_zone_set_flags(w, z, ZS_ZONE_F_SECONDARY, 0)) != 0) {
@@ -129,8 +152,9 @@ static void print_conf(const char *name, const zsec_conf_t *conf)
     for (unsigned i = 0; i < conf->nprimaries; i++) {
         printf("%s %s", i ? "," : "", zsec_primary_str(&conf->primary[i], a, sizeof(a)));
     }
-    if (conf->key[0]) {
-        printf(" (TSIG key %s)", conf->key);
+    if (conf->key_len) {
+        char kn[CTL_NAME_STR_MAX];
+        printf(" (TSIG key %s)", ctl_name_str(conf->key, kn));
     }
     printf("\n");
 }
@@ -180,6 +204,9 @@ int ctl_zone_add(ctl_t *c)
         ctl_err("cannot add zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
+    if (key_refs(&w, &z, NULL, &conf) != CTL_OK) {
+        goto out;
+    }
     if (ctl_commit(&w, NULL) != CTL_OK) {
         goto out;
     }
@@ -227,7 +254,8 @@ int ctl_zone_show(ctl_t *c)
     zw_zone_t z;
     zsec_conf_t conf;
     zsec_state_t st;
-    char name[CTL_NAME_STR_MAX], a[64], t1[32], t2[32], t3[32], t4[32], t5[32];
+    char name[CTL_NAME_STR_MAX], kn[CTL_NAME_STR_MAX], a[64], t1[32], t2[32], t3[32], t4[32];
+    char t5[32];
     uint32_t serial = 0;
     int rc, err;
 
@@ -276,8 +304,8 @@ int ctl_zone_show(ctl_t *c)
                 json_str(stdout, zsec_primary_str(&conf.primary[i], a, sizeof(a)));
             }
             printf("], \"tsig\": ");
-            if (conf.key[0]) {
-                json_str(stdout, conf.key);
+            if (conf.key_len) {
+                json_str(stdout, ctl_name_str(conf.key, kn));
             } else {
                 printf("null");
             }
@@ -304,7 +332,7 @@ int ctl_zone_show(ctl_t *c)
     for (unsigned i = 0; i < conf.nprimaries; i++) {
         printf("%s %s", i ? "," : "", zsec_primary_str(&conf.primary[i], a, sizeof(a)));
     }
-    printf("\ntsig          %s\n", conf.key[0] ? conf.key : "(none)");
+    printf("\ntsig          %s\n", conf.key_len ? ctl_name_str(conf.key, kn) : "(none)");
     printf("last refresh  %s (%s)\n", when(st.last_ok, t2, sizeof(t2)), kind_str(st.kind));
     printf("last attempt  %s\n", when(st.last_try, t3, sizeof(t3)));
     printf("next refresh  %s\n", when(st.next, t4, sizeof(t4)));

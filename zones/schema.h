@@ -52,7 +52,8 @@
  *               u8 format (1) | u8 nprimaries (1..ZSEC_PRIMARY_MAX) |
  *               nprimaries x (u8 family (4 or 6) | 16 bytes address (IPv4 in
  *               the first 4) | u16 port) | u8 key_len | TSIG key name
- *               (text, absolute, lower case; key_len 0: no TSIG)
+ *               (wire form, lower case; key_len 0: no TSIG; the key is in
+ *               "tsig" with a reference "xfrin ZONE.")
  *           u32 zone id | u8 1 -> transfer state:
  *               u8 format (1) | u8 flags (1: has a serial) | u32 serial |
  *               u64 last success (s) | u64 last attempt (s) | u64 next refresh (s) |

@@ -14,6 +14,7 @@
 
 #include "zones/base/err.h"
 #include "zones/schema.h"
+#include "zones/tsig.h"
 
 #define CONF_FORMAT  1u
 #define STATE_FORMAT 1u
@@ -143,11 +144,12 @@ static int conf_decode(const uint8_t *v, size_t len, zsec_conf_t *out)
         return DNSD_ESTORE;
     }
     size_t kl = v[off++];
-    if (kl != len - off || kl >= sizeof(out->key) || memchr(v + off, 0, kl)) {
+    if (kl != len - off || kl > sizeof(out->key) ||
+        (kl && dname_wire_len(v + off, kl) != (int)kl)) {
         return DNSD_ESTORE;
     }
     memcpy(out->key, v + off, kl);
-    out->key[kl] = 0;
+    out->key_len = (uint16_t)kl;
     return 0;
 }
 
@@ -164,9 +166,10 @@ int zsec_conf_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zsec_conf_t *ou
 
 int zsec_conf_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zsec_conf_t *c)
 {
-    uint8_t v[2 + ZSEC_PRIMARY_MAX * 19 + 1 + ZSEC_KEY_MAX];
-    size_t kl = strlen(c->key);
-    if (c->nprimaries == 0 || c->nprimaries > ZSEC_PRIMARY_MAX || kl >= ZSEC_KEY_MAX) {
+    uint8_t v[2 + ZSEC_PRIMARY_MAX * 19 + 1 + DNAME_MAXLEN + 1];
+    size_t kl = c->key_len;
+    if (c->nprimaries == 0 || c->nprimaries > ZSEC_PRIMARY_MAX || kl > sizeof(c->key) ||
+        (kl && dname_wire_len(c->key, kl) != (int)kl)) {
         return DNSD_EMALFORMED;
     }
     size_t off = 0;
@@ -230,10 +233,30 @@ int zsec_state_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zsec_sta
     return rec_put(s, txn, zone_id, REC_STATE, v, STATE_FIXED + el);
 }
 
-int zsec_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id)
+void zsec_ref_label(uint32_t zone_id, const uint8_t *apex, char *buf, size_t cap)
+{
+    char name[4 * 255 + 2];
+    dname_to_str(apex, name, sizeof(name));
+    if (strlen(name) + 6 < TSIG_REF_MAX && strlen(name) + 6 < cap) {
+        snprintf(buf, cap, "xfrin %s", name);
+    } else {
+        snprintf(buf, cap, "xfrin zone-id %u", zone_id);
+    }
+}
+
+int zsec_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex)
 {
     if (!s->has_secondary) {
         return 0;
+    }
+    zsec_conf_t c;
+    if (zsec_conf_get(s, txn, zone_id, &c) == 0 && c.key_len) {
+        char label[TSIG_REF_MAX];
+        zsec_ref_label(zone_id, apex, label, sizeof(label));
+        int err = tsig_ref_del(s, txn, c.key, label);
+        if (err) {
+            return err;
+        }
     }
     for (uint8_t rec = REC_CONF; rec <= REC_STATE; rec++) {
         uint8_t kb[5];

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 #include "zones/base/diag.h"
+#include "zones/names.h"
 #include "zones/store.h"
 
 #define ZSEC_PRIMARY_MAX 8    /* primaries per zone, tried in order */
-#define ZSEC_KEY_MAX     256  /* TSIG key name text, NUL included */
 #define ZSEC_ERROR_MAX   200  /* last error text kept in the state, NUL included */
 #define ZSEC_PORT_DEFAULT 53
 
@@ -36,7 +36,8 @@ typedef struct zsec_primary {
 typedef struct zsec_conf {
     unsigned nprimaries;
     zsec_primary_t primary[ZSEC_PRIMARY_MAX];
-    char key[ZSEC_KEY_MAX]; /* TSIG key name ("" for none), absolute, lower case */
+    uint8_t key[DNAME_MAXLEN + 1]; /* TSIG key name: absolute wire form, lower case */
+    uint16_t key_len;              /* 0: no TSIG */
 } zsec_conf_t;
 
 /* what the last refresh did */
@@ -75,8 +76,18 @@ int zsec_state_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zsec_state_t *
 /** Write it in write txn @p txn. */
 int zsec_state_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zsec_state_t *st);
 
-/** Drop a zone's settings and state (absent is fine) in write txn @p txn. */
-int zsec_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id);
+/**
+ * Drop a zone's settings and state (absent is fine) in write txn @p txn,
+ * and its reference to its TSIG key (zones/tsig.h). @p apex: the zone's.
+ */
+int zsec_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex);
+
+/**
+ * The label of a secondary zone's reference to its TSIG key: "xfrin
+ * example.com.", or "xfrin zone-id N" when the name is too long for a
+ * label (TSIG_REF_MAX). @p cap: at least TSIG_REF_MAX.
+ */
+void zsec_ref_label(uint32_t zone_id, const uint8_t *apex, char *buf, size_t cap);
 
 /** Visit every zone with settings, in id order; the callback's non-0 stops and is returned. */
 typedef int (*zsec_cb)(uint32_t zone_id, const zsec_conf_t *c, void *arg);

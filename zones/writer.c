@@ -476,7 +476,7 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
         err = zj_zone_drop(w->s, w->txn, z->id);
     }
     if (!err) {
-        err = zsec_zone_drop(w->s, w->txn, z->id);
+        err = zsec_zone_drop(w->s, w->txn, z->id, z->apex);
     }
     if (err) {
         return err;
