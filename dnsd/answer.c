@@ -311,6 +311,11 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     if (err) {
         return err;
     }
+    if (z->flags & ZS_ZONE_F_SERVFAIL) {
+        /* a secondary not loaded yet or expired (zones/secondary.h): as Knot and BIND */
+        p->rcode = DNS_R_SERVFAIL;
+        return 0;
+    }
     if (q->qtype == DNS_T_DS && z->apex_labels == k.nlabels) {
         /* DS at a zone's apex belongs to the parent side of the cut
          * (RFC 4035 3.1.4.1): answer from the parent zone if we host it */
@@ -740,8 +745,8 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (resolve(a, &q, src, is_tcp, &p, &zone) != 0) {
         return reply_error(a, &q, out, cap, DNS_R_SERVFAIL);
     }
-    if (p.rcode == DNS_R_REFUSED) {
-        return reply_error(a, &q, out, cap, DNS_R_REFUSED);
+    if (p.rcode == DNS_R_REFUSED || p.rcode == DNS_R_SERVFAIL) {
+        return reply_error(a, &q, out, cap, p.rcode);
     }
     classify(a, &q, &p);
 

@@ -25,6 +25,7 @@
 #include "dnsd/privs.h"
 #include "dnsd/stats.h"
 #include "dnsd/worker.h"
+#include "dnsd/xfrin.h"
 #include "dnsd/xfrout.h"
 #include "zones/base/err.h"
 #include "zones/base/file.h"
@@ -467,10 +468,12 @@ int main(int argc, char **argv)
     orch.certs = certs;
     xfrout_t *xfr = xfrout_start(srv.store, cfg->xfr_max_transfers);
     orch.notify = notify_new(orch.loop, srv.store);
+    xfrin_t *xfrin = xfrin_start(srv.store); /* secondary zones: transfers in, NOTIFY in */
     orch_run(&orch);
     /* the hand-off consumers end before the workers: a connection they
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();
+    xfrin_stop(xfrin);
     xfrout_stop(xfr);
     notify_free(orch.notify);
     orch.notify = NULL;

@@ -44,6 +44,11 @@ static void usage(FILE *f)
             "  zone show ZONE [--json]      serial, transfer ACL and NOTIFY targets\n"
             "  zone set ZONE [--journal-max-changes N|default] [--journal-max-bytes N|default]\n"
             "                               how much of its change journal the zone keeps\n"
+            "  zone set ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY] | --no-primary\n"
+            "                               make the default view a secondary copy (or stop)\n"
+            "  zone add ZONE --primary ADDR[:PORT][,ADDR...] [--tsig KEY]\n"
+            "                               a new secondary zone, empty until its first transfer\n"
+            "  zone show ZONE [--json]      settings and transfer state (primary, serial, timers)\n"
             "  zone defaults [--journal-max-changes N] [--journal-max-bytes N]\n"
             "                               show or set the store-wide journal limits\n"
             "  zone journal ZONE [--from SERIAL] [--json]\n"
@@ -178,6 +183,9 @@ static const struct {
     {CTL_OPT_ALGORITHM, "--algorithm"},
     {CTL_OPT_SECRET, "--secret"},
     {CTL_OPT_FORMAT, "--format"},
+    {CTL_OPT_PRIMARY, "--primary"},
+    {CTL_OPT_TSIG, "--tsig"},
+    {CTL_OPT_NO_PRIMARY, "--no-primary"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -456,6 +464,8 @@ static const struct {
     {"--algorithm", CTL_OPT_ALGORITHM, offsetof(ctl_t, algorithm), false},
     {"--secret", CTL_OPT_SECRET, offsetof(ctl_t, secret), false},
     {"--format", CTL_OPT_FORMAT, offsetof(ctl_t, format), false},
+    {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
+    {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
 };
 
 int main(int argc, char **argv)
@@ -538,6 +548,8 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_REUSE_KEY;
         } else if (strcmp(a, "--force") == 0) {
             c.opt_seen |= CTL_OPT_FORCE;
+        } else if (strcmp(a, "--no-primary") == 0) {
+            c.opt_seen |= CTL_OPT_NO_PRIMARY;
         } else {
             size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
             for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {

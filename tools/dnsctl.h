@@ -61,6 +61,9 @@
 #define CTL_OPT_ALGORITHM   0x40000000u /* tsig add: --algorithm A */
 #define CTL_OPT_SECRET      0x80000000u /* tsig add: --secret B64 */
 #define CTL_OPT_FORMAT      0x100000000ull /* tsig show: --format bind|knot|nsd */
+#define CTL_OPT_PRIMARY     (1ull << 33) /* zone set/add: --primary ADDR[:PORT],... */
+#define CTL_OPT_TSIG        (1ull << 34) /* zone set/add: --tsig KEY (with --primary) */
+#define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -101,6 +104,8 @@ typedef struct ctl {
     const char *algorithm; /* --algorithm: tsig add */
     const char *secret;    /* --secret: tsig add (base64) */
     const char *format;    /* --format: tsig show */
+    const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
+    const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -121,6 +126,13 @@ int ctl_xfrout_print(ctl_t *c, zs_store_t *s, MDB_txn *txn, const zw_zone_t *z);
 /** `zone show ZONE [--json]`. */
 int ctl_xfrout_show(ctl_t *c);
 int ctl_tsig(ctl_t *c, const char *verb);
+/* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
+int ctl_zone_add(ctl_t *c);
+int ctl_zone_show(ctl_t *c);
+/** Apply --primary/--tsig/--no-primary to zone @p z in @p w. CTL_OK or printed. */
+int ctl_secondary_set(ctl_t *c, zw_t *w, zw_zone_t *z);
+/** After the commit: say what zone @p name's secondary settings are now. */
+void ctl_secondary_print(ctl_t *c, const char *name);
 /* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
 int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);

@@ -492,14 +492,18 @@ static int zone_set(ctl_t *c)
     zw_t w = {0};
     zw_zone_t z;
     int rc, err;
-    if ((rc = ctl_check_args(c, "zone set", CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES,
+    if ((rc = ctl_check_args(c, "zone set",
+                             CTL_OPT_ECS | CTL_OPT_JMAX_CHANGES | CTL_OPT_JMAX_BYTES |
+                                 CTL_OPT_PRIMARY | CTL_OPT_TSIG | CTL_OPT_NO_PRIMARY,
                              1, 1))) {
         return rc;
     }
     bool xo = c->nallow_xfr || c->nnotify;
-    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !xo) {
+    bool sec = c->opt_seen & (CTL_OPT_PRIMARY | CTL_OPT_TSIG | CTL_OPT_NO_PRIMARY);
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !xo && !sec) {
         return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
-                         "--journal-max-bytes N, --allow-transfer SPEC, --notify TARGET)");
+                         "--journal-max-bytes N, --allow-transfer SPEC, --notify TARGET, "
+                         "--primary ADDR[:PORT] [--tsig KEY], --no-primary)");
     }
     bool on = c->ecs && strcmp(c->ecs, "on") == 0;
     if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
@@ -529,6 +533,9 @@ static int zone_set(ctl_t *c)
         goto out;
     }
     rc = CTL_FAIL;
+    if (sec && ctl_secondary_set(c, &w, &z) != CTL_OK) {
+        goto out;
+    }
     if ((err = zw_commit(&w, NULL)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
@@ -548,6 +555,9 @@ static int zone_set(ctl_t *c)
                (unsigned long long)lim.max_bytes,
                own.max_bytes == ZJ_INHERIT ? " (store default)" : "");
     }
+    if (sec) {
+        ctl_secondary_print(c, c->argv[0]);
+    }
     rc = CTL_OK;
 out:
     zw_abort(&w);
@@ -564,7 +574,10 @@ int ctl_zone(ctl_t *c, const char *verb)
         return zone_create(c);
     }
     if (strcmp(verb, "show") == 0) {
-        return ctl_xfrout_show(c);
+        return ctl_zone_show(c);
+    }
+    if (strcmp(verb, "add") == 0) {
+        return ctl_zone_add(c);
     }
     if (strcmp(verb, "delete") == 0) {
         return zone_delete(c);
@@ -584,6 +597,6 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "defaults") == 0) {
         return ctl_zone_defaults(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, show, import, export, "
-                     "journal, defaults)", verb);
+    return ctl_usage("unknown command \"zone %s\" (create, add, delete, list, show, set, "
+                     "import, export, journal, defaults)", verb);
 }

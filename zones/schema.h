@@ -53,6 +53,22 @@
  *               16 bytes address | u16 port (notify; 0 in an ACL) |
  *               u16 key_len | TSIG key name, wire form, lower case (0: none))
  *           Added after version 1 without a bump, like the journal.
+ *   secondary  zones whose default view is a copy of a primary's (zones/secondary.h);
+ *           written by dnsctl (settings) and dnsd's transfer thread (state),
+ *           never read by queries (they see only the zone flags below):
+ *           u32 zone id | u8 0 -> settings:
+ *               u8 format (1) | u8 nprimaries (1..ZSEC_PRIMARY_MAX) |
+ *               nprimaries x (u8 family (4 or 6) | 16 bytes address (IPv4 in
+ *               the first 4) | u16 port) | u8 key_len | TSIG key name
+ *               (wire form, lower case; key_len 0: no TSIG; the key is in
+ *               "tsig" with a reference "xfrin ZONE.")
+ *           u32 zone id | u8 1 -> transfer state:
+ *               u8 format (1) | u8 flags (1: has a serial) | u32 serial |
+ *               u64 last success (s) | u64 last attempt (s) | u64 next refresh (s) |
+ *               u64 expire deadline (s, 0: none) | u8 kind of the last transfer
+ *               (0 none, 1 AXFR, 2 IXFR, 3 up to date) | u8 error_len | error text
+ *           The zone's ZS_ZONE_F_SECONDARY flag says "has settings here"; the
+ *           same rule as the journal: a new sub-database, no version bump.
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -84,6 +100,7 @@
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
 #define ZS_DB_TSIG    "tsig"    /* TSIG keys: see zones/tsig.h */
 #define ZS_DB_XFROUT  "xfrout"  /* transfer ACLs, NOTIFY targets: see zones/xfracl.h */
+#define ZS_DB_SECONDARY "secondary" /* secondary zones: see zones/secondary.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"
@@ -94,6 +111,12 @@
 #define ZS_REGION_DEFAULT 0u
 
 #define ZS_ZONE_F_NO_ECS 0x01u /* zone flag: ignore EDNS Client Subnet (use the source address) */
+/* zone flag: the default view is a copy of a primary's (zones/secondary.h); only a
+ * transfer writer (zw_t.xfr) may edit it, overlays stay local */
+#define ZS_ZONE_F_SECONDARY 0x02u
+/* zone flag: answer SERVFAIL for the zone (a secondary before its first transfer, or
+ * expired: RFC 1035 4.3.5, as Knot and BIND do) */
+#define ZS_ZONE_F_SERVFAIL 0x04u
 
 #define ZS_RRSET_FORMAT 1u
 #define ZS_RRSET_HDR    8u       /* format, flags, ttl, count */

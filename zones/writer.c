@@ -28,6 +28,7 @@
 #include "zones/journal.h"
 #include "zones/regions.h"
 #include "zones/xfracl.h"
+#include "zones/secondary.h"
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
 
@@ -478,6 +479,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     if (!err) {
         err = xacl_zone_drop(w->s, w->txn, z->id, z->apex); /* its transfer ACL and NOTIFY targets */
     }
+    if (!err) {
+        err = zsec_zone_drop(w->s, w->txn, z->id, z->apex);
+    }
     if (err) {
         return err;
     }
@@ -504,8 +508,17 @@ static bool region_is(const MDB_val *k, void *arg)
     return k->mv_size >= 9 && zs_get16(kb + k->mv_size - 2) == *(uint16_t *)arg;
 }
 
+/* Only a transfer writer edits the default view of a secondary zone. */
+static bool refused(const zw_t *w, const zw_zone_t *z, uint16_t region)
+{
+    return (z->flags & ZS_ZONE_F_SECONDARY) && region == ZS_REGION_DEFAULT && !w->xfr;
+}
+
 int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions)
 {
+    if (refused(w, z, all_regions ? ZS_REGION_DEFAULT : region)) {
+        return DNSD_ESECONDARY;
+    }
     uint8_t idb[4];
     zs_put32(idb, z->id);
     struct zw_touched *t;
@@ -555,6 +568,9 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     if (!zs_rdata_ok(type, rdata, rdlen)) {
         return DNSD_EMALFORMED; /* the readers would refuse the RRset as damaged */
+    }
+    if (refused(w, z, region)) {
+        return DNSD_ESECONDARY;
     }
     struct zw_touched *t;
     if ((err = touched_get(w, z, &t)) != 0) {
@@ -650,6 +666,9 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     int err = owner_key(z, owner, &k);
     if (err) {
         return err;
+    }
+    if (refused(w, z, region)) {
+        return DNSD_ESECONDARY;
     }
     struct zw_touched *t;
     if ((err = touched_get(w, z, &t)) != 0) {
@@ -1208,13 +1227,28 @@ int zw_prepare(zw_t *w, diag_t *d)
         if (!t->edited || t->deleted) {
             continue;
         }
+        /* the flags as they are now (a zw_zone_set_flags() may have come after the first edit) */
+        zw_zone_t now;
+        if ((err = zw_zone_get(w->s, w->txn, t->z.apex, &now)) != 0) {
+            diag_set(d, "", 0, "cannot read the zone: %s", dnsd_strerror(err));
+            break;
+        }
+        t->z.flags = now.flags;
+        bool secondary = t->z.flags & ZS_ZONE_F_SECONDARY;
+        uint32_t cur;
+        if (secondary && !w->xfr &&
+            zw_soa_serial(w->s, w->txn, &t->z, &cur) == DNSD_EAPEX) {
+            continue; /* a secondary before its first transfer: checked when that comes */
+        }
         if ((err = zw_check_zone(w, &t->z, d)) != 0) {
             break;
         }
-        uint32_t cur;
         if ((err = zw_soa_serial(w->s, w->txn, &t->z, &cur)) != 0) {
             diag_set(d, "", 0, "cannot read the SOA serial: %s", dnsd_strerror(err));
             break;
+        }
+        if (secondary && !w->xfr) {
+            continue; /* an overlay edit: the serial and the journal follow the primary */
         }
         uint32_t to = cur;
         if (t->serial_set) {

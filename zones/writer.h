@@ -41,6 +41,14 @@ typedef struct zw {
     void *rcache; /* zs_region_t[]: region names for the journal, loaded on first need */
     size_t nrcache;
     bool prepared;
+    /* set by the caller after zw_begin(): this writer applies a zone transfer
+     * (dnsd/xfrin.c), the only one allowed to edit the default view of a
+     * secondary zone (ZS_ZONE_F_SECONDARY); every other writer gets
+     * DNSD_ESECONDARY there. A transfer's serial is the primary's
+     * (zw_serial_set()); other writers' edits of a secondary zone (its
+     * overlays) leave its serial alone and are not journalled: the SOA and
+     * the journal, which secondaries of dnsd read, follow the primary. */
+    bool xfr;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */
@@ -106,12 +114,13 @@ int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out
 /** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. */
 int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 
-/** Delete a zone, all its RRsets (every region) and its journal. */
+/** Delete a zone, all its RRsets (every region), its journal and its secondary settings. */
 int zw_zone_delete(zw_t *w, const zw_zone_t *z);
 
 /**
  * Delete every RRset of a zone in @p region (all regions if @p all_regions).
  * The zone counts as touched (checked, serial bumped) if anything went.
+ * The default region (or all) of a secondary zone: DNSD_ESECONDARY unless @p w->xfr.
  */
 int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions);
 
@@ -121,7 +130,8 @@ int zw_zone_clear(zw_t *w, const zw_zone_t *z, uint16_t region, bool all_regions
  * becomes @p ttl (RFC 2181 5.2: one TTL per RRset). Records are kept sorted
  * by rdata; an identical record is DNSD_EEXIST (nothing changes); rdata
  * without its type's shape (zs_rdata_ok(): an A of 3 bytes, an NS that is
- * not a name) is DNSD_EMALFORMED.
+ * not a name) is DNSD_EMALFORMED. The default region of a secondary zone
+ * (ZS_ZONE_F_SECONDARY in @p z->flags) is DNSD_ESECONDARY unless @p w->xfr.
  * Structure rules (CNAME, apex) are checked at commit by zw_check_zone().
  */
 int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
@@ -130,7 +140,7 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
 /**
  * Delete records at @p owner in @p region: all types if @p type is 0, else
  * that RRset; all its records if @p rdata is NULL, else that one record.
- * @return 0, or DNSD_ENOTFOUND if nothing matched.
+ * @return 0, or DNSD_ENOTFOUND if nothing matched; DNSD_ESECONDARY as zw_rr_add().
  */
 int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
               const uint8_t *rdata, uint16_t rdlen);

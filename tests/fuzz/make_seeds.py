@@ -315,8 +315,7 @@ def xfr_seeds():
 
 
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
-           "store": store_seeds, "tsig": tsig_seeds}
-           "store": store_seeds, "xfr": xfr_seeds}
+           "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):

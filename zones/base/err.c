@@ -25,6 +25,9 @@ const char *dnsd_strerror(int err)
     case DNSD_ENET:       return "network or HTTP failure";
     case DNSD_ECRYPTO:    return "key, signature or certificate operation failed";
     case DNSD_ERANGE:     return "the journal no longer holds those changes (use the whole zone)";
+    case DNSD_ESECONDARY:
+        return "the zone is a secondary: its default view is a copy of the primary's "
+               "(edit it there, or a regional overlay here)";
     default:
         if (err < 0 && err > -1000) {
             return strerror(-err); /* glibc strerror is MT-safe for valid codes */
