@@ -36,6 +36,9 @@
  *           The journal came after version 1 without a version bump: it is
  *           a new sub-database, created by any writable open; a read-only
  *           open of an older store has none and reads it as empty.
+ *   update_policy  RFC 2136 UPDATE policies (zones/upolicy.h), never read
+ *           by queries: u32 zone id | u32 rule id -> rule (format 1: who,
+ *           names, types, region); added like the journal (no version bump).
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -65,6 +68,7 @@
 #define ZS_DB_REGIONS "regions" /* operator regions: see zones/regions.h */
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
+#define ZS_DB_UPOLICY "update_policy" /* RFC 2136 update policies: see zones/upolicy.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"

@@ -114,7 +114,7 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
     bool is_new = stat(data, &st) != 0;
     /* no mdb_env_set_mapsize() before the open: LMDB then takes the size
      * the store records, which is adjusted below */
-    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
+    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
         (rc = mdb_env_set_maxreaders(s->env, 512)) != 0) {
         diag_set(d, path, 0, "cannot set up LMDB: %s", mdb_strerror(rc));
         err = zs_mdb_err(rc);
@@ -180,6 +180,15 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
     rc = mdb_dbi_open(txn, ZS_DB_JOURNAL, dbflags, &s->journal);
     if (rc == 0) {
         s->has_journal = true;
+    } else if (rc != MDB_NOTFOUND) {
+        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
+        err = zs_mdb_err(rc);
+        goto out;
+    }
+    /* the update policies too (RFC 2136 UPDATE came after the journal) */
+    rc = mdb_dbi_open(txn, ZS_DB_UPOLICY, dbflags, &s->upolicy);
+    if (rc == 0) {
+        s->has_upolicy = true;
     } else if (rc != MDB_NOTFOUND) {
         diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
         err = zs_mdb_err(rc);

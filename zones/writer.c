@@ -26,6 +26,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
+#include "zones/upolicy.h"
 #include "zones/regions.h"
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
@@ -473,6 +474,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     }
     if (!err) {
         err = zj_zone_drop(w->s, w->txn, z->id);
+    }
+    if (!err) {
+        err = upol_zone_drop(w->s, w->txn, z->id);
     }
     if (err) {
         return err;
