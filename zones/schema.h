@@ -36,6 +36,15 @@
  *           The journal came after version 1 without a version bump: it is
  *           a new sub-database, created by any writable open; a read-only
  *           open of an older store has none and reads it as empty.
+ *   tsig    TSIG keys and who uses them (zones/tsig.h), never read by queries:
+ *           'k' | canonical key of the key name (names.h) -> key value:
+ *               u8 format (1) | u8 algorithm (tsig_alg_t: 1 sha1, 2 sha224,
+ *               3 sha256, 4 sha384, 5 sha512) | u16 secret_len | secret
+ *           'r' | canonical key of the key name | 0x00 | label -> empty:
+ *               a reference (tsig_ref_add: "xfrout example.com.", ...); the
+ *               0x00 cannot start a label, so one key's references are
+ *               contiguous and never mixed with a longer name's
+ *           Added after version 1 without a bump, like the journal.
  *   update_policy  RFC 2136 UPDATE policies (zones/upolicy.h), never read
  *           by queries: u32 zone id | u32 rule id -> rule (format 1: who,
  *           names, types, region); added like the journal (no version bump).
@@ -68,6 +77,7 @@
 #define ZS_DB_REGIONS "regions" /* operator regions: see zones/regions.h */
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
+#define ZS_DB_TSIG    "tsig"    /* TSIG keys: see zones/tsig.h */
 #define ZS_DB_UPOLICY "update_policy" /* RFC 2136 update policies: see zones/upolicy.h */
 
 #define ZS_META_SCHEMA     "schema"

@@ -32,6 +32,8 @@ typedef struct zs_store {
     bool has_certs;  /* false only for a read-only open of a store that never had one */
     MDB_dbi journal; /* change journal (zones/journal.h) */
     bool has_journal; /* false only for a read-only open of a store that never had one */
+    MDB_dbi tsig;     /* TSIG keys and references (zones/tsig.h) */
+    bool has_tsig;    /* false only for a read-only open of a store that never had one */
     MDB_dbi upolicy;  /* RFC 2136 update policies (zones/upolicy.h) */
     bool has_upolicy; /* false only for a read-only open of a store that never had one */
     char path[4096];
