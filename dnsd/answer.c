@@ -19,6 +19,8 @@
  */
 #include "dnsd/answer.h"
 
+#include "dnsd/handoff.h"
+
 #include <netinet/in.h>
 #include <string.h>
 
@@ -656,10 +658,38 @@ static bool add_targets(answer_ctx_t *a, wr_t *w, const item_t *it, const zs_zon
     return true;
 }
 
+/* Hand the message off (answer.h): nothing is sent from here. */
+static size_t handoff(answer_ctx_t *a, const query_t *q, ho_kind_t kind)
+{
+    a->ho_kind = kind;
+    a->ho_tsig = q->tsig;
+    a->cls = ANSWER_CLS_NONE;
+    return 0;
+}
+
+static bool ho_on(const answer_ctx_t *a, ho_kind_t kind)
+{
+    return (a->ho_mask & (1u << kind)) != 0;
+}
+
+size_t answer_error(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                    uint8_t rcode)
+{
+    query_t q;
+    if (query_parse(pkt, len, &q) == QP_DROP) {
+        return 0;
+    }
+    if (rcode == DNS_R_SERVFAIL) {
+        STAT_INC(CTR(&a->st, SERVFAIL_HANDOFF));
+    }
+    return reply_error(a, &q, out, cap, rcode);
+}
+
 size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                     bool is_tcp, const struct sockaddr *src)
 {
     query_t q;
+    a->ho_kind = HO_NONE;
     STAT_INC(CTR(&a->st, QUERIES));
     if (is_tcp) {
         STAT_INC(CTR(&a->st, TCP));
@@ -674,6 +704,14 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     case QP_FORMERR:
         return reply_error(a, &q, out, cap, DNS_R_FORMERR);
     case QP_NOTIMP:
+        if (q.has_question && q.sections_ok && q.opcode == DNS_OP_NOTIFY &&
+            ho_on(a, HO_NOTIFY)) {
+            return handoff(a, &q, HO_NOTIFY);
+        }
+        if (q.has_question && q.sections_ok && q.opcode == DNS_OP_UPDATE &&
+            ho_on(a, HO_UPDATE)) {
+            return handoff(a, &q, HO_UPDATE);
+        }
         return reply_error(a, &q, out, cap, DNS_R_NOTIMP);
     case QP_BADVERS:
         return reply_error(a, &q, out, cap, DNS_R_BADVERS);
@@ -684,8 +722,17 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (q.qclass != DNS_C_IN) {
         return reply_error(a, &q, out, cap, DNS_R_REFUSED);
     }
-    if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
-        return reply_error(a, &q, out, cap, DNS_R_REFUSED); /* no transfers yet */
+    if (q.qtype == DNS_T_AXFR && !is_tcp) {
+        return reply_error(a, &q, out, cap, DNS_R_NOTIMP); /* RFC 5936 4.2; Knot and NSD */
+    }
+    if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR || q.tsig) {
+        /* transfers, and signed queries that need signed answers: xfrout.c */
+        if (ho_on(a, HO_XFR)) {
+            return handoff(a, &q, HO_XFR);
+        }
+        if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
+            return reply_error(a, &q, out, cap, DNS_R_REFUSED); /* nobody serves them */
+        }
     }
 
     plan_t p;

@@ -55,6 +55,11 @@ typedef struct answer_ctx {
     uint8_t cls_name[DNAME_MAXLEN + 1]; /* wire form, lower case */
     uint16_t resp_qend;  /* where its question ends */
     uint16_t resp_opt;   /* where its OPT record starts; 0: none (always last) */
+    /* hand-off (handoff.h): which kinds a consumer takes (bit 1 << ho_kind_t),
+     * set by the worker per batch; 0 answers everything here as before */
+    unsigned ho_mask;
+    int ho_kind;         /* answer_query returned 0 to hand the message off: its kind; else -1 */
+    bool ho_tsig;        /* ... and it carries a TSIG */
 } answer_ctx_t;
 
 /**
@@ -66,6 +71,21 @@ typedef struct answer_ctx {
  */
 size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                     bool is_tcp, const struct sockaddr *src);
+
+/**
+ * answer_query() asks for a hand-off by returning 0 with a->ho_kind set
+ * (HO_XFR: AXFR/IXFR over TCP, IXFR over UDP, a TSIG-signed query;
+ * HO_NOTIFY, HO_UPDATE: those opcodes, well formed), only for a kind in
+ * a->ho_mask. AXFR over UDP is NOTIMP (as Knot and NSD answer it).
+ */
+
+/**
+ * Answer @p pkt with the error @p rcode (header, question, OPT echoed), e.g.
+ * SERVFAIL when a hand-off queue is full. @return the length; 0 for a
+ * packet that gets no reply at all. Hot-path safe, allocates nothing.
+ */
+size_t answer_error(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                    uint8_t rcode);
 
 /**
  * Turn the response answer_query() just wrote into @p out (@p len bytes)

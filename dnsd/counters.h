@@ -59,7 +59,11 @@ typedef enum counter_kind {
     X(TCP_CLOSED_IDLE, "tcp.closed.idle", COUNTER_F_SUMMARY, "TCP connections closed at "          \
                                                               "tcp-idle-timeout")                  \
     X(TCP_CLOSED_TIME, "tcp.closed.time", COUNTER_F_SUMMARY, "TCP connections closed at "          \
-                                                              "tcp-max-connection-time")
+                                                              "tcp-max-connection-time")  \
+    X(HANDOFF, "handoff", COUNTER_F_NONZERO, "transfers, NOTIFY, UPDATE and signed queries "     \
+                                             "handed to their thread")                          \
+    X(SERVFAIL_HANDOFF, "handoff.full", COUNTER_F_NONZERO, "hand-offs refused (queue full): "   \
+                                                          "answered SERVFAIL")
 
 typedef enum counter_id {
 #define X(id, name, flags, help) CTR_##id,

@@ -148,6 +148,7 @@ static qp_result_t parse_sections(rd_t *r, query_t *q, unsigned an, unsigned ns,
         if (r->bad) {
             return QP_FORMERR;
         }
+        q->tsig = type == DNS_T_TSIG && i + 1 == ar; /* RFC 8945 5.1: only as the last */
         if (type == DNS_T_OPT) {
             if (seen_opt || !root) {
                 q->edns = false; /* RFC 6891 6.1.1: FORMERR, no OPT in reply */
@@ -176,6 +177,8 @@ qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
 {
     rd_t r;
     q->has_question = false;
+    q->sections_ok = false;
+    q->tsig = false;
     q->edns = false;
     q->edns_do = false;
     q->edns_version = 0;
@@ -219,6 +222,10 @@ qp_result_t query_parse(const uint8_t *pkt, size_t len, query_t *q)
         return QP_NOTIMP;
     }
     qp_result_t res = parse_sections(&r, q, an, ns, ar);
+    q->sections_ok = res != QP_FORMERR;
+    if (!q->sections_ok) {
+        q->tsig = false;
+    }
     if (notimp) {
         if (res == QP_FORMERR) {
             q->edns = false;

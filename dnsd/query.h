@@ -17,7 +17,8 @@ typedef enum {
     QP_OK = 0,    /* a well-formed QUERY: answer it */
     QP_DROP,      /* no reply at all (too short for a header, or a response) */
     QP_FORMERR,   /* reply FORMERR */
-    QP_NOTIMP,    /* reply NOTIMP (opcode we do not implement) */
+    QP_NOTIMP,    /* reply NOTIMP (an opcode the query path does not answer: NOTIFY and
+                     UPDATE with sections_ok may be handed off, handoff.h) */
     QP_BADVERS,   /* reply BADVERS (EDNS version > 0) */
 } qp_result_t;
 
@@ -26,6 +27,8 @@ typedef struct query {
     uint16_t flags;      /* the query's second header word */
     uint8_t opcode;
     bool has_question;   /* the question parsed (FORMERR/NOTIMP replies echo it) */
+    bool sections_ok;    /* every section parsed (QP_NOTIMP: the message is well formed) */
+    bool tsig;           /* the last additional RR is a TSIG (type 250): a signed message */
     uint8_t qname[DNAME_MAXLEN + 1]; /* wire form, case as received */
     uint16_t qname_len;
     uint16_t qtype;
@@ -43,6 +46,8 @@ typedef struct query {
 } query_t;
 
 #define EDNS_OPT_ECS 8
+#define DNS_OP_NOTIFY 4 /* RFC 1996 */
+#define DNS_OP_UPDATE 5 /* RFC 2136 */
 
 /**
  * Parse @p len bytes at @p pkt into @p q. On QP_FORMERR/QP_NOTIMP/QP_BADVERS

@@ -103,12 +103,27 @@ static void slot_give(tcp_pool_t *p)
     watch_update(p);
 }
 
-static void conn_close(tcp_conn_t *c)
+void tcp_slot_release(void *shp)
+{
+    tcp_shared_t *sh = shp;
+    atomic_fetch_sub_explicit(&sh->open, 1, memory_order_relaxed);
+    for (tcp_pool_t *o = sh->pools; o; o = o->next_pool) {
+        if (atomic_load_explicit(&o->started, memory_order_acquire)) {
+            ev_async_send(o->loop, &o->wake);
+        }
+    }
+}
+
+/* Forget @p c: off the pool's lists and watchers; the fd is closed and
+ * the slot given back unless it was @p handed_off (the new owner does). */
+static void conn_drop(tcp_conn_t *c, bool handed_off)
 {
     tcp_pool_t *p = c->p;
     ev_io_stop(p->loop, &c->io);
     ev_timer_stop(p->loop, &c->timer);
-    close(c->fd);
+    if (!handed_off) {
+        close(c->fd);
+    }
     if (c->prev) {
         c->prev->next = c->next;
     } else {
@@ -121,11 +136,18 @@ static void conn_close(tcp_conn_t *c)
     c->prev = NULL;
     p->free = c;
     p->count--;
-    slot_give(p);
+    if (!handed_off) {
+        slot_give(p);
+    }
     if (p->draining && !p->live) {
         ev_timer_stop(p->loop, &p->drain);
         ev_break(p->loop, EVBREAK_ALL); /* the last one: the worker is done */
     }
+}
+
+static void conn_close(tcp_conn_t *c)
+{
+    conn_drop(c, false);
 }
 
 static void set_events(tcp_conn_t *c, int ev)
@@ -180,8 +202,14 @@ static void process(tcp_conn_t *c)
         if (c->rx_len - off < 2 + mlen) {
             break;
         }
+        tcp_conn_ref_t ref = {c->fd, p->shared, c->rx + off + 2 + mlen,
+                              c->rx_len - off - 2 - mlen};
         size_t len = p->answer(p->answer_ctx, c->rx + off + 2, mlen, c->tx + 2, TCP_BUF - 2,
-                               (const struct sockaddr *)&c->peer);
+                               (const struct sockaddr *)&c->peer, &ref);
+        if (len == TCP_HANDED_OFF) {
+            conn_drop(c, true); /* the hand-off owns the socket, its slot and the rest */
+            return;
+        }
         off += 2 + mlen;
         c->nqueries++;
         c->last = ev_now(p->loop); /* a whole query: not idle */

@@ -65,12 +65,30 @@ typedef struct tcp_shared {
 } tcp_shared_t;
 
 /**
- * Answer one query @p q (@p qlen bytes, from @p peer) into @p out
- * (capacity @p cap). @return the answer's length, 0: send nothing.
- * Hot: must not allocate, lock or log.
+ * The connection a query came on, for a hand-off (handoff.h): its socket,
+ * the server's shared block (whose count holds the connection's slot), and
+ * the bytes already read past the query.
+ */
+typedef struct tcp_conn_ref {
+    int fd;
+    tcp_shared_t *slot;
+    const uint8_t *rest;
+    size_t rest_len;
+} tcp_conn_ref_t;
+
+/* tcp_answer_fn: the query and its connection were handed off */
+#define TCP_HANDED_OFF ((size_t)-1)
+
+/**
+ * Answer one query @p q (@p qlen bytes, from @p peer, on connection @p ref)
+ * into @p out (capacity @p cap). @return the answer's length, 0: send
+ * nothing, TCP_HANDED_OFF: the callback handed the connection off (with
+ * ho_push_tcp): the pool forgets it without closing it or giving its slot
+ * back. Hot: must not allocate, lock or log (a hand-off may).
  */
 typedef size_t (*tcp_answer_fn)(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out,
-                                size_t cap, const struct sockaddr *peer);
+                                size_t cap, const struct sockaddr *peer,
+                                const tcp_conn_ref_t *ref);
 
 /** One worker's TCP connections: made with tcp_pool_init, in the worker. */
 struct tcp_pool {
@@ -120,6 +138,14 @@ void tcp_drain_start(tcp_pool_t *p);
 void tcp_close_all(tcp_pool_t *p);
 /** Free the pooled connection objects (after tcp_close_all). */
 void tcp_pool_fini(tcp_pool_t *p);
+
+/**
+ * Any thread: a connection handed off (TCP_HANDED_OFF) was closed by its
+ * new owner: give its slot in @p sh (a tcp_shared_t) back and wake every
+ * pool, so one paused on a full server looks again. The workers' loops
+ * must still exist (consumers end before the workers stop).
+ */
+void tcp_slot_release(void *sh);
 
 /**
  * Start-up, main thread: raise the soft RLIMIT_NOFILE (up to the hard

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsd/handoff.h"
+#include "dnsd/pkt.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
@@ -78,6 +80,11 @@ void worker_batch_begin(worker_t *w)
     w->actx.rd_ok = zr_begin(&w->rd) == 0;
     w->actx.geo = snap_acquire(&w->srv->geo, w->idx);
     w->now_us = 0;
+    unsigned mask = 0;
+    for (int k = 0; k < HO_NKINDS; k++) {
+        mask |= ho_wanted((ho_kind_t)k) ? 1u << k : 0u; /* one relaxed load each */
+    }
+    w->actx.ho_mask = mask;
 }
 
 void worker_batch_end(worker_t *w)
@@ -99,15 +106,42 @@ size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, 
     return n;
 }
 
-/* The TCP pool's answer callback (tcp.h): one TCP query is one batch. */
+/* The TCP pool's answer callback (tcp.h): one TCP query is one batch. A
+ * message for a consumer thread takes its connection along (handoff.h);
+ * if its queue is full the client gets SERVFAIL here. */
 static size_t tcp_answer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap,
-                         const struct sockaddr *peer)
+                         const struct sockaddr *peer, const tcp_conn_ref_t *ref)
 {
     worker_t *w = ctx;
     worker_batch_begin(w);
     size_t n = worker_answer(w, q, qlen, out, cap, true, peer);
+    if (n == 0 && w->actx.ho_kind != HO_NONE) {
+        if (ho_push_tcp((ho_kind_t)w->actx.ho_kind, w->actx.ho_tsig, q, qlen, ref->fd, ref->slot,
+                        peer, ref->rest, ref->rest_len) == 0) {
+            STAT_INC(CTR(&w->actx.st, HANDOFF));
+            n = TCP_HANDED_OFF;
+        } else {
+            n = answer_error(&w->actx, q, qlen, out, cap, DNS_R_SERVFAIL);
+        }
+    }
     worker_batch_end(w);
     return n;
+}
+
+/* A UDP message answer_query handed off: queue it with what the reply
+ * needs. @return 0 (sent later by its consumer) or the length of the
+ * SERVFAIL written to @p out instead (queue full). */
+static size_t udp_handoff(worker_t *w, lsock_t *s, unsigned i, uint8_t *out)
+{
+    uint8_t ctl[UDP_CTL];
+    size_t cl = s->pktinfo ? reply_ctl(&w->rx[i].msg_hdr, ctl) : 0;
+    if (ho_push_udp((ho_kind_t)w->actx.ho_kind, w->actx.ho_tsig, w->rxbuf[i], w->rx[i].msg_len,
+                    s->fd, (const struct sockaddr *)&w->peer[i], w->rx[i].msg_hdr.msg_namelen,
+                    ctl, cl) == 0) {
+        STAT_INC(CTR(&w->actx.st, HANDOFF));
+        return 0;
+    }
+    return answer_error(&w->actx, w->rxbuf[i], w->rx[i].msg_len, out, UDP_BUF, DNS_R_SERVFAIL);
 }
 
 static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
@@ -118,6 +152,9 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
         const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
         size_t len = worker_answer(w, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF,
                                    false, peer);
+        if (len == 0 && w->actx.ho_kind != HO_NONE) {
+            len = udp_handoff(w, s, i, w->txbuf[out]);
+        }
         if (len == 0) {
             continue;
         }

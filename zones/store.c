@@ -194,6 +194,15 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         err = zs_mdb_err(rc);
         goto out;
     }
+    /* and the transfer settings (zones/xfracl.h) */
+    rc = mdb_dbi_open(txn, ZS_DB_XFROUT, dbflags, &s->xfrout);
+    if (rc == 0) {
+        s->has_xfrout = true;
+    } else if (rc != MDB_NOTFOUND) {
+        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
+        err = zs_mdb_err(rc);
+        goto out;
+    }
     /* the update policies too (RFC 2136 UPDATE, zones/upolicy.h) */
     rc = mdb_dbi_open(txn, ZS_DB_UPOLICY, dbflags, &s->upolicy);
     if (rc == 0) {
