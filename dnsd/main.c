@@ -22,6 +22,7 @@
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
 #include "dnsd/stats.h"
+#include "dnsd/update.h"
 #include "dnsd/worker.h"
 #include "zones/base/err.h"
 #include "zones/base/file.h"
@@ -460,7 +461,9 @@ int main(int argc, char **argv)
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
     orch.certs = certs;
+    update_thread_t *upd = update_start(srv.store);
     orch_run(&orch);
+    update_stop(upd); /* before the workers: it may hold a TCP connection of theirs */
     certs_stop(certs);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */

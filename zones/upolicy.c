@@ -7,11 +7,13 @@
 #include "zones/upolicy.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "zones/base/err.h"
 #include "zones/schema.h"
+#include "zones/tsig.h"
 
 static bool rule_ok(const upol_rule_t *r)
 {
@@ -150,8 +152,37 @@ static void rule_key(uint32_t zone_id, uint32_t id, uint8_t *kb)
     zs_put32(kb + 4, id);
 }
 
-int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, upol_rule_t *r)
+/* the key-store reference of a zone's rules: "update-policy example.com." (or the id
+ * when the name is too long for a label) */
+static void ref_label(uint32_t zone_id, const uint8_t *apex, char *out)
 {
+    char zn[4 * 255 + 2];
+    dname_to_str(apex, zn, sizeof(zn));
+    if (strlen("update-policy ") + strlen(zn) < TSIG_REF_MAX) {
+        snprintf(out, TSIG_REF_MAX, "update-policy %s", zn);
+    } else {
+        snprintf(out, TSIG_REF_MAX, "update-policy zone-id %u", zone_id);
+    }
+}
+
+struct key_use {
+    const uint8_t *key;
+    uint32_t except;
+    bool used;
+};
+
+static int key_use_cb(const upol_rule_t *r, void *arg)
+{
+    struct key_use *k = arg;
+    if (r->id != k->except && (r->flags & UPOL_F_KEY) && dname_eq(r->key, k->key)) {
+        k->used = true;
+    }
+    return 0;
+}
+
+int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex, upol_rule_t *r)
+{
+    char label[TSIG_REF_MAX];
     uint8_t kb[8], vb[UPOL_VALUE_MAX];
     MDB_cursor *cur = NULL;
     if (!rule_ok(r)) {
@@ -184,6 +215,12 @@ int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, upol_rule_t *r)
         return DNSD_ELIMIT;
     }
     r->id = next;
+    if (r->flags & UPOL_F_KEY) {
+        ref_label(zone_id, apex, label);
+        if ((rc = tsig_ref_add(s, txn, r->key, label)) != 0) {
+            return rc;
+        }
+    }
     rule_key(zone_id, next, kb);
     k.mv_size = 8;
     k.mv_data = kb;
@@ -192,22 +229,68 @@ int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, upol_rule_t *r)
     return zs_mdb_err(mdb_put(txn, s->upolicy, &k, &v, MDB_NOOVERWRITE));
 }
 
-int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t id)
+int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex, uint32_t id)
 {
     uint8_t kb[8];
+    char label[TSIG_REF_MAX];
+    upol_rule_t r;
     rule_key(zone_id, id, kb);
-    MDB_val k = {8, kb};
-    return zs_mdb_err(mdb_del(txn, s->upolicy, &k, NULL));
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(txn, s->upolicy, &k, &v);
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    int err = upol_decode(v.mv_data, v.mv_size, &r);
+    if (err) {
+        return err;
+    }
+    if ((rc = mdb_del(txn, s->upolicy, &k, NULL)) != 0) {
+        return zs_mdb_err(rc);
+    }
+    if (r.flags & UPOL_F_KEY) {
+        /* the zone's reference to the key goes with its last rule naming it */
+        struct key_use ku = {r.key, id, false};
+        if ((err = upol_foreach(s, txn, zone_id, key_use_cb, &ku)) != 0) {
+            return err;
+        }
+        if (!ku.used) {
+            ref_label(zone_id, apex, label);
+            return tsig_ref_del(s, txn, r.key, label);
+        }
+    }
+    return 0;
 }
 
-int upol_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id)
+struct drop_ref {
+    zs_store_t *s;
+    MDB_txn *txn;
+    const char *label;
+};
+
+static int drop_ref_cb(const upol_rule_t *r, void *arg)
+{
+    const struct drop_ref *a = arg;
+    if (r->flags & UPOL_F_KEY) {
+        return tsig_ref_del(a->s, a->txn, r->key, a->label);
+    }
+    return 0;
+}
+
+int upol_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex)
 {
     uint8_t kb[8];
+    char label[TSIG_REF_MAX];
     MDB_cursor *cur;
     if (!s->has_upolicy) {
         return 0;
     }
-    int rc = mdb_cursor_open(txn, s->upolicy, &cur);
+    ref_label(zone_id, apex, label);
+    struct drop_ref a = {s, txn, label};
+    int rc = upol_foreach(s, txn, zone_id, drop_ref_cb, &a);
+    if (rc) {
+        return rc;
+    }
+    rc = mdb_cursor_open(txn, s->upolicy, &cur);
     if (rc) {
         return zs_mdb_err(rc);
     }

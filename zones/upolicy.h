@@ -77,17 +77,23 @@ typedef struct upol_who {
 } upol_who_t;
 
 /**
- * Store rule @p r for zone @p zone_id in write txn @p txn; r->id is set to
- * the next id of the zone. The rule is checked first (a who, a what, sane
- * lengths): DNSD_EMALFORMED. @return 0 or an LMDB error.
+ * Store rule @p r for zone @p zone_id (apex @p apex, wire) in write txn
+ * @p txn; r->id is set to the next id of the zone. The rule is checked
+ * first (a who, a what, sane lengths): DNSD_EMALFORMED. A rule naming a
+ * key records a reference to it in the key store (tsig_ref_add: label
+ * "update-policy ZONE"), so the key cannot be deleted while a rule uses
+ * it: DNSD_ENOTFOUND if there is no such key. @return 0 or an LMDB error.
  */
-int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, upol_rule_t *r);
+int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex, upol_rule_t *r);
 
-/** Delete rule @p id of the zone. @return 0 or DNSD_ENOTFOUND. */
-int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t id);
+/**
+ * Delete rule @p id of the zone (and the key reference when no other rule
+ * of the zone uses the key). @return 0 or DNSD_ENOTFOUND.
+ */
+int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex, uint32_t id);
 
-/** Drop every rule of a zone (zone deletion; none is fine). */
-int upol_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id);
+/** Drop every rule of a zone and its key references (zone deletion; none is fine). */
+int upol_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex);
 
 /**
  * Visit the zone's rules in order (rule id). The callback returns 0 to go

@@ -480,7 +480,7 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
         err = xacl_zone_drop(w->s, w->txn, z->id); /* its transfer ACL and NOTIFY targets */
     }
     if (!err) {
-        err = upol_zone_drop(w->s, w->txn, z->id);
+        err = upol_zone_drop(w->s, w->txn, z->id, z->apex); /* its update policy */
     }
     if (err) {
         return err;

@@ -18,6 +18,7 @@
 #include "zones/base/err.h"
 #include "zones/journal.h"
 #include "zones/rrtype.h"
+#include "zones/tsig.h"
 #include "zones/update.h"
 #include "zones/upolicy.h"
 #include "zones/writer.h"
@@ -242,7 +243,17 @@ static void add_rule(uint32_t zid, const char *key, const char *cidr, uint8_t ma
     r.ntypes = (uint8_t)ntypes;
     snprintf(r.region, sizeof(r.region), "%s", region ? region : "");
     mdb_txn_begin(st->env, NULL, 0, &t);
-    int err = upol_add(st, t, zid, &r);
+    int err = 0;
+    if (key) {
+        /* the key must exist: rules reference it in the key store */
+        tsig_key_t k;
+        diag_t d = {0};
+        err = tsig_key_parse(key, "hmac-sha256", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", &k, &d);
+        if (!err && tsig_key_get(st, t, k.name, &(tsig_key_t){0}) != 0) {
+            err = tsig_key_put(st, t, &k);
+        }
+    }
+    err = err ? err : upol_add(st, t, zid, zid == zone.id ? zone.apex : other.apex, &r);
     mdb_txn_commit(t);
     if (err) {
         printf("Bail out! cannot add a rule: %s\n", dnsd_strerror(err));
@@ -729,6 +740,23 @@ static void t_rules(void)
     ok(!upol_who_matches(&r, &w), "who: unsigned");
 }
 
+static int ref_cb(const char *label, void *arg)
+{
+    (void)label;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int refs(const char *key)
+{
+    MDB_txn *t;
+    int n = 0;
+    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t);
+    tsig_ref_foreach(st, t, W(key), ref_cb, &n);
+    mdb_txn_abort(t);
+    return n;
+}
+
 static int rule_cb(const upol_rule_t *r, void *arg)
 {
     (void)r;
@@ -745,6 +773,21 @@ static void t_zone_delete(void)
     upol_foreach(st, t, zone.id, rule_cb, &n);
     mdb_txn_abort(t);
     is_int(n, 5, "zone delete: the zone had its rules");
+    is_int(refs("admin.key"), 1, "key reference: a rule's key is referenced");
+    add_rule(zone.id, "admin.key", NULL, UPOL_M_NAME, "x.example.test", NULL, 0, NULL);
+    add_rule(zone.id, "acme2.key", NULL, UPOL_M_NAME, "x.example.test", NULL, 0, NULL);
+    is_int(refs("acme2.key"), 1, "key reference: a second key");
+    mdb_txn_begin(st->env, NULL, 0, &t);
+    is_int(upol_del(st, t, zone.id, zone.apex, 6), 0, "rule del: admin.key's second rule");
+    is_int(upol_del(st, t, zone.id, zone.apex, 7), 0, "rule del: acme2.key's rule");
+    is_int(upol_del(st, t, zone.id, zone.apex, 7), DNSD_ENOTFOUND, "rule del: gone");
+    mdb_txn_commit(t);
+    is_int(refs("admin.key"), 1, "rule del: a key another rule uses stays referenced");
+    is_int(refs("acme2.key"), 0, "rule del: a key no rule uses is free again");
+    mdb_txn_begin(st->env, NULL, 0, &t);
+    is_int(tsig_key_del(st, t, W("admin.key")), DNSD_EEXIST,
+           "key reference: a key in use cannot be deleted");
+    mdb_txn_abort(t);
     n = 0;
     zw_begin(st, &w);
     zw_zone_delete(&w, &zone);
@@ -753,6 +796,7 @@ static void t_zone_delete(void)
     upol_foreach(st, t, zone.id, rule_cb, &n);
     mdb_txn_abort(t);
     is_int(n, 0, "zone delete: its rules went with it");
+    is_int(refs("admin.key"), 0, "zone delete: the key references went too");
 }
 
 int main(void)
