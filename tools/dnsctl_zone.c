@@ -573,6 +573,9 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "defaults") == 0) {
         return ctl_zone_defaults(c);
     }
+    if (strcmp(verb, "policy") == 0) {
+        return ctl_zone_policy(c);
+    }
     return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export, "
-                     "journal, defaults)", verb);
+                     "journal, defaults, policy)", verb);
 }
