@@ -85,6 +85,13 @@ static void usage(FILE *f)
             "  shard renew R [--domain D] [--wait SECONDS]   renew region R's shards now\n"
             "  acme rollover [--ca URL] [--key TYPE] [--wait SECONDS]   a new account key\n"
             "  acme deactivate [--ca URL] [--wait SECONDS]   retire the account (a new one follows)\n"
+            "TSIG keys (transfers, NOTIFY, UPDATE; the secret is printed once, at creation):\n"
+            "  tsig add NAME [--algorithm hmac-sha256|hmac-sha384|hmac-sha512|hmac-sha224|hmac-sha1]\n"
+            "           [--secret BASE64]   a new key (secret generated unless given)\n"
+            "  tsig list [--json]           names, algorithms, users (no secrets)\n"
+            "  tsig show NAME [--json]      one key without its secret, and what uses it\n"
+            "  tsig show NAME --format bind|knot|nsd   the key clause for the other server\n"
+            "  tsig del NAME                refused while something uses the key\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
@@ -135,7 +142,7 @@ int ctl_diag(const char *prefix, const diag_t *d)
 }
 
 static const struct {
-    unsigned bit;
+    uint64_t bit;
     const char *name;
 } opt_names[] = {
     {CTL_OPT_NS, "--ns"},
@@ -168,9 +175,12 @@ static const struct {
     {CTL_OPT_FROM, "--from"},
     {CTL_OPT_JMAX_CHANGES, "--journal-max-changes"},
     {CTL_OPT_JMAX_BYTES, "--journal-max-bytes"},
+    {CTL_OPT_ALGORITHM, "--algorithm"},
+    {CTL_OPT_SECRET, "--secret"},
+    {CTL_OPT_FORMAT, "--format"},
 };
 
-int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max)
+int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
 {
     for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
         if ((c->opt_seen & opt_names[i].bit) && !(allowed & opt_names[i].bit)) {
@@ -416,7 +426,7 @@ static bool opt_is(const char *arg, const char *name)
 /* options that take one value, given at most once: where the value goes */
 static const struct {
     const char *name;
-    unsigned bit;
+    uint64_t bit;
     size_t off;
     bool list;
 } val_opts[] = {
@@ -443,6 +453,9 @@ static const struct {
     {"--from", CTL_OPT_FROM, offsetof(ctl_t, from), false},
     {"--journal-max-changes", CTL_OPT_JMAX_CHANGES, offsetof(ctl_t, jmax_changes), false},
     {"--journal-max-bytes", CTL_OPT_JMAX_BYTES, offsetof(ctl_t, jmax_bytes), false},
+    {"--algorithm", CTL_OPT_ALGORITHM, offsetof(ctl_t, algorithm), false},
+    {"--secret", CTL_OPT_SECRET, offsetof(ctl_t, secret), false},
+    {"--format", CTL_OPT_FORMAT, offsetof(ctl_t, format), false},
 };
 
 int main(int argc, char **argv)
@@ -574,6 +587,8 @@ int main(int argc, char **argv)
         rc = ctl_acme(&c, pos[1]);
     } else if (strcmp(pos[0], "shard") == 0) {
         rc = ctl_shard(&c, pos[1]);
+    } else if (strcmp(pos[0], "tsig") == 0) {
+        rc = ctl_tsig(&c, pos[1]);
     } else {
         rc = ctl_usage("unknown command \"%s\"", pos[0]);
     }

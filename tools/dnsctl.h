@@ -57,6 +57,9 @@
 #define CTL_OPT_FROM        0x8000000u  /* zone journal: --from SERIAL */
 #define CTL_OPT_JMAX_CHANGES 0x10000000u /* zone set/defaults: --journal-max-changes N */
 #define CTL_OPT_JMAX_BYTES  0x20000000u /* zone set/defaults: --journal-max-bytes N */
+#define CTL_OPT_ALGORITHM   0x40000000u /* tsig add: --algorithm A */
+#define CTL_OPT_SECRET      0x80000000u /* tsig add: --secret B64 */
+#define CTL_OPT_FORMAT      0x100000000ull /* tsig show: --format bind|knot|nsd */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -64,7 +67,7 @@ typedef struct ctl {
     const char *store;   /* --store, $DNSD_STORE, or the built-in default */
     size_t map_size;     /* --store-map-size in bytes; 0: the store's own size */
     bool json;           /* --json */
-    unsigned opt_seen;   /* CTL_OPT_* given on the command line */
+    uint64_t opt_seen;   /* CTL_OPT_* given on the command line (64 bits: more options) */
     const char *ns[CTL_NS_MAX];
     int nns;             /* --ns, in order */
     const char *email;   /* --email */
@@ -90,6 +93,9 @@ typedef struct ctl {
     const char *from;    /* --from SERIAL: zone journal */
     const char *jmax_changes; /* --journal-max-changes N|default */
     const char *jmax_bytes;   /* --journal-max-bytes N|default */
+    const char *algorithm; /* --algorithm: tsig add */
+    const char *secret;    /* --secret: tsig add (base64) */
+    const char *format;    /* --format: tsig show */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -102,6 +108,7 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+int ctl_tsig(ctl_t *c, const char *verb);
 /* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
 int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);
@@ -123,7 +130,7 @@ int ctl_diag(const char *prefix, const diag_t *d);
  * CTL_OPT_* mask) and a positional count outside [@p min, @p max] (max -1:
  * any). @return CTL_OK or CTL_USAGE (message printed).
  */
-int ctl_check_args(const ctl_t *c, const char *cmd, unsigned allowed, int min, int max);
+int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max);
 
 /**
  * Open the store: @p write for commands that edit it, @p create to make it
