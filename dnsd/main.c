@@ -24,6 +24,7 @@
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
 #include "dnsd/stats.h"
+#include "dnsd/update.h"
 #include "dnsd/worker.h"
 #include "dnsd/xfrin.h"
 #include "dnsd/xfrout.h"
@@ -469,10 +470,12 @@ int main(int argc, char **argv)
     xfrout_t *xfr = xfrout_start(srv.store, cfg->xfr_max_transfers);
     orch.notify = notify_new(orch.loop, srv.store);
     xfrin_t *xfrin = xfrin_start(srv.store); /* secondary zones: transfers in, NOTIFY in */
+    update_thread_t *upd = update_start(srv.store); /* RFC 2136 UPDATE */
     orch_run(&orch);
     /* the hand-off consumers end before the workers: a connection they
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();
+    update_stop(upd);
     xfrin_stop(xfrin);
     xfrout_stop(xfr);
     notify_free(orch.notify);

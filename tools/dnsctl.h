@@ -136,6 +136,8 @@ void ctl_secondary_print(ctl_t *c, const char *name);
 /* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
 int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);
+/* dnsctl_policy.c: `zone policy ZONE add|list|del` (RFC 2136 UPDATE policies) */
+int ctl_zone_policy(ctl_t *c);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 

@@ -69,6 +69,9 @@
  *               (0 none, 1 AXFR, 2 IXFR, 3 up to date) | u8 error_len | error text
  *           The zone's ZS_ZONE_F_SECONDARY flag says "has settings here"; the
  *           same rule as the journal: a new sub-database, no version bump.
+ *   update_policy  RFC 2136 UPDATE policies (zones/upolicy.h), never read
+ *           by queries: u32 zone id | u32 rule id -> rule (format 1: who,
+ *           names, types, region); added like the journal (no version bump).
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -101,6 +104,7 @@
 #define ZS_DB_TSIG    "tsig"    /* TSIG keys: see zones/tsig.h */
 #define ZS_DB_XFROUT  "xfrout"  /* transfer ACLs, NOTIFY targets: see zones/xfracl.h */
 #define ZS_DB_SECONDARY "secondary" /* secondary zones: see zones/secondary.h */
+#define ZS_DB_UPOLICY "update_policy" /* RFC 2136 update policies: see zones/upolicy.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"

@@ -179,6 +179,7 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         {ZS_DB_TSIG, &s->tsig, &s->has_tsig},
         {ZS_DB_XFROUT, &s->xfrout, &s->has_xfrout},
         {ZS_DB_SECONDARY, &s->secondary, &s->has_secondary},
+        {ZS_DB_UPOLICY, &s->upolicy, &s->has_upolicy},
     };
     for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
         rc = mdb_dbi_open(txn, later[i].name, dbflags, later[i].dbi);

@@ -38,6 +38,8 @@ typedef struct zs_store {
     bool has_xfrout;  /* false only for a read-only open of a store that never had one */
     MDB_dbi secondary; /* secondary zones: primaries, transfer state (zones/secondary.h) */
     bool has_secondary; /* false only for a read-only open of a store that never had one */
+    MDB_dbi upolicy;  /* RFC 2136 update policies (zones/upolicy.h) */
+    bool has_upolicy; /* false only for a read-only open of a store that never had one */
     char path[4096];
     /* The map gate (see zs_map_adopt): txns begun through zs_read_begin(),
      * zs_txn_renew() and zs_write_begin() count in @c active; a resize

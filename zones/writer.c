@@ -26,6 +26,7 @@
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
+#include "zones/upolicy.h"
 #include "zones/regions.h"
 #include "zones/xfracl.h"
 #include "zones/secondary.h"
@@ -481,6 +482,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     }
     if (!err) {
         err = zsec_zone_drop(w->s, w->txn, z->id, z->apex);
+    }
+    if (!err) {
+        err = upol_zone_drop(w->s, w->txn, z->id, z->apex); /* its update policy */
     }
     if (err) {
         return err;

@@ -311,11 +311,58 @@ def xfr_seeds():
     seeds["ixfr-nosoa"] = q("example.test.", "IXFR")
     seeds["a-query"] = q("example.test.", "A")
     seeds["truncated"] = q("example.test.", "IXFR", serial=1)[:30]
+def update_seeds():
+    """UPDATE messages for fuzz_update: byte 0 picks the requester (0 unsigned from
+    127.0.0.1, 1 acme.key, 2 eu.key, 3 unsigned from 10.0.0.1), then the message."""
+    import dns.name
+    import dns.rdata
+    import dns.rdataclass
+    import dns.update
+
+    seeds = {}
+
+    def u(name, who, build, compress=True):
+        m = dns.update.UpdateMessage("example.test.")
+        m.id = 0x1234
+        build(m)
+        seeds[name] = bytes([who]) + m.to_wire(origin=None if compress else None)
+
+    u("add-a", 0, lambda m: m.add("new", 300, "A", "192.0.2.1"))
+    u("add-mx-compressed", 0, lambda m: m.add("new", 300, "MX", "10 mail.example.test."))
+    u("add-soa", 0, lambda m: m.add("@", 3600, "SOA",
+                                    "ns1.example.test. h.example.test. 4000000000 1 1 1 1"))
+    u("add-cname-beside-a", 0, lambda m: m.add("www", 300, "CNAME", "mail.example.test."))
+    u("del-rrset", 0, lambda m: m.delete("www", "A"))
+    u("del-name", 0, lambda m: m.delete("www"))
+    u("del-rr", 0, lambda m: m.delete("www", "A", "192.0.2.80"))
+    u("del-apex", 0, lambda m: m.delete("@"))
+    u("del-apex-ns", 0, lambda m: m.delete("@", "NS", "ns1.example.test."))
+    u("pre-yxdomain", 0, lambda m: (m.present("www"), m.add("p", 60, "A", "192.0.2.2")))
+    u("pre-nxdomain", 0, lambda m: (m.absent("www"), m.add("p", 60, "A", "192.0.2.2")))
+    u("pre-yxrrset", 0, lambda m: (m.present("www", "A"), m.add("p", 60, "TXT", "x")))
+    u("pre-nxrrset", 0, lambda m: (m.absent("www", "MX"), m.add("p", 60, "TXT", "x")))
+    u("pre-value", 0, lambda m: (m.present("www", dns.rdata.from_text("IN", "A", "192.0.2.80")),
+                                 m.add("p", 60, "TXT", "x")))
+    u("acme-txt", 1, lambda m: m.add("_acme-challenge.www", 60, "TXT", "token"))
+    u("acme-refused", 1, lambda m: m.add("www", 60, "TXT", "token"))
+    u("eu-add", 2, lambda m: m.add("www", 60, "A", "192.0.2.77"))
+    u("eu-apex-ns", 2, lambda m: m.add("@", 60, "NS", "ns9.example.test."))
+    u("stranger", 3, lambda m: m.add("www", 60, "A", "192.0.2.9"))
+    u("notzone", 0, lambda m: m.add(dns.name.from_text("www.other.test."), 60, "A", "192.0.2.9"))
+    m = dns.update.UpdateMessage("nothere.test.")
+    m.add("x", 60, "A", "192.0.2.1")
+    seeds["notauth"] = b"\0" + m.to_wire()
+    # hand-made shapes: a pointer loop, two zones, counts past the end
+    hdr = bytes.fromhex("1234 2800 0001 0000 0001 0000")
+    zone = b"\x07example\x04test\x00\x00\x06\x00\x01"
+    seeds["ptr-loop"] = b"\0" + hdr + zone + b"\xc0\x1d\x00\x01\x00\x01" + bytes(6)
+    seeds["two-zones"] = b"\0" + bytes.fromhex("1234 2800 0002 0000 0000 0000") + zone + zone
+    seeds["counts"] = b"\0" + bytes.fromhex("1234 2800 0001 0100 0100 0000") + zone
     return seeds
 
 
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
-           "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds}
+           "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds, "update": update_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
