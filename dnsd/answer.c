@@ -304,7 +304,9 @@ static int apply_dname(const query_t *q, plan_t *p, const zs_zone_t *z, const ui
     }
     uint8_t *syn = p->syn[p->nsyn++];
     put16(syn, (uint16_t)(keep + rl));
-    memcpy(syn + 2, name, keep);
+    for (size_t i = 0; i < keep; i++) {
+        syn[2 + i] = lc(name[i]); /* lower case, as Knot (length bytes are < 'A') */
+    }
     memcpy(syn + 2 + keep, target, rl);
     zs_rrset_t cn = *dnrr;
     cn.type = DNS_T_CNAME;
