@@ -49,7 +49,9 @@ def query_seeds():
                     ("host.sub.example.test", "A"), ("sub.example.test", "DS"),
                     ("example.test", "MX"), ("example.test", "NS"), ("example.test", "ANY"),
                     ("big.example.test", "TXT"), ("www.other.test", "A"),
-                    ("nope.deep.example.test", "A"), ("example.test", "AXFR")]:
+                    ("nope.deep.example.test", "A"), ("example.test", "AXFR"),
+                    ("x.y.dn.example.test", "A"), ("dn.example.test", "DNAME"),
+                    ("x.dnloop.example.test", "A"), ("a" * 60 + ".dnlong.example.test", "A")]:
         seeds[f"{name}-{t}"] = q(name, t)
         seeds[f"{name}-{t}-edns"] = q(name, t, use_edns=0, payload=1232, want_dnssec=True)
 
