@@ -18,9 +18,10 @@
 enum { DNS_C_IN = 1, DNS_C_ANY = 255 };
 enum {
     DNS_R_NOERROR = 0, DNS_R_FORMERR = 1, DNS_R_SERVFAIL = 2, DNS_R_NXDOMAIN = 3,
-    DNS_R_NOTIMP = 4, DNS_R_REFUSED = 5, DNS_R_YXDOMAIN = 6, DNS_R_BADVERS = 16,
+    DNS_R_NOTIMP = 4, DNS_R_REFUSED = 5, DNS_R_BADVERS = 16,
 };
 enum { DNS_OP_QUERY = 0 };
+enum { DNS_R_YXDOMAIN = 6 }; /* RFC 6672 2.2: a DNAME result over 255 octets */
 
 /* header flag bits (second 16-bit word) */
 #define DNS_F_QR 0x8000u

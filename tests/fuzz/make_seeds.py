@@ -117,6 +117,9 @@ x 2d A 192.0.2.5
         "w CLASS1 TYPE1 192.0.2.1\n"
     seeds["escapes"] = SOA + "a\\032b A 192.0.2.1\n\\046dot A 192.0.2.2\n\\$x A 192.0.2.3\n" \
         "\\@ A 192.0.2.4\nx\\;y TXT semi\n"
+    seeds["dname"] = SOA + "d DNAME tgt.example.test.\ntgt A 192.0.2.1\n$REGION eu\nd2 DNAME tgt\n"
+    seeds["err-dname-below"] = SOA + "x.d A 192.0.2.1\nd DNAME tgt.example.test.\n"
+    seeds["err-dname-ns"] = SOA + "d DNAME tgt.example.test.\nd NS ns.elsewhere.test.\n"
     seeds["long-names"] = SOA + ".".join(["a" * 63] * 3) + " A 192.0.2.1\n"
     seeds["err-name-too-long"] = SOA + ".".join(["a" * 63] * 4) + " A 192.0.2.1\n"
     seeds["err-label-64"] = SOA + "b" * 64 + " A 192.0.2.2\n"
