@@ -3,8 +3,8 @@
  * answer.c -- authoritative answers (see answer.h).
  *
  * DESIGN. Two phases. resolve() decides, reading the store through zr_t
- * only: it walks the zone (closest encloser, cuts, wildcard, CNAME chain)
- * and fills a plan: the RRsets of the answer and authority sections, each
+ * only: it walks the zone (closest encloser, cuts, DNAME, wildcard, CNAME
+ * chain) and fills a plan: the RRsets of the answer and authority sections, each
  * an owner name and a zs_rrset_t lent by LMDB until the batch ends. Then
  * emit() writes header, question, the planned sections and the additional
  * section (A/AAAA of in-zone NS/MX/SRV targets) into the send buffer,
@@ -15,6 +15,14 @@
  * the OPT record's room reserved up front and reclaimed to write it. A
  * section RRset that does not fit the client's size turns the reply into
  * header + question + OPT with TC=1.
+ * DNAME (RFC 6672): walking down from the apex to the name, the first cut
+ * (NS below the apex) or DNAME at a strict ancestor decides, the cut first
+ * at one name (Knot answers a DNAME beside NS at a cut with the referral);
+ * a DNAME adds itself and a CNAME synthesized from it (TTL the DNAME's,
+ * rdata built in the plan's own buffers) and the walk goes on at the new
+ * name like a CNAME's target; names below a DNAME are occluded: whatever is
+ * stored there (names, wildcards, cuts) is never read. A new name over 255
+ * octets is YXDOMAIN with the DNAME alone.
  * Hot path: no malloc, no lock, no log; everything lives on the stack.
  */
 #include "dnsd/answer.h"
@@ -29,8 +37,8 @@
 #include "dnsd/wire.h"
 #include "zones/base/err.h"
 
-#define CHAIN_MAX 12     /* CNAME links followed in one answer */
-#define PLAN_AN   (ZS_NODE_MAX + CHAIN_MAX + 1)
+#define CHAIN_MAX 12     /* CNAME and DNAME links followed in one answer */
+#define PLAN_AN   (ZS_NODE_MAX + 2 * CHAIN_MAX + 1) /* a DNAME link adds 2 RRsets */
 #define PLAN_NS   2
 #define CTAB_MAX  64
 #define OPT_LEN   11
@@ -54,6 +62,10 @@ typedef struct plan {
     item_t ns[PLAN_NS];
     const zs_zone_t *zone;
     const uint8_t *wild; /* the qname was synthesized from "*." + this name; else NULL */
+    const uint8_t *dname; /* the qname was rewritten by the DNAME at this name; else NULL */
+    int nsyn;
+    /* synthesized CNAME rdata (u16 rdlen | name), one per DNAME link */
+    uint8_t syn[CHAIN_MAX + 1][2 + DNAME_MAXLEN + 1];
 } plan_t;
 
 /* the cursor and the compression table of the names written so far */
@@ -212,10 +224,10 @@ static const uint8_t *name_suffix(const uint8_t *name, int nlabels, int keep)
     return name;
 }
 
-static bool plan_has_owner(const plan_t *p, const uint8_t *owner)
+static bool plan_has(const plan_t *p, const uint8_t *owner, uint16_t type)
 {
     for (int i = 0; i < p->nan; i++) {
-        if (dname_eq(p->an[i].owner, owner)) {
+        if (p->an[i].rr.type == type && dname_eq(p->an[i].owner, owner)) {
             return true;
         }
     }
@@ -254,6 +266,62 @@ static int plan_soa(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, const dname_
 
 static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
                            const zs_zone_t *z, dname_key_t *kp, bool unkeyable);
+
+/*
+ * The DNAME @p dnrr at the @p dn-label ancestor of @p name (@p nlabels
+ * labels) rewrites it (RFC 6672 2.2): the DNAME and a CNAME from @p name to
+ * the new name go into the answer, the CNAME's TTL the DNAME's, as Knot
+ * does. @return 1 with *@p next the new name to go on with (in zone);
+ * 0 when the answer is complete: a loop (this CNAME is in the answer
+ * already), qtype CNAME (the synthesized CNAME answers it), a new name out
+ * of the zone, or one too long (YXDOMAIN, the DNAME alone); DNSD_ESTORE
+ * for a DNAME whose rdata is not a name.
+ */
+static int apply_dname(const query_t *q, plan_t *p, const zs_zone_t *z, const uint8_t *name,
+                       int nlabels, int dn, const zs_rrset_t *dnrr, int step,
+                       const uint8_t **next)
+{
+    size_t rl = dnrr->count ? zs_get16(dnrr->rdata) : 0;
+    const uint8_t *target = dnrr->rdata + 2;
+    if (rl == 0 || dname_wire_len(target, rl) != (int)rl) {
+        return DNSD_ESTORE;
+    }
+    if (plan_has(p, name, DNS_T_CNAME)) {
+        return 0; /* a loop through DNAMEs: stop, answer what we have */
+    }
+    const uint8_t *owner = name_suffix(name, nlabels, dn);
+    if (!plan_has(p, owner, DNS_T_DNAME)) {
+        plan_add(p->an, &p->nan, PLAN_AN, owner, dnrr);
+    }
+    if (step == 0) {
+        p->dname = owner;
+    }
+    size_t keep = (size_t)(owner - name); /* the labels below the owner */
+    if (keep + rl > DNAME_MAXLEN) {
+        p->rcode = DNS_R_YXDOMAIN;
+        return 0;
+    }
+    if (p->nsyn > CHAIN_MAX) {
+        return 0; /* cannot happen: one DNAME link per step */
+    }
+    uint8_t *syn = p->syn[p->nsyn++];
+    put16(syn, (uint16_t)(keep + rl));
+    for (size_t i = 0; i < keep; i++) {
+        syn[2 + i] = lc(name[i]); /* lower case, as Knot (length bytes are < 'A') */
+    }
+    memcpy(syn + 2 + keep, target, rl);
+    zs_rrset_t cn = *dnrr;
+    cn.type = DNS_T_CNAME;
+    cn.count = 1;
+    cn.rdata = syn;
+    cn.rdata_len = 2 + keep + rl;
+    plan_add(p->an, &p->nan, PLAN_AN, name, &cn);
+    if (q->qtype == DNS_T_CNAME || !dname_is_sub(syn + 2, z->apex)) {
+        return 0;
+    }
+    *next = syn + 2;
+    return 1;
+}
 
 /* The client's region chain (and the prefix that decided it) for zone @p z. */
 static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
@@ -302,6 +370,8 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     p->nan = p->nns = 0;
     p->zone = z;
     p->wild = NULL;
+    p->dname = NULL;
+    p->nsyn = 0;
     bool unkeyable = dname_key_build(name, &k) != 0;
     int err = zr_zone_find(a->rd, &k, k.nlabels, z);
     if (err == DNSD_ENOZONE) {
@@ -360,27 +430,46 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         if (!node.exists && (err = zr_closest_encloser(a->rd, z, k, &ce)) != 0) {
             return err;
         }
-        /* zone cut at or above the name (the highest one wins) */
+        /* walking down from the apex: the first zone cut at or above the
+         * name, or DNAME strictly above it, decides (RFC 6672 3.2) */
         int top = ce < k->nlabels ? ce : k->nlabels;
-        for (int l = z->apex_labels + 1; l <= top; l++) {
+        int dn = 0; /* the labels of a DNAME owner to apply; 0: none */
+        zs_rrset_t dnrr;
+        for (int l = z->apex_labels; l <= top && dn == 0; l++) {
+            bool above = l < k->nlabels || unkeyable; /* a strict ancestor of the name */
             zs_rrset_t ns;
-            if (l == k->nlabels && !unkeyable) {
-                if (q->qtype == DNS_T_DS && step == 0) {
-                    break; /* DS lives on the parent side of the cut */
-                }
+            bool cut = false;
+            if (l == z->apex_labels) {
+                cut = false; /* the apex is never a cut */
+            } else if (!above) {
                 const zs_rrset_t *nn = zr_node_find(&node, DNS_T_NS);
-                if (!nn) {
-                    continue;
+                /* DS lives on the parent side of the cut */
+                if (nn && !(q->qtype == DNS_T_DS && step == 0)) {
+                    ns = *nn;
+                    cut = true;
                 }
-                ns = *nn;
             } else {
                 err = zr_rrset_get(a->rd, z, k, l, DNS_T_NS, ch, &ns);
-                if (err == DNSD_ENOTFOUND) {
-                    continue;
-                }
-                if (err) {
+                if (err && err != DNSD_ENOTFOUND) {
                     return err;
                 }
+                cut = err == 0;
+            }
+            if (!cut) {
+                if (above) {
+                    bool reg = false;
+                    err = zr_rrset_get_any(a->rd, z, k, l, DNS_T_DNAME, ch, &dnrr, &reg);
+                    if (err && err != DNSD_ENOTFOUND) {
+                        return err;
+                    }
+                    if (reg) {
+                        p->regional = true;
+                    }
+                    if (err == 0) {
+                        dn = l;
+                    }
+                }
+                continue;
             }
             if (step == 0) {
                 p->aa = false;
@@ -396,6 +485,15 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             p->ns[0].ttl = ns.ttl;
             p->nns = 1;
             return 0;
+        }
+        if (dn) {
+            int r = apply_dname(q, p, z, name, unkeyable ? dname_labels(name) : k->nlabels, dn,
+                                &dnrr, step, &name);
+            if (r <= 0) {
+                return r;
+            }
+            unkeyable = dname_key_build(name, k) != 0;
+            continue;
         }
         if (ce != k->nlabels || unkeyable) {
             err = zr_node_get(a->rd, z, k, ce, true, ch, &node);
@@ -432,7 +530,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         if (!rr) {
             return plan_soa(a, p, z, k); /* NODATA */
         }
-        if (plan_has_owner(p, name)) {
+        if (plan_has(p, name, DNS_T_CNAME)) {
             return 0; /* a CNAME loop: stop, answer what we have */
         }
         plan_add(p->an, &p->nan, PLAN_AN, name, rr);
@@ -575,9 +673,9 @@ static void classify(answer_ctx_t *a, const query_t *q, const plan_t *p)
         a->cls = ANSWER_CLS_REFERRAL;
         name = p->ns[0].owner;
         qtype = 0;
-    } else if (p->wild) {
+    } else if (p->wild || p->dname) {
         a->cls = ANSWER_CLS_WILDCARD;
-        name = p->wild;
+        name = p->wild ? p->wild : p->dname;
     } else if (p->nan > 0) {
         a->cls = ANSWER_CLS_ANSWER;
     } else {

@@ -2,9 +2,9 @@
 /*
  * answer.h -- build the response to one query, straight into the caller's
  * send buffer: authoritative data, referrals, negative answers, CNAME
- * chains, wildcards (RFC 4592), EDNS0 (RFC 6891), truncation, name
- * compression. Called by the UDP and TCP paths of every worker thread, the
- * unit tests and the fuzz target.
+ * chains, DNAME substitution (RFC 6672), wildcards (RFC 4592), EDNS0
+ * (RFC 6891), truncation, name compression. Called by the UDP and TCP
+ * paths of every worker thread, the unit tests and the fuzz target.
  * Hot path: no malloc, no lock, no log; it counts into its counters_t
  * (counters.h).
  */
@@ -34,7 +34,8 @@
 typedef enum answer_cls {
     ANSWER_CLS_NONE = 0, /* nothing is sent */
     ANSWER_CLS_ANSWER,   /* NOERROR with records: the qname and qtype */
-    ANSWER_CLS_WILDCARD, /* synthesized from a wildcard: its parent name and the qtype */
+    ANSWER_CLS_WILDCARD, /* synthesized from a wildcard: its parent name and the qtype;
+                          * or rewritten by a DNAME: its owner and the qtype */
     ANSWER_CLS_NODATA,   /* NOERROR without records: the qname */
     ANSWER_CLS_NXDOMAIN, /* the zone's apex */
     ANSWER_CLS_REFERRAL, /* the delegation point */

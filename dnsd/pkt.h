@@ -21,6 +21,7 @@ enum {
     DNS_R_NOTIMP = 4, DNS_R_REFUSED = 5, DNS_R_NOTAUTH = 9, DNS_R_BADVERS = 16,
 };
 enum { DNS_OP_QUERY = 0 };
+enum { DNS_R_YXDOMAIN = 6 }; /* RFC 6672 2.2: a DNAME result over 255 octets */
 
 /* header flag bits (second 16-bit word) */
 #define DNS_F_QR 0x8000u

@@ -79,6 +79,9 @@ static void add(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, uint32_
     }
 }
 
+static const char tz_l63[] =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
 static void add_name(zw_t *w, zw_zone_t *z, const char *owner, uint16_t type, const char *target)
 {
     uint8_t t[256];
@@ -133,6 +136,12 @@ zs_store_t *tz_build(const char *dir)
     add_name(&w, &z, "l1.example.test.", DNS_T_CNAME, "l2.example.test.");
     add_name(&w, &z, "l2.example.test.", DNS_T_CNAME, "l1.example.test.");
     add_name(&w, &z, "out.example.test.", DNS_T_CNAME, "www.elsewhere.test.");
+    /* DNAME (RFC 6672): into the wildcard, a self loop, and one whose result is too long */
+    add_name(&w, &z, "dn.example.test.", DNS_T_DNAME, "wild.example.test.");
+    add_name(&w, &z, "dnloop.example.test.", DNS_T_DNAME, "dnloop.example.test.");
+    char longt[300];
+    snprintf(longt, sizeof(longt), "%.63s.%.63s.%.63s.example.test.", tz_l63, tz_l63, tz_l63);
+    add_name(&w, &z, "dnlong.example.test.", DNS_T_DNAME, longt);
     add_name(&w, &z, "sub.example.test.", DNS_T_NS, "ns.sub.example.test.");
     add_a(&w, &z, "ns.sub.example.test.", 99);
     /* 20 TXT records of 100 bytes: > 512 and > 1232 bytes */

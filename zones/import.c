@@ -832,6 +832,73 @@ static node_t *node_get(imp_t *im, const uint8_t *owner, size_t len)
     return nd;
 }
 
+/* fail() at a line of file number @p file, which need not be open */
+static int fail_in(imp_t *im, unsigned file, int line, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(im->d->text, sizeof(im->d->text), fmt, ap);
+    va_end(ap);
+    snprintf(im->d->file, sizeof(im->d->file), "%s", im->files[file]);
+    im->d->line = line;
+    return err;
+}
+
+/* the node of @p owner if one was read, without adding one */
+static node_t *node_lookup(const imp_t *im, const uint8_t *owner, size_t len)
+{
+    if (im->nslots == 0) {
+        return NULL;
+    }
+    size_t k = name_hash(owner, len) & (im->nslots - 1);
+    while (im->slots[k]) {
+        node_t *nd = im->slots[k];
+        if (nd->len == len && memcmp(nd->owner, owner, len) == 0) {
+            return nd;
+        }
+        k = (k + 1) & (im->nslots - 1);
+    }
+    return NULL;
+}
+
+static rrinfo_t *node_find(node_t *nd, uint16_t type, uint16_t region);
+
+/*
+ * RFC 6672 2.4: no names below a DNAME. Knot refuses such a zone, so do we,
+ * for the records of one region (a DNAME in a region's overlay may occlude
+ * default-view names for that region: answer.c). One pass over the names
+ * read, after the last file: every ancestor up to the apex is looked up.
+ */
+static int check_dname_subtrees(imp_t *im)
+{
+    for (size_t i = 0; i < im->nslots; i++) {
+        node_t *nd = im->slots[i];
+        if (!nd || nd->len <= (size_t)im->z->apex_len) {
+            continue;
+        }
+        const uint8_t *p = nd->owner;
+        while (*p && (size_t)(nd->owner + nd->len - p) > (size_t)im->z->apex_len) {
+            p += 1 + *p; /* the next ancestor, down to the apex */
+            node_t *up = node_lookup(im, p, (size_t)(nd->owner + nd->len - p));
+            for (unsigned j = 0; up && j < nd->n; j++) {
+                rrinfo_t *dn = node_find(up, DNS_T_DNAME, nd->t[j].region);
+                if (!dn) {
+                    continue;
+                }
+                char nm[NAME_STR_MAX], un[NAME_STR_MAX], ts[32];
+                name_str(nd->owner, nm);
+                name_str(up->owner, un);
+                zf_type_str(nd->t[j].type, ts, sizeof(ts));
+                return fail_in(im, nd->t[j].file, nd->t[j].line, DNSD_ECNAME,
+                               "%s record at %s is below the DNAME at %s (%s:%d); nothing may "
+                               "exist below a DNAME (RFC 6672 2.4)", ts, nm, un,
+                               im->files[dn->file], dn->line);
+            }
+        }
+    }
+    return 0;
+}
+
 static rrinfo_t *node_find(node_t *nd, uint16_t type, uint16_t region)
 {
     for (unsigned i = 0; i < nd->n; i++) {
@@ -1199,6 +1266,16 @@ static int record(imp_t *im, src_t *s)
         for (unsigned i = 0; i < nd->n && !side; i++) {
             rrinfo_t *o = &nd->t[i];
             bool o_side = o->type == DNS_T_RRSIG || o->type == DNS_T_NSEC;
+            if (o->region == s->region && !apex &&
+                ((rr.type == DNS_T_NS && o->type == DNS_T_DNAME) ||
+                 (rr.type == DNS_T_DNAME && o->type == DNS_T_NS))) {
+                char os[32];
+                zf_type_str(o->type, os, sizeof(os));
+                err = fail(im, line, DNSD_ECNAME, "%s record at %s beside its %s record (%s:%d); "
+                           "a DNAME and NS share a name only at the zone apex (RFC 6672 2.3)", ts,
+                           nm, os, im->files[o->file], o->line);
+                goto out;
+            }
             if (o->region != s->region || o_side ||
                 (rr.type != DNS_T_CNAME && o->type != DNS_T_CNAME)) {
                 continue;
@@ -1238,7 +1315,8 @@ static int record(imp_t *im, src_t *s)
         goto out;
     }
     im->st->added++;
-    if (++ri->count > 1 && (rr.type == DNS_T_CNAME || rr.type == DNS_T_SOA)) {
+    if (++ri->count > 1 &&
+        (rr.type == DNS_T_CNAME || rr.type == DNS_T_SOA || rr.type == DNS_T_DNAME)) {
         err = fail(im, line, rr.type == DNS_T_SOA ? DNSD_EAPEX : DNSD_ECNAME,
                    "second %s record at %s (the first is at %s:%d); %s", ts, nm,
                    im->files[ri->file], ri->line,
@@ -1306,6 +1384,9 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
     }
     while (im.depth > 0) {
         pop_file(&im);
+    }
+    if (!err) {
+        err = check_dname_subtrees(&im);
     }
     for (unsigned i = 0; i < im.nfiles; i++) {
         free(im.files[i]);

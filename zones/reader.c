@@ -189,6 +189,39 @@ int zr_rrset_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, 
     return DNSD_ENOTFOUND;
 }
 
+int zr_rrset_get_any(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels,
+                     uint16_t type, const zr_chain_t *ch, zs_rrset_t *out, bool *regional)
+{
+    uint8_t buf[ZS_RRKEY_MAX + 2];
+    size_t plen = owner_prefix(z, k, labels, false, buf);
+    buf[plen] = 0;
+    zs_put16(buf + plen + 1, type);
+    size_t tlen = plen + 3; /* "id | relkey | 0x00 | type": every region's copy */
+    MDB_val key = {tlen, buf}, val;
+    int best = -1;
+    int rc = mdb_cursor_get(r->cur, &key, &val, MDB_SET_RANGE);
+    /* bounded: one key per region id, at most 65536 */
+    while (rc == 0 && key.mv_size == tlen + 2 && memcmp(key.mv_data, buf, tlen) == 0) {
+        uint16_t region = zs_get16((const uint8_t *)key.mv_data + tlen);
+        if (region != ZS_REGION_DEFAULT) {
+            *regional = true;
+        }
+        int pos = chain_pos(ch, region);
+        if (pos >= 0 && (best < 0 || pos < best)) {
+            if (!zs_rrset_decode(val.mv_data, val.mv_size, type, out)) {
+                return DNSD_ESTORE;
+            }
+            out->region = region;
+            best = pos;
+        }
+        rc = mdb_cursor_get(r->cur, &key, &val, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return zs_mdb_err(rc);
+    }
+    return best >= 0 ? 0 : DNSD_ENOTFOUND;
+}
+
 /* Labels (relative to the apex) that key @p kb shares whole with the query's relative key. */
 static int shared_labels(const zs_zone_t *z, const dname_key_t *k, const uint8_t *kb, size_t klen)
 {

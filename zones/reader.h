@@ -73,6 +73,17 @@ int zr_rrset_get(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels, 
                  const zr_chain_t *ch, zs_rrset_t *out);
 
 /**
+ * One RRset by exact type through the chain, like zr_rrset_get(), found with
+ * one cursor seek over every region's copy of it. *@p regional is set to true
+ * (never cleared) when the type exists at that name in a region other than
+ * default, whether or not the chain sees it: an answer that looked for it
+ * depends on the client's region (ECS scope), even when it found none.
+ * @return 0, DNSD_ENOTFOUND or DNSD_ESTORE. Moves the reader's cursor.
+ */
+int zr_rrset_get_any(zr_t *r, const zs_zone_t *z, const dname_key_t *k, int labels,
+                     uint16_t type, const zr_chain_t *ch, zs_rrset_t *out, bool *regional);
+
+/**
  * Closest encloser of @p k inside @p z: the label count of the longest
  * ancestor-or-self that exists (has RRsets or descendants); the apex always
  * does. One cursor seek plus one step back. @return 0 or DNSD_ESTORE.

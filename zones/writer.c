@@ -820,6 +820,13 @@ struct owner_types {
     struct {
         uint16_t type, region, count;
     } t[ZS_NODE_MAX * 4];
+    /* the DNAMEs above the owners to come (canonical order puts a name's
+     * subtree right after it), each with its region; nested, outermost first */
+    int ndn;
+    struct {
+        uint8_t owner[DNAME_MAXLEN + 1];
+        uint16_t region;
+    } dn[8];
 };
 
 static void owner_str(const uint8_t *owner, char *buf, size_t cap)
@@ -909,6 +916,64 @@ static int check_views(const struct chains *ch, const struct owner_types *o, con
     return 0;
 }
 
+/*
+ * RFC 6672 2.3 and 2.4, as Knot enforces them (mandatory semantic checks):
+ * one DNAME record per name, no NS beside a DNAME but at the apex, nothing
+ * below a DNAME. Per region: a DNAME in a region's overlay may sit above
+ * default-view names, which it occludes for that region's clients.
+ */
+static int check_dname(const zw_zone_t *z, const struct chains *ch, struct owner_types *o,
+                       const char *name, diag_t *d)
+{
+    char rb[16], up[1024], tb[16];
+    while (o->ndn > 0 && (dname_eq(o->owner, o->dn[o->ndn - 1].owner) ||
+                          !dname_is_sub(o->owner, o->dn[o->ndn - 1].owner))) {
+        o->ndn--;
+    }
+    for (int j = 0; j < o->ndn; j++) {
+        for (int i = 0; i < o->n; i++) {
+            if (o->t[i].region != o->dn[j].region) {
+                continue;
+            }
+            owner_str(o->dn[j].owner, up, sizeof(up));
+            const char *tn = type_name(o->t[i].type, tb, sizeof(tb));
+            if (o->dn[j].region == ZS_REGION_DEFAULT) {
+                diag_set(d, "", 0, "%s record at %s is below the DNAME at %s; nothing may exist "
+                         "below a DNAME (RFC 6672 2.4)", tn, name, up);
+            } else {
+                diag_set(d, "", 0, "%s record at %s in region %s is below that region's DNAME at "
+                         "%s; nothing may exist below a DNAME (RFC 6672 2.4)", tn, name,
+                         region_label(ch, o->dn[j].region, rb, sizeof(rb)), up);
+            }
+            return DNSD_ECNAME;
+        }
+    }
+    bool apex = dname_eq(o->owner, z->apex);
+    for (int i = 0; i < o->n; i++) {
+        if (o->t[i].type != DNS_T_DNAME) {
+            continue;
+        }
+        if (o->t[i].count > 1) {
+            diag_set(d, "", 0, "%s has %u DNAME records; a name has at most one (RFC 6672 2.4)",
+                     name, o->t[i].count);
+            return DNSD_ECNAME;
+        }
+        for (int k = 0; k < o->n && !apex; k++) {
+            if (o->t[k].type == DNS_T_NS && o->t[k].region == o->t[i].region) {
+                diag_set(d, "", 0, "DNAME and NS at %s; they share a name only at the zone apex "
+                         "(RFC 6672 2.3)", name);
+                return DNSD_ECNAME;
+            }
+        }
+        if (o->ndn < (int)(sizeof(o->dn) / sizeof(o->dn[0]))) {
+            memcpy(o->dn[o->ndn].owner, o->owner,
+                   (size_t)dname_wire_len(o->owner, DNAME_MAXLEN + 1));
+            o->dn[o->ndn++].region = o->t[i].region;
+        }
+    }
+    return 0;
+}
+
 static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner_types *o,
                        diag_t *d)
 {
@@ -959,6 +1024,9 @@ static int check_owner(const zw_zone_t *z, const struct chains *ch, struct owner
         }
     }
     int err = check_views(ch, o, name, d);
+    if (!err) {
+        err = check_dname(z, ch, o, name, d);
+    }
     if (err) {
         return err;
     }

@@ -50,7 +50,9 @@ def query_seeds():
                     ("host.sub.example.test", "A"), ("sub.example.test", "DS"),
                     ("example.test", "MX"), ("example.test", "NS"), ("example.test", "ANY"),
                     ("big.example.test", "TXT"), ("www.other.test", "A"),
-                    ("nope.deep.example.test", "A"), ("example.test", "AXFR")]:
+                    ("nope.deep.example.test", "A"), ("example.test", "AXFR"),
+                    ("x.y.dn.example.test", "A"), ("dn.example.test", "DNAME"),
+                    ("x.dnloop.example.test", "A"), ("a" * 60 + ".dnlong.example.test", "A")]:
         seeds[f"{name}-{t}"] = q(name, t)
         seeds[f"{name}-{t}-edns"] = q(name, t, use_edns=0, payload=1232, want_dnssec=True)
 
@@ -116,6 +118,9 @@ x 2d A 192.0.2.5
         "w CLASS1 TYPE1 192.0.2.1\n"
     seeds["escapes"] = SOA + "a\\032b A 192.0.2.1\n\\046dot A 192.0.2.2\n\\$x A 192.0.2.3\n" \
         "\\@ A 192.0.2.4\nx\\;y TXT semi\n"
+    seeds["dname"] = SOA + "d DNAME tgt.example.test.\ntgt A 192.0.2.1\n$REGION eu\nd2 DNAME tgt\n"
+    seeds["err-dname-below"] = SOA + "x.d A 192.0.2.1\nd DNAME tgt.example.test.\n"
+    seeds["err-dname-ns"] = SOA + "d DNAME tgt.example.test.\nd NS ns.elsewhere.test.\n"
     seeds["long-names"] = SOA + ".".join(["a" * 63] * 3) + " A 192.0.2.1\n"
     seeds["err-name-too-long"] = SOA + ".".join(["a" * 63] * 4) + " A 192.0.2.1\n"
     seeds["err-label-64"] = SOA + "b" * 64 + " A 192.0.2.2\n"

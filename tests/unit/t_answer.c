@@ -201,6 +201,36 @@ int main(void)
     s = ask(&a, q, ql, false);
     ok(s.rcode == DNS_R_NOERROR && s.an == 1 && s.ns == 0, "out-of-zone CNAME: CNAME only");
 
+    /* DNAME (RFC 6672); t_dname_knot.sh compares every case with Knot */
+    ql = mkq(q, "x.y.dn.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && (s.flags & DNS_F_AA) && s.an == 3 &&
+           s.first_type[0] == DNS_T_DNAME && s.first_ttl[0] == 300,
+       "below a DNAME: DNAME, synthesized CNAME, then the wildcard's A");
+    ql = mkq(q, "x.y.dn.example.test.", DNS_T_CNAME, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 2, "below a DNAME, qtype CNAME: DNAME + CNAME only");
+    ql = mkq(q, "dn.example.test.", DNS_T_DNAME, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 1 && s.first_type[0] == DNS_T_DNAME,
+       "DNAME at its owner: plain data");
+    ql = mkq(q, "dn.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 0 && s.ns == 1, "A at a DNAME's owner: NODATA");
+    ql = mkq(q, "x.dnloop.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_NOERROR && s.an == 2, "DNAME loop: the DNAME and its CNAME once");
+    ql = mkq(q, "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij.dnlong.example.test.",
+             DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, false);
+    ok(s.rcode == DNS_R_YXDOMAIN && (s.flags & DNS_F_AA) && s.an == 1 && s.ns == 0 &&
+           s.first_type[0] == DNS_T_DNAME,
+       "DNAME result over 255 octets: YXDOMAIN, the DNAME alone");
+    ql = mkq(q, "a.dnlong.example.test.", DNS_T_A, 0, 0, 0);
+    s = ask(&a, q, ql, true); /* over 512 bytes */
+    ok(s.rcode == DNS_R_NXDOMAIN && s.an == 2 && s.ns == 1,
+       "DNAME result that fits: DNAME + CNAME, then the new name's NXDOMAIN");
+
     ql = mkq(q, "host.sub.example.test.", DNS_T_A, DNS_F_RD, 0, 0);
     s = ask(&a, q, ql, false);
     ok(s.rcode == DNS_R_NOERROR && !(s.flags & DNS_F_AA) && s.an == 0 && s.ns == 1 &&
