@@ -118,13 +118,11 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
-/* dnsctl_xfrout.c: zone set's --allow-transfer/--notify, and `zone show` */
+/* dnsctl_xfrout.c: zone set's --allow-transfer/--notify, and their part of `zone show` */
 /** Apply --allow-transfer/--notify to zone @p z in @p w. CTL_OK, or printed. */
 int ctl_xfrout_set(ctl_t *c, zw_t *w, const zw_zone_t *z);
 /** Print zone @p z's transfer ACL and NOTIFY targets (JSON: two members, no braces). */
 int ctl_xfrout_print(ctl_t *c, zs_store_t *s, MDB_txn *txn, const zw_zone_t *z);
-/** `zone show ZONE [--json]`. */
-int ctl_xfrout_show(ctl_t *c);
 int ctl_tsig(ctl_t *c, const char *verb);
 /* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
 int ctl_zone_add(ctl_t *c);
