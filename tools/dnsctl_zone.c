@@ -597,9 +597,9 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "defaults") == 0) {
         return ctl_zone_defaults(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, add, delete, list, show, set, "
-                     "import, export, journal, defaults, policy)", verb);
     if (strcmp(verb, "policy") == 0) {
         return ctl_zone_policy(c);
     }
+    return ctl_usage("unknown command \"zone %s\" (create, add, delete, list, show, set, "
+                     "import, export, journal, defaults, policy)", verb);
 }
