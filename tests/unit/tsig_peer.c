@@ -11,7 +11,8 @@
  *   tsig_peer client NAME ALG B64     print a signed AXFR request; then for
  *                                     each answer read print "verify CODE
  *                                     SIGNED"; at the end "complete 0|1"
- * $TSIG_PEER_SKEW (seconds) is added to this peer's clock.
+ * $TSIG_PEER_SKEW (seconds) is added to this peer's clock; with
+ * $TSIG_PEER_SIGN_WRONG set, answers are signed with a changed secret.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,9 @@ static int server(unsigned n)
             return 1;
         }
         put_hex(buf, len);
+    }
+    if (e == 0 && getenv("TSIG_PEER_SIGN_WRONG")) {
+        ctx.key.secret[0] ^= 1; /* answers signed with another secret: the peer must object */
     }
     for (unsigned i = 0; e == 0 && i < n; i++) {
         /* the question, answered with one A record (its last byte the message number) */
