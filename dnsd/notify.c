@@ -42,7 +42,7 @@
 #include "zones/writer.h"
 #include "zones/xfracl.h"
 
-#define NOTIFY_TICK_S    0.1  /* generation check and resend period */
+#define NOTIFY_TICK_S    0.05 /* generation check and resend period: a read txn, microseconds */
 #define NOTIFY_TRIES     6    /* sends per (zone, target, serial): 1+2+4+8+16 s of retries */
 #define NOTIFY_RETRY0_S  1.0  /* first retry after this; doubles */
 #define NOTIFY_SENDS_MAX 4096 /* pending sends at most (zones x targets) */
