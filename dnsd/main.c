@@ -38,6 +38,7 @@ static void usage(FILE *to)
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
             "            [--tcp-idle-timeout S] [--tcp-max-connection-time S]\n"
             "            [--tcp-max-connections N] [--tcp-max-queries N] [--udp-payload N]\n"
+            "            [--xfr-max-transfers N]\n"
             "            [--rrl-rate N] [--rrl-slip N] [--rrl-ipv4-prefix BITS]\n"
             "            [--rrl-ipv6-prefix BITS] [--rrl-table-size N]\n"
             "            [--stats-file FILE] [--stats-interval S]\n"
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
         {"tcp-max-connection-time", required_argument, NULL, 1},
         {"tcp-max-connections", required_argument, NULL, 1},
         {"tcp-max-queries", required_argument, NULL, 1},
+        {"xfr-max-transfers", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},
         {"rrl-rate", required_argument, NULL, 1},
         {"rrl-slip", required_argument, NULL, 1},

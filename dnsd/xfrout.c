@@ -53,6 +53,7 @@ typedef struct req {
     MDB_txn *txn;
     uint64_t now;
     bool is_signed;       /* verified: every answer is signed */
+    bool keep;            /* served a client we trust: keep its connection for more */
     tsig_ctx_t tsig;
     char peer[INET6_ADDRSTRLEN + 8];
 } req_t;
@@ -131,8 +132,8 @@ static void serve_query(req_t *r)
     t->actx.rd_ok = zr_begin(&t->rd) == 0;
     size_t len = answer_query(&t->actx, r->m->msg, r->m->len, t->out, cap, r->m->is_tcp, NULL);
     zr_end(&t->rd);
-    if (len > 0) {
-        send_msg(r, len);
+    if (len > 0 && send_msg(r, len) == 0) {
+        r->keep = r->is_signed; /* a verified key: a secondary, likely to transfer next */
     }
 }
 
@@ -218,6 +219,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
     if (q->has_serial) {
         snprintf(from, sizeof(from), " (client has %u)", q->serial);
     }
+    r->keep = true;
     log_info("xfr: %s: %s %s serial %u%s: %llu messages, %llu records%s", r->peer,
              kind_name(xo.kind), zname, xo.serial, from, (unsigned long long)xo.msgs, (unsigned long long)xo.rrs,
              r->is_signed ? ", TSIG-signed" : "");
@@ -225,8 +227,11 @@ out:
     xfr_out_fini(&xo);
 }
 
-/* One request on @p m (the current message). */
-static void serve_one(xthread_t *t, ho_msg_t *m)
+/* One request on @p m (the current message). @return true to keep the
+ * connection for the client's next request: only after a transfer it was
+ * allowed, or a query signed with a valid key; anyone else's connection is
+ * closed at once, so idle strangers cannot hold the transfer threads. */
+static bool serve_one(xthread_t *t, ho_msg_t *m)
 {
     req_t r = {.t = t, .m = m, .now = (uint64_t)time(NULL)};
     peer_str(m, r.peer, sizeof(r.peer));
@@ -279,6 +284,7 @@ static void serve_one(xthread_t *t, ho_msg_t *m)
 out:
     tsig_ctx_fini(&r.tsig);
     zs_read_end(t->x->s, r.txn);
+    return r.keep;
 }
 
 static void *xthread_main(void *arg)
@@ -289,10 +295,11 @@ static void *xthread_main(void *arg)
         if (!m) {
             continue;
         }
+        bool trusted = false; /* once served, the connection stays ours for a while */
         for (;;) {
-            serve_one(t, m);
+            trusted |= serve_one(t, m);
             /* a secondary may ask again on the same connection (SOA, then IXFR) */
-            if (!m->is_tcp || ho_stopping() || ho_next(m, XFROUT_IDLE_MS) != 0) {
+            if (!trusted || !m->is_tcp || ho_stopping() || ho_next(m, XFROUT_IDLE_MS) != 0) {
                 break;
             }
         }

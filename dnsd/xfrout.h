@@ -12,8 +12,9 @@
  * anyone not allowed gets REFUSED), then every message of the answer,
  * each TSIG-signed when the request was. A signed plain query is answered
  * from the zone's default view and signed. Over TCP the thread keeps the
- * connection for the client's next request until it is idle
- * XFROUT_IDLE_MS.
+ * connection of a client it served (a transfer the ACL allowed, or a query
+ * signed with a valid key) for its next request until it is idle
+ * XFROUT_IDLE_MS; anyone else's is closed after the answer.
  */
 #ifndef DNSD_XFROUT_H
 #define DNSD_XFROUT_H
