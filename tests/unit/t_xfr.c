@@ -493,7 +493,8 @@ static void test_axfr(void)
     is_int(r.err, DNSD_ENOZONE, "axfr: unknown zone is DNSD_ENOZONE");
     q = mkq(".", DNS_T_AXFR, 0);
     r = run_xfr(&q, XFR_MSG_MAX);
-    is_int(r.err, DNSD_ENOZONE, "axfr: the root is DNSD_ENOZONE (found by fuzzing: was an LMDB error)");
+    is_int(r.err, DNSD_ENOZONE,
+           "axfr: the root is DNSD_ENOZONE (found by fuzzing: was an LMDB error)");
     q = mkq("www.example.test.", DNS_T_AXFR, 0);
     r = run_xfr(&q, XFR_MSG_MAX);
     is_int(r.err, DNSD_ENOZONE, "axfr: a name that is not an apex is DNSD_ENOZONE");
@@ -621,7 +622,8 @@ static void test_compression(void)
     zs_read_begin(st, &txn);
     is_int(xfr_out_begin(&x, st, txn, &q), 0, "compression: begin");
     is_int(xfr_out_next(&x, buf, XFR_MSG_MAX, &len), 1, "compression: one message");
-    ok(xfr_out_next(&x, buf + 32768, 1000, &len) == -EINVAL, "compression: no message after the last");
+    ok(xfr_out_next(&x, buf + 32768, 1000, &len) == -EINVAL,
+       "compression: no message after the last");
     xfr_out_fini(&x);
     zs_read_end(st, txn);
     uint16_t types[32], rdl[32];
@@ -838,7 +840,8 @@ static void test_ixfr(void)
     }
     xfr_query_t q = mkq(zn, DNS_T_IXFR, snap_serial[4]);
     run_t r = run_xfr(&q, XFR_MSG_MAX);
-    is_int(r.rrs.n, 4, "ixfr: only overlay changes since: current SOA, old SOA, new SOA, current SOA");
+    is_int(r.rrs.n, 4,
+           "ixfr: only overlay changes since: current SOA, old SOA, new SOA, current SOA");
     rrl_free(&r.rrs);
 
     q = mkq(zn, DNS_T_IXFR, cur);
@@ -972,7 +975,8 @@ static void test_big(void)
     zs_read_end(st, txn);
     is_int(err, 0, "big: 100k records transferred without error");
     is_int(rrs, N + 3, "big: SOA, NS, 100000 A, SOA");
-    ok(parse_ok && order_ok, "big: %zu messages, ldns decodes all, owners in canonical order", msgs);
+    ok(parse_ok && order_ok, "big: %zu messages, ldns decodes all, owners in canonical order",
+       msgs);
     ok(peak < 1024 * 1024, "big: heap grew by at most %zu bytes while streaming (< 1 MiB)", peak);
 }
 
