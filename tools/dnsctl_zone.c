@@ -498,11 +498,12 @@ static int zone_set(ctl_t *c)
                              1, 1))) {
         return rc;
     }
+    bool xo = c->nallow_xfr || c->nnotify;
     bool sec = c->opt_seen & (CTL_OPT_PRIMARY | CTL_OPT_TSIG | CTL_OPT_NO_PRIMARY);
-    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !sec) {
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !xo && !sec) {
         return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
-                         "--journal-max-bytes N, --primary ADDR[:PORT] [--tsig KEY], "
-                         "--no-primary)");
+                         "--journal-max-bytes N, --allow-transfer SPEC, --notify TARGET, "
+                         "--primary ADDR[:PORT] [--tsig KEY], --no-primary)");
     }
     bool on = c->ecs && strcmp(c->ecs, "on") == 0;
     if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
@@ -528,12 +529,19 @@ static int zone_set(ctl_t *c)
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
+    if (xo && (rc = ctl_xfrout_set(c, &w, &z)) != CTL_OK) {
+        goto out;
+    }
+    rc = CTL_FAIL;
     if (sec && ctl_secondary_set(c, &w, &z) != CTL_OK) {
         goto out;
     }
     if ((err = zw_commit(&w, NULL)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
+    }
+    if (xo) {
+        printf("zone %s: transfer settings saved\n", c->argv[0]);
     }
     if (c->ecs) {
         printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
@@ -565,6 +573,12 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "create") == 0) {
         return zone_create(c);
     }
+    if (strcmp(verb, "show") == 0) {
+        return ctl_zone_show(c);
+    }
+    if (strcmp(verb, "add") == 0) {
+        return ctl_zone_add(c);
+    }
     if (strcmp(verb, "delete") == 0) {
         return zone_delete(c);
     }
@@ -582,12 +596,6 @@ int ctl_zone(ctl_t *c, const char *verb)
     }
     if (strcmp(verb, "defaults") == 0) {
         return ctl_zone_defaults(c);
-    }
-    if (strcmp(verb, "add") == 0) {
-        return ctl_zone_add(c);
-    }
-    if (strcmp(verb, "show") == 0) {
-        return ctl_zone_show(c);
     }
     return ctl_usage("unknown command \"zone %s\" (create, add, delete, list, show, set, "
                      "import, export, journal, defaults)", verb);

@@ -45,6 +45,14 @@
  *               0x00 cannot start a label, so one key's references are
  *               contiguous and never mixed with a longer name's
  *           Added after version 1 without a bump, like the journal.
+ *   xfrout  outgoing transfer settings per zone (zones/xfracl.h), never read
+ *           by queries:
+ *           u32 zone id | 'a' -> transfer ACL; u32 zone id | 'n' -> NOTIFY
+ *               targets; both: u8 format (1) | u8 count (<= 32) | count x
+ *               (u8 family (0 any, AF_INET, AF_INET6) | u8 prefix |
+ *               16 bytes address | u16 port (notify; 0 in an ACL) |
+ *               u16 key_len | TSIG key name, wire form, lower case (0: none))
+ *           Added after version 1 without a bump, like the journal.
  *   secondary  zones whose default view is a copy of a primary's (zones/secondary.h);
  *           written by dnsctl (settings) and dnsd's transfer thread (state),
  *           never read by queries (they see only the zone flags below):
@@ -91,6 +99,7 @@
 #define ZS_DB_CERTS  "certs" /* ACME state, JSON values: see acme/certdb.h */
 #define ZS_DB_JOURNAL "journal" /* change journal: see zones/journal.h */
 #define ZS_DB_TSIG    "tsig"    /* TSIG keys: see zones/tsig.h */
+#define ZS_DB_XFROUT  "xfrout"  /* transfer ACLs, NOTIFY targets: see zones/xfracl.h */
 #define ZS_DB_SECONDARY "secondary" /* secondary zones: see zones/secondary.h */
 
 #define ZS_META_SCHEMA     "schema"

@@ -166,42 +166,30 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         err = zs_mdb_err(rc);
         goto out;
     }
-    /* "certs" came with the ACME worker: a read-only open of an older store
-     * simply has none (a writable open creates it) */
-    rc = mdb_dbi_open(txn, ZS_DB_CERTS, dbflags, &s->certs);
-    if (rc == 0) {
-        s->has_certs = true;
-    } else if (rc != MDB_NOTFOUND) {
-        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
-        err = zs_mdb_err(rc);
-        goto out;
-    }
-    /* the journal too (a store written before it has none until written again) */
-    rc = mdb_dbi_open(txn, ZS_DB_JOURNAL, dbflags, &s->journal);
-    if (rc == 0) {
-        s->has_journal = true;
-    } else if (rc != MDB_NOTFOUND) {
-        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
-        err = zs_mdb_err(rc);
-        goto out;
-    }
-    /* and the TSIG keys (zones/tsig.h) */
-    rc = mdb_dbi_open(txn, ZS_DB_TSIG, dbflags, &s->tsig);
-    if (rc == 0) {
-        s->has_tsig = true;
-    } else if (rc != MDB_NOTFOUND) {
-        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
-        err = zs_mdb_err(rc);
-        goto out;
-    }
-    /* and the secondary-zone settings (zones/secondary.h), same rule */
-    rc = mdb_dbi_open(txn, ZS_DB_SECONDARY, dbflags, &s->secondary);
-    if (rc == 0) {
-        s->has_secondary = true;
-    } else if (rc != MDB_NOTFOUND) {
-        diag_set(d, path, 0, "cannot open sub-databases: %s", mdb_strerror(rc));
-        err = zs_mdb_err(rc);
-        goto out;
+    /* The sub-databases that came after version 1 (ACME state, the journal,
+     * TSIG keys, transfer settings, secondary zones): a read-only open of an
+     * older store simply has none (a writable open creates them). */
+    const struct {
+        const char *name;
+        MDB_dbi *dbi;
+        bool *has;
+    } later[] = {
+        {ZS_DB_CERTS, &s->certs, &s->has_certs},
+        {ZS_DB_JOURNAL, &s->journal, &s->has_journal},
+        {ZS_DB_TSIG, &s->tsig, &s->has_tsig},
+        {ZS_DB_XFROUT, &s->xfrout, &s->has_xfrout},
+        {ZS_DB_SECONDARY, &s->secondary, &s->has_secondary},
+    };
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+        rc = mdb_dbi_open(txn, later[i].name, dbflags, later[i].dbi);
+        if (rc == 0) {
+            *later[i].has = true;
+        } else if (rc != MDB_NOTFOUND) {
+            diag_set(d, path, 0, "cannot open sub-database %s: %s", later[i].name,
+                     mdb_strerror(rc));
+            err = zs_mdb_err(rc);
+            goto out;
+        }
     }
     if (!rdonly && (err = init_meta(s, txn, d)) != 0) {
         goto out;

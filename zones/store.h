@@ -34,6 +34,8 @@ typedef struct zs_store {
     bool has_journal; /* false only for a read-only open of a store that never had one */
     MDB_dbi tsig;     /* TSIG keys and references (zones/tsig.h) */
     bool has_tsig;    /* false only for a read-only open of a store that never had one */
+    MDB_dbi xfrout;   /* transfer ACLs and NOTIFY targets (zones/xfracl.h) */
+    bool has_xfrout;  /* false only for a read-only open of a store that never had one */
     MDB_dbi secondary; /* secondary zones: primaries, transfer state (zones/secondary.h) */
     bool has_secondary; /* false only for a read-only open of a store that never had one */
     char path[4096];

@@ -27,6 +27,7 @@
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
 #include "zones/regions.h"
+#include "zones/xfracl.h"
 #include "zones/secondary.h"
 
 #define RRSET_VALUE_MAX 65000 /* an RRset larger than this can never be sent */
@@ -474,6 +475,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     }
     if (!err) {
         err = zj_zone_drop(w->s, w->txn, z->id);
+    }
+    if (!err) {
+        err = xacl_zone_drop(w->s, w->txn, z->id, z->apex); /* its transfer ACL and NOTIFY targets */
     }
     if (!err) {
         err = zsec_zone_drop(w->s, w->txn, z->id, z->apex);
