@@ -600,6 +600,7 @@ typedef struct xfr {
     xlist_t l;
     bool ixfr;        /* incremental (second record an SOA) */
     bool uptodate;    /* a single SOA */
+    bool asked_ixfr;  /* the request was an IXFR (an AXFR-style answer is logged so) */
     uint32_t serial;  /* the primary's */
 } xfr_t;
 
@@ -907,7 +908,8 @@ static int commit(xfrin_t *x, sec_zone_t *sz, xfr_t *t, const char *from, char *
         log_info("xfrin: zone %s: IXFR from %s: serial %u, %u records removed, %u added",
                  sz->name, from, t->serial, ndel, nadd);
     } else if (kind == ZSEC_KIND_AXFR) {
-        log_info("xfrin: zone %s: AXFR from %s: serial %u, %zu records", sz->name, from,
+        log_info("xfrin: zone %s: AXFR%s from %s: serial %u, %zu records", sz->name,
+                 t->asked_ixfr ? " (the primary's AXFR-style answer to IXFR)" : "", from,
                  t->serial, t->l.n - 1);
     } else {
         log_debug("xfrin: zone %s: up to date with %s (serial %u)", sz->name, from, t->serial);
@@ -1017,6 +1019,7 @@ static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xf
         tsig_ctx_fini(&ctx);
         return rc;
     }
+    t->asked_ixfr = qtype == DNS_T_IXFR;
     rc = recv_xfr(x, sz, fd, id, qtype, &ctx, t, err);
     tsig_ctx_fini(&ctx);
     if (rc) {
