@@ -260,7 +260,10 @@ static void run(notify_t *n, bool initial)
     if (zs_generation(n->s, txn, &gen) == 0 && (!n->have_gen || gen != n->gen)) {
         scan_t sc = {.n = n, .txn = txn, .initial = initial};
         if (zw_foreach_zone(n->s, txn, scan_cb, &sc) == 0) {
-            qsort(sc.nz, sc.count, sizeof(*sc.nz), cmp_zone);
+            if (sc.count) { /* qsort(NULL, 0) is undefined (UBSan): a store whose zones
+                             * have no SOA yet, e.g. a secondary before its first transfer */
+                qsort(sc.nz, sc.count, sizeof(*sc.nz), cmp_zone);
+            }
             free(n->z);
             n->z = sc.nz;
             n->nz = sc.count;

@@ -99,7 +99,22 @@ struct xfrin {
     uint64_t gen; /* store generation the table was read at */
     sec_zone_t *z;
     size_t nz;
+    uint64_t log_s;     /* refused-NOTIFY log lines: the second counted ... */
+    unsigned log_n;     /* ... and how many in it (a peer can trigger them: capped) */
 };
+
+#define XFRIN_LOG_PER_S 10 /* refused-NOTIFY lines per second at most */
+
+/* May a line a remote peer triggered be logged now? */
+static bool log_ok(xfrin_t *x)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    if (now != x->log_s) {
+        x->log_s = now;
+        x->log_n = 0;
+    }
+    return x->log_n++ < XFRIN_LOG_PER_S;
+}
 
 static uint64_t now_s(void)
 {
@@ -600,6 +615,7 @@ typedef struct xfr {
     xlist_t l;
     bool ixfr;        /* incremental (second record an SOA) */
     bool uptodate;    /* a single SOA */
+    bool asked_ixfr;  /* the request was an IXFR (an AXFR-style answer is logged so) */
     uint32_t serial;  /* the primary's */
 } xfr_t;
 
@@ -841,8 +857,12 @@ static void state_ok(sec_zone_t *sz, const soa_info_t *soa, uint8_t kind, uint64
     sz->st.last_try = now;
     sz->st.kind = kind;
     sz->st.error[0] = 0;
-    sz->st.next = now + at_least(soa->refresh, XFRIN_TIMER_MIN_S);
-    sz->st.expire_at = now + soa->expire;
+    uint32_t refresh = at_least(soa->refresh, XFRIN_TIMER_MIN_S);
+    uint32_t retry = at_least(soa->retry, XFRIN_TIMER_MIN_S);
+    sz->st.next = now + refresh;
+    /* RFC 1912 2.2: EXPIRE below REFRESH + RETRY would expire a zone between
+     * two refreshes that both succeed: take at least that */
+    sz->st.expire_at = now + (soa->expire > refresh + retry ? soa->expire : refresh + retry);
     sz->due = sz->st.next;
 }
 
@@ -907,7 +927,8 @@ static int commit(xfrin_t *x, sec_zone_t *sz, xfr_t *t, const char *from, char *
         log_info("xfrin: zone %s: IXFR from %s: serial %u, %u records removed, %u added",
                  sz->name, from, t->serial, ndel, nadd);
     } else if (kind == ZSEC_KIND_AXFR) {
-        log_info("xfrin: zone %s: AXFR from %s: serial %u, %zu records", sz->name, from,
+        log_info("xfrin: zone %s: AXFR%s from %s: serial %u, %zu records", sz->name,
+                 t->asked_ixfr ? " (the primary's AXFR-style answer to IXFR)" : "", from,
                  t->serial, t->l.n - 1);
     } else {
         log_debug("xfrin: zone %s: up to date with %s (serial %u)", sz->name, from, t->serial);
@@ -1017,6 +1038,7 @@ static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xf
         tsig_ctx_fini(&ctx);
         return rc;
     }
+    t->asked_ixfr = qtype == DNS_T_IXFR;
     rc = recv_xfr(x, sz, fd, id, qtype, &ctx, t, err);
     tsig_ctx_fini(&ctx);
     if (rc) {
@@ -1230,13 +1252,18 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
     }
     if (!sz) {
         /* Knot answers NOTAUTH for a zone it does not have as a secondary */
-        log_info("xfrin: NOTIFY for %s from %s: not a secondary zone here (NOTAUTH)", name,
-                 peer);
+        if (log_ok(x)) {
+            log_info("xfrin: NOTIFY for %s from %s: not a secondary zone here (NOTAUTH)", name,
+                     peer);
+        }
         notify_reply(m, qend, RCODE_NOTAUTH, NULL);
         return;
     }
     if (!from_primary(sz, m)) {
-        log_warn("xfrin: zone %s: NOTIFY from %s, not one of its primaries: REFUSED", name, peer);
+        if (log_ok(x)) {
+            log_warn("xfrin: zone %s: NOTIFY from %s, not one of its primaries: REFUSED", name,
+                     peer);
+        }
         notify_reply(m, qend, DNS_R_REFUSED, NULL);
         return;
     }
@@ -1247,16 +1274,20 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
         size_t lw;
         int rc = tsig_verify_request(m->msg, m->len, zone_key, sz, now_s(), &ctx, &lw);
         if (rc == DNSD_ENOTFOUND) {
-            log_warn("xfrin: zone %s: NOTIFY from %s without the zone's TSIG key: REFUSED",
-                     name, peer);
+            if (log_ok(x)) {
+                log_warn("xfrin: zone %s: NOTIFY from %s without the zone's TSIG key: REFUSED",
+                         name, peer);
+            }
             notify_reply(m, qend, DNS_R_REFUSED, NULL);
             goto out;
         }
         if (rc != 0) {
             uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + TSIG_RR_MAX];
             size_t n;
-            log_warn("xfrin: zone %s: NOTIFY from %s: TSIG %s: NOTAUTH", name, peer,
-                     rc > 0 ? tsig_error_name(rc) : "malformed");
+            if (log_ok(x)) {
+                log_warn("xfrin: zone %s: NOTIFY from %s: TSIG %s: NOTAUTH", name, peer,
+                         rc > 0 ? tsig_error_name(rc) : "malformed");
+            }
             if (rc > 0 && tsig_answer_error(&ctx, m->msg, m->len, out, &n, sizeof(out), now_s(),
                                             rc) == 0) {
                 ho_reply(m, out, n);

@@ -324,28 +324,29 @@ int ctl_zone_show(ctl_t *c)
         printf("}\n");
         goto out;
     }
-    printf("zone          %s\n", name);
-    printf("serial        %s\n", has_serial ? (snprintf(t1, sizeof(t1), "%u", serial), t1) : "-");
-    printf("ecs           %s\n", (z.flags & ZS_ZONE_F_NO_ECS) ? "off" : "on");
-    printf("state         %s\n", state);
+    /* one "%-16s value" line per item, as the transfer part (dnsctl_xfrout.c) prints */
+    printf("%-16s %s\n", "zone", name);
+    printf("%-16s %s\n", "serial", has_serial ? (snprintf(t1, sizeof(t1), "%u", serial), t1) : "-");
+    printf("%-16s %s\n", "ecs", (z.flags & ZS_ZONE_F_NO_ECS) ? "off" : "on");
+    printf("%-16s %s\n", "state", state);
     if ((rc = ctl_xfrout_print(c, s, txn, &z)) != CTL_OK) {
         goto out;
     }
     if (!sec) {
-        printf("primary       (none: a zone of this store)\n");
+        printf("%-16s %s\n", "primary", "(none: a zone of this store)");
         goto out;
     }
-    printf("primary      ");
+    printf("%-16s", "primary");
     for (unsigned i = 0; i < conf.nprimaries; i++) {
         printf("%s %s", i ? "," : "", zsec_primary_str(&conf.primary[i], a, sizeof(a)));
     }
-    printf("\ntsig          %s\n", conf.key_len ? ctl_name_str(conf.key, kn) : "(none)");
-    printf("last refresh  %s (%s)\n", when(st.last_ok, t2, sizeof(t2)), kind_str(st.kind));
-    printf("last attempt  %s\n", when(st.last_try, t3, sizeof(t3)));
-    printf("next refresh  %s\n", when(st.next, t4, sizeof(t4)));
-    printf("expires       %s\n", when(st.expire_at, t5, sizeof(t5)));
+    printf("\n%-16s %s\n", "tsig", conf.key_len ? ctl_name_str(conf.key, kn) : "(none)");
+    printf("%-16s %s (%s)\n", "last refresh", when(st.last_ok, t2, sizeof(t2)), kind_str(st.kind));
+    printf("%-16s %s\n", "last attempt", when(st.last_try, t3, sizeof(t3)));
+    printf("%-16s %s\n", "next refresh", when(st.next, t4, sizeof(t4)));
+    printf("%-16s %s\n", "expires", when(st.expire_at, t5, sizeof(t5)));
     if (st.error[0]) {
-        printf("last error    %s\n", st.error);
+        printf("%-16s %s\n", "last error", st.error);
     }
 out:
     if (txn) {

@@ -986,13 +986,17 @@ static int put_rr(const tsig_ctx_t *ctx, uint8_t *buf, size_t *len, size_t cap, 
     zs_put16(p + 6, ctx->fudge);
     zs_put16(p + 8, (uint16_t)mac_size);
     p += 10;
-    memcpy(p, mac, mac_size);
+    if (mac_size) { /* memcpy from NULL is undefined even for 0 bytes (UBSan) */
+        memcpy(p, mac, mac_size);
+    }
     p += mac_size;
     zs_put16(p, ctx->orig_id);
     zs_put16(p + 2, error);
     zs_put16(p + 4, other_len);
     p += 6;
-    memcpy(p, other, other_len);
+    if (other_len) {
+        memcpy(p, other, other_len);
+    }
     *len += need;
     zs_put16(buf + 10, (uint16_t)(get16(buf + 10) + 1));
     return 0;

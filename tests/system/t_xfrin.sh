@@ -16,7 +16,7 @@ if [ ! -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
     skip_all "geo test data not found in $GEO"
 fi
-plan 27
+plan 30
 
 a() { q "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 serial() { dnsctl zone show sec.test | sed -n 's/^serial *//p'; }
@@ -83,3 +83,10 @@ out=$(dig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +opcode=notify +norec +time=2 +trie
 is "$(dig_status "$out")" REFUSED "NOTIFY from a non-primary address: REFUSED"
 out=$(dig @127.0.0.1 -p "$PORT" +opcode=notify +norec +time=2 +tries=1 other.test SOA)
 is "$(dig_status "$out")" NOTAUTH "NOTIFY for a zone that is not a secondary: NOTAUTH (as Knot)"
+
+# --no-primary: the zone is this store's again, from the primary's last serial
+out=$(dnsctl zone set sec.test --no-primary 2>&1)
+like "$out" 'no longer a secondary' "zone set --no-primary"
+out=$(dnsctl record add sec.test 'local 300 IN A 192.0.2.99' 2>&1)
+like "$?:$out" '^0:.*serial 102' "a local default-view edit is accepted now, serial 101 + 1"
+like "$(dnsctl zone show sec.test)" 'primary +\(none' "zone show: no primary"

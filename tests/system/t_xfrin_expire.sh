@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/system/lib_acme.sh"
 . "$top_srcdir/tests/system/lib_xfrin.sh"
 need dig kdig knotd knotc
-plan 11
+plan 12
 
 a() { q "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 status() { dig_status "$(q www.exp.test A)"; }
@@ -36,7 +36,15 @@ ok 'wait_for 30 expired' "SERVFAIL once EXPIRE has passed"
 like "$(dnsctl zone show exp.test)" 'state +expired' "zone show: expired"
 like "$(grep xfrin "$TMPD/dnsd.log")" 'exp.test.: expired' "dnsd's log says so"
 
+# the primary comes back with a newer serial and no journal: it answers the
+# IXFR from 7 with the whole zone (AXFR-style, RFC 1995 4)
+primary_zone exp.test "$TMPD/exp.zone" 8 1 1 6
+echo 'back 300 IN A 192.0.2.88' >>"$TMPD/exp.zone"
+rm -rf "$PRIMARY_DIR/db"
 start_primary exp.test "$TMPD/exp.zone" "$PORT"
-ok 'wait_for 20 loaded' "the primary is back: served again"
+back() { [ "$(a back.exp.test A)" = 192.0.2.88 ]; }
+ok 'wait_for 20 back' "the primary is back: served again, with its new data"
 like "$(dnsctl zone show exp.test)" 'state +serving' "zone show: serving again"
-is "$(dnsctl zone show exp.test | sed -n 's/^serial *//p')" 7 "with the primary's serial"
+is "$(dnsctl zone show exp.test | sed -n 's/^serial *//p')" 8 "with the primary's serial"
+like "$(grep xfrin "$TMPD/dnsd.log")" "exp.test.: AXFR \(the primary's AXFR-style answer to IXFR\) from .*serial 8" \
+    "dnsd asked for IXFR and took the AXFR-style answer"
