@@ -33,6 +33,7 @@
 #include "zones/update.h"
 
 #define REFUSAL_LOGS_PER_S 20 /* refusals a peer can make us log per second */
+#define UPDATE_EDNS_UDP    1232 /* the payload size our OPT announces */
 
 struct update_thread {
     zs_store_t *s;
@@ -111,12 +112,24 @@ static size_t reply_build(const uint8_t *req, size_t req_len, const upd_msg_t *p
             zs_put16(out + 4, 1);
         }
     }
+    if (pm && pm->has_opt) {
+        /* RFC 6891 6.1.1: an OPT in the request gets one back (version 0,
+         * our payload size; BADVERS for a version we do not know) */
+        static const uint8_t opt[11] = {0, 0, 41, UPDATE_EDNS_UDP >> 8, UPDATE_EDNS_UDP & 0xFF};
+        memcpy(out + len, opt, sizeof(opt));
+        if (pm->edns_version > 0) {
+            out[len + 5] = 1; /* extended rcode BADVERS (16) = 1 << 4 | 0 */
+            zs_put16(out + 2, (uint16_t)(zs_get16(out + 2) & ~0xF));
+        }
+        len += sizeof(opt);
+        zs_put16(out + 10, 1);
+    }
     return len;
 }
 
 static void handle(update_thread_t *u, ho_msg_t *m)
 {
-    uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + TSIG_RR_MAX];
+    uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + 11 + TSIG_RR_MAX];
     char peer[INET6_ADDRSTRLEN + 16], zn[4 * 255 + 2] = "?", kn[4 * 255 + 2];
     const uint8_t *msg = m->msg;
     size_t len = m->len, out_len;
@@ -179,6 +192,10 @@ static void handle(update_thread_t *u, ho_msg_t *m)
         goto reply;
     }
     dname_to_str(pm.zone, zn, sizeof(zn));
+    if (pm.has_opt && pm.edns_version > 0) {
+        out_len = reply_build(msg, len, &pm, UPD_R_NOERROR, out); /* BADVERS, nothing applied */
+        goto reply;
+    }
     upol_who_t who;
     memset(&who, 0, sizeof(who));
     who.key = signed_ok ? ctx.key.name : NULL;

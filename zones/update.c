@@ -225,6 +225,25 @@ int upd_parse(const uint8_t *msg, size_t len, upd_msg_t *out, diag_t *d)
             goto out;
         }
     }
+    /* the additional section: only an OPT matters (its RRs are not updates) */
+    unsigned ad = zs_get16(msg + 10);
+    for (unsigned i = 0; i < ad && o < len; i++) {
+        uint8_t nm[DNAME_MAXLEN + 1];
+        if (name_read(msg, len, &o, len, nm) != 0 || len - o < 10 ||
+            len - o - 10 < zs_get16(msg + o + 8)) {
+            diag_set(d, "", 0, "additional RR %u: malformed", i + 1);
+            goto out;
+        }
+        if (zs_get16(msg + o) == DNS_T_OPT) {
+            if (out->has_opt || nm[0] != 0) {
+                diag_set(d, "", 0, "a second OPT, or an OPT not at the root (RFC 6891 6.1.1)");
+                goto out;
+            }
+            out->has_opt = true;
+            out->edns_version = msg[o + 5];
+        }
+        o += 10 + zs_get16(msg + o + 8);
+    }
     /* the arena no longer moves: point the RRs into it */
     for (size_t i = 0; i < (size_t)pr + up; i++) {
         upd_rr_t *rr = i < pr ? &out->pre[i] : &out->upd[i - pr];
