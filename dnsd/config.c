@@ -16,6 +16,7 @@
 
 #include "dnsd/answer.h"
 #include "dnsd/certs.h"
+#include "dnsd/xfrout.h"
 #include "zones/base/err.h"
 #include "zones/base/line.h"
 #include "zones/base/parse.h"
@@ -33,6 +34,7 @@ void config_defaults(config_t *c)
     c->tcp_idle_timeout_s = 10;
     c->tcp_max_conn_time_s = 120;
     c->tcp_max_connections = 1024;
+    c->xfr_max_transfers = XFROUT_THREADS_DEFAULT;
     c->tcp_max_queries = 0;
     c->udp_payload = ANSWER_UDP_MAX_DEFAULT;
     c->rrl_rate = 200; /* as NSD as Debian builds it: see README, "Rate limiting" */
@@ -94,6 +96,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("tcp-max-connection-time", tcp_max_conn_time_s, 0, 86400)
     UINT_KEY("tcp-max-connections", tcp_max_connections, 1, 1000000)
     UINT_KEY("tcp-max-queries", tcp_max_queries, 0, UINT_MAX)
+    UINT_KEY("xfr-max-transfers", xfr_max_transfers, 1, 64)
     UINT_KEY("udp-payload", udp_payload, 512, 4096)
     UINT_KEY("rrl-rate", rrl_rate, 0, 1000000)
     UINT_KEY("rrl-slip", rrl_slip, 0, 100)

@@ -33,6 +33,7 @@ typedef struct config {
     unsigned tcp_max_conn_time_s; /* close any TCP connection open this long; 0: never */
     unsigned tcp_max_connections; /* whole server, shared out per worker */
     unsigned tcp_max_queries;     /* per connection; 0: no limit */
+    unsigned xfr_max_transfers;   /* transfer threads (xfrout.h): transfers served at once */
     unsigned udp_payload;         /* EDNS payload we advertise and max UDP reply */
     unsigned rrl_rate;            /* responses per second per flow; 0: no rate limiting */
     unsigned rrl_slip;            /* every slip-th limited response goes out TC=1; 0: none */

@@ -267,6 +267,8 @@ int ho_push_tcp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, i
     return err;
 }
 
+#define HO_POLL_SLICE_MS 200 /* waits look at ho_stopping() this often */
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -291,8 +293,12 @@ static int write_all(int fd, struct iovec *iov, int n, int64_t deadline)
             if (left <= 0) {
                 return -ETIMEDOUT;
             }
+            if (ho_stopping()) {
+                return -ECANCELED;
+            }
             struct pollfd p = {.fd = fd, .events = POLLOUT};
-            if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+            if (poll(&p, 1, left > HO_POLL_SLICE_MS ? HO_POLL_SLICE_MS : (int)left) < 0 &&
+                errno != EINTR) {
                 return -errno;
             }
             continue;
@@ -383,8 +389,12 @@ int ho_next(ho_msg_t *m, int timeout_ms)
         if (left <= 0) {
             return -ETIMEDOUT;
         }
+        if (ho_stopping()) {
+            return -ECANCELED; /* shutting down: do not hold the join */
+        }
         struct pollfd p = {.fd = m->fd, .events = POLLIN};
-        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+        if (poll(&p, 1, left > HO_POLL_SLICE_MS ? HO_POLL_SLICE_MS : (int)left) < 0 &&
+            errno != EINTR) {
             return -errno;
         }
     }

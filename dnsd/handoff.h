@@ -112,8 +112,9 @@ ho_msg_t *ho_pop(ho_kind_t kind, int timeout_ms);
  * 65535; keep it within what the client said it takes); TCP: the 2-byte
  * length and the message, waiting at most HO_WRITE_TIMEOUT_MS for the
  * socket to take it. May be called several times (a transfer's messages).
- * @return 0; -EMSGSIZE if @p len > 65535; -ETIMEDOUT; a negated errno.
- * After a TCP failure the connection is dead: ho_close it.
+ * @return 0; -EMSGSIZE if @p len > 65535; -ETIMEDOUT; -ECANCELED after
+ * ho_shutdown(); a negated errno. After a TCP failure the connection is
+ * dead: ho_close it.
  */
 int ho_reply(ho_msg_t *m, const uint8_t *buf, size_t len);
 
@@ -121,8 +122,8 @@ int ho_reply(ho_msg_t *m, const uint8_t *buf, size_t len);
  * TCP: read the next message on @p m's connection into m->msg/m->len
  * (replacing the current one), waiting at most @p timeout_ms for it to
  * arrive whole. @return 0; -ENOTCONN when the client closed the connection
- * (or sent a zero length); -ETIMEDOUT; -EINVAL for a UDP message; a
- * negated errno.
+ * (or sent a zero length); -ETIMEDOUT; -ECANCELED after ho_shutdown();
+ * -EINVAL for a UDP message; a negated errno.
  */
 int ho_next(ho_msg_t *m, int timeout_ms);
 

@@ -19,11 +19,14 @@
 
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
+#include "dnsd/handoff.h"
+#include "dnsd/notify.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
 #include "dnsd/stats.h"
 #include "dnsd/update.h"
 #include "dnsd/worker.h"
+#include "dnsd/xfrout.h"
 #include "zones/base/err.h"
 #include "zones/base/file.h"
 #include "zones/base/log.h"
@@ -36,6 +39,7 @@ static void usage(FILE *to)
             "            [--port-file FILE] [--pid-file FILE] [--log-level LEVEL]\n"
             "            [--tcp-idle-timeout S] [--tcp-max-connection-time S]\n"
             "            [--tcp-max-connections N] [--tcp-max-queries N] [--udp-payload N]\n"
+            "            [--xfr-max-transfers N]\n"
             "            [--rrl-rate N] [--rrl-slip N] [--rrl-ipv4-prefix BITS]\n"
             "            [--rrl-ipv6-prefix BITS] [--rrl-table-size N]\n"
             "            [--stats-file FILE] [--stats-interval S]\n"
@@ -234,6 +238,7 @@ int main(int argc, char **argv)
         {"tcp-max-connection-time", required_argument, NULL, 1},
         {"tcp-max-connections", required_argument, NULL, 1},
         {"tcp-max-queries", required_argument, NULL, 1},
+        {"xfr-max-transfers", required_argument, NULL, 1},
         {"udp-payload", required_argument, NULL, 1},
         {"rrl-rate", required_argument, NULL, 1},
         {"rrl-slip", required_argument, NULL, 1},
@@ -461,9 +466,17 @@ int main(int argc, char **argv)
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
     orch.certs = certs;
+    xfrout_t *xfr = xfrout_start(srv.store, cfg->xfr_max_transfers);
     update_thread_t *upd = update_start(srv.store);
+    orch.notify = notify_new(orch.loop, srv.store);
     orch_run(&orch);
-    update_stop(upd); /* before the workers: it may hold a TCP connection of theirs */
+    /* the hand-off consumers end before the workers: a connection they
+     * hold gives its slot back to a worker's pool (handoff.h) */
+    ho_shutdown();
+    xfrout_stop(xfr);
+    update_stop(upd);
+    notify_free(orch.notify);
+    orch.notify = NULL;
     certs_stop(certs);
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */

@@ -30,8 +30,9 @@ typedef struct notify notify_t;
 
 /**
  * Main thread, at start: make the NOTIFY sender on @p loop for @p store,
- * remembering every zone's current serial (no NOTIFY for what was there
- * at start-up). @return NULL only if no socket could be opened (logged).
+ * remembering every zone's current serial, and NOTIFY every zone's targets
+ * once (dnsd is back: a secondary that missed something catches up).
+ * @return NULL only if no socket could be opened (logged).
  */
 notify_t *notify_new(struct ev_loop *loop, zs_store_t *store);
 /** Main thread: stop it and free everything; NULL is fine. */

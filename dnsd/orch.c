@@ -218,6 +218,11 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(group, "group")
     KEEP_STR(chroot, "chroot")
 #undef KEEP_STR
+    if (n->xfr_max_transfers != c->xfr_max_transfers) {
+        log_warn("config reload: xfr-max-transfers changed (%u -> %u): needs restart; keeping %u",
+                 c->xfr_max_transfers, n->xfr_max_transfers, c->xfr_max_transfers);
+        n->xfr_max_transfers = c->xfr_max_transfers;
+    }
     if (n->workers != c->workers) {
         log_warn("config reload: workers changed (%d -> %d): needs restart; keeping %d",
                  c->workers, n->workers, c->workers);

@@ -25,6 +25,7 @@
 typedef struct orch {
     server_t *srv;
     certs_t *certs; /* the ACME thread, told of reloaded certificate settings */
+    struct notify *notify; /* NOTIFY out (notify.h), on this loop */
     struct ev_loop *loop;
     ev_signal sig_term, sig_int, sig_hup, sig_usr1;
     ev_stat geo_file;

@@ -6,7 +6,8 @@
  * commit, signed with the request's key if it was signed. A TSIG failure
  * gets NOTAUTH with the TSIG error (RFC 8945 5.2); an unparsable message
  * FORMERR; a refusal REFUSED (or the RFC 2136 rcode), its reason logged.
- * The NOTIFY sender (notify.h) sees the commit in the store generation. One thread: UPDATEs
+ * After a commit it kicks the NOTIFY sender (notify.h), which would see the
+ * commit in the store generation anyway, a poll later. One thread: UPDATEs
  * are serialised anyway by the LMDB write lock, and a worker never waits
  * on it. It never answers a plain query and never touches a worker's state.
  */
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include "dnsd/handoff.h"
+#include "dnsd/notify.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
@@ -214,6 +216,7 @@ static void handle(update_thread_t *u, ho_msg_t *m)
     } else if (res.changed) {
         log_info("update of %s from %s key %s: committed, serial %u%s%s", zn, peer, kn,
                  res.serial, res.region[0] ? ", region " : "", res.region);
+        notify_kick(); /* NOTIFY the secondaries now, not at the next store poll */
     } else {
         log_info("update of %s from %s key %s: nothing to change", zn, peer, kn);
     }

@@ -38,6 +38,10 @@ static void usage(FILE *f)
             "  zone delete ZONE\n"
             "  zone list [--json]\n"
             "  zone set ZONE --ecs on|off   use EDNS Client Subnet for this zone (default on)\n"
+            "  zone set ZONE [--allow-transfer 'ADDR[/LEN][ key NAME]'|'key NAME'|none]...\n"
+            "                [--notify 'ADDR[:PORT][ key NAME]'|none]...\n"
+            "                               who may AXFR/IXFR the zone; secondaries to NOTIFY\n"
+            "  zone show ZONE [--json]      serial, transfer ACL and NOTIFY targets\n"
             "  zone set ZONE [--journal-max-changes N|default] [--journal-max-bytes N|default]\n"
             "                               how much of its change journal the zone keeps\n"
             "  zone defaults [--journal-max-changes N] [--journal-max-bytes N]\n"
@@ -520,6 +524,18 @@ int main(int argc, char **argv)
             }
             c.ttl = val;
             c.opt_seen |= CTL_OPT_TTL;
+        } else if (opt_is(a, "--allow-transfer") || opt_is(a, "--notify")) {
+            bool axfr = opt_is(a, "--allow-transfer");
+            if ((rc = opt_value(argc, argv, &i, a, &val)) != CTL_OK) {
+                goto out;
+            }
+            int *n = axfr ? &c.nallow_xfr : &c.nnotify;
+            if (*n == XACL_MAX) {
+                rc = ctl_usage("at most %d %s options", XACL_MAX,
+                               axfr ? "--allow-transfer" : "--notify");
+                goto out;
+            }
+            (axfr ? c.allow_xfr : c.notify)[(*n)++] = val;
         } else if (strcmp(a, "--no-coords") == 0) {
             c.opt_seen |= CTL_OPT_NO_COORDS;
         } else if (strcmp(a, "--reuse-key") == 0) {
@@ -573,6 +589,12 @@ int main(int argc, char **argv)
     }
     c.argc = npos - 2;
     c.argv = pos + 2;
+    if ((c.nallow_xfr || c.nnotify) &&
+        (strcmp(pos[0], "zone") != 0 || strcmp(pos[1], "set") != 0)) {
+        rc = ctl_usage("%s %s does not take --allow-transfer or --notify (zone set does)", pos[0],
+                       pos[1]);
+        goto out;
+    }
     if (strcmp(pos[0], "zone") == 0) {
         rc = ctl_zone(&c, pos[1]);
     } else if (strcmp(pos[0], "record") == 0) {

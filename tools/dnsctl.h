@@ -17,6 +17,7 @@
 #include "zones/regions.h"
 #include "zones/store.h"
 #include "zones/writer.h"
+#include "zones/xfracl.h"
 #include "acme/dns01.h"
 
 /* exit status */
@@ -93,6 +94,10 @@ typedef struct ctl {
     const char *from;    /* --from SERIAL: zone journal */
     const char *jmax_changes; /* --journal-max-changes N|default */
     const char *jmax_bytes;   /* --journal-max-bytes N|default */
+    const char *allow_xfr[XACL_MAX]; /* --allow-transfer SPEC, in order (zone set) */
+    int nallow_xfr;
+    const char *notify[XACL_MAX];    /* --notify TARGET, in order (zone set) */
+    int nnotify;
     const char *algorithm; /* --algorithm: tsig add */
     const char *secret;    /* --secret: tsig add (base64) */
     const char *format;    /* --format: tsig show */
@@ -108,6 +113,13 @@ int ctl_geo(ctl_t *c, const char *verb);
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+/* dnsctl_xfrout.c: zone set's --allow-transfer/--notify, and `zone show` */
+/** Apply --allow-transfer/--notify to zone @p z in @p w. CTL_OK, or printed. */
+int ctl_xfrout_set(ctl_t *c, zw_t *w, const zw_zone_t *z);
+/** Print zone @p z's transfer ACL and NOTIFY targets (JSON: two members, no braces). */
+int ctl_xfrout_print(ctl_t *c, zs_store_t *s, MDB_txn *txn, const zw_zone_t *z);
+/** `zone show ZONE [--json]`. */
+int ctl_xfrout_show(ctl_t *c);
 int ctl_tsig(ctl_t *c, const char *verb);
 /* dnsctl_journal.c: `zone journal`, `zone defaults` and zone set's journal limits */
 int ctl_zone_journal(ctl_t *c);

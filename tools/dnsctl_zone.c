@@ -496,9 +496,10 @@ static int zone_set(ctl_t *c)
                              1, 1))) {
         return rc;
     }
-    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes) {
+    bool xo = c->nallow_xfr || c->nnotify;
+    if (!c->ecs && !c->jmax_changes && !c->jmax_bytes && !xo) {
         return ctl_usage("zone set needs a setting (--ecs on|off, --journal-max-changes N, "
-                         "--journal-max-bytes N)");
+                         "--journal-max-bytes N, --allow-transfer SPEC, --notify TARGET)");
     }
     bool on = c->ecs && strcmp(c->ecs, "on") == 0;
     if (c->ecs && !on && strcmp(c->ecs, "off") != 0) {
@@ -524,9 +525,16 @@ static int zone_set(ctl_t *c)
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
     }
+    if (xo && (rc = ctl_xfrout_set(c, &w, &z)) != CTL_OK) {
+        goto out;
+    }
+    rc = CTL_FAIL;
     if ((err = zw_commit(&w, NULL)) != 0) {
         ctl_err("zone %s: %s", c->argv[0], dnsd_strerror(err));
         goto out;
+    }
+    if (xo) {
+        printf("zone %s: transfer settings saved\n", c->argv[0]);
     }
     if (c->ecs) {
         printf("zone %s: EDNS Client Subnet %s\n", c->argv[0],
@@ -555,6 +563,9 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "create") == 0) {
         return zone_create(c);
     }
+    if (strcmp(verb, "show") == 0) {
+        return ctl_xfrout_show(c);
+    }
     if (strcmp(verb, "delete") == 0) {
         return zone_delete(c);
     }
@@ -576,6 +587,6 @@ int ctl_zone(ctl_t *c, const char *verb)
     if (strcmp(verb, "policy") == 0) {
         return ctl_zone_policy(c);
     }
-    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, import, export, "
+    return ctl_usage("unknown command \"zone %s\" (create, delete, list, set, show, import, export, "
                      "journal, defaults, policy)", verb);
 }

@@ -477,7 +477,7 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
         err = zj_zone_drop(w->s, w->txn, z->id);
     }
     if (!err) {
-        err = xacl_zone_drop(w->s, w->txn, z->id); /* its transfer ACL and NOTIFY targets */
+        err = xacl_zone_drop(w->s, w->txn, z->id, z->apex); /* its transfer ACL and NOTIFY targets */
     }
     if (!err) {
         err = upol_zone_drop(w->s, w->txn, z->id, z->apex); /* its update policy */

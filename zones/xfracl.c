@@ -15,6 +15,7 @@
 
 #include "zones/base/err.h"
 #include "zones/schema.h"
+#include "zones/tsig.h"
 
 #define XACL_FORMAT 1u
 #define XACL_ENT_FIXED 22u /* family, prefix, addr[16], port, key_len */
@@ -288,14 +289,38 @@ int xacl_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, xacl_list_t list, co
     return zs_mdb_err(mdb_put(txn, s->xfrout, &k, &v, 0));
 }
 
-int xacl_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id)
+void xacl_ref_label(const uint8_t *apex, char *out, size_t cap)
+{
+    char zn[DNAME_MAXLEN * 4 + 2];
+    dname_to_str(apex, zn, sizeof(zn));
+    snprintf(out, cap, "xfrout %s", zn);
+}
+
+int xacl_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex)
 {
     static const xacl_t none = {0};
     if (!s->has_xfrout) {
         return 0;
     }
-    int err = xacl_put(s, txn, zone_id, XACL_TRANSFER, &none);
-    return err ? err : xacl_put(s, txn, zone_id, XACL_NOTIFY, &none);
+    char label[XACL_REF_LABEL_MAX];
+    xacl_ref_label(apex, label, sizeof(label));
+    const xacl_list_t lists[2] = {XACL_TRANSFER, XACL_NOTIFY};
+    for (int k = 0; k < 2; k++) {
+        xacl_t l;
+        int err = xacl_get(s, txn, zone_id, lists[k], &l);
+        for (unsigned i = 0; !err && i < l.n; i++) {
+            if (l.e[i].key_len) {
+                err = tsig_ref_del(s, txn, l.e[i].key, label);
+            }
+        }
+        if (!err) {
+            err = xacl_put(s, txn, zone_id, lists[k], &none);
+        }
+        if (err) {
+            return err;
+        }
+    }
+    return 0;
 }
 
 static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)

@@ -18,6 +18,7 @@
 #define DNSD_XFRACL_H
 
 #include <lmdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -63,8 +64,15 @@ int xacl_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, xacl_list_t list, xa
 /** Replace zone @p zone_id's @p list with @p l (n 0: delete it). Write txn. */
 int xacl_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, xacl_list_t list, const xacl_t *l);
 
-/** Drop both lists of zone @p zone_id (zone deletion). Write txn; absent is fine. */
-int xacl_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id);
+/**
+ * Drop both lists of zone @p zone_id, apex @p apex (zone deletion), and the
+ * TSIG key references they held. Write txn; absent is fine.
+ */
+int xacl_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex);
+
+#define XACL_REF_LABEL_MAX (7 + DNAME_MAXLEN * 4 + 2)
+/** The label of the zone's TSIG key references (tsig_ref_add): "xfrout ZONE.". */
+void xacl_ref_label(const uint8_t *apex, char *out, size_t cap);
 
 /**
  * Does transfer ACL @p l let @p peer transfer, the request signed (and

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * notify.c -- NOTIFY out (RFC 1996), on the main loop (see notify.h).
+ *
+ * DESIGN. One repeating timer (NOTIFY_TICK_S) does all the work: it reads
+ * the store generation in a short read txn; when it moved, it reads every
+ * zone's SOA serial and, for each zone whose serial differs from the one
+ * remembered, (re)starts a send to each of the zone's NOTIFY targets
+ * (xfracl.h). Commits that land within one tick give one NOTIFY: that is
+ * the debounce. Then it (re)sends every send that is due; a send is
+ * retried after 1, 2, 4, ... s (NOTIFY_TRIES in all) until an answer with
+ * its id comes back from the target's address, which ends it (a rcode
+ * other than NOERROR is logged). A newer serial of the same zone replaces
+ * a send still waiting for its answer. notify_kick() runs a tick at once.
+ * At start-up every zone's targets get one NOTIFY (as BIND and Knot send
+ * when a zone loads), so a secondary that missed a change or saw a
+ * transfer cut while dnsd was down catches up at once.
+ * Sockets: one non-blocking UDP socket per family, bound to the wildcard
+ * address on an ephemeral port; answers are read by an ev_io watcher.
+ */
+#include "dnsd/notify.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnsd/pkt.h"
+#include "dnsd/query.h"
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+#include "zones/base/xalloc.h"
+#include "zones/schema.h"
+#include "zones/tsig.h"
+#include "zones/writer.h"
+#include "zones/xfracl.h"
+
+#define NOTIFY_TICK_S    0.1  /* generation check and resend period */
+#define NOTIFY_TRIES     6    /* sends per (zone, target, serial): 1+2+4+8+16 s of retries */
+#define NOTIFY_RETRY0_S  1.0  /* first retry after this; doubles */
+#define NOTIFY_SENDS_MAX 4096 /* pending sends at most (zones x targets) */
+#define NOTIFY_ZONES_MAX 1000000
+
+typedef struct nzone {
+    uint32_t id;
+    uint32_t serial;
+    bool seen; /* still there at the last scan */
+} nzone_t;
+
+typedef struct nsend {
+    uint32_t zone_id;
+    uint8_t apex[DNAME_MAXLEN + 1];
+    uint32_t serial;
+    xacl_ent_t target;
+    struct sockaddr_storage to;
+    socklen_t to_len;
+    uint16_t id;       /* the id of the last message sent */
+    unsigned tries;    /* sent so far */
+    ev_tstamp next_at; /* the next (re)send */
+} nsend_t;
+
+struct notify {
+    struct ev_loop *loop;
+    zs_store_t *s;
+    ev_timer tick;
+    ev_async kick;
+    int fd4, fd6;
+    ev_io io4, io6;
+    uint64_t gen;      /* the generation scanned last */
+    bool have_gen;
+    nzone_t *z;        /* sorted by id */
+    size_t nz, zcap;
+    nsend_t *sends;
+    size_t nsends;
+};
+
+static _Atomic(notify_t *) current;
+
+void notify_kick(void)
+{
+    notify_t *n = atomic_load(&current);
+    if (n) {
+        ev_async_send(n->loop, &n->kick);
+    }
+}
+
+static void target_str(const nsend_t *x, char *out, size_t cap)
+{
+    xacl_format(XACL_NOTIFY, &x->target, out, cap);
+}
+
+/* Build and send the NOTIFY of @p x (a new id each time). */
+static void send_one(notify_t *n, nsend_t *x, MDB_txn *txn)
+{
+    uint8_t buf[512 + TSIG_RR_MAX];
+    size_t len = DNS_HDR_LEN;
+    uint16_t id;
+    if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+        id = (uint16_t)rand();
+    }
+    x->id = id;
+    put16(buf, id);
+    put16(buf + 2, (uint16_t)(DNS_OP_NOTIFY << 11 | DNS_F_AA));
+    put16(buf + 4, 1);
+    put16(buf + 6, 0);
+    put16(buf + 8, 0);
+    put16(buf + 10, 0);
+    size_t al = (size_t)dname_wire_len(x->apex, sizeof(x->apex));
+    memcpy(buf + len, x->apex, al);
+    len += al;
+    put16(buf + len, DNS_T_SOA);
+    put16(buf + len + 2, DNS_C_IN);
+    len += 4;
+    char to[XACL_TEXT_MAX], zn[DNAME_MAXLEN * 4 + 2];
+    target_str(x, to, sizeof(to));
+    dname_to_str(x->apex, zn, sizeof(zn));
+    if (x->target.key_len) {
+        tsig_key_t key;
+        int err = txn ? tsig_key_get(n->s, txn, x->target.key, &key) : DNSD_ENOTFOUND;
+        tsig_ctx_t ctx;
+        tsig_ctx_init(&ctx);
+        if (!err) {
+            err = tsig_sign_request(&ctx, &key, buf, &len, sizeof(buf), (uint64_t)time(NULL));
+        }
+        tsig_ctx_fini(&ctx);
+        memset(&key, 0, sizeof(key));
+        if (err) {
+            log_warn("notify: %s serial %u to %s: cannot sign: %s", zn, x->serial, to,
+                     dnsd_strerror(err));
+            x->tries = NOTIFY_TRIES; /* nothing to retry with */
+            return;
+        }
+    }
+    int fd = x->to.ss_family == AF_INET6 ? n->fd6 : n->fd4;
+    x->tries++;
+    if (fd < 0 || sendto(fd, buf, len, 0, (struct sockaddr *)&x->to, x->to_len) < 0) {
+        log_info("notify: %s serial %u to %s: %s", zn, x->serial, to,
+                 fd < 0 ? "no socket for its family" : strerror(errno));
+    } else {
+        log_info("notify: %s serial %u sent to %s (try %u)", zn, x->serial, to, x->tries);
+    }
+    x->next_at = ev_now(n->loop) + NOTIFY_RETRY0_S * (double)(1u << (x->tries - 1));
+}
+
+/* Zone @p z changed to @p serial: (re)start a send to each of its targets. */
+static void zone_changed(notify_t *n, MDB_txn *txn, const zw_zone_t *z, uint32_t serial)
+{
+    xacl_t l;
+    int err = xacl_get(n->s, txn, z->id, XACL_NOTIFY, &l);
+    if (err) {
+        log_warn("notify: zone %u: cannot read its NOTIFY targets: %s", z->id, dnsd_strerror(err));
+        return;
+    }
+    for (unsigned i = 0; i < l.n; i++) {
+        nsend_t *x = NULL;
+        for (size_t k = 0; k < n->nsends; k++) {
+            if (n->sends[k].zone_id == z->id &&
+                memcmp(&n->sends[k].target, &l.e[i], sizeof(l.e[i])) == 0) {
+                x = &n->sends[k];
+                break;
+            }
+        }
+        if (!x) {
+            if (n->nsends == NOTIFY_SENDS_MAX) {
+                log_warn("notify: more than %d NOTIFYs pending: zone %u skipped",
+                         NOTIFY_SENDS_MAX, z->id);
+                return;
+            }
+            n->sends = xrealloc(n->sends, (n->nsends + 1) * sizeof(*n->sends));
+            x = &n->sends[n->nsends++];
+            memset(x, 0, sizeof(*x));
+        }
+        x->zone_id = z->id;
+        memcpy(x->apex, z->apex, (size_t)z->apex_len);
+        x->serial = serial;
+        x->target = l.e[i];
+        memset(&x->to, 0, sizeof(x->to));
+        if (l.e[i].family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&x->to;
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons(l.e[i].port);
+            memcpy(&s4->sin_addr, l.e[i].addr, 4);
+            x->to_len = sizeof(*s4);
+        } else {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&x->to;
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons(l.e[i].port);
+            memcpy(&s6->sin6_addr, l.e[i].addr, 16);
+            x->to_len = sizeof(*s6);
+        }
+        x->tries = 0;
+        x->next_at = 0; /* now */
+    }
+}
+
+static nzone_t *zone_find(notify_t *n, uint32_t id)
+{
+    size_t lo = 0, hi = n->nz;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (n->z[mid].id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n->nz && n->z[lo].id == id ? &n->z[lo] : NULL;
+}
+
+typedef struct scan {
+    notify_t *n;
+    MDB_txn *txn;
+    bool initial;
+    nzone_t *nz;   /* the new table */
+    size_t count, cap;
+} scan_t;
+
+static int scan_cb(const zw_zone_t *z, void *arg)
+{
+    scan_t *sc = arg;
+    uint32_t serial;
+    if (zw_soa_serial(sc->n->s, sc->txn, z, &serial) != 0) {
+        return 0; /* no SOA (being built): nothing to announce */
+    }
+    if (sc->count == sc->cap) {
+        sc->cap = sc->cap ? 2 * sc->cap : 64;
+        sc->nz = xrealloc(sc->nz, sc->cap * sizeof(*sc->nz));
+    }
+    sc->nz[sc->count++] = (nzone_t){z->id, serial, true};
+    nzone_t *old = zone_find(sc->n, z->id);
+    if (sc->initial || !old || old->serial != serial) {
+        zone_changed(sc->n, sc->txn, z, serial); /* at start: tell them we are back */
+    }
+    return 0;
+}
+
+static int cmp_zone(const void *a, const void *b)
+{
+    uint32_t x = ((const nzone_t *)a)->id, y = ((const nzone_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Look at the store; send what is due. */
+static void run(notify_t *n, bool initial)
+{
+    MDB_txn *txn = NULL;
+    if (zs_read_begin(n->s, &txn) != 0) {
+        return; /* a map resize under way: next tick */
+    }
+    uint64_t gen;
+    if (zs_generation(n->s, txn, &gen) == 0 && (!n->have_gen || gen != n->gen)) {
+        scan_t sc = {.n = n, .txn = txn, .initial = initial};
+        if (zw_foreach_zone(n->s, txn, scan_cb, &sc) == 0) {
+            qsort(sc.nz, sc.count, sizeof(*sc.nz), cmp_zone);
+            free(n->z);
+            n->z = sc.nz;
+            n->nz = sc.count;
+            n->zcap = sc.cap;
+            n->gen = gen;
+            n->have_gen = true;
+        } else {
+            free(sc.nz);
+        }
+    }
+    ev_tstamp now = ev_now(n->loop);
+    size_t k = 0;
+    for (size_t i = 0; i < n->nsends; i++) {
+        nsend_t *x = &n->sends[i];
+        if (x->tries < NOTIFY_TRIES && x->next_at <= now) {
+            send_one(n, x, txn);
+        } else if (x->tries >= NOTIFY_TRIES && x->next_at <= now) {
+            char to[XACL_TEXT_MAX], zn[DNAME_MAXLEN * 4 + 2];
+            target_str(x, to, sizeof(to));
+            dname_to_str(x->apex, zn, sizeof(zn));
+            log_warn("notify: %s serial %u to %s: no answer after %u tries, giving up", zn,
+                     x->serial, to, x->tries);
+            continue; /* dropped */
+        }
+        n->sends[k++] = *x;
+    }
+    n->nsends = k;
+    zs_read_end(n->s, txn);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run(t->data, false);
+}
+
+static void kick_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run(a->data, false);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) {
+        return false;
+    }
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+/* An answer: the matching send is done. */
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    notify_t *n = w->data;
+    (void)loop;
+    (void)revents;
+    for (int round = 0; round < 64; round++) {
+        uint8_t buf[4096];
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof(from);
+        ssize_t r = recvfrom(w->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+        if (r < 0) {
+            return;
+        }
+        if (r < DNS_HDR_LEN) {
+            continue;
+        }
+        uint16_t id = get16(buf), flags = get16(buf + 2);
+        if (!(flags & DNS_F_QR) || ((flags >> 11) & 0xF) != DNS_OP_NOTIFY) {
+            continue;
+        }
+        for (size_t i = 0; i < n->nsends; i++) {
+            nsend_t *x = &n->sends[i];
+            if (x->id != id || !same_addr(&x->to, &from)) {
+                continue;
+            }
+            char to[XACL_TEXT_MAX], zn[DNAME_MAXLEN * 4 + 2];
+            target_str(x, to, sizeof(to));
+            dname_to_str(x->apex, zn, sizeof(zn));
+            unsigned rcode = flags & 0xF;
+            if (rcode == DNS_R_NOERROR) {
+                log_info("notify: %s serial %u acknowledged by %s", zn, x->serial, to);
+            } else {
+                log_warn("notify: %s serial %u: %s answered rcode %u", zn, x->serial, to, rcode);
+            }
+            n->sends[i] = n->sends[--n->nsends];
+            break;
+        }
+    }
+}
+
+static int open_sock(int family)
+{
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (family == AF_INET6) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    return fd; /* the kernel binds it to an ephemeral port at the first sendto */
+}
+
+notify_t *notify_new(struct ev_loop *loop, zs_store_t *store)
+{
+    notify_t *n = xcalloc(1, sizeof(*n));
+    n->loop = loop;
+    n->s = store;
+    n->fd4 = open_sock(AF_INET);
+    n->fd6 = open_sock(AF_INET6);
+    if (n->fd4 < 0 && n->fd6 < 0) {
+        log_err("notify: cannot open a UDP socket: %s; no NOTIFY will be sent", strerror(errno));
+        free(n);
+        return NULL;
+    }
+    run(n, true); /* at start every zone's targets hear from us (as BIND and Knot do): a
+                   * secondary that missed a change while we were down catches up */
+    ev_timer_init(&n->tick, tick_cb, NOTIFY_TICK_S, NOTIFY_TICK_S);
+    n->tick.data = n;
+    ev_timer_start(loop, &n->tick);
+    ev_async_init(&n->kick, kick_cb);
+    n->kick.data = n;
+    ev_async_start(loop, &n->kick);
+    if (n->fd4 >= 0) {
+        ev_io_init(&n->io4, io_cb, n->fd4, EV_READ);
+        n->io4.data = n;
+        ev_io_start(loop, &n->io4);
+    }
+    if (n->fd6 >= 0) {
+        ev_io_init(&n->io6, io_cb, n->fd6, EV_READ);
+        n->io6.data = n;
+        ev_io_start(loop, &n->io6);
+    }
+    atomic_store(&current, n);
+    return n;
+}
+
+void notify_free(notify_t *n)
+{
+    if (!n) {
+        return;
+    }
+    atomic_store(&current, NULL);
+    ev_timer_stop(n->loop, &n->tick);
+    ev_async_stop(n->loop, &n->kick);
+    if (n->fd4 >= 0) {
+        ev_io_stop(n->loop, &n->io4);
+        close(n->fd4);
+    }
+    if (n->fd6 >= 0) {
+        ev_io_stop(n->loop, &n->io6);
+        close(n->fd6);
+    }
+    free(n->z);
+    free(n->sends);
+    free(n);
+}
