@@ -898,22 +898,21 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     e.nrules = rl.n;
     e.nall = rl.all;
     /* each step: 0 go on, 1 judged (res filled), < 0 store error */
-    if ((err = check_form(&e)) != 0 || (err = check_policy(&e)) != 0 ||
-        (err = check_prereqs(&e)) != 0) {
-        goto judged;
-    }
+    err = check_form(&e);
+    err = err ? err : check_policy(&e);
+    err = err ? err : check_prereqs(&e);
     for (size_t i = 0; i < m->nupd && !err; i++) {
         const upd_rr_t *rr = &m->upd[i];
         err = rr->cls == m->zclass ? add_rr(&e, rr) : del_rr(&e, rr);
     }
     if (err) {
-        goto judged;
+        err = err > 0 ? 0 : err; /* refused or failed a check: res says how */
+        goto out;
     }
     if (!e.changed) {
         /* nothing to do (every RR a no-op or ignored): no commit, no serial bump */
         if ((err = zw_soa_serial(s, e.w.txn, &e.z, &res->serial)) != 0) {
-            say(res, "cannot read the SOA serial: %s",
-                     dnsd_strerror(err));
+            say(res, "cannot read the SOA serial: %s", dnsd_strerror(err));
             goto out;
         }
         res->rcode = UPD_R_NOERROR;
@@ -921,8 +920,8 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     }
     if ((err = zw_prepare(&e.w, &d)) != 0) {
         if (err == DNSD_ESTORE || err == DNSD_ELMDB || err == DNSD_ESPACE || err > -1000) {
-            say(res, "cannot finish the update: %s%s%s",
-                     dnsd_strerror(err), d.text[0] ? ": " : "", d.text);
+            say(res, "cannot finish the update: %s%s%s", dnsd_strerror(err),
+                d.text[0] ? ": " : "", d.text);
             goto out;
         }
         refuse(&e, UPD_R_REFUSED, "the update would break zone %s: %s",
@@ -937,11 +936,6 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     }
     res->rcode = UPD_R_NOERROR;
     res->changed = true;
-    goto out;
-judged:
-    if (err > 0) {
-        err = 0; /* refused or failed a check: res says how */
-    }
 out:
     zw_abort(&e.w);
     free(rl.r);
