@@ -10,7 +10,8 @@
  * the debounce. Then it (re)sends every send that is due; a send is
  * retried after 1, 2, 4, ... s (NOTIFY_TRIES in all) until an answer with
  * its id comes back from the target's address, which ends it (a rcode
- * other than NOERROR is logged). A newer serial of the same zone replaces
+ * other than NOERROR is logged; to a signed NOTIFY only an answer signed
+ * with the same key counts). A newer serial of the same zone replaces
  * a send still waiting for its answer. notify_kick() runs a tick at once.
  * At start-up every zone's targets get one NOTIFY (as BIND and Knot send
  * when a zone loads), so a secondary that missed a change or saw a
@@ -42,7 +43,7 @@
 #include "zones/writer.h"
 #include "zones/xfracl.h"
 
-#define NOTIFY_TICK_S    0.1  /* generation check and resend period */
+#define NOTIFY_TICK_S    0.05 /* generation check and resend period: a read txn, microseconds */
 #define NOTIFY_TRIES     6    /* sends per (zone, target, serial): 1+2+4+8+16 s of retries */
 #define NOTIFY_RETRY0_S  1.0  /* first retry after this; doubles */
 #define NOTIFY_SENDS_MAX 4096 /* pending sends at most (zones x targets) */
@@ -62,6 +63,7 @@ typedef struct nsend {
     struct sockaddr_storage to;
     socklen_t to_len;
     uint16_t id;       /* the id of the last message sent */
+    tsig_ctx_t tsig;   /* its TSIG exchange (a target with a key): the answer must verify */
     unsigned tries;    /* sent so far */
     ev_tstamp next_at; /* the next (re)send */
 } nsend_t;
@@ -124,12 +126,11 @@ static void send_one(notify_t *n, nsend_t *x, MDB_txn *txn)
     if (x->target.key_len) {
         tsig_key_t key;
         int err = txn ? tsig_key_get(n->s, txn, x->target.key, &key) : DNSD_ENOTFOUND;
-        tsig_ctx_t ctx;
-        tsig_ctx_init(&ctx);
+        tsig_ctx_fini(&x->tsig); /* the previous try's exchange */
+        tsig_ctx_init(&x->tsig);
         if (!err) {
-            err = tsig_sign_request(&ctx, &key, buf, &len, sizeof(buf), (uint64_t)time(NULL));
+            err = tsig_sign_request(&x->tsig, &key, buf, &len, sizeof(buf), (uint64_t)time(NULL));
         }
-        tsig_ctx_fini(&ctx);
         memset(&key, 0, sizeof(key));
         if (err) {
             log_warn("notify: %s serial %u to %s: cannot sign: %s", zn, x->serial, to,
@@ -176,6 +177,7 @@ static void zone_changed(notify_t *n, MDB_txn *txn, const zw_zone_t *z, uint32_t
             n->sends = xrealloc(n->sends, (n->nsends + 1) * sizeof(*n->sends));
             x = &n->sends[n->nsends++];
             memset(x, 0, sizeof(*x));
+            tsig_ctx_init(&x->tsig);
         }
         x->zone_id = z->id;
         memcpy(x->apex, z->apex, (size_t)z->apex_len);
@@ -281,6 +283,7 @@ static void run(notify_t *n, bool initial)
             dname_to_str(x->apex, zn, sizeof(zn));
             log_warn("notify: %s serial %u to %s: no answer after %u tries, giving up", zn,
                      x->serial, to, x->tries);
+            tsig_ctx_fini(&x->tsig);
             continue; /* dropped */
         }
         n->sends[k++] = *x;
@@ -346,11 +349,22 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
             target_str(x, to, sizeof(to));
             dname_to_str(x->apex, zn, sizeof(zn));
             unsigned rcode = flags & 0xF;
+            if (x->target.key_len) {
+                /* signed NOTIFY: only an answer signed with the key counts */
+                size_t wo;
+                int v = tsig_verify_response(&x->tsig, buf, (size_t)r, (uint64_t)time(NULL), &wo);
+                if (v != 0) {
+                    log_warn("notify: %s serial %u: answer from %s fails TSIG (%s): ignored", zn,
+                             x->serial, to, v > 0 ? tsig_error_name(v) : dnsd_strerror(v));
+                    break;
+                }
+            }
             if (rcode == DNS_R_NOERROR) {
                 log_info("notify: %s serial %u acknowledged by %s", zn, x->serial, to);
             } else {
                 log_warn("notify: %s serial %u: %s answered rcode %u", zn, x->serial, to, rcode);
             }
+            tsig_ctx_fini(&x->tsig);
             n->sends[i] = n->sends[--n->nsends];
             break;
         }
@@ -419,6 +433,9 @@ void notify_free(notify_t *n)
     if (n->fd6 >= 0) {
         ev_io_stop(n->loop, &n->io6);
         close(n->fd6);
+    }
+    for (size_t i = 0; i < n->nsends; i++) {
+        tsig_ctx_fini(&n->sends[i].tsig);
     }
     free(n->z);
     free(n->sends);

@@ -30,7 +30,7 @@ NEWSTORE=$TMPD/newstore
 (
     umask 000
     exec ${DNSD_WRAPPER:-} "$DNSD" --store "$NEWSTORE" --listen 127.0.0.1:0 --port-file "$TMPD/port" \
-        --pid-file "$TMPD/dnsd.pid" --workers 2 --user nobody --group nogroup
+        --pid-file "$TMPD/dnsd.pid" --workers 2 --xfr-max-transfers 1 --user nobody --group nogroup
 ) >"$TMPD/dnsd.log" 2>&1 &
 DNSD_PID=$!
 i=0
@@ -41,7 +41,7 @@ sleep 0.2 # the workers start right after the files are written
 like "$(cat "$TMPD/dnsd.log")" "running as user nobody \\(uid $NOBODY_UID, gid $NOGROUP_GID\\)" "logged: running as nobody"
 ids=$(proc_ids "$DNSD_PID")
 diag "threads: $(printf '%s\n' "$ids" | tr '\n' ';')"
-is "$(printf '%s\n' "$ids" | grep -c .)" 4 "4 threads (main + 2 workers + ACME), none root"
+is "$(printf '%s\n' "$ids" | grep -c .)" 5 "5 threads (main + 2 workers + ACME + 1 transfer), none root"
 want="$NOBODY_UID $NOBODY_UID $NOBODY_UID $NOBODY_UID|$NOGROUP_GID $NOGROUP_GID $NOGROUP_GID $NOGROUP_GID| $NOGROUP_GID|0000000000000000"
 is "$(printf '%s\n' "$ids" | sort -u)" "$want" "every thread: real/effective/saved/fs uid nobody, gid nogroup, only that group, no capabilities"
 unlike "$ids" '(^| )0( |\|)' "no thread has uid or gid 0 anywhere"
