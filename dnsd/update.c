@@ -6,7 +6,8 @@
  * commit, signed with the request's key if it was signed. A TSIG failure
  * gets NOTAUTH with the TSIG error (RFC 8945 5.2); an unparsable message
  * FORMERR; a refusal REFUSED (or the RFC 2136 rcode), its reason logged.
- * The NOTIFY sender (notify.h) sees the commit in the store generation. One thread: UPDATEs
+ * After a commit it kicks the NOTIFY sender (notify.h), which would see the
+ * commit in the store generation anyway, a poll later. One thread: UPDATEs
  * are serialised anyway by the LMDB write lock, and a worker never waits
  * on it. It never answers a plain query and never touches a worker's state.
  */
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include "dnsd/handoff.h"
+#include "dnsd/notify.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
@@ -33,6 +35,7 @@
 #include "zones/update.h"
 
 #define REFUSAL_LOGS_PER_S 20 /* refusals a peer can make us log per second */
+#define UPDATE_EDNS_UDP    1232 /* the payload size our OPT announces */
 
 struct update_thread {
     zs_store_t *s;
@@ -111,24 +114,83 @@ static size_t reply_build(const uint8_t *req, size_t req_len, const upd_msg_t *p
             zs_put16(out + 4, 1);
         }
     }
+    if (pm && pm->has_opt) {
+        /* RFC 6891 6.1.1: an OPT in the request gets one back (version 0,
+         * our payload size; BADVERS for a version we do not know) */
+        static const uint8_t opt[11] = {0, 0, 41, UPDATE_EDNS_UDP >> 8, UPDATE_EDNS_UDP & 0xFF};
+        memcpy(out + len, opt, sizeof(opt));
+        if (pm->edns_version > 0) {
+            out[len + 5] = 1; /* extended rcode BADVERS (16) = 1 << 4 | 0 */
+            zs_put16(out + 2, (uint16_t)(zs_get16(out + 2) & ~0xF));
+        }
+        len += sizeof(opt);
+        zs_put16(out + 10, 1);
+    }
     return len;
 }
 
+/*
+ * Parse, judge and apply one UPDATE (TSIG already verified: @p key is the
+ * key that signed it, or NULL), log the outcome and build the reply in
+ * @p out. @return the reply's length.
+ */
+static size_t judge(update_thread_t *u, ho_msg_t *m, const uint8_t *msg, size_t len,
+                    const uint8_t *key, const char *peer, uint8_t *out)
+{
+    char zn[4 * 255 + 2], kn[4 * 255 + 2];
+    upd_msg_t pm;
+    upd_result_t res;
+    upol_who_t who;
+    diag_t d = {0};
+    size_t out_len;
+    if (upd_parse(msg, len, &pm, &d) != 0) {
+        log_refusal(u, "update from %s: FORMERR: %s", peer, d.text);
+        out_len = reply_build(msg, len, NULL, UPD_R_FORMERR, out);
+        goto out;
+    }
+    if (pm.has_opt && pm.edns_version > 0) {
+        out_len = reply_build(msg, len, &pm, UPD_R_NOERROR, out); /* BADVERS, nothing applied */
+        goto out;
+    }
+    dname_to_str(pm.zone, zn, sizeof(zn));
+    if (key) {
+        dname_to_str(key, kn, sizeof(kn));
+    } else {
+        snprintf(kn, sizeof(kn), "(unsigned)");
+    }
+    memset(&who, 0, sizeof(who));
+    who.key = key;
+    memcpy(&who.addr, &m->peer, sizeof(who.addr));
+    if (upd_apply(u->s, &pm, &who, &res) != 0) {
+        log_err("update of %s from %s key %s: SERVFAIL: %s", zn, peer, kn, res.reason);
+    } else if (res.rcode != UPD_R_NOERROR) {
+        log_refusal(u, "update of %s from %s key %s: %s: %s", zn, peer, kn,
+                    upd_rcode_str(res.rcode), res.reason);
+    } else if (res.changed) {
+        log_info("update of %s from %s key %s: committed, serial %u%s%s", zn, peer, kn,
+                 res.serial, res.region[0] ? ", region " : "", res.region);
+        notify_kick(); /* NOTIFY the secondaries now, not at the next store poll */
+    } else {
+        log_info("update of %s from %s key %s: nothing to change", zn, peer, kn);
+    }
+    out_len = reply_build(msg, len, &pm, res.rcode, out);
+out:
+    upd_msg_fini(&pm);
+    return out_len;
+}
+
+/* One message: TSIG, then judge(), then the reply (signed when the request was). */
 static void handle(update_thread_t *u, ho_msg_t *m)
 {
-    uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + TSIG_RR_MAX];
-    char peer[INET6_ADDRSTRLEN + 16], zn[4 * 255 + 2] = "?", kn[4 * 255 + 2];
+    uint8_t out[12 + DNAME_MAXLEN + 1 + 4 + 11 + TSIG_RR_MAX];
+    char peer[INET6_ADDRSTRLEN + 16], kn[4 * 255 + 2];
     const uint8_t *msg = m->msg;
-    size_t len = m->len, out_len;
+    size_t len = m->len, out_len = 0;
     uint64_t now = (uint64_t)time(NULL);
     tsig_ctx_t ctx;
     bool signed_ok = false;
-    upd_msg_t pm;
-    upd_result_t res;
-    diag_t d = {0};
-    int err;
+    int err = 0;
 
-    memset(&pm, 0, sizeof(pm));
     tsig_ctx_init(&ctx);
     peer_str(m, peer, sizeof(peer));
     if (len < 12) {
@@ -140,7 +202,6 @@ static void handle(update_thread_t *u, ho_msg_t *m)
         if ((err = zs_read_begin(u->s, &txn)) != 0) {
             log_err("update from %s: cannot read the TSIG keys: %s", peer, dnsd_strerror(err));
             out_len = reply_build(msg, len, NULL, UPD_R_SERVFAIL, out);
-            ho_reply(m, out, out_len);
             goto out;
         }
         tsig_store_lookup_t lk = {u->s, txn};
@@ -155,17 +216,12 @@ static void handle(update_thread_t *u, ho_msg_t *m)
             }
             log_refusal(u, "update from %s refused: TSIG %s (key %s)", peer,
                         tsig_error_name(err), kn);
-            out_len = 0;
             tsig_answer_error(&ctx, msg, len, out, &out_len, sizeof(out), now, err);
-            if (out_len >= 12) {
-                ho_reply(m, out, out_len);
-            }
             goto out;
         }
         if (err == DNSD_EMALFORMED) {
             log_refusal(u, "update from %s: malformed TSIG record: FORMERR", peer);
             out_len = reply_build(msg, len, NULL, UPD_R_FORMERR, out);
-            ho_reply(m, out, out_len);
             goto out;
         }
         if (err == 0) {
@@ -173,45 +229,16 @@ static void handle(update_thread_t *u, ho_msg_t *m)
             len = plain; /* parse without the TSIG RR */
         }
     }
-    if (upd_parse(msg, len, &pm, &d) != 0) {
-        log_refusal(u, "update from %s: FORMERR: %s", peer, d.text);
-        out_len = reply_build(msg, len, NULL, UPD_R_FORMERR, out);
-        goto reply;
-    }
-    dname_to_str(pm.zone, zn, sizeof(zn));
-    upol_who_t who;
-    memset(&who, 0, sizeof(who));
-    who.key = signed_ok ? ctx.key.name : NULL;
-    memcpy(&who.addr, &m->peer, sizeof(who.addr));
-    err = upd_apply(u->s, &pm, &who, &res);
-    if (signed_ok) {
-        dname_to_str(ctx.key.name, kn, sizeof(kn));
-    } else {
-        snprintf(kn, sizeof(kn), "(unsigned)");
-    }
-    if (err) {
-        log_err("update of %s from %s key %s: SERVFAIL: %s", zn, peer, kn, res.reason);
-    } else if (res.rcode != UPD_R_NOERROR) {
-        log_refusal(u, "update of %s from %s key %s: %s: %s", zn, peer, kn,
-                    upd_rcode_str(res.rcode), res.reason);
-    } else if (res.changed) {
-        log_info("update of %s from %s key %s: committed, serial %u%s%s", zn, peer, kn,
-                 res.serial, res.region[0] ? ", region " : "", res.region);
-    } else {
-        log_info("update of %s from %s key %s: nothing to change", zn, peer, kn);
-    }
-    out_len = reply_build(msg, len, &pm, res.rcode, out);
-reply:
+    out_len = judge(u, m, msg, len, signed_ok ? ctx.key.name : NULL, peer, out);
     if (signed_ok &&
         (err = tsig_sign_response(&ctx, out, &out_len, sizeof(out), now, 0)) != 0) {
         log_err("update from %s: cannot sign the reply: %s", peer, dnsd_strerror(err));
-        goto out;
-    }
-    if ((err = ho_reply(m, out, out_len)) != 0) {
-        log_info("update from %s: reply not sent: %s", peer, dnsd_strerror(err));
+        out_len = 0;
     }
 out:
-    upd_msg_fini(&pm);
+    if (out_len >= 12 && (err = ho_reply(m, out, out_len)) != 0) {
+        log_info("update from %s: reply not sent: %s", peer, dnsd_strerror(err));
+    }
     tsig_ctx_fini(&ctx);
 }
 

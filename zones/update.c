@@ -225,6 +225,25 @@ int upd_parse(const uint8_t *msg, size_t len, upd_msg_t *out, diag_t *d)
             goto out;
         }
     }
+    /* the additional section: only an OPT matters (its RRs are not updates) */
+    unsigned ad = zs_get16(msg + 10);
+    for (unsigned i = 0; i < ad && o < len; i++) {
+        uint8_t nm[DNAME_MAXLEN + 1];
+        if (name_read(msg, len, &o, len, nm) != 0 || len - o < 10 ||
+            len - o - 10 < zs_get16(msg + o + 8)) {
+            diag_set(d, "", 0, "additional RR %u: malformed", i + 1);
+            goto out;
+        }
+        if (zs_get16(msg + o) == DNS_T_OPT) {
+            if (out->has_opt || nm[0] != 0) {
+                diag_set(d, "", 0, "a second OPT, or an OPT not at the root (RFC 6891 6.1.1)");
+                goto out;
+            }
+            out->has_opt = true;
+            out->edns_version = msg[o + 5];
+        }
+        o += 10 + zs_get16(msg + o + 8);
+    }
     /* the arena no longer moves: point the RRs into it */
     for (size_t i = 0; i < (size_t)pr + up; i++) {
         upd_rr_t *rr = i < pr ? &out->pre[i] : &out->upd[i - pr];
@@ -879,22 +898,21 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     e.nrules = rl.n;
     e.nall = rl.all;
     /* each step: 0 go on, 1 judged (res filled), < 0 store error */
-    if ((err = check_form(&e)) != 0 || (err = check_policy(&e)) != 0 ||
-        (err = check_prereqs(&e)) != 0) {
-        goto judged;
-    }
+    err = check_form(&e);
+    err = err ? err : check_policy(&e);
+    err = err ? err : check_prereqs(&e);
     for (size_t i = 0; i < m->nupd && !err; i++) {
         const upd_rr_t *rr = &m->upd[i];
         err = rr->cls == m->zclass ? add_rr(&e, rr) : del_rr(&e, rr);
     }
     if (err) {
-        goto judged;
+        err = err > 0 ? 0 : err; /* refused or failed a check: res says how */
+        goto out;
     }
     if (!e.changed) {
         /* nothing to do (every RR a no-op or ignored): no commit, no serial bump */
         if ((err = zw_soa_serial(s, e.w.txn, &e.z, &res->serial)) != 0) {
-            say(res, "cannot read the SOA serial: %s",
-                     dnsd_strerror(err));
+            say(res, "cannot read the SOA serial: %s", dnsd_strerror(err));
             goto out;
         }
         res->rcode = UPD_R_NOERROR;
@@ -902,8 +920,8 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     }
     if ((err = zw_prepare(&e.w, &d)) != 0) {
         if (err == DNSD_ESTORE || err == DNSD_ELMDB || err == DNSD_ESPACE || err > -1000) {
-            say(res, "cannot finish the update: %s%s%s",
-                     dnsd_strerror(err), d.text[0] ? ": " : "", d.text);
+            say(res, "cannot finish the update: %s%s%s", dnsd_strerror(err),
+                d.text[0] ? ": " : "", d.text);
             goto out;
         }
         refuse(&e, UPD_R_REFUSED, "the update would break zone %s: %s",
@@ -918,11 +936,6 @@ int upd_apply(zs_store_t *s, const upd_msg_t *m, const upol_who_t *who, upd_resu
     }
     res->rcode = UPD_R_NOERROR;
     res->changed = true;
-    goto out;
-judged:
-    if (err > 0) {
-        err = 0; /* refused or failed a check: res says how */
-    }
 out:
     zw_abort(&e.w);
     free(rl.r);

@@ -69,12 +69,16 @@ typedef struct upd_msg {
     upd_rr_t *upd;  /* update section */
     size_t nupd;
     uint8_t *arena; /* rdata bytes */
+    bool has_opt;   /* an OPT RR in the additional section (RFC 6891: answer with one) */
+    uint8_t edns_version;
 } upd_msg_t;
 
 /**
  * Parse UPDATE message @p msg (@p len bytes; any TSIG RR already cut off or
- * left in the additional section, which is not read). Compression pointers
- * are followed in owner names and in the rdata names of the RFC 1035 types.
+ * left in the additional section). Compression pointers are followed in
+ * owner names and in the rdata names of the RFC 1035 types. The additional
+ * section is read only for an OPT RR (has_opt, edns_version); it may end
+ * early (a TSIG RR cut off by the verifier leaves ARCOUNT one too high).
  * @return 0 and @p out; DNSD_EMALFORMED (answer FORMERR) with @p d->text
  * saying what is wrong, and @p out empty (fini is still fine); the header
  * fields are filled whenever the first 12 bytes are there.

@@ -61,7 +61,7 @@ like "$(field "$out" nxdomain-edns)" '^rcode=NXDOMAIN .* ar=1 edns=0$' "NXDOMAIN
 like "$(field "$out" refused-edns)" '^rcode=REFUSED .* ar=1 edns=0$' "REFUSED (no zone) to a query with OPT: OPT back"
 like "$(field "$out" class-ch-edns)" '^rcode=REFUSED .* ar=1 edns=0$' "REFUSED (class CH) to a query with OPT: OPT back"
 like "$(field "$out" opcode2-edns)" '^rcode=NOTIMP opcode=2 .* ar=1 edns=0$' "NOTIMP (opcode 2) to a query with OPT: OPT back"
-like "$(field "$out" opcode5-edns)" '^rcode=NOTIMP opcode=5 .* ar=1 edns=0$' "NOTIMP (opcode 5) to a query with OPT: OPT back"
+like "$(field "$out" opcode5-edns)" '^rcode=REFUSED opcode=5 .* ar=1 edns=0$' "REFUSED (opcode 5, UPDATE without policy) to a request with OPT: OPT back"
 
 # the server's payload size is configurable
 stop_dnsd

@@ -2,7 +2,8 @@
 # t_malformed.sh -- packets that are not plain queries (RFC 1035 4.1.1,
 # RFC 6891 6.1.1, RFC 3425, RFC 6895 2.3): malformed queries get FORMERR
 # with the ID echoed; opcodes other than QUERY get NOTIMP with the opcode
-# echoed; classes other than IN are REFUSED; a response (QR=1) or a packet
+# echoed (UPDATE goes to the update thread: REFUSED for a zone without an
+# update policy); classes other than IN are REFUSED; a response (QR=1) or a packet
 # shorter than a header gets no reply at all. Packets are crafted byte by
 # byte by dnsq.py (see CASES there).
 . "$top_srcdir/tests/system/lib.sh"
@@ -23,7 +24,7 @@ for c in qdcount2 trunc-qname trunc-qtype ptr-loop ptr-header two-opt opt-in-ans
 done
 like "$(r opcode1)" '^rcode=NOTIMP opcode=1 qr=1 .* id=ok .* an=0 ' "opcode 1 (IQUERY): NOTIMP, opcode echoed"
 like "$(r opcode2)" '^rcode=NOTIMP opcode=2 qr=1 .* id=ok .* an=0 ' "opcode 2 (STATUS): NOTIMP, opcode echoed"
-like "$(r opcode5)" '^rcode=NOTIMP opcode=5 qr=1 .* id=ok .* an=0 ' "opcode 5 (UPDATE): NOTIMP, opcode echoed"
+like "$(r opcode5)" '^rcode=REFUSED opcode=5 qr=1 .* id=ok .* an=0 ' "opcode 5 (UPDATE) to a zone without update policy: REFUSED, opcode echoed"
 is "$(r qr)" "noreply timeout" "a response (QR=1) sent to the server: no reply"
 is "$(r short)" "noreply timeout" "5 bytes (shorter than a header): no reply"
 like "$(r class-ch)" '^rcode=REFUSED opcode=0 qr=1 aa=0 .* id=ok .* an=0 ' "class CH: REFUSED, AA clear"
@@ -37,7 +38,7 @@ for c in qdcount2 ptr-loop two-opt opt-in-answer; do
     like "$(t $c)" '^rcode=FORMERR opcode=0 qr=1 .* id=ok .* an=0 ' "TCP $c: FORMERR"
 done
 like "$(t opcode2)" '^rcode=NOTIMP opcode=2 ' "TCP opcode 2: NOTIMP"
-like "$(t opcode5)" '^rcode=NOTIMP opcode=5 ' "TCP opcode 5: NOTIMP"
+like "$(t opcode5)" '^rcode=REFUSED opcode=5 ' "TCP opcode 5 (UPDATE, no policy): REFUSED"
 like "$(t qr)" '^noreply ' "TCP response packet: no reply"
 like "$(t class-ch)" '^rcode=REFUSED opcode=0 qr=1 aa=0 ' "TCP class CH: REFUSED"
 

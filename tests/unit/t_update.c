@@ -389,6 +389,23 @@ static void t_parse(void)
     is_int(upd_parse(m.b, m.len, &um, &d), DNSD_EMALFORMED, "parse: opcode QUERY refused");
     upd_msg_fini(&um);
 
+    /* the additional section: an OPT is noted; a count one too high (a TSIG cut off) is fine */
+    msg_begin(&m, "example.test");
+    msg_a(&m, 2, "x.example.test", UPD_CLASS_IN, 60, 1);
+    memcpy(m.b + m.len, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11);
+    m.len += 11;
+    zs_put16(m.b + 10, 2);
+    is_int(upd_parse(m.b, m.len, &um, &d), 0, "parse: OPT, then a TSIG cut off");
+    ok(um.has_opt && um.edns_version == 0, "parse: the OPT is seen");
+    upd_msg_fini(&um);
+    m.b[m.len - 5] = 1;
+    zs_put16(m.b + 10, 1);
+    ok(upd_parse(m.b, m.len, &um, &d) == 0 && um.edns_version == 1, "parse: EDNS version 1 seen");
+    upd_msg_fini(&um);
+    m.b[m.len - 11] = 1; /* an OPT owner that is not the root: no longer a name that ends */
+    is_int(upd_parse(m.b, m.len, &um, &d), DNSD_EMALFORMED, "parse: bad additional RR");
+    upd_msg_fini(&um);
+
     /* an MX whose exchange runs past its rdata */
     msg_begin(&m, "example.test");
     msg_rr(&m, 2, "example.test", DNS_T_MX, UPD_CLASS_IN, 60, "\0\x0a\3abc", 6);
