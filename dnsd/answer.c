@@ -435,6 +435,8 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         int top = ce < k->nlabels ? ce : k->nlabels;
         int dn = 0; /* the labels of a DNAME owner to apply; 0: none */
         zs_rrset_t dnrr;
+        /* the writer marks zones without any DNAME: no lookups for them */
+        bool dnames = !(z->flags & ZS_ZONE_F_NO_DNAME);
         for (int l = z->apex_labels; l <= top && dn == 0; l++) {
             bool above = l < k->nlabels || unkeyable; /* a strict ancestor of the name */
             zs_rrset_t ns;
@@ -456,7 +458,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
                 cut = err == 0;
             }
             if (!cut) {
-                if (above) {
+                if (above && dnames) {
                     bool reg = false;
                     err = zr_rrset_get_any(a->rd, z, k, l, DNS_T_DNAME, ch, &dnrr, &reg);
                     if (err && err != DNSD_ENOTFOUND) {

@@ -286,6 +286,14 @@ static inline bool zs_rrset_key_split(const uint8_t *key, size_t len, uint32_t *
     return true;
 }
 
+/*
+ * Zone flag kept by the writer (zw_check_zone(), at every commit that
+ * edits the zone): no region of the zone holds a DNAME RRset, so the query
+ * path skips its DNAME lookups (answer.c). Absent, as in zones written
+ * before it existed, the lookups are made: never wrong, only slower.
+ */
+#define ZS_ZONE_F_NO_DNAME 0x80u
+
 /** A decoded zone value. */
 typedef struct zs_zone {
     uint32_t id;

@@ -827,6 +827,7 @@ struct owner_types {
         uint8_t owner[DNAME_MAXLEN + 1];
         uint16_t region;
     } dn[8];
+    bool any_dname; /* some region of the zone has a DNAME (ZS_ZONE_F_NO_DNAME) */
 };
 
 static void owner_str(const uint8_t *owner, char *buf, size_t cap)
@@ -953,6 +954,7 @@ static int check_dname(const zw_zone_t *z, const struct chains *ch, struct owner
         if (o->t[i].type != DNS_T_DNAME) {
             continue;
         }
+        o->any_dname = true;
         if (o->t[i].count > 1) {
             diag_set(d, "", 0, "%s has %u DNAME records; a name has at most one (RFC 6672 2.4)",
                      name, o->t[i].count);
@@ -1091,6 +1093,30 @@ static int check_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     return 0;
 }
 
+/* ZS_ZONE_F_NO_DNAME as the zone's RRsets say; written only when it changes */
+static int dname_flag_sync(zw_t *w, const zw_zone_t *z, bool any_dname)
+{
+    dname_key_t k;
+    if (dname_key_build(z->apex, &k) != 0) {
+        return DNSD_ELIMIT;
+    }
+    MDB_val key = {k.len, k.key}, val;
+    int rc = mdb_get(w->txn, w->s->zones, &key, &val);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? DNSD_ENOZONE : zs_mdb_err(rc);
+    }
+    zs_zone_t zv;
+    if (!zs_zone_decode(val.mv_data, val.mv_size, &zv)) {
+        return DNSD_ESTORE;
+    }
+    if (!(zv.flags & ZS_ZONE_F_NO_DNAME) == any_dname) {
+        return 0;
+    }
+    zw_zone_t zz = *z;
+    return any_dname ? zw_zone_set_flags(w, &zz, 0, ZS_ZONE_F_NO_DNAME)
+                     : zw_zone_set_flags(w, &zz, ZS_ZONE_F_NO_DNAME, 0);
+}
+
 int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d)
 {
     struct chains ch = {NULL, 0};
@@ -1109,6 +1135,9 @@ int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d)
         owner_str(z->apex, name, sizeof(name));
         diag_set(d, "", 0, "zone %s has no SOA record at its apex", name);
         err = DNSD_EAPEX;
+    }
+    if (!err && (err = dname_flag_sync(w, z, c.o->any_dname)) != 0) {
+        diag_set(d, "", 0, "cannot update the zone's flags: %s", dnsd_strerror(err));
     }
     if (err == DNSD_ESTORE) {
         diag_set(d, "", 0, "damaged value in the store");

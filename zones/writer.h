@@ -167,6 +167,10 @@ int zw_rrset_get(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, const uint8_t 
  * mnemonic), the regions and the problem.
  */
 int zw_check_zone(zw_t *w, const zw_zone_t *z, diag_t *d);
+/* zw_check_zone() also checks RFC 6672's DNAME rules (one DNAME per name,
+ * none beside NS below the apex, nothing below a DNAME of the same region)
+ * and, when it passes, keeps the zone's ZS_ZONE_F_NO_DNAME flag (schema.h)
+ * in step with whether any region holds a DNAME. */
 
 /** Read the SOA serial of a zone (any txn). */
 int zw_soa_serial(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z, uint32_t *serial);

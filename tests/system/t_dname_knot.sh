@@ -33,7 +33,7 @@ if [ ! -f "$GEO/GeoIP2-City-Test.mmdb" ]; then
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! $GEO missing"; exit 1; }
     skip_all "geo test data not found in $GEO"
 fi
-plan 34
+plan 37
 DN=$DATA/dname
 ZONES="dn-target.test dn-apex.test dn-chain.test dn-deleg.test dn-geo.test"
 
@@ -221,4 +221,15 @@ err=$(dnsctl record add dn-chain.test 'www 300 IN DNAME tgt.dn-chain.test.' 2>&1
 is "$?" 0 "record add: a DNAME beside A/AAAA/TXT accepted"
 out=$(q host.www.dn-chain.test A)
 is "$(dig_count "$out" ANSWER)" 3 "the DNAME added live is served at once"
+# a zone without DNAMEs is marked so by the writer and answered without
+# DNAME lookups; its first DNAME clears the mark in the same commit
+out=$(q host.alias.dn-target.test A)
+is "$(dig_status "$out")" NXDOMAIN "no DNAME in dn-target.test: NXDOMAIN below alias"
+dnsctl record add dn-target.test 'alias 300 IN DNAME www.dn-target.test.' >/dev/null
+out=$(q host.alias.dn-target.test A)
+is "$(dig_status "$out")/$(dig_count "$out" ANSWER)" NXDOMAIN/2 \
+    "the zone's first DNAME, added live: DNAME + CNAME at once"
+dnsctl record del dn-target.test alias DNAME >/dev/null
+out=$(q host.alias.dn-target.test A)
+is "$(dig_status "$out")/$(dig_count "$out" ANSWER)" NXDOMAIN/0 "its DNAME deleted: plain NXDOMAIN again"
 ok 'kill -0 "$DNSD_PID"' "dnsd still running"
