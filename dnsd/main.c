@@ -468,7 +468,6 @@ int main(int argc, char **argv)
     }
     orch.certs = certs;
     xfrout_t *xfr = xfrout_start(srv.store, cfg->xfr_max_transfers);
-    update_thread_t *upd = update_start(srv.store);
     orch.notify = notify_new(orch.loop, srv.store);
     xfrin_t *xfrin = xfrin_start(srv.store); /* secondary zones: transfers in, NOTIFY in */
     update_thread_t *upd = update_start(srv.store); /* RFC 2136 UPDATE */
@@ -479,7 +478,6 @@ int main(int argc, char **argv)
     update_stop(upd);
     xfrin_stop(xfrin);
     xfrout_stop(xfr);
-    update_stop(upd);
     notify_free(orch.notify);
     orch.notify = NULL;
     certs_stop(certs);
