@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dnsd/tcp.h"
 #include "zones/base/xalloc.h"
 
 typedef struct hq {
@@ -229,8 +228,8 @@ int ho_push_udp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, i
 }
 
 int ho_push_tcp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, int fd,
-                void *tcp_slot, const struct sockaddr *peer, const uint8_t *rest,
-                size_t rest_len)
+                void (*slot_release)(void *), void *tcp_slot, const struct sockaddr *peer,
+                const uint8_t *rest, size_t rest_len)
 {
     if (!ho_wanted(kind)) {
         return -ENOENT;
@@ -253,6 +252,7 @@ int ho_push_tcp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, i
     m->has_tsig = has_tsig;
     m->fd = fd;
     m->tcp_slot = tcp_slot;
+    m->slot_release = slot_release;
     m->peer_len = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                : sizeof(struct sockaddr_in);
     memcpy(&m->peer, peer, m->peer_len);
@@ -407,7 +407,7 @@ void ho_close(ho_msg_t *m)
     }
     if (m->is_tcp) {
         close(m->fd);
-        tcp_slot_release(m->tcp_slot);
+        m->slot_release(m->tcp_slot);
     }
     free(m);
 }

@@ -74,6 +74,7 @@ struct ho_msg {
     /* private: handoff.c only */
     int fd;                       /* UDP: the worker's socket (not ours); TCP: the connection */
     void *tcp_slot;               /* TCP: the tcp_shared_t whose count holds our slot */
+    void (*slot_release)(void *); /* TCP: gives @c tcp_slot back (tcp_slot_release) */
     uint8_t ctl[64];              /* UDP: the reply's IP(V6)_PKTINFO cmsg */
     size_t ctl_len;
     size_t rx_len, rx_off;        /* TCP: bytes in buf, where the unread ones start */
@@ -156,14 +157,17 @@ int ho_push_udp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, i
 
 /**
  * Worker, TCP: hand off connection @p fd (its slot counted in
- * @p tcp_slot, a tcp_shared_t) with the message @p pkt/@p len and the
+ * @p tcp_slot, a tcp_shared_t, given back by @p slot_release(tcp_slot) --
+ * tcp_slot_release; passed in so this module does not include dnsd/tcp.h,
+ * which would make answer -> handoff -> tcp -> settings -> config -> answer
+ * a cycle) with the message @p pkt/@p len and the
  * @p rest_len bytes at @p rest already read past it. @return 0: the
  * handoff now owns @p fd and the slot (the pool must forget the
  * connection without closing it); -EAGAIN / -ENOENT as ho_push_udp, and
  * the worker still owns everything. Never blocks.
  */
 int ho_push_tcp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, int fd,
-                void *tcp_slot, const struct sockaddr *peer, const uint8_t *rest,
-                size_t rest_len);
+                void (*slot_release)(void *), void *tcp_slot, const struct sockaddr *peer,
+                const uint8_t *rest, size_t rest_len);
 
 #endif

@@ -116,8 +116,8 @@ static size_t tcp_answer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out,
     worker_batch_begin(w);
     size_t n = worker_answer(w, q, qlen, out, cap, true, peer);
     if (n == 0 && w->actx.ho_kind != HO_NONE) {
-        if (ho_push_tcp((ho_kind_t)w->actx.ho_kind, w->actx.ho_tsig, q, qlen, ref->fd, ref->slot,
-                        peer, ref->rest, ref->rest_len) == 0) {
+        if (ho_push_tcp((ho_kind_t)w->actx.ho_kind, w->actx.ho_tsig, q, qlen, ref->fd,
+                        tcp_slot_release, ref->slot, peer, ref->rest, ref->rest_len) == 0) {
             STAT_INC(CTR(&w->actx.st, HANDOFF));
             n = TCP_HANDED_OFF;
         } else {

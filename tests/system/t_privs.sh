@@ -41,7 +41,7 @@ sleep 0.2 # the workers start right after the files are written
 like "$(cat "$TMPD/dnsd.log")" "running as user nobody \\(uid $NOBODY_UID, gid $NOGROUP_GID\\)" "logged: running as nobody"
 ids=$(proc_ids "$DNSD_PID")
 diag "threads: $(printf '%s\n' "$ids" | tr '\n' ';')"
-is "$(printf '%s\n' "$ids" | grep -c .)" 6 "6 threads (main + 2 workers + ACME + 1 transfer + update), none root"
+is "$(printf '%s\n' "$ids" | grep -c .)" 7 "7 threads (main + 2 workers + ACME + 1 transfer-out + transfer-in + update), none root"
 want="$NOBODY_UID $NOBODY_UID $NOBODY_UID $NOBODY_UID|$NOGROUP_GID $NOGROUP_GID $NOGROUP_GID $NOGROUP_GID| $NOGROUP_GID|0000000000000000"
 is "$(printf '%s\n' "$ids" | sort -u)" "$want" "every thread: real/effective/saved/fs uid nobody, gid nogroup, only that group, no capabilities"
 unlike "$ids" '(^| )0( |\|)' "no thread has uid or gid 0 anywhere"

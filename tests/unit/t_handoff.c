@@ -87,7 +87,8 @@ int main(void)
     rest[2 + sizeof(m2)] = 0;
     rest[3 + sizeof(m2)] = sizeof(m1);
     memcpy(rest + 4 + sizeof(m2), m1, 1);
-    is_int(ho_push_tcp(HO_XFR, false, m1, sizeof(m1), sp[0], &sh, (struct sockaddr *)&peer, rest,
+    is_int(ho_push_tcp(HO_XFR, false, m1, sizeof(m1), sp[0], tcp_slot_release, &sh,
+                       (struct sockaddr *)&peer, rest,
                        sizeof(rest)),
            0, "TCP hand-off with read-ahead");
     p = ho_pop(HO_XFR, 100);
@@ -110,7 +111,8 @@ int main(void)
     ho_close(p);
     is_int(atomic_load(&sh.open), 0, "ho_close gave the slot back");
 
-    ho_push_tcp(HO_XFR, false, m1, sizeof(m1), socket(AF_INET, SOCK_STREAM, 0), &sh,
+    ho_push_tcp(HO_XFR, false, m1, sizeof(m1), socket(AF_INET, SOCK_STREAM, 0),
+                tcp_slot_release, &sh,
                 (struct sockaddr *)&peer, NULL, 0);
     atomic_store(&sh.open, 1);
     ho_shutdown();
