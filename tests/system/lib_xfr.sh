@@ -7,6 +7,7 @@
 #   start_knot2 ZONE             knotd, secondary of dnsd (127.0.0.1:$PORT) for ZONE,
 #                                TSIG $KEY_NAME both ways; sets KNOT2_PORT, KNOT2_LOG
 #   start_nsd2 ZONE              nsd, the same; sets NSD2_PORT, NSD2_LOG
+#   start_bind2 ZONE             named (BIND 9), the same; sets BIND2_PORT, BIND2_LOG
 #   serial_at PORT ZONE          the SOA serial PORT serves for ZONE ("" if none)
 #   wait_serial PORT ZONE SERIAL SECONDS
 #                                poll (every 0.1 s, at most SECONDS) until PORT
@@ -141,3 +142,40 @@ EOC
     at_exit stop_nsd2
 }
 stop_nsd2() { stop_pid "$NSD2_PID"; NSD2_PID=; }
+
+# start_bind2 ZONE: BIND's named, secondary of dnsd (127.0.0.1:$PORT) for
+# ZONE, TSIG $KEY_NAME both ways, foreground (-g), no control channel; sets
+# BIND2_PORT, BIND2_LOG
+BIND2_PID=
+start_bind2() {
+    BIND2_DIR=$TMPD/bind2
+    BIND2_LOG=$BIND2_DIR/named.log
+    mkdir -p "$BIND2_DIR"
+    BIND2_PORT=$(free_port)
+    cat >"$BIND2_DIR/named.conf" <<EOC
+options {
+    directory "$BIND2_DIR";
+    pid-file "$BIND2_DIR/named.pid";
+    listen-on port $BIND2_PORT { 127.0.0.1; };
+    listen-on-v6 { none; };
+    recursion no;
+    notify no;
+    dnssec-validation no;
+};
+controls { };
+key "$KEY_NAME" {
+    algorithm $KEY_ALG;
+    secret "$KEY_SECRET";
+};
+zone "$1" {
+    type secondary;
+    primaries port $PORT { 127.0.0.1 key "$KEY_NAME"; };
+    allow-notify { key "$KEY_NAME"; };
+    file "$1.db";
+};
+EOC
+    named -g -n 1 -c "$BIND2_DIR/named.conf" >"$BIND2_LOG" 2>&1 &
+    BIND2_PID=$!
+    at_exit stop_bind2
+}
+stop_bind2() { stop_pid "$BIND2_PID"; BIND2_PID=; }
