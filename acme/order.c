@@ -27,6 +27,7 @@
 #include "acme/shard.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
 const char *ord_cert_dir_url(acme_worker_t *w, json_t *req)
@@ -305,19 +306,6 @@ static int step_authz(acme_worker_t *w, step_t *st)
     return STEP_NEXT;
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family) {
-        return false;
-    }
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-}
-
 /* the same IP address, whatever the port */
 static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -426,7 +414,7 @@ static int step_check(acme_worker_t *w, step_t *st)
                          * us: asked on the port we really listen on (above),
                          * not on 53, where another server may answer or none */
                         struct sockaddr_storage t = targets[m];
-                        dup = is_self[m] ? same_ip(&t, &ns[k]) : same_addr(&t, &ns[k]);
+                        dup = is_self[m] ? same_ip(&t, &ns[k]) : sockaddr_same(&t, &ns[k]);
                     }
                     if (!dup) {
                         targets[nt] = ns[k];

@@ -8,11 +8,13 @@
  */
 #include "dnsd/handoff.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -398,6 +400,22 @@ int ho_next(ho_msg_t *m, int timeout_ms)
             return -errno;
         }
     }
+}
+
+unsigned ho_peer_addr(const ho_msg_t *m, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "?");
+    if (m->peer.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&m->peer;
+        inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)cap);
+        return ntohs(s4->sin_port);
+    }
+    if (m->peer.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&m->peer;
+        inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)cap);
+        return ntohs(s6->sin6_port);
+    }
+    return 0;
 }
 
 void ho_close(ho_msg_t *m)

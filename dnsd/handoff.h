@@ -146,6 +146,12 @@ bool ho_stopping(void);
 bool ho_wanted(ho_kind_t kind);
 
 /**
+ * Consumer: the text of @p m's peer address (for log lines) into @p buf
+ * ("?" if unknown); @return its port.
+ */
+unsigned ho_peer_addr(const ho_msg_t *m, char *buf, size_t cap);
+
+/**
  * Worker, UDP: queue a copy of @p pkt/@p len from @p peer (@p peer_len)
  * received on socket @p fd, the reply's pktinfo cmsg @p ctl/@p ctl_len
  * (may be 0). @return 0 (handed off: send nothing); -EAGAIN if the queue is

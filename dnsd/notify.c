@@ -46,6 +46,7 @@
 #include "dnsd/query.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
+#include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/schema.h"
 #include "zones/tsig.h"
@@ -352,19 +353,6 @@ static void kick_cb(struct ev_loop *loop, ev_async *a, int revents)
     run(a->data, false);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family) {
-        return false;
-    }
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-}
-
 /* An answer: the matching send is done. */
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -388,7 +376,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         for (size_t i = 0; i < n->nsends; i++) {
             nsend_t *x = &n->sends[i];
-            if (x->id != id || !same_addr(&x->to, &from)) {
+            if (x->id != id || !sockaddr_same(&x->to, &from)) {
                 continue;
             }
             char to[XACL_TEXT_MAX], zn[DNAME_MAXLEN * 4 + 2];

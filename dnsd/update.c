@@ -48,17 +48,8 @@ struct update_thread {
 
 static void peer_str(const ho_msg_t *m, char *buf, size_t cap)
 {
-    char a[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (m->peer.ss_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&m->peer;
-        inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-        port = ntohs(s4->sin_port);
-    } else if (m->peer.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&m->peer;
-        inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-        port = ntohs(s6->sin6_port);
-    }
+    char a[INET6_ADDRSTRLEN];
+    unsigned port = ho_peer_addr(m, a, sizeof(a));
     snprintf(buf, cap, "%s#%u/%s", a, port, m->is_tcp ? "tcp" : "udp");
 }
 

@@ -1181,18 +1181,6 @@ static bool from_primary(const sec_zone_t *sz, const ho_msg_t *m)
     return false;
 }
 
-static const char *peer_str(const ho_msg_t *m, char *buf, size_t cap)
-{
-    char a[INET6_ADDRSTRLEN] = "?";
-    if (m->peer.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)&m->peer)->sin_addr, a, sizeof(a));
-    } else if (m->peer.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&m->peer)->sin6_addr, a, sizeof(a));
-    }
-    snprintf(buf, cap, "%s", a);
-    return buf;
-}
-
 /* The answer: the query's header and question, QR and AA set, @p rcode; signed with @p ctx. */
 static void notify_reply(ho_msg_t *m, size_t qend, uint8_t rcode, tsig_ctx_t *ctx)
 {
@@ -1242,7 +1230,7 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
     memcpy(qn, p + 12, (size_t)ql);
     dname_lower(qn);
     dname_to_str(qn, name, sizeof(name));
-    peer_str(m, peer, sizeof(peer));
+    ho_peer_addr(m, peer, sizeof(peer));
     sec_zone_t *sz = NULL;
     reload(x); /* a zone added a moment ago */
     for (size_t i = 0; i < x->nz; i++) {

@@ -36,6 +36,33 @@ int dname_wire_len(const uint8_t *n, size_t max)
     }
 }
 
+bool dname_wire_skip(const uint8_t *m, size_t len, size_t *off)
+{
+    size_t o = *off;
+    for (unsigned i = 0; i < 128; i++) {
+        if (o >= len) {
+            return false;
+        }
+        uint8_t l = m[o];
+        if ((l & 0xC0) == 0xC0) {
+            if (len - o < 2) {
+                return false;
+            }
+            *off = o + 2;
+            return true;
+        }
+        if (l & 0xC0) {
+            return false;
+        }
+        if (l == 0) {
+            *off = o + 1;
+            return true;
+        }
+        o += 1u + l;
+    }
+    return false;
+}
+
 int dname_labels(const uint8_t *n)
 {
     int c = 0;

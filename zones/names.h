@@ -40,6 +40,14 @@ typedef struct dname_key {
  */
 int dname_wire_len(const uint8_t *n, size_t max);
 
+/**
+ * Step over a possibly compressed name at @p *off in the message @p m of
+ * @p len bytes (a pointer ends it; the target is not followed). @return
+ * false if it is malformed (label type 0x40/0x80, more than 127 labels) or
+ * truncated; then @p *off is unchanged.
+ */
+bool dname_wire_skip(const uint8_t *m, size_t len, size_t *off);
+
 /** Number of labels of a valid wire name (root not counted). */
 int dname_labels(const uint8_t *n);
 

@@ -30,6 +30,7 @@
 #include <openssl/params.h>
 
 #include "zones/base/err.h"
+#include "zones/names.h"
 #include "zones/schema.h"
 
 /* ------------------------------------------------------------ algorithms */
@@ -538,39 +539,6 @@ int tsig_store_lookup(const uint8_t *name, void *arg, tsig_key_t *out)
 
 #define HDR 12u
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* skip a possibly compressed name at *off; false if malformed */
-static bool skip_name(const uint8_t *m, size_t len, size_t *off)
-{
-    size_t o = *off;
-    for (unsigned i = 0; i < 128; i++) {
-        if (o >= len) {
-            return false;
-        }
-        uint8_t b = m[o];
-        if (b == 0) {
-            *off = o + 1;
-            return true;
-        }
-        if ((b & 0xc0) == 0xc0) {
-            if (len - o < 2) {
-                return false;
-            }
-            *off = o + 2;
-            return true;
-        }
-        if (b & 0xc0) {
-            return false;
-        }
-        o += 1u + b;
-    }
-    return false;
-}
-
 /* read a possibly compressed name at @p off into @p out (lower case,
  * uncompressed); its end in the message in *@p next. false if malformed */
 static bool read_name(const uint8_t *m, size_t len, size_t off, uint8_t *out, size_t *olen,
@@ -630,10 +598,10 @@ static int walk(const uint8_t *m, size_t len, size_t *tsig_off)
     if (len < HDR) {
         return DNSD_EMALFORMED;
     }
-    unsigned qd = get16(m + 4), an = get16(m + 6), ns = get16(m + 8), ar = get16(m + 10);
+    unsigned qd = zs_get16(m + 4), an = zs_get16(m + 6), ns = zs_get16(m + 8), ar = zs_get16(m + 10);
     size_t o = HDR;
     for (unsigned i = 0; i < qd; i++) {
-        if (!skip_name(m, len, &o) || len - o < 4) {
+        if (!dname_wire_skip(m, len, &o) || len - o < 4) {
             return DNSD_EMALFORMED;
         }
         o += 4;
@@ -641,11 +609,11 @@ static int walk(const uint8_t *m, size_t len, size_t *tsig_off)
     unsigned total = an + ns + ar;
     for (unsigned i = 0; i < total; i++) {
         size_t start = o;
-        if (!skip_name(m, len, &o) || len - o < 10) {
+        if (!dname_wire_skip(m, len, &o) || len - o < 10) {
             return DNSD_EMALFORMED;
         }
-        uint16_t type = get16(m + o);
-        size_t rdlen = get16(m + o + 8);
+        uint16_t type = zs_get16(m + o);
+        size_t rdlen = zs_get16(m + o + 8);
         o += 10;
         if (len - o < rdlen) {
             return DNSD_EMALFORMED;
@@ -695,10 +663,10 @@ static int parse_rr(const uint8_t *m, size_t len, size_t off, tsig_rr_t *rr)
     if (!read_name(m, len, off, rr->name, &rr->name_len, &o) || len - o < 10) {
         return DNSD_EMALFORMED;
     }
-    if (get16(m + o) != TSIG_RRTYPE || get16(m + o + 2) != TSIG_CLASS) {
+    if (zs_get16(m + o) != TSIG_RRTYPE || zs_get16(m + o + 2) != TSIG_CLASS) {
         return DNSD_EMALFORMED;
     }
-    size_t rdlen = get16(m + o + 8);
+    size_t rdlen = zs_get16(m + o + 8);
     o += 10;
     if (len - o != rdlen) {
         return DNSD_EMALFORMED; /* bytes after the TSIG RR */
@@ -714,19 +682,19 @@ static int parse_rr(const uint8_t *m, size_t len, size_t off, tsig_rr_t *rr)
     if (rdlen - r < 10) {
         return DNSD_EMALFORMED;
     }
-    rr->time = (uint64_t)get16(rd + r) << 32 | (uint64_t)get16(rd + r + 2) << 16 |
-               get16(rd + r + 4);
-    rr->fudge = get16(rd + r + 6);
-    rr->mac_size = get16(rd + r + 8);
+    rr->time = (uint64_t)zs_get16(rd + r) << 32 | (uint64_t)zs_get16(rd + r + 2) << 16 |
+               zs_get16(rd + r + 4);
+    rr->fudge = zs_get16(rd + r + 6);
+    rr->mac_size = zs_get16(rd + r + 8);
     r += 10;
     if (rdlen - r < (size_t)rr->mac_size + 6) {
         return DNSD_EMALFORMED;
     }
     rr->mac = rd + r;
     r += rr->mac_size;
-    rr->orig_id = get16(rd + r);
-    rr->error = get16(rd + r + 2);
-    rr->other_len = get16(rd + r + 4);
+    rr->orig_id = zs_get16(rd + r);
+    rr->error = zs_get16(rd + r + 2);
+    rr->other_len = zs_get16(rd + r + 4);
     r += 6;
     if (rdlen - r != rr->other_len) {
         return DNSD_EMALFORMED;
@@ -807,7 +775,7 @@ static int mac_msg(tsig_ctx_t *ctx, const uint8_t *m, size_t n, uint16_t id, uns
     uint8_t h[HDR];
     memcpy(h, m, HDR);
     zs_put16(h, id);
-    zs_put16(h + 10, (uint16_t)(get16(m + 10) - ar_less));
+    zs_put16(h + 10, (uint16_t)(zs_get16(m + 10) - ar_less));
     int err = mac_add(ctx, h, HDR);
     return err ? err : mac_add(ctx, m + HDR, n - HDR);
 }
@@ -998,14 +966,14 @@ static int put_rr(const tsig_ctx_t *ctx, uint8_t *buf, size_t *len, size_t cap, 
         memcpy(p, other, other_len);
     }
     *len += need;
-    zs_put16(buf + 10, (uint16_t)(get16(buf + 10) + 1));
+    zs_put16(buf + 10, (uint16_t)(zs_get16(buf + 10) + 1));
     return 0;
 }
 
 int tsig_sign_response(tsig_ctx_t *ctx, uint8_t *buf, size_t *len, size_t cap, uint64_t now,
                        int tsig_error)
 {
-    if (*len < HDR || *len > cap || get16(buf + 10) == 0xffff) {
+    if (*len < HDR || *len > cap || zs_get16(buf + 10) == 0xffff) {
         return DNSD_EMALFORMED;
     }
     if (ctx->key.name_len == 0) {
@@ -1074,7 +1042,7 @@ int tsig_answer_error(tsig_ctx_t *ctx, const uint8_t *req, size_t req_len, uint8
     size_t n = HDR;
     size_t o = HDR;
     /* the question, when there is one and its name is not compressed */
-    if (get16(req + 4) >= 1) {
+    if (zs_get16(req + 4) >= 1) {
         int nl = dname_wire_len(req + HDR, req_len - HDR);
         if (nl > 0 && req_len - HDR - (size_t)nl >= 4 && cap - HDR >= (size_t)nl + 4) {
             o = HDR + (size_t)nl + 4;
@@ -1096,7 +1064,7 @@ int tsig_answer_error(tsig_ctx_t *ctx, const uint8_t *req, size_t req_len, uint8
 int tsig_sign_request(tsig_ctx_t *ctx, const tsig_key_t *key, uint8_t *buf, size_t *len,
                       size_t cap, uint64_t now)
 {
-    if (*len < HDR || *len > cap || get16(buf + 10) == 0xffff) {
+    if (*len < HDR || *len > cap || zs_get16(buf + 10) == 0xffff) {
         return DNSD_EMALFORMED;
     }
     const alg_info_t *a = alg_get(key->alg);
@@ -1110,7 +1078,7 @@ int tsig_sign_request(tsig_ctx_t *ctx, const tsig_key_t *key, uint8_t *buf, size
     ctx->is_client = true;
     size_t alg_len = (size_t)dname_wire_len(a->wire, DNAME_MAXLEN + 1);
     memcpy(ctx->alg_wire, a->wire, alg_len);
-    ctx->orig_id = get16(buf);
+    ctx->orig_id = zs_get16(buf);
     ctx->prior_len = 0;
     ctx->nmsg = 0;
     ctx->unsigned_run = 0;

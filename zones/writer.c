@@ -413,6 +413,9 @@ int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear)
     memcpy(buf, val.mv_data, val.mv_size);
     buf[4] = (uint8_t)((buf[4] | set) & ~clear);
     z->flags = buf[4];
+    if (buf[4] == zv.flags) {
+        return 0; /* no change: nothing written */
+    }
     val.mv_data = buf;
     return zs_mdb_err(mdb_put(w->txn, w->s->zones, &key, &val, 0));
 }
@@ -1096,22 +1099,6 @@ static int check_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
 /* ZS_ZONE_F_NO_DNAME as the zone's RRsets say; written only when it changes */
 static int dname_flag_sync(zw_t *w, const zw_zone_t *z, bool any_dname)
 {
-    dname_key_t k;
-    if (dname_key_build(z->apex, &k) != 0) {
-        return DNSD_ELIMIT;
-    }
-    MDB_val key = {k.len, k.key}, val;
-    int rc = mdb_get(w->txn, w->s->zones, &key, &val);
-    if (rc) {
-        return rc == MDB_NOTFOUND ? DNSD_ENOZONE : zs_mdb_err(rc);
-    }
-    zs_zone_t zv;
-    if (!zs_zone_decode(val.mv_data, val.mv_size, &zv)) {
-        return DNSD_ESTORE;
-    }
-    if (!(zv.flags & ZS_ZONE_F_NO_DNAME) == any_dname) {
-        return 0;
-    }
     zw_zone_t zz = *z;
     return any_dname ? zw_zone_set_flags(w, &zz, 0, ZS_ZONE_F_NO_DNAME)
                      : zw_zone_set_flags(w, &zz, ZS_ZONE_F_NO_DNAME, 0);

@@ -111,7 +111,7 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out);
 /** Look a zone up by its apex: 0, DNSD_ENOZONE or DNSD_ESTORE. Works on any txn. */
 int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out);
 
-/** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. */
+/** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. Writes only on a change. */
 int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 
 /** Delete a zone, all its RRsets (every region), its journal and its secondary settings. */

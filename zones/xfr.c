@@ -33,6 +33,7 @@
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
+#include "zones/names.h"
 #include "zones/rrtype.h"
 #include "zones/schema.h"
 
@@ -84,34 +85,6 @@ typedef struct mb {
 
 /* ---- request parsing (untrusted input) ---- */
 
-/* skip a possibly compressed name at *off; false if malformed or truncated */
-static bool skip_name(const uint8_t *m, size_t len, size_t *off)
-{
-    size_t o = *off;
-    for (unsigned n = 0; n < 128; n++) {
-        if (o >= len) {
-            return false;
-        }
-        uint8_t l = m[o];
-        if ((l & 0xC0) == 0xC0) {
-            if (o + 2 > len) {
-                return false;
-            }
-            *off = o + 2;
-            return true;
-        }
-        if (l & 0xC0) {
-            return false;
-        }
-        if (l == 0) {
-            *off = o + 1;
-            return true;
-        }
-        o += 1u + l;
-    }
-    return false;
-}
-
 int xfr_query_parse(const uint8_t *msg, size_t len, xfr_query_t *q)
 {
     memset(q, 0, sizeof(*q));
@@ -149,7 +122,7 @@ int xfr_query_parse(const uint8_t *msg, size_t len, xfr_query_t *q)
     unsigned total = an + ns + ar;
     for (unsigned i = 0; i < total; i++) {
         size_t owner = off;
-        if (!skip_name(msg, len, &off) || len - off < 10) {
+        if (!dname_wire_skip(msg, len, &off) || len - off < 10) {
             return DNSD_EMALFORMED;
         }
         uint16_t type = zs_get16(msg + off);

@@ -11,6 +11,7 @@
 #ifndef DNSD_PARSE_H
 #define DNSD_PARSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -47,5 +48,8 @@ int parse_cidr(const char *text, parse_cidr_t *out, const char **why);
  */
 int parse_hostport(const char *text, uint16_t dflt_port, uint16_t min_port,
                    struct sockaddr_storage *out, socklen_t *len);
+
+/** Same family, address and port (IPv4 or IPv6; any other family: false). */
+bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif
