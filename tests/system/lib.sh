@@ -169,3 +169,29 @@ skip() {
         printf 'ok %d # SKIP %s\n' "$_tap_n" "$2"
     done
 }
+
+PY3=/usr/bin/python3
+[ -x "$PY3" ] || PY3=python3
+
+# free_udp_tcp_port: a port free for UDP and TCP on 127.0.0.1 (for DNS servers)
+free_udp_tcp_port() {
+    "$PY3" -c '
+import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        t.close()
+        u.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")
+'
+}

@@ -43,10 +43,8 @@
 #                                      TSIG_SECRET (base64)
 #   stop_knot
 # Ports: free_tcp_ports N (N distinct free 127.0.0.1 TCP ports on one line),
-# free_udp_tcp_port (one port free for both).
+# free_udp_tcp_port (one port free for both: lib.sh).
 
-PY3=/usr/bin/python3
-[ -x "$PY3" ] || PY3=python3
 PEBBLE_PID=
 PEBBLE_PORT=
 PEBBLE_MGMT_PORT=
@@ -88,29 +86,6 @@ for s in ss:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))
 ' "$1"
-}
-
-# free_udp_tcp_port: a port free for UDP and TCP on 127.0.0.1 (for DNS servers)
-free_udp_tcp_port() {
-    "$PY3" -c '
-import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        t.close()
-        u.close()
-    print(port)
-    break
-else:
-    raise SystemExit("no free port")
-'
 }
 
 # ---- Pebble ----

@@ -12,30 +12,8 @@
 #   wait_serial PORT ZONE SERIAL SECONDS
 #                                poll (every 0.1 s, at most SECONDS) until PORT
 #                                serves SERIAL; returns 1 if it never did
-PY3=/usr/bin/python3
-[ -x "$PY3" ] || PY3=python3
 KNOT2_PID=
 NSD2_PID=
-
-free_port() {
-    "$PY3" -c '
-import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        t.close()
-        u.close()
-    print(port)
-    break
-'
-}
 
 xfr_key() {
     out=$(dnsctl tsig add "$1" --algorithm hmac-sha256) || { echo "Bail out! tsig add $1"; exit 1; }
@@ -63,7 +41,7 @@ start_knot2() {
     KNOT2_DIR=$TMPD/knot2
     KNOT2_LOG=$KNOT2_DIR/knotd.log
     mkdir -p "$KNOT2_DIR/run" "$KNOT2_DIR/db"
-    KNOT2_PORT=$(free_port)
+    KNOT2_PORT=$(free_udp_tcp_port)
     cat >"$KNOT2_DIR/knot.conf" <<EOC
 server:
     rundir: "$KNOT2_DIR/run"
@@ -110,7 +88,7 @@ start_nsd2() {
     NSD2_DIR=$TMPD/nsd2
     NSD2_LOG=$NSD2_DIR/nsd.log
     mkdir -p "$NSD2_DIR"
-    NSD2_PORT=$(free_port)
+    NSD2_PORT=$(free_udp_tcp_port)
     cat >"$NSD2_DIR/nsd.conf" <<EOC
 server:
     ip-address: 127.0.0.1@$NSD2_PORT
@@ -151,7 +129,7 @@ start_bind2() {
     BIND2_DIR=$TMPD/bind2
     BIND2_LOG=$BIND2_DIR/named.log
     mkdir -p "$BIND2_DIR"
-    BIND2_PORT=$(free_port)
+    BIND2_PORT=$(free_udp_tcp_port)
     cat >"$BIND2_DIR/named.conf" <<EOC
 options {
     directory "$BIND2_DIR";

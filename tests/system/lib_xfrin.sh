@@ -1,6 +1,6 @@
 # lib_xfrin.sh -- a Knot primary for the tests of dnsd as a secondary
-# (dnsd/xfrin.c). Sourced after lib.sh and lib_acme.sh (free_udp_tcp_port,
-# _bail). knotd runs as the current user from $TMPD/primary on a loopback
+# (dnsd/xfrin.c). Sourced after lib.sh (free_udp_tcp_port) and lib_acme.sh
+# (_bail). knotd runs as the current user from $TMPD/primary on a loopback
 # port, with a journal (so it serves IXFR), NOTIFY to dnsd, transfers
 # allowed to 127.0.0.1 (with a TSIG key when one is set). Stopped by PID
 # from the EXIT trap.
