@@ -453,3 +453,20 @@ stop_hold() { [ -z "${HOLD_PID:-}" ] || { kill "$HOLD_PID" 2>/dev/null; wait "$H
 
 at_exit stop_pebble
 at_exit stop_knot
+
+# lego_rfc2136 PORT KEY SECRET ALG: lego's rfc2136 provider gets a
+# certificate for $ZONE, *.$ZONE and www.$ZONE from Pebble, its updates and
+# checks sent to 127.0.0.1:PORT signed with KEY (ALG, SECRET); into
+# $TMPD/lego, output in $TMPD/lego.log; returns lego's exit status
+lego_rfc2136() {
+    LEGO_CA_CERTIFICATES=$PEBBLE_CA_BUNDLE \
+    RFC2136_NAMESERVER=127.0.0.1:$1 \
+    RFC2136_TSIG_KEY=$2 RFC2136_TSIG_SECRET=$3 RFC2136_TSIG_ALGORITHM=$4 \
+    RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1 RFC2136_SEQUENCE_INTERVAL=0 \
+    RFC2136_DNS_TIMEOUT=5 RFC2136_TTL=60 \
+        timeout -k 5 "${LEGO_TIMEOUT:-180}" lego --server "$PEBBLE_DIR_URL" --accept-tos \
+        --email "test@$ZONE" --dns rfc2136 --dns.resolvers "127.0.0.1:$1" --dns.disable-cp \
+        --dns-timeout 5 --http-timeout 10 --cert.timeout 30 --key-type ec256 \
+        --path "$TMPD/lego" --domains "$ZONE" --domains "*.$ZONE" --domains "www.$ZONE" \
+        run >"$TMPD/lego.log" 2>&1
+}

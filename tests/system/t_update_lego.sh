@@ -25,15 +25,7 @@ PEBBLE_VALIDITY=86400 start_pebble "$PORT"
 # --dns.disable-cp: lego asks --dns.resolvers (dnsd) for the propagation check
 # RFC2136_SEQUENCE_INTERVAL: lego waits this long between names (default 60 s)
 t0=$(date +%s)
-LEGO_CA_CERTIFICATES=$PEBBLE_CA_BUNDLE \
-RFC2136_NAMESERVER=127.0.0.1:$PORT \
-RFC2136_TSIG_KEY=lego.key RFC2136_TSIG_SECRET=$SECRET RFC2136_TSIG_ALGORITHM=hmac-sha256. \
-RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1 RFC2136_SEQUENCE_INTERVAL=0 \
-RFC2136_DNS_TIMEOUT=5 RFC2136_TTL=60 \
-    timeout -k 5 $LEGO_TIMEOUT lego --server "$PEBBLE_DIR_URL" --accept-tos --email "test@$ZONE" \
-    --dns rfc2136 --dns.resolvers "127.0.0.1:$PORT" --dns.disable-cp --dns-timeout 5 \
-    --http-timeout 10 --cert.timeout 30 --key-type ec256 --path "$TMPD/lego" \
-    --domains "$ZONE" --domains "*.$ZONE" --domains "www.$ZONE" run >"$TMPD/lego.log" 2>&1
+lego_rfc2136 "$PORT" lego.key "$SECRET" hmac-sha256.
 rc=$?
 diag "lego took $(($(date +%s) - t0)) s"
 is "$rc" 0 "lego run exits 0"
