@@ -6,8 +6,8 @@
  * the store generation in a short read txn; when it moved, it reads every
  * zone's SOA serial and, for each zone whose serial differs from the one
  * remembered, (re)starts a send to each of the zone's NOTIFY targets
- * (xfracl.h). Commits that land within one tick give one NOTIFY: that is
- * the debounce. Then it (re)sends every send that is due; a send is
+ * (xfracl.h). A target gets at most one NOTIFY per tick (NOTIFY_TICK_S),
+ * with the newest serial: that is the debounce. Then it (re)sends every send that is due; a send is
  * retried after 1, 2, 4, ... s (NOTIFY_TRIES in all) until an answer with
  * its id comes back from the target's address, which ends it (a rcode
  * other than NOERROR is logged; to a signed NOTIFY only an answer signed
@@ -76,6 +76,7 @@ typedef struct nsend {
     tsig_ctx_t tsig;   /* its TSIG exchange (a target with a key): the answer must verify */
     unsigned tries;    /* sent so far */
     ev_tstamp next_at; /* the next (re)send */
+    ev_tstamp sent_at; /* the last send (0: none yet) */
 } nsend_t;
 
 struct notify {
@@ -159,7 +160,8 @@ static void send_one(notify_t *n, nsend_t *x, MDB_txn *txn)
     } else {
         log_info("notify: %s serial %u sent to %s (try %u)", zn, x->serial, to, x->tries);
     }
-    x->next_at = ev_now(n->loop) + NOTIFY_RETRY0_S * (double)(1u << (x->tries - 1));
+    x->sent_at = ev_now(n->loop);
+    x->next_at = x->sent_at + NOTIFY_RETRY0_S * (double)(1u << (x->tries - 1));
 }
 
 /* Zone @p z changed to @p serial: (re)start a send to each of its targets. */
@@ -210,7 +212,10 @@ static void zone_changed(notify_t *n, MDB_txn *txn, const zw_zone_t *z, uint32_t
             x->to_len = sizeof(*s6);
         }
         x->tries = 0;
-        x->next_at = 0; /* now */
+        /* now, or one tick after the last send to this target: a burst of
+         * commits gives a secondary at most one NOTIFY per tick, with the
+         * newest serial (the debounce) */
+        x->next_at = x->sent_at + NOTIFY_TICK_S;
     }
 }
 

@@ -7,11 +7,13 @@
  * It never blocks: one non-blocking UDP socket per address family, timers
  * for the debounce and the retries.
  *
- * DESIGN. It watches the store, not the writers: a timer on the main loop
- * looks at the store generation (zs_generation); when it moved, one read
+ * DESIGN. It watches the store, not the writers: the main loop looks at
+ * the store generation (zs_generation) when the store file is written
+ * (inotify) and on a timer; when it moved, one read
  * txn compares every zone's SOA serial with the serial last seen, and
  * every zone whose serial changed gets a NOTIFY to each of its targets,
- * after a short debounce (several commits in a row give one NOTIFY), and
+ * at most one per target and tick (a burst of commits: one NOTIFY with
+ * the newest serial per tick), and
  * is retried with backoff until the target answers (NOERROR with QR, the
  * same id; or any rcode: an answer is an acknowledgement that it is
  * alive) or the retries run out. So every writer -- dnsctl, ACME, UPDATE,

@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 . "$top_srcdir/tests/system/lib_xfr.sh"
 need dig knotd kdig
-plan 15
+plan 17
 make_store example.test "$DATA/example.test.zone"
 xfr_key xfr-key
 start_dnsd
@@ -57,3 +57,16 @@ out=$(dig @127.0.0.1 -p "$PORT" +time=3 +tries=1 example.test AXFR 2>&1)
 unlike "$out" 'IN[[:space:]]+SOA' "an unsigned request is refused (the ACL wants the key)"
 out=$(dig @127.0.0.1 -p "$PORT" +time=3 +tries=1 -y "hmac-sha256:xfr-key:$KEY_SECRET" example.test AXFR 2>&1)
 like "$out" 'knot-new\.example\.test\..*192\.0\.2\.77' "dig -y hmac-sha256:xfr-key:SECRET AXFR transfers the zone"
+
+# the debounce: five commits while dnsd's main loop cannot look (SIGSTOP)
+# give one NOTIFY, with the newest serial, and Knot catches up to it
+kill -STOP "$DNSD_PID"
+for i in 1 2 3 4 5; do
+    dnsctl record add example.test "burst$i 300 IN A 192.0.2.$((100 + i))" >/dev/null
+done
+kill -CONT "$DNSD_PID"
+last=$(serial_at "$PORT" example.test)
+ok 'wait_serial "$KNOT2_PORT" example.test "$last" 15' "after a burst of 5 commits Knot serves the last serial ($last)"
+sent=$(grep -c "notify: example\\.test\\. serial [0-9]* sent to 127\\.0\\.0\\.1:$KNOT2_PORT" "$TMPD/dnsd.log")
+is "$(grep -c "notify: example\\.test\\. serial $last sent to .*(try 1)" "$TMPD/dnsd.log"):$(grep -Ec "notify: example\\.test\\. serial ($((last - 4))|$((last - 3))|$((last - 2))|$((last - 1))) sent" "$TMPD/dnsd.log")" \
+    1:0 "one NOTIFY for the burst, with the newest serial, none for the ones between ($sent sent in all)"
