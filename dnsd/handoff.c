@@ -244,7 +244,9 @@ int ho_push_tcp(ho_kind_t kind, bool has_tsig, const uint8_t *pkt, size_t len, i
     m->buf = (uint8_t *)(m + 1);
     m->cap = cap;
     memcpy(m->buf, pkt, len);
-    memcpy(m->buf + len, rest, rest_len);
+    if (rest_len) { /* memcpy from NULL is undefined even for 0 bytes (UBSan) */
+        memcpy(m->buf + len, rest, rest_len);
+    }
     m->msg = m->buf;
     m->len = len;
     m->rx_off = len;

@@ -72,7 +72,9 @@ static void msg_rr(msg_t *m, int sect, const char *owner, uint16_t type, uint16_
     zs_put32(m->b + m->len, ttl);
     m->len += 4;
     put16(m, rdlen);
-    memcpy(m->b + m->len, rd, rdlen);
+    if (rdlen) { /* rd may be NULL for an empty rdata */
+        memcpy(m->b + m->len, rd, rdlen);
+    }
     m->len += rdlen;
     uint8_t *c = m->b + 4 + 2 * sect;
     zs_put16(c, (uint16_t)(zs_get16(c) + 1));
