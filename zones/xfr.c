@@ -57,12 +57,6 @@ typedef struct xfr_comp {
     unsigned used;
     unsigned undo[UNDO_MAX];
     unsigned nundo;
-    /* the owner of the last record written in this message and where it
-     * starts: the next record of the same owner (canonical order puts an
-     * owner's RRsets together) points there without hashing a label */
-    uint8_t last_owner[DNAME_MAXLEN + 1];
-    size_t last_owner_len;
-    size_t last_owner_off; /* 0: none (offset 0 is the header, never a name) */
 } xfr_comp_t;
 
 /* one IXFR difference: old SOA of entry @p a, then entry @p b's records */
@@ -252,7 +246,6 @@ static void comp_reset(xfr_comp_t *c)
     }
     c->used = 0;
     c->nundo = 0;
-    c->last_owner_off = 0;
 }
 
 static bool put(mb_t *m, const void *p, size_t n)
@@ -319,18 +312,7 @@ static bool put_rr(mb_t *m, const rec_t *r)
 {
     size_t start = m->len;
     m->c->nundo = 0;
-    xfr_comp_t *c = m->c;
-    size_t ol = (size_t)dname_wire_len(r->owner, DNAME_MAXLEN + 1);
-    bool same = c->last_owner_off != 0 && ol == c->last_owner_len &&
-                memcmp(r->owner, c->last_owner, ol) == 0;
-    if (same) {
-        if (!put16(m, (uint16_t)(0xC000u | c->last_owner_off))) {
-            goto undo;
-        }
-    } else if (!put_name(m, r->owner, true)) {
-        goto undo;
-    }
-    if (!put16(m, r->type) || !put16(m, 1) ||
+    if (!put_name(m, r->owner, true) || !put16(m, r->type) || !put16(m, 1) ||
         !put16(m, (uint16_t)(r->ttl >> 16)) || !put16(m, (uint16_t)r->ttl) || !put16(m, 0)) {
         goto undo;
     }
@@ -357,11 +339,6 @@ static bool put_rr(mb_t *m, const rec_t *r)
     }
     zs_put16(m->buf + rdl_at, (uint16_t)(m->len - rd_start));
     m->c->nundo = 0;
-    if (!same && start < XFR_COMP_MAX) { /* a pointer reaches 14 bits */
-        memcpy(c->last_owner, r->owner, ol);
-        c->last_owner_len = ol;
-        c->last_owner_off = start;
-    }
     return true;
 undo:
     comp_undo(m->c);
@@ -460,18 +437,9 @@ static int axfr_body_next(xfr_out_t *x, rec_t *r)
         if (region != ZS_REGION_DEFAULT || (rel_len == 0 && type == DNS_T_SOA)) {
             continue;
         }
-        /* the owner's name, unless it is the previous RRset's (same key) */
-        if (!x->has_owner || rel_len != x->rel_len ||
-            memcmp(x->full + x->aklen, rel, rel_len) != 0) {
-            memcpy(x->full + x->aklen, rel, rel_len);
-            x->rel_len = rel_len;
-            x->has_owner = false;
-            if (dname_from_key(x->full, x->aklen + rel_len, x->owner) < 0) {
-                return DNSD_ESTORE;
-            }
-            x->has_owner = true;
-        }
-        if (!zs_rrset_decode(val.mv_data, val.mv_size, type, &x->rr)) {
+        memcpy(x->full + x->aklen, rel, rel_len);
+        if (dname_from_key(x->full, x->aklen + rel_len, x->owner) < 0 ||
+            !zs_rrset_decode(val.mv_data, val.mv_size, type, &x->rr)) {
             return DNSD_ESTORE;
         }
         x->roff = 0;

@@ -105,8 +105,6 @@ typedef struct xfr_out {
     size_t roff;
     uint8_t full[DNAME_KEY_MAX * 2]; /* the apex key, then an owner's relative key */
     size_t aklen;
-    size_t rel_len;              /* the relative key after the apex key in full */
-    bool has_owner;              /* owner is the name of that key */
     uint8_t owner[DNAME_MAXLEN + 1];
     bool has_pending;            /* a record that did not fit in the last message */
     struct xfr_rec {
