@@ -359,20 +359,6 @@ static int tcp_recv_msg(int fd, uint8_t *buf, size_t *len, uint64_t end_ms)
 
 /* ---- the records of a transfer ---- */
 
-static size_t arena_put(xlist_t *l, const void *p, size_t n)
-{
-    if (l->acap - l->alen < n) {
-        while (l->acap - l->alen < n) {
-            l->acap = l->acap ? l->acap * 2 : 65536;
-        }
-        l->arena = xrealloc(l->arena, l->acap);
-    }
-    size_t off = l->alen;
-    memcpy(l->arena + off, p, n);
-    l->alen += n;
-    return off;
-}
-
 static void xlist_free(xlist_t *l)
 {
     free(l->r);
@@ -441,11 +427,11 @@ static int add_rr(xlist_t *l, const ldns_rr *rr, char *err)
     }
     xrec_t *r = &l->r[l->n++];
     r->owner_len = (uint16_t)ol;
-    r->owner_off = arena_put(l, owner, ol);
+    r->owner_off = xappend(&l->arena, &l->alen, &l->acap, owner, ol);
     r->type = (uint16_t)ldns_rr_get_type(rr);
     r->ttl = ldns_rr_ttl(rr);
     r->rdlen = (uint16_t)ldns_buffer_position(b);
-    r->rd_off = arena_put(l, ldns_buffer_begin(b), r->rdlen);
+    r->rd_off = xappend(&l->arena, &l->alen, &l->acap, ldns_buffer_begin(b), r->rdlen);
     ldns_buffer_free(b);
     return 0;
 }
@@ -1008,7 +994,7 @@ static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xf
                 r.type = DNS_T_SOA;
                 r.ttl = rr.ttl;
                 r.rdlen = zs_get16(rr.rdata);
-                r.rd_off = arena_put(&cur, rr.rdata + 2, r.rdlen);
+                r.rd_off = xappend(&cur.arena, &cur.alen, &cur.acap, rr.rdata + 2, r.rdlen);
                 cur.r = xmalloc(sizeof(*cur.r));
                 cur.r[0] = r;
                 cur.n = cur.cap = 1;

@@ -90,19 +90,6 @@ struct arena {
     size_t len, cap;
 };
 
-static size_t arena_put(struct arena *a, const uint8_t *p, size_t n)
-{
-    if (a->len + n > a->cap) {
-        a->cap = (a->len + n) * 2 + 256;
-        a->p = xrealloc(a->p, a->cap);
-    }
-    if (n) {
-        memcpy(a->p + a->len, p, n);
-    }
-    a->len += n;
-    return a->len - n;
-}
-
 /* one RR; rdata goes to @p a, its offset in *@p rd_off */
 static int rr_read(const uint8_t *msg, size_t len, size_t *off, upd_rr_t *rr, struct arena *a,
                    size_t *rd_off, diag_t *d, const char *sect, size_t idx)
@@ -135,7 +122,7 @@ static int rr_read(const uint8_t *msg, size_t len, size_t *off, upd_rr_t *rr, st
             diag_set(d, "", 0, "%s RR %zu: %s rdata too short", sect, idx + 1, t->name);
             return DNSD_EMALFORMED;
         }
-        arena_put(a, msg + o, t->name_off);
+        xappend(&a->p, &a->len, &a->cap, msg + o, t->name_off);
         size_t p = o + t->name_off;
         for (unsigned i = 0; i < t->nnames; i++) {
             uint8_t nm[DNAME_MAXLEN + 1];
@@ -143,16 +130,16 @@ static int rr_read(const uint8_t *msg, size_t len, size_t *off, upd_rr_t *rr, st
                 diag_set(d, "", 0, "%s RR %zu: bad name in %s rdata", sect, idx + 1, t->name);
                 return DNSD_EMALFORMED;
             }
-            arena_put(a, nm, (size_t)dname_wire_len(nm, sizeof(nm)));
+            xappend(&a->p, &a->len, &a->cap, nm, (size_t)dname_wire_len(nm, sizeof(nm)));
         }
         if (rd_end - p != t->name_post) {
             diag_set(d, "", 0, "%s RR %zu: %s rdata has the wrong length", sect, idx + 1,
                      t->name);
             return DNSD_EMALFORMED;
         }
-        arena_put(a, msg + p, t->name_post);
+        xappend(&a->p, &a->len, &a->cap, msg + p, t->name_post);
     } else {
-        arena_put(a, msg + o, rdlen);
+        xappend(&a->p, &a->len, &a->cap, msg + o, rdlen);
     }
     size_t out_len = a->len - *rd_off;
     if (out_len > 65535) {

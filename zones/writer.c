@@ -176,20 +176,6 @@ int zw_serial_set(zw_t *w, const zw_zone_t *z, uint32_t serial)
     return err;
 }
 
-static size_t arena_put(zw_t *w, const void *p, size_t n)
-{
-    if (w->acap - w->alen < n) {
-        while (w->acap - w->alen < n) {
-            w->acap = w->acap ? w->acap * 2 : 4096;
-        }
-        w->arena = xrealloc(w->arena, w->acap);
-    }
-    size_t off = w->alen;
-    memcpy(w->arena + off, p, n);
-    w->alen += n;
-    return off;
-}
-
 /*
  * The name of region @p id for the journal (names, not ids, go there: ids
  * are local to a store and reused). Read from the txn on first need and
@@ -248,14 +234,15 @@ static void log_rr(zw_t *w, uint32_t zone_id, bool add, const uint8_t *owner, ui
     c->region = region;
     c->ttl = ttl;
     c->key_len = (uint16_t)k.len;
-    c->key_off = arena_put(w, k.key, k.len);
-    c->owner_off = arena_put(w, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
+    c->key_off = xappend(&w->arena, &w->alen, &w->acap, k.key, k.len);
+    c->owner_off = xappend(&w->arena, &w->alen, &w->acap, owner,
+                           (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
     c->rdlen = rl;
-    c->rd_off = arena_put(w, rd, rl);
+    c->rd_off = xappend(&w->arena, &w->alen, &w->acap, rd, rl);
     char rn[ZS_REGION_NAME_MAX + 8];
     region_name(w, region, rn, sizeof(rn));
     c->rname_len = (uint8_t)strlen(rn);
-    c->rname_off = arena_put(w, rn, c->rname_len);
+    c->rname_off = xappend(&w->arena, &w->alen, &w->acap, rn, c->rname_len);
     w->nch++;
 }
 
@@ -481,7 +468,8 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
         err = zj_zone_drop(w->s, w->txn, z->id);
     }
     if (!err) {
-        err = xacl_zone_drop(w->s, w->txn, z->id, z->apex); /* its transfer ACL and NOTIFY targets */
+        /* its transfer ACL and NOTIFY targets */
+        err = xacl_zone_drop(w->s, w->txn, z->id, z->apex);
     }
     if (!err) {
         err = zsec_zone_drop(w->s, w->txn, z->id, z->apex);
@@ -1163,7 +1151,8 @@ static int dn_collect_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     (void)owner;
     struct owner_types *o = dc->o;
     if (rr->type == DNS_T_DNAME && o->ndn < (int)(sizeof(o->dn) / sizeof(o->dn[0]))) {
-        memcpy(o->dn[o->ndn].owner, dc->owner, (size_t)dname_wire_len(dc->owner, DNAME_MAXLEN + 1));
+        memcpy(o->dn[o->ndn].owner, dc->owner,
+               (size_t)dname_wire_len(dc->owner, DNAME_MAXLEN + 1));
         o->dn[o->ndn++].region = rr->region;
         o->any_dname = true;
     }

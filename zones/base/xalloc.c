@@ -46,3 +46,21 @@ char *xstrdup(const char *s)
     memcpy(d, s, n);
     return d;
 }
+
+size_t xappend(uint8_t **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*cap - *len < n) {
+        size_t c = *cap ? *cap : 4096;
+        while (c - *len < n) {
+            c *= 2;
+        }
+        *buf = xrealloc(*buf, c);
+        *cap = c;
+    }
+    size_t off = *len;
+    if (n) { /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(*buf + off, p, n);
+    }
+    *len += n;
+    return off;
+}
