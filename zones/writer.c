@@ -1261,7 +1261,7 @@ static bool changed_owners(const zw_t *w, const zw_zone_t *z, const struct zw_ch
 static int check_touched(zw_t *w, const struct zw_touched *t, diag_t *d)
 {
     const zw_zone_t *z = &t->z;
-    if (t->created || !t->had_soa || w->full_check) {
+    if (t->created || !t->had_soa) {
         return zw_check_zone(w, z, d);
     }
     const struct zw_change **own = xmalloc(ZW_CHECK_OWNERS_MAX * sizeof(*own));

@@ -49,10 +49,6 @@ typedef struct zw {
      * overlays) leave its serial alone and are not journalled: the SOA and
      * the journal, which secondaries of dnsd read, follow the primary. */
     bool xfr;
-    /* set by the caller after zw_begin(): zw_prepare() checks every edited
-     * zone whole (zw_check_zone()) rather than the owners the txn changed;
-     * for tests that compare the two */
-    bool full_check;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */
