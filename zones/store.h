@@ -17,10 +17,37 @@
 
 #include "zones/base/diag.h"
 
+typedef struct zs_store zs_store_t;
+
 #define ZS_OPEN_CREATE 0x1u /* create the directory and the store if missing */
 #define ZS_OPEN_RDONLY 0x2u /* read-only environment (e.g. `dnsctl ... list`) */
 
 #define ZS_MAPSIZE_DEFAULT ((size_t)1 << 30) /* 1 GiB, sparse; fixed so MDB_MAP_RESIZED is rare */
+
+struct zr_capture; /* zones/repl.c */
+
+/**
+ * Replication hooks (zones/repl.h, zones/cluster.h): a cluster attaches
+ * them to a store so that the writer (zones/writer.c) routes every write
+ * transaction through the cluster. NULL in s->repl: a standalone store.
+ * Each returns 0 or an error with @p d filled (DNSD_ECLUSTER: the cluster
+ * refused or could not be reached; the store is unchanged).
+ */
+typedef struct zs_repl_hooks {
+    /* zw_begin(), before the LMDB write txn begins: take the cluster's
+     * write lock (blocks on the network, bounded by a timeout) */
+    int (*lock)(void *ctx, diag_t *d);
+    /* zw_begin(), in the new write txn: apply the entries the store lacks */
+    int (*catch_up)(void *ctx, zs_store_t *s, MDB_txn *txn, diag_t *d);
+    /* zw_commit(), after the zones are finished and before the LMDB commit:
+     * propose the captured entry (@p e, @p len; never 0 ops) to the
+     * cluster and, once it is in the cluster's log, record the position
+     * in @p txn */
+    int (*propose)(void *ctx, zs_store_t *s, MDB_txn *txn, const uint8_t *e, size_t len,
+                   diag_t *d);
+    /* after the commit or abort: release the write lock (never fails) */
+    void (*unlock)(void *ctx);
+} zs_repl_hooks_t;
 
 typedef struct zs_store {
     MDB_env *env;
@@ -41,6 +68,12 @@ typedef struct zs_store {
     MDB_dbi upolicy;  /* RFC 2136 update policies (zones/upolicy.h) */
     bool has_upolicy; /* false only for a read-only open of a store that never had one */
     char path[4096];
+    /* replication (see zs_repl_hooks_t): hooks, their context, the capture
+     * buffer of the write txn in progress, and the last hook error */
+    const zs_repl_hooks_t *repl;
+    void *repl_ctx;
+    struct zr_capture *cap;
+    diag_t repl_diag;
     /* The map gate (see zs_map_adopt): txns begun through zs_read_begin(),
      * zs_txn_renew() and zs_write_begin() count in @c active; a resize
      * waits for it to drain and turns new ones away meanwhile. */
@@ -48,7 +81,7 @@ typedef struct zs_store {
     atomic_bool resizing;
     atomic_uint_fast64_t resizes; /* times another process's growth was adopted */
     atomic_size_t mapsize;        /* bytes mapped now */
-} zs_store_t;
+};
 
 /**
  * Open the store in directory @p path (created 0700 with ZS_OPEN_CREATE).
