@@ -49,7 +49,7 @@ typedef struct zs_repl_hooks {
     void (*unlock)(void *ctx);
 } zs_repl_hooks_t;
 
-typedef struct zs_store {
+struct zs_store {
     MDB_env *env;
     MDB_dbi meta;
     MDB_dbi zones;
