@@ -47,6 +47,8 @@ typedef struct zs_repl_hooks {
                    diag_t *d);
     /* after the commit or abort: release the write lock (never fails) */
     void (*unlock)(void *ctx);
+    /* zs_close(): detach and free the context (may be NULL) */
+    void (*close)(void *ctx);
 } zs_repl_hooks_t;
 
 struct zs_store {
