@@ -312,7 +312,7 @@ static int keys_load(const char *path, zc_key_t *keys, int *nkeys, diag_t *d)
             err = DNSD_ECONFIG;
             break;
         }
-        snprintf(keys[*nkeys].id, sizeof(keys[0].id), "%s", id);
+        memcpy(keys[*nkeys].id, id, strlen(id) + 1); /* key_id_ok(): at most 32 */
         memcpy(keys[*nkeys].k, raw, 32);
         (*nkeys)++;
         OPENSSL_cleanse(raw, sizeof(raw));
