@@ -26,7 +26,6 @@
 #include <time.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/schema.h"
 
@@ -237,7 +236,6 @@ void zs_close(zs_store_t *s)
     if (!s) {
         return;
     }
-    zr_capture_end(s); /* a capture left on by a writer that never finished */
     if (s->env) {
         mdb_env_close(s->env);
     }
