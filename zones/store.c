@@ -236,6 +236,9 @@ void zs_close(zs_store_t *s)
     if (!s) {
         return;
     }
+    if (s->repl && s->repl->close) {
+        s->repl->close(s->repl_ctx); /* a cluster attached by dnsctl: its lease goes now */
+    }
     if (s->env) {
         mdb_env_close(s->env);
     }

@@ -114,6 +114,11 @@ static void release(zw_t *w)
 
 void zw_abort(zw_t *w)
 {
+    if (w->locked) {
+        /* before the txn ends: once LMDB's write lock is free, another thread of
+         * this process (the cluster applier) may write, and must not be captured */
+        zr_capture_end(w->s);
+    }
     if (w->txn) {
         zs_write_abort(w->s, w->txn);
         w->txn = NULL;
@@ -143,6 +148,7 @@ int zw_commit(zw_t *w, diag_t *d)
                 return err;
             }
         }
+        zr_capture_end(w->s); /* before the commit frees LMDB's write lock (see zw_abort) */
     }
     err = zs_write_commit(w->s, w->txn);
     w->txn = NULL;
