@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -485,7 +486,7 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
             }
         } else if (status >= 500 || status < 200) {
             if (parse_error(e, e->buf ? e->buf : "", e->len)) {
-                snprintf(why, sizeof(why), "HTTP %ld: %s (code %d)", status, e->emsg,
+                snprintf(why, sizeof(why), "HTTP %ld: %.150s (code %d)", status, e->emsg,
                          e->grpc_code);
             } else {
                 snprintf(why, sizeof(why), "HTTP %ld", status);
@@ -493,8 +494,9 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
         } else {
             /* an answer: this endpoint is the one to use from now on */
             e->cur = i;
-            if (status >= 300 || (e->len > 0 && parse_error(e, e->buf, e->len))) {
-                if (e->grpc_code != -1 || e->emsg[0]) {
+            bool is_err = e->len > 0 && parse_error(e, e->buf, e->len);
+            if (status >= 300 || is_err) {
+                if (is_err) {
                     diag_set(d, "", 0, "etcd %s: %s: %s (code %d)", e->urls[i], path, e->emsg,
                              e->grpc_code);
                 } else {
@@ -932,9 +934,15 @@ void etcd_wparse_free(etcd_wparse_t *p)
     free(p);
 }
 
-static int wp_fail(etcd_wparse_t *p, int rc, const char *fmt, const char *what)
+__attribute__((format(printf, 3, 4)))
+static int wp_fail(etcd_wparse_t *p, int rc, const char *fmt, ...)
 {
-    diag_set(&p->diag, "", 0, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    p->diag.file[0] = '\0';
+    p->diag.line = 0;
+    vsnprintf(p->diag.text, sizeof(p->diag.text), fmt, ap);
+    va_end(ap);
     return rc;
 }
 
