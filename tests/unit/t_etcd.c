@@ -31,7 +31,7 @@
 #include "zones/base/err.h"
 
 static char tmpdir[256];
-static pid_t etcd_pid = -1;
+static pid_t etcd_pid = -1, tls_pid = -1;
 static char url[64];
 
 static void msleep(long ms)
@@ -72,20 +72,24 @@ static int silent_listener(int *port)
     return s;
 }
 
-static void stop_etcd(void)
+static void stop_pid(pid_t *pid)
 {
-    if (etcd_pid > 0) {
-        kill(etcd_pid, SIGTERM);
+    if (*pid > 0) {
+        kill(*pid, SIGTERM);
         int st;
-        for (int i = 0; i < 100 && waitpid(etcd_pid, &st, WNOHANG) == 0; i++) {
+        for (int i = 0; i < 100 && waitpid(*pid, &st, WNOHANG) == 0; i++) {
             msleep(50);
         }
-        if (waitpid(etcd_pid, &st, WNOHANG) == 0) {
-            kill(etcd_pid, SIGKILL);
-            waitpid(etcd_pid, &st, 0);
+        if (waitpid(*pid, &st, WNOHANG) == 0) {
+            kill(*pid, SIGKILL);
+            waitpid(*pid, &st, 0);
         }
-        etcd_pid = -1;
+        *pid = -1;
     }
+}
+
+static void rm_tmpdir(void)
+{
     if (tmpdir[0]) {
         char cmd[300];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -106,49 +110,74 @@ static void on_alarm(int sig)
     if (etcd_pid > 0) {
         kill(etcd_pid, SIGKILL);
     }
+    if (tls_pid > 0) {
+        kill(tls_pid, SIGKILL);
+    }
     _exit(2);
 }
 
-/* start etcd on two free ports; progress notifications every 300 ms. @return 0 */
-static int start_etcd(void)
+/*
+ * Start an etcd named @p name on two free ports; progress notifications
+ * every 300 ms; @p tls: https with tmpdir's srv.pem, client certificates
+ * required (ca.pem). Sets *@p pid and @p u (its client URL). @return 0
+ */
+static int start_etcd(const char *name, bool tls, pid_t *pid, char *u, size_t ucap)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/dnsd-etcd.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        tmpdir[0] = '\0';
-        return -1;
-    }
     for (int attempt = 0; attempt < 3; attempt++) {
         int cport = free_port(), pport = free_port();
         if (cport < 0 || pport < 0 || cport == pport) {
             continue;
         }
-        char data[300], curl[64], purl[64], cluster[96], logf[300];
-        snprintf(data, sizeof(data), "%s/data%d", tmpdir, attempt);
-        snprintf(logf, sizeof(logf), "%s/etcd.log", tmpdir);
-        snprintf(curl, sizeof(curl), "http://127.0.0.1:%d", cport);
+        char data[300], curl[64], purl[64], cluster[96], logf[300], crt[300], key[300], ca[300];
+        snprintf(data, sizeof(data), "%s/%s-data%d", tmpdir, name, attempt);
+        snprintf(logf, sizeof(logf), "%s/%s.log", tmpdir, name);
+        snprintf(crt, sizeof(crt), "%s/srv.pem", tmpdir);
+        snprintf(key, sizeof(key), "%s/srv.key", tmpdir);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", tmpdir);
+        snprintf(curl, sizeof(curl), "%s://127.0.0.1:%d", tls ? "https" : "http", cport);
         snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
-        snprintf(cluster, sizeof(cluster), "t=%s", purl);
-        pid_t pid = fork();
-        if (pid < 0) {
+        snprintf(cluster, sizeof(cluster), "%s=%s", name, purl);
+        pid_t p = fork();
+        if (p < 0) {
             return -1;
         }
-        if (pid == 0) {
+        if (p == 0) {
             int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
             if (fd >= 0) {
                 dup2(fd, 1);
                 dup2(fd, 2);
             }
-            execlp("etcd", "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls",
-                   curl, "--advertise-client-urls", curl, "--listen-peer-urls", purl,
-                   "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
-                   "--experimental-watch-progress-notify-interval", "300ms", "--log-level",
-                   "warn", (char *)NULL);
+            const char *argv[40] = {"etcd", "--name", name, "--data-dir", data,
+                                    "--listen-client-urls", curl, "--advertise-client-urls", curl,
+                                    "--listen-peer-urls", purl, "--initial-advertise-peer-urls",
+                                    purl, "--initial-cluster", cluster,
+                                    "--experimental-watch-progress-notify-interval", "300ms",
+                                    "--log-level", "warn"};
+            int n = 19;
+            if (tls) {
+                argv[n++] = "--cert-file";
+                argv[n++] = crt;
+                argv[n++] = "--key-file";
+                argv[n++] = key;
+                argv[n++] = "--client-cert-auth";
+                argv[n++] = "--trusted-ca-file";
+                argv[n++] = ca;
+            }
+            argv[n] = NULL;
+            execvp("etcd", (char *const *)argv);
             _exit(127);
         }
-        etcd_pid = pid;
-        snprintf(url, sizeof(url), "%s", curl);
-        etcd_cfg_t cfg = {.urls = {url}, .nurls = 1, .timeout_ms = 1000};
+        *pid = p;
+        snprintf(u, ucap, "%s", curl);
+        char cli[300], clikey[300];
+        snprintf(cli, sizeof(cli), "%s/cli.pem", tmpdir);
+        snprintf(clikey, sizeof(clikey), "%s/cli.key", tmpdir);
+        etcd_cfg_t cfg = {.urls = {u}, .nurls = 1, .timeout_ms = 1000};
+        if (tls) {
+            cfg.cacert = ca;
+            cfg.cert = cli;
+            cfg.key = clikey;
+        }
         etcd_t *e = etcd_new(&cfg, NULL);
         for (int i = 0; i < 200; i++) {
             int64_t rev;
@@ -157,18 +186,17 @@ static int start_etcd(void)
                 etcd_free(e);
                 return 0;
             }
-            int st;
-            if (waitpid(pid, &st, WNOHANG) == pid) {
-                etcd_pid = -1;
+            if (waitpid(p, NULL, WNOHANG) == p) {
+                *pid = -1;
                 break; /* it died (port taken?): try other ports */
             }
             msleep(50);
         }
         etcd_free(e);
-        if (etcd_pid > 0) {
-            kill(etcd_pid, SIGKILL);
-            waitpid(etcd_pid, NULL, 0);
-            etcd_pid = -1;
+        if (*pid > 0) {
+            kill(*pid, SIGKILL);
+            waitpid(*pid, NULL, 0);
+            *pid = -1;
         }
     }
     return -1;
@@ -725,6 +753,90 @@ static void test_wparse(void)
     free(w);
 }
 
+/* ---- https with a client certificate ---- */
+
+/* a CA, a server certificate for 127.0.0.1 and a client certificate, and a
+ * second CA the server does not know, by the openssl CLI in tmpdir */
+static int make_certs(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && exec >certs.log 2>&1 && set -e && "
+             "for ca in ca other; do openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem -days 2 "
+             "-subj /CN=t-$ca; done && "
+             "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' "
+             ">srv.ext && printf 'extendedKeyUsage=clientAuth\\n' >cli.ext && "
+             "for c in srv:ca cli:ca bad:other; do n=${c%%:*}; ca=${c#*:}; "
+             "ext=$n.ext; [ $n = bad ] && ext=cli.ext; "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key "
+             "-out $n.csr -subj /CN=t-$n && openssl x509 -req -in $n.csr -CA $ca.pem "
+             "-CAkey $ca.key -CAcreateserial -out $n.pem -days 2 -extfile $ext; done",
+             tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_tls(void)
+{
+    if (make_certs() < 0) {
+        ok(0, "make test certificates (see %s/certs.log)", tmpdir);
+        return;
+    }
+    char u[64];
+    if (start_etcd("tls", true, &tls_pid, u, sizeof(u)) < 0) {
+        ok(0, "start an etcd with https and client certificates (see %s/tls.log)", tmpdir);
+        return;
+    }
+    char ca[300], cli[300], clikey[300], bad[300], badkey[300], other[300];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", tmpdir);
+    snprintf(cli, sizeof(cli), "%s/cli.pem", tmpdir);
+    snprintf(clikey, sizeof(clikey), "%s/cli.key", tmpdir);
+    snprintf(bad, sizeof(bad), "%s/bad.pem", tmpdir);
+    snprintf(badkey, sizeof(badkey), "%s/bad.key", tmpdir);
+    snprintf(other, sizeof(other), "%s/other.pem", tmpdir);
+    diag_t d;
+    etcd_cfg_t cfg = {.urls = {u}, .nurls = 1, .cacert = ca, .cert = cli, .key = clikey,
+                      .timeout_ms = 3000};
+    etcd_t *e = etcd_new(&cfg, &d);
+    int64_t rev = 0;
+    is_int(etcd_put(e, "s/a", 3, "tls", 3, 0, &rev, &d), 0, "https with a client certificate: put");
+    etcd_kv_t kv;
+    int rc = etcd_get(e, "s/a", 3, &kv, NULL, &d);
+    ok(rc == 0 && kv_is(&kv, "s/a", "tls") && kv.mod_rev == rev, "and get");
+    if (rc == 0) {
+        etcd_kv_free(&kv);
+    }
+    wseen_t *w = calloc(1, sizeof(*w));
+    w->end_after = 1;
+    w->ordered = true;
+    rc = etcd_watch(e, "s/a", 3, NULL, 0, rev, on_events, w, &w->stop, NULL, &d);
+    ok(rc == 7 && strcmp(w->keys[0], "s/a") == 0, "a watch over https");
+    free(w);
+    etcd_free(e);
+
+    cfg.cert = cfg.key = NULL;
+    e = etcd_new(&cfg, &d);
+    rc = etcd_put(e, "s/a", 3, "x", 1, 0, NULL, &d);
+    ok(rc == DNSD_ENET && strstr(d.text, u), "no client certificate: refused (%s)", d.text);
+    etcd_free(e);
+    cfg.cert = bad;
+    cfg.key = badkey;
+    e = etcd_new(&cfg, &d);
+    rc = etcd_put(e, "s/a", 3, "x", 1, 0, NULL, &d);
+    ok(rc == DNSD_ENET && strstr(d.text, u), "a client certificate from another CA: refused (%s)",
+       d.text);
+    etcd_free(e);
+    cfg.cert = cli;
+    cfg.key = clikey;
+    cfg.cacert = other;
+    e = etcd_new(&cfg, &d);
+    rc = etcd_put(e, "s/a", 3, "x", 1, 0, NULL, &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "certificate"),
+       "a server certificate the CA file does not vouch for: refused (%s)", d.text);
+    etcd_free(e);
+    stop_pid(&tls_pid);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -739,8 +851,14 @@ int main(void)
     }
     signal(SIGALRM, on_alarm);
     alarm(240);
-    if (start_etcd() < 0) {
-        printf("Bail out! etcd did not start (see %s/etcd.log)\n", tmpdir);
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/dnsd-etcd.XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        printf("Bail out! mkdtemp %s\n", tmpdir);
+        return 1;
+    }
+    if (start_etcd("t", false, &etcd_pid, url, sizeof(url)) < 0) {
+        printf("Bail out! etcd did not start (see %s/t.log)\n", tmpdir);
         return 1;
     }
     printf("# etcd at %s (pid %d)\n", url, (int)etcd_pid);
@@ -752,6 +870,8 @@ int main(void)
     test_watch(e);
     etcd_free(e);
     test_endpoints();
-    stop_etcd();
+    stop_pid(&etcd_pid);
+    test_tls();
+    rm_tmpdir();
     return done_testing();
 }
