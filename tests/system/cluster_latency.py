@@ -17,7 +17,8 @@ Usage: cluster_latency.py --servers ADDR:PORT,... --stores DIR,... --dnsctl PATH
   and waits at most --timeout seconds (default 5) for every node.
   Prints a summary (count, failures, p50/p90/p99/max of both, in ms) and a
   last line "RESULT ok=N failed=N unseen=N commit_p50=.. commit_p99=..
-  visible_p50=.. visible_p99=.. visible_max=.." (ms). Exit status 0 when
+  visible_p50=.. visible_p99=.. visible_max=.. after_p50=.. after_p99=..
+  after_max=.." (ms). Exit status 0 when
   every edit committed and was seen by every node in time, 1 otherwise.
 """
 import argparse
@@ -134,9 +135,9 @@ def main():
     print("# dnsctl exit -> answered by all:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms"
           % (s["after_p50"], s["after_p90"], s["after_p99"], s["after_max"]))
     print("RESULT ok=%d failed=%d unseen=%d commit_p50=%.1f commit_p99=%.1f visible_p50=%.1f "
-          "visible_p99=%.1f visible_max=%.1f" % (s["ok"], s["failed"], s["unseen"], s["commit_p50"],
-                                                  s["commit_p99"], s["visible_p50"],
-                                                  s["visible_p99"], s["visible_max"]))
+          "visible_p99=%.1f visible_max=%.1f after_p50=%.1f after_p99=%.1f after_max=%.1f"
+          % (s["ok"], s["failed"], s["unseen"], s["commit_p50"], s["commit_p99"], s["visible_p50"],
+             s["visible_p99"], s["visible_max"], s["after_p50"], s["after_p99"], s["after_max"]))
     sys.exit(0 if s["ok"] == s["count"] and s["unseen"] == 0 else 1)
 
 
