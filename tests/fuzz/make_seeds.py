@@ -220,6 +220,21 @@ def store_seeds():
         return seeds
 
 
+def repl_entry_seeds():
+    """Written by the target itself (needs a build: make tests/fuzz/fuzz_repl_entry,
+    or FUZZ_REPL_BIN=path): the test store's snapshot in small entries, the
+    same keys deleted, damaged copies, a local meta key, an empty entry."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([os.environ.get("FUZZ_REPL_BIN", "tests/fuzz/fuzz_repl_entry")],
+                       check=True, env=dict(os.environ, FUZZ_REPL_WRITE_SEEDS=d),
+                       stdout=subprocess.DEVNULL)
+        seeds = {}
+        for n in sorted(os.listdir(d)):
+            with open(os.path.join(d, n), "rb") as f:
+                seeds[n] = f.read()
+        return seeds
+
+
 def tsig_seeds():
     """Messages signed by dnspython (an implementation independent of ours)
     with fuzz_tsig.c's keys at its fixed clock, and the error shapes."""
@@ -401,7 +416,7 @@ def etcd_watch_seeds():
 
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
            "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds, "update": update_seeds,
-           "etcd_watch": etcd_watch_seeds}
+           "repl_entry": repl_entry_seeds, "etcd_watch": etcd_watch_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):
