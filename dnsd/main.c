@@ -462,7 +462,7 @@ int main(int argc, char **argv)
                  rrl_buckets(s0->rrl));
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
-    certs_t *certs = certs_start(srv.store, &cfg->acme);
+    certs_t *certs = certs_start(srv.store, &cfg->acme, NULL);
     if (!certs) {
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
