@@ -73,6 +73,17 @@ static inline void set_int(json_t *o, const char *k, long long v)
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
+/* ---- worker.c ---- */
+
+/**
+ * Cluster mode: take task lock @p name for the work on @p what (logs);
+ * @return 0 when this node holds it, the store then caught up with the
+ * cluster's log; 1 when another node holds it or etcd cannot be asked.
+ */
+int ord_cluster_lock(acme_worker_t *w, const char *name, const char *what);
+/** Release it (errors logged: the lock goes with the node lease anyway). */
+void ord_cluster_unlock(acme_worker_t *w, const char *name, const char *what);
+
 /* ---- account.c ---- */
 
 /** Copy client @p c's error into @p st and classify it: STEP_TRANSIENT or STEP_FAIL. */

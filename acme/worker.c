@@ -64,33 +64,26 @@ void acme_worker_set_cluster(acme_worker_t *w, zc_t *zc)
     w->zc = zc;
 }
 
-/* the lock name of certificate @p id */
-static void lock_name(const char *id, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "order/%s", id);
-}
-
 /*
- * Cluster: take certificate @p id's task lock. @return 0 when this node
- * holds it, 1 when another node does (or etcd cannot be asked): skip it
- * this round.
- * The store is caught up with the cluster's log before 0 is returned.
+ * Cluster: take task lock @p name ("order/<id>", "account/<hash>") for the
+ * work on @p what. @return 0 when this node holds it, 1 when another node
+ * does (or etcd cannot be asked): skip it this round. The store is caught
+ * up with the cluster's log before 0 is returned.
  */
-static int cluster_lock(acme_worker_t *w, const char *id)
+int ord_cluster_lock(acme_worker_t *w, const char *name, const char *what)
 {
-    char name[ACME_CERT_ID_MAX + 16], holder[ZC_NODE_MAX + 1] = "";
+    char holder[ZC_NODE_MAX + 1] = "";
     bool mine = false;
     diag_t d = {0};
-    lock_name(id, name, sizeof(name));
     int err = zc_try_lock(w->zc, name, &mine, holder, sizeof(holder), &d);
     if (err) {
-        log_warn("acme: %s: cannot take the cluster lock %s: %s", id, name,
+        log_warn("acme: %s: cannot take the cluster lock %s: %s", what, name,
                  d.text[0] ? d.text : dnsd_strerror(err));
         return 1;
     }
     if (!mine) {
         json_object_del(w->locks, name);
-        log_debug("acme: %s: node %s holds %s: skipped here", id, holder, name);
+        log_debug("acme: %s: node %s holds %s: skipped here", what, holder, name);
         return 1;
     }
     /*
@@ -106,7 +99,7 @@ static int cluster_lock(acme_worker_t *w, const char *id)
         err = zw_commit(&zw, &d);
     }
     if (err) {
-        log_warn("acme: %s: cannot catch up with the cluster's log: %s", id,
+        log_warn("acme: %s: cannot catch up with the cluster's log: %s", what,
                  d.text[0] ? d.text : dnsd_strerror(err));
         json_object_del(w->locks, name);
         zc_unlock(w->zc, name, NULL);
@@ -114,25 +107,38 @@ static int cluster_lock(acme_worker_t *w, const char *id)
     }
     if (!json_object_get(w->locks, name)) {
         json_object_set_new(w->locks, name, json_true());
-        log_info("acme: %s: cluster lock %s taken by node %s", id, name, zc_node(w->zc));
+        log_info("acme: %s: cluster lock %s taken by node %s", what, name, zc_node(w->zc));
     }
     return 0;
+}
+
+void ord_cluster_unlock(acme_worker_t *w, const char *name, const char *what)
+{
+    diag_t d = {0};
+    json_object_del(w->locks, name);
+    int err = zc_unlock(w->zc, name, &d);
+    if (err) {
+        /* it goes with the node's lease anyway */
+        log_warn("acme: %s: cannot release the cluster lock %s: %s", what, name,
+                 d.text[0] ? d.text : dnsd_strerror(err));
+    } else {
+        log_debug("acme: %s: cluster lock %s released", what, name);
+    }
+}
+
+/* certificate @p id's lock: "order/<id>" */
+static int cluster_lock(acme_worker_t *w, const char *id)
+{
+    char name[ACME_CERT_ID_MAX + 16];
+    snprintf(name, sizeof(name), "order/%s", id);
+    return ord_cluster_lock(w, name, id);
 }
 
 static void cluster_unlock(acme_worker_t *w, const char *id)
 {
     char name[ACME_CERT_ID_MAX + 16];
-    diag_t d = {0};
-    lock_name(id, name, sizeof(name));
-    json_object_del(w->locks, name);
-    int err = zc_unlock(w->zc, name, &d);
-    if (err) {
-        /* it goes with the node's lease anyway */
-        log_warn("acme: %s: cannot release the cluster lock %s: %s", id, name,
-                 d.text[0] ? d.text : dnsd_strerror(err));
-    } else {
-        log_debug("acme: %s: cluster lock %s released", id, name);
-    }
+    snprintf(name, sizeof(name), "order/%s", id);
+    ord_cluster_unlock(w, name, id);
 }
 
 void acme_worker_free(acme_worker_t *w)
