@@ -30,6 +30,7 @@ void config_defaults(config_t *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->store, sizeof(c->store), "%s/lib/dnsd", LOCALSTATEDIR);
+    zc_cfg_defaults(&c->cluster);
     c->workers = 0;
     c->tcp_idle_timeout_s = 10;
     c->tcp_max_conn_time_s = 120;
@@ -78,6 +79,105 @@ static int parse_uint(const char *v, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
+/* cluster-* settings (zones/cluster.h); README "Cluster" lists them */
+static int cluster_set(config_t *c, const char *key, const char *value, diag_t *d)
+{
+    zc_cfg_t *z = &c->cluster;
+    unsigned long n;
+    if (strcmp(key, "cluster-etcd") == 0) {
+        char buf[ETCD_MAX_URLS * 256];
+        if (strlen(value) >= sizeof(buf)) {
+            diag_text(d, "%s: too long", key);
+            return DNSD_ECONFIG;
+        }
+        snprintf(buf, sizeof(buf), "%s", value);
+        z->nurls = 0;
+        for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+            if (z->nurls == ETCD_MAX_URLS) {
+                diag_text(d, "%s: more than %d URLs", key, ETCD_MAX_URLS);
+                return DNSD_ECONFIG;
+            }
+            if ((strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0) ||
+                strlen(t) >= sizeof(z->urls[0])) {
+                diag_text(d, "%s: \"%s\" is not an http:// or https:// URL", key, t);
+                return DNSD_ECONFIG;
+            }
+            snprintf(z->urls[z->nurls++], sizeof(z->urls[0]), "%s", t);
+        }
+        c->cluster_on = z->nurls > 0;
+        return 0;
+    }
+    struct {
+        const char *key;
+        char *dst;
+        size_t cap;
+    } strs[] = {
+        {"cluster-prefix", z->prefix, sizeof(z->prefix)},
+        {"cluster-node", z->node, sizeof(z->node)},
+        {"cluster-key-file", z->key_file, sizeof(z->key_file)},
+        {"cluster-etcd-cacert", z->cacert, sizeof(z->cacert)},
+        {"cluster-etcd-cert", z->cert, sizeof(z->cert)},
+        {"cluster-etcd-key", z->key, sizeof(z->key)},
+    };
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (strcmp(key, strs[i].key) != 0) {
+            continue;
+        }
+        if (!value[0] || strlen(value) >= strs[i].cap) {
+            diag_text(d, "%s: empty or longer than %zu bytes", key, strs[i].cap - 1);
+            return DNSD_ECONFIG;
+        }
+        if (strcmp(key, "cluster-prefix") == 0 &&
+            (value[0] != '/' || value[strlen(value) - 1] != '/')) {
+            diag_text(d, "%s: \"%s\" must start and end with '/' (e.g. /dnsd/)", key, value);
+            return DNSD_ECONFIG;
+        }
+        if (strcmp(key, "cluster-node") == 0) {
+            for (const char *p = value; *p; p++) {
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
+                    diag_text(d, "%s: \"%s\": use letters, digits, '-', '_' and '.'", key,
+                              value);
+                    return DNSD_ECONFIG;
+                }
+            }
+        }
+        snprintf(strs[i].dst, strs[i].cap, "%s", value);
+        return 0;
+    }
+    struct {
+        const char *key;
+        unsigned long min, max;
+    } nums[] = {
+        {"cluster-lease-ttl", 2, 3600},
+        {"cluster-timeout", 100, 60000},
+        {"cluster-log-keep", 0, 100000000},
+        {"cluster-snapshot-every", 0, 100000000},
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (strcmp(key, nums[i].key) != 0) {
+            continue;
+        }
+        if (parse_uint(value, nums[i].min, nums[i].max, &n) != 0) {
+            diag_text(d, "%s: \"%s\" is not a number from %lu to %lu", key, value, nums[i].min,
+                      nums[i].max);
+            return DNSD_ECONFIG;
+        }
+        if (i == 0) {
+            z->lease_ttl_s = (int)n;
+        } else if (i == 1) {
+            z->timeout_ms = (long)n;
+        } else if (i == 2) {
+            z->log_keep = n;
+        } else {
+            z->snapshot_every = n;
+        }
+        return 0;
+    }
+    diag_text(d, "unknown setting \"%s\"", key);
+    return DNSD_ECONFIG;
+}
+
 int config_set(config_t *c, const char *key, const char *value, diag_t *d)
 {
     unsigned long n;
@@ -106,6 +206,9 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
 #undef UINT_KEY
+    if (strncmp(key, "cluster-", 8) == 0) {
+        return cluster_set(c, key, value, d);
+    }
     if (strcmp(key, "user") == 0) {
         if (strlen(value) >= sizeof(c->user)) {
             diag_text(d, "user: \"%s\" is too long", value);
@@ -345,6 +448,14 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
     const char *where = file ? file : "";
     if (c->group[0] && !c->user[0]) {
         diag_set(d, where, 0, "group \"%s\" needs a user to run as (user)", c->group);
+        return DNSD_ECONFIG;
+    }
+    if (c->cluster_on && !c->cluster.key_file[0]) {
+        diag_set(d, where, 0, "cluster-etcd needs cluster-key-file (make one with "
+                              "`dnsctl cluster keygen FILE` and copy it to every node)");
+        return DNSD_ECONFIG;
+    }
+    if (c->cluster_on && zc_keys_check(c->cluster.key_file, d) != 0) {
         return DNSD_ECONFIG;
     }
     if (c->chroot[0]) {

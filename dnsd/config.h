@@ -15,6 +15,7 @@
 #include "acme/order.h"
 #include "geo/geo.h"
 #include "zones/base/diag.h"
+#include "zones/cluster.h"
 
 #define CONF_LISTEN_MAX 16
 
@@ -52,6 +53,8 @@ typedef struct config {
     char geo_paths_spec[512];     /* geo-paths as given, to compare on reload */
     size_t map_size;
     acme_cfg_t acme;              /* certificate settings (dnsd/certs.h) */
+    bool cluster_on;              /* cluster-etcd given (zones/cluster.h) */
+    zc_cfg_t cluster;
     /* privileges: drop to user/group after binding (config_set looks them up) */
     char user[64];                /* "" = stay who we are */
     char group[64];               /* "" = the user's primary group */

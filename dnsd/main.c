@@ -255,6 +255,18 @@ int main(int argc, char **argv)
         {"user", required_argument, NULL, 1},
         {"group", required_argument, NULL, 1},
         {"chroot", required_argument, NULL, 1},
+        /* cluster (zones/cluster.h) */
+        {"cluster-etcd", required_argument, NULL, 1},
+        {"cluster-prefix", required_argument, NULL, 1},
+        {"cluster-node", required_argument, NULL, 1},
+        {"cluster-key-file", required_argument, NULL, 1},
+        {"cluster-etcd-cacert", required_argument, NULL, 1},
+        {"cluster-etcd-cert", required_argument, NULL, 1},
+        {"cluster-etcd-key", required_argument, NULL, 1},
+        {"cluster-lease-ttl", required_argument, NULL, 1},
+        {"cluster-timeout", required_argument, NULL, 1},
+        {"cluster-log-keep", required_argument, NULL, 1},
+        {"cluster-snapshot-every", required_argument, NULL, 1},
         /* certificates (dnsd/certs.c) */
         {"acme-directory", required_argument, NULL, 1},
         {"acme-ca-bundle", required_argument, NULL, 1},
@@ -348,6 +360,29 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return 1;
     }
+    /* the cluster: before anything reads the store for serving, so a joining
+     * node's first answers already come from the cluster's state when etcd
+     * answers; when it does not, the node serves its last state */
+    zc_t *cluster = NULL;
+    if (cfg->cluster_on) {
+        cfg->cluster.join_later = true;
+        if (zc_cfg_save(srv.store, &cfg->cluster, &d) != 0 ||
+            zc_open(srv.store, &cfg->cluster, &cluster, &d) != 0) {
+            fprintf(stderr, "dnsd: ");
+            diag_print(&d, stderr);
+            return 1;
+        }
+    } else {
+        zc_cfg_t old;
+        bool was = false;
+        if (zc_cfg_load(srv.store, &old, &was, &d) == 0 && was) {
+            log_warn("store %s was a node of a cluster (%s under %s): dnsd runs without "
+                     "cluster-etcd now, so its edits stay local",
+                     cfg->store, old.urls[0], old.prefix);
+            zc_cfg_save(srv.store, NULL, &d);
+        }
+    }
+    srv.cluster = cluster;
     if (zs_map_size(srv.store) > cfg->map_size) {
         log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
                  zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
@@ -462,7 +497,13 @@ int main(int argc, char **argv)
                  rrl_buckets(s0->rrl));
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
-    certs_t *certs = certs_start(srv.store, &cfg->acme, NULL);
+    if (cluster && zc_start(cluster, &d) != 0) { /* after the privilege drop */
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
+    /* cluster: one node orders each certificate, every node deploys it */
+    certs_t *certs = certs_start(srv.store, &cfg->acme, cluster);
     if (!certs) {
         log_err("cannot start the ACME thread: certificates will not be issued");
     }
@@ -481,6 +522,8 @@ int main(int argc, char **argv)
     notify_free(orch.notify);
     orch.notify = NULL;
     certs_stop(certs);
+    zc_close(cluster); /* every writer thread has ended; revokes the node's lease */
+    srv.cluster = NULL;
     for (int i = 0; i < srv.nworkers; i++) {
         worker_stop(srv.w[i]); /* all at once: they drain in parallel */
     }

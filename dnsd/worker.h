@@ -41,6 +41,7 @@ typedef struct worker worker_t;
 typedef struct server {
     const config_t *cfg;        /* the main thread's; workers never read it */
     zs_store_t *store;
+    struct zc *cluster;         /* zones/cluster.h; NULL standalone; never read by workers */
     int nworkers;
     worker_t **w;
     snap_t geo;                 /* geo_state_t, published by the main thread */

@@ -101,6 +101,14 @@ static void usage(FILE *f)
             "  tsig show NAME [--json]      one key without its secret, and what uses it\n"
             "  tsig show NAME --format bind|knot|nsd   the key clause for the other server\n"
             "  tsig del NAME                refused while something uses the key\n"
+            "cluster (dnsd nodes sharing state through etcd; edits on a node's store go\n"
+            "through the cluster by themselves):\n"
+            "  cluster keygen FILE [--id ID]   a new cluster key file (AES-256, mode 0600)\n"
+            "  cluster status [--json]      this node, the cluster id, snapshot, every node's\n"
+            "                               applied position\n"
+            "  cluster snapshot [--keep N] [--compact]   snapshot at this store's position,\n"
+            "                               trim the log to N entries behind it (default 1000),\n"
+            "                               compact etcd's history\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
@@ -189,6 +197,8 @@ static const struct {
     {CTL_OPT_FORMAT, "--format"},
     {CTL_OPT_PRIMARY, "--primary"},
     {CTL_OPT_TSIG, "--tsig"},
+    {CTL_OPT_KEEP, "--keep"},
+    {CTL_OPT_COMPACT, "--compact"},
     {CTL_OPT_NO_PRIMARY, "--no-primary"},
 };
 
@@ -217,6 +227,19 @@ int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
     if (zs_open(c->store, flags, c->map_size, out, &d) != 0) {
         return ctl_diag(NULL, &d);
     }
+    if (write) {
+        /* a node of a cluster (dnsd recorded its cluster-etcd settings in the store):
+         * every write goes through the cluster; zs_close() detaches it */
+        zc_cfg_t cc;
+        bool found = false;
+        zc_t *zc = NULL;
+        if (zc_cfg_load(*out, &cc, &found, &d) != 0 ||
+            (found && zc_open(*out, &cc, &zc, &d) != 0)) {
+            zs_close(*out);
+            *out = NULL;
+            return ctl_diag(NULL, &d);
+        }
+    }
     return CTL_OK;
 }
 
@@ -243,6 +266,9 @@ int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
     int err = zw_begin(*s, w);
     if (err) {
         w->txn = NULL;
+        if (err == DNSD_ECLUSTER && (*s)->repl_diag.text[0]) {
+            return ctl_diag(NULL, &(*s)->repl_diag);
+        }
         return ctl_err("cannot begin a transaction: %s", dnsd_strerror(err));
     }
     return CTL_OK;
@@ -251,9 +277,13 @@ int ctl_write_begin(const ctl_t *c, bool create, zs_store_t **s, zw_t *w)
 int ctl_commit(zw_t *w, const char *prefix)
 {
     diag_t d = {0};
+    zs_store_t *s = w->s;
     int err = zw_commit(w, &d);
     if (err == 0) {
         return CTL_OK;
+    }
+    if (err == DNSD_ECLUSTER && s && s->repl_diag.text[0]) {
+        return ctl_diag(NULL, &s->repl_diag);
     }
     return d.text[0] ? ctl_diag(prefix, &d) : ctl_err("cannot commit: %s", dnsd_strerror(err));
 }
@@ -470,6 +500,7 @@ static const struct {
     {"--format", CTL_OPT_FORMAT, offsetof(ctl_t, format), false},
     {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
     {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
+    {"--keep", CTL_OPT_KEEP, offsetof(ctl_t, keep), false},
 };
 
 int main(int argc, char **argv)
@@ -494,6 +525,9 @@ int main(int argc, char **argv)
             help = true;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             version = true;
+        } else if (strcmp(a, "--compact") == 0) {
+            c.compact = true;
+            c.opt_seen |= CTL_OPT_COMPACT;
         } else if (strcmp(a, "--json") == 0) {
             c.json = true;
             c.opt_seen |= CTL_OPT_JSON;
@@ -623,6 +657,8 @@ int main(int argc, char **argv)
         rc = ctl_shard(&c, pos[1]);
     } else if (strcmp(pos[0], "tsig") == 0) {
         rc = ctl_tsig(&c, pos[1]);
+    } else if (strcmp(pos[0], "cluster") == 0) {
+        rc = ctl_cluster(&c, pos[1]);
     } else {
         rc = ctl_usage("unknown command \"%s\"", pos[0]);
     }

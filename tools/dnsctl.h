@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "zones/base/diag.h"
+#include "zones/cluster.h"
 #include "zones/regions.h"
 #include "zones/store.h"
 #include "zones/writer.h"
@@ -64,6 +65,8 @@
 #define CTL_OPT_PRIMARY     (1ull << 33) /* zone set/add: --primary ADDR[:PORT],... */
 #define CTL_OPT_TSIG        (1ull << 34) /* zone set/add: --tsig KEY (with --primary) */
 #define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
+#define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
+#define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -106,6 +109,8 @@ typedef struct ctl {
     const char *format;    /* --format: tsig show */
     const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
     const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
+    const char *keep;         /* --keep N: cluster snapshot */
+    bool compact;             /* --compact: cluster snapshot */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -124,6 +129,7 @@ int ctl_xfrout_set(ctl_t *c, zw_t *w, const zw_zone_t *z);
 /** Print zone @p z's transfer ACL and NOTIFY targets (JSON: two members, no braces). */
 int ctl_xfrout_print(ctl_t *c, zs_store_t *s, MDB_txn *txn, const zw_zone_t *z);
 int ctl_tsig(ctl_t *c, const char *verb);
+int ctl_cluster(ctl_t *c, const char *verb);
 /* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
 int ctl_zone_add(ctl_t *c);
 int ctl_zone_show(ctl_t *c);

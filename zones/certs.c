@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 
 int zs_certs_get(zs_store_t *s, MDB_txn *txn, const char *key, const void **val, size_t *len)
 {
@@ -31,7 +32,7 @@ int zs_certs_put(zs_store_t *s, MDB_txn *txn, const char *key, const void *val, 
         return DNSD_ENOTFOUND;
     }
     MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
-    return zs_mdb_err(mdb_put(txn, s->certs, &k, &v, 0));
+    return zs_mdb_err(zs_put(s, txn, s->certs, &k, &v, 0));
 }
 
 int zs_certs_del(zs_store_t *s, MDB_txn *txn, const char *key)
@@ -40,7 +41,7 @@ int zs_certs_del(zs_store_t *s, MDB_txn *txn, const char *key)
         return DNSD_ENOTFOUND;
     }
     MDB_val k = {strlen(key), (void *)key};
-    return zs_mdb_err(mdb_del(txn, s->certs, &k, NULL));
+    return zs_mdb_err(zs_del(s, txn, s->certs, &k));
 }
 
 int zs_certs_foreach(zs_store_t *s, MDB_txn *txn, const char *prefix, zs_certs_cb cb, void *arg)

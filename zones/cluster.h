@@ -69,6 +69,9 @@ typedef struct zc_cfg {
     long timeout_ms;                          /* per etcd request (default 3000) */
     uint64_t log_keep;
     uint64_t snapshot_every;
+    /* dnsd: when etcd cannot be reached at zc_open(), start anyway (serving the
+     * store's last state; edits refused) and join from the service thread */
+    bool join_later;
 } zc_cfg_t;
 
 typedef struct zc zc_t;
@@ -139,6 +142,13 @@ bool zc_lease_ok(zc_t *c);
 
 /** Node status list: a JSON array of {node, applied, time, pid, version, self}. */
 int zc_nodes(zc_t *c, json_t **out, diag_t *d);
+
+/**
+ * The cluster as this store sees it (`dnsctl cluster status`): a JSON object
+ * {node, prefix, cluster (id, hex), applied, endpoints [..], snapshot {seq,
+ * parts, bytes} or null, nodes [as zc_nodes], etcd {revision, db_size}}.
+ */
+int zc_info(zc_t *c, json_t **out, diag_t *d);
 
 /**
  * Write a snapshot of this store at its applied seq, then trim the log

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * etcd.h -- a small client for etcd v3's JSON gateway (/v3/kv/*, /v3/watch,
- * /v3/lease/*, /v3/maintenance/*) over libcurl, JSON with jansson, keys and
+ * etcd.h -- a small client for etcd v3's JSON gateway (/v3/kv/..., /v3/watch,
+ * /v3/lease/..., /v3/maintenance/...) over libcurl, JSON with jansson, keys and
  * values base64 as the gateway wants them. Used by the cluster
  * (zones/cluster.c) on dnsd's orchestration threads and by dnsctl; never by
  * a query worker. Every call is bounded by the handle's timeout (the watch

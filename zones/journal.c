@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
 #include "zones/schema.h"
@@ -86,7 +87,7 @@ static int hdr_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const jhdr_t *
     zs_put64(vb + 32, h->max_changes);
     zs_put64(vb + 40, h->max_bytes);
     MDB_val k = {sizeof(kb), kb}, v = {sizeof(vb), vb};
-    return zs_mdb_err(mdb_put(txn, s->journal, &k, &v, 0));
+    return zs_mdb_err(zs_put(s, txn, s->journal, &k, &v, 0));
 }
 
 static int meta_limit_put(zs_store_t *s, MDB_txn *txn, const char *name, uint64_t val)
@@ -235,7 +236,7 @@ static int trim(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, jhdr_t *h, const 
         uint64_t n = (uint64_t)e.ndel + e.nadd + 2, b = v.mv_size;
         h->changes = h->changes > n ? h->changes - n : 0;
         h->bytes = h->bytes > b ? h->bytes - b : 0;
-        if ((rc = mdb_cursor_del(c, 0)) != 0) {
+        if ((rc = zs_cursor_del(s, c)) != 0) {
             break;
         }
         /* re-seek rather than MDB_GET_CURRENT: see writer.c's delete_range() */
@@ -299,7 +300,7 @@ int zj_append(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t from, uint
     uint8_t kb[12];
     jkey(kb, zone_id, h.next_seq);
     MDB_val k = {sizeof(kb), kb}, v = {len, buf};
-    int rc = mdb_put(txn, s->journal, &k, &v, MDB_NOOVERWRITE);
+    int rc = zs_put(s, txn, s->journal, &k, &v, MDB_NOOVERWRITE);
     free(buf);
     if (rc) {
         return zs_mdb_err(rc);
@@ -386,7 +387,7 @@ int zj_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id)
     MDB_val k = {sizeof(kb), kb}, v;
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size >= 4 && zs_get32(k.mv_data) == zone_id) {
-        if ((rc = mdb_cursor_del(c, 0)) != 0) {
+        if ((rc = zs_cursor_del(s, c)) != 0) {
             break;
         }
         k.mv_size = sizeof(kb);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/schema.h"
 #include "zones/tsig.h"
 
@@ -120,7 +121,7 @@ static int rec_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint8_t rec, c
     uint8_t kb[5];
     rec_key(kb, zone_id, rec);
     MDB_val key = {sizeof(kb), kb}, val = {len, (void *)v};
-    return zs_mdb_err(mdb_put(txn, s->secondary, &key, &val, 0));
+    return zs_mdb_err(zs_put(s, txn, s->secondary, &key, &val, 0));
 }
 
 static int conf_decode(const uint8_t *v, size_t len, zsec_conf_t *out)
@@ -262,7 +263,7 @@ int zsec_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t 
         uint8_t kb[5];
         rec_key(kb, zone_id, rec);
         MDB_val key = {sizeof(kb), kb};
-        int rc = mdb_del(txn, s->secondary, &key, NULL);
+        int rc = zs_del(s, txn, s->secondary, &key);
         if (rc && rc != MDB_NOTFOUND) {
             return zs_mdb_err(rc);
         }

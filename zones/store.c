@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/schema.h"
 
@@ -59,7 +60,7 @@ static int init_meta(zs_store_t *s, MDB_txn *txn, diag_t *d)
         zs_put32(buf, ZS_SCHEMA_VERSION);
         v.mv_size = 4;
         v.mv_data = buf;
-        rc = mdb_put(txn, s->meta, &k, &v, 0);
+        rc = zs_put(s, txn, s->meta, &k, &v, 0);
         if (rc) {
             diag_set(d, s->path, 0, "cannot write schema version: %s", mdb_strerror(rc));
             return zs_mdb_err(rc);
@@ -236,6 +237,10 @@ void zs_close(zs_store_t *s)
     if (!s) {
         return;
     }
+    if (s->repl && s->repl->close) {
+        s->repl->close(s->repl_ctx); /* a cluster attached by dnsctl: its lease goes now */
+    }
+    zr_capture_end(s); /* a capture left on by a writer that never finished */
     if (s->env) {
         mdb_env_close(s->env);
     }
@@ -270,13 +275,13 @@ int zs_meta_put_u64(zs_store_t *s, MDB_txn *txn, const char *key, uint64_t val)
     uint8_t b[8];
     zs_put64(b, val);
     MDB_val k = {strlen(key), (void *)key}, v = {8, b};
-    return zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+    return zs_mdb_err(zs_put(s, txn, s->meta, &k, &v, 0));
 }
 
 int zs_meta_del(zs_store_t *s, MDB_txn *txn, const char *key)
 {
     MDB_val k = {strlen(key), (void *)key};
-    int rc = mdb_del(txn, s->meta, &k, NULL);
+    int rc = zs_del(s, txn, s->meta, &k);
     return rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
 }
 

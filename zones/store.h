@@ -47,9 +47,11 @@ typedef struct zs_repl_hooks {
                    diag_t *d);
     /* after the commit or abort: release the write lock (never fails) */
     void (*unlock)(void *ctx);
+    /* zs_close(): detach and free the context (may be NULL) */
+    void (*close)(void *ctx);
 } zs_repl_hooks_t;
 
-typedef struct zs_store {
+struct zs_store {
     MDB_env *env;
     MDB_dbi meta;
     MDB_dbi zones;

@@ -30,6 +30,7 @@
 #include <openssl/params.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/names.h"
 #include "zones/schema.h"
 
@@ -340,7 +341,7 @@ int tsig_key_put(zs_store_t *s, MDB_txn *txn, const tsig_key_t *key)
     zs_put16(vb + 2, key->secret_len);
     memcpy(vb + 4, key->secret, key->secret_len);
     MDB_val k = {(size_t)kl, kb}, v = {4u + key->secret_len, vb};
-    int err = zs_mdb_err(mdb_put(txn, s->tsig, &k, &v, 0));
+    int err = zs_mdb_err(zs_put(s, txn, s->tsig, &k, &v, 0));
     OPENSSL_cleanse(vb, sizeof(vb));
     return err;
 }
@@ -386,7 +387,7 @@ int tsig_key_del(zs_store_t *s, MDB_txn *txn, const uint8_t *name)
         return DNSD_EEXIST;
     }
     MDB_val k = {(size_t)kl, kb};
-    return zs_mdb_err(mdb_del(txn, s->tsig, &k, NULL));
+    return zs_mdb_err(zs_del(s, txn, s->tsig, &k));
 }
 
 int tsig_key_foreach(zs_store_t *s, MDB_txn *txn, tsig_key_cb cb, void *arg)
@@ -470,7 +471,7 @@ int tsig_ref_add(zs_store_t *s, MDB_txn *txn, const uint8_t *name, const char *l
         return kl;
     }
     MDB_val k = {(size_t)kl, kb}, v = {0, (void *)""};
-    return zs_mdb_err(mdb_put(txn, s->tsig, &k, &v, 0));
+    return zs_mdb_err(zs_put(s, txn, s->tsig, &k, &v, 0));
 }
 
 int tsig_ref_del(zs_store_t *s, MDB_txn *txn, const uint8_t *name, const char *label)
@@ -484,7 +485,7 @@ int tsig_ref_del(zs_store_t *s, MDB_txn *txn, const uint8_t *name, const char *l
         return kl;
     }
     MDB_val k = {(size_t)kl, kb};
-    int rc = mdb_del(txn, s->tsig, &k, NULL);
+    int rc = zs_del(s, txn, s->tsig, &k);
     return rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
 }
 

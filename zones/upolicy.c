@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/schema.h"
 #include "zones/tsig.h"
 
@@ -226,7 +227,7 @@ int upol_add(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex,
     k.mv_data = kb;
     v.mv_size = vl;
     v.mv_data = vb;
-    return zs_mdb_err(mdb_put(txn, s->upolicy, &k, &v, MDB_NOOVERWRITE));
+    return zs_mdb_err(zs_put(s, txn, s->upolicy, &k, &v, MDB_NOOVERWRITE));
 }
 
 int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex, uint32_t id)
@@ -244,7 +245,7 @@ int upol_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t *apex,
     if (err) {
         return err;
     }
-    if ((rc = mdb_del(txn, s->upolicy, &k, NULL)) != 0) {
+    if ((rc = zs_del(s, txn, s->upolicy, &k)) != 0) {
         return zs_mdb_err(rc);
     }
     if (r.flags & UPOL_F_KEY) {
@@ -301,7 +302,7 @@ int upol_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const uint8_t 
         if (rc != 0 || k.mv_size < 4 || zs_get32(k.mv_data) != zone_id) {
             break;
         }
-        if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+        if ((rc = zs_cursor_del(s, cur)) != 0) {
             break;
         }
     }

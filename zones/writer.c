@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
 #include "zones/upolicy.h"
@@ -62,7 +63,38 @@ int zw_begin(zs_store_t *s, zw_t *w)
 {
     memset(w, 0, sizeof(*w));
     w->s = s;
-    return zs_write_begin(s, &w->txn); /* through the map gate (store.h) */
+    if (!s->repl) {
+        return zs_write_begin(s, &w->txn); /* through the map gate (store.h) */
+    }
+    /* a cluster: its write lock, then the txn, then the entries this store
+     * lacks, and only then the capture of this txn's own writes */
+    int err = s->repl->lock(s->repl_ctx, &s->repl_diag);
+    if (err) {
+        return err;
+    }
+    if ((err = zs_write_begin(s, &w->txn)) != 0) {
+        s->repl->unlock(s->repl_ctx);
+        return err;
+    }
+    if ((err = s->repl->catch_up(s->repl_ctx, s, w->txn, &s->repl_diag)) != 0) {
+        zs_write_abort(s, w->txn);
+        w->txn = NULL;
+        s->repl->unlock(s->repl_ctx);
+        return err;
+    }
+    zr_capture_begin(s);
+    w->locked = true;
+    return 0;
+}
+
+/* End the capture and release the cluster's write lock, once (after the txn is gone). */
+static void unlock(zw_t *w)
+{
+    if (w->locked) {
+        w->locked = false;
+        zr_capture_end(w->s);
+        w->s->repl->unlock(w->s->repl_ctx);
+    }
 }
 
 static void release(zw_t *w)
@@ -82,10 +114,16 @@ static void release(zw_t *w)
 
 void zw_abort(zw_t *w)
 {
+    if (w->locked) {
+        /* before the txn ends: once LMDB's write lock is free, another thread of
+         * this process (the cluster applier) may write, and must not be captured */
+        zr_capture_end(w->s);
+    }
     if (w->txn) {
         zs_write_abort(w->s, w->txn);
         w->txn = NULL;
     }
+    unlock(w);
     release(w);
 }
 
@@ -93,15 +131,28 @@ int zw_commit(zw_t *w, diag_t *d)
 {
     int err = zw_prepare(w, d);
     if (err) {
-        return err; /* aborted */
+        return err; /* aborted (and unlocked) */
     }
-    err = zs_meta_bump(w->s, w->txn, ZS_META_GENERATION);
+    err = zs_meta_bump(w->s, w->txn, ZS_META_GENERATION); /* local: never captured */
     if (err) {
         zw_abort(w);
         return err;
     }
+    if (w->locked) {
+        size_t len;
+        const uint8_t *e = zr_capture_get(w->s, &len);
+        if (len > ZR_HDR) { /* at least one op: an empty txn proposes nothing */
+            err = w->s->repl->propose(w->s->repl_ctx, w->s, w->txn, e, len, &w->s->repl_diag);
+            if (err) {
+                zw_abort(w);
+                return err;
+            }
+        }
+        zr_capture_end(w->s); /* before the commit frees LMDB's write lock (see zw_abort) */
+    }
     err = zs_write_commit(w->s, w->txn);
     w->txn = NULL;
+    unlock(w);
     release(w);
     return err;
 }
@@ -354,7 +405,7 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out)
     zs_put32(idb, id + 1);
     mv.mv_size = 4;
     mv.mv_data = idb;
-    if ((rc = mdb_put(w->txn, w->s->meta, &mk, &mv, 0)) != 0) {
+    if ((rc = zs_put(w->s, w->txn, w->s->meta, &mk, &mv, 0)) != 0) {
         return zs_mdb_err(rc);
     }
     uint8_t zb[ZS_ZONE_HDR + DNAME_MAXLEN + 1];
@@ -364,7 +415,7 @@ int zw_zone_create(zw_t *w, const uint8_t *apex, zw_zone_t *out)
     memcpy(zb + ZS_ZONE_HDR, lower, (size_t)len);
     val.mv_size = ZS_ZONE_HDR + (size_t)len;
     val.mv_data = zb;
-    if ((rc = mdb_put(w->txn, w->s->zones, &key, &val, MDB_NOOVERWRITE)) != 0) {
+    if ((rc = zs_put(w->s, w->txn, w->s->zones, &key, &val, MDB_NOOVERWRITE)) != 0) {
         return zs_mdb_err(rc);
     }
     out->id = id;
@@ -404,7 +455,7 @@ int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear)
         return 0; /* no change: nothing written */
     }
     val.mv_data = buf;
-    return zs_mdb_err(mdb_put(w->txn, w->s->zones, &key, &val, 0));
+    return zs_mdb_err(zs_put(w->s, w->txn, w->s->zones, &key, &val, 0));
 }
 
 /*
@@ -437,7 +488,7 @@ static int delete_range(zw_t *w, const uint8_t *prefix, size_t plen,
             uint8_t kc[ZS_RRKEY_MAX];
             size_t kl = key.mv_size < sizeof(kc) ? key.mv_size : sizeof(kc);
             memcpy(kc, key.mv_data, kl);
-            if ((rc = mdb_cursor_del(c, 0)) != 0) {
+            if ((rc = zs_cursor_del(w->s, c)) != 0) {
                 break;
             }
             n++;
@@ -494,7 +545,7 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
         return DNSD_ELIMIT;
     }
     MDB_val key = {k.len, k.key};
-    return zs_mdb_err(mdb_del(w->txn, w->s->zones, &key, NULL));
+    return zs_mdb_err(zs_del(w->s, w->txn, w->s->zones, &key));
 }
 
 static bool region_is(const MDB_val *k, void *arg)
@@ -629,7 +680,7 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     log_rr(w, z->id, true, lower, type, region, ttl, rdata, rdlen);
     val.mv_size = o;
     val.mv_data = nv;
-    rc = mdb_put(w->txn, w->s->rrsets, &key, &val, 0);
+    rc = zs_put(w->s, w->txn, w->s->rrsets, &key, &val, 0);
     free(nv);
     if (rc == 0) {
         t->edited = true;
@@ -692,7 +743,7 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     if (!rdata) {
         log_rrset(w, z->id, false, lower, &old, region, old.ttl);
-        rc = mdb_del(w->txn, w->s->rrsets, &key, NULL);
+        rc = zs_del(w->s, w->txn, w->s->rrsets, &key);
         t->edited = t->edited || rc == 0;
         return zs_mdb_err(rc);
     }
@@ -719,12 +770,12 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     if (!found) {
         rc = MDB_NOTFOUND;
     } else if (kept == 0) {
-        rc = mdb_del(w->txn, w->s->rrsets, &key, NULL);
+        rc = zs_del(w->s, w->txn, w->s->rrsets, &key);
     } else {
         zs_put16(nv + 6, (uint16_t)kept);
         val.mv_size = o;
         val.mv_data = nv;
-        rc = mdb_put(w->txn, w->s->rrsets, &key, &val, 0);
+        rc = zs_put(w->s, w->txn, w->s->rrsets, &key, &val, 0);
     }
     free(nv);
     return zs_mdb_err(rc);
@@ -1381,7 +1432,7 @@ static int soa_set(zw_t *w, const zw_zone_t *z, uint32_t serial)
     memcpy(nv, val.mv_data, val.mv_size);
     zs_put32(nv + off, serial);
     val.mv_data = nv;
-    int rc = mdb_put(w->txn, w->s->rrsets, &key, &val, 0);
+    int rc = zs_put(w->s, w->txn, w->s->rrsets, &key, &val, 0);
     free(nv);
     return zs_mdb_err(rc);
 }

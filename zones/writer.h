@@ -49,6 +49,9 @@ typedef struct zw {
      * overlays) leave its serial alone and are not journalled: the SOA and
      * the journal, which secondaries of dnsd read, follow the primary. */
     bool xfr;
+    /* private to writer.c: zw_begin() took the cluster's write lock and
+     * started the capture (s->repl set); released once, on commit or abort */
+    bool locked;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */

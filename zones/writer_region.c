@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/names.h"
 #include "zones/regions.h"
@@ -187,7 +188,7 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d)
         goto out;
     }
     free(back);
-    int rc = mdb_put(w->txn, w->s->regions, &key, &val, 0);
+    int rc = zs_put(w->s, w->txn, w->s->regions, &key, &val, 0);
     free(buf);
     err = rc ? zs_mdb_err(rc) : bump_regions_gen(w);
     /* a new fallback changes what this region and every region below it
@@ -233,7 +234,7 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
     uint8_t kb[2];
     zs_put16(kb, id);
     MDB_val key = {2, kb};
-    int rc = mdb_del(w->txn, w->s->regions, &key, NULL);
+    int rc = zs_del(w->s, w->txn, w->s->regions, &key);
     if (rc) {
         return zs_mdb_err(rc);
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "zones/base/err.h"
+#include "zones/repl.h"
 #include "zones/schema.h"
 #include "zones/tsig.h"
 
@@ -265,7 +266,7 @@ int xacl_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, xacl_list_t list, co
     mkkey(kb, zone_id, list);
     MDB_val k = {sizeof(kb), kb};
     if (l->n == 0) {
-        int rc = mdb_del(txn, s->xfrout, &k, NULL);
+        int rc = zs_del(s, txn, s->xfrout, &k);
         return rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
     }
     if (l->n > XACL_MAX) {
@@ -286,7 +287,7 @@ int xacl_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, xacl_list_t list, co
         o += XACL_ENT_FIXED + e->key_len;
     }
     MDB_val v = {o, buf};
-    return zs_mdb_err(mdb_put(txn, s->xfrout, &k, &v, 0));
+    return zs_mdb_err(zs_put(s, txn, s->xfrout, &k, &v, 0));
 }
 
 void xacl_ref_label(const uint8_t *apex, char *out, size_t cap)
