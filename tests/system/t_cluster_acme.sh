@@ -12,6 +12,9 @@
 # (zc_wait_applied, logged). Every surviving node writes the PEM files and
 # runs its deploy hook, and `dnsctl cert show` on any node lists each
 # site's deployment; the killed node, restarted, catches up and deploys too.
+# Then a shard: one node orders it, every node writes the region's bundle
+# and probes the load balancer (openssl s_server on that bundle) from its
+# own site; `dnsctl shard status` on any node shows the three sites.
 # Pebble asks one DNS server: dnsfwd.py relays its queries to the first
 # node that answers (the killed one is skipped).
 . "$top_srcdir/tests/system/lib.sh"
@@ -19,7 +22,7 @@
 . "$top_srcdir/tests/system/lib_cluster.sh"
 need_cluster
 need_acme
-plan 24
+plan 31
 
 ID=www.acme.test
 cat >"$TMPD/hook.sh" <<'EOS'
@@ -37,7 +40,8 @@ for i in 1 2 3; do
     cluster_node_conf $i acme-directory "$PEBBLE_DIR_URL" acme-ca-bundle "$PEBBLE_CA_BUNDLE" \
         acme-contact mailto:ops@acme.test acme-agree-tos yes acme-backoff-min 1 \
         acme-backoff-max 3 acme-challenge-delay 12 acme-propagation-timeout 60 \
-        deploy-hook "HOOK_OUT=$TMPD/node$i/hook.out $TMPD/hook.sh" log-level debug
+        deploy-hook "HOOK_OUT=$TMPD/node$i/hook.out $TMPD/hook.sh" shard-probe-interval 1 \
+        log-level debug
 done
 start_cluster 3 acme.test "$TMPD/acme.zone"
 "$PY3" "$top_srcdir/tests/system/dnsfwd.py" "127.0.0.1:$P" \
@@ -148,6 +152,7 @@ is "$(sites_of $s2)" "$want" "... and on node $s2 the same"
 out=$(nctl $s2 cert show "$ID" 2>&1)
 like "$out" "site node$s1: ok at .*serial $serial; deploy hook: exit 0" "cert show (text): node $s1's site"
 like "$out" "site node$s2: ok at .*serial $serial; deploy hook: exit 0" "... and node $s2's"
+printf '%s\n' "$out" | sed 's/^/# /'
 
 # the killed node comes back: it catches up with the cluster and deploys too
 start_cluster_node "$h"
@@ -160,3 +165,59 @@ while [ "$(sites_of $s1)" != "$want3" ] && [ $k -lt 50 ]; do sleep 0.2; k=$((k +
 is "$(sites_of $s1)" "$want3" "every site's deployment shows on node $s1"
 is "$(grep -c 'Added order' "$PEBBLE_LOG")" 1 "still one order at Pebble (the restarted node ordered nothing)"
 is "$(nshort $s1 _acme-challenge.$ID TXT)" "" "the challenge record is gone"
+
+# ---- a shard: ordered once, bundled and probed on every site ----
+nctl 1 region add eu --cidr 10.1.0.0/16 >/dev/null
+set -- $(free_tcp_ports 1)
+LB=$1
+out=$(nctl 3 shard add acme.test --region eu --names shard.acme.test --lb "127.0.0.1:$LB" \
+    --ca "$PEBBLE_DIR_URL" --wait 60 2>&1)
+like "$out" 'issued' "shard added on node 3: issued"
+bundle=certs/regions/eu/acme.test.pem
+nb=0
+for i in 1 2 3; do
+    k=0
+    while [ ! -s "$TMPD/node$i/$bundle" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+    [ -s "$TMPD/node$i/$bundle" ] && nb=$((nb + 1))
+done
+is "$nb" 3 "every node wrote the region's bundle"
+n=0
+for i in 1 2 3; do
+    cluster_log_has $i 'acme: acme\.test@eu: order https://' &&
+        n=$((n + 1))
+done
+is "$n" 1 "one node ordered the shard"
+# the load balancer: a TLS server presenting the bundle
+openssl s_server -accept "127.0.0.1:$LB" -cert "$TMPD/node1/$bundle" -key "$TMPD/node1/$bundle" \
+    -quiet -naccept 1000 </dev/null >"$TMPD/lb.log" 2>&1 &
+LB_PID=$!
+stop_lb() { stop_pid "$LB_PID"; }
+at_exit stop_lb
+# sites_health I: "nodeA:healthy nodeB:..." from `shard status --json` on node i
+sites_health() {
+    nctl "$1" shard status --json 2>/dev/null | "$PY3" -c '
+import json, sys
+for v in json.load(sys.stdin):
+    print(" ".join(sorted("%s:%s" % (s["node"], "healthy" if s.get("health", {}).get("healthy")
+                                      else "UNHEALTHY") for s in v.get("sites", []))))'
+}
+k=0
+while [ "$(sites_health 2)" != "node1:healthy node2:healthy node3:healthy" ] && [ $k -lt 100 ]; do
+    sleep 0.2
+    k=$((k + 1))
+done
+is "$(sites_health 2)" "node1:healthy node2:healthy node3:healthy" \
+    "every site probed the load balancer and found the shard's serial (node 2's view)"
+out=$(nctl 1 shard status 2>&1)
+like "$out" 'SITE +REGION +DOMAIN +SERIAL' "shard status lists the sites"
+is "$(printf '%s\n' "$out" | grep -cE '^node[123] +eu +acme\.test +[0-9A-F]+ .* healthy')" 3 \
+    "... one healthy row per site"
+printf '%s\n' "$out" | sed 's/^/# /'
+stop_lb
+k=0
+while [ "$(sites_health 3)" != "node1:UNHEALTHY node2:UNHEALTHY node3:UNHEALTHY" ] && [ $k -lt 100 ]; do
+    sleep 0.2
+    k=$((k + 1))
+done
+like "$(nctl 3 shard status 2>&1)" "node1 +eu .*UNHEALTHY +127\.0\.0\.1:$LB: " \
+    "the load balancer gone: each site reports it, with the probe's error"
