@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "zones/base/err.h"
 #include "zones/base/parse.h"
@@ -126,8 +128,25 @@ static void usage(FILE *f)
             LOCALSTATEDIR);
 }
 
+/*
+ * Conflicts: on a cluster node dnsctl writes optimistically (zc_set_optimistic):
+ * when another node's edit reaches the cluster's log first, zw_commit() fails
+ * with DNSD_ECONFLICT, nothing changed, and main() runs the whole command
+ * again. Messages the failed attempt would print are held back (the three
+ * functions below), so the operator sees only the attempt that counts.
+ */
+static unsigned long conflict_base;
+
+static bool conflicted(void)
+{
+    return zc_conflicts() != conflict_base;
+}
+
 int ctl_err(const char *fmt, ...)
 {
+    if (conflicted()) {
+        return CTL_FAIL;
+    }
     va_list ap;
     fputs("dnsctl: ", stderr);
     va_start(ap, fmt);
@@ -150,6 +169,9 @@ int ctl_usage(const char *fmt, ...)
 
 int ctl_diag(const char *prefix, const diag_t *d)
 {
+    if (conflicted()) {
+        return CTL_FAIL;
+    }
     fputs("dnsctl: ", stderr);
     if (prefix && *prefix) {
         fprintf(stderr, "%s: ", prefix);
@@ -238,6 +260,9 @@ int ctl_open(const ctl_t *c, bool write, bool create, zs_store_t **out)
             zs_close(*out);
             *out = NULL;
             return ctl_diag(NULL, &d);
+        }
+        if (zc) {
+            zc_set_optimistic(zc, true); /* dnsctl can redo a whole command: see main() */
         }
     }
     return CTL_OK;
@@ -641,26 +666,43 @@ int main(int argc, char **argv)
                        pos[1]);
         goto out;
     }
-    if (strcmp(pos[0], "zone") == 0) {
-        rc = ctl_zone(&c, pos[1]);
-    } else if (strcmp(pos[0], "record") == 0) {
-        rc = ctl_record(&c, pos[1]);
-    } else if (strcmp(pos[0], "region") == 0) {
-        rc = ctl_region(&c, pos[1]);
-    } else if (strcmp(pos[0], "geo") == 0) {
-        rc = ctl_geo(&c, pos[1]);
-    } else if (strcmp(pos[0], "cert") == 0) {
-        rc = ctl_cert(&c, pos[1]);
-    } else if (strcmp(pos[0], "acme") == 0) {
-        rc = ctl_acme(&c, pos[1]);
-    } else if (strcmp(pos[0], "shard") == 0) {
-        rc = ctl_shard(&c, pos[1]);
-    } else if (strcmp(pos[0], "tsig") == 0) {
-        rc = ctl_tsig(&c, pos[1]);
-    } else if (strcmp(pos[0], "cluster") == 0) {
-        rc = ctl_cluster(&c, pos[1]);
-    } else {
-        rc = ctl_usage("unknown command \"%s\"", pos[0]);
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    /* bounded: each retry means another node's edit went in first, so
+     * the cluster made progress; the jittered pause spreads the racers */
+    for (int attempt = 1;; attempt++) {
+        conflict_base = zc_conflicts();
+        if (strcmp(pos[0], "zone") == 0) {
+            rc = ctl_zone(&c, pos[1]);
+        } else if (strcmp(pos[0], "record") == 0) {
+            rc = ctl_record(&c, pos[1]);
+        } else if (strcmp(pos[0], "region") == 0) {
+            rc = ctl_region(&c, pos[1]);
+        } else if (strcmp(pos[0], "geo") == 0) {
+            rc = ctl_geo(&c, pos[1]);
+        } else if (strcmp(pos[0], "cert") == 0) {
+            rc = ctl_cert(&c, pos[1]);
+        } else if (strcmp(pos[0], "acme") == 0) {
+            rc = ctl_acme(&c, pos[1]);
+        } else if (strcmp(pos[0], "shard") == 0) {
+            rc = ctl_shard(&c, pos[1]);
+        } else if (strcmp(pos[0], "tsig") == 0) {
+            rc = ctl_tsig(&c, pos[1]);
+        } else if (strcmp(pos[0], "cluster") == 0) {
+            rc = ctl_cluster(&c, pos[1]);
+        } else {
+            rc = ctl_usage("unknown command \"%s\"", pos[0]);
+        }
+        if (rc == CTL_OK || !conflicted() || attempt == 100) {
+            if (rc != CTL_OK && conflicted()) {
+                conflict_base = zc_conflicts();
+                rc = ctl_err("the cluster's log kept moving: 100 attempts met other edits; "
+                             "nothing changed");
+            }
+            break;
+        }
+        struct timespec pause = {0, (long)(1 + rand() % (2 * (attempt < 20 ? attempt : 20))) *
+                                        1000000L};
+        nanosleep(&pause, NULL);
     }
 out:
     free(pos);

@@ -26,7 +26,8 @@
  *   sealed: "ZCX1" | u8 id_len | key id | 12-byte nonce | ciphertext | 16-byte tag
  *   log plaintext: "ZCE1" | u8 kind (1 entry, 2 manifest) | u8 node_len | node |
  *                  u64 txid | kind 1: the zones/repl.h entry;
- *                             kind 2: u32 parts | u64 total bytes (parts in blob/<seq>/)
+ *                             kind 2: u32 parts | u64 total bytes (parts in
+ *                                     blob/<seq>/<txid %016x>/<n>)
  * Node status and task locks are plain (names and numbers only).
  */
 #include "zones/cluster.h"
@@ -78,6 +79,7 @@ struct zc {
     pthread_mutex_t wmu;
     etcd_t *ew;
     int64_t wlock_rev;         /* mod revision of our write-lock key (0: not held) */
+    bool optimistic;           /* zc_set_optimistic() */
     uint64_t w_applied;        /* the store's seq after catch-up, in the write txn */
     /* other requests from any thread (locks, waits, status) */
     pthread_mutex_t mu;
@@ -601,13 +603,14 @@ static int log_entry(zc_t *c, etcd_t *e, uint64_t seq, const etcd_kv_t *kv, uint
     }
     uint32_t parts = zs_get32(pt + off);
     uint64_t total = zs_get64(pt + off + 4);
+    uint64_t txid = zs_get64(pt + 6 + pt[5]);
     free(pt);
     if (parts == 0 || total > ((uint64_t)4 << 30)) {
         diag_set(d, "", 0, "cluster log entry %" PRIu64 ": bad manifest", seq);
         return DNSD_ESTORE;
     }
     char k0[300], k1[300];
-    size_t l0 = ek_fmt(c, k0, sizeof(k0), "blob/%020" PRIu64 "/", seq);
+    size_t l0 = ek_fmt(c, k0, sizeof(k0), "blob/%020" PRIu64 "/%016" PRIx64 "/", seq, txid);
     size_t l1 = etcd_prefix_end(k0, l0, (uint8_t *)k1);
     uint8_t *buf = xmalloc(total ? total : 1);
     size_t got = 0;
@@ -936,11 +939,31 @@ static int ensure_joined(zc_t *c, diag_t *d)
     return err;
 }
 
+static atomic_ulong conflicts; /* zc_conflicts() */
+
+unsigned long zc_conflicts(void)
+{
+    return atomic_load(&conflicts);
+}
+
+void zc_set_optimistic(zc_t *c, bool on)
+{
+    c->optimistic = on;
+}
+
 static int hook_lock(void *ctx, diag_t *d)
 {
     zc_t *c = ctx;
     int err = ensure_joined(c, d);
-    return err ? err : wlock_take(c, d);
+    if (err) {
+        return err;
+    }
+    if (c->optimistic) {
+        pthread_mutex_lock(&c->wmu);
+        c->wlock_rev = 0;
+        return 0;
+    }
+    return wlock_take(c, d);
 }
 
 static int hook_catch_up(void *ctx, zs_store_t *s, MDB_txn *txn, diag_t *d)
@@ -997,6 +1020,7 @@ static int hook_propose(void *ctx, zs_store_t *s, MDB_txn *txn, const uint8_t *e
     zc_t *c = ctx;
     uint64_t seq = c->w_applied + 1;
     uint8_t hdr[4 + 1 + 1 + ZC_NODE_MAX + 8 + 12];
+    memset(hdr, 0, sizeof(hdr));
     size_t nl = strlen(c->cfg.node), hl = 0;
     memcpy(hdr, "ZCE1", 4);
     hdr[5] = (uint8_t)nl;
@@ -1017,7 +1041,8 @@ static int hook_propose(void *ctx, zs_store_t *s, MDB_txn *txn, const uint8_t *e
         /* too big for one etcd value: parts first (under the write lock, nobody else
          * writes this seq), then the manifest as the log entry */
         char pfx[300];
-        ek_fmt(c, pfx, sizeof(pfx), "blob/%020" PRIu64 "/", seq);
+        ek_fmt(c, pfx, sizeof(pfx), "blob/%020" PRIu64 "/%016" PRIx64 "/", seq,
+               zs_get64(hdr + 6 + nl)); /* the txid: optimistic writers of one seq never mix */
         uint32_t parts = 0;
         err = put_parts(c, c->ew, pfx, e, len, &parts, &er);
         if (err) {
@@ -1041,8 +1066,24 @@ static int hook_propose(void *ctx, zs_store_t *s, MDB_txn *txn, const uint8_t *e
         return DNSD_ECLUSTER;
     }
     int64_t rev = 0;
-    err = etcd_put_if_absent(c->ew, k, kl, sv, sl, 0, &rev, &er);
+    char g[300];
+    size_t gl = ek_fmt(c, g, sizeof(g), "wlock");
+    /* one txn: the entry, only if its seq is free and the write lock is ours (or,
+     * optimistic, nobody's); a locked writer releases the lock with it */
+    err = etcd_put_guarded(c->ew, k, kl, sv, sl, g, gl, c->wlock_rev, c->wlock_rev != 0, &rev,
+                           &er);
     free(sv);
+    if (err == DNSD_EEXIST && c->optimistic) {
+        diag_set(d, "", 0,
+                 "cluster: another edit took log position %" PRIu64 " first (or a writer holds "
+                 "the lock); nothing changed",
+                 seq);
+        atomic_fetch_add(&conflicts, 1);
+        return DNSD_ECONFLICT;
+    }
+    if (err == 0) {
+        c->wlock_rev = 0; /* released in that txn */
+    }
     if (err == DNSD_EEXIST) {
         diag_set(d, "", 0,
                  "cluster: log position %" PRIu64 " was taken by another writer (write lock "

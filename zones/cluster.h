@@ -17,7 +17,7 @@
  *   P log/<seq %020>          one entry per write txn: seq 1, 2, ... with no
  *                             gaps, written with "create only if absent"
  *                             under the write lock (so the log is the order)
- *   P blob/<seq %020>/<n %06> parts of an entry over ZC_PART bytes; the log
+ *   P blob/<seq>/<txid>/<n>   parts of an entry over ZC_PART bytes; the log
  *                             value is then a manifest naming them
  *   P snap                    the newest snapshot: JSON {seq, parts, bytes}
  *   P snapdata/<seq>/<n>      its parts (zr_snapshot() entries, encrypted)
@@ -105,6 +105,17 @@ int zc_keygen(const char *path, const char *id, diag_t *d);
  * cluster's state at the next catch-up (logged). @return 0 and *@p out.
  */
 int zc_open(zs_store_t *s, const zc_cfg_t *cfg, zc_t **out, diag_t *d);
+/**
+ * Optimistic writes (dnsctl): no write lock; the log append succeeds only
+ * when nobody appended since the catch-up and no locked writer is at work,
+ * else zw_commit() says DNSD_ECONFLICT (nothing changed) and the caller
+ * runs its whole edit again. One etcd write per edit instead of two (and
+ * no lease of its own). dnsd's writers keep the lock: they cannot redo.
+ */
+void zc_set_optimistic(zc_t *c, bool on);
+/** How many DNSD_ECONFLICT this process has had (any handle): dnsctl's retry test. */
+unsigned long zc_conflicts(void);
+
 /** Detach the hooks, stop the applier if started, revoke the lease. NULL fine. */
 void zc_close(zc_t *c);
 

@@ -746,6 +746,59 @@ int etcd_del_if_rev(etcd_t *e, const void *key, size_t klen, int64_t mod_rev, di
     return txn_if(e, key, klen, "MOD", mod_rev, "request_delete_range", del, NULL, d);
 }
 
+int etcd_put_guarded(etcd_t *e, const void *key, size_t klen, const void *val, size_t vlen,
+                     const void *guard, size_t glen, int64_t guard_rev, bool del_guard,
+                     int64_t *rev, diag_t *d)
+{
+    static const char path[] = "/v3/kv/txn";
+    json_t *c1 = json_object(), *c2 = json_object();
+    json_object_set_new(c1, "target", json_string("CREATE"));
+    json_object_set_new(c1, "result", json_string("EQUAL"));
+    j_set_b64(c1, "key", key, klen);
+    j_set_i64(c1, "create_revision", 0);
+    json_object_set_new(c2, "target", json_string("MOD"));
+    json_object_set_new(c2, "result", json_string("EQUAL"));
+    j_set_b64(c2, "key", guard, glen);
+    j_set_i64(c2, "mod_revision", guard_rev);
+    json_t *ops = json_array(), *put = json_object();
+    json_object_set_new(put, "request_put", put_req(key, klen, val, vlen, 0));
+    json_array_append_new(ops, put);
+    if (del_guard) {
+        json_t *del = json_object(), *dr = json_object();
+        j_set_b64(dr, "key", guard, glen);
+        json_object_set_new(del, "request_delete_range", dr);
+        json_array_append_new(ops, del);
+    }
+    json_t *req = json_object();
+    json_object_set_new(req, "compare", json_pack("[o,o]", c1, c2));
+    json_object_set_new(req, "success", ops);
+    json_t *resp = NULL;
+    int rc = call(e, path, req, &resp, d);
+    if (rc < 0) {
+        goto out;
+    }
+    bool ok;
+    int64_t r;
+    if (j_bool(resp, "succeeded", &ok) < 0 || header_rev(resp, &r) < 0) {
+        rc = malformed(e, path, "succeeded or header.revision", d);
+        goto out;
+    }
+    if (!ok) {
+        diag_set(d, "", 0, "etcd %s: the key \"%.*s\" exists or \"%.*s\" changed",
+                 e->urls[e->cur], (int)(klen > 200 ? 200 : klen), (const char *)key,
+                 (int)(glen > 200 ? 200 : glen), (const char *)guard);
+        rc = DNSD_EEXIST;
+        goto out;
+    }
+    if (rev) {
+        *rev = r;
+    }
+out:
+    json_decref(req);
+    json_decref(resp);
+    return rc;
+}
+
 int etcd_del(etcd_t *e, const void *key, size_t klen, const void *range_end, size_t relen,
              int64_t *deleted, diag_t *d)
 {

@@ -88,6 +88,17 @@ int etcd_put_if_absent(etcd_t *e, const void *key, size_t klen, const void *val,
 int etcd_put_if_rev(etcd_t *e, const void *key, size_t klen, const void *val, size_t vlen,
                     int64_t lease, int64_t mod_rev, int64_t *rev, diag_t *d);
 
+/**
+ * The cluster's log append, one etcd txn: put @p key (no lease) only if it
+ * is absent AND @p guard's mod_revision is @p guard_rev (0: @p guard is
+ * absent); with @p del_guard, @p guard is deleted in the same txn (a write
+ * lock released with the write it guarded). @return 0 and *@p rev,
+ * DNSD_EEXIST when either compare failed, DNSD_ENET.
+ */
+int etcd_put_guarded(etcd_t *e, const void *key, size_t klen, const void *val, size_t vlen,
+                     const void *guard, size_t glen, int64_t guard_rev, bool del_guard,
+                     int64_t *rev, diag_t *d);
+
 /** Delete only if the key's mod_revision is @p mod_rev: 0, DNSD_EEXIST (compare failed). */
 int etcd_del_if_rev(etcd_t *e, const void *key, size_t klen, int64_t mod_rev, diag_t *d);
 

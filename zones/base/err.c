@@ -28,6 +28,8 @@ const char *dnsd_strerror(int err)
     case DNSD_ESECONDARY:
         return "the zone is a secondary: its default view is a copy of the primary's "
                "(edit it there, or a regional overlay here)";
+    case DNSD_ECONFLICT:
+        return "another edit reached the cluster first; nothing changed (retry)";
     case DNSD_ECLUSTER:
         return "the cluster did not take the edit (etcd unreachable or without quorum); "
                "nothing changed";
