@@ -22,7 +22,7 @@
 . "$top_srcdir/tests/system/lib_cluster.sh"
 need_cluster
 need_acme
-plan 31
+plan 33
 
 ID=www.acme.test
 cat >"$TMPD/hook.sh" <<'EOS'
@@ -221,3 +221,9 @@ while [ "$(sites_health 3)" != "node1:UNHEALTHY node2:UNHEALTHY node3:UNHEALTHY"
 done
 like "$(nctl 3 shard status 2>&1)" "node1 +eu .*UNHEALTHY +127\.0\.0\.1:$LB: " \
     "the load balancer gone: each site reports it, with the probe's error"
+
+# deleting the certificate deletes every site's record with it
+out=$(nctl 1 cert delete "$ID" 2>&1)
+like "$out" 'deleted' "cert delete on node 1"
+nctl 3 cert request "$ID" >/dev/null 2>&1
+is "$(sites_of 3)" "" "requested again: no site record left from the deleted certificate"
