@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 
 int zs_certs_get(zs_store_t *s, MDB_txn *txn, const char *key, const void **val, size_t *len)
 {

@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,7 @@ struct etcd {
     bool over;         /* the answer went over max */
     int grpc_code;     /* of the last error answer, -1 none */
     char emsg[256];    /* its text */
+    char cerr[CURL_ERROR_SIZE]; /* curl's own text for a failed transfer */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -395,6 +397,8 @@ static void setup(etcd_t *e, const char *url)
     if (e->key) {
         curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
     }
+    e->cerr[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->cerr);
     e->len = 0;
     e->over = false;
     if (e->buf) {
@@ -481,11 +485,11 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
             } else if (cc == CURLE_OPERATION_TIMEDOUT) {
                 snprintf(why, sizeof(why), "no answer within %ld ms", e->timeout_ms);
             } else {
-                snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+                snprintf(why, sizeof(why), "%.190s", e->cerr[0] ? e->cerr : curl_easy_strerror(cc));
             }
         } else if (status >= 500 || status < 200) {
             if (parse_error(e, e->buf ? e->buf : "", e->len)) {
-                snprintf(why, sizeof(why), "HTTP %ld: %s (code %d)", status, e->emsg,
+                snprintf(why, sizeof(why), "HTTP %ld: %.150s (code %d)", status, e->emsg,
                          e->grpc_code);
             } else {
                 snprintf(why, sizeof(why), "HTTP %ld", status);
@@ -493,8 +497,9 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
         } else {
             /* an answer: this endpoint is the one to use from now on */
             e->cur = i;
-            if (status >= 300 || (e->len > 0 && parse_error(e, e->buf, e->len))) {
-                if (e->grpc_code != -1 || e->emsg[0]) {
+            bool is_err = e->len > 0 && parse_error(e, e->buf, e->len);
+            if (status >= 300 || is_err) {
+                if (is_err) {
                     diag_set(d, "", 0, "etcd %s: %s: %s (code %d)", e->urls[i], path, e->emsg,
                              e->grpc_code);
                 } else {
@@ -985,9 +990,15 @@ void etcd_wparse_free(etcd_wparse_t *p)
     free(p);
 }
 
-static int wp_fail(etcd_wparse_t *p, int rc, const char *fmt, const char *what)
+__attribute__((format(printf, 3, 4)))
+static int wp_fail(etcd_wparse_t *p, int rc, const char *fmt, ...)
 {
-    diag_set(&p->diag, "", 0, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    p->diag.file[0] = '\0';
+    p->diag.line = 0;
+    vsnprintf(p->diag.text, sizeof(p->diag.text), fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -1292,7 +1303,7 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
         if (w.answered) {
             /* the stream was up and ended or broke: the caller resumes */
             diag_set(d, "", 0, "etcd %s: the watch stream %s", e->urls[i],
-                     cc == CURLE_OK ? "ended" : curl_easy_strerror(cc));
+                     cc == CURLE_OK ? "ended" : e->cerr[0] ? e->cerr : curl_easy_strerror(cc));
             rc = DNSD_ENET;
             tried_all = false;
             break;
@@ -1309,12 +1320,15 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
             tried_all = false;
             break;
         }
-        if (w.status != 0) {
+        if (w.status != 0 && parse_error(e, e->buf ? e->buf : "", e->len)) {
+            snprintf(why, sizeof(why), "HTTP %ld: %.150s (code %d)", w.status, e->emsg,
+                     e->grpc_code);
+        } else if (w.status != 0) {
             snprintf(why, sizeof(why), "HTTP %ld", w.status);
         } else if (cc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(why, sizeof(why), "no connection within %ld ms", e->timeout_ms);
         } else {
-            snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+            snprintf(why, sizeof(why), "%.190s", e->cerr[0] ? e->cerr : curl_easy_strerror(cc));
         }
         int wn = snprintf(fails + flen, sizeof(fails) - flen, "%s%s: %s", flen ? "; " : "",
                           e->urls[i], why);

@@ -9,8 +9,10 @@
  *
  * Endpoints: several URLs may be given; a call that cannot connect, times
  * out or gets a 5xx tries the next one (each at most once per call), and
- * the handle remembers the one that answered. An etcd error body
- * ({"error": ..., "code": N}) is DNSD_ENET with its text in the diag.
+ * the handle remembers the one that answered. Each attempt is bounded by
+ * timeout_ms (connect included), so a call by nurls x timeout_ms. An etcd
+ * error body ({"error": ..., "code": N}) is DNSD_ENET with its text and
+ * the endpoint's URL in the diag.
  * A handle is not thread-safe: one per thread (they are cheap).
  */
 #ifndef DNSD_ETCD_H
@@ -127,7 +129,8 @@ typedef struct etcd_event {
 
 /**
  * Called for each watch response with events (in revision order, n >= 1)
- * and for progress notifications (n == 0) with the header revision. Return
+ * and for progress notifications (n == 0, @p ev NULL) with the header
+ * revision. @p ev and its keys/values are lent for the call only. Return
  * non-0 to end the watch (the value is returned by etcd_watch()).
  */
 typedef int (*etcd_watch_cb)(void *arg, const etcd_event_t *ev, size_t n, int64_t header_rev);
@@ -149,11 +152,17 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
  * the gateway sends, in any chunking; it splits JSON messages, decodes
  * {"result": {...}} (header, events, created, canceled, compact_revision,
  * cancel_reason) and calls the callback. A malformed message is
- * DNSD_EMALFORMED (the watch ends); input is never trusted.
+ * DNSD_EMALFORMED (the watch ends); an {"error": ...} message or a watch
+ * canceled for another reason than compaction is DNSD_ENET; input is never
+ * trusted. After a non-0 result the parser returns it again and calls
+ * nothing more.
  */
 typedef struct etcd_wparse etcd_wparse_t;
 etcd_wparse_t *etcd_wparse_new(etcd_watch_cb cb, void *arg);
-/** @return 0, the callback's non-0, DNSD_ERANGE (compacted; *compact_rev), DNSD_EMALFORMED. */
+/**
+ * @return 0, the callback's non-0, DNSD_ERANGE (compacted; *compact_rev),
+ * DNSD_ENET, DNSD_EMALFORMED; @p d says why (when not 0).
+ */
 int etcd_wparse_feed(etcd_wparse_t *p, const char *data, size_t len, int64_t *compact_rev,
                      diag_t *d);
 void etcd_wparse_free(etcd_wparse_t *p);

@@ -30,7 +30,6 @@
 #include <string.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
 #include "zones/schema.h"

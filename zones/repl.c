@@ -216,11 +216,14 @@ static void capture(zs_store_t *s, MDB_dbi dbi, unsigned op, const MDB_val *k,
 
 int zs_put(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
 {
-    if (s->cap && (v->mv_size > ZR_VAL_MAX || k->mv_size > ZR_KEY_MAX)) {
+    if (!s->cap) {
+        return mdb_put(txn, dbi, k, v, flags); /* standalone: the one branch */
+    }
+    if (v->mv_size > ZR_VAL_MAX || k->mv_size > ZR_KEY_MAX) {
         return MDB_BAD_VALSIZE; /* an entry could not carry it: refuse before writing */
     }
     int rc = mdb_put(txn, dbi, k, v, flags);
-    if (rc == 0 && s->cap) {
+    if (rc == 0) {
         capture(s, dbi, ZR_OP_PUT, k, v);
     }
     return rc;
@@ -228,8 +231,11 @@ int zs_put(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, uns
 
 int zs_del(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k)
 {
+    if (!s->cap) {
+        return mdb_del(txn, dbi, k, NULL);
+    }
     int rc = mdb_del(txn, dbi, k, NULL);
-    if (rc == 0 && s->cap) {
+    if (rc == 0) {
         capture(s, dbi, ZR_OP_DEL, k, NULL);
     }
     return rc;

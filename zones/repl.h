@@ -59,15 +59,10 @@ enum {
 /** Is meta key @p k (@p n bytes) local to a store (never replicated)? */
 bool zr_meta_local(const void *k, size_t n);
 
-/* ---- the store's put/delete (capture when on) ---- */
-
-/** mdb_put, then capture (flags are LMDB's; a put that fails is not captured). */
-int zs_put(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
-/** mdb_del of a whole key (no duplicate data: no sub-db is DUPSORT), then capture. */
-int zs_del(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k);
-/** mdb_cursor_del of the cursor's current key, captured as a delete of that key. */
-int zs_cursor_del(zs_store_t *s, MDB_cursor *c);
-/* All three return LMDB's code (0, MDB_NOTFOUND, ...), as the calls they replace. */
+/* ---- the store's put/delete (capture when on) ----
+ * zs_put(), zs_del(), zs_cursor_del(): declared in zones/store.h (store.c
+ * writes meta keys with them, and must not include this header: a module
+ * cycle), implemented in repl.c. */
 
 /**
  * Start capturing into the store's buffer (the writer does this in

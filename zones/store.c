@@ -26,7 +26,6 @@
 #include <time.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/schema.h"
 
@@ -240,7 +239,6 @@ void zs_close(zs_store_t *s)
     if (s->repl && s->repl->close) {
         s->repl->close(s->repl_ctx); /* a cluster attached by dnsctl: its lease goes now */
     }
-    zr_capture_end(s); /* a capture left on by a writer that never finished */
     if (s->env) {
         mdb_env_close(s->env);
     }

@@ -162,6 +162,20 @@ int zs_write_begin(zs_store_t *s, MDB_txn **out);
 int zs_write_commit(zs_store_t *s, MDB_txn *txn);
 void zs_write_abort(zs_store_t *s, MDB_txn *txn);
 
+/*
+ * The store's put and delete (zones/repl.h; implemented in zones/repl.c):
+ * every write of the zones layer goes through them, never a raw mdb_put/
+ * mdb_del. They write, and when the store is capturing (a cluster writer's
+ * txn) append the operation to the capture buffer.
+ */
+/** mdb_put, then capture (flags are LMDB's; a put that fails is not captured). */
+int zs_put(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+/** mdb_del of a whole key (no duplicate data: no sub-db is DUPSORT), then capture. */
+int zs_del(zs_store_t *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k);
+/** mdb_cursor_del of the cursor's current key, captured as a delete of that key. */
+int zs_cursor_del(zs_store_t *s, MDB_cursor *c);
+/* All three return LMDB's code (0, MDB_NOTFOUND, ...), as the calls they replace. */
+
 /** Map an LMDB return code to a DNSD_E* code (MDB_NOTFOUND -> DNSD_ENOTFOUND, ...). */
 int zs_mdb_err(int rc);
 

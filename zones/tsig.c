@@ -30,7 +30,6 @@
 #include <openssl/params.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/names.h"
 #include "zones/schema.h"
 

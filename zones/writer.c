@@ -87,12 +87,12 @@ int zw_begin(zs_store_t *s, zw_t *w)
     return 0;
 }
 
-/* End the capture and release the cluster's write lock, once (after the txn is gone). */
+/* Release the cluster's write lock, once, after the txn is gone (the capture
+ * ended before it: see zw_abort()). */
 static void unlock(zw_t *w)
 {
     if (w->locked) {
         w->locked = false;
-        zr_capture_end(w->s);
         w->s->repl->unlock(w->s->repl_ctx);
     }
 }

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/names.h"
 #include "zones/regions.h"

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "zones/base/err.h"
-#include "zones/repl.h"
 #include "zones/schema.h"
 #include "zones/tsig.h"
 

@@ -220,6 +220,21 @@ def store_seeds():
         return seeds
 
 
+def repl_entry_seeds():
+    """Written by the target itself (needs a build: make tests/fuzz/fuzz_repl_entry,
+    or FUZZ_REPL_BIN=path): the test store's snapshot in small entries, the
+    same keys deleted, damaged copies, a local meta key, an empty entry."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([os.environ.get("FUZZ_REPL_BIN", "tests/fuzz/fuzz_repl_entry")],
+                       check=True, env=dict(os.environ, FUZZ_REPL_WRITE_SEEDS=d),
+                       stdout=subprocess.DEVNULL)
+        seeds = {}
+        for n in sorted(os.listdir(d)):
+            with open(os.path.join(d, n), "rb") as f:
+                seeds[n] = f.read()
+        return seeds
+
+
 def tsig_seeds():
     """Messages signed by dnspython (an implementation independent of ours)
     with fuzz_tsig.c's keys at its fixed clock, and the error shapes."""
@@ -366,8 +381,42 @@ def update_seeds():
     return seeds
 
 
+def etcd_watch_seeds():
+    # what etcd 3.4.23's gateway sends on /v3/watch (captured with curl): one
+    # JSON object a line; the first byte of a seed picks the chunking
+    hdr = '"header":{"cluster_id":"324952591200643719","member_id":"3319814642761637952",' \
+          '"revision":"%s","raft_term":"2"}'
+    created = '{"result":{%s,"created":true}}\n' % (hdr % "9")
+    events = ('{"result":{%s,"events":[{"kv":{"key":"dzE=","create_revision":"6",'
+              '"mod_revision":"6","version":"1","value":"djE="}},{"kv":{"key":"dzI=",'
+              '"create_revision":"7","mod_revision":"7","version":"1","value":"djI="}},'
+              '{"type":"DELETE","kv":{"key":"dzE=","mod_revision":"9"}}]}}\n') % (hdr % "9")
+    progress = '{"result":{%s}}\n' % (hdr % "10")
+    lease = ('{"result":{%s,"events":[{"kv":{"key":"AP8=","create_revision":"11",'
+             '"mod_revision":"11","version":"1","lease":"2324035875188912143"}}]}}\n') % (hdr % "11")
+    stop = ('{"result":{%s,"events":[{"kv":{"key":"IXN0b3A=","mod_revision":"12",'
+            '"value":"eA=="}},{"kv":{"key":"YWZ0ZXI=","mod_revision":"13"}}]}}\n') % (hdr % "13")
+    return {
+        "stream": "\x05" + created + events + progress,
+        "stream-crlf": "\x11" + (created + events + progress).replace("\n", "\r\n"),
+        "binary-lease": "\x03" + created + lease,
+        "callback-ends": "\x07" + created + stop + progress,
+        "compacted": "\x01" + created.replace('"created":true',
+                                             '"canceled":true,"compact_revision":"7"'),
+        "canceled": '\x09{"result":{"canceled":true,"cancel_reason":"no range"}}\n',
+        "stream-error": '\x0b{"error":"invalid character","message":"invalid character",'
+                        '"code":2}\n',
+        "grpc-error": '\x0d{"error":{"grpc_code":14,"http_code":503,"message":"no leader"}}\n',
+        "truncated": "\x0f" + created + events[:80],
+        "bad-base64": '\x13{"result":{"events":[{"kv":{"key":"d=E="}}]}}\n',
+        "int-numbers": '\x15{"result":{"header":{"revision":5},"events":[{"type":1,'
+                       '"kv":{"key":"YQ==","mod_revision":5}}]}}\n',
+    }
+
+
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
-           "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds, "update": update_seeds}
+           "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds, "update": update_seeds,
+           "repl_entry": repl_entry_seeds, "etcd_watch": etcd_watch_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):

@@ -77,6 +77,7 @@ static void h_unlock(void *ctx)
     node_t *n = ctx;
     n->unlocks++;
     n->nested |= !n->locked;
+    n->nested |= n->s->cap != NULL; /* the capture ends before the txn, so before this */
     n->locked = false;
 }
 
