@@ -5,6 +5,9 @@
  * before newAccount), error classification, and the account operations
  * dnsctl asks for (key rollover, deactivation). Called by the worker's own
  * files (order_int.h); blocking HTTP bounded by acme-http-timeout.
+ * In cluster mode one node at a time registers an account or carries out
+ * an operation on it (task lock "account/<hash of the directory URL>"), and
+ * every node adopts the key another node stored.
  */
 #include "acme/order.h"
 #include "acme/order_int.h"
@@ -103,6 +106,57 @@ static int account_save(acme_worker_t *w, const char *dir, EVP_PKEY *key, const 
     return err;
 }
 
+static int ca_account(acme_worker_t *w, const char *dir, const char *dbkey, ca_t *ca,
+                      step_t *st);
+
+/* cluster: the task lock of the account at @p dir, "account/<sha256 of the URL>" */
+static void account_lock_name(const char *dir, char *buf, size_t cap)
+{
+    char *h = acme_sha256_b64url(dir);
+    snprintf(buf, cap, "account/%s", h ? h : "");
+    free(h);
+}
+
+/*
+ * Cluster: another node may have made, rolled over or deactivated the
+ * account since this client loaded it: take the stored key when it is not
+ * the one in use. @return 0, or an error reading the store.
+ */
+static int account_refresh(acme_worker_t *w, ca_t *ca, const char *dbkey)
+{
+    MDB_txn *txn;
+    json_t *acct = NULL;
+    if (acme_db_read_begin(w->s, &txn) != 0) {
+        return 0;
+    }
+    int e = acme_db_get(w->s, txn, dbkey, &acct);
+    acme_db_read_end(w->s, txn);
+    if (e && e != DNSD_ENOTFOUND) {
+        return e;
+    }
+    EVP_PKEY *key = NULL;
+    char *mine = acme_jwk_thumbprint(ca->key), *theirs = NULL;
+    if (acct && acme_key_from_pem(acme_js(acct, "key"), &key) == 0) {
+        theirs = acme_jwk_thumbprint(key);
+    }
+    if (!theirs || !mine || strcmp(theirs, mine) != 0) {
+        /* gone (deactivated elsewhere): made again below; else adopted */
+        EVP_PKEY_free(ca->key);
+        ca->key = theirs ? key : NULL;
+        key = NULL;
+        acme_client_set_account(ca->c, ca->key, ca->key ? acme_js(acct, "kid") : NULL);
+        log_info("acme: %s: account key changed on another node: %s", ca->dir,
+                 ca->key ? "adopted" : "dropped");
+    } else if (!ca->c->kid && *acme_js(acct, "kid")) {
+        acme_client_set_account(ca->c, ca->key, acme_js(acct, "kid")); /* registered elsewhere */
+    }
+    EVP_PKEY_free(key);
+    free(mine);
+    free(theirs);
+    json_decref(acct);
+    return 0;
+}
+
 /*
  * The client for directory @p dir with a registered account: the key comes
  * from the store (made and saved first if there is none, so a crash cannot
@@ -137,9 +191,47 @@ int ord_ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st)
     if (acme_client_directory(ca->c) != 0) {
         return ord_client_failure(st, ca->c, "directory");
     }
+    char dbkey[1200], lname[128];
+    snprintf(dbkey, sizeof(dbkey), ACME_DB_ACCOUNT "%s", dir);
+    bool locked = false; /* cluster: the account lock taken here, released below */
+    if (w->zc && ca->key && account_refresh(w, ca, dbkey) != 0) {
+        snprintf(st->err, sizeof(st->err), "cannot read the account record for %s", dir);
+        return STEP_TRANSIENT;
+    }
+    if (w->zc && (!ca->key || !ca->c->kid)) {
+        /* one node makes and registers the account; the others wait for it */
+        account_lock_name(dir, lname, sizeof(lname));
+        bool held = json_object_get(w->locks, lname) != NULL;
+        if (ord_cluster_lock(w, lname, dir) != 0) {
+            snprintf(st->err, sizeof(st->err), "another cluster node registers the account at %s",
+                     dir);
+            if (st->state) {
+                set_int(st->state, "next_try", acme_worker_now(w) + 2);
+                return STEP_WAIT;
+            }
+            return STEP_TRANSIENT;
+        }
+        locked = !held;
+        if (ca->key && account_refresh(w, ca, dbkey) != 0) {
+            ord_cluster_unlock(w, lname, dir);
+            snprintf(st->err, sizeof(st->err), "cannot read the account record for %s", dir);
+            return STEP_TRANSIENT;
+        }
+    }
+    int rc = ca_account(w, dir, dbkey, ca, st);
+    if (locked) {
+        ord_cluster_unlock(w, lname, dir);
+    }
+    if (rc == STEP_NEXT) {
+        *out = ca;
+    }
+    return rc;
+}
+
+/* ord_ca_ready's second half: the account's key and registration */
+static int ca_account(acme_worker_t *w, const char *dir, const char *dbkey, ca_t *ca, step_t *st)
+{
     if (!ca->key) {
-        char dbkey[1200];
-        snprintf(dbkey, sizeof(dbkey), ACME_DB_ACCOUNT "%s", dir);
         MDB_txn *txn;
         json_t *acct = NULL;
         if (acme_db_read_begin(w->s, &txn) == 0) {
@@ -195,7 +287,6 @@ int ord_ca_ready(acme_worker_t *w, const char *dir, ca_t **out, step_t *st)
         }
         log_info("acme: account %s at %s", ca->c->kid, dir);
     }
-    *out = ca;
     return STEP_NEXT;
 }
 
@@ -378,6 +469,18 @@ time_t ord_accounts_run(acme_worker_t *w)
     json_t *d;
     json_array_foreach(pending, i, d)
     {
+        char lname[128];
+        if (w->zc) {
+            /* one node carries out what dnsctl asked of the account */
+            account_lock_name(json_string_value(d), lname, sizeof(lname));
+            if (ord_cluster_lock(w, lname, json_string_value(d)) != 0) {
+                time_t t = acme_worker_now(w) + 2;
+                if (!next || t < next) {
+                    next = t;
+                }
+                continue;
+            }
+        }
         for (int k = 0; k < 2; k++) { /* rollover, then deactivation if both */
             char key[1200];
             snprintf(key, sizeof(key), ACME_DB_ACCOUNT "%s", json_string_value(d));
@@ -399,6 +502,9 @@ time_t ord_accounts_run(acme_worker_t *w)
                 }
                 break;
             }
+        }
+        if (w->zc) {
+            ord_cluster_unlock(w, lname, json_string_value(d));
         }
     }
     json_decref(pending);

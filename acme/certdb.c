@@ -6,6 +6,7 @@
 #include "acme/certdb.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "zones/base/err.h"
@@ -126,4 +127,45 @@ const char *acme_js(json_t *o, const char *k)
 long long acme_ji(json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static int sites_cb(const char *key, json_t *v, void *arg)
+{
+    (void)key;
+    json_array_append(arg, v);
+    return 0;
+}
+
+json_t *acme_db_sites(zs_store_t *s, MDB_txn *txn, const char *id)
+{
+    char prefix[ACME_CERT_ID_MAX + 16];
+    json_t *a = json_array();
+    snprintf(prefix, sizeof(prefix), ACME_DB_DEPLOY "%s:", id);
+    acme_db_foreach(s, txn, prefix, sites_cb, a);
+    return a;
+}
+
+static int site_keys_cb(const char *key, json_t *v, void *arg)
+{
+    (void)v;
+    json_array_append_new(arg, json_string(key));
+    return 0;
+}
+
+int acme_db_sites_del(zs_store_t *s, MDB_txn *txn, const char *id)
+{
+    char prefix[ACME_CERT_ID_MAX + 16];
+    json_t *keys = json_array();
+    snprintf(prefix, sizeof(prefix), ACME_DB_DEPLOY "%s:", id);
+    int err = acme_db_foreach(s, txn, prefix, site_keys_cb, keys);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        if (!err) {
+            err = acme_db_del(s, txn, json_string_value(k));
+        }
+    }
+    json_decref(keys);
+    return err;
 }

@@ -25,6 +25,12 @@
  *              outcome, at}]
  *   "account:<directory URL>" -> {"key": PEM, "kid": URL, "contact": [..],
  *              "created": time}
+ *   "deploy:<id>:<node>" -> cluster mode only, written by that node's dnsd:
+ *              what it deployed of certificate <id> on its site {node,
+ *              serial, at, ok, hook, error, probe_at, health {checked,
+ *              healthy, lbs_ok, lbs [{lb, serial, ok, error}]} (shards)}
+ *   "ca:<directory URL>" -> cluster mode only: {"backoff_until": time,
+ *              "error": text}: no new order at that CA before then, on any node
  *
  * Each side replaces only its own half inside one write transaction
  * (acme_db_put_half), so dnsctl's requests and dnsd's progress never
@@ -44,6 +50,8 @@
 
 #define ACME_DB_CERT    "cert:"
 #define ACME_DB_ACCOUNT "account:"
+#define ACME_DB_DEPLOY  "deploy:"
+#define ACME_DB_CA      "ca:"
 #define ACME_CERT_ID_MAX 255
 
 /** Get the value at @p key. @return 0 and a new reference, DNSD_ENOTFOUND or DNSD_ESTORE. */
@@ -71,6 +79,14 @@ int acme_db_foreach(zs_store_t *s, MDB_txn *txn, const char *prefix, acme_db_cb 
  */
 int acme_db_read_begin(zs_store_t *s, MDB_txn **out);
 void acme_db_read_end(zs_store_t *s, MDB_txn *txn);
+
+/**
+ * Every "deploy:<id>:<node>" record of certificate @p id, as a new JSON
+ * array (empty when none: standalone, or nothing deployed yet).
+ */
+json_t *acme_db_sites(zs_store_t *s, MDB_txn *txn, const char *id);
+/** Delete every "deploy:<id>:<node>" record of certificate @p id (with the certificate). */
+int acme_db_sites_del(zs_store_t *s, MDB_txn *txn, const char *id);
 
 /** Is @p id a valid certificate id (1..255 of [A-Za-z0-9._-], not starting with '.')? */
 bool acme_cert_id_ok(const char *id);

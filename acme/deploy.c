@@ -6,7 +6,10 @@
  * in the certificate's state (state.deploy) and a deployment cut short by
  * shutdown left pending for the next start. Called by worker.c after the
  * step's commit; hooks are processes (hook.c), bounded by deploy-timeout.
- * Never writes a private key anywhere but 0600 files.
+ * In cluster mode every node deploys on its own site whatever the cluster
+ * issued (ord_deploy_sites) and records its outcome and its load balancer
+ * probes under "deploy:<id>:<node>". Never writes a private key anywhere
+ * but 0600 files.
  */
 #include "acme/order.h"
 #include "acme/order_int.h"
@@ -254,13 +257,12 @@ static int state_save(acme_worker_t *w, step_t *st)
 }
 
 /*
- * After the commit that stored a new certificate (state.deploy.pending set
- * in it): PEM files and the deploy hook, the shard's bundle, crt-list and
- * region hook. The outcome goes to state.deploy (`cert show`, `shard
- * status`); a deployment cut short by shutdown stays pending and runs again
- * at the next start.
+ * Files and hooks for the certificate in st->state: the shard's bundle,
+ * crt-list and region hook when st->shard_deploy, the PEM files and the
+ * deploy hook when st->issued. @return the outcome {pending 0, at, ok,
+ * hook, error, serial}, or NULL when shutdown cut it short (still to do).
  */
-void ord_deploy(acme_worker_t *w, step_t *st, time_t now)
+static json_t *deploy_run(acme_worker_t *w, step_t *st, time_t now)
 {
     acme_hook_result_t hr;
     memset(&hr, 0, sizeof(hr));
@@ -296,16 +298,156 @@ void ord_deploy(acme_worker_t *w, step_t *st, time_t now)
         }
     }
     if (stopped) {
-        return; /* still pending in the store: the next start deploys */
+        return NULL;
     }
     bool ok = !err[0] && hooks_ok;
-    json_object_set_new(st->state, "deploy",
-                        json_pack("{s:b, s:I, s:b, s:s, s:s, s:s}", "pending", 0, "at",
-                                  (json_int_t)now, "ok", ok, "hook", hook, "error", err,
-                                  "serial", acme_js(json_object_get(st->state, "cert"),
-                                                    "serial")));
+    return json_pack("{s:b, s:I, s:b, s:s, s:s, s:s}", "pending", 0, "at", (json_int_t)now, "ok",
+                     ok, "hook", hook, "error", err, "serial",
+                     acme_js(json_object_get(st->state, "cert"), "serial"));
+}
+
+/*
+ * After the commit that stored a new certificate (state.deploy.pending set
+ * in it): PEM files and the deploy hook, the shard's bundle, crt-list and
+ * region hook. The outcome goes to state.deploy (`cert show`, `shard
+ * status`); a deployment cut short by shutdown stays pending and runs again
+ * at the next start. Standalone only.
+ */
+void ord_deploy(acme_worker_t *w, step_t *st, time_t now)
+{
+    json_t *out = deploy_run(w, st, now);
+    if (!out) {
+        return; /* still pending in the store: the next start deploys */
+    }
+    json_object_set_new(st->state, "deploy", out);
     int e = state_save(w, st);
     if (e) {
         log_err("acme: %s: cannot save the deployment's outcome: %s", st->id, dnsd_strerror(e));
     }
+}
+
+/* ---- cluster mode: every node deploys and probes on its own site ---- */
+
+typedef struct sites {
+    acme_worker_t *w;
+    time_t now;
+    json_t *todo; /* [[id, record], ...] */
+} sites_t;
+
+static int sites_cb(const char *key, json_t *v, void *arg)
+{
+    sites_t *sc = arg;
+    json_t *req = json_object_get(v, "req"), *state = json_object_get(v, "state");
+    json_t *cert = json_object_get(state, "cert");
+    if (!req || !cert || strcmp(acme_js(state, "status"), "revoked") == 0) {
+        return 0;
+    }
+    json_array_append_new(sc->todo, json_pack("[s, O]", key + strlen(ACME_DB_CERT), v));
+    return 0;
+}
+
+/* this node's record of certificate @p id ("deploy:<id>:<node>"), or NULL */
+static json_t *site_get(acme_worker_t *w, const char *key)
+{
+    MDB_txn *txn;
+    json_t *v = NULL;
+    if (acme_db_read_begin(w->s, &txn) == 0) {
+        if (acme_db_get(w->s, txn, key, &v) != 0) {
+            v = NULL;
+        }
+        acme_db_read_end(w->s, txn);
+    }
+    return v;
+}
+
+static int site_put(acme_worker_t *w, const char *key, json_t *v)
+{
+    zw_t zw;
+    int err = zw_begin(w->s, &zw);
+    if (err) {
+        return err;
+    }
+    err = acme_db_put(w->s, zw.txn, key, v);
+    return err ? (zw_abort(&zw), err) : zw_commit(&zw, NULL);
+}
+
+/* one certificate on this node: deploy when new here, probe when due; @return next probe */
+static time_t site_run(acme_worker_t *w, const char *id, json_t *rec, time_t now)
+{
+    json_t *req = json_object_get(rec, "req"), *state = json_object_get(rec, "state");
+    json_t *sh = acme_shard_of(req);
+    const char *serial = acme_js(json_object_get(state, "cert"), "serial");
+    if (!w->cfg.cert_dir[0] && !sh) {
+        return 0; /* nothing to deploy here (as standalone: no cert-dir, no shard) */
+    }
+    char key[ACME_CERT_ID_MAX + ZC_NODE_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_DEPLOY "%s:%s", id, zc_node(w->zc));
+    json_t *cur = site_get(w, key);
+    bool deploy = strcmp(acme_js(cur, "serial"), serial) != 0;
+    bool probe = sh && (deploy || (acme_ji(cur, "probe_at") && acme_ji(cur, "probe_at") <= now));
+    if (!deploy && !probe) {
+        time_t t = sh ? (time_t)acme_ji(cur, "probe_at") : 0;
+        json_decref(cur);
+        return t;
+    }
+    json_t *rec2 = cur ? json_deep_copy(cur) : json_object();
+    json_decref(cur);
+    if (deploy) {
+        step_t st = {0};
+        st.id = id;
+        st.req = req;
+        st.state = state;
+        st.issued = true;
+        st.shard_deploy = sh != NULL;
+        log_info("acme: %s: deploying serial %s on node %s", id, serial, zc_node(w->zc));
+        json_t *out = deploy_run(w, &st, now);
+        if (!out) {
+            json_decref(rec2);
+            return 0; /* shutdown: deployed at the next start */
+        }
+        json_object_update(rec2, out);
+        json_object_del(rec2, "pending");
+        json_decref(out);
+    }
+    set_str(rec2, "node", zc_node(w->zc));
+    if (probe && !(w->stop && *w->stop)) {
+        json_t *h = shard_probe_health(w, id, req, state, json_object_get(rec2, "health"), now);
+        json_object_set_new(rec2, "health", h);
+        set_int(rec2, "probe_at", now + w->cfg.shard_probe_interval_s);
+    }
+    int e = site_put(w, key, rec2);
+    if (e) {
+        log_err("acme: %s: cannot save node %s's deployment: %s", id, zc_node(w->zc),
+                dnsd_strerror(e));
+    }
+    time_t t = sh ? (time_t)acme_ji(rec2, "probe_at") : 0;
+    json_decref(rec2);
+    return e ? now + ord_backoff_s(w, 1, -1) : t;
+}
+
+time_t ord_deploy_sites(acme_worker_t *w, time_t now)
+{
+    sites_t sc = {w, now, json_array()};
+    MDB_txn *txn;
+    if (acme_db_read_begin(w->s, &txn) != 0) {
+        json_decref(sc.todo);
+        return now + 1;
+    }
+    acme_db_foreach(w->s, txn, ACME_DB_CERT, sites_cb, &sc);
+    acme_db_read_end(w->s, txn);
+    time_t next = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(sc.todo, i, x)
+    {
+        if (w->stop && *w->stop) {
+            break;
+        }
+        time_t t = site_run(w, json_string_value(json_array_get(x, 0)), json_array_get(x, 1), now);
+        if (t && (!next || t < next)) {
+            next = t;
+        }
+    }
+    json_decref(sc.todo);
+    return next;
 }

@@ -385,6 +385,37 @@ static int step_check(acme_worker_t *w, step_t *st)
         return STEP_WAIT;
     }
     json_t *chs = json_object_get(o, "challenges");
+    if (w->zc) {
+        /* Cluster: every live node must hold the TXT records before the CA
+         * looks. This store's applied position covers the entry that wrote
+         * them (they are in the state just read), whichever node wrote it
+         * -- also after a failover, when this node did not propose it. */
+        uint64_t seq = zc_applied(w->zc);
+        long left_s = published + w->cfg.propagation_timeout_s - now;
+        long tmo_ms = (w->cfg.http_timeout_s > 0 ? w->cfg.http_timeout_s : 1) * 1000L;
+        if (left_s * 1000L < tmo_ms) {
+            tmo_ms = left_s > 0 ? left_s * 1000L : 1000L;
+        }
+        diag_t d = {0};
+        int e = zc_wait_applied(w->zc, seq, tmo_ms, &d);
+        if (e) {
+            const char *why = d.text[0] ? d.text : dnsd_strerror(e);
+            if (now + tmo_ms / 1000 - published >= w->cfg.propagation_timeout_s) {
+                snprintf(st->err, sizeof(st->err), "challenge records not applied by every "
+                         "cluster node after %lds: %s", w->cfg.propagation_timeout_s, why);
+                return STEP_FAIL;
+            }
+            log_info("acme: %s: waiting for every cluster node to apply seq %llu: %s", st->id,
+                     (unsigned long long)seq, why);
+            set_int(st->state, "next_try", acme_worker_now(w) + 1);
+            return STEP_WAIT;
+        }
+        if (!acme_ji(o, "applied_everywhere")) {
+            log_info("acme: %s: every live cluster node applied seq %llu (challenge TXT records)",
+                     st->id, (unsigned long long)seq);
+            set_int(o, "applied_everywhere", (long long)seq);
+        }
+    }
     struct sockaddr_storage targets[ACME_SELF_MAX + 32];
     bool is_self[ACME_SELF_MAX + 32];
     int nt = 0;
@@ -859,8 +890,9 @@ static int step_download(acme_worker_t *w, step_t *st)
     set_str(st->state, "last_error", "");
     set_int(st->state, "next_try", 0);
     st->issued = true;
-    if (w->cfg.cert_dir[0] || acme_shard_of(st->req)) {
-        /* cleared once the files are written and the hooks ran */
+    if (!w->zc && (w->cfg.cert_dir[0] || acme_shard_of(st->req))) {
+        /* cleared once the files are written and the hooks ran (a cluster
+         * node records its own deployments: ord_deploy_sites) */
         json_object_set_new(st->state, "deploy", json_pack("{s:b}", "pending", 1));
     }
     w->st.issued++;

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "acme/jws.h"
+#include "zones/cluster.h"
 #include "zones/store.h"
 
 #define ACME_SELF_MAX 16
@@ -76,6 +77,30 @@ void acme_cfg_defaults(acme_cfg_t *c);
 /** A worker on store @p s with settings @p cfg (copied). */
 acme_worker_t *acme_worker_new(zs_store_t *s, const acme_cfg_t *cfg);
 void acme_worker_free(acme_worker_t *w);
+
+/**
+ * Cluster mode (zones/cluster.h; NULL, the default: standalone). The store
+ * is then one replica of the cluster's state, so the worker:
+ *  - takes task lock "order/<cert id>" (zc_try_lock) before any step of a
+ *    certificate (new order, renewal, resume, revocation, ARI, TLSA
+ *    retirement) and skips certificates another node holds; keeps it while
+ *    an order is in flight, releases it when the order ends or backs off;
+ *    after taking it, catches the store up with the log (an empty write
+ *    txn) before reading the state, so it resumes the persisted order
+ *    (same URL) instead of placing a second one;
+ *  - drops a step's result when zc_lease_ok() is false (the lock may have
+ *    moved: the next holder resumes from the stored state);
+ *  - answers a DNS-01 challenge only after zc_wait_applied() saw every live
+ *    node apply the store's position holding the TXT records;
+ *  - keeps a CA's backoff in the store ("ca:<directory>"), so it holds for
+ *    every node;
+ *  - deploys on every node: each node writes the PEM files / shard bundle
+ *    of every issued certificate it has not deployed yet, runs its hooks,
+ *    probes the shard's load balancers and records the outcome under
+ *    "deploy:<cert id>:<node>" (certdb.h).
+ * Call before the first acme_worker_run(); @p zc must outlive the worker.
+ */
+void acme_worker_set_cluster(acme_worker_t *w, zc_t *zc);
 
 /** Replace the settings (the bound addresses in self[] are kept); CA clients are made anew. */
 void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg);

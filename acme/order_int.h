@@ -32,6 +32,8 @@ struct acme_worker {
     acme_stats_t st;
     int inflight; /* orders in flight, counted per scan */
     volatile int *stop; /* acme_worker_run's stop flag: hooks end early when raised */
+    zc_t *zc;           /* cluster mode, or NULL (standalone) */
+    json_t *locks;      /* cluster: task locks this node holds, {name: true} */
 };
 
 /* what a step decided */
@@ -55,6 +57,9 @@ typedef struct step {
     long retry_after_s; /* from the CA, -1 if none */
     bool reset_account;
     bool ca_forgot;     /* a STEP_FAIL because the CA lost the order or account: not final */
+    json_t *base;       /* cluster: the state the step started from (stale-state check) */
+    time_t ca_backoff;  /* cluster: the CA's backoff to store with the step (0: none) */
+    const char *ca_dir; /* ... for this directory */
     char err[1700];
 } step_t;
 
@@ -67,6 +72,17 @@ static inline void set_int(json_t *o, const char *k, long long v)
 {
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
+
+/* ---- worker.c ---- */
+
+/**
+ * Cluster mode: take task lock @p name for the work on @p what (logs);
+ * @return 0 when this node holds it, the store then caught up with the
+ * cluster's log; 1 when another node holds it or etcd cannot be asked.
+ */
+int ord_cluster_lock(acme_worker_t *w, const char *name, const char *what);
+/** Release it (errors logged: the lock goes with the node lease anyway). */
+void ord_cluster_unlock(acme_worker_t *w, const char *name, const char *what);
 
 /* ---- account.c ---- */
 
@@ -129,11 +145,27 @@ int ord_run_command(acme_worker_t *w, const char *id, const char *cmd, const cha
  */
 void ord_deploy(acme_worker_t *w, step_t *st, time_t now);
 
+/**
+ * Cluster mode: deploy on this node every issued certificate it has not
+ * deployed yet (files, hooks) and probe the shards' load balancers when
+ * due; the outcome under "deploy:<id>:<node>". @return the next probe
+ * time (0: none).
+ */
+time_t ord_deploy_sites(acme_worker_t *w, time_t now);
+
 /* ---- shard_run.c: the worker's side of shards ---- */
 
 EVP_PKEY *shard_order_key(step_t *st, acme_keytype_t kt);
 int shard_issued(acme_worker_t *w, step_t *st, EVP_PKEY *key, const char *serial);
 time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state);
 int shard_maintain(acme_worker_t *w, step_t *st, time_t now);
+/**
+ * Probe the load balancers of shard certificate @p id (@p req, @p state)
+ * from this node: @return the health object {checked, healthy, lbs_ok,
+ * lbs [{lb, serial, ok, error}]}; @p prev (the last one, or NULL) only
+ * decides what is logged.
+ */
+json_t *shard_probe_health(acme_worker_t *w, const char *id, json_t *req, json_t *state,
+                           json_t *prev, time_t now);
 
 #endif

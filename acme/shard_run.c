@@ -5,8 +5,8 @@
  * shard's issuance leaves (TLSA set, next key, retirement of the previous
  * key), when a shard is due (retirement, probes) and its maintenance: TLSA
  * retirement and TLS probes of its load balancers, run concurrently with a
- * bounded total time. Called by the worker's own files (order_int.h); uses
- * shard.h below it.
+ * bounded total time (in cluster mode every node probes, see deploy.c).
+ * Called by the worker's own files (order_int.h); uses shard.h below it.
  */
 #include "acme/order.h"
 #include "acme/order_int.h"
@@ -102,7 +102,8 @@ time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state)
     if (!acme_shard_of(req) || !ss) {
         return 0;
     }
-    time_t due = (time_t)acme_ji(ss, "probe_at");
+    /* in a cluster every node probes from its own site (ord_deploy_sites) */
+    time_t due = w->zc ? 0 : (time_t)acme_ji(ss, "probe_at");
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(ss, "retire"), i, r)
@@ -112,26 +113,25 @@ time_t shard_due(const acme_worker_t *w, json_t *req, json_t *state)
             due = at;
         }
     }
-    (void)w;
     return due;
 }
 
-/* probe every load balancer of the shard; health into state.shard.health */
-static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
+json_t *shard_probe_health(acme_worker_t *w, const char *id, json_t *req, json_t *state,
+                           json_t *prev, time_t now)
 {
-    json_t *sh = acme_shard_of(st->req), *ss = json_object_get(st->state, "shard");
-    const char *want = acme_js(json_object_get(st->state, "cert"), "serial");
+    json_t *sh = acme_shard_of(req);
+    const char *want = acme_js(json_object_get(state, "cert"), "serial");
     const char *sni = NULL;
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(st->req, "names"), i, x)
+    json_array_foreach(json_object_get(req, "names"), i, x)
     {
         if (!sni && json_string_value(x)[0] != '*') {
             sni = json_string_value(x);
         }
     }
     if (!sni) {
-        sni = json_string_value(json_array_get(json_object_get(st->req, "names"), 0)) + 2;
+        sni = json_string_value(json_array_get(json_object_get(req, "names"), 0)) + 2;
     }
     json_t *lbs = json_array();
     bool all = true;
@@ -171,33 +171,41 @@ static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
         /* log a change of verdict, not every failing probe */
         bool was_ok = true;
         size_t k;
-        json_t *prev;
-        json_array_foreach(json_object_get(json_object_get(ss, "health"), "lbs"), k, prev)
+        json_t *p;
+        json_array_foreach(json_object_get(prev, "lbs"), k, p)
         {
-            if (strcmp(acme_js(prev, "lb"), json_string_value(x)) == 0) {
-                was_ok = json_is_true(json_object_get(prev, "ok")) &&
-                         strcmp(acme_js(prev, "serial"), serial) == 0;
+            if (strcmp(acme_js(p, "lb"), json_string_value(x)) == 0) {
+                was_ok = json_is_true(json_object_get(p, "ok")) &&
+                         strcmp(acme_js(p, "serial"), serial) == 0;
             }
         }
         if (!ok && was_ok) {
-            log_warn("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
+            log_warn("acme: %s: load balancer %s: %s", id, json_string_value(x), why);
         } else if (!ok) {
-            log_debug("acme: %s: load balancer %s: %s", st->id, json_string_value(x), why);
+            log_debug("acme: %s: load balancer %s: %s", id, json_string_value(x), why);
         } else if (!was_ok) {
-            log_info("acme: %s: load balancer %s presents serial %s", st->id,
-                     json_string_value(x), serial);
+            log_info("acme: %s: load balancer %s presents serial %s", id, json_string_value(x),
+                     serial);
         }
     }
-    json_t *cert = json_object_get(st->state, "cert");
+    json_t *cert = json_object_get(state, "cert");
     long long left = acme_ji(cert, "not_after") - (long long)now;
     bool fresh = cert && left > (long long)w->cfg.shard_alert_s;
-    json_object_set_new(ss, "health",
-                        json_pack("{s:I, s:b, s:b, s:o}", "checked", (json_int_t)now, "healthy",
-                                  all && fresh, "lbs_ok", all, "lbs", lbs));
     if (!fresh && cert) {
-        log_warn("acme: %s: certificate expires in %lld s (alert threshold %ld s)", st->id, left,
+        log_warn("acme: %s: certificate expires in %lld s (alert threshold %ld s)", id, left,
                  w->cfg.shard_alert_s);
     }
+    return json_pack("{s:I, s:b, s:b, s:o}", "checked", (json_int_t)now, "healthy", all && fresh,
+                     "lbs_ok", all, "lbs", lbs);
+}
+
+/* probe every load balancer of the shard; health into state.shard.health */
+static void shard_probe(acme_worker_t *w, step_t *st, time_t now)
+{
+    json_t *ss = json_object_get(st->state, "shard");
+    json_object_set_new(ss, "health",
+                        shard_probe_health(w, st->id, st->req, st->state,
+                                           json_object_get(ss, "health"), now));
     set_int(ss, "probe_at", now + w->cfg.shard_probe_interval_s);
 }
 
@@ -227,7 +235,7 @@ int shard_maintain(acme_worker_t *w, step_t *st, time_t now)
     if (changed) {
         st->shard_rewrite = true;
     }
-    if (acme_ji(ss, "probe_at") && acme_ji(ss, "probe_at") <= now) {
+    if (!w->zc && acme_ji(ss, "probe_at") && acme_ji(ss, "probe_at") <= now) {
         shard_probe(w, st, now);
     }
     return STEP_NEXT;

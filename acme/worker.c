@@ -7,6 +7,12 @@
  * steps it runs, each bounded by acme-http-timeout or deploy-timeout.
  * The steps themselves are in order.c, accounts in account.c, timing in
  * schedule.c, files and hooks in deploy.c, shards in shard_run.c.
+ *
+ * In cluster mode (acme_worker_set_cluster) a certificate is stepped only
+ * under its task lock "order/<id>" (see order.h), the store is caught up
+ * with the cluster's log when the lock is taken, and a step's result is
+ * written only while the node lease holds and the state is still the one
+ * the step began from.
  */
 #include "acme/order.h"
 #include "acme/order_int.h"
@@ -40,12 +46,99 @@ void acme_cfg_defaults(acme_cfg_t *c)
     c->shard_probe_interval_s = 300;
 }
 
+/* a cert id not holding its lock yet asks again after this (the holder's
+ * lease, when it dies, lasts a lease TTL) */
+#define ACME_LOCK_RETRY_S 2
+
 acme_worker_t *acme_worker_new(zs_store_t *s, const acme_cfg_t *cfg)
 {
     acme_worker_t *w = xcalloc(1, sizeof(*w));
     w->cfg = *cfg;
     w->s = s;
+    w->locks = json_object();
     return w;
+}
+
+void acme_worker_set_cluster(acme_worker_t *w, zc_t *zc)
+{
+    w->zc = zc;
+}
+
+/*
+ * Cluster: take task lock @p name ("order/<id>", "account/<hash>") for the
+ * work on @p what. @return 0 when this node holds it, 1 when another node
+ * does (or etcd cannot be asked): skip it this round. The store is caught
+ * up with the cluster's log before 0 is returned.
+ */
+int ord_cluster_lock(acme_worker_t *w, const char *name, const char *what)
+{
+    char holder[ZC_NODE_MAX + 1] = "";
+    bool mine = false;
+    diag_t d = {0};
+    int err = zc_try_lock(w->zc, name, &mine, holder, sizeof(holder), &d);
+    if (err) {
+        log_warn("acme: %s: cannot take the cluster lock %s: %s", what, name,
+                 d.text[0] ? d.text : dnsd_strerror(err));
+        return 1;
+    }
+    if (!mine) {
+        json_object_del(w->locks, name);
+        log_debug("acme: %s: node %s holds %s: skipped here", what, holder, name);
+        return 1;
+    }
+    /*
+     * The previous holder's last writes (it may have died holding the lock,
+     * or this node's own lease may have lapsed meanwhile) may not be applied
+     * here yet. An empty write transaction takes the cluster's write lock
+     * and applies every entry committed before it, so the state read next
+     * is the newest: the order in flight is resumed, never placed twice.
+     * A few etcd requests per step, and an order has a handful of steps.
+     */
+    zw_t zw;
+    if ((err = zw_begin(w->s, &zw)) == 0) {
+        err = zw_commit(&zw, &d);
+    }
+    if (err) {
+        log_warn("acme: %s: cannot catch up with the cluster's log: %s", what,
+                 d.text[0] ? d.text : dnsd_strerror(err));
+        json_object_del(w->locks, name);
+        zc_unlock(w->zc, name, NULL);
+        return 1;
+    }
+    if (!json_object_get(w->locks, name)) {
+        json_object_set_new(w->locks, name, json_true());
+        log_info("acme: %s: cluster lock %s taken by node %s", what, name, zc_node(w->zc));
+    }
+    return 0;
+}
+
+void ord_cluster_unlock(acme_worker_t *w, const char *name, const char *what)
+{
+    diag_t d = {0};
+    json_object_del(w->locks, name);
+    int err = zc_unlock(w->zc, name, &d);
+    if (err) {
+        /* it goes with the node's lease anyway */
+        log_warn("acme: %s: cannot release the cluster lock %s: %s", what, name,
+                 d.text[0] ? d.text : dnsd_strerror(err));
+    } else {
+        log_debug("acme: %s: cluster lock %s released", what, name);
+    }
+}
+
+/* certificate @p id's lock: "order/<id>" */
+static int cluster_lock(acme_worker_t *w, const char *id)
+{
+    char name[ACME_CERT_ID_MAX + 16];
+    snprintf(name, sizeof(name), "order/%s", id);
+    return ord_cluster_lock(w, name, id);
+}
+
+static void cluster_unlock(acme_worker_t *w, const char *id)
+{
+    char name[ACME_CERT_ID_MAX + 16];
+    snprintf(name, sizeof(name), "order/%s", id);
+    ord_cluster_unlock(w, name, id);
 }
 
 void acme_worker_free(acme_worker_t *w)
@@ -58,6 +151,7 @@ void acme_worker_free(acme_worker_t *w)
         EVP_PKEY_free(w->cas[i].key);
         free(w->cas[i].dir);
     }
+    json_decref(w->locks);
     free(w);
 }
 
@@ -91,15 +185,46 @@ void acme_worker_stats(const acme_worker_t *w, acme_stats_t *out)
     }
 }
 
-/* until when the CA at @p dir is backing off (0: it is not) */
+/* until when the CA at @p dir is backing off (0: it is not); in cluster
+ * mode also what any node stored ("ca:<dir>") */
 static time_t ca_backoff(const acme_worker_t *w, const char *dir)
 {
+    time_t t = 0;
     for (int i = 0; i < w->ncas; i++) {
         if (strcmp(w->cas[i].dir, dir) == 0) {
-            return w->cas[i].backoff_until;
+            t = w->cas[i].backoff_until;
         }
     }
-    return 0;
+    MDB_txn *txn;
+    if (w->zc && acme_db_read_begin(w->s, &txn) == 0) {
+        char key[1200];
+        json_t *v = NULL;
+        snprintf(key, sizeof(key), ACME_DB_CA "%s", dir);
+        if (acme_db_get(w->s, txn, key, &v) == 0 && acme_ji(v, "backoff_until") > (long long)t) {
+            t = (time_t)acme_ji(v, "backoff_until");
+        }
+        json_decref(v);
+        acme_db_read_end(w->s, txn);
+    }
+    return t;
+}
+
+/* cluster: the CA's backoff for every node, in the step's transaction */
+static int ca_backoff_put(acme_worker_t *w, MDB_txn *txn, step_t *st)
+{
+    char key[1200];
+    json_t *v = NULL;
+    snprintf(key, sizeof(key), ACME_DB_CA "%s", st->ca_dir);
+    if (acme_db_get(w->s, txn, key, &v) == 0 && acme_ji(v, "backoff_until") >= st->ca_backoff) {
+        json_decref(v);
+        return 0;
+    }
+    json_decref(v);
+    v = json_pack("{s:I, s:s, s:s}", "backoff_until", (json_int_t)st->ca_backoff, "error",
+                  st->err, "node", zc_node(w->zc));
+    int err = acme_db_put(w->s, txn, key, v);
+    json_decref(v);
+    return err;
 }
 
 /* write the state half and the TXT changes in one transaction */
@@ -118,7 +243,23 @@ static int commit_step(acme_worker_t *w, step_t *st)
         zw_abort(&zw); /* deleted meanwhile (dnsctl cert delete cleans its TXT) */
         return err;
     }
+    if (st->base) {
+        /* cluster: this transaction sees every committed entry; a state
+         * other than the one the step began from means another node moved
+         * the certificate meanwhile (its lock was lost): drop the step */
+        json_t *now_state = json_object_get(cur, "state");
+        if (!json_equal(now_state ? now_state : json_null(), st->base)) {
+            json_decref(cur);
+            zw_abort(&zw);
+            snprintf(st->err, sizeof(st->err), "the state changed on another node meanwhile");
+            return DNSD_ECLUSTER;
+        }
+    }
     json_decref(cur);
+    if (st->ca_backoff && st->ca_dir && (err = ca_backoff_put(w, zw.txn, st)) != 0) {
+        zw_abort(&zw);
+        return err;
+    }
     /* every zone touched is checked and its serial bumped once, by zw_commit() */
     size_t i;
     json_t *op;
@@ -172,6 +313,9 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     st.req = json_object_get(rec, "req");
     json_t *old = json_object_get(rec, "state");
     st.state = old ? json_deep_copy(old) : json_object();
+    if (w->zc) {
+        st.base = old ? json_deep_copy(old) : json_null();
+    }
     st.txt_add = json_array();
     st.txt_del = json_array();
     st.retry_after_s = -1;
@@ -186,6 +330,11 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         /* the request changed (names, key type) while ordering: start over */
         ord_txt_remove_all(&st);
         json_object_del(st.state, "order");
+        rc = STEP_NEXT;
+    } else if (!o && w->zc && ord_deploy_pending(st.state)) {
+        /* a standalone deployment left pending: in a cluster every node
+         * deploys on its own (ord_deploy_sites) */
+        json_object_del(st.state, "deploy");
         rc = STEP_NEXT;
     } else if (!o && ord_deploy_pending(st.state)) {
         /* a deployment cut short (shutdown, crash): do it again now */
@@ -206,8 +355,12 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
         time_t ca_wait = ca_backoff(w, dir);
         if (w->inflight >= w->cfg.max_orders || ca_wait > now) {
             json_decref(st.state);
+            json_decref(st.base);
             json_decref(st.txt_add);
             json_decref(st.txt_del);
+            if (w->zc) {
+                cluster_unlock(w, id);
+            }
             return ca_wait > now ? ca_wait : now + 1;
         }
         w->inflight++;
@@ -247,6 +400,10 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
                 w->cas[i].backoff_until = now + d;
             }
         }
+        if (rc == STEP_TRANSIENT && w->zc && *dir) {
+            st.ca_backoff = now + d; /* stored with the step: every node holds off */
+            st.ca_dir = dir;
+        }
         if (st.reset_account) {
             /* registered again before the next order (ca_ready) */
             for (int i = 0; i < w->ncas; i++) {
@@ -256,18 +413,36 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     } else if (rc == STEP_NEXT) {
         set_int(st.state, "next_try", 0);
     }
-    int err = commit_step(w, &st);
+    int err;
+    if (w->zc && !zc_lease_ok(w->zc)) {
+        /* the node lease lapsed: the lock may be another node's by now */
+        snprintf(st.err, sizeof(st.err), "the cluster lease lapsed");
+        err = DNSD_ECLUSTER;
+    } else {
+        err = commit_step(w, &st);
+    }
     time_t due = 0;
-    if (err) {
+    if (err == DNSD_ECLUSTER && w->zc) {
+        /* nothing written: the lock's next holder (maybe this node again)
+         * resumes from the stored state, the same order at the CA */
+        log_warn("acme: %s: step not saved: %s; resumed from the stored state", id,
+                 st.err[0] ? st.err : dnsd_strerror(err));
+        due = now + ACME_LOCK_RETRY_S;
+    } else if (err) {
         log_err("acme: %s: cannot save progress: %s", id, st.err[0] ? st.err : dnsd_strerror(err));
         due = now + ord_backoff_s(w, 1, -1);
     } else {
-        if (st.shard_deploy || st.issued) {
-            ord_deploy(w, &st, now);
+        if ((st.shard_deploy || st.issued) && !w->zc) {
+            ord_deploy(w, &st, now); /* cluster: ord_deploy_sites, on every node */
         }
         due = ord_due_at(w, st.req, st.state, now);
     }
+    if (w->zc && (err || rc == STEP_TRANSIENT || rc == STEP_FAIL || !ord_order_of(&st))) {
+        /* the order ended, backs off, or none runs: any node may go on */
+        cluster_unlock(w, id);
+    }
     json_decref(st.state);
+    json_decref(st.base);
     json_decref(st.txt_add);
     json_decref(st.txt_del);
     return due;
@@ -277,7 +452,8 @@ typedef struct scan {
     acme_worker_t *w;
     time_t now;
     time_t next;
-    json_t *due; /* ids due now */
+    json_t *due;  /* ids due now */
+    json_t *skip; /* cluster: ids another node steps, not looked at again in this run */
 } scan_t;
 
 static int scan_cb(const char *key, json_t *v, void *arg)
@@ -292,6 +468,9 @@ static int scan_cb(const char *key, json_t *v, void *arg)
         sc->w->inflight++;
     }
     time_t t = ord_due_at(sc->w, req, state ? state : json_null(), sc->now);
+    if (t && t <= sc->now && json_object_get(sc->skip, key + strlen(ACME_DB_CERT))) {
+        return 0; /* in `skipped` already */
+    }
     if (t && t <= sc->now) {
         json_array_append_new(sc->due, json_string(key + strlen(ACME_DB_CERT)));
     } else if (t && (!sc->next || t < sc->next)) {
@@ -304,10 +483,11 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
 {
     w->stop = stop;
     time_t acct_next = ord_accounts_run(w);
-    time_t next = 0;
+    time_t next = 0, skipped = 0;
+    json_t *skip = json_object();
     /* a few rounds: an order advances several steps per call while they are quick */
     for (int round = 0; round < 16 && !*stop; round++) {
-        scan_t sc = {w, acme_worker_now(w), 0, json_array()};
+        scan_t sc = {w, acme_worker_now(w), 0, json_array(), skip};
         w->inflight = 0; /* counted by the scan */
         MDB_txn *txn;
         if (acme_db_read_begin(w->s, &txn) != 0) {
@@ -333,6 +513,16 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
             }
             char key[ACME_CERT_ID_MAX + 16];
             snprintf(key, sizeof(key), ACME_DB_CERT "%s", json_string_value(id));
+            if (w->zc && cluster_lock(w, json_string_value(id)) != 0) {
+                /* another node steps it; look again in a while (its
+                 * progress also moves the generation and wakes us) */
+                time_t t = acme_worker_now(w) + ACME_LOCK_RETRY_S;
+                json_object_set_new(skip, json_string_value(id), json_true());
+                if (!skipped || t < skipped) {
+                    skipped = t;
+                }
+                continue;
+            }
             json_t *rec = NULL;
             if (acme_db_read_begin(w->s, &txn) != 0) {
                 continue;
@@ -340,7 +530,25 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
             err = acme_db_get(w->s, txn, key, &rec);
             acme_db_read_end(w->s, txn);
             if (err) {
+                if (w->zc) {
+                    cluster_unlock(w, json_string_value(id));
+                }
                 continue;
+            }
+            if (w->zc) {
+                /* after the catch-up: due still? (another node may have
+                 * finished it, or it backs off now) */
+                json_t *rq = json_object_get(rec, "req"), *rs = json_object_get(rec, "state");
+                time_t now = acme_worker_now(w);
+                time_t t = rq ? ord_due_at(w, rq, rs ? rs : json_null(), now) : 0;
+                if (!t || t > now) {
+                    cluster_unlock(w, json_string_value(id));
+                    json_decref(rec);
+                    if (t && (!next || t < next)) {
+                        next = t;
+                    }
+                    continue;
+                }
             }
             time_t t = cert_step(w, json_string_value(id), rec, acme_worker_now(w));
             json_decref(rec);
@@ -352,6 +560,17 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
     }
     if (acct_next && (!next || acct_next < next)) {
         next = acct_next;
+    }
+    json_decref(skip);
+    if (skipped && (!next || skipped < next)) {
+        next = skipped;
+    }
+    if (w->zc && !*stop) {
+        /* every node deploys what the cluster issued, and probes its sites */
+        time_t t = ord_deploy_sites(w, acme_worker_now(w));
+        if (t && (!next || t < next)) {
+            next = t;
+        }
     }
     return next;
 }

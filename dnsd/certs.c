@@ -256,11 +256,12 @@ static void *certs_main(void *arg)
     return NULL;
 }
 
-certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg)
+certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg, zc_t *zc)
 {
     certs_t *c = xcalloc(1, sizeof(*c));
     c->s = s;
     c->w = acme_worker_new(s, cfg);
+    acme_worker_set_cluster(c->w, zc);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     /* the thread must never take a signal: the main loop reads them from a
@@ -275,8 +276,8 @@ certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg)
         free(c);
         return NULL;
     }
-    log_info("acme: certificate worker started%s%s", cfg->directory[0] ? ", CA " : "",
-             cfg->directory);
+    log_info("acme: certificate worker started%s%s%s%s", cfg->directory[0] ? ", CA " : "",
+             cfg->directory, zc ? ", cluster node " : "", zc ? zc_node(zc) : "");
     return c;
 }
 

@@ -18,6 +18,7 @@
 
 #include "acme/order.h"
 #include "zones/base/diag.h"
+#include "zones/cluster.h"
 #include "zones/store.h"
 
 typedef struct certs certs_t;
@@ -27,8 +28,12 @@ bool certs_config_key(const char *key);
 /** Apply one certificate setting. @return 0 or DNSD_ECONFIG with @p d->text set. */
 int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *d);
 
-/** Start the thread (@p cfg copied; its self[] must hold the bound addresses). */
-certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg);
+/**
+ * Start the thread (@p cfg copied; its self[] must hold the bound
+ * addresses). @p zc: the cluster this node belongs to (the worker's
+ * cluster mode, acme/order.h), or NULL; it must outlive certs_stop().
+ */
+certs_t *certs_start(zs_store_t *s, const acme_cfg_t *cfg, zc_t *zc);
 /**
  * New settings from a config reload (@p cfg copied; its self[] is ignored:
  * the bound addresses stay). Taken by the thread between runs; the CA

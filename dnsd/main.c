@@ -502,7 +502,8 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return fatal_exit();
     }
-    certs_t *certs = certs_start(srv.store, &cfg->acme);
+    /* cluster: one node orders each certificate, every node deploys it */
+    certs_t *certs = certs_start(srv.store, &cfg->acme, cluster);
     if (!certs) {
         log_err("cannot start the ACME thread: certificates will not be issued");
     }

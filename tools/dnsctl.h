@@ -265,15 +265,25 @@ json_t *ctl_cert_view(const char *id, json_t *rec);
  * @return false when the certificate was never deployed.
  */
 bool ctl_cert_deploy_line(json_t *view, char *buf, size_t cap);
+/** The same line for one deployment record @p d (a cluster node's "sites" entry). */
+bool ctl_cert_site_line(json_t *d, char *buf, size_t cap);
+/**
+ * Cluster: one line per node that deployed the certificate of view @p view
+ * ("<label><node>: ok at T, serial S; ..."), and one per load balancer it
+ * probed. Nothing when the view has no "sites" (standalone).
+ */
+void ctl_cert_sites_print(json_t *view, const char *label);
 /**
  * A listing over the "certs" sub-database: @p cb for every value under
- * @p prefix, then @p all as JSON (--json) or table @p t. CTL_OK or CTL_FAIL.
+ * @p prefix (certificates: with member "sites" as ctl_cert_load gives),
+ * then @p all as JSON (--json) or table @p t. CTL_OK or CTL_FAIL.
  */
 int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *, json_t *, void *),
                      void *arg, const ctl_table_t *t, json_t *all);
 /**
  * Read certificate record @p id read-only (@p what, "cert" or "shard",
- * names it in errors). CTL_OK with *@p rec, or CTL_FAIL printed.
+ * names it in errors), with its cluster nodes' deployment records as
+ * member "sites". CTL_OK with *@p rec, or CTL_FAIL printed.
  */
 int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec);
 /**

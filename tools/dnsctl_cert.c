@@ -157,6 +157,10 @@ int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec
         return rc;
     }
     int err = acme_db_get(s, txn, key, rec);
+    if (!err) {
+        /* cluster: what every node deployed (ctl_cert_view shows it) */
+        json_object_set_new(*rec, "sites", acme_db_sites(s, txn, id));
+    }
     mdb_txn_abort(txn);
     zs_close(s);
     return err ? no_record(what, id, err) : CTL_OK;
@@ -424,6 +428,9 @@ static int cert_delete(ctl_t *c)
     if (!err) {
         err = acme_db_del(s, w.txn, key);
     }
+    if (!err) {
+        err = acme_db_sites_del(s, w.txn, id); /* cluster nodes' deployment records */
+    }
     if (err || (err = zw_commit(&w, &d)) != 0) {
         zw_abort(&w);
         zs_close(s);
@@ -490,6 +497,21 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
         /* files and hooks after the last issuance: {pending, at, ok, hook, error, serial} */
         json_object_set_new(o, "deploy", json_incref(dep));
     }
+    json_t *sites = json_object_get(rec, "sites");
+    if (json_array_size(sites)) {
+        /* cluster: one entry per node that deployed it {node, serial, at,
+         * ok, hook, error, health} */
+        json_t *a = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(sites, i, x)
+        {
+            json_t *y = json_deep_copy(x);
+            json_object_del(y, "probe_at");
+            json_array_append_new(a, y);
+        }
+        json_object_set_new(o, "sites", a);
+    }
     json_object_set_new(o, "failures", json_integer(acme_ji(st, "failures")));
     json_object_set_new(o, "next_try", json_integer(acme_ji(st, "next_try")));
     json_object_set_new(o, "request_seq", json_integer(acme_ji(req, "seq")));
@@ -501,7 +523,11 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
 
 bool ctl_cert_deploy_line(json_t *view, char *buf, size_t cap)
 {
-    json_t *d = json_object_get(view, "deploy");
+    return ctl_cert_site_line(json_object_get(view, "deploy"), buf, cap);
+}
+
+bool ctl_cert_site_line(json_t *d, char *buf, size_t cap)
+{
     if (!d) {
         return false;
     }
@@ -517,6 +543,28 @@ bool ctl_cert_deploy_line(json_t *view, char *buf, size_t cap)
                                                           : "FAILED",
              at, acme_js(d, "serial"), *hook ? "; " : "", hook, *err ? "; " : "", err);
     return true;
+}
+
+void ctl_cert_sites_print(json_t *view, const char *label)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(view, "sites"), i, x)
+    {
+        char dl[600];
+        ctl_cert_site_line(x, dl, sizeof(dl));
+        printf("%s%s: %s\n", label, acme_js(x, "node"), dl);
+        json_t *h = json_object_get(x, "health");
+        size_t k;
+        json_t *lb;
+        json_array_foreach(json_object_get(h, "lbs"), k, lb)
+        {
+            printf("%s%s: probe %s %s %s%s%s\n", label, acme_js(x, "node"), acme_js(lb, "lb"),
+                   json_is_true(json_object_get(lb, "ok")) ? "ok" : "FAIL",
+                   acme_js(lb, "serial"), *acme_js(lb, "error") ? " " : "",
+                   acme_js(lb, "error"));
+        }
+    }
 }
 
 typedef struct list_arg {
@@ -547,6 +595,21 @@ static int list_cb(const char *key, json_t *v, void *arg)
     return 0;
 }
 
+/* a certificate listing's callback, with the record's "sites" attached */
+typedef struct with_sites {
+    zs_store_t *s;
+    MDB_txn *txn;
+    int (*cb)(const char *, json_t *, void *);
+    void *arg;
+} with_sites_t;
+
+static int with_sites_cb(const char *key, json_t *v, void *arg)
+{
+    with_sites_t *ws = arg;
+    json_object_set_new(v, "sites", acme_db_sites(ws->s, ws->txn, key + strlen(ACME_DB_CERT)));
+    return ws->cb(key, v, ws->arg);
+}
+
 int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *, json_t *, void *), void *arg,
                      const ctl_table_t *t, json_t *all)
 {
@@ -557,7 +620,13 @@ int ctl_cert_listing(const ctl_t *c, const char *prefix, int (*cb)(const char *,
         zs_close(s);
         return rc;
     }
-    int err = acme_db_foreach(s, txn, prefix, cb, arg);
+    int err;
+    if (strcmp(prefix, ACME_DB_CERT) == 0) {
+        with_sites_t ws = {s, txn, cb, arg};
+        err = acme_db_foreach(s, txn, prefix, with_sites_cb, &ws);
+    } else {
+        err = acme_db_foreach(s, txn, prefix, cb, arg);
+    }
     mdb_txn_abort(txn);
     zs_close(s);
     if (err) {
@@ -636,6 +705,7 @@ static int cert_show(ctl_t *c)
     if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
         printf("deployment:  %s\n", dl);
     }
+    ctl_cert_sites_print(v, "site ");
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(v, "history"), i, h)

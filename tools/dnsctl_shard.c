@@ -313,7 +313,8 @@ static int shard_del(ctl_t *c)
         rc = ctl_diag("cannot delete", &d);
         goto out;
     }
-    if ((err = acme_db_del(s, w.txn, key)) != 0 || (err = zw_commit(&w, &d)) != 0) {
+    if ((err = acme_db_del(s, w.txn, key)) != 0 ||
+        (err = acme_db_sites_del(s, w.txn, id)) != 0 || (err = zw_commit(&w, &d)) != 0) {
         rc = d.text[0] ? ctl_diag("cannot delete", &d)
                        : ctl_err("cannot commit: %s", dnsd_strerror(err));
         goto out;
@@ -346,6 +347,8 @@ typedef struct slist {
     json_t *all;
     bool status;
     json_t *ids; /* shard renew: the ids matched */
+    ctl_table_t sites; /* status: one row per shard and cluster node */
+    int nsites;
 } slist_t;
 
 static json_t *shard_view(const char *id, json_t *rec)
@@ -364,6 +367,21 @@ static json_t *shard_view(const char *id, json_t *rec)
         json_object_set_new(v, "generation", json_integer(acme_ji(ss, "gen")));
         json_t *h = json_object_get(ss, "health");
         json_object_set_new(v, "health", h ? json_incref(h) : json_object());
+    }
+    json_t *sites = json_object_get(rec, "sites");
+    if (json_array_size(sites) && !json_object_size(json_object_get(v, "health"))) {
+        /* cluster: healthy when every node deployed it and found its load balancers so */
+        bool ok = true;
+        size_t i;
+        json_t *x;
+        json_array_foreach(sites, i, x)
+        {
+            json_t *h = json_object_get(x, "health");
+            ok = ok && json_is_true(json_object_get(x, "ok")) &&
+                 (!h || json_is_true(json_object_get(h, "healthy")));
+        }
+        json_object_set_new(v, "health", json_pack("{s:b, s:I}", "healthy", ok, "sites",
+                                                   (json_int_t)json_array_size(sites)));
     }
     return v;
 }
@@ -391,6 +409,47 @@ static int slist_cb(const char *key, json_t *rec, void *arg)
     }
     json_t *st = json_object_get(rec, "state"), *cert = json_object_get(st, "cert");
     json_t *health = json_object_get(json_object_get(st, "shard"), "health");
+    json_t *sites = json_object_get(rec, "sites");
+    bool sites_ok = true;
+    size_t si;
+    json_t *site;
+    json_array_foreach(sites, si, site)
+    {
+        /* cluster: healthy when every site that probed found it so */
+        json_t *h = json_object_get(site, "health");
+        sites_ok = sites_ok && (!h || json_is_true(json_object_get(h, "healthy"))) &&
+                   json_is_true(json_object_get(site, "ok"));
+        if (sl->status) {
+            char dep[40] = "-", probe[16] = "-";
+            ctl_cert_time(acme_ji(site, "at"), dep, sizeof(dep));
+            if (h) {
+                snprintf(probe, sizeof(probe), "%s",
+                         json_is_true(json_object_get(h, "healthy")) ? "healthy" : "UNHEALTHY");
+            }
+            char errcol[700] = "";
+            if (!json_is_true(json_object_get(site, "ok"))) {
+                snprintf(errcol, sizeof(errcol), "deployment failed: %s%s%s",
+                         acme_js(site, "hook"),
+                         *acme_js(site, "error") && *acme_js(site, "hook") ? "; " : "",
+                         acme_js(site, "error"));
+            } else {
+                size_t k;
+                json_t *lb;
+                json_array_foreach(json_object_get(h, "lbs"), k, lb)
+                {
+                    if (!errcol[0] && !json_is_true(json_object_get(lb, "ok"))) {
+                        snprintf(errcol, sizeof(errcol), "%s: %s", acme_js(lb, "lb"),
+                                 acme_js(lb, "error"));
+                    }
+                }
+            }
+            const char *row[7] = {acme_js(site, "node"), acme_js(sh, "region"),
+                                  acme_js(sh, "domain"), acme_js(site, "serial"), dep, probe,
+                                  errcol};
+            ctl_table_add(&sl->sites, row);
+            sl->nsites++;
+        }
+    }
     char *names = ctl_cert_names(json_object_get(req, "names"));
     char exp[64] = "-", next[40] = "-", hl[16] = "-";
     if (cert) {
@@ -404,6 +463,8 @@ static int slist_cb(const char *key, json_t *rec, void *arg)
         snprintf(hl, sizeof(hl), "%s", json_is_true(json_object_get(health, "healthy"))
                                            ? "healthy"
                                            : "UNHEALTHY");
+    } else if (json_array_size(sites)) {
+        snprintf(hl, sizeof(hl), "%s", sites_ok ? "healthy" : "UNHEALTHY");
     }
     if (sl->status) {
         /* the last error, else a failed deployment (a hook exiting non-zero) */
@@ -438,6 +499,9 @@ static int shard_list(ctl_t *c, bool status)
         return rc;
     }
     slist_t sl = {.c = c, .domain = c->domain, .all = json_array(), .status = status};
+    ctl_table_init(&sl.sites, 7);
+    const char *shdr[7] = {"SITE", "REGION", "DOMAIN", "SERIAL", "DEPLOYED", "PROBES", "ERROR"};
+    ctl_table_add(&sl.sites, shdr);
     if (status) {
         ctl_table_init(&sl.t, 8);
         const char *hdr[8] = {"REGION", "DOMAIN", "NAMES", "EXPIRES", "STATE", "HEALTH",
@@ -449,6 +513,12 @@ static int shard_list(ctl_t *c, bool status)
         ctl_table_add(&sl.t, hdr);
     }
     rc = ctl_cert_listing(c, ACME_DB_CERT, slist_cb, &sl, &sl.t, sl.all);
+    if (rc == CTL_OK && !c->json && sl.nsites) {
+        /* cluster: what each node (site) deployed and saw of its load balancers */
+        fputc('\n', stdout);
+        ctl_table_print(&sl.sites, stdout);
+    }
+    ctl_table_fini(&sl.sites);
     ctl_table_fini(&sl.t);
     json_decref(sl.all);
     return rc;
@@ -494,6 +564,7 @@ static int shard_show(ctl_t *c)
         if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
             printf("deployment:   %s\n", dl);
         }
+        ctl_cert_sites_print(v, "site ");
         size_t i;
         json_t *lb;
         json_array_foreach(json_object_get(json_object_get(v, "health"), "lbs"), i, lb)
