@@ -148,7 +148,7 @@ int zc_cfg_save(zs_store_t *s, const zc_cfg_t *cfg, diag_t *d)
     }
     MDB_val k = {strlen(ZC_META_CFG), (void *)ZC_META_CFG};
     if (!cfg) {
-        int rc = mdb_del(txn, s->meta, &k, NULL);
+        int rc = zs_del(s, txn, s->meta, &k);
         err = rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
     } else {
         json_t *o = json_object(), *u = json_array();
@@ -169,7 +169,7 @@ int zc_cfg_save(zs_store_t *s, const zc_cfg_t *cfg, diag_t *d)
         char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
         MDB_val v = {strlen(txt), txt};
-        err = zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0)); /* local key: never replicated */
+        err = zs_mdb_err(zs_put(s, txn, s->meta, &k, &v, 0)); /* local key: never replicated */
         free(txt);
     }
     if (err) {
