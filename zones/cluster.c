@@ -1713,7 +1713,9 @@ static int on_watch(void *arg, const etcd_event_t *ev, size_t n, int64_t header_
         w->err = err;
         return 1;
     }
-    if (done) {
+    if (done || a > atomic_load(&c->applied)) {
+        /* also when a local writer's catch-up applied these already: the
+         * status must show the store's position, not this thread's last */
         atomic_store(&c->applied, a);
         diag_t e = {0};
         status_put(c, c->ea, a, &e);
@@ -1777,6 +1779,11 @@ static void *session_main(void *arg)
         diag_t d = {0};
         int err = lease_ensure(c, c->es, true, &d);
         if (!err) {
+            /* the store's position: local writers catch up in their own txns */
+            uint64_t a = zc_applied(c);
+            if (a > atomic_load(&c->applied)) {
+                atomic_store(&c->applied, a);
+            }
             err = status_put(c, c->es, atomic_load(&c->applied), &d);
         }
         if (err && was_ok) {
