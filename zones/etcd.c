@@ -37,6 +37,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zones/base/err.h"
 #include "zones/base/xalloc.h"
@@ -62,6 +63,13 @@ struct etcd {
     char emsg[256];    /* its text */
     char cerr[CURL_ERROR_SIZE]; /* curl's own text for a failed transfer */
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
@@ -408,26 +416,34 @@ static void setup(etcd_t *e, const char *url)
 
 /*
  * An error answer {"error": "...", "message": "...", "code": N} (or, in a
- * stream, the same inside one line): its text into e->emsg and e->grpc_code.
- * @return true when @p body was one.
+ * stream, the same as one line): its text into e->emsg and e->grpc_code.
+ * @return true when @p j is one.
  */
-static bool parse_error(etcd_t *e, const char *body, size_t len)
+static bool error_json(etcd_t *e, const json_t *j)
 {
-    json_t *j = json_loadb(body, len, JSON_DISABLE_EOF_CHECK, NULL);
-    bool is = false;
-    if (json_is_object(j)) {
-        const json_t *err = json_object_get(j, "error");
-        const json_t *msg = json_object_get(j, "message");
-        const json_t *code = json_object_get(j, "code");
-        const char *text = json_is_string(msg) && json_string_length(msg) > 0
-                               ? json_string_value(msg)
-                               : json_is_string(err) ? json_string_value(err) : NULL;
-        if (text || json_is_integer(code)) {
-            snprintf(e->emsg, sizeof(e->emsg), "%s", text ? text : "(no message)");
-            e->grpc_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
-            is = true;
-        }
+    if (!json_is_object(j)) {
+        return false;
     }
+    const json_t *err = json_object_get(j, "error");
+    const json_t *msg = json_object_get(j, "message");
+    const json_t *code = json_object_get(j, "code");
+    const char *text = json_is_string(msg) && json_string_length(msg) > 0 ? json_string_value(msg)
+                       : json_is_string(err) && json_string_length(err) > 0
+                           ? json_string_value(err)
+                           : NULL;
+    if (!text && !json_is_integer(code)) {
+        return false;
+    }
+    snprintf(e->emsg, sizeof(e->emsg), "%s", text ? text : "(no message)");
+    e->grpc_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+    return true;
+}
+
+/* the same for the answer in e->buf */
+static bool parse_error(etcd_t *e)
+{
+    json_t *j = json_loadb(e->buf ? e->buf : "", e->len, JSON_DISABLE_EOF_CHECK, NULL);
+    bool is = error_json(e, j);
     json_decref(j);
     return is;
 }
@@ -488,7 +504,7 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
                 snprintf(why, sizeof(why), "%.190s", e->cerr[0] ? e->cerr : curl_easy_strerror(cc));
             }
         } else if (status >= 500 || status < 200) {
-            if (parse_error(e, e->buf ? e->buf : "", e->len)) {
+            if (parse_error(e)) {
                 snprintf(why, sizeof(why), "HTTP %ld: %.150s (code %d)", status, e->emsg,
                          e->grpc_code);
             } else {
@@ -497,26 +513,21 @@ static int call(etcd_t *e, const char *path, json_t *req, json_t **out, diag_t *
         } else {
             /* an answer: this endpoint is the one to use from now on */
             e->cur = i;
-            bool is_err = e->len > 0 && parse_error(e, e->buf, e->len);
-            if (status >= 300 || is_err) {
-                if (is_err) {
-                    diag_set(d, "", 0, "etcd %s: %s: %s (code %d)", e->urls[i], path, e->emsg,
-                             e->grpc_code);
-                } else {
-                    char ex[128];
-                    body_excerpt(e->buf ? e->buf : "", e->len, ex, sizeof(ex));
-                    diag_set(d, "", 0, "etcd %s: %s: HTTP %ld \"%s\"", e->urls[i], path, status,
-                             ex);
-                }
+            json_error_t je;
+            json_t *j = json_loadb(e->buf ? e->buf : "", e->len, JSON_DISABLE_EOF_CHECK, &je);
+            if (error_json(e, j)) {
+                diag_set(d, "", 0, "etcd %s: %s: %s (code %d)", e->urls[i], path, e->emsg,
+                         e->grpc_code);
+                json_decref(j);
                 rc = DNSD_ENET;
                 goto out;
             }
-            json_error_t je;
-            json_t *j = json_loadb(e->buf ? e->buf : "", e->len, JSON_DISABLE_EOF_CHECK, &je);
-            if (!json_is_object(j)) {
+            if (status >= 300 || !json_is_object(j)) {
+                char ex[128];
+                body_excerpt(e->buf ? e->buf : "", e->len, ex, sizeof(ex));
+                diag_set(d, "", 0, "etcd %s: %s: %s HTTP %ld answer \"%s\"", e->urls[i], path,
+                         json_is_object(j) ? "an" : "a non-JSON", status, ex);
                 json_decref(j);
-                diag_set(d, "", 0, "etcd %s: %s: the answer is not a JSON object (%s)",
-                         e->urls[i], path, je.text);
                 rc = DNSD_ENET;
                 goto out;
             }
@@ -1250,7 +1261,10 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
         curl_easy_setopt(e->curl, CURLOPT_TCP_KEEPINTVL, 5L);
         curl_multi_add_handle(e->multi, e->curl);
         CURLcode cc = CURLE_OK;
-        bool finished = false, stopped = false;
+        bool finished = false, stopped = false, silent = false;
+        /* etcd answers a watch at once ({"created":true}): an endpoint
+         * that accepts and stays silent (a frozen member) is skipped */
+        long long first_by = mono_ms() + e->timeout_ms;
         for (;;) {
             int running = 0;
             if (curl_multi_perform(e->multi, &running) != CURLM_OK) {
@@ -1266,6 +1280,10 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
                 }
             }
             if (finished || running == 0) {
+                break;
+            }
+            if (w.status == 0 && mono_ms() > first_by) {
+                silent = true;
                 break;
             }
             if (stop && atomic_load(stop)) {
@@ -1310,7 +1328,7 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
         }
         if (w.status >= 300 && w.status < 500) {
             /* etcd refused the request itself: no other endpoint will take it */
-            if (parse_error(e, e->buf ? e->buf : "", e->len)) {
+            if (parse_error(e)) {
                 diag_set(d, "", 0, "etcd %s: /v3/watch: %s (code %d)", e->urls[i], e->emsg,
                          e->grpc_code);
             } else {
@@ -1320,13 +1338,13 @@ int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, s
             tried_all = false;
             break;
         }
-        if (w.status != 0 && parse_error(e, e->buf ? e->buf : "", e->len)) {
+        if (w.status != 0 && parse_error(e)) {
             snprintf(why, sizeof(why), "HTTP %ld: %.150s (code %d)", w.status, e->emsg,
                      e->grpc_code);
         } else if (w.status != 0) {
             snprintf(why, sizeof(why), "HTTP %ld", w.status);
-        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
-            snprintf(why, sizeof(why), "no connection within %ld ms", e->timeout_ms);
+        } else if (silent || cc == CURLE_OPERATION_TIMEDOUT) {
+            snprintf(why, sizeof(why), "no answer within %ld ms", e->timeout_ms);
         } else {
             snprintf(why, sizeof(why), "%.190s", e->cerr[0] ? e->cerr : curl_easy_strerror(cc));
         }

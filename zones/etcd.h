@@ -140,8 +140,11 @@ typedef int (*etcd_watch_cb)(void *arg, const etcd_event_t *ev, size_t n, int64_
  * notifications, blocking until: the callback returns non-0 (that value);
  * *@p stop becomes true (checked at least every 0.5 s: 0); the stream ends
  * or breaks (DNSD_ENET); etcd says @p start_rev is compacted (DNSD_ERANGE,
- * *@p compact_rev set). The connection has no request timeout, only the
- * connect timeout. Uses the handle's current endpoint, then the others.
+ * *@p compact_rev set). An endpoint must answer within the handle's
+ * timeout (etcd confirms a watch at once), else the next one is tried;
+ * once the stream is up it has no timeout (a frozen member is seen by the
+ * caller missing progress notifications; stop it then). Uses the handle's
+ * current endpoint, then the others.
  */
 int etcd_watch(etcd_t *e, const void *key, size_t klen, const void *range_end, size_t relen,
                int64_t start_rev, etcd_watch_cb cb, void *arg, atomic_bool *stop,

@@ -13,6 +13,7 @@ Usage: cluster_latency.py --servers ADDR:PORT,... --stores DIR,... --dnsctl PATH
   on node k mod N. Per edit it measures, from the moment dnsctl is started:
     commit   dnsctl's exit (the edit is in etcd and in that node's store)
     visible  the last node answering the record (edit -> answered by all)
+  and, from dnsctl's exit to the last node answering, the propagation alone.
   and waits at most --timeout seconds (default 5) for every node.
   Prints a summary (count, failures, p50/p90/p99/max of both, in ms) and a
   last line "RESULT ok=N failed=N unseen=N commit_p50=.. commit_p99=..
@@ -82,6 +83,7 @@ def measure(servers, stores, dnsctl, zone, count, timeout=5.0, prefix="lat", log
                     time.sleep(0.002)
             if len(seen) == n:
                 row["visible_ms"] = (max(seen.values()) - t0) * 1e3
+                row["after_ms"] = max(0.0, (max(seen.values()) - t1) * 1e3)
             else:
                 row["err"] = "not answered by node(s) %s within %.1f s" % (
                     ",".join(str(i + 1) for i in range(n) if i not in seen), timeout)
@@ -95,9 +97,10 @@ def summary(rows):
     ok = [r for r in rows if r["ok"]]
     vis = [r["visible_ms"] for r in ok if r["visible_ms"] is not None]
     com = [r["commit_ms"] for r in ok]
+    aft = [r["after_ms"] for r in ok if r["visible_ms"] is not None]
     res = {"count": len(rows), "ok": len(ok), "failed": len(rows) - len(ok),
            "unseen": len(ok) - len(vis)}
-    for key, vals in (("commit", com), ("visible", vis)):
+    for key, vals in (("commit", com), ("visible", vis), ("after", aft)):
         for p in (50, 90, 99):
             res["%s_p%d" % (key, p)] = pct(vals, p) if vals else float("nan")
         res[key + "_max"] = max(vals) if vals else float("nan")
@@ -128,6 +131,8 @@ def main():
           % (s["commit_p50"], s["commit_p90"], s["commit_p99"], s["commit_max"]))
     print("# dnsctl start -> answered by all:    p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms"
           % (s["visible_p50"], s["visible_p90"], s["visible_p99"], s["visible_max"]))
+    print("# dnsctl exit -> answered by all:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms"
+          % (s["after_p50"], s["after_p90"], s["after_p99"], s["after_max"]))
     print("RESULT ok=%d failed=%d unseen=%d commit_p50=%.1f commit_p99=%.1f visible_p50=%.1f "
           "visible_p99=%.1f visible_max=%.1f" % (s["ok"], s["failed"], s["unseen"], s["commit_p50"],
                                                   s["commit_p99"], s["visible_p50"],

@@ -186,7 +186,15 @@ _gate_launch() {
 }
 
 gate_stop() { kill -STOP "$(_getv GATE_PID_$1)"; }
-gate_cont() { kill -CONT "$(_getv GATE_PID_$1)"; }
+gate_cont() {
+    _gp=$(_getv GATE_PID_$1)
+    kill -CONT "$_gp" 2>/dev/null && return 0
+    # it should not die while stopped: say how it ended
+    wait "$_gp" 2>/dev/null
+    echo "# tcpgate of node $1 (pid $_gp) was gone at SIGCONT: exit status $?"
+    sed 's/^/# gate.log: /' "$TMPD/node$1/gate.log"
+    return 1
+}
 gate_restart() {
     _gp=$(_getv GATE_PID_$1)
     kill -KILL "$_gp" 2>/dev/null

@@ -30,7 +30,7 @@ rc=$?
 dt=$(($(date +%s) - t0))
 is "$rc" 1 "no quorum: the edit on node 1 is refused, exit 1 (took ${dt} s)"
 like "$out" '^dnsctl: cluster: ' "... the message says it is the cluster's refusal"
-like "$out" 'no quorum or unreachable' "... and names the cause"
+like "$out" 'unreachable or without quorum|no quorum or unreachable' "... and names the cause"
 like "$out" "$(printf '%s' "$ETCD_URLS" | sed 's|,.*||; s|http://||; s|[.]|\\.|g')" "... and the etcd URLs"
 diag "$out"
 out2=$(nctl 3 record del example.test 'q1 60 IN A 198.51.100.1' 2>&1)

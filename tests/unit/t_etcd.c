@@ -551,33 +551,57 @@ static void test_watch(etcd_t *e)
 
 /* ---- endpoints that do not work ---- */
 
-/* answers every connection with a 503 (a member without a leader) */
-static void *http503(void *arg)
+/* a canned HTTP server: answers each of its connections with one status and body */
+typedef struct canned {
+    int s;
+    const char *status; /* "503 Service Unavailable" */
+    const char *body;
+    int n; /* connections to serve */
+} canned_t;
+
+static void *canned_serve(void *arg)
 {
-    int s = *(int *)arg;
-    for (int i = 0; i < 2; i++) {
-        int c = accept(s, NULL, NULL);
-        if (c < 0) {
+    canned_t *c = arg;
+    for (int i = 0; i < c->n; i++) {
+        int fd = accept(c->s, NULL, NULL);
+        if (fd < 0) {
             break;
         }
         char buf[4096];
-        if (read(c, buf, sizeof(buf)) <= 0) {
-            close(c);
+        if (read(fd, buf, sizeof(buf)) <= 0) {
+            close(fd);
             continue;
         }
-        static const char body[] = "{\"error\":\"no leader\",\"message\":\"no leader\",\"code\":14}";
-        char r[512];
+        char r[1024];
         int rl = snprintf(r, sizeof(r),
-                          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                          "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
                           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                          sizeof(body) - 1, body);
-        if (write(c, r, (size_t)rl) < 0) {
-            close(c);
+                          c->status, strlen(c->body), c->body);
+        if (write(fd, r, (size_t)rl) < 0) {
+            close(fd);
             continue;
         }
-        close(c);
+        close(fd);
     }
     return NULL;
+}
+
+/* one call against a canned answer: its result, @p d filled */
+static int canned_put(const char *status, const char *body, diag_t *d)
+{
+    int port;
+    canned_t c = {.s = silent_listener(&port), .status = status, .body = body, .n = 1};
+    char u[64];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d", port);
+    pthread_t th;
+    pthread_create(&th, NULL, canned_serve, &c);
+    etcd_t *e = handle(u, NULL, 3000);
+    int rc = etcd_put(e, "k", 1, "v", 1, 0, NULL, d);
+    etcd_free(e);
+    shutdown(c.s, SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(c.s);
+    return rc;
 }
 
 static void *set_stop_later(void *arg)
@@ -623,22 +647,41 @@ static void test_endpoints(void)
     e = handle(silent, url, 300);
     is_int(put_s(e, "f/b", "y", NULL), 0, "silent first, live second: the call succeeds");
     etcd_free(e);
-    /* a watch has no request timeout: only its stop flag ends it there */
+    /* a watch must be answered within the timeout too */
     e = handle(silent, NULL, 300);
+    st = false;
+    rc = etcd_watch(e, "f/", 2, NULL, 0, 0, on_events, NULL, &st, NULL, &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "no answer within 300 ms") && strstr(d.text, silent),
+       "a watch on a silent endpoint: DNSD_ENET after the timeout (%s)", d.text);
+    etcd_free(e);
+    e = handle(silent, url, 300);
+    wseen_t *w = calloc(1, sizeof(*w));
+    w->end_after = 1;
+    int64_t frev = 0;
+    put_s(e, "f/w", "1", &frev);
+    rc = etcd_watch(e, "f/w", 3, NULL, 0, frev, on_events, w, &w->stop, NULL, &d);
+    ok(rc == 7 && strcmp(w->keys[0], "f/w") == 0,
+       "a watch with a silent first endpoint runs on the second");
+    free(w);
+    etcd_free(e);
+    /* waiting for a slow first answer, the stop flag still ends it */
+    e = handle(silent, NULL, 60000);
     st = false;
     pthread_t th;
     pthread_create(&th, NULL, set_stop_later, &st);
     rc = etcd_watch(e, "f/", 2, NULL, 0, 0, on_events, NULL, &st, NULL, &d);
     pthread_join(th, NULL);
-    is_int(rc, 0, "a watch on a silent endpoint ends on its stop flag");
+    is_int(rc, 0, "a watch waiting for its first answer ends on its stop flag");
     etcd_free(e);
     close(s);
 
     /* a 503 answer: the next endpoint is tried */
-    s = silent_listener(&sport);
+    canned_t c = {.s = silent_listener(&sport), .status = "503 Service Unavailable",
+                  .body = "{\"error\":\"no leader\",\"message\":\"no leader\",\"code\":14}",
+                  .n = 2};
     char u503[64];
     snprintf(u503, sizeof(u503), "http://127.0.0.1:%d", sport);
-    pthread_create(&th, NULL, http503, &s);
+    pthread_create(&th, NULL, canned_serve, &c);
     e = handle(u503, url, 2000);
     is_int(put_s(e, "f/c", "z", NULL), 0, "503 from the first: the second answers");
     is_str(etcd_url(e), url, "and is remembered");
@@ -648,9 +691,26 @@ static void test_endpoints(void)
     ok(rc == DNSD_ENET && strstr(d.text, "HTTP 503") && strstr(d.text, "no leader"),
        "503 alone: DNSD_ENET with the status and etcd's text (%s)", d.text);
     etcd_free(e);
-    shutdown(s, SHUT_RDWR);
+    shutdown(c.s, SHUT_RDWR);
     pthread_join(th, NULL);
-    close(s);
+    close(c.s);
+
+    /* answers that are not what etcd sends: refused with a message, no crash */
+    rc = canned_put("200 OK", "hello", &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "non-JSON HTTP 200 answer \"hello\""),
+       "a 200 that is not JSON (%s)", d.text);
+    rc = canned_put("404 Not Found", "<html>nope</html>", &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "HTTP 404") && strstr(d.text, "nope"),
+       "a 404 page (%s)", d.text);
+    rc = canned_put("200 OK", "{\"header\":{\"revision\":\"12x\"}}", &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "malformed answer: header.revision"),
+       "a revision that is not a number (%s)", d.text);
+    rc = canned_put("200 OK", "{\"header\":{\"revision\":[]}}", &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "malformed answer"), "a revision that is an array (%s)",
+       d.text);
+    rc = canned_put("200 OK", "{\"error\":\"etcdserver: too many requests\",\"code\":8}", &d);
+    ok(rc == DNSD_ENET && strstr(d.text, "too many requests (code 8)"),
+       "an error object in a 200 (%s)", d.text);
 }
 
 /* ---- the stream parser on its own ---- */
