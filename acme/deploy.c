@@ -328,25 +328,14 @@ void ord_deploy(acme_worker_t *w, step_t *st, time_t now)
 
 /* ---- cluster mode: every node deploys and probes on its own site ---- */
 
-typedef struct sites {
-    acme_worker_t *w;
-    time_t now;
-    json_t *todo; /* [[id, record], ...] */
-} sites_t;
-
 static int sites_cb(const char *key, json_t *v, void *arg)
 {
-    sites_t *sc = arg;
-    json_t *req = json_object_get(v, "req"), *state = json_object_get(v, "state");
-    json_t *cert = json_object_get(state, "cert");
-    if (!req || !cert || strcmp(acme_js(state, "status"), "revoked") == 0) {
-        return 0;
-    }
-    json_array_append_new(sc->todo, json_pack("[s, O]", key + strlen(ACME_DB_CERT), v));
+    (void)v;
+    json_array_append_new(arg, json_string(key + strlen(ACME_DB_CERT)));
     return 0;
 }
 
-/* this node's record of certificate @p id ("deploy:<id>:<node>"), or NULL */
+/* the value at @p key (a certificate, a node's "deploy:<id>:<node>"), or NULL */
 static json_t *site_get(acme_worker_t *w, const char *key)
 {
     MDB_txn *txn;
@@ -360,26 +349,67 @@ static json_t *site_get(acme_worker_t *w, const char *key)
     return v;
 }
 
-static int site_put(acme_worker_t *w, const char *key, json_t *v)
+/*
+ * Store this node's record @p v of certificate @p id, unless the
+ * certificate was deleted (or issued anew) meanwhile: checked in the write
+ * txn, which sees every committed entry, so `cert delete` leaves no record.
+ */
+static int site_put(acme_worker_t *w, const char *id, const char *key, json_t *v)
 {
+    char ckey[ACME_CERT_ID_MAX + 16];
+    snprintf(ckey, sizeof(ckey), ACME_DB_CERT "%s", id);
     zw_t zw;
+    json_t *rec = NULL;
     int err = zw_begin(w->s, &zw);
     if (err) {
         return err;
     }
-    err = acme_db_put(w->s, zw.txn, key, v);
+    if ((err = acme_db_get(w->s, zw.txn, ckey, &rec)) == 0 &&
+        strcmp(acme_js(json_object_get(json_object_get(rec, "state"), "cert"), "serial"),
+               acme_js(v, "serial")) != 0) {
+        err = DNSD_ENOTFOUND;
+    }
+    json_decref(rec);
+    if (err == DNSD_ENOTFOUND) {
+        zw_abort(&zw);
+        log_info("acme: %s: gone or issued anew meanwhile: node %s's record not kept", id,
+                 zc_node(w->zc));
+        return 0;
+    }
+    if (!err) {
+        err = acme_db_put(w->s, zw.txn, key, v);
+    }
     return err ? (zw_abort(&zw), err) : zw_commit(&zw, NULL);
 }
 
+static time_t site_deploy(acme_worker_t *w, const char *id, json_t *req, json_t *state,
+                          json_t *sh, const char *serial, time_t now);
+
 /* one certificate on this node: deploy when new here, probe when due; @return next probe */
-static time_t site_run(acme_worker_t *w, const char *id, json_t *rec, time_t now)
+static time_t site_run(acme_worker_t *w, const char *id, time_t now)
 {
+    char key[ACME_CERT_ID_MAX + ZC_NODE_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
+    json_t *rec = site_get(w, key); /* as it is now, not as the scan saw it */
     json_t *req = json_object_get(rec, "req"), *state = json_object_get(rec, "state");
     json_t *sh = acme_shard_of(req);
     const char *serial = acme_js(json_object_get(state, "cert"), "serial");
-    if (!w->cfg.cert_dir[0] && !sh) {
-        return 0; /* nothing to deploy here (as standalone: no cert-dir, no shard) */
+    if (!req || !*serial || strcmp(acme_js(state, "status"), "revoked") == 0 ||
+        (!w->cfg.cert_dir[0] && !sh)) {
+        /* nothing issued, or nothing to deploy here (as standalone: no
+         * cert-dir, no shard) */
+        json_decref(rec);
+        return 0;
     }
+    time_t t = site_deploy(w, id, req, state, sh, serial, now);
+    json_decref(rec);
+    return t;
+}
+
+/* site_run's work for the certificate's current @p req and @p state */
+static time_t site_deploy(acme_worker_t *w, const char *id, json_t *req, json_t *state,
+                          json_t *sh, const char *serial, time_t now)
+{
     char key[ACME_CERT_ID_MAX + ZC_NODE_MAX + 16];
     snprintf(key, sizeof(key), ACME_DB_DEPLOY "%s:%s", id, zc_node(w->zc));
     json_t *cur = site_get(w, key);
@@ -415,7 +445,7 @@ static time_t site_run(acme_worker_t *w, const char *id, json_t *rec, time_t now
         json_object_set_new(rec2, "health", h);
         set_int(rec2, "probe_at", now + w->cfg.shard_probe_interval_s);
     }
-    int e = site_put(w, key, rec2);
+    int e = site_put(w, id, key, rec2);
     if (e) {
         log_err("acme: %s: cannot save node %s's deployment: %s", id, zc_node(w->zc),
                 dnsd_strerror(e));
@@ -427,27 +457,27 @@ static time_t site_run(acme_worker_t *w, const char *id, json_t *rec, time_t now
 
 time_t ord_deploy_sites(acme_worker_t *w, time_t now)
 {
-    sites_t sc = {w, now, json_array()};
+    json_t *ids = json_array();
     MDB_txn *txn;
     if (acme_db_read_begin(w->s, &txn) != 0) {
-        json_decref(sc.todo);
+        json_decref(ids);
         return now + 1;
     }
-    acme_db_foreach(w->s, txn, ACME_DB_CERT, sites_cb, &sc);
+    acme_db_foreach(w->s, txn, ACME_DB_CERT, sites_cb, ids);
     acme_db_read_end(w->s, txn);
     time_t next = 0;
     size_t i;
     json_t *x;
-    json_array_foreach(sc.todo, i, x)
+    json_array_foreach(ids, i, x)
     {
         if (w->stop && *w->stop) {
             break;
         }
-        time_t t = site_run(w, json_string_value(json_array_get(x, 0)), json_array_get(x, 1), now);
+        time_t t = site_run(w, json_string_value(x), now);
         if (t && (!next || t < next)) {
             next = t;
         }
     }
-    json_decref(sc.todo);
+    json_decref(ids);
     return next;
 }

@@ -148,7 +148,7 @@ int zc_cfg_save(zs_store_t *s, const zc_cfg_t *cfg, diag_t *d)
     }
     MDB_val k = {strlen(ZC_META_CFG), (void *)ZC_META_CFG};
     if (!cfg) {
-        int rc = mdb_del(txn, s->meta, &k, NULL);
+        int rc = zs_del(s, txn, s->meta, &k);
         err = rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
     } else {
         json_t *o = json_object(), *u = json_array();
@@ -169,7 +169,7 @@ int zc_cfg_save(zs_store_t *s, const zc_cfg_t *cfg, diag_t *d)
         char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
         MDB_val v = {strlen(txt), txt};
-        err = zs_mdb_err(mdb_put(txn, s->meta, &k, &v, 0)); /* local key: never replicated */
+        err = zs_mdb_err(zs_put(s, txn, s->meta, &k, &v, 0)); /* local key: never replicated */
         free(txt);
     }
     if (err) {
@@ -1713,7 +1713,9 @@ static int on_watch(void *arg, const etcd_event_t *ev, size_t n, int64_t header_
         w->err = err;
         return 1;
     }
-    if (done) {
+    if (done || a > atomic_load(&c->applied)) {
+        /* also when a local writer's catch-up applied these already: the
+         * status must show the store's position, not this thread's last */
         atomic_store(&c->applied, a);
         diag_t e = {0};
         status_put(c, c->ea, a, &e);
@@ -1777,6 +1779,11 @@ static void *session_main(void *arg)
         diag_t d = {0};
         int err = lease_ensure(c, c->es, true, &d);
         if (!err) {
+            /* the store's position: local writers catch up in their own txns */
+            uint64_t a = zc_applied(c);
+            if (a > atomic_load(&c->applied)) {
+                atomic_store(&c->applied, a);
+            }
             err = status_put(c, c->es, atomic_load(&c->applied), &d);
         }
         if (err && was_ok) {

@@ -14,7 +14,8 @@
 # site's deployment; the killed node, restarted, catches up and deploys too.
 # Then a shard: one node orders it, every node writes the region's bundle
 # and probes the load balancer (openssl s_server on that bundle) from its
-# own site; `dnsctl shard status` on any node shows the three sites.
+# own site; `dnsctl shard status` on any node shows the three sites. A CA
+# that fails leaves its backoff in the replicated store ("ca:<directory>").
 # Pebble asks one DNS server: dnsfwd.py relays its queries to the first
 # node that answers (the killed one is skipped).
 . "$top_srcdir/tests/system/lib.sh"
@@ -22,7 +23,8 @@
 . "$top_srcdir/tests/system/lib_cluster.sh"
 need_cluster
 need_acme
-plan 33
+need mdb_dump
+plan 34
 
 ID=www.acme.test
 cat >"$TMPD/hook.sh" <<'EOS'
@@ -221,6 +223,15 @@ while [ "$(sites_health 3)" != "node1:UNHEALTHY node2:UNHEALTHY node3:UNHEALTHY"
 done
 like "$(nctl 3 shard status 2>&1)" "node1 +eu .*UNHEALTHY +127\.0\.0\.1:$LB: " \
     "the load balancer gone: each site reports it, with the probe's error"
+
+# a CA failing: its backoff is stored, so it holds for every node
+stop_pebble
+nctl 1 cert request down.acme.test >/dev/null 2>&1
+cabackoff() { mdb_dump -p -s certs "$TMPD/node$1/store" 2>/dev/null | grep -A1 "^ ca:$PEBBLE_DIR_URL\$" | tail -n 1; }
+k=0
+while [ -z "$(cabackoff 2)" ] && [ $k -lt 100 ]; do sleep 0.2; k=$((k + 1)); done
+like "$(cabackoff 2)" '"backoff_until": *[0-9]+,.*"error": *"[^"]*connect' \
+    "a transient error at the CA: its backoff is in the replicated store (node 2's copy)"
 
 # deleting the certificate deletes every site's record with it
 out=$(nctl 1 cert delete "$ID" 2>&1)
