@@ -52,6 +52,10 @@
 #                                one on the same ports
 # Timing (the latency test's report): cluster_latency.py, see its usage.
 
+# a test whose output pipe closes (`... | head`) or whose terminal goes must
+# still stop its etcd members and nodes: exit through lib.sh's EXIT trap
+trap 'exit 1' INT TERM HUP PIPE
+
 CLUSTER_PY=${PY3:-python3}
 ETCD_NAMES=
 ETCD_URLS=
