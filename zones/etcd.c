@@ -697,20 +697,25 @@ int etcd_put(etcd_t *e, const void *key, size_t klen, const void *val, size_t vl
  * "request_delete_range"). @return 0 and *@p rev (the txn's revision),
  * DNSD_EEXIST when the compare failed, DNSD_ENET.
  */
-static int txn_if(etcd_t *e, const void *key, size_t klen, const char *target, int64_t cmp_rev,
-                  const char *op, json_t *op_req, int64_t *rev, diag_t *d)
+/* A compare "@p key's @p target ("CREATE" or "MOD") revision EQUALs @p rev". */
+static json_t *cmp_eq(const void *key, size_t klen, const char *target, int64_t rev)
 {
-    static const char path[] = "/v3/kv/txn";
     json_t *cmp = json_object();
     json_object_set_new(cmp, "target", json_string(target));
     json_object_set_new(cmp, "result", json_string("EQUAL"));
     j_set_b64(cmp, "key", key, klen);
-    j_set_i64(cmp, strcmp(target, "CREATE") == 0 ? "create_revision" : "mod_revision", cmp_rev);
-    json_t *succ = json_object();
-    json_object_set_new(succ, op, op_req);
-    json_t *req = json_object();
-    json_object_set_new(req, "compare", json_pack("[o]", cmp));
-    json_object_set_new(req, "success", json_pack("[o]", succ));
+    j_set_i64(cmp, strcmp(target, "CREATE") == 0 ? "create_revision" : "mod_revision", rev);
+    return cmp;
+}
+
+/*
+ * Run txn @p req ({compare, success}; consumed). @return 0 and *@p rev (the
+ * txn's revision), DNSD_EEXIST when a compare failed (the diag names the
+ * endpoint and @p why), DNSD_ENET.
+ */
+static int txn_run(etcd_t *e, json_t *req, int64_t *rev, diag_t *d, const char *why)
+{
+    static const char path[] = "/v3/kv/txn";
     json_t *resp = NULL;
     int rc = call(e, path, req, &resp, d);
     if (rc < 0) {
@@ -723,11 +728,7 @@ static int txn_if(etcd_t *e, const void *key, size_t klen, const char *target, i
         goto out;
     }
     if (!ok) {
-        diag_set(d, "", 0, "etcd %s: the key \"%.*s\" %s", e->urls[e->cur],
-                 (int)(klen > 200 ? 200 : klen), (const char *)key,
-                 strcmp(target, "CREATE") == 0 || cmp_rev == 0
-                     ? "exists"
-                     : "changed (its mod_revision is not the one expected)");
+        diag_set(d, "", 0, "etcd %s: %s", e->urls[e->cur], why);
         rc = DNSD_EEXIST;
         goto out;
     }
@@ -738,6 +739,23 @@ out:
     json_decref(req);
     json_decref(resp);
     return rc;
+}
+
+static int txn_if(etcd_t *e, const void *key, size_t klen, const char *target, int64_t cmp_rev,
+                  const char *op, json_t *op_req, int64_t *rev, diag_t *d)
+{
+    json_t *succ = json_object();
+    json_object_set_new(succ, op, op_req);
+    json_t *req = json_object();
+    json_object_set_new(req, "compare", json_pack("[o]", cmp_eq(key, klen, target, cmp_rev)));
+    json_object_set_new(req, "success", json_pack("[o]", succ));
+    char why[300];
+    snprintf(why, sizeof(why), "the key \"%.*s\" %s", (int)(klen > 200 ? 200 : klen),
+             (const char *)key,
+             strcmp(target, "CREATE") == 0 || cmp_rev == 0
+                 ? "exists"
+                 : "changed (its mod_revision is not the one expected)");
+    return txn_run(e, req, rev, d, why);
 }
 
 int etcd_put_if_absent(etcd_t *e, const void *key, size_t klen, const void *val, size_t vlen,
@@ -766,16 +784,6 @@ int etcd_put_guarded(etcd_t *e, const void *key, size_t klen, const void *val, s
                      const void *guard, size_t glen, int64_t guard_rev, bool del_guard,
                      int64_t *rev, diag_t *d)
 {
-    static const char path[] = "/v3/kv/txn";
-    json_t *c1 = json_object(), *c2 = json_object();
-    json_object_set_new(c1, "target", json_string("CREATE"));
-    json_object_set_new(c1, "result", json_string("EQUAL"));
-    j_set_b64(c1, "key", key, klen);
-    j_set_i64(c1, "create_revision", 0);
-    json_object_set_new(c2, "target", json_string("MOD"));
-    json_object_set_new(c2, "result", json_string("EQUAL"));
-    j_set_b64(c2, "key", guard, glen);
-    j_set_i64(c2, "mod_revision", guard_rev);
     json_t *ops = json_array(), *put = json_object();
     json_object_set_new(put, "request_put", put_req(key, klen, val, vlen, 0));
     json_array_append_new(ops, put);
@@ -786,33 +794,14 @@ int etcd_put_guarded(etcd_t *e, const void *key, size_t klen, const void *val, s
         json_array_append_new(ops, del);
     }
     json_t *req = json_object();
-    json_object_set_new(req, "compare", json_pack("[o,o]", c1, c2));
+    json_object_set_new(req, "compare", json_pack("[o,o]", cmp_eq(key, klen, "CREATE", 0),
+                                                  cmp_eq(guard, glen, "MOD", guard_rev)));
     json_object_set_new(req, "success", ops);
-    json_t *resp = NULL;
-    int rc = call(e, path, req, &resp, d);
-    if (rc < 0) {
-        goto out;
-    }
-    bool ok;
-    int64_t r;
-    if (j_bool(resp, "succeeded", &ok) < 0 || header_rev(resp, &r) < 0) {
-        rc = malformed(e, path, "succeeded or header.revision", d);
-        goto out;
-    }
-    if (!ok) {
-        diag_set(d, "", 0, "etcd %s: the key \"%.*s\" exists or \"%.*s\" changed",
-                 e->urls[e->cur], (int)(klen > 200 ? 200 : klen), (const char *)key,
-                 (int)(glen > 200 ? 200 : glen), (const char *)guard);
-        rc = DNSD_EEXIST;
-        goto out;
-    }
-    if (rev) {
-        *rev = r;
-    }
-out:
-    json_decref(req);
-    json_decref(resp);
-    return rc;
+    char why[450];
+    snprintf(why, sizeof(why), "the key \"%.*s\" exists or \"%.*s\" changed",
+             (int)(klen > 200 ? 200 : klen), (const char *)key, (int)(glen > 200 ? 200 : glen),
+             (const char *)guard);
+    return txn_run(e, req, rev, d, why);
 }
 
 int etcd_del(etcd_t *e, const void *key, size_t klen, const void *range_end, size_t relen,
