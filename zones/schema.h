@@ -12,9 +12,12 @@
  *           u32 id | u8 flags | u8 name_len | apex wire name (lower case)
  *   rrsets  u32 zone id | relative owner key | 0x00 | u16 type | u16 region
  *           -> rrset value:
- *           u8 format (1) | u8 flags (0) | u32 ttl | u16 count |
+ *           u8 format (1) | u8 flags | u32 ttl | u16 count |
  *           count x (u16 rdlen | rdata)       (rdata: uncompressed wire form,
  *                                               sorted, no duplicates)
+ *           [flags & ZS_RRSET_F_SIGNED: u16 nsig | nsig x (u16 len | RRSIG
+ *           rdata, signer name uncompressed, lower case)] -- the RRset's
+ *           signatures (zones/dnssec.h), written in the txn that writes it
  *   regions see regions.h
  *   certs   "account:<directory URL>" / "cert:<id>" -> JSON (acme/certdb.h):
  *           slow-path state of the ACME worker, never read by queries
@@ -122,7 +125,13 @@
  * expired: RFC 1035 4.3.5, as Knot and BIND do) */
 #define ZS_ZONE_F_SERVFAIL 0x04u
 
+/* zone flag: the zone is signed (zones/dnssec.h): its RRsets carry RRSIGs,
+ * and dnsd adds them, and online denials, to answers for DO=1 queries */
+#define ZS_ZONE_F_SIGNED 0x08u
+
 #define ZS_RRSET_FORMAT 1u
+#define ZS_RRSET_F_SIGNED 0x01u /* rrset value flag: signatures follow the records */
+#define ZS_RRSET_SIG_MAX 16u    /* signatures one RRset may carry (a rollover has 2-3) */
 #define ZS_RRSET_HDR    8u       /* format, flags, ttl, count */
 #define ZS_ZONE_HDR     6u       /* id, flags, name_len */
 #define ZS_RRKEY_MAX    (4 + DNAME_KEY_MAX + 1 + 2 + 2)
@@ -192,6 +201,9 @@ typedef struct zs_rrset {
     uint16_t count;
     const uint8_t *rdata; /* count x (u16 rdlen | rdata) */
     size_t rdata_len;
+    uint16_t nsig;        /* signatures (0: unsigned) */
+    const uint8_t *sigs;  /* nsig x (u16 len | RRSIG rdata); NULL when nsig is 0 */
+    size_t sigs_len;
 } zs_rrset_t;
 
 /*
@@ -237,30 +249,59 @@ static inline bool zs_rdata_ok(uint16_t type, const uint8_t *rd, size_t rl)
  */
 static inline bool zs_rrset_decode(const uint8_t *v, size_t len, uint16_t type, zs_rrset_t *out)
 {
-    if (len < ZS_RRSET_HDR || v[0] != ZS_RRSET_FORMAT) {
+    if (len < ZS_RRSET_HDR || v[0] != ZS_RRSET_FORMAT || (v[1] & ~ZS_RRSET_F_SIGNED)) {
         return false;
     }
     out->type = type;
     out->ttl = zs_get32(v + 2);
     out->count = zs_get16(v + 6);
     out->rdata = v + ZS_RRSET_HDR;
-    out->rdata_len = len - ZS_RRSET_HDR;
+    out->nsig = 0;
+    out->sigs = NULL;
+    out->sigs_len = 0;
     if (out->count == 0) {
         return false;
     }
-    size_t off = 0;
+    size_t avail = len - ZS_RRSET_HDR, off = 0;
     for (unsigned i = 0; i < out->count; i++) {
-        if (out->rdata_len - off < 2) {
+        if (avail - off < 2) {
             return false;
         }
         size_t rl = zs_get16(out->rdata + off);
         off += 2;
-        if (out->rdata_len - off < rl || !zs_rdata_ok(type, out->rdata + off, rl)) {
+        if (avail - off < rl || !zs_rdata_ok(type, out->rdata + off, rl)) {
             return false;
         }
         off += rl;
     }
-    return off == out->rdata_len;
+    out->rdata_len = off;
+    if (!(v[1] & ZS_RRSET_F_SIGNED)) {
+        return off == avail;
+    }
+    /* signatures: u16 nsig | nsig x (u16 len | RRSIG rdata of at least 19 bytes) */
+    if (avail - off < 2) {
+        return false;
+    }
+    out->nsig = zs_get16(out->rdata + off);
+    off += 2;
+    out->sigs = out->rdata + off;
+    size_t s0 = off;
+    if (out->nsig == 0 || out->nsig > ZS_RRSET_SIG_MAX) {
+        return false;
+    }
+    for (unsigned i = 0; i < out->nsig; i++) {
+        if (avail - off < 2) {
+            return false;
+        }
+        size_t sl = zs_get16(out->rdata + off);
+        off += 2;
+        if (sl < 19 || avail - off < sl || zs_get16(out->rdata + off) != type) {
+            return false; /* an RRSIG covers the RRset it is stored with */
+        }
+        off += sl;
+    }
+    out->sigs_len = off - s0;
+    return off == avail;
 }
 
 /**

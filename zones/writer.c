@@ -749,6 +749,7 @@ int zw_rr_del(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     uint8_t *nv = xmalloc(val.mv_size);
     memcpy(nv, val.mv_data, ZS_RRSET_HDR);
+    nv[1] = 0; /* the signatures go with the old RRset: a signed zone's are made at commit */
     size_t o = ZS_RRSET_HDR, off = 0;
     unsigned kept = 0;
     bool found = false;

@@ -309,8 +309,10 @@ static void check_rrset(const uint8_t *v, size_t len, uint16_t type)
             }
             n++;
         }
+        size_t sig_part = rr.nsig ? 2 + rr.sigs_len : 0;
         if (rr.count == 0 || n != rr.count || off != rr.rdata_len || rr.rdata != v + 8 ||
-            rr.rdata_len != len - 8 || rr.ttl != zs_get32(v + 2)) {
+            rr.rdata_len + sig_part != len - 8 || rr.ttl != zs_get32(v + 2) ||
+            (rr.nsig && rr.sigs != v + 8 + rr.rdata_len + 2)) {
             fz_fail("rrset: count %u, walked %u, %zu of %zu bytes", rr.count, n, off,
                     rr.rdata_len);
         }

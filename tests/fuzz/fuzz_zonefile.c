@@ -120,7 +120,9 @@ static int count_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
         n++;
     }
     if (n != rr->count || off != rr->rdata_len ||
-        !zs_rrset_decode(rr->rdata - ZS_RRSET_HDR, rr->rdata_len + ZS_RRSET_HDR, rr->type, &again)) {
+        !zs_rrset_decode(rr->rdata - ZS_RRSET_HDR,
+                         rr->rdata_len + ZS_RRSET_HDR + (rr->nsig ? 2 + rr->sigs_len : 0),
+                         rr->type, &again)) {
         fz_fail("stored RRset: count %u, walked %u", rr->count, n);
     }
     ((struct tally *)arg)->records += rr->count;
