@@ -8,8 +8,10 @@
 #ifndef DNSD_TESTZONE_H
 #define DNSD_TESTZONE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "zones/dnssec.h"
 #include "zones/store.h"
 
 /** "www.example.test." -> wire form in @p out; returns its length. */
@@ -27,5 +29,17 @@ void tz_store_rm(zs_store_t *st, const char *dir);
 
 /** Create the store in directory @p dir (which must exist); aborts on error. */
 zs_store_t *tz_build(const char *dir);
+
+/**
+ * Sign zone @p apex of @p st for the DNSSEC tests: a new CSK of @p alg
+ * (state ACTIVE, stored, copied to @p key), its DNSKEY at the apex, a
+ * secure delegation "secure.<apex>" (NS, DS, glue), the zone flag
+ * ZS_ZONE_F_SIGNED, and an RRSIG on every RRset the writer would sign
+ * (not the NS at a cut, nothing else at or below one but the DS), made
+ * with zd_sign() over a window around now. With @p really false, the same
+ * records and key but no flag and no signature (a twin to compare with).
+ * Aborts on error.
+ */
+void tz_sign(zs_store_t *st, const char *apex, uint8_t alg, zd_key_t *key, bool really);
 
 #endif
