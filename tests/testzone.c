@@ -169,63 +169,6 @@ zs_store_t *tz_build(const char *dir)
 
 /* ---- signing (tz_sign) ---- */
 
-typedef struct tz_rr {
-    uint8_t owner[DNAME_MAXLEN + 1];
-    uint16_t type, region;
-    uint32_t ttl;
-    uint16_t count;
-    size_t len;
-    uint8_t *rdata;
-} tz_rr_t;
-
-typedef struct tz_list {
-    tz_rr_t *v;
-    size_t n;
-} tz_list_t;
-
-static int collect(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
-{
-    tz_list_t *l = arg;
-    l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
-    tz_rr_t *r = &l->v[l->n++];
-    memcpy(r->owner, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
-    r->type = rr->type;
-    r->region = rr->region;
-    r->ttl = rr->ttl;
-    r->count = rr->count;
-    r->len = rr->rdata_len;
-    r->rdata = malloc(rr->rdata_len);
-    memcpy(r->rdata, rr->rdata, rr->rdata_len);
-    return 0;
-}
-
-/* a non-apex owner with NS in any region */
-static bool is_cut(const tz_list_t *l, const uint8_t *owner, const uint8_t *apex)
-{
-    if (dname_eq(owner, apex)) {
-        return false;
-    }
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->v[i].type == DNS_T_NS && dname_eq(l->v[i].owner, owner)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool signed_here(const tz_list_t *l, const tz_rr_t *r, const uint8_t *apex)
-{
-    /* at or below a cut: only the DS at the cut itself */
-    int nl = dname_labels(r->owner), al = dname_labels(apex);
-    const uint8_t *n = r->owner;
-    for (int lab = nl; lab > al; lab--, n += 1 + *n) {
-        if (is_cut(l, n, apex)) {
-            return lab == nl && r->type == DNS_T_DS;
-        }
-    }
-    return true;
-}
-
 void tz_sign(zs_store_t *st, const char *apex_s, uint8_t alg, zd_key_t *key, bool really)
 {
     diag_t d;
@@ -236,19 +179,9 @@ void tz_sign(zs_store_t *st, const char *apex_s, uint8_t alg, zd_key_t *key, boo
         abort();
     }
     zw_zone_t z;
-    if (zw_zone_get(st, w.txn, apex, &z) != 0 ||
-        zd_key_generate(alg, ZD_ROLE_CSK, key, &d) != 0) {
+    if (zw_zone_get(st, w.txn, apex, &z) != 0) {
         abort();
     }
-    key->zone_id = z.id;
-    key->state = ZD_KS_ACTIVE;
-    key->published = key->active = key->created;
-    if (zd_key_next_id(st, w.txn, z.id, &key->id) != 0 || zd_key_put(st, w.txn, key) != 0) {
-        abort();
-    }
-    uint8_t rd[600];
-    size_t rl = zd_dnskey_rdata(key, rd);
-    add(&w, &z, apex_s, DNS_T_DNSKEY, 3600, rd, rl);
     char n[300], t[300];
     snprintf(n, sizeof(n), "secure.%s", apex_s);
     snprintf(t, sizeof(t), "ns.secure.%s", apex_s);
@@ -258,64 +191,39 @@ void tz_sign(zs_store_t *st, const char *apex_s, uint8_t alg, zd_key_t *key, boo
     uint8_t ds[36] = {0x30, 0x39, 13, 2}; /* key tag 12345, alg 13, SHA-256, some digest */
     memset(ds + 4, 0xAB, 32);
     add(&w, &z, n, DNS_T_DS, 3600, ds, sizeof(ds));
-    if ((really && zw_zone_set_flags(&w, &z, ZS_ZONE_F_SIGNED, 0) != 0) ||
-        zw_check_zone(&w, &z, &d) != 0 || zw_commit(&w, NULL) != 0) {
+    if (really) {
+        /* the writer's way (zones/dnssec.h): keys, DNSKEY/CDS/CDNSKEY, the flag,
+         * every RRset signed in this txn */
+        zd_policy_t pol;
+        zd_policy_default(&pol);
+        pol.alg = alg;
+        if (zd_zone_enable(&w, &z, &pol, &d) != 0) {
+            diag_print(&d, stdout);
+            abort();
+        }
+    } else {
+        /* the twin: a key's DNSKEY, nothing signed */
+        if (zd_key_generate(alg, ZD_ROLE_CSK, key, &d) != 0) {
+            abort();
+        }
+        uint8_t rd[600];
+        size_t rl = zd_dnskey_rdata(key, rd);
+        add(&w, &z, apex_s, DNS_T_DNSKEY, 3600, rd, rl);
+    }
+    if (zw_check_zone(&w, &z, &d) != 0 || zw_commit(&w, &d) != 0) {
+        diag_print(&d, stdout);
         abort();
     }
     if (!really) {
         return;
     }
-    /* every RRset, signed and written back (a raw write txn: what the writer's
-     * signing does, done here so these tests do not depend on it) */
     MDB_txn *txn;
-    tz_list_t l = {NULL, 0};
-    if (zs_write_begin(st, &txn) != 0 || zw_foreach_rrset(st, txn, &z, collect, &l) != 0) {
+    zd_key_t *keys = NULL;
+    size_t nk = 0;
+    if (zs_read_begin(st, &txn) != 0 || zd_keys_list(st, txn, z.id, &keys, &nk) != 0 || nk != 1) {
         abort();
     }
-    zd_signer_t *sg;
-    if (zd_signer_new(key, &sg) != 0) {
-        abort();
-    }
-    uint32_t now = (uint32_t)time(NULL);
-    static uint8_t scratch[1 << 17], val[1 << 16];
-    for (size_t i = 0; i < l.n; i++) {
-        tz_rr_t *r = &l.v[i];
-        uint8_t sig[ZD_RRSIG_MAX];
-        size_t vl = 0;
-        val[vl++] = ZS_RRSET_FORMAT;
-        bool sign = signed_here(&l, r, apex);
-        val[vl++] = sign ? ZS_RRSET_F_SIGNED : 0;
-        zs_put32(val + vl, r->ttl);
-        zs_put16(val + vl + 4, r->count);
-        vl += 6;
-        memcpy(val + vl, r->rdata, r->len);
-        vl += r->len;
-        if (sign) {
-            int sl = zd_sign(sg, r->owner, apex, r->type, r->ttl, r->rdata, r->len, r->count,
-                             now - 3600, now + 14 * 86400, scratch, sizeof(scratch), sig);
-            if (sl <= 0) {
-                abort();
-            }
-            zs_put16(val + vl, 1);
-            zs_put16(val + vl + 2, (uint16_t)sl);
-            memcpy(val + vl + 4, sig, (size_t)sl);
-            vl += 4 + (size_t)sl;
-        }
-        dname_key_t k;
-        uint8_t kb[ZS_RRKEY_MAX];
-        if (dname_key_build(r->owner, &k) != 0) {
-            abort();
-        }
-        MDB_val key_v = {zs_rrset_key(z.id, &k, z.apex_labels, r->type, r->region, kb), kb};
-        MDB_val v = {vl, val};
-        if (zs_put(st, txn, st->rrsets, &key_v, &v, 0) != 0) {
-            abort();
-        }
-        free(r->rdata);
-    }
-    free(l.v);
-    zd_signer_free(sg);
-    if (zs_write_commit(st, txn) != 0) {
-        abort();
-    }
+    *key = keys[0];
+    free(keys);
+    zs_read_end(st, txn);
 }

@@ -31,14 +31,12 @@ void tz_store_rm(zs_store_t *st, const char *dir);
 zs_store_t *tz_build(const char *dir);
 
 /**
- * Sign zone @p apex of @p st for the DNSSEC tests: a new CSK of @p alg
- * (state ACTIVE, stored, copied to @p key), its DNSKEY at the apex, a
- * secure delegation "secure.<apex>" (NS, DS, glue), the zone flag
- * ZS_ZONE_F_SIGNED, and an RRSIG on every RRset the writer would sign
- * (not the NS at a cut, nothing else at or below one but the DS), made
- * with zd_sign() over a window around now. With @p really false, the same
- * records and key but no flag and no signature (a twin to compare with).
- * Aborts on error.
+ * Sign zone @p apex of @p st for the DNSSEC tests, through the writer: a
+ * secure delegation "secure.<apex>" (NS, DS, glue) added, then
+ * zd_zone_enable() with algorithm @p alg (one CSK, DNSKEY/CDS/CDNSKEY, the
+ * zone flag, every RRset signed), its key copied to @p key. With @p really
+ * false: the same delegation and a DNSKEY of a new key (@p key), nothing
+ * signed (a twin to compare DO=0 answers with). Aborts on error.
  */
 void tz_sign(zs_store_t *st, const char *apex, uint8_t alg, zd_key_t *key, bool really);
 
