@@ -103,6 +103,13 @@ static void usage(FILE *f)
             "  tsig show NAME [--json]      one key without its secret, and what uses it\n"
             "  tsig show NAME --format bind|knot|nsd   the key clause for the other server\n"
             "  tsig del NAME                refused while something uses the key\n"
+            "DNSSEC (every RRset of every region signed when written; keys in the store):\n"
+            "  dnssec enable ZONE [--algorithm 13|15] [--csk|--ksk-zsk]\n"
+            "                               generate keys, publish DNSKEY/CDS/CDNSKEY, sign all\n"
+            "  dnssec disable ZONE          strip all signatures and keys (remove the DS first)\n"
+            "  dnssec status ZONE [--json]  keys (id, tag, algorithm, role, state, timeline),\n"
+            "                               policy, signature counts and next expiry\n"
+            "  dnssec ds ZONE               the DS records to give the parent (registrar)\n"
             "cluster (dnsd nodes sharing state through etcd; edits on a node's store go\n"
             "through the cluster by themselves):\n"
             "  cluster keygen FILE [--id ID]   a new cluster key file (AES-256, mode 0600)\n"
@@ -222,6 +229,8 @@ static const struct {
     {CTL_OPT_KEEP, "--keep"},
     {CTL_OPT_COMPACT, "--compact"},
     {CTL_OPT_NO_PRIMARY, "--no-primary"},
+    {CTL_OPT_CSK, "--csk"},
+    {CTL_OPT_KSK_ZSK, "--ksk-zsk"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -613,6 +622,10 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_FORCE;
         } else if (strcmp(a, "--no-primary") == 0) {
             c.opt_seen |= CTL_OPT_NO_PRIMARY;
+        } else if (strcmp(a, "--csk") == 0) {
+            c.opt_seen |= CTL_OPT_CSK;
+        } else if (strcmp(a, "--ksk-zsk") == 0) {
+            c.opt_seen |= CTL_OPT_KSK_ZSK;
         } else {
             size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
             for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {
@@ -689,6 +702,8 @@ int main(int argc, char **argv)
             rc = ctl_tsig(&c, pos[1]);
         } else if (strcmp(pos[0], "cluster") == 0) {
             rc = ctl_cluster(&c, pos[1]);
+        } else if (strcmp(pos[0], "dnssec") == 0) {
+            rc = ctl_dnssec(&c, pos[1]);
         } else {
             rc = ctl_usage("unknown command \"%s\"", pos[0]);
         }
