@@ -324,6 +324,11 @@ int main(void)
        "qtype NSEC at a name: the NSEC and its RRSIG answer, no SOA");
     done(&s);
 
+    s = parse(ask(&a, "www.example.test.", DNS_T_RRSIG, true, true));
+    ok(s.rcode == 0 && s.an == 1 && find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG) &&
+           !find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A),
+       "qtype RRSIG: the signatures stored at the name, without their RRsets");
+
     /* wildcards */
     s = parse(ask(&a, "x.y.wild.example.test.", DNS_T_A, true, false));
     nsec = find(s.p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC);
