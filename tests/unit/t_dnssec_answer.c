@@ -328,6 +328,7 @@ int main(void)
     ok(s.rcode == 0 && s.an == 1 && find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG) &&
            !find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A),
        "qtype RRSIG: the signatures stored at the name, without their RRsets");
+    done(&s);
 
     /* wildcards */
     s = parse(ask(&a, "x.y.wild.example.test.", DNS_T_A, true, false));
