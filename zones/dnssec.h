@@ -25,6 +25,7 @@
  * except through zd_keys_load():
  *   u32 zone id | u8 'P'            -> policy (zd_policy_t, format 1)
  *   u32 zone id | u8 'K' | u32 key id -> key (format 1): see dnssec.c
+ *   u32 zone id | u8 'N'            -> u32 the next key id (ids never reused)
  *   meta "dnssec_gen" -> u64, bumped by every write that changes a key or a
  *   policy (dnsd's workers reload their online keys when it moves).
  * Added after schema version 1 without a bump, like the journal.
@@ -42,9 +43,10 @@
 #include <stdint.h>
 
 #include "zones/base/diag.h"
+#include "zones/schema.h"
 #include "zones/store.h"
 
-#define ZS_DB_DNSSEC "dnssec"
+/* ZS_DB_DNSSEC ("dnssec") is in schema.h with the other sub-databases */
 #define ZD_META_GEN "dnssec_gen"
 
 #define ZD_ALG_ECDSAP256SHA256 13u
@@ -107,9 +109,22 @@ typedef struct zd_policy {
 
 void zd_policy_default(zd_policy_t *p);
 
+/** Does @p k sign the apex DNSKEY, CDS and CDNSKEY RRsets? (KSK role, ACTIVE) */
+bool zd_key_signs_dnskey(const zd_key_t *k);
+/** Does @p k sign the zone's other RRsets? (ZSK role, ACTIVE) */
+bool zd_key_signs_zone(const zd_key_t *k);
+/** Is @p k in the DNSKEY RRset? (PUBLISHED, ACTIVE or RETIRING) */
+bool zd_key_in_dnskey(const zd_key_t *k);
+
 /* ---- keys and records (pure functions) ---- */
 
-/** Generate a key of @p alg with @p role (OpenSSL). @return 0 or DNSD_E*. */
+/**
+ * Generate a key of @p alg with @p role (OpenSSL). Fills alg, role, flags
+ * (257 with the KSK role), tag, pub, priv, created (now) and state
+ * ZD_KS_PUBLISHED; zone_id and id are 0 (the caller sets them:
+ * zd_key_next_id()). @return 0, DNSD_EMALFORMED (algorithm or role, @p d
+ * says which) or DNSD_ECRYPTO.
+ */
 int zd_key_generate(uint8_t alg, uint8_t role, zd_key_t *out, diag_t *d);
 
 /** The DNSKEY rdata of @p k into @p out (cap >= 4 + ZD_PUB_MAX). @return its length. */
@@ -147,14 +162,25 @@ int zd_sign(zd_signer_t *sg, const uint8_t *owner, const uint8_t *signer, uint16
             uint32_t ttl, const uint8_t *rrs, size_t rrs_len, uint16_t count, uint32_t inception,
             uint32_t expiration, uint8_t *scratch, size_t scratch_cap, uint8_t *out);
 
-/* ---- the store ---- */
+/* ---- the store ----
+ * The sub-database is opened by zs_open() (store.c's table of sub-databases
+ * added after version 1; s->has_dnssec false: a read-only open of a store
+ * that never had one, read as empty). Every put or delete here bumps meta
+ * ZD_META_GEN. They write through zs_put()/zs_del(), so a cluster
+ * replicates them (zones/repl.c's ZR_DB_DNSSEC). */
 
-/** Open (or create, writable) the sub-database; zs_open() calls it. */
-int zd_db_open(zs_store_t *s, MDB_txn *txn, bool create);
-
+/** The policy of a zone: 0, or DNSD_ENOTFOUND (then @p out holds the defaults); DNSD_ESTORE. */
 int zd_policy_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_policy_t *out);
+/** Store a zone's policy (write txn). DNSD_EMALFORMED if a field is out of range. */
+int zd_policy_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zd_policy_t *p);
+/** Insert or replace key (@p k->zone_id, @p k->id) (write txn). */
 int zd_key_put(zs_store_t *s, MDB_txn *txn, const zd_key_t *k);
+/** Delete a key: 0 or DNSD_ENOTFOUND. */
 int zd_key_del(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t key_id);
+/** Take the zone's next key id (1, 2, ...; never reused), in write txn @p txn. */
+int zd_key_next_id(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, uint32_t *out);
+/** Delete a zone's keys, policy and id counter (zw_zone_delete() calls it). */
+int zd_zone_drop(zs_store_t *s, MDB_txn *txn, uint32_t zone_id);
 /** Every key of a zone (any state), in id order; *out freed by the caller. */
 int zd_keys_list(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_key_t **out, size_t *n);
 
@@ -164,5 +190,98 @@ int zd_keys_list(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_key_t **out, 
  * @return the number (0: the zone has none), or a negative DNSD_E* code.
  */
 int zd_keys_load(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_key_t *out, size_t max);
+
+/* ---- signing stored RRsets (dnssec.c), inside a write txn ----
+ * Which keys: zd_key_signs_dnskey() for DNSKEY/CDS/CDNSKEY at the apex,
+ * zd_key_signs_zone() for the rest, read once per call. What: every
+ * RRset of the zone except the NS at a delegation point (a non-apex name
+ * with NS in any region), anything else at a delegation point but its DS,
+ * and anything below one (glue); RRSIG never. An RRset that must not be
+ * signed is written back without signatures. Validity: inception now - 1 h,
+ * expiration now + sig_validity - jitter (deterministic per RRset key, at
+ * most sig_jitter). Each returns 0, or DNSD_ECRYPTO (no active key for
+ * what must be signed, or OpenSSL failed), DNSD_ESTORE, an LMDB error;
+ * @p d says which zone and why. */
+
+/** The zone being signed (apex: wire, lower case). */
+typedef struct zd_zone {
+    uint32_t id;
+    const uint8_t *apex;
+    int apex_labels;
+} zd_zone_t;
+
+/** One RRset a write txn changed (it may be gone now). */
+typedef struct zd_change {
+    const uint8_t *owner; /* absolute wire name, lower case */
+    uint16_t type;
+    uint16_t region;
+} zd_change_t;
+
+/**
+ * Re-sign what a txn changed: each listed RRset (in its region), the whole
+ * subtree under a non-apex name whose NS changed (a cut came or went: its
+ * NS and the glue below lose or gain signatures), and the apex SOA. Called
+ * by zw_prepare() for a zone with ZS_ZONE_F_SIGNED after the serial bump.
+ * @p ch may hold duplicates (it is sorted in place). @p nsigned counts
+ * the RRsets written (may be NULL).
+ */
+int zd_sign_touched(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, zd_change_t *ch, size_t n,
+                    uint64_t now, size_t *nsigned, diag_t *d);
+
+/** (Re)sign every RRset of the zone in every region, or with @p strip remove every signature. */
+int zd_sign_all(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, bool strip, uint64_t now,
+                size_t *nsigned, diag_t *d);
+
+/**
+ * Re-sign at most @p max RRsets that need it: unsigned or signed where they
+ * must not be, a signature expiring within the policy's sig_refresh, or
+ * signed by another set of keys than the current one (a rollover step).
+ * *@p more: others still need it (call again, in a new txn).
+ */
+int zd_resign_some(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, uint64_t now, size_t max,
+                   size_t *nsigned, bool *more, diag_t *d);
+
+/* ---- whole zones, inside a caller's writer txn (zones/dnssec_zone.c) ----
+ * zones/writer.h's zw_t and zw_zone_t; declared here by their struct tags
+ * because the writer includes this header. Each makes its edits through
+ * the writer (journalled, checked, replicated); the caller commits. */
+struct zw;
+struct zw_zone;
+
+/**
+ * Sign zone @p z: store @p p (NULL: defaults), generate its keys (one CSK,
+ * or with p->split a KSK and a ZSK; state ACTIVE), publish DNSKEY, CDS and
+ * CDNSKEY at the apex (zd_zone_publish_keys()), set ZS_ZONE_F_SIGNED
+ * (@p z->flags too) and sign every RRset in every region. DNSD_EEXIST if
+ * the zone is signed already; DNSD_ESECONDARY for a secondary zone.
+ */
+int zd_zone_enable(struct zw *w, struct zw_zone *z, const zd_policy_t *p, diag_t *d);
+
+/**
+ * Unsign zone @p z: strip every signature, delete its DNSKEY, CDS and
+ * CDNSKEY RRsets, its keys and policy, clear ZS_ZONE_F_SIGNED. Publishes
+ * nothing else: the DS must be gone from the parent (and its TTL passed)
+ * BEFORE, or validators see the zone as bogus. DNSD_ENOTFOUND if not signed.
+ */
+int zd_zone_disable(struct zw *w, struct zw_zone *z, diag_t *d);
+
+/**
+ * Rewrite the apex DNSKEY RRset (every key zd_key_in_dnskey()) and CDS /
+ * CDNSKEY (RFC 7344: the KSK-role keys in state PUBLISHED or ACTIVE, the
+ * DS the parent should hold; CDS digest SHA-256) from the stored key set,
+ * in the default region, TTL = the apex SOA's TTL; an empty set is
+ * deleted. Records already right are left alone; zw_prepare() signs what
+ * changed (DNSKEY by zd_key_signs_dnskey() keys). Call after every key
+ * state change.
+ */
+int zd_zone_publish_keys(struct zw *w, const struct zw_zone *z, diag_t *d);
+
+/**
+ * One re-sign batch of zone @p z (zd_resign_some() in @p w's txn): up to
+ * @p max RRsets; *@p more says whether another batch is due now. The caller
+ * commits (one txn per batch). The SOA serial is not bumped (no data change).
+ */
+int zd_zone_resign(struct zw *w, const struct zw_zone *z, uint64_t now, size_t max, bool *more,
+                   diag_t *d);
 
 #endif

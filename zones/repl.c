@@ -68,6 +68,9 @@ static bool db_get(const zs_store_t *s, unsigned db, MDB_dbi *out)
     case ZR_DB_UPOLICY:
         *out = s->upolicy;
         return s->has_upolicy;
+    case ZR_DB_DNSSEC:
+        *out = s->dnssec;
+        return s->has_dnssec;
     default:
         return false;
     }
@@ -78,6 +81,7 @@ static const char *db_name(unsigned db)
     static const char *const names[ZR_DB_COUNT] = {
         ZS_DB_META, ZS_DB_ZONES, ZS_DB_RRSETS, ZS_DB_REGIONS, ZS_DB_CERTS,
         ZS_DB_JOURNAL, ZS_DB_TSIG, ZS_DB_XFROUT, ZS_DB_SECONDARY, ZS_DB_UPOLICY,
+        ZS_DB_DNSSEC,
     };
     return db < ZR_DB_COUNT ? names[db] : "?";
 }

@@ -49,6 +49,7 @@ enum {
     ZR_DB_XFROUT = 7,
     ZR_DB_SECONDARY = 8,
     ZR_DB_UPOLICY = 9,
+    ZR_DB_DNSSEC = 10,
     ZR_DB_COUNT
 };
 

@@ -75,6 +75,12 @@
  *   update_policy  RFC 2136 UPDATE policies (zones/upolicy.h), never read
  *           by queries: u32 zone id | u32 rule id -> rule (format 1: who,
  *           names, types, region); added like the journal (no version bump).
+ *   dnssec  DNSSEC keys and signing policies (zones/dnssec.h, layout in
+ *           zones/dnssec.c), never read by queries except dnsd's online
+ *           keys (zd_keys_load()): u32 zone id | 'P' -> policy;
+ *           u32 zone id | 'K' | u32 key id -> key (private key included);
+ *           u32 zone id | 'N' -> u32 next key id. meta "dnssec_gen" -> u64,
+ *           bumped by every key or policy write. Added like the journal.
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -108,6 +114,7 @@
 #define ZS_DB_XFROUT  "xfrout"  /* transfer ACLs, NOTIFY targets: see zones/xfracl.h */
 #define ZS_DB_SECONDARY "secondary" /* secondary zones: see zones/secondary.h */
 #define ZS_DB_UPOLICY "update_policy" /* RFC 2136 update policies: see zones/upolicy.h */
+#define ZS_DB_DNSSEC "dnssec"         /* DNSSEC keys and policies: see zones/dnssec.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"

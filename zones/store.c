@@ -167,7 +167,8 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         goto out;
     }
     /* The sub-databases that came after version 1 (ACME state, the journal,
-     * TSIG keys, transfer settings, secondary zones): a read-only open of an
+     * TSIG keys, transfer settings, secondary zones, update
+     * policies, DNSSEC keys): a read-only open of an
      * older store simply has none (a writable open creates them). */
     const struct {
         const char *name;
@@ -180,6 +181,7 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         {ZS_DB_XFROUT, &s->xfrout, &s->has_xfrout},
         {ZS_DB_SECONDARY, &s->secondary, &s->has_secondary},
         {ZS_DB_UPOLICY, &s->upolicy, &s->has_upolicy},
+        {ZS_DB_DNSSEC, &s->dnssec, &s->has_dnssec},
     };
     for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
         rc = mdb_dbi_open(txn, later[i].name, dbflags, later[i].dbi);

@@ -55,7 +55,8 @@ static void op_at(const uint8_t *e, size_t *off, unsigned *op, unsigned *db, MDB
 static MDB_dbi dbi_of(unsigned db)
 {
     MDB_dbi h[ZR_DB_COUNT] = {st->meta,    st->zones, st->rrsets,    st->regions, st->certs,
-                              st->journal, st->tsig,  st->xfrout, st->secondary, st->upolicy};
+                              st->journal, st->tsig,  st->xfrout, st->secondary, st->upolicy,
+                              st->dnssec};
     return h[db];
 }
 
