@@ -270,31 +270,16 @@ static const char *role_name(uint8_t role)
     return role == ZD_ROLE_CSK ? "CSK" : role == ZD_ROLE_KSK ? "KSK" : "ZSK";
 }
 
-static uint32_t next_key_id(const zd_key_t *keys, size_t n)
-{
-    uint32_t id = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i].id > id) {
-            id = keys[i].id;
-        }
-    }
-    return id + 1;
-}
-
-/* a successor of @p old: same algorithm and role, a tag no key of the zone has */
-static int make_successor(const zd_key_t *keys, size_t n, const zd_key_t *old, uint64_t now,
-                          zd_key_t *out, diag_t *d)
+/* a successor of @p old: same algorithm and role, a tag no key of the zone has,
+ * the zone's next key id (taken in @p w) */
+static int make_successor(zw_t *w, const zd_key_t *keys, size_t n, const zd_key_t *old,
+                          uint64_t now, zd_key_t *out, diag_t *d)
 {
     for (int t = 0; t < ROLL_GEN_TRIES; t++) {
         int err = zd_key_generate(old->alg, old->role, out, d);
         if (err) {
             return err;
         }
-        uint8_t rd[4 + ZD_PUB_MAX];
-        out->zone_id = old->zone_id;
-        out->flags = (old->role & ZD_ROLE_KSK) ? 257 : 256;
-        size_t rl = zd_dnskey_rdata(out, rd);
-        out->tag = zd_keytag(rd, rl);
         bool clash = false;
         for (size_t i = 0; i < n && !clash; i++) {
             clash = keys[i].tag == out->tag;
@@ -302,7 +287,11 @@ static int make_successor(const zd_key_t *keys, size_t n, const zd_key_t *old, u
         if (clash) {
             continue;
         }
-        out->id = next_key_id(keys, n);
+        out->zone_id = old->zone_id;
+        if ((err = zd_key_next_id(w->s, w->txn, old->zone_id, &out->id)) != 0) {
+            diag_set(d, "", 0, "cannot take a key id: %s", dnsd_strerror(err));
+            return err;
+        }
         out->state = ZD_KS_PUBLISHED;
         out->created = out->published = now;
         out->active = out->retired = out->removed = out->ds_seen = 0;
@@ -322,14 +311,15 @@ static int keys_load(zw_t *w, const zw_zone_t *z, zone_keys_t *zk)
 {
     memset(zk, 0, sizeof(*zk));
     int err = zd_policy_get(w->s, w->txn, z->id, &zk->pol);
-    if (err) {
+    if (err && err != DNSD_ENOTFOUND) { /* none stored: the defaults */
         return err;
     }
     return zd_keys_list(w->s, w->txn, z->id, &zk->keys, &zk->n);
 }
 
 /* write the changed keys (indexes @p a, @p b; -1 none) and republish the key RRsets */
-static int keys_store(zw_t *w, const zw_zone_t *z, const zone_keys_t *zk, int a, int b)
+static int keys_store(zw_t *w, const zw_zone_t *z, const zone_keys_t *zk, int a, int b,
+                      diag_t *d)
 {
     int err = 0;
     if (a >= 0 && (err = zd_key_put(w->s, w->txn, &zk->keys[a])) != 0) {
@@ -338,7 +328,7 @@ static int keys_store(zw_t *w, const zw_zone_t *z, const zone_keys_t *zk, int a,
     if (b >= 0 && (err = zd_key_put(w->s, w->txn, &zk->keys[b])) != 0) {
         return err;
     }
-    return zd_zone_publish_keys(w, z);
+    return zd_zone_publish_keys(w, z, d);
 }
 
 static void fmt_time(uint64_t t, char *buf, size_t cap)
@@ -355,7 +345,7 @@ static int do_start(zw_t *w, const zw_zone_t *z, zone_keys_t *zk, int old, uint6
                     const zd_roll_ttls_t *t, const char *why, char *what, size_t cap, diag_t *d)
 {
     zd_key_t nk;
-    int err = make_successor(zk->keys, zk->n, &zk->keys[old], now, &nk, d);
+    int err = make_successor(w, zk->keys, zk->n, &zk->keys[old], now, &nk, d);
     if (err) {
         return err;
     }
@@ -370,7 +360,7 @@ static int do_start(zw_t *w, const zw_zone_t *z, zone_keys_t *zk, int old, uint6
     zk->keys[zk->n] = nk;
     memset(&nk, 0, sizeof(nk)); /* private key: no copies left behind */
     int ni = (int)zk->n++;
-    if ((err = keys_store(w, z, zk, ni, -1)) != 0) {
+    if ((err = keys_store(w, z, zk, ni, -1, d)) != 0) {
         return err;
     }
     const zd_key_t *o = &zk->keys[old], *k = &zk->keys[ni];
@@ -458,16 +448,19 @@ int zd_roll_step(zw_t *w, const zw_zone_t *z, uint64_t now, char *what, size_t c
         zd_key_t *k = &zk.keys[a.new_idx];
         zd_key_t *o = a.old_idx >= 0 ? &zk.keys[a.old_idx] : NULL;
         zd_roll_apply(zk.keys, &a, now);
-        if ((err = keys_store(w, z, &zk, a.new_idx, a.old_idx)) != 0) {
+        if ((err = keys_store(w, z, &zk, a.new_idx, a.old_idx, &d)) != 0) {
             snprintf(what, cap, "cannot activate %s %u: %s", role_name(k->role), k->tag,
-                     dnsd_strerror(err));
+                     d.text[0] ? d.text : dnsd_strerror(err));
             rc = err;
             goto out;
         }
         if (o) {
-            snprintf(what, cap, "%s rollover: %s %u (key %u) active, %u (key %u) retiring%s",
+            snprintf(what, cap, "%s rollover: %s %u (key %u) active, %u (key %u) retiring%s%s",
                      role_name(k->role), role_name(k->role), k->tag, k->id, o->tag, o->id,
-                     (k->role & ZD_ROLE_ZSK) ? ": the zone is re-signed with the new key" : "");
+                     (k->role & ZD_ROLE_KSK) ? "; CDS/CDNSKEY now list only the new key "
+                                               "(the parent may drop the old DS)"
+                                             : "",
+                     (k->role & ZD_ROLE_ZSK) ? "; the zone is re-signed with the new key" : "");
         } else {
             snprintf(what, cap, "%s %u (key %u) active", role_name(k->role), k->tag, k->id);
         }
@@ -489,9 +482,9 @@ int zd_roll_step(zw_t *w, const zw_zone_t *z, uint64_t now, char *what, size_t c
             break;
         }
         zd_roll_apply(zk.keys, &a, now);
-        if ((err = keys_store(w, z, &zk, a.old_idx, -1)) != 0) {
+        if ((err = keys_store(w, z, &zk, a.old_idx, -1, &d)) != 0) {
             snprintf(what, cap, "cannot update %s %u: %s", role_name(o->role), o->tag,
-                     dnsd_strerror(err));
+                     d.text[0] ? d.text : dnsd_strerror(err));
             rc = err;
             goto out;
         }
@@ -512,16 +505,14 @@ int zd_roll_step(zw_t *w, const zw_zone_t *z, uint64_t now, char *what, size_t c
     case ZD_ROLL_REMOVE: {
         zd_key_t *o = &zk.keys[a.old_idx];
         zd_roll_apply(zk.keys, &a, now);
-        if ((err = keys_store(w, z, &zk, a.old_idx, -1)) != 0) {
+        if ((err = keys_store(w, z, &zk, a.old_idx, -1, &d)) != 0) {
             snprintf(what, cap, "cannot remove %s %u: %s", role_name(o->role), o->tag,
-                     dnsd_strerror(err));
+                     d.text[0] ? d.text : dnsd_strerror(err));
             rc = err;
             goto out;
         }
-        snprintf(what, cap, "%s rollover done: %u (key %u) removed from DNSKEY%s",
-                 role_name(o->role), o->tag, o->id,
-                 (o->role & ZD_ROLE_KSK) ? " and CDS/CDNSKEY (its DS may go from the parent)"
-                                         : "");
+        snprintf(what, cap, "%s rollover done: %u (key %u) removed from DNSKEY",
+                 role_name(o->role), o->tag, o->id);
         *next_at = now;
         rc = 1;
         break;

@@ -39,21 +39,24 @@
  *
  * KSK and CSK rollover (double-DS: the parent holds both DS records for
  * the swap; the new key is pre-published in DNSKEY meanwhile, not signing):
- *   1 start    new key PUBLISHED; CDS/CDNSKEY (RFC 7344, RFC 8078) list
- *              every KSK-role key in DNSKEY, so they now ask the parent to
- *              add the new DS; automatic at old.active + ksk_lifetime
+ *   1 start    new key PUBLISHED; CDS/CDNSKEY (RFC 7344, RFC 8078; written
+ *              by zd_zone_publish_keys(): the KSK-role keys PUBLISHED or
+ *              ACTIVE) now ask the parent to add the new DS; automatic at
+ *              old.active + ksk_lifetime
  *   2 (operator) `dnsctl dnssec ds-seen ZONE TAG` once the parent serves
  *              the new DS: new.ds_seen = now. dnsd does not query the
  *              parent itself (no resolver configuration): like Knot's
  *              `knotc zone-ksk-submitted`, the operator confirms
  *   3 activate at max(new.published + Ipub, new.ds_seen + Ids): new
  *              ACTIVE (signs DNSKEY/CDS/CDNSKEY; a CSK also zone data),
- *              old RETIRING
+ *              old RETIRING. CDS/CDNSKEY list only the new key from now
+ *              on: the parent may drop the old DS, since every resolver
+ *              holds the new DS (Ids has passed) and the new key alone
+ *              signs the DNSKEY RRset (a stale DS beside a valid one
+ *              breaks nothing)
  *   (CSK: 3b sigs gone, as ZSK step 3)
  *   4 remove   at old.retired + Iret_ksk (a CSK also at old.removed +
- *              Iret_zsk): old REMOVED: it leaves DNSKEY and CDS/CDNSKEY,
- *              which then ask the parent to drop the old DS (a stale DS
- *              beside a valid one breaks nothing)
+ *              Iret_zsk): old REMOVED: it leaves DNSKEY
  *
  * A new key has the algorithm of the key it replaces (no algorithm
  * rollover) and a key tag no other key of the zone has (ds-seen names keys
