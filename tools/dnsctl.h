@@ -67,6 +67,8 @@
 #define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
+#define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
+#define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -142,6 +144,9 @@ int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);
 /* dnsctl_policy.c: `zone policy ZONE add|list|del` (RFC 2136 UPDATE policies) */
 int ctl_zone_policy(ctl_t *c);
+/* dnsctl_dnssec_roll.c: `dnssec rollover|ds-seen|policy` (the rest of `dnssec`: dnsctl_dnssec.c) */
+bool ctl_dnssec_roll_verb(const char *verb);
+int ctl_dnssec_roll(ctl_t *c, const char *verb);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 
