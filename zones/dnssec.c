@@ -770,3 +770,493 @@ int zd_keys_load(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_key_t *out, s
     free(ks);
     return (int)m;
 }
+
+/* ---- signing stored RRsets ---- */
+
+#define SIGNERS_MAX 8      /* keys of one role signing at once (a rollover has 2) */
+#define BATCH_KEYS 256     /* keys read per cursor pass of a range */
+#define INCEPTION_BACK 3600u
+
+enum { M_FORCE, M_NEED, M_STRIP };
+
+typedef struct sctx {
+    zs_store_t *s;
+    MDB_txn *txn;
+    const zd_zone_t *z;
+    dname_key_t apex_key;
+    zd_policy_t pol;
+    uint64_t now;
+    diag_t *d;
+    bool keys_loaded;
+    zd_signer_t *ksk[SIGNERS_MAX], *zsk[SIGNERS_MAX];
+    size_t nksk, nzsk;
+    uint8_t *scratch, *nv;
+    size_t scap, nvcap;
+    size_t nsigned;
+    MDB_cursor *cur; /* seeks for NS at ancestors */
+    /* the delegation test of the last owner: per label of its relative key,
+     * where the label ends and whether that name holds NS */
+    uint8_t crel[DNAME_KEY_MAX];
+    size_t cend[DNAME_MAXLABELS + 1];
+    bool cns[DNAME_MAXLABELS + 1];
+    int clevels;
+} sctx_t;
+
+static void zname(const sctx_t *c, char *buf, size_t cap)
+{
+    dname_to_str(c->z->apex, buf, cap);
+}
+
+static int sctx_open(sctx_t *c, zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, uint64_t now,
+                     diag_t *d)
+{
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->txn = txn;
+    c->z = z;
+    c->now = now;
+    c->d = d;
+    if (dname_key_build(z->apex, &c->apex_key) != 0) {
+        return DNSD_ELIMIT;
+    }
+    int err = zd_policy_get(s, txn, z->id, &c->pol);
+    if (err && err != DNSD_ENOTFOUND) {
+        char zn[1024];
+        zname(c, zn, sizeof(zn));
+        diag_set(d, "", 0, "zone %s: cannot read its DNSSEC policy: %s", zn, dnsd_strerror(err));
+        return err;
+    }
+    int rc = mdb_cursor_open(txn, s->rrsets, &c->cur);
+    return rc ? zs_mdb_err(rc) : 0;
+}
+
+/* The signing keys, read once (on first need: a strip needs none). */
+static int sctx_keys(sctx_t *c)
+{
+    if (c->keys_loaded) {
+        return 0;
+    }
+    zd_key_t *ks;
+    size_t n;
+    int err = zd_keys_list(c->s, c->txn, c->z->id, &ks, &n);
+    char zn[1024];
+    if (err) {
+        zname(c, zn, sizeof(zn));
+        diag_set(c->d, "", 0, "zone %s: cannot read its DNSSEC keys: %s", zn, dnsd_strerror(err));
+        return err;
+    }
+    for (size_t i = 0; i < n && !err; i++) {
+        bool dk = zd_key_signs_dnskey(&ks[i]), zk = zd_key_signs_zone(&ks[i]);
+        if (!dk && !zk) {
+            continue;
+        }
+        if ((dk && c->nksk == SIGNERS_MAX) || (zk && c->nzsk == SIGNERS_MAX)) {
+            err = DNSD_ELIMIT;
+            break;
+        }
+        zd_signer_t *a = NULL, *b = NULL;
+        if ((dk && (err = zd_signer_new(&ks[i], &a)) != 0) ||
+            (zk && (err = zd_signer_new(&ks[i], &b)) != 0)) {
+            zd_signer_free(a);
+            zname(c, zn, sizeof(zn));
+            diag_set(c->d, "", 0, "zone %s: DNSSEC key %u (tag %u) is damaged", zn, ks[i].id,
+                     ks[i].tag);
+            break;
+        }
+        if (a) {
+            c->ksk[c->nksk++] = a;
+        }
+        if (b) {
+            c->zsk[c->nzsk++] = b;
+        }
+    }
+    if (ks) {
+        OPENSSL_cleanse(ks, n * sizeof(*ks));
+    }
+    free(ks);
+    c->keys_loaded = err == 0;
+    return err;
+}
+
+static void sctx_close(sctx_t *c)
+{
+    for (size_t i = 0; i < c->nksk; i++) {
+        zd_signer_free(c->ksk[i]);
+    }
+    for (size_t i = 0; i < c->nzsk; i++) {
+        zd_signer_free(c->zsk[i]);
+    }
+    if (c->cur) {
+        mdb_cursor_close(c->cur);
+    }
+    free(c->scratch);
+    free(c->nv);
+}
+
+/* Does the name whose relative key is @p rel (@p rl bytes) hold NS in any region? */
+static int ns_at(sctx_t *c, const uint8_t *rel, size_t rl)
+{
+    uint8_t kb[ZS_RRKEY_MAX];
+    zs_put32(kb, c->z->id);
+    memcpy(kb + 4, rel, rl);
+    kb[4 + rl] = 0;
+    zs_put16(kb + 5 + rl, DNS_T_NS);
+    zs_put16(kb + 7 + rl, 0);
+    MDB_val k = {9 + rl, kb}, v;
+    int rc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    return k.mv_size == 9 + rl && memcmp(k.mv_data, kb, 7 + rl) == 0;
+}
+
+/*
+ * Where the owner with relative key @p rel stands: 0 authoritative (or the
+ * apex), 1 a delegation point (a non-apex name with NS in some region),
+ * 2 below one (glue, occluded data). The answers of the last owner's
+ * ancestors are reused (a zone walk asks for neighbours).
+ */
+static int cut_state(sctx_t *c, const uint8_t *rel, size_t rl, int *state)
+{
+    *state = 0;
+    int lvl = 0;
+    for (size_t i = 0; i < rl; i++) {
+        if (rel[i] != 0) {
+            continue;
+        }
+        size_t end = i + 1;
+        bool has;
+        if (lvl < c->clevels && c->cend[lvl] == end && memcmp(c->crel, rel, end) == 0) {
+            has = c->cns[lvl];
+        } else {
+            int r = ns_at(c, rel, end);
+            if (r < 0) {
+                return r;
+            }
+            has = r;
+            memcpy(c->crel, rel, end);
+            c->cend[lvl] = end;
+            c->cns[lvl] = has;
+            c->clevels = lvl + 1;
+        }
+        if (has) {
+            *state = end == rl ? 1 : 2;
+            if (end < rl) {
+                return 0;
+            }
+        }
+        if (++lvl > DNAME_MAXLABELS) {
+            return DNSD_ESTORE;
+        }
+    }
+    return 0;
+}
+
+/* FNV-1a of an rrsets key: the RRset's own expiration jitter */
+static uint32_t key_hash(const uint8_t *k, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ k[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* Are the stored signatures of @p rr still right for @p sg (same keys, none expiring soon)? */
+static bool sigs_fresh(const sctx_t *c, const zs_rrset_t *rr, zd_signer_t *const *sg, size_t n)
+{
+    if (rr->nsig != n) {
+        return false;
+    }
+    const uint8_t *p = rr->sigs;
+    bool seen[SIGNERS_MAX] = {false};
+    for (unsigned i = 0; i < rr->nsig; i++) {
+        size_t sl = zs_get16(p);
+        const uint8_t *sig = p + 2;
+        p += 2 + sl;
+        uint32_t exp = zs_get32(sig + 8);
+        /* serial arithmetic (RFC 4034 3.1.5): what is left of the validity */
+        int64_t left = (int64_t)(int32_t)(exp - (uint32_t)c->now);
+        if (left < (int64_t)c->pol.sig_refresh) {
+            return false;
+        }
+        size_t j = 0;
+        while (j < n && !(zd_signer_tag(sg[j]) == zs_get16(sig + 16) &&
+                          zd_signer_alg(sg[j]) == sig[2] && !seen[j])) {
+            j++;
+        }
+        if (j == n) {
+            return false;
+        }
+        seen[j] = true;
+    }
+    return true;
+}
+
+static void *grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (*cap < need) {
+        free(*buf);
+        *cap = need + need / 2;
+        *buf = xmalloc(*cap);
+    }
+    return *buf;
+}
+
+/*
+ * Bring the RRset under rrsets key @p kb (@p kl bytes) in line with its
+ * place in the zone: sign (M_FORCE: always; M_NEED: when unsigned, stale,
+ * or signed by other keys) or strip. A key that is gone is fine (0).
+ */
+static int process_key(sctx_t *c, const uint8_t *kb, size_t kl, int mode)
+{
+    uint32_t id;
+    const uint8_t *rel;
+    size_t rl;
+    uint16_t type, region;
+    char zn[1024];
+    if (!zs_rrset_key_split(kb, kl, &id, &rel, &rl, &type, &region) || id != c->z->id) {
+        return DNSD_ESTORE;
+    }
+    MDB_val k = {kl, (void *)kb}, v;
+    int rc = mdb_get(c->txn, c->s->rrsets, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    zs_rrset_t rr;
+    if (!zs_rrset_decode(v.mv_data, v.mv_size, type, &rr)) {
+        zname(c, zn, sizeof(zn));
+        diag_set(c->d, "", 0, "zone %s: a damaged RRset value in the store", zn);
+        return DNSD_ESTORE;
+    }
+    int state = 0, err;
+    if (mode != M_STRIP && (err = cut_state(c, rel, rl, &state)) != 0) {
+        return err;
+    }
+    bool apex = rl == 0;
+    bool dnskey = apex && (type == DNS_T_DNSKEY || type == DNS_T_CDS || type == DNS_T_CDNSKEY);
+    bool sign = mode != M_STRIP && type != DNS_T_RRSIG && state != 2 &&
+                (state == 0 || type == DNS_T_DS || type == DNS_T_NSEC);
+    zd_signer_t **sg = NULL;
+    size_t nsg = 0;
+    if (sign) {
+        if ((err = sctx_keys(c)) != 0) {
+            return err;
+        }
+        sg = dnskey ? c->ksk : c->zsk;
+        nsg = dnskey ? c->nksk : c->nzsk;
+        if (nsg == 0) {
+            zname(c, zn, sizeof(zn));
+            diag_set(c->d, "", 0, "zone %s is signed but has no active %s key", zn,
+                     dnskey ? "key-signing" : "zone-signing");
+            return DNSD_ECRYPTO;
+        }
+        if (mode == M_NEED && rr.nsig > 0 && sigs_fresh(c, &rr, sg, nsg)) {
+            return 0;
+        }
+    } else if (rr.nsig == 0) {
+        return 0; /* unsigned, as it must be */
+    }
+    /* the new value: header, records, and the signatures */
+    uint8_t owner[DNAME_MAXLEN + 1], full[DNAME_KEY_MAX * 2];
+    if (c->apex_key.len + rl > sizeof(full)) {
+        return DNSD_ESTORE;
+    }
+    memcpy(full, c->apex_key.key, c->apex_key.len);
+    memcpy(full + c->apex_key.len, rel, rl);
+    if (dname_from_key(full, c->apex_key.len + rl, owner) < 0) {
+        return DNSD_ESTORE;
+    }
+    size_t need = ZS_RRSET_HDR + rr.rdata_len + 2 + nsg * (2 + ZD_RRSIG_MAX);
+    uint8_t *nv = grow(&c->nv, &c->nvcap, need);
+    memcpy(nv, v.mv_data, ZS_RRSET_HDR);
+    memcpy(nv + ZS_RRSET_HDR, rr.rdata, rr.rdata_len);
+    size_t o = ZS_RRSET_HDR + rr.rdata_len;
+    nv[1] = 0;
+    if (sign) {
+        uint8_t *scratch = grow(&c->scratch, &c->scap, 2 * rr.rdata_len + 1024);
+        uint32_t jitter = c->pol.sig_jitter ? key_hash(kb, kl) % (c->pol.sig_jitter + 1u) : 0;
+        uint32_t inc = (uint32_t)(c->now - INCEPTION_BACK);
+        uint32_t exp = (uint32_t)(c->now + c->pol.sig_validity - jitter);
+        nv[1] = ZS_RRSET_F_SIGNED;
+        zs_put16(nv + o, (uint16_t)nsg);
+        o += 2;
+        for (size_t i = 0; i < nsg; i++) {
+            int sl = zd_sign(sg[i], owner, c->z->apex, type, rr.ttl, rr.rdata, rr.rdata_len,
+                             rr.count, inc, exp, scratch, c->scap, nv + o + 2);
+            if (sl < 0) {
+                char on[1024];
+                dname_to_str(owner, on, sizeof(on));
+                diag_set(c->d, "", 0, "cannot sign %s type %u: %s", on, type, dnsd_strerror(sl));
+                return sl;
+            }
+            zs_put16(nv + o, (uint16_t)sl);
+            o += 2u + (size_t)sl;
+        }
+    }
+    MDB_val nk = {kl, (void *)kb}, nval = {o, nv};
+    if ((rc = zs_put(c->s, c->txn, c->s->rrsets, &nk, &nval, 0)) != 0) {
+        return zs_mdb_err(rc);
+    }
+    c->nsigned++;
+    return 0;
+}
+
+/*
+ * Every RRset whose key starts with @p prefix, in batches of keys copied
+ * out (the values are rewritten between two cursor passes). At most @p max
+ * written (0: no limit); *@p more then says a limit stopped the walk.
+ */
+static int process_range(sctx_t *c, const uint8_t *prefix, size_t plen, int mode, size_t max,
+                         bool *more)
+{
+    uint8_t *keys = xmalloc((size_t)BATCH_KEYS * ZS_RRKEY_MAX);
+    size_t lens[BATCH_KEYS];
+    uint8_t last[ZS_RRKEY_MAX];
+    size_t lastlen = plen;
+    memcpy(last, prefix, plen);
+    bool first = true;
+    int err = 0;
+    if (more) {
+        *more = false;
+    }
+    for (;;) {
+        MDB_val k = {lastlen, last}, v;
+        int rc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
+        if (!first && rc == 0 && k.mv_size == lastlen && memcmp(k.mv_data, last, lastlen) == 0) {
+            rc = mdb_cursor_get(c->cur, &k, &v, MDB_NEXT);
+        }
+        size_t nb = 0;
+        while (rc == 0 && nb < BATCH_KEYS && k.mv_size >= plen &&
+               memcmp(k.mv_data, prefix, plen) == 0 && k.mv_size <= ZS_RRKEY_MAX) {
+            memcpy(keys + nb * ZS_RRKEY_MAX, k.mv_data, k.mv_size);
+            lens[nb++] = k.mv_size;
+            rc = mdb_cursor_get(c->cur, &k, &v, MDB_NEXT);
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            err = zs_mdb_err(rc);
+            break;
+        }
+        if (nb == 0) {
+            break;
+        }
+        for (size_t i = 0; i < nb && !err; i++) {
+            if (max && c->nsigned >= max) {
+                if (more) {
+                    *more = true;
+                }
+                goto out;
+            }
+            err = process_key(c, keys + i * ZS_RRKEY_MAX, lens[i], mode);
+        }
+        if (err) {
+            break;
+        }
+        memcpy(last, keys + (nb - 1) * ZS_RRKEY_MAX, lens[nb - 1]);
+        lastlen = lens[nb - 1];
+        first = false;
+    }
+out:
+    free(keys);
+    return err;
+}
+
+static int change_cmp(const void *pa, const void *pb)
+{
+    const zd_change_t *a = pa, *b = pb;
+    int al = dname_wire_len(a->owner, DNAME_MAXLEN + 1), bl = dname_wire_len(b->owner,
+                                                                          DNAME_MAXLEN + 1);
+    if (al != bl) {
+        return al < bl ? -1 : 1;
+    }
+    int c = memcmp(a->owner, b->owner, (size_t)al);
+    if (c) {
+        return c;
+    }
+    if (a->type != b->type) {
+        return a->type < b->type ? -1 : 1;
+    }
+    return a->region < b->region ? -1 : a->region > b->region;
+}
+
+int zd_sign_touched(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, zd_change_t *ch, size_t n,
+                    uint64_t now, size_t *nsigned, diag_t *d)
+{
+    sctx_t c;
+    int err = sctx_open(&c, s, txn, z, now, d);
+    if (n > 1) {
+        qsort(ch, n, sizeof(*ch), change_cmp);
+    }
+    uint8_t kb[ZS_RRKEY_MAX];
+    for (size_t i = 0; i < n && !err; i++) {
+        if (i > 0 && change_cmp(&ch[i - 1], &ch[i]) == 0) {
+            continue;
+        }
+        dname_key_t k;
+        if (dname_key_build(ch[i].owner, &k) != 0 || !dname_is_sub(ch[i].owner, z->apex)) {
+            err = DNSD_EOUTOFZONE;
+            break;
+        }
+        if (ch[i].type == DNS_T_NS && k.nlabels > z->apex_labels) {
+            /* a cut came, went or changed: the name and all below it */
+            size_t pl = zs_owner_prefix(z->id, &k, z->apex_labels, kb);
+            err = process_range(&c, kb, pl, M_NEED, 0, NULL);
+            continue;
+        }
+        size_t kl = zs_rrset_key(z->id, &k, z->apex_labels, ch[i].type, ch[i].region, kb);
+        err = process_key(&c, kb, kl, M_FORCE);
+    }
+    if (!err) {
+        /* the SOA: its serial moved (the writer rewrote it with the old signatures) */
+        dname_key_t ak;
+        dname_key_build(z->apex, &ak);
+        size_t kl = zs_rrset_key(z->id, &ak, z->apex_labels, DNS_T_SOA, ZS_REGION_DEFAULT, kb);
+        err = process_key(&c, kb, kl, M_FORCE);
+    }
+    if (nsigned) {
+        *nsigned = c.nsigned;
+    }
+    sctx_close(&c);
+    return err;
+}
+
+int zd_sign_all(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, bool strip, uint64_t now,
+                size_t *nsigned, diag_t *d)
+{
+    sctx_t c;
+    int err = sctx_open(&c, s, txn, z, now, d);
+    uint8_t idb[4];
+    zs_put32(idb, z->id);
+    if (!err) {
+        err = process_range(&c, idb, 4, strip ? M_STRIP : M_FORCE, 0, NULL);
+    }
+    if (nsigned) {
+        *nsigned = c.nsigned;
+    }
+    sctx_close(&c);
+    return err;
+}
+
+int zd_resign_some(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, uint64_t now, size_t max,
+                   size_t *nsigned, bool *more, diag_t *d)
+{
+    sctx_t c;
+    int err = sctx_open(&c, s, txn, z, now, d);
+    uint8_t idb[4];
+    zs_put32(idb, z->id);
+    *more = false;
+    if (!err) {
+        err = process_range(&c, idb, 4, M_NEED, max ? max : 1, more);
+    }
+    if (nsigned) {
+        *nsigned = c.nsigned;
+    }
+    sctx_close(&c);
+    return err;
+}

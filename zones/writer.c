@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "zones/base/err.h"
+#include "zones/dnssec.h"
 #include "zones/repl.h"
 #include "zones/base/xalloc.h"
 #include "zones/journal.h"
@@ -527,6 +528,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     }
     if (!err) {
         err = upol_zone_drop(w->s, w->txn, z->id, z->apex); /* its update policy */
+    }
+    if (!err) {
+        err = zd_zone_drop(w->s, w->txn, z->id); /* its DNSSEC keys and policy */
     }
     if (err) {
         return err;
@@ -1520,6 +1524,35 @@ static int journal_zone(zw_t *w, const struct zw_touched *t, uint32_t to)
     return err;
 }
 
+/*
+ * A signed zone (ZS_ZONE_F_SIGNED): re-sign, in this txn, every RRset the
+ * txn changed and the SOA (its serial just moved), or every RRset of a
+ * zone created in this txn (its changes are not logged). Keys are read
+ * once per zone (zones/dnssec.c).
+ */
+static int sign_zone(zw_t *w, const struct zw_touched *t, diag_t *d)
+{
+    if (!(t->z.flags & ZS_ZONE_F_SIGNED)) {
+        return 0;
+    }
+    zd_zone_t zz = {t->z.id, t->z.apex, t->z.apex_labels};
+    uint64_t now = (uint64_t)time(NULL);
+    if (t->created) {
+        return zd_sign_all(w->s, w->txn, &zz, false, now, NULL, d);
+    }
+    size_t n = 0;
+    zd_change_t *ch = xmalloc((w->nch ? w->nch : 1) * sizeof(*ch));
+    for (size_t i = 0; i < w->nch; i++) {
+        const struct zw_change *c = &w->ch[i];
+        if (c->zone_id == t->z.id) {
+            ch[n++] = (zd_change_t){w->arena + c->owner_off, c->type, c->region};
+        }
+    }
+    int err = zd_sign_touched(w->s, w->txn, &zz, ch, n, now, NULL, d);
+    free(ch);
+    return err;
+}
+
 int zw_prepare(zw_t *w, diag_t *d)
 {
     if (w->prepared) {
@@ -1552,7 +1585,9 @@ int zw_prepare(zw_t *w, diag_t *d)
             break;
         }
         if (secondary && !w->xfr) {
-            continue; /* an overlay edit: the serial and the journal follow the primary */
+            /* an overlay edit: the serial and the journal follow the primary */
+            err = sign_zone(w, t, d);
+            continue;
         }
         uint32_t to = cur;
         if (t->serial_set) {
@@ -1566,6 +1601,9 @@ int zw_prepare(zw_t *w, diag_t *d)
         }
         if (!t->created && t->had_soa && (err = journal_zone(w, t, to)) != 0) {
             diag_set(d, "", 0, "cannot write the journal: %s", dnsd_strerror(err));
+            break;
+        }
+        if ((err = sign_zone(w, t, d)) != 0) {
             break;
         }
     }
