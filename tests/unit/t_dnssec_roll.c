@@ -9,12 +9,16 @@
  * only once nothing cached can need it). The store side (zd_roll_step on
  * a real store, DNSKEY/CDS contents) is in the second half.
  */
+#include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/tap.h"
+#include "tests/testzone.h"
 #include "zones/base/err.h"
 #include "zones/dnssec_roll.h"
+#include "zones/writer.h"
 
 #define DAY 86400u
 #define T0 1800000000u /* a fixed epoch for the simulated clock */
@@ -277,6 +281,438 @@ static void test_walk(void)
     is_int(k[1].state, ZD_KS_ACTIVE, "walk: the new CSK is active in the end");
 }
 
+/* ---- the store side: zd_roll_start/step/ds_seen on a real store ---- */
+
+static zs_store_t *st;
+
+static int add_rr(zw_t *w, zw_zone_t *z, const char *text)
+{
+    ldns_rr *rr = NULL;
+    if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
+        printf("Bail out! ldns cannot read %s\n", text);
+        exit(1);
+    }
+    uint8_t rd[1024];
+    size_t rl = 0;
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        memcpy(rd + rl, ldns_rdf_data(ldns_rr_rdf(rr, i)), ldns_rdf_size(ldns_rr_rdf(rr, i)));
+        rl += ldns_rdf_size(ldns_rr_rdf(rr, i));
+    }
+    int err = zw_rr_add(w, z, ldns_rdf_data(ldns_rr_owner(rr)), ldns_rr_get_type(rr), 0,
+                        ldns_rr_ttl(rr), rd, (uint16_t)rl);
+    ldns_rr_free(rr);
+    return err;
+}
+
+static ldns_rr *rr_wire(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd,
+                        size_t rl)
+{
+    uint8_t w[4096];
+    int ol = dname_wire_len(owner, DNAME_MAXLEN + 1);
+    memcpy(w, owner, (size_t)ol);
+    zs_put16(w + ol, type);
+    zs_put16(w + ol + 2, 1);
+    zs_put32(w + ol + 4, ttl);
+    zs_put16(w + ol + 8, (uint16_t)rl);
+    memcpy(w + ol + 10, rd, rl);
+    ldns_rr *rr = NULL;
+    size_t pos = 0;
+    if (ldns_wire2rr(&rr, w, (size_t)ol + 10 + rl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+        return NULL;
+    }
+    return rr;
+}
+
+static zw_zone_t zone_of(const char *apex)
+{
+    MDB_txn *txn;
+    zw_zone_t z = {0};
+    zs_read_begin(st, &txn);
+    zw_zone_get(st, txn, tz_name(apex), &z);
+    zs_read_end(st, txn);
+    return z;
+}
+
+/* what the zone publishes and who signs it, checked by ldns against the stored DNSKEY RRset */
+typedef struct zview {
+    int ndnskey, ncds, ncdnskey;
+    uint16_t dnskey_tags[8];
+    uint16_t dnskey_signer[4]; /* tags of the DNSKEY RRset's signatures */
+    int ndnskey_sig;
+    uint16_t cds_tags[4];
+    int bad;                   /* signatures ldns does not verify */
+    int data_signed_by_old;    /* zone data RRsets carrying a signature of tag `old` */
+    int data_signed_by_new;
+    uint16_t old, new_;
+    ldns_rr_list *keys;
+    char first_bad[256];
+} zview_t;
+
+static int view_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
+{
+    zview_t *v = arg;
+    if (rr->nsig == 0) {
+        return 0;
+    }
+    ldns_rr_list *set = ldns_rr_list_new();
+    size_t off = 0;
+    for (unsigned i = 0; i < rr->count; i++) {
+        size_t rl = zs_get16(rr->rdata + off);
+        ldns_rr_list_push_rr(set, rr_wire(owner, rr->type, rr->ttl, rr->rdata + off + 2, rl));
+        off += 2 + rl;
+    }
+    bool keyset = rr->type == DNS_T_DNSKEY || rr->type == DNS_T_CDS || rr->type == DNS_T_CDNSKEY;
+    bool old = false, nw = false;
+    const uint8_t *p = rr->sigs;
+    for (unsigned i = 0; i < rr->nsig; i++) {
+        size_t sl = zs_get16(p);
+        uint16_t tag = zs_get16(p + 2 + 16);
+        ldns_rr *sig = rr_wire(owner, DNS_T_RRSIG, rr->ttl, p + 2, sl);
+        ldns_rr_list *good = ldns_rr_list_new();
+        ldns_status s = ldns_verify_rrsig_keylist_time(set, sig, v->keys, time(NULL), good);
+        if (s != LDNS_STATUS_OK) {
+            if (!v->bad++) {
+                snprintf(v->first_bad, sizeof(v->first_bad), "type %u tag %u: %s", rr->type,
+                         tag, ldns_get_errorstr_by_id(s));
+            }
+        }
+        ldns_rr_list_free(good);
+        ldns_rr_free(sig);
+        if (rr->type == DNS_T_DNSKEY && v->ndnskey_sig < 4) {
+            v->dnskey_signer[v->ndnskey_sig++] = tag;
+        }
+        old |= !keyset && tag == v->old;
+        nw |= !keyset && tag == v->new_;
+        p += 2 + sl;
+    }
+    v->data_signed_by_old += old;
+    v->data_signed_by_new += nw;
+    ldns_rr_list_deep_free(set);
+    return 0;
+}
+
+static zview_t view(const char *apex, uint16_t old, uint16_t nw)
+{
+    zview_t v;
+    memset(&v, 0, sizeof(v));
+    v.old = old;
+    v.new_ = nw;
+    MDB_txn *txn;
+    zw_zone_t z = zone_of(apex);
+    zs_rrset_t r;
+    v.keys = ldns_rr_list_new();
+    zs_read_begin(st, &txn);
+    if (zw_rrset_get(st, txn, &z, z.apex, DNS_T_DNSKEY, 0, &r) == 0) {
+        size_t off = 0;
+        for (unsigned i = 0; i < r.count; i++) {
+            size_t rl = zs_get16(r.rdata + off);
+            ldns_rr *k = rr_wire(z.apex, DNS_T_DNSKEY, r.ttl, r.rdata + off + 2, rl);
+            if (v.ndnskey < 8) {
+                v.dnskey_tags[v.ndnskey] = ldns_calc_keytag(k);
+            }
+            v.ndnskey++;
+            ldns_rr_list_push_rr(v.keys, k);
+            off += 2 + rl;
+        }
+    }
+    if (zw_rrset_get(st, txn, &z, z.apex, DNS_T_CDS, 0, &r) == 0) {
+        size_t off = 0;
+        for (unsigned i = 0; i < r.count; i++) {
+            if (v.ncds < 4) {
+                v.cds_tags[v.ncds] = zs_get16(r.rdata + off + 2);
+            }
+            v.ncds++;
+            off += 2 + zs_get16(r.rdata + off);
+        }
+    }
+    if (zw_rrset_get(st, txn, &z, z.apex, DNS_T_CDNSKEY, 0, &r) == 0) {
+        v.ncdnskey = r.count;
+    }
+    zw_foreach_rrset(st, txn, &z, view_cb, &v);
+    zs_read_end(st, txn);
+    ldns_rr_list_deep_free(v.keys);
+    v.keys = NULL;
+    if (v.bad) {
+        printf("# %s: %d signatures do not verify, first: %s\n", apex, v.bad, v.first_bad);
+    }
+    return v;
+}
+
+static bool has(const uint16_t *tags, int n, uint16_t t)
+{
+    for (int i = 0; i < n && i < 8; i++) {
+        if (tags[i] == t) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* one zd_roll_step in its own txn, committed when it changed something */
+static int step(const char *apex, uint64_t now, uint64_t *next, char *what, size_t cap)
+{
+    zw_t w;
+    diag_t d = {0};
+    zw_zone_t z = zone_of(apex);
+    zw_begin(st, &w);
+    int rc = zd_roll_step(&w, &z, now, what, cap, next);
+    if (rc == 1) {
+        if (zw_commit(&w, &d) != 0) {
+            printf("# commit: %s\n", d.text);
+            return -1;
+        }
+    } else {
+        zw_abort(&w);
+    }
+    return rc;
+}
+
+static void resign_all(const char *apex)
+{
+    bool more = true;
+    for (int i = 0; more && i < 100; i++) {
+        zw_t w;
+        diag_t d = {0};
+        zw_zone_t z = zone_of(apex);
+        zw_begin(st, &w);
+        if (zd_zone_resign(&w, &z, (uint64_t)time(NULL), 4, &more, &d) != 0 ||
+            zw_commit(&w, &d) != 0) {
+            printf("# resign: %s\n", d.text);
+            return;
+        }
+    }
+}
+
+static void make_zone(const char *apex, bool split, const zd_policy_t *p)
+{
+    static const char *const recs[] = {
+        "%s 3600 IN SOA ns1.%s hostmaster.%s 1 7200 900 1209600 300",
+        "%s 86400 IN NS ns1.%s",
+        "ns1.%s 600 IN A 192.0.2.1",
+        "www.%s 300 IN A 192.0.2.10",
+        "www.%s 300 IN AAAA 2001:db8::10",
+        "mail.%s 7200 IN TXT \"longest TTL below the NS\"",
+        NULL,
+    };
+    zw_t w;
+    diag_t d = {0};
+    zw_zone_t z;
+    zw_begin(st, &w);
+    zw_zone_create(&w, tz_name(apex), &z);
+    for (size_t i = 0; recs[i]; i++) {
+        char line[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(line, sizeof(line), recs[i], apex, apex, apex);
+#pragma GCC diagnostic pop
+        if (add_rr(&w, &z, line) != 0) {
+            printf("Bail out! cannot add %s\n", line);
+            exit(1);
+        }
+    }
+    if (zw_commit(&w, &d) != 0) {
+        printf("Bail out! %s\n", d.text);
+        exit(1);
+    }
+    zd_policy_t q = *p;
+    q.split = split;
+    zw_begin(st, &w);
+    z = zone_of(apex);
+    if (zd_zone_enable(&w, &z, &q, &d) != 0 || zw_commit(&w, &d) != 0) {
+        printf("Bail out! enable %s: %s\n", apex, d.text);
+        exit(1);
+    }
+}
+
+static void keys_of(const char *apex, zd_key_t *out, size_t *n)
+{
+    MDB_txn *txn;
+    zd_key_t *ks = NULL;
+    zw_zone_t z = zone_of(apex);
+    zs_read_begin(st, &txn);
+    zd_keys_list(st, txn, z.id, &ks, n);
+    zs_read_end(st, txn);
+    memcpy(out, ks, *n * sizeof(*ks));
+    free(ks);
+}
+
+static int find_state(const zd_key_t *k, size_t n, uint8_t role, uint8_t state)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((k[i].role & role) && k[i].state == state) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void test_store_zsk(void)
+{
+    const char *apex = "split.test.";
+    zd_policy_t p = pol();
+    make_zone(apex, true, &p);
+    zd_key_t k[8];
+    size_t n;
+    char what[512];
+    uint64_t next = 0, now = (uint64_t)time(NULL);
+    keys_of(apex, k, &n);
+    int zi = find_state(k, n, ZD_ROLE_ZSK, ZD_KS_ACTIVE);
+    ok(n == 2 && zi >= 0 && k[zi].role == ZD_ROLE_ZSK, "store ZSK: enable made a KSK and a ZSK");
+    uint16_t old = k[zi].tag;
+    /* TTLs read from the store: DNSKEY TTL = SOA TTL 3600, largest 86400 (NS) */
+    zw_zone_t z = zone_of(apex);
+    zd_roll_ttls_t t;
+    MDB_txn *txn;
+    zs_read_begin(st, &txn);
+    is_int(zd_roll_ttls(st, txn, &z, &t, 0, 0, NULL), 0, "store ZSK: TTLs read");
+    zs_read_end(st, txn);
+    is_int(t.dnskey_ttl, 3600, "store ZSK: DNSKEY TTL from the stored DNSKEY RRset");
+    is_int(t.max_ttl, 86400, "store ZSK: largest TTL of the zone (the NS)");
+    is_int(t.neg_ttl, 300, "store ZSK: negative TTL min(SOA TTL, MINIMUM)");
+    is_int(step(apex, now, &next, what, sizeof(what)), 0, "store ZSK: nothing due at once");
+    is_int(next, k[zi].active + 30 * DAY - 3900, "store ZSK: next at lifetime end - Ipub");
+
+    zw_t w;
+    diag_t d = {0};
+    zw_begin(st, &w);
+    is_int(zd_roll_start(&w, &z, ZD_ROLE_ZSK, now, what, sizeof(what), &d), 0,
+           "store ZSK 1: rollover started: %s", what);
+    is_int(zw_commit(&w, &d), 0, "store ZSK 1: committed");
+    keys_of(apex, k, &n);
+    int ni = find_state(k, n, ZD_ROLE_ZSK, ZD_KS_PUBLISHED);
+    ok(ni >= 0 && k[ni].role == ZD_ROLE_ZSK && k[ni].alg == k[zi].alg, "store ZSK 1: a new ZSK, "
+                                                                       "same algorithm, published");
+    uint16_t nw = ni >= 0 ? k[ni].tag : 0;
+    ok(nw != old, "store ZSK 1: its tag differs");
+    zview_t v = view(apex, old, nw);
+    is_int(v.ndnskey, 3, "store ZSK 1: DNSKEY holds KSK, old and new ZSK");
+    ok(has(v.dnskey_tags, v.ndnskey, nw), "store ZSK 1: the new ZSK is in DNSKEY");
+    is_int(v.ncds, 1, "store ZSK 1: CDS still the KSK's alone");
+    is_int(v.bad, 0, "store ZSK 1: every signature verifies (ldns)");
+    ok(v.data_signed_by_new == 0 && v.data_signed_by_old > 0, "store ZSK 1: the new ZSK does "
+                                                              "not sign yet");
+    zw_begin(st, &w);
+    is_int(zd_roll_start(&w, &z, ZD_ROLE_ZSK, now, what, sizeof(what), &d), DNSD_EEXIST,
+           "store ZSK: a second rollover is refused");
+    ok(strstr(d.text, "under way") != NULL, "store ZSK: ... saying why: %s", d.text);
+    zw_abort(&w);
+
+    is_int(step(apex, now + 3899, &next, what, sizeof(what)), 0, "store ZSK 2: not before Ipub");
+    is_int(next, now + 3900, "store ZSK 2: due at published + Ipub");
+    is_int(step(apex, now + 3900, &next, what, sizeof(what)), 1, "store ZSK 2: %s", what);
+    v = view(apex, old, nw);
+    is_int(v.bad, 0, "store ZSK 2: every signature verifies");
+    is_int(v.ndnskey, 3, "store ZSK 2: the old ZSK stays in DNSKEY");
+    ok(v.data_signed_by_old > 0, "store ZSK 2: old signatures remain until re-signed (%d)",
+       v.data_signed_by_old);
+    uint64_t t2 = now + 3900 + 60;
+    is_int(step(apex, t2, &next, what, sizeof(what)), 0, "store ZSK 3: old signatures in the "
+                                                         "store: no change");
+    is_int(next, t2, "store ZSK 3: look again at the next check");
+    resign_all(apex);
+    v = view(apex, old, nw);
+    ok(v.data_signed_by_old == 0 && v.data_signed_by_new > 0 && v.bad == 0,
+       "store ZSK 3: the re-sign batches replaced every old signature (new %d, old %d)",
+       v.data_signed_by_new, v.data_signed_by_old);
+    is_int(step(apex, t2 + 60, &next, what, sizeof(what)), 1, "store ZSK 3: %s", what);
+    uint64_t rm = t2 + 60 + 300 + 86400;
+    is_int(next, rm, "store ZSK 4: removal due at last signature + propagation + largest TTL");
+    is_int(step(apex, rm - 1, &next, what, sizeof(what)), 0, "store ZSK 4: not a second early");
+    v = view(apex, old, nw);
+    ok(has(v.dnskey_tags, v.ndnskey, old), "store ZSK 4: the old ZSK still in DNSKEY");
+    is_int(step(apex, rm, &next, what, sizeof(what)), 1, "store ZSK 4: %s", what);
+    v = view(apex, old, nw);
+    is_int(v.ndnskey, 2, "store ZSK 4: DNSKEY: KSK and the new ZSK");
+    ok(!has(v.dnskey_tags, v.ndnskey, old), "store ZSK 4: the old ZSK left DNSKEY");
+    is_int(v.bad, 0, "store ZSK 4: every signature verifies");
+    keys_of(apex, k, &n);
+    is_int(k[zi].state, ZD_KS_REMOVED, "store ZSK 4: its key record says REMOVED");
+}
+
+static void test_store_csk(void)
+{
+    const char *apex = "csk.test.";
+    zd_policy_t p = pol();
+    p.ksk_lifetime = 0;
+    p.parent_propagation = 60;
+    p.parent_ds_ttl = 120;
+    make_zone(apex, false, &p);
+    zd_key_t k[8];
+    size_t n;
+    char what[512];
+    uint64_t next = 0, now = (uint64_t)time(NULL);
+    keys_of(apex, k, &n);
+    ok(n == 1 && k[0].role == ZD_ROLE_CSK && k[0].state == ZD_KS_ACTIVE,
+       "store CSK: enable made one active CSK");
+    uint16_t old = k[0].tag;
+    is_int(step(apex, now + 1000 * DAY, &next, what, sizeof(what)), 0,
+           "store CSK: no lifetime, no rollover");
+    zw_t w;
+    diag_t d = {0};
+    zw_zone_t z = zone_of(apex);
+    zw_begin(st, &w);
+    is_int(zd_roll_start(&w, &z, ZD_ROLE_ZSK, now, what, sizeof(what), &d), DNSD_ENOTFOUND,
+           "store CSK: --zsk refused");
+    ok(strstr(d.text, "CSK") != NULL, "store CSK: ... saying why: %s", d.text);
+    zw_abort(&w);
+    zw_begin(st, &w);
+    is_int(zd_roll_start(&w, &z, 0, now, what, sizeof(what), &d), 0, "store CSK 1: %s", what);
+    is_int(zw_commit(&w, &d), 0, "store CSK 1: committed");
+    keys_of(apex, k, &n);
+    int ni = find_state(k, n, ZD_ROLE_CSK, ZD_KS_PUBLISHED);
+    ok(ni >= 0 && k[ni].role == ZD_ROLE_CSK, "store CSK 1: a new CSK published");
+    uint16_t nw = ni >= 0 ? k[ni].tag : 0;
+    zview_t v = view(apex, old, nw);
+    is_int(v.ndnskey, 2, "store CSK 1: DNSKEY holds both");
+    ok(v.ncds == 2 && has(v.cds_tags, v.ncds, nw) && has(v.cds_tags, v.ncds, old),
+       "store CSK 1: CDS lists the new key beside the old one");
+    is_int(v.ncdnskey, 2, "store CSK 1: CDNSKEY too");
+    ok(v.ndnskey_sig == 1 && v.dnskey_signer[0] == old, "store CSK 1: only the old key signs "
+                                                        "DNSKEY");
+    is_int(v.bad, 0, "store CSK 1: every signature verifies");
+    is_int(step(apex, now + 100 * DAY, &next, what, sizeof(what)), 0,
+           "store CSK 2: without ds-seen, never active");
+    is_int(next, 0, "store CSK 2: nothing scheduled");
+
+    zw_begin(st, &w);
+    is_int(zd_roll_ds_seen(&w, &z, (uint16_t)(nw + 1), now, &d), DNSD_ENOTFOUND,
+           "store CSK 2: ds-seen of an unknown tag refused");
+    ok(strstr(d.text, "its KSK-role keys") != NULL, "store CSK 2: ... naming the keys: %s", d.text);
+    zw_abort(&w);
+    uint64_t seen = now + 600;
+    zw_begin(st, &w);
+    is_int(zd_roll_ds_seen(&w, &z, nw, seen, &d), 0, "store CSK 2: ds-seen %u", nw);
+    is_int(zw_commit(&w, &d), 0, "store CSK 2: committed");
+    zw_begin(st, &w);
+    is_int(zd_roll_ds_seen(&w, &z, nw, seen + 5, &d), DNSD_EEXIST, "store CSK 2: twice: said so");
+    zw_abort(&w);
+    /* Ids = 60 + 120 = 180 < Ipub = 300 + 3600 from publication */
+    uint64_t ready = now + 3900;
+    is_int(step(apex, ready - 1, &next, what, sizeof(what)), 0, "store CSK 3: not before Ipub");
+    is_int(next, ready, "store CSK 3: due at max(published + Ipub, ds_seen + Ids)");
+    is_int(step(apex, ready, &next, what, sizeof(what)), 1, "store CSK 3: %s", what);
+    v = view(apex, old, nw);
+    ok(v.ndnskey_sig == 1 && v.dnskey_signer[0] == nw, "store CSK 3: the new key signs DNSKEY");
+    ok(v.ncds == 1 && v.cds_tags[0] == nw, "store CSK 3: CDS lists only the new key");
+    is_int(v.ndnskey, 2, "store CSK 3: the old key stays in DNSKEY");
+    is_int(v.bad, 0, "store CSK 3: every signature verifies");
+    is_int(step(apex, ready + 1, &next, what, sizeof(what)), 0, "store CSK 3b: data signed by "
+                                                                "the old key: wait");
+    resign_all(apex);
+    v = view(apex, old, nw);
+    ok(v.data_signed_by_old == 0 && v.data_signed_by_new > 0, "store CSK 3b: re-signed");
+    is_int(step(apex, ready + 2, &next, what, sizeof(what)), 1, "store CSK 3b: %s", what);
+    uint64_t rm = ready + 2 + 300 + 86400;
+    is_int(next, rm, "store CSK 4: due at last signature + Iret (ZSK) > retired + Iret (KSK)");
+    is_int(step(apex, rm - 1, &next, what, sizeof(what)), 0, "store CSK 4: not a second early");
+    is_int(step(apex, rm, &next, what, sizeof(what)), 1, "store CSK 4: %s", what);
+    v = view(apex, old, nw);
+    ok(v.ndnskey == 1 && v.dnskey_tags[0] == nw, "store CSK 4: DNSKEY holds the new key alone");
+    ok(v.ncds == 1 && v.cds_tags[0] == nw, "store CSK 4: CDS too");
+    is_int(v.bad, 0, "store CSK 4: every signature verifies");
+    is_int(step(apex, rm + 1, &next, what, sizeof(what)), 0, "store CSK: steady");
+}
+
 int main(void)
 {
     test_waits();
@@ -284,6 +720,13 @@ int main(void)
     test_ksk(ZD_ROLE_KSK);
     test_ksk(ZD_ROLE_CSK);
     test_walk();
+    char dir[] = "/tmp/t_dnssec_roll.XXXXXX";
+    if (!(st = tz_store_tmp(dir))) {
+        return 1;
+    }
+    test_store_zsk();
+    test_store_csk();
+    tz_store_rm(st, dir);
     printf("1..%d\n", tap_n);
     return tap_fail ? 1 : 0;
 }
