@@ -103,7 +103,13 @@ static void usage(FILE *f)
             "  tsig show NAME [--json]      one key without its secret, and what uses it\n"
             "  tsig show NAME --format bind|knot|nsd   the key clause for the other server\n"
             "  tsig del NAME                refused while something uses the key\n"
-            "DNSSEC key management (dnsd rolls keys by the policy; see dnsctl(1)):\n"
+            "DNSSEC (every RRset of every region signed when written; keys in the store):\n"
+            "  dnssec enable ZONE [--algorithm 13|15] [--csk|--ksk-zsk]\n"
+            "                               generate keys, publish DNSKEY/CDS/CDNSKEY, sign all\n"
+            "  dnssec disable ZONE          strip all signatures and keys (remove the DS first)\n"
+            "  dnssec status ZONE [--json]  keys (id, tag, algorithm, role, state, timeline),\n"
+            "                               policy, signature counts and next expiry\n"
+            "  dnssec ds ZONE               the DS records to give the parent (registrar)\n"
             "  dnssec rollover ZONE [--ksk|--zsk]   start a key rollover now (default: the\n"
             "                               ZSK of split keys, else the CSK)\n"
             "  dnssec ds-seen ZONE TAG      the parent serves the DS of key TAG (KSK/CSK rollover)\n"
@@ -228,6 +234,8 @@ static const struct {
     {CTL_OPT_KEEP, "--keep"},
     {CTL_OPT_COMPACT, "--compact"},
     {CTL_OPT_NO_PRIMARY, "--no-primary"},
+    {CTL_OPT_CSK, "--csk"},
+    {CTL_OPT_KSK_ZSK, "--ksk-zsk"},
     {CTL_OPT_KSK, "--ksk"},
     {CTL_OPT_ZSK, "--zsk"},
 };
@@ -621,6 +629,10 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_FORCE;
         } else if (strcmp(a, "--no-primary") == 0) {
             c.opt_seen |= CTL_OPT_NO_PRIMARY;
+        } else if (strcmp(a, "--csk") == 0) {
+            c.opt_seen |= CTL_OPT_CSK;
+        } else if (strcmp(a, "--ksk-zsk") == 0) {
+            c.opt_seen |= CTL_OPT_KSK_ZSK;
         } else if (strcmp(a, "--ksk") == 0) {
             c.opt_seen |= CTL_OPT_KSK;
         } else if (strcmp(a, "--zsk") == 0) {
@@ -703,6 +715,8 @@ int main(int argc, char **argv)
             rc = ctl_cluster(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0 && ctl_dnssec_roll_verb(pos[1])) {
             rc = ctl_dnssec_roll(&c, pos[1]);
+        } else if (strcmp(pos[0], "dnssec") == 0) {
+            rc = ctl_dnssec(&c, pos[1]);
         } else {
             rc = ctl_usage("unknown command \"%s\"", pos[0]);
         }

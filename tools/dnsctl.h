@@ -67,6 +67,8 @@
 #define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
+#define CTL_OPT_CSK         (1ull << 38) /* dnssec enable: --csk (one combined key) */
+#define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
@@ -132,6 +134,8 @@ int ctl_xfrout_set(ctl_t *c, zw_t *w, const zw_zone_t *z);
 int ctl_xfrout_print(ctl_t *c, zs_store_t *s, MDB_txn *txn, const zw_zone_t *z);
 int ctl_tsig(ctl_t *c, const char *verb);
 int ctl_cluster(ctl_t *c, const char *verb);
+/* dnsctl_dnssec.c: `dnssec enable|disable|status|ds ZONE` */
+int ctl_dnssec(ctl_t *c, const char *verb);
 /* dnsctl_secondary.c: `zone add`, `zone show` and zone set's --primary/--tsig/--no-primary */
 int ctl_zone_add(ctl_t *c);
 int ctl_zone_show(ctl_t *c);

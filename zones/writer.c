@@ -1553,6 +1553,21 @@ static int sign_zone(zw_t *w, const struct zw_touched *t, diag_t *d)
     return err;
 }
 
+/* Did the txn edit the apex DNSKEY, CDS or CDNSKEY of zone @p t (a zone
+ * import, `record add/del`, or the key code itself)? */
+static bool keys_touched(const zw_t *w, const struct zw_touched *t)
+{
+    for (size_t i = 0; i < w->nch; i++) {
+        const struct zw_change *c = &w->ch[i];
+        if (c->zone_id == t->z.id &&
+            (c->type == DNS_T_DNSKEY || c->type == DNS_T_CDS || c->type == DNS_T_CDNSKEY) &&
+            dname_eq(w->arena + c->owner_off, t->z.apex)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int zw_prepare(zw_t *w, diag_t *d)
 {
     if (w->prepared) {
@@ -1571,6 +1586,13 @@ int zw_prepare(zw_t *w, diag_t *d)
             break;
         }
         t->z.flags = now.flags;
+        /* a signed zone's DNSKEY, CDS and CDNSKEY follow its key set: an edit
+         * of them (a zone import replacing everything) is put back, before
+         * the check and the journal see the txn */
+        if ((t->z.flags & ZS_ZONE_F_SIGNED) && keys_touched(w, t) &&
+            (err = zd_zone_publish_keys(w, &t->z, d)) != 0) {
+            break;
+        }
         bool secondary = t->z.flags & ZS_ZONE_F_SECONDARY;
         uint32_t cur;
         if (secondary && !w->xfr &&

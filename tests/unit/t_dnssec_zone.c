@@ -366,6 +366,27 @@ int main(void)
                "round %d: all signatures verify (the SOA re-signed)", round);
     }
 
+    /* a whole-zone replace (what `zone import` does) keeps DNSKEY, CDS, CDNSKEY: they
+     * follow the key set, not the file */
+    zw_begin(st, &w);
+    z = zone_of("example.test.");
+    is_int(zw_zone_clear(&w, &z, 0, true), 0, "replace: zone cleared");
+    for (size_t i = 0; zone_text[i]; i++) {
+        add_rr(&w, &z, 0, zone_text[i]);
+    }
+    add_rr(&w, &z, eu, "www.example.test. 60 IN A 198.51.100.10");
+    is_int(zw_commit(&w, &d), 0, "replace committed");
+    is_int(rrset_nsig("example.test.", "example.test.", DNS_T_DNSKEY, 0), 1, "DNSKEY still there");
+    is_int(rrset_nsig("example.test.", "example.test.", DNS_T_CDS, 0), 1, "CDS still there");
+    is_int(verify_zone("example.test.", cuts1, now, false, NULL), 0, "replaced zone: all verify");
+    zw_begin(st, &w);
+    z = zone_of("example.test.");
+    is_int(zw_rr_del(&w, &z, tz_name("example.test."), DNS_T_DNSKEY, 0, NULL, 0), 0,
+           "DNSKEY deleted by hand");
+    is_int(zw_commit(&w, &d), 0, "committed");
+    is_int(rrset_nsig("example.test.", "example.test.", DNS_T_DNSKEY, 0), 1,
+           "and put back from the key set");
+
     /* an NS above signed names: they become glue, unsigned; removing it signs them again */
     zw_begin(st, &w);
     z = zone_of("example.test.");
