@@ -245,7 +245,8 @@ static int cmd_policy(ctl_t *c)
     } else if (ctl_read_begin(c, &s, &txn) != CTL_OK) {
         goto out;
     }
-    if (signed_zone(s, txn, c->argv[0], &z) != CTL_OK) {
+    /* an unsigned zone may get its policy first: dnssec enable keeps it */
+    if (ctl_zone_get(s, txn, c->argv[0], &z) != CTL_OK) {
         goto out;
     }
     ctl_name_str(z.apex, name);
