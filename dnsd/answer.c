@@ -15,6 +15,22 @@
  * the OPT record's room reserved up front and reclaimed to write it. A
  * section RRset that does not fit the client's size turns the reply into
  * header + question + OPT with TC=1.
+ * DNSSEC (issue #14), only for a DO=1 query to a signed zone
+ * (ZS_ZONE_F_SIGNED): each answer and authority RRset is followed by the
+ * RRSIGs stored with it (the RRset and its signatures fit whole or the
+ * reply is truncated, RFC 4035 3.1.1); the additional section (glue,
+ * targets' addresses) goes unsigned. Denials are compact (RFC 9824): a
+ * missing name is NOERROR with the SOA and an NSEC {RRSIG, NSEC, NXNAME}
+ * at the name, NODATA an NSEC listing the types of the client's view at
+ * the name (the ECS scope then says the answer is regional, as for any
+ * read of a regional name); a wildcard answer adds an NSEC covering the
+ * next closer name (RFC 4470); a referral carries the cut's DS and its
+ * RRSIG, or the NSEC at the cut {NS, RRSIG, NSEC} proving there is none.
+ * The NSECs are made by plan_dnssec() and signed by dnssec_online.c with
+ * the worker's cache: a cache hit allocates nothing, a miss makes one
+ * signature per active key with OpenSSL, which allocates (the one
+ * exception to "no malloc" on this path; README.md gives its cost). DO=0
+ * answers are what they were before signing: no RRSIG, NXDOMAIN kept.
  * DNAME (RFC 6672): walking down from the apex to the name, the first cut
  * (NS below the apex) or DNAME at a strict ancestor decides, the cut first
  * at one name (Knot answers a DNAME beside NS at a cut with the referral);
@@ -23,7 +39,8 @@
  * name like a CNAME's target; names below a DNAME are occluded: whatever is
  * stored there (names, wildcards, cuts) is never read. A new name over 255
  * octets is YXDOMAIN with the DNAME alone.
- * Hot path: no malloc, no lock, no log; everything lives on the stack.
+ * Hot path: no malloc (but a DNSSEC cache miss, above), no lock, no log;
+ * everything lives on the stack.
  */
 #include "dnsd/answer.h"
 
@@ -31,7 +48,9 @@
 
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
+#include "dnsd/dnssec_online.h"
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
 #include "dnsd/wire.h"
@@ -39,7 +58,8 @@
 
 #define CHAIN_MAX 12     /* CNAME and DNAME links followed in one answer */
 #define PLAN_AN   (ZS_NODE_MAX + 2 * CHAIN_MAX + 1) /* a DNAME link adds 2 RRsets */
-#define PLAN_NS   2
+#define PLAN_NSEC 4     /* online NSECs: the denial, wildcard proofs, the cut's */
+#define PLAN_NS   (2 + PLAN_NSEC)
 #define CTAB_MAX  64
 #define OPT_LEN   11
 
@@ -48,6 +68,13 @@ typedef struct item {
     zs_rrset_t rr;
     uint32_t ttl;
 } item_t;
+
+/* an NSEC made for this answer: owner, rdata (u16 len | rdata), signatures */
+typedef struct nsec_buf {
+    uint8_t owner[DNAME_MAXLEN + 1];
+    uint8_t rr[2 + DON_RDATA_MAX];
+    uint8_t sigs[DON_SIGS_MAX];
+} nsec_buf_t;
 
 typedef struct plan {
     uint8_t rcode;
@@ -66,6 +93,18 @@ typedef struct plan {
     int nsyn;
     /* synthesized CNAME rdata (u16 rdlen | name), one per DNAME link */
     uint8_t syn[CHAIN_MAX + 1][2 + DNAME_MAXLEN + 1];
+    /* DNSSEC: DO=1 and the zone is signed */
+    bool dnssec;
+    uint8_t deny;               /* don_kind_t of the denial to prove; 0: none */
+    const uint8_t *deny_name;   /* ... about this name */
+    int ndt;
+    uint16_t dt[ZS_NODE_MAX];   /* the types there in the client's view */
+    const uint8_t *pend_nc;     /* this step's name came from a wildcard: its next closer name */
+    int nwild;
+    const uint8_t *wild_nc[PLAN_NSEC]; /* next closer names of wildcard answers to cover */
+    uint32_t neg_ttl;           /* min(SOA TTL, SOA MINIMUM), once read (RFC 9077) */
+    int nnsec;
+    nsec_buf_t nsec[PLAN_NSEC];
 } plan_t;
 
 /* the cursor and the compression table of the names written so far */
@@ -213,6 +252,31 @@ fail:
     return false;
 }
 
+/* The RRSIGs stored with an RRset, after it (its owner and TTL); all or none.
+ * Their rdata goes as stored: the signer name is never compressed (RFC 4034 3.1.7). */
+static bool put_sigs(wr_t *w, const item_t *it)
+{
+    size_t start = w->c.pos;
+    int nct = w->nct;
+    size_t off = 0;
+    for (unsigned i = 0; i < it->rr.nsig; i++) {
+        size_t sl = zs_get16(it->rr.sigs + off);
+        put_name(w, it->owner);
+        wire_u16(&w->c, DNS_T_RRSIG);
+        wire_u16(&w->c, DNS_C_IN);
+        wire_u32(&w->c, it->ttl);
+        wire_u16(&w->c, (uint16_t)sl);
+        wire_put(&w->c, it->rr.sigs + off + 2, sl);
+        off += 2 + sl;
+        if (w->c.bad) {
+            wire_seek(&w->c, start);
+            w->nct = nct;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- deciding ---- */
 
 /* the suffix of @p name with @p keep labels */
@@ -260,8 +324,33 @@ static int plan_soa(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, const dname_
     p->ns[0].owner = z->apex;
     p->ns[0].rr = soa;
     p->ns[0].ttl = soa.ttl < min ? soa.ttl : min;
+    p->neg_ttl = p->ns[0].ttl;
     p->nns = 1;
     return 0;
+}
+
+/* The denial DNSSEC must prove (plan_dnssec()): @p kind about @p name, with
+ * the types of node @p n (NULL: none). Cheap; kept only for DO=1 + signed. */
+static void plan_deny(plan_t *p, don_kind_t kind, const uint8_t *name, const zr_node_t *n)
+{
+    if (!p->dnssec) {
+        return;
+    }
+    p->deny = (uint8_t)kind;
+    p->deny_name = name;
+    p->ndt = 0;
+    for (int i = 0; n && i < n->n; i++) {
+        p->dt[p->ndt++] = n->rr[i].type;
+    }
+}
+
+/* A positive answer from a wildcard: its next closer name needs a proof. */
+static void plan_wild_used(plan_t *p)
+{
+    if (p->pend_nc && p->nwild < PLAN_NSEC) {
+        p->wild_nc[p->nwild++] = p->pend_nc;
+    }
+    p->pend_nc = NULL;
 }
 
 static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_t *p,
@@ -311,6 +400,9 @@ static int apply_dname(const query_t *q, plan_t *p, const zs_zone_t *z, const ui
     }
     memcpy(syn + 2 + keep, target, rl);
     zs_rrset_t cn = *dnrr;
+    cn.nsig = 0; /* synthesized: never signed (RFC 6672 5.3.1) */
+    cn.sigs = NULL;
+    cn.sigs_len = 0;
     cn.type = DNS_T_CNAME;
     cn.count = 1;
     cn.rdata = syn;
@@ -372,6 +464,14 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     p->wild = NULL;
     p->dname = NULL;
     p->nsyn = 0;
+    p->dnssec = false;
+    p->deny = 0;
+    p->deny_name = NULL;
+    p->ndt = 0;
+    p->pend_nc = NULL;
+    p->nwild = 0;
+    p->neg_ttl = 0;
+    p->nnsec = 0;
     bool unkeyable = dname_key_build(name, &k) != 0;
     int err = zr_zone_find(a->rd, &k, k.nlabels, z);
     if (err == DNSD_ENOZONE) {
@@ -398,6 +498,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
         }
     }
     p->aa = true;
+    p->dnssec = q->edns_do && (z->flags & ZS_ZONE_F_SIGNED);
     pick_region(a, q, src, z, p, &geo_scope);
     err = resolve_in_zone(a, q, is_tcp, p, z, &k, unkeyable);
     p->scope = p->regional ? geo_scope : 0;
@@ -415,6 +516,7 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
     const zr_chain_t *ch = &p->chain;
     int err;
     for (int step = 0; step <= CHAIN_MAX; step++) {
+        p->pend_nc = NULL;
         /* the name's own node first: when it exists (the common case) every
          * ancestor does too, so no closest-encloser search is needed and its
          * NS (if any) is already in hand for the cut check */
@@ -486,6 +588,22 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             p->ns[0].rr = ns;
             p->ns[0].ttl = ns.ttl;
             p->nns = 1;
+            if (p->dnssec) {
+                /* a secure delegation has its DS (signed) here; else the NSEC
+                 * at the cut proves there is none (plan_dnssec) */
+                zs_rrset_t ds;
+                err = zr_rrset_get(a->rd, z, k, l, DNS_T_DS, ch, &ds);
+                if (err == 0) {
+                    plan_add(p->ns, &p->nns, PLAN_NS, p->ns[0].owner, &ds);
+                } else if (err == DNSD_ENOTFOUND) {
+                    p->deny = DON_CUT;
+                    p->deny_name = p->ns[0].owner;
+                    p->ndt = 1;
+                    p->dt[0] = DNS_T_NS;
+                } else {
+                    return err;
+                }
+            }
             return 0;
         }
         if (dn) {
@@ -504,16 +622,22 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             }
             if (!node.exists) {
                 p->rcode = DNS_R_NXDOMAIN; /* RFC 6604: the rcode of the last name */
+                plan_deny(p, DON_NXNAME, name, NULL);
                 return plan_soa(a, p, z, k);
             }
             if (step == 0) {
                 p->wild = name_suffix(name, dname_labels(name), ce);
+            }
+            if (p->dnssec) {
+                int nl = dname_labels(name);
+                p->pend_nc = name_suffix(name, nl, ce + 1 < nl ? ce + 1 : nl);
             }
         }
         if (node.regional) {
             p->regional = true;
         }
         if (node.n == 0) {
+            plan_deny(p, DON_NODATA, name, NULL);
             return plan_soa(a, p, z, k); /* empty non-terminal: NODATA */
         }
         if (q->qtype == DNS_T_ANY) {
@@ -521,21 +645,29 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             for (int i = 0; i < (is_tcp ? node.n : 1); i++) {
                 plan_add(p->an, &p->nan, PLAN_AN, name, &node.rr[i]);
             }
+            plan_wild_used(p);
             return 0;
         }
         const zs_rrset_t *rr = zr_node_find(&node, q->qtype);
         if (rr) {
             plan_add(p->an, &p->nan, PLAN_AN, name, rr);
+            plan_wild_used(p);
             return 0;
         }
         rr = zr_node_find(&node, DNS_T_CNAME);
         if (!rr) {
+            /* NODATA; at a cut (a DS query, parent side) only NS and DS count */
+            bool at_cut = !p->pend_nc && k->nlabels > z->apex_labels && !unkeyable &&
+                          zr_node_find(&node, DNS_T_NS);
+            p->pend_nc = NULL; /* wildcard NODATA: as NODATA at the name (RFC 9824) */
+            plan_deny(p, at_cut ? DON_CUT : DON_NODATA, name, &node);
             return plan_soa(a, p, z, k); /* NODATA */
         }
         if (plan_has(p, name, DNS_T_CNAME)) {
             return 0; /* a CNAME loop: stop, answer what we have */
         }
         plan_add(p->an, &p->nan, PLAN_AN, name, rr);
+        plan_wild_used(p);
         size_t rl = zs_get16(rr->rdata);
         const uint8_t *target = rr->rdata + 2;
         if (dname_wire_len(target, rl) != (int)rl) {
@@ -548,6 +680,111 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
         unkeyable = dname_key_build(name, k) != 0;
     }
     return 0;
+}
+
+/* min(SOA TTL, SOA MINIMUM) of zone @p z: the TTL of its NSECs (RFC 9077). */
+static int neg_ttl(answer_ctx_t *a, plan_t *p, const zs_zone_t *z)
+{
+    if (p->neg_ttl) {
+        return 0;
+    }
+    dname_key_t k;
+    zs_rrset_t soa;
+    if (dname_key_build(z->apex, &k) != 0) {
+        return DNSD_ESTORE;
+    }
+    int err = zr_rrset_get(a->rd, z, &k, z->apex_labels, DNS_T_SOA, &default_chain, &soa);
+    if (err) {
+        return err == DNSD_ENOTFOUND ? DNSD_ESTORE : err;
+    }
+    size_t rl = zs_get16(soa.rdata);
+    if (rl < 22) {
+        return DNSD_ESTORE;
+    }
+    uint32_t min = zs_get32(soa.rdata + 2 + rl - 4);
+    p->neg_ttl = soa.ttl < min ? soa.ttl : min;
+    return 0;
+}
+
+/* Make and sign one NSEC of proof @p kind about @p name into the plan.
+ * @return its item's slot in p->nsec, or NULL (counted: sent without it). */
+static nsec_buf_t *add_nsec(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, don_kind_t kind,
+                            const uint8_t *name, const uint16_t *types, int ntypes, uint64_t now,
+                            item_t *it)
+{
+    if (p->nnsec == PLAN_NSEC || neg_ttl(a, p, z) != 0) {
+        goto fail;
+    }
+    nsec_buf_t *nb = &p->nsec[p->nnsec];
+    int rl = don_build(kind, name, types, ntypes, nb->owner, nb->rr + 2, DON_RDATA_MAX);
+    if (rl <= 0) {
+        goto fail;
+    }
+    put16(nb->rr, (uint16_t)rl);
+    int n = don_sign(a->don, a->rd, z, nb->owner, p->neg_ttl, nb->rr + 2, (size_t)rl, now,
+                     nb->sigs, &a->st);
+    if (n <= 0) {
+        goto fail;
+    }
+    p->nnsec++;
+    memset(it, 0, sizeof(*it));
+    it->owner = nb->owner;
+    it->ttl = p->neg_ttl;
+    it->rr.type = DNS_T_NSEC;
+    it->rr.ttl = p->neg_ttl;
+    it->rr.count = 1;
+    it->rr.rdata = nb->rr;
+    it->rr.rdata_len = 2u + (size_t)rl;
+    it->rr.nsig = (uint16_t)n;
+    it->rr.sigs = nb->sigs;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        off += 2u + zs_get16(nb->sigs + off);
+    }
+    it->rr.sigs_len = off;
+    return nb;
+fail:
+    STAT_INC(CTR(&a->st, DNSSEC_ERRORS));
+    return NULL;
+}
+
+/*
+ * The NSECs a DO=1 answer from a signed zone needs (see the DESIGN note):
+ * the denial (compact: a missing name becomes NOERROR once its NSEC is
+ * signed; for qtype NSEC at a name that exists the NSEC is the answer),
+ * then one cover per wildcard answer. Without online keys (a->don NULL, or
+ * none active) the answer goes as DO=0 would, plus the stored RRSIGs.
+ */
+static void plan_dnssec(answer_ctx_t *a, const query_t *q, plan_t *p, const zs_zone_t *z)
+{
+    if (!p->dnssec) {
+        return;
+    }
+    STAT_INC(CTR(&a->st, DNSSEC_ANSWERS));
+    if (!a->don || (!p->deny && p->nwild == 0)) {
+        return;
+    }
+    uint64_t now = (uint64_t)time(NULL);
+    item_t it;
+    if (p->deny && add_nsec(a, p, z, (don_kind_t)p->deny, p->deny_name, p->dt, p->ndt, now, &it)) {
+        if (q->qtype == DNS_T_NSEC && p->deny != DON_NXNAME && !p->referral &&
+            p->nan < PLAN_AN) {
+            /* the NSEC at a name that exists answers a query for it: no SOA */
+            it.owner = p->deny_name;
+            p->an[p->nan++] = it;
+            p->nns = 0;
+        } else if (p->nns < PLAN_NS) {
+            p->ns[p->nns++] = it;
+            if (p->deny == DON_NXNAME) {
+                p->rcode = DNS_R_NOERROR; /* RFC 9824 3.1 */
+            }
+        }
+    }
+    for (int i = 0; i < p->nwild && p->nns < PLAN_NS; i++) {
+        if (add_nsec(a, p, z, DON_COVER, p->wild_nc[i], NULL, 0, now, &it)) {
+            p->ns[p->nns++] = it;
+        }
+    }
 }
 
 /* ---- emitting ---- */
@@ -827,6 +1064,9 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (q.qclass != DNS_C_IN) {
         return reply_error(a, &q, out, cap, DNS_R_REFUSED);
     }
+    if (q.qtype == DON_T_NXNAME) {
+        return reply_error(a, &q, out, cap, DNS_R_FORMERR); /* RFC 9824 3.5: a meta-type */
+    }
     if (q.qtype == DNS_T_AXFR && !is_tcp) {
         return reply_error(a, &q, out, cap, DNS_R_NOTIMP); /* RFC 5936 4.2; Knot and NSD */
     }
@@ -849,6 +1089,7 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
         return reply_error(a, &q, out, cap, p.rcode);
     }
     classify(a, &q, &p);
+    plan_dnssec(a, &q, &p, &zone);
 
     /* size limit: TCP 64 KiB; UDP the smaller of the client's and our payload */
     size_t lim = ANSWER_TCP_MAX;
@@ -875,16 +1116,16 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     a->resp_opt = 0;
     uint16_t an = 0, ns = 0, ar = 0;
     for (int i = 0; i < p.nan; i++) {
-        if (!put_rrset(&w, &p.an[i])) {
+        if (!put_rrset(&w, &p.an[i]) || (p.dnssec && !put_sigs(&w, &p.an[i]))) {
             goto truncated;
         }
-        an = (uint16_t)(an + p.an[i].rr.count);
+        an = (uint16_t)(an + p.an[i].rr.count + (p.dnssec ? p.an[i].rr.nsig : 0));
     }
     for (int i = 0; i < p.nns; i++) {
-        if (!put_rrset(&w, &p.ns[i])) {
+        if (!put_rrset(&w, &p.ns[i]) || (p.dnssec && !put_sigs(&w, &p.ns[i]))) {
             goto truncated;
         }
-        ns = (uint16_t)(ns + p.ns[i].rr.count);
+        ns = (uint16_t)(ns + p.ns[i].rr.count + (p.dnssec ? p.ns[i].rr.nsig : 0));
     }
     for (int i = 0; i < p.nan; i++) {
         add_targets(a, &w, &p.an[i], &zone, &p.chain, &ar, false);

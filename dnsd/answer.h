@@ -3,10 +3,13 @@
  * answer.h -- build the response to one query, straight into the caller's
  * send buffer: authoritative data, referrals, negative answers, CNAME
  * chains, DNAME substitution (RFC 6672), wildcards (RFC 4592), EDNS0
- * (RFC 6891), truncation, name compression. Called by the UDP and TCP
+ * (RFC 6891), truncation, name compression, and for DO=1 queries to
+ * signed zones the DNSSEC records (RRSIGs stored with the RRsets; NSECs
+ * of compact denial signed online, dnssec_online.h). Called by the UDP and TCP
  * paths of every worker thread, the unit tests and the fuzz target.
  * Hot path: no malloc, no lock, no log; it counts into its counters_t
- * (counters.h).
+ * (counters.h). One exception: an online NSEC signature that is not in
+ * the worker's cache (a cache miss signs with OpenSSL, which allocates).
  */
 #ifndef DNSD_ANSWER_H
 #define DNSD_ANSWER_H
@@ -61,6 +64,9 @@ typedef struct answer_ctx {
     unsigned ho_mask;
     int ho_kind;         /* answer_query returned 0 to hand the message off: its kind; else -1 */
     bool ho_tsig;        /* ... and it carries a TSIG */
+    /* online DNSSEC (dnssec_online.h): this worker's keys and signature cache;
+     * NULL: signed zones get their stored RRSIGs but no online denial */
+    struct don *don;
 } answer_ctx_t;
 
 /**

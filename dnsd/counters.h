@@ -63,7 +63,14 @@ typedef enum counter_kind {
     X(HANDOFF, "handoff", COUNTER_F_NONZERO, "transfers, NOTIFY, UPDATE and signed queries "     \
                                              "handed to their thread")                          \
     X(SERVFAIL_HANDOFF, "handoff.full", COUNTER_F_NONZERO, "hand-offs refused (queue full): "   \
-                                                          "answered SERVFAIL")
+                                                          "answered SERVFAIL")            \
+    X(DNSSEC_ANSWERS, "dnssec.answers", COUNTER_F_NONZERO, "responses with DNSSEC records (DO=1, " \
+                                                        "signed zone)")                        \
+    X(DNSSEC_SIGNED, "dnssec.signatures", COUNTER_F_NONZERO, "NSEC signatures made at query time") \
+    X(DNSSEC_CACHE_HITS, "dnssec.cache.hits", COUNTER_F_NONZERO, "NSEC signatures found in the "  \
+                                                              "worker's cache")                \
+    X(DNSSEC_ERRORS, "dnssec.errors", COUNTER_F_NONZERO, "denials sent unsigned: no active key, " \
+                                                      "or signing failed")
 
 typedef enum counter_id {
 #define X(id, name, flags, help) CTR_##id,

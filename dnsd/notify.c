@@ -167,6 +167,9 @@ static void send_one(notify_t *n, nsend_t *x, MDB_txn *txn)
 /* Zone @p z changed to @p serial: (re)start a send to each of its targets. */
 static void zone_changed(notify_t *n, MDB_txn *txn, const zw_zone_t *z, uint32_t serial)
 {
+    if (z->flags & ZS_ZONE_F_SIGNED) {
+        return; /* a signed zone is not transferred (xfrout.c): no secondary to tell */
+    }
     xacl_t l;
     int err = xacl_get(n->s, txn, z->id, XACL_NOTIFY, &l);
     if (err) {

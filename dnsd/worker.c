@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsd/dnssec_online.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
 #include "zones/base/err.h"
@@ -326,6 +327,11 @@ int worker_start(worker_t *w)
     if (err) {
         return err;
     }
+    /* online DNSSEC: keys and the signature cache, made once (dnssec_online.h) */
+    w->actx.don = don_new();
+    if (!w->actx.don) {
+        return -ENOMEM;
+    }
     w->loop = ev_loop_new(EVFLAG_AUTO);
     if (!w->loop) {
         return -ENOMEM;
@@ -376,6 +382,7 @@ void worker_free(worker_t *w)
         }
     }
     zr_fini(&w->rd);
+    don_free(w->actx.don);
     free(w->rxbuf);
     free(w->txbuf);
     free(w);

@@ -162,6 +162,16 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         send_xfr_error(r, q, rcode);
         goto out;
     }
+    if (xo.zone.flags & ZS_ZONE_F_SIGNED) {
+        /* issue #14: a signed zone's denials are made online per view (compact
+         * denial), so a copy holds no NSEC chain and would not validate on a
+         * plain secondary: it is served by dnsd nodes only (README.md) */
+        log_info("xfr: %s: %s %s refused: the zone is signed (DNSSEC with online denial: "
+                 "served by dnsd nodes only, not transferred)",
+                 r->peer, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname);
+        send_xfr_error(r, q, DNS_R_REFUSED);
+        goto out;
+    }
     xacl_t acl;
     err = xacl_get(r->t->x->s, r->txn, xo.zone.id, XACL_TRANSFER, &acl);
     if (err || !xacl_allows(&acl, (const struct sockaddr *)&r->m->peer,

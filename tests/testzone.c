@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dnsd/pkt.h"
 #include "zones/base/err.h"
@@ -165,3 +166,64 @@ zs_store_t *tz_build(const char *dir)
     return store;
 }
 
+
+/* ---- signing (tz_sign) ---- */
+
+void tz_sign(zs_store_t *st, const char *apex_s, uint8_t alg, zd_key_t *key, bool really)
+{
+    diag_t d;
+    zw_t w;
+    uint8_t apex[256];
+    tz_wire(apex_s, apex);
+    if (zw_begin(st, &w) != 0) {
+        abort();
+    }
+    zw_zone_t z;
+    if (zw_zone_get(st, w.txn, apex, &z) != 0) {
+        abort();
+    }
+    char n[300], t[300];
+    snprintf(n, sizeof(n), "secure.%s", apex_s);
+    snprintf(t, sizeof(t), "ns.secure.%s", apex_s);
+    add_name(&w, &z, n, DNS_T_NS, t);
+    uint8_t a[4] = {192, 0, 2, 98};
+    add(&w, &z, t, DNS_T_A, 300, a, 4);
+    uint8_t ds[36] = {0x30, 0x39, 13, 2}; /* key tag 12345, alg 13, SHA-256, some digest */
+    memset(ds + 4, 0xAB, 32);
+    add(&w, &z, n, DNS_T_DS, 3600, ds, sizeof(ds));
+    if (really) {
+        /* the writer's way (zones/dnssec.h): keys, DNSKEY/CDS/CDNSKEY, the flag,
+         * every RRset signed in this txn */
+        zd_policy_t pol;
+        zd_policy_default(&pol);
+        pol.alg = alg;
+        if (zd_zone_enable(&w, &z, &pol, &d) != 0) {
+            diag_print(&d, stdout);
+            abort();
+        }
+    } else {
+        /* the twin: a key's DNSKEY, nothing signed */
+        if (zd_key_generate(alg, ZD_ROLE_CSK, key, &d) != 0) {
+            abort();
+        }
+        uint8_t rd[600];
+        size_t rl = zd_dnskey_rdata(key, rd);
+        add(&w, &z, apex_s, DNS_T_DNSKEY, 3600, rd, rl);
+    }
+    if (zw_check_zone(&w, &z, &d) != 0 || zw_commit(&w, &d) != 0) {
+        diag_print(&d, stdout);
+        abort();
+    }
+    if (!really) {
+        return;
+    }
+    MDB_txn *txn;
+    zd_key_t *keys = NULL;
+    size_t nk = 0;
+    if (zs_read_begin(st, &txn) != 0 || zd_keys_list(st, txn, z.id, &keys, &nk) != 0 || nk != 1) {
+        abort();
+    }
+    *key = keys[0];
+    free(keys);
+    zs_read_end(st, txn);
+}
