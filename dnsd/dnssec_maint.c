@@ -34,6 +34,7 @@ struct dnssec_maint {
     uint64_t gen;       /* dnssec_gen at the last run */
     bool have_gen;
     bool lock_held;     /* the cluster lock was ours at the last run (for the log) */
+    char holder[ZC_NODE_MAX + 1]; /* who held it at the last run ("": unknown) */
     mzone_t *zones;
     size_t n, cap;
 };
@@ -128,8 +129,9 @@ static bool lock_mine(dnssec_maint_t *m)
         if (m->lock_held) {
             log_warn("dnssec: node %s lost touch with etcd: key rollovers and re-signing "
                      "pause here", zc_node(m->zc));
-            m->lock_held = false;
         }
+        m->lock_held = false;
+        m->holder[0] = 0;
         return false;
     }
     char holder[ZC_NODE_MAX + 1] = "";
@@ -141,16 +143,20 @@ static bool lock_mine(dnssec_maint_t *m)
                  d.text[0] ? d.text : dnsd_strerror(err));
         mine = false;
     }
-    if (mine != m->lock_held) {
+    if (mine) {
+        snprintf(holder, sizeof(holder), "%s", zc_node(m->zc));
+    }
+    if (!err && strcmp(holder, m->holder) != 0) { /* the first answer, or a new holder */
         if (mine) {
             log_info("dnssec: cluster lock %s taken by node %s: this node rolls keys and "
-                     "re-signs", LOCK_NAME, zc_node(m->zc));
-        } else if (!err) {
+                     "re-signs", LOCK_NAME, holder);
+        } else {
             log_info("dnssec: node %s holds the cluster lock %s: key rollovers and re-signing "
                      "run there", holder, LOCK_NAME);
         }
-        m->lock_held = mine;
+        snprintf(m->holder, sizeof(m->holder), "%s", holder);
     }
+    m->lock_held = mine;
     return mine;
 }
 
