@@ -28,8 +28,9 @@
  * RRSIG, or the NSEC at the cut {NS, RRSIG, NSEC} proving there is none.
  * The NSECs are made by plan_dnssec() and signed by dnssec_online.c with
  * the worker's cache: a cache hit allocates nothing, a miss makes one
- * signature per active key with OpenSSL, which allocates (the one
- * exception to "no malloc" on this path; README.md gives its cost). DO=0
+ * signature per active key with OpenSSL (ECDSA P-256: about 30 µs on the
+ * 2-core test machine; README.md, "worst case per query"), which
+ * allocates: the one exception to "no malloc" on this path. DO=0
  * answers are what they were before signing: no RRSIG, NXDOMAIN kept.
  * DNAME (RFC 6672): walking down from the apex to the name, the first cut
  * (NS below the apex) or DNAME at a strict ancestor decides, the cut first
@@ -67,6 +68,7 @@ typedef struct item {
     const uint8_t *owner;
     zs_rrset_t rr;
     uint32_t ttl;
+    bool sigs_only; /* a qtype RRSIG answer: the RRset's signatures, not the RRset */
 } item_t;
 
 /* an NSEC made for this answer: owner, rdata (u16 len | rdata), signatures */
@@ -304,6 +306,7 @@ static void plan_add(item_t *arr, int *n, int max, const uint8_t *owner, const z
         arr[*n].owner = owner;
         arr[*n].rr = *rr;
         arr[*n].ttl = rr->ttl;
+        arr[*n].sigs_only = false;
         (*n)++;
     }
 }
@@ -647,6 +650,21 @@ static int resolve_in_zone(answer_ctx_t *a, const query_t *q, bool is_tcp, plan_
             }
             plan_wild_used(p);
             return 0;
+        }
+        if (q->qtype == DNS_T_RRSIG && p->dnssec) {
+            /* the signatures stored at the name, as Knot answers it (no
+             * RRSIG RRset exists to look up) */
+            int before = p->nan;
+            for (int i = 0; i < node.n; i++) {
+                if (node.rr[i].nsig) {
+                    plan_add(p->an, &p->nan, PLAN_AN, name, &node.rr[i]);
+                    p->an[p->nan - 1].sigs_only = true;
+                }
+            }
+            if (p->nan > before) {
+                plan_wild_used(p);
+                return 0;
+            }
         }
         const zs_rrset_t *rr = zr_node_find(&node, q->qtype);
         if (rr) {
@@ -1116,10 +1134,11 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     a->resp_opt = 0;
     uint16_t an = 0, ns = 0, ar = 0;
     for (int i = 0; i < p.nan; i++) {
-        if (!put_rrset(&w, &p.an[i]) || (p.dnssec && !put_sigs(&w, &p.an[i]))) {
+        const item_t *it = &p.an[i];
+        if ((!it->sigs_only && !put_rrset(&w, it)) || (p.dnssec && !put_sigs(&w, it))) {
             goto truncated;
         }
-        an = (uint16_t)(an + p.an[i].rr.count + (p.dnssec ? p.an[i].rr.nsig : 0));
+        an = (uint16_t)(an + (it->sigs_only ? 0 : it->rr.count) + (p.dnssec ? it->rr.nsig : 0));
     }
     for (int i = 0; i < p.nns; i++) {
         if (!put_rrset(&w, &p.ns[i]) || (p.dnssec && !put_sigs(&w, &p.ns[i]))) {
@@ -1128,7 +1147,9 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
         ns = (uint16_t)(ns + p.ns[i].rr.count + (p.dnssec ? p.ns[i].rr.nsig : 0));
     }
     for (int i = 0; i < p.nan; i++) {
-        add_targets(a, &w, &p.an[i], &zone, &p.chain, &ar, false);
+        if (!p.an[i].sigs_only) {
+            add_targets(a, &w, &p.an[i], &zone, &p.chain, &ar, false);
+        }
     }
     if (p.referral && !add_targets(a, &w, &p.ns[0], &zone, &p.chain, &ar, true)) {
         /* RFC 9471: glue that does not fit sets TC */

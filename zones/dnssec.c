@@ -376,7 +376,8 @@ int zd_sign(zd_signer_t *sg, const uint8_t *owner, const uint8_t *signer, uint16
     if (ol < 0 || sl < 0 || count == 0 || rrs_len > 0xFFFF) {
         return DNSD_EMALFORMED;
     }
-    size_t idx_off = (rrs_len + 1) & ~(size_t)1;
+    /* the index of u16 offsets after the records, 2-byte aligned whatever the scratch's alignment */
+    size_t idx_off = rrs_len + (((uintptr_t)scratch + rrs_len) & 1u);
     if (scratch_cap < idx_off + 2u * count) {
         return DNSD_ESPACE;
     }

@@ -111,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_fail("cover: owner < name < next under the name's parent broken");
         }
         for (uint16_t t = 1; t < 1024; t++) {
-            if (t != DNS_T_RRSIG && t != DNS_T_NSEC && ldns_nsec_bitmap_covers_type(bm, (ldns_rr_type)t)) {
+            if (t != DNS_T_RRSIG && t != DNS_T_NSEC &&
+                ldns_nsec_bitmap_covers_type(bm, (ldns_rr_type)t)) {
                 fz_fail("cover: type %u in the bitmap", t);
             }
         }
@@ -138,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             bool may = t == DNS_T_RRSIG || t == DNS_T_NSEC ||
                        (kind == DON_NXNAME && t == DON_T_NXNAME) ||
                        (kind == DON_NODATA && listed(types, nt, t)) ||
-                       (kind == DON_CUT && (t == DNS_T_NS || t == DNS_T_DS) && listed(types, nt, t));
+                       (kind == DON_CUT && (t == DNS_T_NS || t == DNS_T_DS) &&
+                        listed(types, nt, t));
             if (in && !may) {
                 fz_fail("kind %d: type %u in the bitmap not asked for", kind, t);
             }

@@ -6,7 +6,10 @@
  * within the size limit, echoes the query id, never answers a response, and
  * is a well-formed DNS message (fz_check_response(): counts, names,
  * compression pointers, RR lengths); and with a buffer smaller than any
- * reply, nothing is written past the size the caller passed.
+ * reply, nothing is written past the size the caller passed. The zone
+ * example.test is signed (tz_sign) and answered with an online signer, so
+ * DO=1 inputs (the "-do" seeds) run the DNSSEC paths: RRSIGs, compact
+ * denial, wildcard covers, cuts (dnssec_online.c).
  * Without --enable-fuzzing, replay.c's main() runs the seed corpus.
  */
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "dnsd/answer.h"
+#include "dnsd/dnssec_online.h"
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -27,6 +31,7 @@ static uint8_t out[65536];
 
 static void cleanup(void)
 {
+    don_free(actx.don);
     zr_fini(&rd);
     zs_close(store);
 }
@@ -37,7 +42,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     store = tz_build(fz_tmpdir("query")); /* removed at exit, after cleanup() */
-    if (zr_init(&rd, store) != 0) {
+    zd_key_t key;
+    tz_sign(store, "example.test.", ZD_ALG_ECDSAP256SHA256, &key, true);
+    actx.don = don_new();
+    if (zr_init(&rd, store) != 0 || !actx.don) {
         abort();
     }
     actx.rd = &rd;

@@ -414,9 +414,55 @@ def etcd_watch_seeds():
     }
 
 
+def dnssec_sign_seeds():
+    # u8 flags (bit 0: Ed25519) | u8 type index (fuzz_dnssec_sign.c's table) |
+    # u8 owner length | owner | stored RRset value (schema.h)
+    types = [1, 2, 5, 6, 12, 13, 14, 15, 16, 17, 18, 21, 24, 26, 28, 30,
+             33, 35, 36, 38, 39, 43, 46, 47, 48, 52, 64, 65, 99, 257, 65280]
+
+    def wire(name):
+        out = b""
+        for label in name.rstrip(".").split("."):
+            out += bytes([len(label)]) + label.encode()
+        return out + b"\0"
+
+    def value(rdatas, ttl=300, flags=0, sigs=b""):
+        v = struct.pack(">BBIH", 1, flags, ttl, len(rdatas))
+        for rd in rdatas:
+            v += struct.pack(">H", len(rd)) + rd
+        return v + sigs
+
+    def seed(alg, t, owner, rdatas, **kw):
+        o = wire(owner)
+        return bytes([alg, types.index(t), len(o)]) + o + value(rdatas, **kw)
+
+    a = [bytes([192, 0, 2, i]) for i in (9, 1, 5)]
+    mx = [b"\0\x0a" + wire("MAIL.Example.TEST"), b"\0\x0a" + wire("mail.example.test")]
+    soa = wire("NS1.example.test") + wire("HostMaster.Example.test") + struct.pack(">5I", 1, 2, 3, 4, 5)
+    srv = struct.pack(">3H", 1, 2, 3) + wire("Sip.Example.test")
+    naptr = struct.pack(">2H", 1, 2) + b"\1U\7E2U+sip\0" + wire("Repl.Example.test")
+    rrsig = struct.pack(">HBBIIIH", 1, 13, 2, 300, 2, 1, 7) + wire("Example.TEST") + b"\xaa" * 64
+    sig1 = struct.pack(">H", 1) + struct.pack(">H", len(rrsig)) + rrsig
+    return {
+        "a-p256": seed(0, 1, "www.example.test", a),
+        "a-ed25519": seed(1, 1, "WWW.example.test", a),
+        "mx-case-dup": seed(0, 15, "example.test", mx),
+        "soa": seed(1, 6, "example.test", [soa]),
+        "srv": seed(0, 33, "_sip._tcp.example.test", [srv]),
+        "naptr": seed(1, 35, "example.test", [naptr]),
+        "txt-wildcard": seed(0, 16, "*.example.test", [b"\x05Hello", b"\x03abc"]),
+        "rrsig-stored": seed(0, 46, "x.example.test", [rrsig]),
+        "a-signed-value": seed(0, 1, "www.example.test", a, flags=1,
+                               sigs=sig1.replace(struct.pack(">HBB", 1, 13, 2), struct.pack(">HBB", 1, 13, 2))),
+        "ns-bad-name": seed(0, 2, "example.test", [b"\x03abc"]),
+        "unknown-type": seed(1, 65280, "example.test", [b"", b"\xff" * 40]),
+    }
+
+
 TARGETS = {"query": query_seeds, "zonefile": zonefile_seeds, "record": record_seeds,
            "store": store_seeds, "tsig": tsig_seeds, "xfr": xfr_seeds, "update": update_seeds,
-           "repl_entry": repl_entry_seeds, "etcd_watch": etcd_watch_seeds}
+           "repl_entry": repl_entry_seeds, "etcd_watch": etcd_watch_seeds,
+           "dnssec_sign": dnssec_sign_seeds}
 
 if __name__ == "__main__":
     for t in sys.argv[1:] or sorted(TARGETS):

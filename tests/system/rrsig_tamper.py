@@ -37,7 +37,7 @@ def main():
                           capture_output=True, text=True).stdout.splitlines()
     header, i = [], 0
     while dump[i] != "HEADER=END":
-        if not dump[i].startswith(("mapsize=", "maxreaders=", "database=")):
+        if not dump[i].startswith(("mapsize=", "maxreaders=", "database=", "db_pagesize=")):
             header.append(dump[i])
         i += 1
     i += 1

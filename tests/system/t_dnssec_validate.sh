@@ -12,7 +12,7 @@
 . "$top_srcdir/tests/system/lib_dnssec.sh"
 dnssec_need
 need mdb_dump mdb_load
-plan 56
+plan 59
 
 dnssec_setup
 # two names only the tamper test asks for (nothing may have cached them):

@@ -22,6 +22,7 @@
 #include "dnsd/pkt.h"
 #include "tests/tap.h"
 #include "tests/testzone.h"
+#include "zones/writer.h"
 
 static uint8_t resp[65536];
 static ldns_rr_list *keys;
@@ -104,6 +105,37 @@ typedef struct shape {
     bool tc;
     int sigs_an, sigs_ns; /* verified RRSIGs, -1 if one failed */
 } shape_t;
+
+/* the DNSKEY of @p k as an ldns RR, added to the keys we verify with */
+static void add_key(const zd_key_t *k)
+{
+    uint8_t w[600];
+    size_t o = (size_t)tz_wire("example.test.", w);
+    put16(w + o, DNS_T_DNSKEY);
+    put16(w + o + 2, DNS_C_IN);
+    put32(w + o + 4, 3600);
+    size_t rl = zd_dnskey_rdata(k, w + o + 10);
+    put16(w + o + 8, (uint16_t)rl);
+    ldns_rr *rr = NULL;
+    size_t pos = 0;
+    if (ldns_wire2rr(&rr, w, o + 10 + rl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+        abort();
+    }
+    ldns_rr_list_push_rr(keys, rr);
+}
+
+/* the RRSIGs over NSEC in the authority section */
+static int nsec_sigs(ldns_pkt *p)
+{
+    int n = 0;
+    ldns_rr_list *l = ldns_pkt_authority(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+        ldns_rr *r = ldns_rr_list_rr(l, i);
+        n += ldns_rr_get_type(r) == LDNS_RR_TYPE_RRSIG &&
+             ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(r)) == LDNS_RR_TYPE_NSEC;
+    }
+    return n;
+}
 
 static shape_t parse(size_t len)
 {
@@ -211,20 +243,8 @@ int main(void)
     tz_sign(st, "example.test.", ZD_ALG_ECDSAP256SHA256, &key, true);
     tz_sign(st0, "example.test.", ZD_ALG_ECDSAP256SHA256, &key0, false); /* same data, unsigned */
     keys = ldns_rr_list_new();
-    {
-        uint8_t w[600];
-        size_t o = (size_t)tz_wire("example.test.", w);
-        put16(w + o, DNS_T_DNSKEY);
-        put16(w + o + 2, DNS_C_IN);
-        put32(w + o + 4, 3600);
-        size_t rl = zd_dnskey_rdata(&key, w + o + 10);
-        put16(w + o + 8, (uint16_t)rl);
-        ldns_rr *k = NULL;
-        size_t pos = 0;
-        ok(ldns_wire2rr(&k, w, o + 10 + rl, &pos, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK,
-           "ldns reads the zone's DNSKEY");
-        ldns_rr_list_push_rr(keys, k);
-    }
+    add_key(&key);
+    ok(ldns_rr_list_rr_count(keys) == 1, "ldns reads the zone's DNSKEY");
     zr_t rd, rd0;
     answer_ctx_t a, a0;
     memset(&a, 0, sizeof(a));
@@ -302,6 +322,12 @@ int main(void)
     ok(s.rcode == 0 && s.an == 2 && s.ns == 0 && s.sigs_an == 1 &&
            nsec_types_are(nsec, www_types, 3),
        "qtype NSEC at a name: the NSEC and its RRSIG answer, no SOA");
+    done(&s);
+
+    s = parse(ask(&a, "www.example.test.", DNS_T_RRSIG, true, true));
+    ok(s.rcode == 0 && s.an == 1 && find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG) &&
+           !find(s.p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A),
+       "qtype RRSIG: the signatures stored at the name, without their RRsets");
     done(&s);
 
     /* wildcards */
@@ -396,11 +422,36 @@ int main(void)
     ok(STAT_GET(CTR(&a.st, DNSSEC_ANSWERS)) > 0 && STAT_GET(CTR(&a.st, DNSSEC_ERRORS)) == 0,
        "counters: signed answers counted, no signing error");
 
+    /* a key change (a second ZSK made ACTIVE, as a rollover step does): the
+     * worker sees meta dnssec_gen move and signs with both from then on */
+    {
+        zw_t w;
+        zw_zone_t z;
+        zd_key_t k2;
+        diag_t d;
+        uint8_t apex[64];
+        tz_wire("example.test.", apex);
+        bool made = zw_begin(st, &w) == 0 && zw_zone_get(st, w.txn, apex, &z) == 0 &&
+                    zd_key_generate(ZD_ALG_ECDSAP256SHA256, ZD_ROLE_ZSK, &k2, &d) == 0;
+        k2.zone_id = z.id;
+        k2.state = ZD_KS_ACTIVE;
+        made = made && zd_key_next_id(st, w.txn, z.id, &k2.id) == 0 &&
+               zd_key_put(st, w.txn, &k2) == 0 && zd_zone_publish_keys(&w, &z, &d) == 0 &&
+               zw_commit(&w, &d) == 0;
+        ok(made, "a second active ZSK committed");
+        add_key(&k2);
+        s = parse(ask(&a, "nope.example.test.", DNS_T_A, true, false));
+        ok(nsec_sigs(s.p) == 2 && s.sigs_ns >= 3,
+           "after the key change: the NSEC signed by both keys, each verified");
+        done(&s);
+    }
+
     /* without an online signer (a->don NULL): stored RRSIGs, denial as DO=0 */
     don_t *keep = a.don;
     a.don = NULL;
     s = parse(ask(&a, "nope.example.test.", DNS_T_A, true, false));
-    ok(s.rcode == DNS_R_NXDOMAIN && s.ns == 2 && s.sigs_ns == 1,
+    ok(s.rcode == DNS_R_NXDOMAIN && s.sigs_ns >= 1 && s.ns == 1 + s.sigs_ns &&
+           !find(s.p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC),
        "no online keys: NXDOMAIN with the signed SOA");
     done(&s);
     a.don = keep;

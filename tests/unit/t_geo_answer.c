@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "dnsd/answer.h"
+#include "dnsd/dnssec_online.h"
 #include "dnsd/geo_state.h"
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
@@ -60,13 +61,35 @@ typedef struct {
     uint8_t first_a; /* last octet of the first A in the answer */
     bool ecs;
     uint8_t scope;
+    int ns;
+    int nsec_a; /* the NSEC in the response lists A: 1, does not: 0, no NSEC: -1 */
 } res_t;
+
+static bool do_bit; /* ask with DNSSEC OK */
+
+/* Does the first NSEC (type 47, class IN) of the response list type A? */
+static int nsec_has_a(size_t n)
+{
+    for (size_t i = 12; i + 10 < n; i++) {
+        if (get16(resp + i) != DNS_T_NSEC || get16(resp + i + 2) != DNS_C_IN ||
+            get16(resp + i + 8) + i + 10 > n) {
+            continue;
+        }
+        size_t o = i + 10;
+        while (o < n && resp[o] != 0) {
+            o += 1u + resp[o]; /* the next name, never compressed */
+        }
+        o++;
+        return o + 2 < n && resp[o] == 0 && (resp[o + 2] & 0x40) ? 1 : 0;
+    }
+    return -1;
+}
 
 /* query www-ish name A, optional ECS "addr/len" (NULL: none), from @p src */
 static res_t ask(answer_ctx_t *a, const char *name, const char *ecs, const char *src)
 {
     uint8_t q[512];
-    res_t r = {0, 0, 0, false, 0};
+    res_t r = {0, 0, 0, false, 0, 0, -1};
     memset(q, 0, 12);
     put16(q, 7);
     put16(q + 4, 1);
@@ -79,6 +102,7 @@ static res_t ask(answer_ctx_t *a, const char *name, const char *ecs, const char 
     put16(q + o + 1, DNS_T_OPT);
     put16(q + o + 3, 1232);
     memset(q + o + 5, 0, 4);
+    q[o + 7] = do_bit ? 0x80 : 0;
     size_t rdl = o + 9;
     o += 11;
     put16(q + rdl, 0);
@@ -122,6 +146,8 @@ static res_t ask(answer_ctx_t *a, const char *name, const char *ecs, const char 
     }
     r.rcode = resp[3] & 0xF;
     r.an = get16(resp + 6);
+    r.ns = get16(resp + 8);
+    r.nsec_a = nsec_has_a(n);
     /* first answer RR: after the question; our answers compress the owner to 2 bytes */
     size_t qend = 12 + (size_t)tz_wire(name, q + 400) + 4;
     if (r.an > 0 && n > qend + 12 + 4) {
@@ -233,6 +259,23 @@ int main(void)
     r = ask(&a, "only-na.example.test.", "81.2.69.142/24", "127.0.0.1");
     ok(r.rcode == 0 && r.an == 0 && r.ecs && r.scope > 0,
        "a name only in na, eu client: NODATA, with a geographic scope");
+
+    /* signed: a NODATA's NSEC lists the types of the client's view, so the
+     * ECS scope must say that it is regional (issue #14) */
+    zd_key_t key;
+    tz_sign(s, "example.test.", ZD_ALG_ECDSAP256SHA256, &key, true);
+    a.don = don_new();
+    do_bit = true;
+    r = ask(&a, "only-na.example.test.", "81.2.69.142/24", "127.0.0.1");
+    ok(r.rcode == 0 && r.an == 0 && r.ns == 4 && r.nsec_a == 0 && r.ecs && r.scope > 0,
+       "signed, DO=1, eu client: NODATA, NSEC without A, with a geographic scope");
+    r = ask(&a, "only-na.example.test.", "216.160.83.56/32", "127.0.0.1");
+    ok(r.an == 2 && r.first_a == 105 && r.ecs && r.scope > 0,
+       "signed, DO=1, na client: the na A and its RRSIG");
+    r = ask(&a, "nope.example.test.", "81.2.69.142/24", "127.0.0.1");
+    ok(r.rcode == 0 && r.nsec_a == 0 && r.ecs && r.scope == 0,
+       "signed, DO=1: a missing name's NSEC is not regional: scope 0");
+    don_free(a.don);
 
     geo_state_free(g);
     zr_fini(&rd);
