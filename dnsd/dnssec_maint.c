@@ -25,6 +25,9 @@ typedef struct mzone {
     uint64_t roll_at;   /* the next rollover step may be due then (UINT64_MAX: not before a change) */
     uint64_t looked;    /* the last rollover step attempt */
     uint64_t resign_at; /* the next re-sign pass */
+    bool resigning;     /* a re-sign pass ran out of budget: go on before any rollover step
+                         * (a retiring key's signatures cannot be gone before it ends, and
+                         * checking that scans the zone) */
     bool seen;          /* still signed at this run */
 } mzone_t;
 
@@ -222,6 +225,7 @@ static bool resign(dnssec_maint_t *m, mzone_t *mz, const char *name, uint64_t no
             log_warn("dnssec: zone %s: re-signing failed: %s", name,
                      d.text[0] ? d.text : dnsd_strerror(err));
             mz->resign_at = now + LOOK_AGAIN_S / 60;
+            mz->resigning = false;
             return false;
         }
     }
@@ -230,6 +234,7 @@ static bool resign(dnssec_maint_t *m, mzone_t *mz, const char *name, uint64_t no
                  more ? "" : "in ", batches, batches == 1 ? "" : "es", DNSSEC_MAINT_BATCH,
                  more ? ", more to do" : "");
     }
+    mz->resigning = more;
     if (more) {
         mz->resign_at = now;
         return true;
@@ -268,7 +273,7 @@ bool dnssec_maint_run(dnssec_maint_t *m, uint64_t now)
         }
         char name[4 * DNAME_MAXLEN + 2];
         dname_to_str(mz->z.apex, name, sizeof(name));
-        if (now >= mz->roll_at || now >= mz->looked + LOOK_AGAIN_S) {
+        if (!mz->resigning && (now >= mz->roll_at || now >= mz->looked + LOOK_AGAIN_S)) {
             wrote |= roll(m, mz, name, now);
         }
         if (now >= mz->resign_at) {
