@@ -46,6 +46,7 @@ void config_defaults(config_t *c)
     c->stats_interval_s = 60;
     c->log_level = LOG_LVL_INFO;
     c->geo_check_ms = 1000;
+    c->dnssec_check_ms = 60000;
     acme_cfg_defaults(&c->acme);
 }
 
@@ -205,6 +206,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("rrl-table-size", rrl_table_size, 1024, 1u << 26)
     UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
+    UINT_KEY("dnssec-check-interval-ms", dnssec_check_ms, 10, 3600000)
 #undef UINT_KEY
     if (strncmp(key, "cluster-", 8) == 0) {
         return cluster_set(c, key, value, d);

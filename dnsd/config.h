@@ -48,6 +48,7 @@ typedef struct config {
     unsigned stats_interval_s;    /* stats file and rate-limit log period; 0: on demand */
     char geo_db[4096];            /* MaxMind DB for client locations; "" = none */
     unsigned geo_check_ms;        /* how often store regions are checked for edits */
+    unsigned dnssec_check_ms;     /* how often signed zones get rollover steps and re-signing */
     bool have_geo_paths;          /* geo-paths given: fields of the DB records */
     geo_paths_buf_t geo_paths;    /* points into itself: never copy a config_t */
     char geo_paths_spec[512];     /* geo-paths as given, to compare on reload */

@@ -46,6 +46,7 @@ static void usage(FILE *to)
             "            [--stats-file FILE] [--stats-interval S]\n"
             "            [--store-map-size MIB] [--geo-database FILE]\n"
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
+            "            [--dnssec-check-interval-ms MS]\n"
             "            [--user USER] [--group GROUP] [--chroot DIR]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
@@ -251,6 +252,7 @@ int main(int argc, char **argv)
         {"store-map-size", required_argument, NULL, 1},
         {"geo-database", required_argument, NULL, 1},
         {"geo-check-interval-ms", required_argument, NULL, 1},
+        {"dnssec-check-interval-ms", required_argument, NULL, 1},
         {"geo-paths", required_argument, NULL, 1},
         {"user", required_argument, NULL, 1},
         {"group", required_argument, NULL, 1},

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsd/dnssec_maint.h"
 #include "dnsd/stats.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -191,6 +192,26 @@ static void geo_watch_set(orch_t *o)
     }
 }
 
+/* ---- DNSSEC: rollover steps and re-sign batches (dnssec_maint.h) ---- */
+
+static void dnssec_timer_set(orch_t *o, double after)
+{
+    double every = o->srv->cfg->dnssec_check_ms / 1000.0;
+    ev_timer_stop(o->loop, &o->dnssec_timer);
+    ev_timer_set(&o->dnssec_timer, after < every ? after : every, every);
+    ev_timer_start(o->loop, &o->dnssec_timer);
+}
+
+static void dnssec_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    orch_t *o = t->data;
+    (void)revents;
+    ev_now_update(loop);
+    if (dnssec_maint_run(o->dnssec, (uint64_t)ev_now(loop))) {
+        dnssec_timer_set(o, 0.01); /* re-sign batches left: go on soon, between other events */
+    }
+}
+
 /* ---- SIGHUP ---- */
 
 static const char *level_name(int l)
@@ -270,6 +291,7 @@ static int log_changes(const config_t *n, const config_t *c)
         {"rrl-table-size", offsetof(config_t, rrl_table_size)},
         {"stats-interval", offsetof(config_t, stats_interval_s)},
         {"geo-check-interval-ms", offsetof(config_t, geo_check_ms)},
+        {"dnssec-check-interval-ms", offsetof(config_t, dnssec_check_ms)},
     };
     int changed = 0;
     for (size_t i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
@@ -352,6 +374,7 @@ void orch_reload(orch_t *o)
     }
     bool stats_changed = n->stats_interval_s != cur->stats_interval_s;
     bool regions_changed = n->geo_check_ms != cur->geo_check_ms;
+    bool dnssec_changed = n->dnssec_check_ms != cur->dnssec_check_ms;
     /* commit: swap the buffers, then tell everyone */
     o->cfg_spare = (config_t *)cur;
     o->srv->cfg = n;
@@ -369,6 +392,9 @@ void orch_reload(orch_t *o)
     }
     if (stats_changed) {
         stats_timer_set(o);
+    }
+    if (dnssec_changed) {
+        dnssec_timer_set(o, n->dnssec_check_ms / 1000.0);
     }
     if (acme_changed) {
         certs_update(o->certs, &n->acme);
@@ -446,6 +472,10 @@ void orch_run(orch_t *o)
     ev_init(&o->stats_timer, stats_cb);
     o->stats_timer.data = o;
     stats_timer_set(o);
+    o->dnssec = dnssec_maint_new(o->srv->store, o->srv->cluster);
+    ev_init(&o->dnssec_timer, dnssec_cb);
+    o->dnssec_timer.data = o;
+    dnssec_timer_set(o, 1.0); /* the first run soon after the start */
     ev_run(o->loop, 0);
 }
 
@@ -456,6 +486,8 @@ void orch_write_stats(orch_t *o, const stats_total_t *t)
 
 void orch_fini(orch_t *o)
 {
+    dnssec_maint_free(o->dnssec);
+    o->dnssec = NULL;
     snap_fini(&o->srv->geo);
     snap_fini(&o->srv->settings);
 }

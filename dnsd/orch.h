@@ -32,6 +32,8 @@ typedef struct orch {
     ev_timer regions_poll;
     ev_timer reclaim;
     ev_timer stats_timer;
+    ev_timer dnssec_timer;        /* rollover steps and re-signing (dnssec_maint.h) */
+    struct dnssec_maint *dnssec;
     struct stat geo_seen; /* the DB file the current snapshot was built from */
     /* SIGHUP: the file and command line dnsd was started with */
     const char *conf_file;        /* NULL: started without -c */

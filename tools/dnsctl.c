@@ -110,6 +110,11 @@ static void usage(FILE *f)
             "  dnssec status ZONE [--json]  keys (id, tag, algorithm, role, state, timeline),\n"
             "                               policy, signature counts and next expiry\n"
             "  dnssec ds ZONE               the DS records to give the parent (registrar)\n"
+            "  dnssec rollover ZONE [--ksk|--zsk]   start a key rollover now (default: the\n"
+            "                               ZSK of split keys, else the CSK)\n"
+            "  dnssec ds-seen ZONE TAG      the parent serves the DS of key TAG (KSK/CSK rollover)\n"
+            "  dnssec policy ZONE [KEY=VALUE ...] [--json]   show or set lifetimes, propagation\n"
+            "                               delays, signature validity (durations: 300, 5m, 90d)\n"
             "cluster (dnsd nodes sharing state through etcd; edits on a node's store go\n"
             "through the cluster by themselves):\n"
             "  cluster keygen FILE [--id ID]   a new cluster key file (AES-256, mode 0600)\n"
@@ -231,6 +236,8 @@ static const struct {
     {CTL_OPT_NO_PRIMARY, "--no-primary"},
     {CTL_OPT_CSK, "--csk"},
     {CTL_OPT_KSK_ZSK, "--ksk-zsk"},
+    {CTL_OPT_KSK, "--ksk"},
+    {CTL_OPT_ZSK, "--zsk"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -626,6 +633,10 @@ int main(int argc, char **argv)
             c.opt_seen |= CTL_OPT_CSK;
         } else if (strcmp(a, "--ksk-zsk") == 0) {
             c.opt_seen |= CTL_OPT_KSK_ZSK;
+        } else if (strcmp(a, "--ksk") == 0) {
+            c.opt_seen |= CTL_OPT_KSK;
+        } else if (strcmp(a, "--zsk") == 0) {
+            c.opt_seen |= CTL_OPT_ZSK;
         } else {
             size_t k, nv = sizeof(val_opts) / sizeof(val_opts[0]);
             for (k = 0; k < nv && !opt_is(a, val_opts[k].name); k++) {
@@ -702,6 +713,8 @@ int main(int argc, char **argv)
             rc = ctl_tsig(&c, pos[1]);
         } else if (strcmp(pos[0], "cluster") == 0) {
             rc = ctl_cluster(&c, pos[1]);
+        } else if (strcmp(pos[0], "dnssec") == 0 && ctl_dnssec_roll_verb(pos[1])) {
+            rc = ctl_dnssec_roll(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0) {
             rc = ctl_dnssec(&c, pos[1]);
         } else {

@@ -69,6 +69,8 @@
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
 #define CTL_OPT_CSK         (1ull << 38) /* dnssec enable: --csk (one combined key) */
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
+#define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
+#define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -146,6 +148,9 @@ int ctl_zone_journal(ctl_t *c);
 int ctl_zone_defaults(ctl_t *c);
 /* dnsctl_policy.c: `zone policy ZONE add|list|del` (RFC 2136 UPDATE policies) */
 int ctl_zone_policy(ctl_t *c);
+/* dnsctl_dnssec_roll.c: `dnssec rollover|ds-seen|policy` (the rest of `dnssec`: dnsctl_dnssec.c) */
+bool ctl_dnssec_roll_verb(const char *verb);
+int ctl_dnssec_roll(ctl_t *c, const char *verb);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 

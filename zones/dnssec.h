@@ -84,7 +84,10 @@ typedef struct zd_key {
     uint16_t flags;    /* DNSKEY flags: 257 with the KSK role (SEP), else 256 */
     uint16_t tag;      /* RFC 4034 appendix B */
     uint8_t state;     /* zd_key_state_t */
-    /* timeline, seconds since the epoch; 0: not (yet) */
+    /* timeline, seconds since the epoch; 0: not (yet). While a key with the ZSK
+     * role is RETIRING, `removed` is the time its last signature left the store
+     * (0: some are left), from which the rollover counts its removal
+     * (zones/dnssec_roll.h); once REMOVED, the time it left DNSKEY */
     uint64_t created, published, active, retired, removed;
     uint64_t ds_seen;  /* the operator said (`dnssec ds-seen`) or a check saw the DS at the parent */
     uint16_t pub_len;
