@@ -110,6 +110,7 @@ static void usage(FILE *f)
             "  dnssec status ZONE [--json]  keys (id, tag, algorithm, role, state, timeline),\n"
             "                               policy, signature counts and next expiry\n"
             "  dnssec ds ZONE               the DS records to give the parent (registrar)\n"
+            "  dnssec resign ZONE           sign every RRset again now (one transaction)\n"
             "  dnssec rollover ZONE [--ksk|--zsk]   start a key rollover now (default: the\n"
             "                               ZSK of split keys, else the CSK)\n"
             "  dnssec ds-seen ZONE TAG      the parent serves the DS of key TAG (KSK/CSK rollover)\n"

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -138,6 +139,46 @@ static int dnssec_disable(ctl_t *c)
     if ((rc = ctl_commit(&w, name)) == CTL_OK) {
         printf("zone %s is no longer signed: signatures, DNSKEY, CDS, CDNSKEY and keys removed\n",
                name);
+    }
+out:
+    zw_abort(&w);
+    zs_close(s);
+    return rc;
+}
+
+/* Re-sign every RRset of a signed zone now, with the current keys, in one
+ * write txn (the SOA serial stays: no data changes). dnsd's upkeep re-signs
+ * in batches before expiry by itself; this is for an operator who wants
+ * fresh signatures at once (as knotc zone-sign) and for the benchmark. */
+static int dnssec_resign(ctl_t *c)
+{
+    int rc = ctl_check_args(c, "dnssec resign", 0, 1, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    zs_store_t *s = NULL;
+    zw_t w;
+    zw_zone_t z;
+    diag_t d = {0};
+    char name[CTL_NAME_STR_MAX];
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK ||
+        (rc = ctl_zone_get(s, w.txn, c->argv[0], &z)) != CTL_OK) {
+        goto out;
+    }
+    ctl_name_str(z.apex, name);
+    if (!(z.flags & ZS_ZONE_F_SIGNED)) {
+        rc = ctl_err("zone %s is not signed (dnsctl dnssec enable %s)", name, name);
+        goto out;
+    }
+    zd_zone_t zz = {z.id, z.apex, z.apex_labels};
+    size_t n = 0;
+    int err = zd_sign_all(s, w.txn, &zz, false, (uint64_t)time(NULL), &n, &d);
+    if (err) {
+        rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
+        goto out;
+    }
+    if ((rc = ctl_commit(&w, name)) == CTL_OK) {
+        printf("zone %s: %zu RRsets signed again\n", name, n);
     }
 out:
     zw_abort(&w);
@@ -381,5 +422,9 @@ int ctl_dnssec(ctl_t *c, const char *verb)
     if (strcmp(verb, "ds") == 0) {
         return dnssec_ds(c);
     }
-    return ctl_usage("unknown command \"dnssec %s\" (enable, disable, status, ds)", verb);
+    if (strcmp(verb, "resign") == 0) {
+        return dnssec_resign(c);
+    }
+    return ctl_usage("unknown command \"dnssec %s\" (enable, disable, status, ds, resign)",
+                     verb);
 }

@@ -17,7 +17,7 @@ if ! "$PYTHON" -c 'import dns.dnssec, cryptography' 2>/dev/null; then
     if [ "${REQUIRE_ALL:-0}" = 1 ]; then echo "Bail out! python3-cryptography is required"; exit 1; fi
     skip_all "dnspython without cryptography (python3-cryptography)"
 fi
-plan 40
+plan 48
 
 run() { dnsctl "$@" >"$TMPD/out" 2>"$TMPD/err"; rc=$?; out=$(cat "$TMPD/out"); err=$(cat "$TMPD/err"); }
 gen() { mdb_dump -s meta -p "$STORE" | awk 'p { print; exit } $1 == "generation" { p = 1 }'; }
@@ -107,6 +107,18 @@ run record add example.test 'new 300 IN AAAA 2001:db8::1'
 is "$rc" 0 "a record added to the signed zone"
 is "$(check sub.example.test. | tail -n 1)" "signed 13 unsigned 2 bad 0" "it is signed, the SOA re-signed"
 
+mdb_dump -s rrsets "$STORE" >"$TMPD/before"
+serial=$(dnsctl record list example.test example.test. | awk '$3 == "SOA" { print $6 }')
+like "$serial" "^[0-9]+$" "the serial before resign"
+run dnssec resign example.test
+is "$rc" 0 "resign: exit 0"
+like "$out" "zone example\.test\.: 13 RRsets signed again" "resign: counts the signed RRsets"
+mdb_dump -s rrsets "$STORE" >"$TMPD/after"
+ok '! cmp -s "$TMPD/before" "$TMPD/after"' "resign: new signatures written"
+is "$(check sub.example.test. | tail -n 1)" "signed 13 unsigned 2 bad 0" "resign: all valid, cut NS and glue unsigned"
+is "$(dnsctl record list example.test example.test. | awk '$3 == "SOA" { print $6 }')" "$serial" \
+    "resign: the serial stays"
+
 run dnssec disable example.test
 is "$rc" 0 "disable: exit 0"
 like "$out" "no longer signed" "disable: says so"
@@ -117,6 +129,10 @@ is "$rc" 1 "disable twice: exit 1"
 like "$err" "zone example\.test\. is not signed" "disable twice: says so"
 run dnssec status example.test
 like "$out" "keys: none" "disable: no keys left"
+g=$(gen)
+run dnssec resign example.test
+like "$err" "zone example\.test\. is not signed" "resign of an unsigned zone: refused, says why"
+is "$(gen)" "$g" "resign refused: store unchanged"
 
 run dnssec enable example.test --ksk-zsk --algorithm 15
 is "$rc" 0 "enable --ksk-zsk --algorithm 15: exit 0"
