@@ -134,12 +134,15 @@ int zd_zone_publish_keys(struct zw *w, const struct zw_zone *z, diag_t *d)
             err = zw_rr_del(w, z, z->apex, ws[t].type, ZS_REGION_DEFAULT, NULL, 0);
         }
         size_t off = 0;
+        bool was = w->keys;
+        w->keys = true; /* the key records: ours to write (writer.h) */
         for (unsigned i = 0; i < ws[t].count && !err; i++) {
             uint16_t rl = zs_get16(ws[t].buf + off);
             err = zw_rr_add(w, z, z->apex, ws[t].type, ZS_REGION_DEFAULT, ttl,
                             ws[t].buf + off + 2, rl);
             off += 2u + rl;
         }
+        w->keys = was;
         if (err) {
             diag_set(d, "", 0, "zone %s: cannot write its key records: %s", zn,
                      dnsd_strerror(err));
@@ -173,6 +176,27 @@ static int new_key(zw_t *w, const zw_zone_t *z, const zd_policy_t *p, uint8_t ro
     return err;
 }
 
+/* Stored RRSIG/NSEC/NSEC3/NSEC3PARAM RRsets (data from an unsigned past:
+ * an import of a signed file, a transfer): dnsd makes those itself once
+ * the zone is signed, so they must go first. 1 at the first, its owner
+ * kept. */
+struct foreign_sig {
+    uint8_t owner[DNAME_MAXLEN + 1];
+    uint16_t type;
+};
+
+static int foreign_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
+{
+    struct foreign_sig *f = arg;
+    if (rr->type == DNS_T_RRSIG || rr->type == DNS_T_NSEC || rr->type == DNS_T_NSEC3 ||
+        rr->type == DNS_T_NSEC3PARAM) {
+        memcpy(f->owner, owner, (size_t)dname_wire_len(owner, DNAME_MAXLEN + 1));
+        f->type = rr->type;
+        return 1;
+    }
+    return 0;
+}
+
 int zd_zone_enable(struct zw *w, struct zw_zone *z, const zd_policy_t *p, diag_t *d)
 {
     char zn[1024];
@@ -202,6 +226,21 @@ int zd_zone_enable(struct zw *w, struct zw_zone *z, const zd_policy_t *p, diag_t
     if (nold > 0) {
         diag_set(d, "", 0, "zone %s is not signed but has DNSSEC keys in the store", zn);
         return DNSD_EEXIST;
+    }
+    struct foreign_sig f;
+    err = zw_foreach_rrset(w->s, w->txn, z, foreign_cb, &f);
+    if (err == 1) {
+        char on[1024];
+        dname_to_str(f.owner, on, sizeof(on));
+        const rrtype_t *rt = rrtype_get(f.type);
+        diag_set(d, "", 0,
+                 "zone %s holds %s records as data (at %s): dnsd makes its DNSSEC records "
+                 "itself; delete them first (dnsctl record del %s %s %s)",
+                 zn, rt ? rt->name : "DNSSEC", on, zn, on, rt ? rt->name : "");
+        return DNSD_EDNSSEC;
+    }
+    if (err) {
+        return err;
     }
     zd_policy_t pol;
     if (p) {

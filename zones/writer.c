@@ -608,6 +608,27 @@ static int rdata_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
+/* A signed zone's DNSSEC records are dnsd's own (writer.h: zw_t.keys). */
+static bool dnssec_refused(const zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type)
+{
+    if (!(z->flags & ZS_ZONE_F_SIGNED)) {
+        return false;
+    }
+    switch (type) {
+    case DNS_T_RRSIG:
+    case DNS_T_NSEC:
+    case DNS_T_NSEC3:
+    case DNS_T_NSEC3PARAM:
+        return true;
+    case DNS_T_DNSKEY:
+    case DNS_T_CDS:
+    case DNS_T_CDNSKEY:
+        return !w->keys && dname_eq(owner, z->apex);
+    default:
+        return false;
+    }
+}
+
 int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, uint16_t region,
               uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
@@ -621,6 +642,9 @@ int zw_rr_add(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t type, 
     }
     if (refused(w, z, region)) {
         return DNSD_ESECONDARY;
+    }
+    if (dnssec_refused(w, z, owner, type)) {
+        return DNSD_EDNSSEC;
     }
     struct zw_touched *t;
     if ((err = touched_get(w, z, &t)) != 0) {

@@ -52,6 +52,11 @@ typedef struct zw {
     /* private to writer.c: zw_begin() took the cluster's write lock and
      * started the capture (s->repl set); released once, on commit or abort */
     bool locked;
+    /* set by zones/dnssec_zone.c while it writes a signed zone's apex DNSKEY,
+     * CDS and CDNSKEY from the key set; any other writer gets DNSD_EDNSSEC
+     * for those, and for RRSIG, NSEC, NSEC3, NSEC3PARAM anywhere in a
+     * signed zone (ZS_ZONE_F_SIGNED): dnsd makes them itself */
+    bool keys;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */

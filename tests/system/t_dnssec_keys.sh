@@ -17,7 +17,7 @@ if ! "$PYTHON" -c 'import dns.dnssec, cryptography' 2>/dev/null; then
     if [ "${REQUIRE_ALL:-0}" = 1 ]; then echo "Bail out! python3-cryptography is required"; exit 1; fi
     skip_all "dnspython without cryptography (python3-cryptography)"
 fi
-plan 48
+plan 59
 
 run() { dnsctl "$@" >"$TMPD/out" 2>"$TMPD/err"; rc=$?; out=$(cat "$TMPD/out"); err=$(cat "$TMPD/err"); }
 gen() { mdb_dump -s meta -p "$STORE" | awk 'p { print; exit } $1 == "generation" { p = 1 }'; }
@@ -52,6 +52,16 @@ like "$out" "^zone example\.test\.: not signed" "status: not signed"
 run dnssec ds example.test
 is "$rc" 1 "ds of an unsigned zone: exit 1"
 like "$err" "zone example\.test\. is not signed" "ds: says why"
+
+dnsctl record add example.test 'old 300 IN NSEC z.example.test. A RRSIG' >/dev/null ||
+    { echo "Bail out! record add NSEC"; exit 1; }
+g=$(gen)
+run dnssec enable example.test
+is "$rc" 1 "enable with an NSEC stored as data: exit 1"
+like "$err" "holds NSEC records as data \(at old\.example\.test\.\).*dnsctl record del example\.test\. old\.example\.test\. NSEC" \
+    "enable: names the record and how to delete it"
+is "$(gen)" "$g" "enable refused: store unchanged"
+dnsctl record del example.test old.example.test. NSEC >/dev/null || { echo "Bail out! record del"; exit 1; }
 
 run dnssec enable example.test
 is "$rc" 0 "enable: exit 0"
@@ -106,6 +116,21 @@ is "$(gen)" "$g" "refusals: store unchanged"
 run record add example.test 'new 300 IN AAAA 2001:db8::1'
 is "$rc" 0 "a record added to the signed zone"
 is "$(check sub.example.test. | tail -n 1)" "signed 13 unsigned 2 bad 0" "it is signed, the SOA re-signed"
+
+g=$(gen)
+run record add example.test 'www 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1234 example.test. AAAA'
+is "$rc" 1 "a signed zone refuses an RRSIG as data"
+like "$err" "the zone is signed: dnsd makes its RRSIG, NSEC, DNSKEY, CDS and CDNSKEY records itself" "says why"
+run record add example.test '@ 3600 IN DNSKEY 256 3 13 AAAA'
+is "$rc" 1 "a signed zone refuses an apex DNSKEY from the operator"
+is "$(gen)" "$g" "refused: store unchanged"
+dnsctl zone export example.test >"$TMPD/export" || { echo "Bail out! export"; exit 1; }
+dnskeys=$(grep -c "IN	DNSKEY" "$TMPD/export")
+run zone import example.test "$TMPD/export"
+is "$rc" 0 "an export of the signed zone imports back"
+like "$err" "DNSKEY record skipped: a signed zone's key records come from its keys" "its key records skipped, said"
+is "$(dnsctl zone export example.test | grep -c "IN	DNSKEY")" "$dnskeys" "the DNSKEY RRset is the keys' own still"
+is "$(check sub.example.test. | tail -n 1)" "signed 13 unsigned 2 bad 0" "after the import: all valid"
 
 mdb_dump -s rrsets "$STORE" >"$TMPD/before"
 serial=$(dnsctl record list example.test example.test. | awk '$3 == "SOA" { print $6 }')

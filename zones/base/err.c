@@ -28,6 +28,9 @@ const char *dnsd_strerror(int err)
     case DNSD_ESECONDARY:
         return "the zone is a secondary: its default view is a copy of the primary's "
                "(edit it there, or a regional overlay here)";
+    case DNSD_EDNSSEC:
+        return "the zone is signed: dnsd makes its RRSIG, NSEC, DNSKEY, CDS and CDNSKEY "
+               "records itself (see dnsctl dnssec)";
     case DNSD_ECONFLICT:
         return "another edit reached the cluster first; nothing changed (retry)";
     case DNSD_ECLUSTER:

@@ -27,6 +27,7 @@
 #define DNSD_ESECONDARY (-1025) /* the default view of a secondary zone: only transfers edit it */
 #define DNSD_ECLUSTER   (-1026) /* the cluster (etcd) refused the edit or has no quorum */
 #define DNSD_ECONFLICT  (-1027) /* another node's edit took the cluster's log first: retry */
+#define DNSD_EDNSSEC    (-1028) /* a DNSSEC record of a signed zone: dnsd makes those itself */
 
 /** Text for an error code from this header or a negated errno. Static storage; any thread. */
 const char *dnsd_strerror(int err);
