@@ -17,30 +17,12 @@
 #include <time.h>
 
 #include "tests/tap.h"
+#include "tests/ldns_rr.h"
 #include "zones/base/err.h"
 #include "zones/dnssec.h"
 #include "zones/schema.h"
 
 #define APEX "Example.TEST."
-
-static ldns_rr *rr_wire(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd,
-                        size_t rl)
-{
-    uint8_t w[1024];
-    int ol = dname_wire_len(owner, DNAME_MAXLEN + 1);
-    memcpy(w, owner, (size_t)ol);
-    zs_put16(w + ol, type);
-    zs_put16(w + ol + 2, 1);
-    zs_put32(w + ol + 4, ttl);
-    zs_put16(w + ol + 8, (uint16_t)rl);
-    memcpy(w + ol + 10, rd, rl);
-    ldns_rr *rr = NULL;
-    size_t pos = 0;
-    if (ldns_wire2rr(&rr, w, (size_t)ol + 10 + rl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
-        return NULL;
-    }
-    return rr;
-}
 
 /* wire name of a text name (static buffer per call site) */
 static void wname(const char *s, uint8_t *out)
@@ -101,7 +83,7 @@ static ldns_rr *dnskey_rr(const zd_key_t *k)
 {
     uint8_t apex[256], rd[4 + ZD_PUB_MAX];
     wname(APEX, apex);
-    return rr_wire(apex, LDNS_RR_TYPE_DNSKEY, 3600, rd, zd_dnskey_rdata(k, rd));
+    return tl_rr_wire(apex, LDNS_RR_TYPE_DNSKEY, 3600, rd, zd_dnskey_rdata(k, rd));
 }
 
 static void test_key(uint8_t alg, uint8_t role)
@@ -175,14 +157,14 @@ static void test_key(uint8_t alg, uint8_t role)
         is_int(sig[3], want_labels, "alg %u %s: labels", alg, rc->name);
         uint8_t vowner[256];
         wname(rc->verify_at ? rc->verify_at : rc->owner, vowner);
-        ldns_rr *rrsig = rr_wire(vowner, LDNS_RR_TYPE_RRSIG, ttl, sig, sl > 0 ? (size_t)sl : 0);
+        ldns_rr *rrsig = tl_rr_wire(vowner, LDNS_RR_TYPE_RRSIG, ttl, sig, sl > 0 ? (size_t)sl : 0);
         ok(rrsig && ldns_verify_rrsig(set, rrsig, key) == LDNS_STATUS_OK,
            "alg %u %s: ldns verifies the RRSIG", alg, rc->name);
         ok(rrsig && ldns_verify_rrsig(set, rrsig, okey) != LDNS_STATUS_OK,
            "alg %u %s: another key does not", alg, rc->name);
         ldns_rr_free(rrsig);
         sig[sl - 5] ^= 0x40; /* tamper with the signature */
-        rrsig = rr_wire(vowner, LDNS_RR_TYPE_RRSIG, ttl, sig, (size_t)sl);
+        rrsig = tl_rr_wire(vowner, LDNS_RR_TYPE_RRSIG, ttl, sig, (size_t)sl);
         ok(rrsig && ldns_verify_rrsig(set, rrsig, key) != LDNS_STATUS_OK,
            "alg %u %s: a tampered signature fails", alg, rc->name);
         ldns_rr_free(rrsig);

@@ -16,6 +16,7 @@
 
 #include "tests/tap.h"
 #include "tests/testzone.h"
+#include "tests/ldns_rr.h"
 #include "zones/base/err.h"
 #include "zones/dnssec_roll.h"
 #include "zones/writer.h"
@@ -285,44 +286,6 @@ static void test_walk(void)
 
 static zs_store_t *st;
 
-static int add_rr(zw_t *w, zw_zone_t *z, const char *text)
-{
-    ldns_rr *rr = NULL;
-    if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
-        printf("Bail out! ldns cannot read %s\n", text);
-        exit(1);
-    }
-    uint8_t rd[1024];
-    size_t rl = 0;
-    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-        memcpy(rd + rl, ldns_rdf_data(ldns_rr_rdf(rr, i)), ldns_rdf_size(ldns_rr_rdf(rr, i)));
-        rl += ldns_rdf_size(ldns_rr_rdf(rr, i));
-    }
-    int err = zw_rr_add(w, z, ldns_rdf_data(ldns_rr_owner(rr)), ldns_rr_get_type(rr), 0,
-                        ldns_rr_ttl(rr), rd, (uint16_t)rl);
-    ldns_rr_free(rr);
-    return err;
-}
-
-static ldns_rr *rr_wire(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd,
-                        size_t rl)
-{
-    uint8_t w[4096];
-    int ol = dname_wire_len(owner, DNAME_MAXLEN + 1);
-    memcpy(w, owner, (size_t)ol);
-    zs_put16(w + ol, type);
-    zs_put16(w + ol + 2, 1);
-    zs_put32(w + ol + 4, ttl);
-    zs_put16(w + ol + 8, (uint16_t)rl);
-    memcpy(w + ol + 10, rd, rl);
-    ldns_rr *rr = NULL;
-    size_t pos = 0;
-    if (ldns_wire2rr(&rr, w, (size_t)ol + 10 + rl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
-        return NULL;
-    }
-    return rr;
-}
-
 static zw_zone_t zone_of(const char *apex)
 {
     MDB_txn *txn;
@@ -358,7 +321,7 @@ static int view_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     size_t off = 0;
     for (unsigned i = 0; i < rr->count; i++) {
         size_t rl = zs_get16(rr->rdata + off);
-        ldns_rr_list_push_rr(set, rr_wire(owner, rr->type, rr->ttl, rr->rdata + off + 2, rl));
+        ldns_rr_list_push_rr(set, tl_rr_wire(owner, rr->type, rr->ttl, rr->rdata + off + 2, rl));
         off += 2 + rl;
     }
     bool keyset = rr->type == DNS_T_DNSKEY || rr->type == DNS_T_CDS || rr->type == DNS_T_CDNSKEY;
@@ -367,7 +330,7 @@ static int view_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     for (unsigned i = 0; i < rr->nsig; i++) {
         size_t sl = zs_get16(p);
         uint16_t tag = zs_get16(p + 2 + 16);
-        ldns_rr *sig = rr_wire(owner, DNS_T_RRSIG, rr->ttl, p + 2, sl);
+        ldns_rr *sig = tl_rr_wire(owner, DNS_T_RRSIG, rr->ttl, p + 2, sl);
         ldns_rr_list *good = ldns_rr_list_new();
         ldns_status s = ldns_verify_rrsig_keylist_time(set, sig, v->keys, time(NULL), good);
         if (s != LDNS_STATUS_OK) {
@@ -406,7 +369,7 @@ static zview_t view(const char *apex, uint16_t old, uint16_t nw)
         size_t off = 0;
         for (unsigned i = 0; i < r.count; i++) {
             size_t rl = zs_get16(r.rdata + off);
-            ldns_rr *k = rr_wire(z.apex, DNS_T_DNSKEY, r.ttl, r.rdata + off + 2, rl);
+            ldns_rr *k = tl_rr_wire(z.apex, DNS_T_DNSKEY, r.ttl, r.rdata + off + 2, rl);
             if (v.ndnskey < 8) {
                 v.dnskey_tags[v.ndnskey] = ldns_calc_keytag(k);
             }
@@ -505,7 +468,7 @@ static void make_zone(const char *apex, bool split, const zd_policy_t *p)
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
         snprintf(line, sizeof(line), recs[i], apex, apex, apex);
 #pragma GCC diagnostic pop
-        if (add_rr(&w, &z, line) != 0) {
+        if (tl_rr_add(&w, &z, 0, line) != 0) {
             printf("Bail out! cannot add %s\n", line);
             exit(1);
         }

@@ -20,50 +20,12 @@
 
 #include "tests/tap.h"
 #include "tests/testzone.h"
+#include "tests/ldns_rr.h"
 #include "zones/base/err.h"
 #include "zones/dnssec.h"
 #include "zones/writer.h"
 
 static zs_store_t *st;
-
-/* add "owner ttl IN TYPE rdata" (presentation form, parsed by ldns) in @p region */
-static int add_rr(zw_t *w, zw_zone_t *z, uint16_t region, const char *text)
-{
-    ldns_rr *rr = NULL;
-    if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
-        printf("Bail out! ldns cannot read %s\n", text);
-        exit(1);
-    }
-    uint8_t rd[1024];
-    size_t rl = 0;
-    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-        memcpy(rd + rl, ldns_rdf_data(ldns_rr_rdf(rr, i)), ldns_rdf_size(ldns_rr_rdf(rr, i)));
-        rl += ldns_rdf_size(ldns_rr_rdf(rr, i));
-    }
-    int err = zw_rr_add(w, z, ldns_rdf_data(ldns_rr_owner(rr)), ldns_rr_get_type(rr), region,
-                        ldns_rr_ttl(rr), rd, (uint16_t)rl);
-    ldns_rr_free(rr);
-    return err;
-}
-
-static ldns_rr *rr_wire(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rd,
-                        size_t rl)
-{
-    uint8_t w[70000];
-    int ol = dname_wire_len(owner, DNAME_MAXLEN + 1);
-    memcpy(w, owner, (size_t)ol);
-    zs_put16(w + ol, type);
-    zs_put16(w + ol + 2, 1);
-    zs_put32(w + ol + 4, ttl);
-    zs_put16(w + ol + 8, (uint16_t)rl);
-    memcpy(w + ol + 10, rd, rl);
-    ldns_rr *rr = NULL;
-    size_t pos = 0;
-    if (ldns_wire2rr(&rr, w, (size_t)ol + 10 + rl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
-        return NULL;
-    }
-    return rr;
-}
 
 struct vstate {
     const zw_zone_t *z;
@@ -135,14 +97,14 @@ static int verify_cb(const uint8_t *owner, const zs_rrset_t *rr, void *arg)
     size_t off = 0;
     for (unsigned i = 0; i < rr->count; i++) {
         size_t rl = zs_get16(rr->rdata + off);
-        ldns_rr_list_push_rr(set, rr_wire(owner, rr->type, rr->ttl, rr->rdata + off + 2, rl));
+        ldns_rr_list_push_rr(set, tl_rr_wire(owner, rr->type, rr->ttl, rr->rdata + off + 2, rl));
         off += 2 + rl;
     }
     const uint8_t *p = rr->sigs;
     bool dnskey = rr->type == DNS_T_DNSKEY || rr->type == DNS_T_CDS || rr->type == DNS_T_CDNSKEY;
     for (unsigned i = 0; i < rr->nsig; i++) {
         size_t sl = zs_get16(p);
-        ldns_rr *sig = rr_wire(owner, DNS_T_RRSIG, rr->ttl, p + 2, sl);
+        ldns_rr *sig = tl_rr_wire(owner, DNS_T_RRSIG, rr->ttl, p + 2, sl);
         uint16_t tag = zs_get16(p + 2 + 16);
         uint32_t exp = zs_get32(p + 2 + 8);
         if (v->min_exp == 0 || exp < v->min_exp) {
@@ -188,7 +150,7 @@ static int verify_zone(const char *apex, const char *const *cuts, time_t when, b
         size_t off = 0;
         for (unsigned i = 0; i < dk.count; i++) {
             size_t rl = zs_get16(dk.rdata + off);
-            ldns_rr *k = rr_wire(z.apex, DNS_T_DNSKEY, dk.ttl, dk.rdata + off + 2, rl);
+            ldns_rr *k = tl_rr_wire(z.apex, DNS_T_DNSKEY, dk.ttl, dk.rdata + off + 2, rl);
             uint16_t fl = zs_get16(dk.rdata + off + 2);
             if ((fl & 1) && v.nksk < 4) {
                 v.ksk_tags[v.nksk++] = ldns_calc_keytag(k);
@@ -296,7 +258,7 @@ int main(void)
     zw_begin(st, &w);
     zw_zone_create(&w, tz_name("example.test."), &z);
     for (size_t i = 0; zone_text[i]; i++) {
-        if (add_rr(&w, &z, 0, zone_text[i]) != 0) {
+        if (tl_rr_add(&w, &z, 0, zone_text[i]) != 0) {
             printf("Bail out! cannot add %s\n", zone_text[i]);
             return 1;
         }
@@ -305,8 +267,8 @@ int main(void)
     snprintf(r.name, sizeof(r.name), "eu");
     is_int(zw_region_put(&w, &r, &d), 0, "region eu added");
     uint16_t eu = r.id;
-    is_int(add_rr(&w, &z, eu, "www.example.test. 60 IN A 198.51.100.10"), 0, "eu overlay A");
-    is_int(add_rr(&w, &z, eu, "eu-only.example.test. 60 IN TXT \"EU\""), 0, "eu-only TXT");
+    is_int(tl_rr_add(&w, &z, eu, "www.example.test. 60 IN A 198.51.100.10"), 0, "eu overlay A");
+    is_int(tl_rr_add(&w, &z, eu, "eu-only.example.test. 60 IN TXT \"EU\""), 0, "eu-only TXT");
     is_int(zw_commit(&w, &d), 0, "unsigned zone committed");
     is_int(rrset_nsig("example.test.", "www.example.test.", DNS_T_A, 0), 0, "unsigned: no sigs");
 
@@ -349,8 +311,8 @@ int main(void)
         zw_begin(st, &w);
         z = zone_of("example.test.");
         if (round == 0) {
-            is_int(add_rr(&w, &z, 0, "www.example.test. 300 IN A 192.0.2.11"), 0, "add an A");
-            is_int(add_rr(&w, &z, eu, "new.example.test. 60 IN A 198.51.100.77"), 0,
+            is_int(tl_rr_add(&w, &z, 0, "www.example.test. 300 IN A 192.0.2.11"), 0, "add an A");
+            is_int(tl_rr_add(&w, &z, eu, "new.example.test. 60 IN A 198.51.100.77"), 0,
                    "add a regional A at a new name");
         } else {
             uint8_t mx[64];
@@ -372,9 +334,9 @@ int main(void)
     z = zone_of("example.test.");
     is_int(zw_zone_clear(&w, &z, 0, true), 0, "replace: zone cleared");
     for (size_t i = 0; zone_text[i]; i++) {
-        add_rr(&w, &z, 0, zone_text[i]);
+        tl_rr_add(&w, &z, 0, zone_text[i]);
     }
-    add_rr(&w, &z, eu, "www.example.test. 60 IN A 198.51.100.10");
+    tl_rr_add(&w, &z, eu, "www.example.test. 60 IN A 198.51.100.10");
     is_int(zw_commit(&w, &d), 0, "replace committed");
     is_int(rrset_nsig("example.test.", "example.test.", DNS_T_DNSKEY, 0), 1, "DNSKEY still there");
     is_int(rrset_nsig("example.test.", "example.test.", DNS_T_CDS, 0), 1, "CDS still there");
@@ -390,7 +352,7 @@ int main(void)
     /* an NS above signed names: they become glue, unsigned; removing it signs them again */
     zw_begin(st, &w);
     z = zone_of("example.test.");
-    is_int(add_rr(&w, &z, 0, "cut2.example.test. 3600 IN NS ns.elsewhere.test."), 0, "NS at cut2");
+    is_int(tl_rr_add(&w, &z, 0, "cut2.example.test. 3600 IN NS ns.elsewhere.test."), 0, "NS at cut2");
     is_int(zw_commit(&w, &d), 0, "delegation committed");
     is_int(rrset_nsig("example.test.", "host.cut2.example.test.", DNS_T_A, 0), 0,
            "what is below the new cut lost its signature");
@@ -438,7 +400,7 @@ int main(void)
         zd_key_del(st, w.txn, z.id, ks[i].id);
     }
     free(ks);
-    add_rr(&w, &z, 0, "nokey.example.test. 300 IN A 192.0.2.200");
+    tl_rr_add(&w, &z, 0, "nokey.example.test. 300 IN A 192.0.2.200");
     is_int(zw_commit(&w, &d), DNSD_ECRYPTO, "no active key: commit refused");
     ok(strstr(d.text, "no active zone-signing key") != NULL, "message: %s", d.text);
     is_int(rrset_nsig("example.test.", "nokey.example.test.", DNS_T_A, 0), -1, "store unchanged");
@@ -486,11 +448,11 @@ int main(void)
     zw_begin(st, &w);
     zw_zone_t z2;
     zw_zone_create(&w, tz_name("two.test."), &z2);
-    add_rr(&w, &z2, 0, "two.test. 3600 IN SOA ns.two.test. h.two.test. 5 7200 900 1209600 300");
-    add_rr(&w, &z2, 0, "two.test. 3600 IN NS ns.two.test.");
-    add_rr(&w, &z2, 0, "ns.two.test. 3600 IN A 192.0.2.1");
+    tl_rr_add(&w, &z2, 0, "two.test. 3600 IN SOA ns.two.test. h.two.test. 5 7200 900 1209600 300");
+    tl_rr_add(&w, &z2, 0, "two.test. 3600 IN NS ns.two.test.");
+    tl_rr_add(&w, &z2, 0, "ns.two.test. 3600 IN A 192.0.2.1");
     is_int(zd_zone_enable(&w, &z2, NULL, &d), 0, "new zone: enable in its creating txn");
-    add_rr(&w, &z2, 0, "late.two.test. 3600 IN A 192.0.2.2");
+    tl_rr_add(&w, &z2, 0, "late.two.test. 3600 IN A 192.0.2.2");
     is_int(zw_commit(&w, &d), 0, "committed");
     static const char *const nocuts[] = {NULL};
     is_int(verify_zone("two.test.", nocuts, now, false, NULL), 0,
