@@ -62,6 +62,75 @@ static int parse_alg(const char *s, uint8_t *alg)
     return CTL_OK;
 }
 
+/* One write txn on the zone named by the command's argument: @c apply
+ * makes the change (0, or a DNSD_E* code with @p d saying why when it
+ * can), @c done prints the result once it is committed. */
+typedef struct zone_op {
+    int (*apply)(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void *arg);
+    void (*done)(const char *name, void *arg);
+} zone_op_t;
+
+static int zone_write(ctl_t *c, const zone_op_t *op, void *arg)
+{
+    zs_store_t *s = NULL;
+    zw_t w;
+    zw_zone_t z;
+    diag_t d = {0};
+    char name[CTL_NAME_STR_MAX];
+    int rc;
+    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK ||
+        (rc = ctl_zone_get(s, w.txn, c->argv[0], &z)) != CTL_OK) {
+        goto out;
+    }
+    ctl_name_str(z.apex, name);
+    int err = op->apply(&w, &z, name, &d, arg);
+    if (err) {
+        rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
+        goto out;
+    }
+    if ((rc = ctl_commit(&w, name)) == CTL_OK) {
+        op->done(name, arg);
+    }
+out:
+    zw_abort(&w);
+    zs_close(s);
+    return rc;
+}
+
+struct enable_arg {
+    const ctl_t *c;
+    uint8_t alg;
+    zd_policy_t p;
+};
+
+static int enable_apply(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void *arg)
+{
+    struct enable_arg *a = arg;
+    int err = zd_policy_get(w->s, w->txn, z->id, &a->p); /* a policy set beforehand is kept */
+    if (err && err != DNSD_ENOTFOUND) {
+        diag_set(d, "", 0, "zone %s: cannot read its DNSSEC policy: %s", name,
+                 dnsd_strerror(err));
+        return err;
+    }
+    if (a->alg) {
+        a->p.alg = a->alg;
+    }
+    if (a->c->opt_seen & CTL_OPT_CSK) {
+        a->p.split = false;
+    } else if (a->c->opt_seen & CTL_OPT_KSK_ZSK) {
+        a->p.split = true;
+    }
+    return zd_zone_enable(w, z, &a->p, d);
+}
+
+static void enable_done(const char *name, void *arg)
+{
+    const struct enable_arg *a = arg;
+    printf("zone %s signed: algorithm %u (%s), %s\n", name, a->p.alg, alg_name(a->p.alg),
+           a->p.split ? "a KSK and a ZSK" : "one combined signing key (CSK)");
+    printf("give the parent its DS records: dnsctl dnssec ds %s\n", name);
+}
+
 static int dnssec_enable(ctl_t *c)
 {
     int rc = ctl_check_args(c, "dnssec enable", CTL_OPT_ALGORITHM | CTL_OPT_CSK | CTL_OPT_KSK_ZSK,
@@ -72,47 +141,26 @@ static int dnssec_enable(ctl_t *c)
     if ((c->opt_seen & CTL_OPT_CSK) && (c->opt_seen & CTL_OPT_KSK_ZSK)) {
         return ctl_usage("dnssec enable: --csk and --ksk-zsk exclude each other");
     }
-    uint8_t alg = 0;
-    if ((rc = parse_alg(c->algorithm, &alg)) != CTL_OK) {
+    struct enable_arg a = {.c = c};
+    if ((rc = parse_alg(c->algorithm, &a.alg)) != CTL_OK) {
         return rc;
     }
-    zs_store_t *s = NULL;
-    zw_t w;
-    zw_zone_t z;
-    diag_t d = {0};
-    char name[CTL_NAME_STR_MAX];
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK ||
-        (rc = ctl_zone_get(s, w.txn, c->argv[0], &z)) != CTL_OK) {
-        goto out;
-    }
-    ctl_name_str(z.apex, name);
-    zd_policy_t p;
-    int err = zd_policy_get(s, w.txn, z.id, &p); /* a policy set beforehand is kept */
-    if (err && err != DNSD_ENOTFOUND) {
-        rc = ctl_err("zone %s: cannot read its DNSSEC policy: %s", name, dnsd_strerror(err));
-        goto out;
-    }
-    if (alg) {
-        p.alg = alg;
-    }
-    if (c->opt_seen & CTL_OPT_CSK) {
-        p.split = false;
-    } else if (c->opt_seen & CTL_OPT_KSK_ZSK) {
-        p.split = true;
-    }
-    if ((err = zd_zone_enable(&w, &z, &p, &d)) != 0) {
-        rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
-        goto out;
-    }
-    if ((rc = ctl_commit(&w, name)) == CTL_OK) {
-        printf("zone %s signed: algorithm %u (%s), %s\n", name, p.alg, alg_name(p.alg),
-               p.split ? "a KSK and a ZSK" : "one combined signing key (CSK)");
-        printf("give the parent its DS records: dnsctl dnssec ds %s\n", name);
-    }
-out:
-    zw_abort(&w);
-    zs_close(s);
-    return rc;
+    static const zone_op_t op = {enable_apply, enable_done};
+    return zone_write(c, &op, &a);
+}
+
+static int disable_apply(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void *arg)
+{
+    (void)name;
+    (void)arg;
+    return zd_zone_disable(w, z, d);
+}
+
+static void disable_done(const char *name, void *arg)
+{
+    (void)arg;
+    printf("zone %s is no longer signed: signatures, DNSKEY, CDS, CDNSKEY and keys removed\n",
+           name);
 }
 
 static int dnssec_disable(ctl_t *c)
@@ -121,69 +169,38 @@ static int dnssec_disable(ctl_t *c)
     if (rc != CTL_OK) {
         return rc;
     }
-    zs_store_t *s = NULL;
-    zw_t w;
-    zw_zone_t z;
-    diag_t d = {0};
-    char name[CTL_NAME_STR_MAX];
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK ||
-        (rc = ctl_zone_get(s, w.txn, c->argv[0], &z)) != CTL_OK) {
-        goto out;
-    }
-    ctl_name_str(z.apex, name);
-    int err = zd_zone_disable(&w, &z, &d);
-    if (err) {
-        rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
-        goto out;
-    }
-    if ((rc = ctl_commit(&w, name)) == CTL_OK) {
-        printf("zone %s is no longer signed: signatures, DNSKEY, CDS, CDNSKEY and keys removed\n",
-               name);
-    }
-out:
-    zw_abort(&w);
-    zs_close(s);
-    return rc;
+    static const zone_op_t op = {disable_apply, disable_done};
+    return zone_write(c, &op, NULL);
 }
 
 /* Re-sign every RRset of a signed zone now, with the current keys, in one
  * write txn (the SOA serial stays: no data changes). dnsd's upkeep re-signs
  * in batches before expiry by itself; this is for an operator who wants
  * fresh signatures at once (as knotc zone-sign) and for the benchmark. */
+static int resign_apply(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void *arg)
+{
+    if (!(z->flags & ZS_ZONE_F_SIGNED)) {
+        diag_set(d, "", 0, "zone %s is not signed (dnsctl dnssec enable %s)", name, name);
+        return DNSD_ENOTFOUND;
+    }
+    zd_zone_t zz = {z->id, z->apex, z->apex_labels};
+    return zd_sign_all(w->s, w->txn, &zz, false, (uint64_t)time(NULL), arg, d);
+}
+
+static void resign_done(const char *name, void *arg)
+{
+    printf("zone %s: %zu RRsets signed again\n", name, *(size_t *)arg);
+}
+
 static int dnssec_resign(ctl_t *c)
 {
     int rc = ctl_check_args(c, "dnssec resign", 0, 1, 1);
     if (rc != CTL_OK) {
         return rc;
     }
-    zs_store_t *s = NULL;
-    zw_t w;
-    zw_zone_t z;
-    diag_t d = {0};
-    char name[CTL_NAME_STR_MAX];
-    if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK ||
-        (rc = ctl_zone_get(s, w.txn, c->argv[0], &z)) != CTL_OK) {
-        goto out;
-    }
-    ctl_name_str(z.apex, name);
-    if (!(z.flags & ZS_ZONE_F_SIGNED)) {
-        rc = ctl_err("zone %s is not signed (dnsctl dnssec enable %s)", name, name);
-        goto out;
-    }
-    zd_zone_t zz = {z.id, z.apex, z.apex_labels};
     size_t n = 0;
-    int err = zd_sign_all(s, w.txn, &zz, false, (uint64_t)time(NULL), &n, &d);
-    if (err) {
-        rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
-        goto out;
-    }
-    if ((rc = ctl_commit(&w, name)) == CTL_OK) {
-        printf("zone %s: %zu RRsets signed again\n", name, n);
-    }
-out:
-    zw_abort(&w);
-    zs_close(s);
-    return rc;
+    static const zone_op_t op = {resign_apply, resign_done};
+    return zone_write(c, &op, &n);
 }
 
 struct sig_count {
