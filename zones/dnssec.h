@@ -273,9 +273,11 @@ int zd_zone_disable(struct zw *w, struct zw_zone *z, diag_t *d);
  * CDNSKEY (RFC 7344: the KSK-role keys in state PUBLISHED or ACTIVE, the
  * DS the parent should hold; CDS digest SHA-256) from the stored key set,
  * in the default region, TTL = the apex SOA's TTL; an empty set is
- * deleted. Records already right are left alone; zw_prepare() signs what
- * changed (DNSKEY by zd_key_signs_dnskey() keys). Call after every key
- * state change.
+ * deleted. A set whose records are right and (in a signed zone) whose
+ * signatures come from exactly the keys zd_key_signs_dnskey() names is
+ * left alone; any other is written again, and zw_prepare() signs what
+ * changed -- so a KSK that begins or stops signing re-signs the key sets
+ * in the same txn. Call after every key state change.
  */
 int zd_zone_publish_keys(struct zw *w, const struct zw_zone *z, diag_t *d);
 

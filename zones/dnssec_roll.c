@@ -328,15 +328,8 @@ static int keys_store(zw_t *w, const zw_zone_t *z, const zone_keys_t *zk, int a,
     if (b >= 0 && (err = zd_key_put(w->s, w->txn, &zk->keys[b])) != 0) {
         return err;
     }
-    /* a KSK-role key began signing: the DNSKEY RRset keeps its records but needs
-     * the new key's signature in this txn (publish_keys leaves a set that is
-     * already right alone): deleted here, it is written again and signed */
-    if (a >= 0 && (zk->keys[a].role & ZD_ROLE_KSK) && zk->keys[a].state == ZD_KS_ACTIVE) {
-        err = zw_rr_del(w, z, z->apex, DNS_T_DNSKEY, ZS_REGION_DEFAULT, NULL, 0);
-        if (err && err != DNSD_ENOTFOUND) {
-            return err;
-        }
-    }
+    /* a KSK-role key that began signing re-signs the DNSKEY RRset in this
+     * txn: zd_zone_publish_keys() rewrites a set whose signers changed */
     return zd_zone_publish_keys(w, z, d);
 }
 

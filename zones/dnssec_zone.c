@@ -73,6 +73,34 @@ static bool same_set(const zs_rrset_t *rr, const struct want *w, uint32_t ttl)
     return true;
 }
 
+/* Do @p rr's signatures come from exactly the keys of @p ks that sign the
+ * apex key RRsets (zd_key_signs_dnskey(), by tag)? A set whose records are
+ * right but whose signers changed (a KSK began or stopped signing) must be
+ * written again, so that the commit signs it with the new set. */
+static bool signed_by(const zs_rrset_t *rr, const zd_key_t *ks, size_t n)
+{
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!zd_key_signs_dnskey(&ks[i])) {
+            continue;
+        }
+        want++;
+        bool found = false;
+        size_t off = 0;
+        for (unsigned j = 0; j < rr->nsig && !found; j++) {
+            size_t sl = zs_get16(rr->sigs + off);
+            /* RRSIG rdata: type(2) alg(1) labels(1) ttl(4) exp(4) inc(4) tag(2) */
+            found = sl >= 18 && zs_get16(rr->sigs + off + 2 + 16) == ks[i].tag &&
+                    rr->sigs[off + 2 + 2] == ks[i].alg;
+            off += 2 + sl;
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return rr->nsig == want;
+}
+
 int zd_zone_publish_keys(struct zw *w, const struct zw_zone *z, diag_t *d)
 {
     char zn[1024];
@@ -123,8 +151,9 @@ int zd_zone_publish_keys(struct zw *w, const struct zw_zone *z, diag_t *d)
     for (int t = 0; t < 3 && !err; t++) {
         zs_rrset_t cur;
         int g = zw_rrset_get(w->s, w->txn, z, z->apex, ws[t].type, ZS_REGION_DEFAULT, &cur);
-        if (g == 0 && same_set(&cur, &ws[t], ttl)) {
-            continue; /* already right: no change, no new signature */
+        if (g == 0 && same_set(&cur, &ws[t], ttl) &&
+            (!(z->flags & ZS_ZONE_F_SIGNED) || signed_by(&cur, ks, n))) {
+            continue; /* already right and signed by the right keys: no change */
         }
         if (g != 0 && g != DNSD_ENOTFOUND) {
             err = g;
