@@ -15,7 +15,11 @@
  *              names [..], key ("ec256"...), directory (URL or absent: dnsd's
  *              default), reuse_key (bool), seq (u: +1 per request/renew; the
  *              worker issues while state.seq_done < req.seq), created (time),
- *              revoke {seq, reason} when asked to revoke
+ *              revoke {seq, reason} when asked to revoke,
+ *              challenge "dns-01" (absent: dns-01) or "http-01",
+ *              via {zone: "<name in a zone we serve>.", targets: {"<identifier
+ *              without *.>": "<unguessable label>.<via zone>."}} when DNS-01 is
+ *              proven through the customer's _acme-challenge CNAME (delegate.h)
  *     state -- written by dnsd only:
  *              status pending|ordering|valid|failed|revoked, seq_done,
  *              revoked_seq, failures, next_try (time), last_error,
@@ -29,6 +33,8 @@
  *              what it deployed of certificate <id> on its site {node,
  *              serial, at, ok, hook, error, probe_at, health {checked,
  *              healthy, lbs_ok, lbs [{lb, serial, ok, error}]} (shards)}
+ *   "http01:<token>" -> an HTTP-01 key authorization while its order is in
+ *              flight (acme/http01.h)
  *   "ca:<directory URL>" -> cluster mode only: {"backoff_until": time,
  *              "error": text}: no new order at that CA before then, on any node
  *

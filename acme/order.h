@@ -68,6 +68,16 @@ typedef struct acme_cfg {
     long shard_probe_interval_s; /* TLS probes of the load balancers (300) */
     struct sockaddr_storage self[ACME_SELF_MAX]; /* our own listen addresses, real ports */
     int nself;
+    /* HTTP-01: dnsd's own http01-listen addresses (real ports), checked
+     * before a challenge is answered; none: HTTP-01 cannot be answered here */
+    struct sockaddr_storage http01_self[ACME_SELF_MAX];
+    int nhttp01_self;
+    /* DNS-01 through a delegated _acme-challenge CNAME: the recursive
+     * resolver that finds a customer's authoritative servers (ss_family 0:
+     * the first nameserver of /etc/resolv.conf) and the port those servers
+     * are asked on (53; another only in tests and labs) */
+    struct sockaddr_storage resolver;
+    unsigned delegation_ns_port;
 } acme_cfg_t;
 
 typedef struct acme_worker acme_worker_t;
