@@ -378,6 +378,8 @@ void orch_reload(orch_t *o)
     /* certificate settings apply live: the ACME thread takes them between runs */
     n->acme.nself = cur->acme.nself;
     memcpy(n->acme.self, cur->acme.self, sizeof(n->acme.self));
+    n->acme.nhttp01_self = cur->acme.nhttp01_self;
+    memcpy(n->acme.http01_self, cur->acme.http01_self, sizeof(n->acme.http01_self));
     bool acme_changed = memcmp(&n->acme, &cur->acme, sizeof(n->acme)) != 0;
     if (acme_changed) {
         log_info("config reload: certificate settings changed");

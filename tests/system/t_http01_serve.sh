@@ -10,12 +10,13 @@
 # wrong lengths, extra segments, other paths. Other methods get 405 with
 # Allow. An oversized request is refused and the endpoint keeps answering.
 # Off by default (no http01 line in the port file); a bad address is a
-# config error naming the setting.
+# config error naming the setting; SIGHUP keeps the bound endpoint (a change
+# of http01-listen needs a restart) and reports no spurious change.
 . "$top_srcdir/tests/system/lib.sh"
 need curl
 REC=$top_builddir/tests/system/http01_rec
 [ -x "$REC" ] || { echo "Bail out! tests/system/http01_rec not built"; exit 1; }
-plan 37
+plan 42
 
 TOK=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
 THUMB=9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
@@ -94,6 +95,39 @@ like "$(cat "$TMPD/dnsd.log")" 'http01: the record of token evaGxfAD\.\.\. is no
 # removed when the order ends: gone at once
 "$REC" "$STORE" del "$TOK"
 is "$(code "$P/$TOK")" 404 "the record removed: 404"
+stop_dnsd
+
+# SIGHUP: the bound endpoint is not a settings change; a changed
+# http01-listen needs a restart and the running endpoint stays
+cat >"$TMPD/h.conf" <<CONF
+store $STORE
+listen 127.0.0.1:0
+port-file $TMPD/port
+workers 1
+http01-listen 127.0.0.1:0
+CONF
+start_dnsd_raw "$TMPD/port" -c "$TMPD/h.conf"
+HP=$(sed -n 's/^http01 //p' "$TMPD/port")
+U=http://127.0.0.1:$HP
+"$REC" "$STORE" put "$TOK" "$KA" www
+# reloaded N: wait (bounded) until the log has N "config reloaded" lines
+reloaded() {
+    _k=0
+    while [ "$(grep -c 'config reloaded' "$TMPD/dnsd.log")" -lt "$1" ] && [ $_k -lt 100 ]; do
+        sleep 0.05
+        _k=$((_k + 1))
+    done
+}
+kill -HUP "$DNSD_PID"
+reloaded 1
+like "$(cat "$TMPD/dnsd.log")" 'config reloaded from .*: 0 settings changed, 0 kept until restart' \
+    "SIGHUP, nothing edited: no setting changed (the bound HTTP-01 addresses are not settings)"
+echo "http01-listen 127.0.0.1:1" >>"$TMPD/h.conf"
+kill -HUP "$DNSD_PID"
+reloaded 2
+like "$(cat "$TMPD/dnsd.log")" 'http01-listen changed: needs restart; keeping the 1 address bound' \
+    "SIGHUP, http01-listen edited: needs a restart, said so"
+is "$(curl -s --max-time 5 "$U$P/$TOK")" "$KA" "and the running endpoint still answers"
 stop_dnsd
 
 # a bad address is a config error naming the setting
