@@ -29,12 +29,21 @@ make_store example.test "$DATA/example.test.zone"
 # off by default: no HTTP listener, no http01 line
 start_dnsd
 is "$(grep -c '^http01 ' "$TMPD/port")" 0 "without http01-listen: no http01 line in the port file"
+k=0 # the endpoint would have started before the ACME thread
+while ! grep -q 'certificate worker started' "$TMPD/dnsd.log" && [ $k -lt 200 ]; do
+    sleep 0.05
+    k=$((k + 1))
+done
 unlike "$(cat "$TMPD/dnsd.log")" 'http01: serving' "without http01-listen: no HTTP endpoint"
 stop_dnsd
 
 start_dnsd --http01-listen 127.0.0.1:0
 HP=$(sed -n 's/^http01 //p' "$TMPD/port")
 ok '[ -n "$HP" ] && [ "$HP" -gt 0 ]' "the port file names the HTTP-01 port ($HP)"
+# the socket listens before the port file is written; the server thread
+# starts a moment later (requests wait in the backlog), then logs
+k=0
+while ! grep -q 'http01: serving' "$TMPD/dnsd.log" && [ $k -lt 200 ]; do sleep 0.05; k=$((k + 1)); done
 like "$(cat "$TMPD/dnsd.log")" "http01: serving $P/ on 127.0.0.1:0 \\(port $HP\\)" "logged: serving"
 U=http://127.0.0.1:$HP
 
