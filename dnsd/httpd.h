@@ -18,8 +18,8 @@
 #include "zones/base/diag.h"
 #include "zones/store.h"
 
-/* request limits, per listen address (README "HTTP-01") */
-#define HTTPD_MAX_CONNECTIONS 64    /* open at once; more are refused by the kernel backlog */
+/* request limits, per listen address (README "The HTTP-01 endpoint") */
+#define HTTPD_MAX_CONNECTIONS 64    /* open at once; more wait in the kernel's backlog */
 #define HTTPD_TIMEOUT_S       10    /* an idle connection is closed after this */
 #define HTTPD_MEMORY_LIMIT    16384 /* request line + headers: larger gets 431/414, closed */
 

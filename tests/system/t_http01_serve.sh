@@ -8,7 +8,8 @@
 # the token's key authorization, traversal (raw and percent-escaped), a
 # percent-escaped token that would decode to a stored one, a query string,
 # wrong lengths, extra segments, other paths. Other methods get 405 with
-# Allow. An oversized request is refused and the endpoint keeps answering.
+# Allow. An oversized request is refused and the endpoint keeps answering;
+# beyond 64 open connections a new one waits until one closes.
 # Off by default (no http01 line in the port file); a bad address is a
 # config error naming the setting; SIGHUP keeps the bound endpoint (a change
 # of http01-listen needs a restart) and reports no spurious change.
@@ -16,7 +17,7 @@
 need curl
 REC=$top_builddir/tests/system/http01_rec
 [ -x "$REC" ] || { echo "Bail out! tests/system/http01_rec not built"; exit 1; }
-plan 42
+plan 44
 
 TOK=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
 THUMB=9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
@@ -94,6 +95,31 @@ big=$(printf '%020000d' 0)
 c=$(code "$P/$TOK" -H "X-Big: $big")
 ok '[ "$c" != 200 ]' "a 20 KB request header is refused ($c)"
 is "$(curl -s --max-time 5 "$U$P/$TOK")" "$KA" "and the endpoint still answers"
+
+# at most 64 connections at once (HTTPD_MAX_CONNECTIONS): with 64 idle ones
+# open, a 65th waits in the backlog; when one closes, it is served
+held=$(/usr/bin/python3 - "$HP" "$P/$TOK" <<'PY'
+import select, socket, sys, time
+port, path = int(sys.argv[1]), sys.argv[2]
+idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(64)]
+extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+extra.sendall(("GET %s HTTP/1.0\r\n\r\n" % path).encode())
+r, _, _ = select.select([extra], [], [], 1.5)
+print("waited" if not r else "answered")
+idle[0].close()
+end, got = time.time() + 8, b""
+while time.time() < end and b"\r\n" not in got:
+    r, _, _ = select.select([extra], [], [], 0.5)
+    if r:
+        d = extra.recv(100)
+        if not d:
+            break
+        got += d
+print(got.split(b"\r\n")[0].decode(errors="replace") or "nothing")
+PY
+)
+is "$(echo "$held" | sed -n 1p)" waited "64 connections open: the 65th waits"
+like "$(echo "$held" | sed -n 2p)" '^HTTP/1\.1 200' "one closes: the 65th is served"
 
 # a record that is not this token's key authorization is never served
 "$REC" "$STORE" raw "$TOK2" "{\"keyauth\":\"$KA\",\"cert\":\"www\"}"
