@@ -165,6 +165,7 @@ int ord_step_new_order(acme_worker_t *w, step_t *st)
                           "key_type", acme_keytype_name(kt));
     acme_secret_free(pem);
     json_decref(ord);
+    set_str(o, "challenge", ord_challenge_type(st->req)); /* a change restarts the order */
     json_object_set_new(st->state, "order", o);
     set_str(st->state, "status", "ordering");
     w->st.orders++;

@@ -344,8 +344,10 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     int rc;
     if (o && (!json_equal(json_object_get(o, "names"), json_object_get(st.req, "names")) ||
               (*acme_js(st.req, "key") &&
-               strcmp(acme_js(o, "key_type"), acme_js(st.req, "key")) != 0))) {
-        /* the request changed (names, key type) while ordering: start over */
+               strcmp(acme_js(o, "key_type"), acme_js(st.req, "key")) != 0) ||
+              strcmp(*acme_js(o, "challenge") ? acme_js(o, "challenge") : "dns-01",
+                     ord_challenge_type(st.req)) != 0)) {
+        /* the request changed (names, key type, challenge type) while ordering: start over */
         ord_txt_remove_all(&st);
         json_object_del(st.state, "order");
         rc = STEP_NEXT;
