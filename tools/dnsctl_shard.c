@@ -584,6 +584,7 @@ static int shard_show(ctl_t *c)
                json_is_true(json_object_get(json_object_get(v, "health"), "healthy")) ? "yes"
                                                                                      : "no",
                acme_js(v, "last_error"));
+        printf("challenge:    %s\n", acme_js(v, "challenge"));
         char dl[600];
         if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
             printf("deployment:   %s\n", dl);
