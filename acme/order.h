@@ -113,7 +113,8 @@ void acme_worker_free(acme_worker_t *w);
  */
 void acme_worker_set_cluster(acme_worker_t *w, zc_t *zc);
 
-/** Replace the settings (the bound addresses in self[] are kept); CA clients are made anew. */
+/** Replace the settings (the bound addresses in self[] and http01_self[] are kept); CA
+ * clients are made anew. */
 void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg);
 
 /** The worker's clock: wall time plus the configured offset. */

@@ -158,12 +158,17 @@ void acme_worker_free(acme_worker_t *w)
 
 void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg)
 {
-    struct sockaddr_storage self[ACME_SELF_MAX];
-    int nself = w->cfg.nself;
+    /* the addresses dnsd bound at start-up (DNS and HTTP-01): a reload's
+     * config has none, and the sockets stay what they were until restart */
+    struct sockaddr_storage self[ACME_SELF_MAX], http01_self[ACME_SELF_MAX];
+    int nself = w->cfg.nself, nhttp01_self = w->cfg.nhttp01_self;
     memcpy(self, w->cfg.self, sizeof(self));
+    memcpy(http01_self, w->cfg.http01_self, sizeof(http01_self));
     w->cfg = *cfg;
     memcpy(w->cfg.self, self, sizeof(self));
     w->cfg.nself = nself;
+    memcpy(w->cfg.http01_self, http01_self, sizeof(http01_self));
+    w->cfg.nhttp01_self = nhttp01_self;
     for (int i = 0; i < w->ncas; i++) {
         acme_client_free(w->cas[i].c);
         EVP_PKEY_free(w->cas[i].key);

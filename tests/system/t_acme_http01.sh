@@ -23,10 +23,9 @@ start_knot customer.example "$TMPD/customer.zone"
 
 # dnsd serves only its own zone; its HTTP-01 endpoint is what Pebble asks
 acme_store acme.test
-set -- $(free_tcp_ports 1)
-HP=$1
-acme_conf "$TMPD/dnsd.conf" "http01-listen 127.0.0.1:$HP" "log-level info"
+acme_conf "$TMPD/dnsd.conf" "http01-listen 127.0.0.1:0" "log-level info"
 start_dnsd -c "$TMPD/dnsd.conf"
+HP=$(sed -n 's/^http01 //p' "$TMPD/port")
 PEBBLE_HTTP_PORT=$HP start_pebble "$KNOT_PORT"
 pebble_root "$TMPD/root.pem" || echo "Bail out! cannot fetch Pebble's root"
 
