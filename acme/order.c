@@ -428,7 +428,7 @@ static int step_check(acme_worker_t *w, step_t *st)
             return STEP_WAIT;
         }
         if (!acme_ji(o, "applied_everywhere")) {
-            log_info("acme: %s: every live cluster node applied seq %llu (challenge TXT records)",
+            log_info("acme: %s: every live cluster node applied seq %llu (challenge records)",
                      st->id, (unsigned long long)seq);
             set_int(o, "applied_everywhere", (long long)seq);
         }

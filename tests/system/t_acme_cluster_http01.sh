@@ -97,6 +97,8 @@ done
 out=$(nctl 1 cert request www.customer.example api.customer.example shop.customer.example \
     --challenge http-01 --ca "$PEBBLE_DIR_URL" --wait 120 2>&1)
 like "$out" "cert $ID: issued, serial [0-9A-F]+" "HTTP-01 through HAProxy and three nodes: issued (requested on node 1)"
+printf '%s\n' "$out" | sed 's/^/# /'
+nctl 2 cert show "$ID" | sed 's/^/# node 2: /'
 orderer=
 for i in 1 2 3; do
     cluster_log_has $i "acme: $ID: order https://" && orderer="$orderer$i"
@@ -112,6 +114,7 @@ for i in 1 2 3; do
     cluster_log_has $i 'http01: answered GET for token' && others=$((others + 1))
 done
 is "$others" 2 "both nodes that did not order answered the CA (round robin through HAProxy)"
+grep -E "acme: $ID: (every live|HTTP-01 key)" "$TMPD/node$orderer/dnsd.log" | sed "s/^/# node $orderer: /"
 for i in 1 2 3; do
     grep 'http01: answered' "$TMPD/node$i/dnsd.log" | sed "s/^/# node $i: /"
 done
