@@ -187,7 +187,14 @@ int ord_http01_check(acme_worker_t *w, step_t *st)
                  "no HTTP-01 key authorization (set http01-listen, or use dns-01)");
         return STEP_FAIL;
     }
-    /* one pass within acme-http-timeout; each request a second or two */
+    /* one pass within acme-http-timeout; each request a second or two. The
+     * (token, address) pairs seen served are kept in the order, so a pass
+     * cut short goes on where it stopped and nothing is asked twice. */
+    json_t *o_seen = json_object_get(o, "served_on");
+    if (!json_is_array(o_seen)) {
+        o_seen = json_array();
+        json_object_set_new(o, "served_on", o_seen);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long budget_ms = (w->cfg.http_timeout_s > 0 ? w->cfg.http_timeout_s : 1) * 1000;
@@ -200,6 +207,20 @@ int ord_http01_check(acme_worker_t *w, step_t *st)
     json_array_foreach(chs, i, ch)
     {
         for (int k = 0; k < w->cfg.nhttp01_self && all; k++) {
+            char ah[INET6_ADDRSTRLEN + 2], pair[ACME_HTTP01_TOKEN_MAX + sizeof(ah) + 16];
+            unsigned port = 0;
+            http_target(&w->cfg.http01_self[k], ah, sizeof(ah), &port);
+            snprintf(pair, sizeof(pair), "%s %s:%u", acme_js(ch, "token"), ah, port);
+            bool seen = false;
+            size_t m;
+            json_t *x;
+            json_array_foreach(o_seen, m, x)
+            {
+                seen = seen || (json_is_string(x) && strcmp(json_string_value(x), pair) == 0);
+            }
+            if (seen) {
+                continue;
+            }
             clock_gettime(CLOCK_MONOTONIC, &t1);
             long used = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
             if (served > 0 && budget_ms - used < q_ms) {
@@ -212,6 +233,7 @@ int ord_http01_check(acme_worker_t *w, step_t *st)
                 all = false;
                 break;
             }
+            json_array_append_new(o_seen, json_string(pair));
             served++;
         }
         if (!all) {
