@@ -8,12 +8,13 @@
 # the "http01:" records are gone after the order. Refused before any order:
 # a wildcard with http-01 (RFC 8555 8.3) and an unknown challenge type. A
 # dnsd without http01-listen fails the order, naming the setting, and
-# leaves no key authorization behind. A shard may choose http-01 too.
+# leaves no key authorization behind; `cert delete` of an order in flight
+# removes its key authorization. A shard may choose http-01 too.
 . "$top_srcdir/tests/system/lib.sh"
 . "$top_srcdir/tests/system/lib_acme.sh"
 need_acme
 need knotd kdig mdb_dump
-plan 22
+plan 25
 
 # the customer's zone, on another server
 printf '%s\n' '$ORIGIN customer.example.' '$TTL 300' \
@@ -74,6 +75,18 @@ out=$(dnsctl cert request new.customer.example --challenge http-01 --ca "$PEBBLE
 like "$out" 'http01-listen is not set' "no http01-listen: the order fails naming the setting"
 is "$(cert_field new.customer.example status)" failed "... status failed"
 is "$(http01_records)" 0 "... and its key authorizations are removed with it"
+
+# an order in flight: its key authorization is in the store until the
+# certificate is deleted, which removes it in the same transaction
+stop_dnsd
+dnsctl cert delete new.customer.example >/dev/null # (it would be retried after its backoff)
+acme_conf "$TMPD/dnsd3.conf" "http01-listen 127.0.0.1:0" "acme-challenge-delay 60" "log-level info"
+start_dnsd -c "$TMPD/dnsd3.conf"
+dnsctl cert request del.customer.example --challenge http-01 --ca "$PEBBLE_DIR_URL" >/dev/null
+ok 'wait_cert del.customer.example order.step published 30' "an order waits in published (acme-challenge-delay)"
+is "$(http01_records)" 1 "... its key authorization is in the store"
+out=$(dnsctl cert delete del.customer.example 2>&1)
+is "$(http01_records)" 0 "cert delete removes it ($out)"
 
 # a shard chooses its challenge type (dnsd stopped: nothing is ordered here)
 stop_dnsd
