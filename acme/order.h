@@ -100,8 +100,9 @@ void acme_worker_free(acme_worker_t *w);
  *    (same URL) instead of placing a second one;
  *  - drops a step's result when zc_lease_ok() is false (the lock may have
  *    moved: the next holder resumes from the stored state);
- *  - answers a DNS-01 challenge only after zc_wait_applied() saw every live
- *    node apply the store's position holding the TXT records;
+ *  - answers a DNS-01 or HTTP-01 challenge only after zc_wait_applied() saw
+ *    every live node apply the store's position holding the TXT records or
+ *    the "http01:" key authorizations (http01.h), so any node can answer;
  *  - keeps a CA's backoff in the store ("ca:<directory>"), so it holds for
  *    every node;
  *  - deploys on every node: each node writes the PEM files / shard bundle
