@@ -655,3 +655,69 @@ out:
     free(buf);
     return rc;
 }
+
+int acme_challenge_owner(json_t *req, const char *name, uint8_t owner[DNAME_MAXLEN + 1],
+                         char *text, size_t cap)
+{
+    json_t *via = json_object_get(req, "via");
+    int n;
+    if (!via) {
+        n = acme_dns01_owner(name, owner);
+        if (n > 0) {
+            dname_to_str(owner, text, cap);
+        }
+        return n;
+    }
+    const char *base = name[0] == '*' && name[1] == '.' ? name + 2 : name;
+    const char *t = acme_js(json_object_get(via, "targets"), base);
+    if (!*t) {
+        return DNSD_ENOTFOUND;
+    }
+    n = acme_owner_parse(t, owner);
+    if (n > 0) {
+        dname_to_str(owner, text, cap);
+    }
+    return n;
+}
+
+int acme_delegate_check_request(json_t *req, const struct sockaddr_storage *resolver,
+                                unsigned ns_port, int timeout_ms, char *why, size_t wcap)
+{
+    json_t *via = json_object_get(req, "via");
+    if (!via) {
+        return 0;
+    }
+    struct sockaddr_storage res;
+    char err[1800];
+    int rc = acme_delegate_resolver(resolver, &res, err, sizeof(err));
+    if (rc != 0) {
+        snprintf(why, wcap, "%s", err);
+        return rc;
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(req, "names"), i, x)
+    {
+        const char *name = json_string_value(x);
+        const char *base = name && name[0] == '*' && name[1] == '.' ? name + 2 : name;
+        bool before = false;
+        for (size_t k = 0; k < i && !before; k++) {
+            const char *o = json_string_value(json_array_get(json_object_get(req, "names"), k));
+            before = o && strcmp(o[0] == '*' && o[1] == '.' ? o + 2 : o, base) == 0;
+        }
+        if (!base || before) {
+            continue; /* a wildcard and its base share one CNAME */
+        }
+        const char *t = acme_js(json_object_get(via, "targets"), base);
+        if (!*t) {
+            snprintf(why, wcap, "%s: the request names no CNAME target for it", base);
+            return DNSD_EMALFORMED;
+        }
+        rc = acme_delegate_preflight(&res, ns_port, timeout_ms, base, t, err, sizeof(err));
+        if (rc != 0) {
+            snprintf(why, wcap, "%s: %s", base, err);
+            return rc;
+        }
+    }
+    return 0;
+}

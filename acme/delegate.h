@@ -36,6 +36,7 @@
 #ifndef DNSD_ACME_DELEGATE_H
 #define DNSD_ACME_DELEGATE_H
 
+#include <jansson.h>
 #include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,5 +139,26 @@ int acme_delegate_resolver(const struct sockaddr_storage *cfg, struct sockaddr_s
 int acme_delegate_preflight(const struct sockaddr_storage *resolver, unsigned ns_port,
                             int timeout_ms, const char *name, const char *target, char *why,
                             size_t wcap);
+
+/**
+ * The TXT owner of identifier @p name's DNS-01 challenge under request
+ * @p req (certdb.h): the CNAME target req.via.targets[name without "*."]
+ * when the request has "via", else "_acme-challenge.<name>". Wire form in
+ * @p owner, presentation (final dot) in @p text (cap >= 256).
+ * @return the wire length; DNSD_ENOTFOUND (via without a target for the
+ * name); DNSD_EMALFORMED. Pure.
+ */
+int acme_challenge_owner(json_t *req, const char *name, uint8_t owner[DNAME_MAXLEN + 1],
+                         char *text, size_t cap);
+
+/**
+ * The preflight for every name of request @p req that has "via" (nothing
+ * to do without: 0). Resolver and port as acme_delegate_preflight (the
+ * resolver through acme_delegate_resolver). @return 0, or the first
+ * failure (DNSD_ENOTFOUND, DNSD_ENET, DNSD_ECONFIG, DNSD_EMALFORMED) with
+ * @p why "<name>: ...". Blocking, as acme_delegate_preflight.
+ */
+int acme_delegate_check_request(json_t *req, const struct sockaddr_storage *resolver,
+                                unsigned ns_port, int timeout_ms, char *why, size_t wcap);
 
 #endif
