@@ -26,6 +26,7 @@
 #include "acme/certdb.h"
 #include "acme/dns01.h"
 #include "acme/jws.h"
+#include "zones/base/clock.h"
 #include "zones/base/err.h"
 #include "zones/base/parse.h"
 #include "zones/rrtype.h"
@@ -362,18 +363,11 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
     snprintf(buf, cap, "%s port %u", a, port);
 }
 
-static long ms_left(const struct timespec *t0, int timeout_ms)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return timeout_ms - ((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/* wait for @p ev on @p fd until the deadline; @return 1 ready, 0 timeout, -1 error */
-static int wait_fd(int fd, short ev, const struct timespec *t0, int timeout_ms)
+/* wait for @p ev on @p fd until @p deadline_ms (clock_mono_ms); @return 1 ready, 0 timeout, -1 error */
+static int wait_fd(int fd, short ev, long long deadline_ms)
 {
     for (;;) {
-        long left = ms_left(t0, timeout_ms);
+        long long left = deadline_ms - clock_mono_ms();
         if (left <= 0) {
             return 0;
         }
@@ -405,8 +399,7 @@ static bool answer_matches(const uint8_t *q, size_t qlen, const uint8_t *a, size
 static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t qlen,
                    int timeout_ms, uint8_t *buf, size_t *len, char *why, size_t wcap)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long deadline = clock_mono_ms() + timeout_ms;
     int fd = socket(to->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int rc = DNSD_ENET;
     socklen_t sl = to->ss_family == AF_INET ? sizeof(struct sockaddr_in)
@@ -421,7 +414,7 @@ static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t q
     }
     int soerr = 0;
     socklen_t el = sizeof(soerr);
-    if (wait_fd(fd, POLLOUT, &t0, timeout_ms) != 1 ||
+    if (wait_fd(fd, POLLOUT, deadline) != 1 ||
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) != 0 || soerr != 0) {
         snprintf(why, wcap, "TCP: %s", soerr ? strerror(soerr) : "no connection in time");
         goto out;
@@ -437,7 +430,7 @@ static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t q
     size_t got = 0, want = 2;
     uint8_t hdr[2];
     while (got < want) {
-        if (wait_fd(fd, POLLIN, &t0, timeout_ms) != 1) {
+        if (wait_fd(fd, POLLIN, deadline) != 1) {
             snprintf(why, wcap, "TCP: no answer within %d ms", timeout_ms);
             goto out;
         }
@@ -510,9 +503,8 @@ static int ask(const struct sockaddr_storage *to, const uint8_t *qname, uint16_t
             snprintf(why, wcap, "%s", strerror(errno));
             goto out;
         }
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        while (rc != 0 && wait_fd(fd, POLLIN, &t0, timeout_ms) == 1) {
+        long long deadline = clock_mono_ms() + timeout_ms;
+        while (rc != 0 && wait_fd(fd, POLLIN, deadline) == 1) {
             ssize_t r = recv(fd, buf, ANSWER_MAX, 0);
             if (r < 0) {
                 snprintf(why, wcap, "%s", strerror(errno)); /* e.g. connection refused */
