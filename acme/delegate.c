@@ -363,7 +363,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
     snprintf(buf, cap, "%s port %u", a, port);
 }
 
-/* wait for @p ev on @p fd until @p deadline_ms (clock_mono_ms); @return 1 ready, 0 timeout, -1 error */
+/* wait for @p ev on @p fd until @p deadline_ms (clock_mono_ms): 1 ready, 0 timeout, -1 error */
 static int wait_fd(int fd, short ev, long long deadline_ms)
 {
     for (;;) {
