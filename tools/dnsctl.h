@@ -72,7 +72,7 @@
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
 #define CTL_OPT_CHALLENGE_VIA (1ull << 52) /* cert request: --challenge-via NAME (delegate.h) */
-#define CTL_OPT_RESOLVER    (1ull << 53) /* cert request: --resolver ADDR[:PORT] (--challenge-via) */
+#define CTL_OPT_RESOLVER    (1ull << 53) /* cert request --challenge-via: --resolver ADDR[:PORT] */
 #define CTL_OPT_NS_PORT     (1ull << 54) /* cert request: --ns-port P (with --challenge-via) */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
