@@ -35,6 +35,9 @@
  *              healthy, lbs_ok, lbs [{lb, serial, ok, error}]} (shards)}
  *   "http01:<token>" -> an HTTP-01 key authorization while its order is in
  *              flight (acme/http01.h)
+ *   "delegate:secret" -> {"secret": base64url of 32 random bytes, "created":
+ *              time}: made once, by the first `cert request --challenge-via`;
+ *              the key of every CNAME target (delegate.h)
  *   "ca:<directory URL>" -> cluster mode only: {"backoff_until": time,
  *              "error": text}: no new order at that CA before then, on any node
  *

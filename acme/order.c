@@ -23,6 +23,7 @@
 #include "acme/certdb.h"
 #include "acme/client.h"
 #include "acme/csr.h"
+#include "acme/delegate.h"
 #include "acme/dns01.h"
 #include "acme/shard.h"
 #include "zones/base/err.h"
@@ -96,7 +97,16 @@ int ord_step_new_order(acme_worker_t *w, step_t *st)
         snprintf(st->err, sizeof(st->err), "the request has no names");
         return STEP_FAIL;
     }
-    int err, rc = ord_ca_ready(w, dir, &ca, st);
+    /* DNS-01 through the customer's CNAME: checked before every new order
+     * (renewals too), so a CNAME that went away fails with the record to add */
+    char why[1600];
+    int err = acme_delegate_check_request(st->req, &w->cfg.resolver, w->cfg.delegation_ns_port,
+                                          2000, why, sizeof(why));
+    if (err) {
+        snprintf(st->err, sizeof(st->err), "challenge delegation: %s", why);
+        return err == DNSD_ENET ? STEP_TRANSIENT : STEP_FAIL;
+    }
+    int rc = ord_ca_ready(w, dir, &ca, st);
     if (rc != STEP_NEXT) {
         return rc;
     }
@@ -288,13 +298,13 @@ static int step_authz(acme_worker_t *w, step_t *st)
         }
         uint8_t owner[DNAME_MAXLEN + 1];
         char ownertxt[1100];
-        if (acme_dns01_owner(name, owner) < 0) {
+        /* _acme-challenge.<name>, or the CNAME target of a delegated name */
+        if (acme_challenge_owner(st->req, name, owner, ownertxt, sizeof(ownertxt)) < 0) {
             snprintf(st->err, sizeof(st->err), "no challenge owner for %s", name);
             json_decref(az);
             rc = STEP_FAIL;
             break;
         }
-        dname_to_str(owner, ownertxt, sizeof(ownertxt));
         snprintf(keyauth, sizeof(keyauth), "%s.%s", acme_js(ch, "token"), tp);
         char *txt = acme_sha256_b64url(keyauth);
         json_array_append_new(chs, json_pack("{s:O, s:s, s:s, s:s, s:s}", "authz", u, "url",
@@ -453,7 +463,7 @@ static int step_check(acme_worker_t *w, step_t *st)
                 uint8_t owner[DNAME_MAXLEN + 1];
                 zw_zone_t z;
                 struct sockaddr_storage ns[16];
-                if (acme_dns01_owner(acme_js(ch, "name"), owner) < 0 ||
+                if (acme_owner_parse(acme_js(ch, "owner"), owner) < 0 ||
                     acme_dns01_zone(w->s, txn, owner, &z) != 0) {
                     continue;
                 }
@@ -514,7 +524,7 @@ static int step_check(acme_worker_t *w, step_t *st)
             done_before = strcmp(acme_js(json_array_get(chs, k2), "owner"),
                                  acme_js(ch, "owner")) == 0;
         }
-        if (done_before || acme_dns01_owner(acme_js(ch, "name"), owner) < 0) {
+        if (done_before || acme_owner_parse(acme_js(ch, "owner"), owner) < 0) {
             continue;
         }
         for (int t = 0; t < nt && all; t++) {

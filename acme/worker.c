@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "acme/certdb.h"
+#include "acme/delegate.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
 #include "acme/shard.h"
@@ -45,6 +46,7 @@ void acme_cfg_defaults(acme_cfg_t *c)
     c->max_orders = 4;
     c->shard_alert_s = 14 * 86400;
     c->shard_probe_interval_s = 300;
+    c->delegation_ns_port = 53;
 }
 
 /* a cert id not holding its lock yet asks again after this (the holder's
@@ -275,13 +277,11 @@ static int commit_step(acme_worker_t *w, step_t *st)
             uint8_t owner[DNAME_MAXLEN + 1];
             const char *on = json_string_value(json_array_get(op, 0));
             const char *val = json_string_value(json_array_get(op, 1));
-            char name[300], why[200];
             zw_zone_t z = {0};
-            /* owners are kept in presentation form "_acme-challenge.x.y." */
-            snprintf(name, sizeof(name), "%s", on + strlen("_acme-challenge."));
-            if (acme_name_check(name, name, sizeof(name), why, sizeof(why)) != 0 ||
-                acme_dns01_owner(name, owner) < 0) {
-                diag_set(&d, on, 0, "%s", why);
+            /* owners are kept in presentation form: "_acme-challenge.x.y.", or
+             * a delegated name's CNAME target (delegate.h) */
+            if (!on || !val || acme_owner_parse(on, owner) < 0) {
+                diag_set(&d, on ? on : "?", 0, "not a challenge owner name");
                 err = DNSD_EMALFORMED;
                 break;
             }

@@ -51,6 +51,7 @@ static const char *const num_keys[] = {
 };
 static const char *const other_keys[] = {
     "acme-agree-tos", "acme-check-ns", "acme-account-key", "acme-cert-key", "acme-renew-fraction",
+    "acme-resolver", "acme-delegation-ns-port",
 };
 
 bool certs_config_key(const char *key)
@@ -192,6 +193,24 @@ int certs_config_set(acme_cfg_t *c, const char *key, const char *value, diag_t *
         } else {
             c->cert_key = t;
         }
+        return 0;
+    }
+    if (strcmp(key, "acme-resolver") == 0) {
+        /* DNS-01 through a customer's CNAME: finds their authoritative servers */
+        if (parse_hostport(value, 53, 1, &c->resolver, NULL) != 0) {
+            diag_text(d, "%s: \"%s\" is not ADDR[:PORT] (e.g. 127.0.0.1:53, [::1]:53)", key,
+                      value);
+            return DNSD_ECONFIG;
+        }
+        return 0;
+    }
+    if (strcmp(key, "acme-delegation-ns-port") == 0) {
+        long long n;
+        if (parse_long(value, 1, 65535, &n) != 0) {
+            diag_text(d, "%s: \"%s\" is not a port (1..65535)", key, value);
+            return DNSD_ECONFIG;
+        }
+        c->delegation_ns_port = (unsigned)n;
         return 0;
     }
     if (strcmp(key, "acme-renew-fraction") == 0) {

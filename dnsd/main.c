@@ -290,6 +290,8 @@ int main(int argc, char **argv)
         {"acme-http-timeout", required_argument, NULL, 1},
         {"acme-check-ns", required_argument, NULL, 1},
         {"acme-renew-fraction", required_argument, NULL, 1},
+        {"acme-resolver", required_argument, NULL, 1},
+        {"acme-delegation-ns-port", required_argument, NULL, 1},
         {"cert-dir", required_argument, NULL, 1},
         {"deploy-hook", required_argument, NULL, 1},
         {"deploy-timeout", required_argument, NULL, 1},

@@ -81,6 +81,9 @@ static void usage(FILE *f)
             "  cert request NAME... [--id ID] [--key ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
             "               [--ca DIRECTORY_URL] [--reuse-key] [--force] [--wait SECONDS]\n"
             "               [--challenge dns-01|http-01]   http-01: no zone here needed\n"
+            "               [--challenge-via NAME [--resolver ADDR[:PORT]] [--ns-port P]]\n"
+            "                               names served elsewhere: DNS-01 through their\n"
+            "                               _acme-challenge CNAME into NAME (checked first)\n"
             "  cert renew ID [--wait SECONDS]   a new certificate now\n"
             "  cert revoke ID [--reason CODE] [--wait SECONDS]\n"
             "  cert delete ID                   forget it (its challenge records too)\n"
@@ -242,6 +245,9 @@ static const struct {
     {CTL_OPT_KSK, "--ksk"},
     {CTL_OPT_ZSK, "--zsk"},
     {CTL_OPT_CHALLENGE, "--challenge"},
+    {CTL_OPT_CHALLENGE_VIA, "--challenge-via"},
+    {CTL_OPT_RESOLVER, "--resolver"},
+    {CTL_OPT_NS_PORT, "--ns-port"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -547,6 +553,9 @@ static const struct {
     {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
     {"--keep", CTL_OPT_KEEP, offsetof(ctl_t, keep), false},
     {"--challenge", CTL_OPT_CHALLENGE, offsetof(ctl_t, challenge), false},
+    {"--challenge-via", CTL_OPT_CHALLENGE_VIA, offsetof(ctl_t, challenge_via), false},
+    {"--resolver", CTL_OPT_RESOLVER, offsetof(ctl_t, resolver), false},
+    {"--ns-port", CTL_OPT_NS_PORT, offsetof(ctl_t, ns_port), false},
 };
 
 int main(int argc, char **argv)

@@ -72,6 +72,9 @@
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
 #define CTL_OPT_CHALLENGE   (1ull << 48) /* cert request, shard add/set: --challenge dns-01|http-01 */
+#define CTL_OPT_CHALLENGE_VIA (1ull << 52) /* cert request: --challenge-via NAME (delegate.h) */
+#define CTL_OPT_RESOLVER    (1ull << 53) /* cert request --challenge-via: --resolver ADDR[:PORT] */
+#define CTL_OPT_NS_PORT     (1ull << 54) /* cert request: --ns-port P (with --challenge-via) */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -117,6 +120,9 @@ typedef struct ctl {
     const char *keep;         /* --keep N: cluster snapshot */
     bool compact;             /* --compact: cluster snapshot */
     const char *challenge;    /* --challenge dns-01|http-01: cert request, shard add/set */
+    const char *challenge_via; /* --challenge-via NAME: cert request (CNAME delegation) */
+    const char *resolver;      /* --resolver ADDR[:PORT]: cert request --challenge-via */
+    const char *ns_port;       /* --ns-port P: cert request --challenge-via */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;

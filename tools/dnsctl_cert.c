@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "acme/certdb.h"
+#include "acme/delegate.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
 #include "acme/jws.h"
@@ -217,7 +218,7 @@ int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
             }
             continue;
         }
-        if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
+        if (acme_owner_parse(acme_js(ch, "owner"), owner) > 0 &&
             (err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0) {
             return err;
         }
@@ -225,11 +226,94 @@ int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
     return 0;
 }
 
+/*
+ * --challenge-via: the targets of every name ({name without *.: target}),
+ * after the store's target secret (made now, in its own commit, when this
+ * store has none: the only thing a refused request leaves behind), then
+ * the preflight. @return CTL_OK with *@p via set, else CTL_FAIL (printed).
+ */
+static int via_prepare(ctl_t *c, const char *id, json_t *names, json_t **via)
+{
+    char vname[300], why[2000];
+    if (acme_name_check(c->challenge_via, vname, sizeof(vname), why, sizeof(why)) != 0 ||
+        vname[0] == '*') {
+        return ctl_err("--challenge-via: %s", vname[0] == '*' ? "no wildcard here" : why);
+    }
+    struct sockaddr_storage res = {0};
+    long long port = 53;
+    if (c->resolver && parse_hostport(c->resolver, 53, 1, &res, NULL) != 0) {
+        return ctl_usage("--resolver: \"%s\" is not ADDR[:PORT]", c->resolver);
+    }
+    if (c->ns_port && parse_num(c->ns_port, 1, 65535, &port) != 0) {
+        return ctl_usage("--ns-port: \"%s\" is not a port (1..65535)", c->ns_port);
+    }
+    zs_store_t *s = NULL;
+    zw_t w = {0};
+    int rc = ctl_write_begin(c, false, &s, &w);
+    if (rc != CTL_OK) {
+        zs_close(s);
+        return rc;
+    }
+    /* the targets must land in a zone of this store */
+    uint8_t vw[DNAME_MAXLEN + 1];
+    zw_zone_t z;
+    int err = acme_owner_parse(vname, vw);
+    if (err > 0 && (err = acme_dns01_zone(s, w.txn, vw, &z)) == DNSD_ENOZONE) {
+        zw_abort(&w);
+        zs_close(s);
+        return ctl_err("--challenge-via %s: no zone in this store holds it (the CNAME targets "
+                       "must be names dnsd serves)",
+                       vname);
+    }
+    uint8_t secret[ACME_DELEGATE_SECRET_LEN];
+    bool had = err >= 0 && acme_delegate_secret(s, w.txn, false, secret) == 0;
+    if (err >= 0 && !had) {
+        err = acme_delegate_secret(s, w.txn, true, secret);
+        if (err == 0) {
+            err = zw_commit(&w, NULL); /* made once: every later target depends on it */
+        }
+    }
+    zw_abort(&w); /* nothing to write when it was there already */
+    zs_close(s);
+    if (err < 0) {
+        return ctl_err("--challenge-via %s: %s", vname, dnsd_strerror(err));
+    }
+    json_t *targets = json_object();
+    size_t i;
+    json_t *x;
+    json_array_foreach(names, i, x)
+    {
+        const char *n = json_string_value(x);
+        const char *base = strncmp(n, "*.", 2) == 0 ? n + 2 : n;
+        char t[300];
+        if (acme_delegate_target(secret, id, base, vname, t, sizeof(t)) != 0) {
+            json_decref(targets);
+            return ctl_err("%s: no CNAME target fits under %s", base, vname);
+        }
+        json_object_set_new(targets, base, json_string(t));
+    }
+    char vz[310];
+    snprintf(vz, sizeof(vz), "%s.", vname);
+    *via = json_pack("{s:s, s:o}", "zone", vz, "targets", targets);
+    /* the check dnsd repeats before every order: refused now, nothing stored */
+    json_t *req = json_pack("{s:O, s:O}", "names", names, "via", *via);
+    err = acme_delegate_check_request(req, &res, (unsigned)port, 2000, why, sizeof(why));
+    json_decref(req);
+    if (err) {
+        json_decref(*via);
+        *via = NULL;
+        return ctl_err("cert %s: %s%s", id, why,
+                       err == DNSD_ENOTFOUND ? "" : " (nothing stored; retry when it answers)");
+    }
+    return CTL_OK;
+}
+
 static int cert_request(ctl_t *c)
 {
     int rc = ctl_check_args(c, "cert request",
                             CTL_OPT_KEY | CTL_OPT_ID | CTL_OPT_CA | CTL_OPT_WAIT |
-                                CTL_OPT_REUSE_KEY | CTL_OPT_FORCE | CTL_OPT_CHALLENGE,
+                                CTL_OPT_REUSE_KEY | CTL_OPT_FORCE | CTL_OPT_CHALLENGE |
+                                CTL_OPT_CHALLENGE_VIA | CTL_OPT_RESOLVER | CTL_OPT_NS_PORT,
                             1, CERT_NAMES_MAX);
     if (rc != CTL_OK) {
         return rc;
@@ -237,6 +321,13 @@ static int cert_request(ctl_t *c)
     bool http = false;
     if (c->challenge && (rc = ctl_cert_challenge_arg(c->challenge, &http)) != CTL_OK) {
         return rc;
+    }
+    if (http && c->challenge_via) {
+        return ctl_usage("--challenge-via delegates DNS-01: it does not go with --challenge "
+                         "http-01");
+    }
+    if ((c->resolver || c->ns_port) && !c->challenge_via) {
+        return ctl_usage("--resolver and --ns-port go with --challenge-via");
     }
     long wait = ctl_cert_wait_arg(c);
     if (wait == -2) {
@@ -280,20 +371,27 @@ static int cert_request(ctl_t *c)
         json_decref(names);
         return ctl_err("--id: \"%s\" is not a certificate id (letters, digits, '.', '-', '_')", id);
     }
+    json_t *via = NULL;
+    if (c->challenge_via && (rc = via_prepare(c, id, names, &via)) != CTL_OK) {
+        json_decref(names);
+        return rc;
+    }
 
     zs_store_t *s = NULL;
     zw_t w = {0};
     if ((rc = ctl_write_begin(c, false, &s, &w)) != CTL_OK) {
         json_decref(names);
+        json_decref(via);
         zs_close(s);
         return rc;
     }
     /* DNS-01: every name's challenge record must land in a zone of this
-     * store; HTTP-01 names may live anywhere (their key authorizations are
-     * served by dnsd's http01-listen, wherever the name's DNS is) */
+     * store (delegated names: their CNAME targets do, checked above);
+     * HTTP-01 names may live anywhere (their key authorizations are served
+     * by dnsd's http01-listen, wherever the name's DNS is) */
     size_t i;
     json_t *x;
-    json_array_foreach(http ? NULL : names, i, x)
+    json_array_foreach(http || via ? NULL : names, i, x)
     {
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t z;
@@ -329,7 +427,9 @@ static int cert_request(ctl_t *c)
                 strcmp(acme_js(old, "directory"), c->ca ? c->ca : "") == 0 &&
                 json_is_true(json_object_get(old, "reuse_key")) ==
                     !!(c->opt_seen & CTL_OPT_REUSE_KEY) &&
-                (strcmp(acme_js(old, "challenge"), "http-01") == 0) == http;
+                (strcmp(acme_js(old, "challenge"), "http-01") == 0) == http &&
+                json_equal(json_object_get(old, "via") ? json_object_get(old, "via") : json_null(),
+                           via ? via : json_null());
     long long seq = old ? acme_ji(old, "seq") : 0;
     long long failures = acme_ji(json_object_get(rec, "state"), "failures");
     if (same && !(c->opt_seen & CTL_OPT_FORCE)) {
@@ -339,6 +439,7 @@ static int cert_request(ctl_t *c)
         zw_abort(&w);
         zs_close(s);
         json_decref(names);
+        json_decref(via);
         return wait >= 0 ? ctl_cert_wait(c, id, seq, false, wait, failures) : CTL_OK;
     }
     json_decref(rec);
@@ -356,6 +457,9 @@ static int cert_request(ctl_t *c)
     if (http) {
         json_object_set_new(req, "challenge", json_string("http-01")); /* absent: dns-01 */
     }
+    if (via) {
+        json_object_set(req, "via", via);
+    }
     err = acme_db_put_half(s, w.txn, key, "req", req, true);
     json_decref(req);
     if (err || (err = zw_commit(&w, NULL)) != 0) {
@@ -364,13 +468,22 @@ static int cert_request(ctl_t *c)
     }
     printf("cert %s: requested for %zu name(s)%s\n", id, json_array_size(names),
            old ? " (replaces the earlier request)" : "");
+    const char *vn;
+    json_t *vt;
+    json_object_foreach(json_object_get(via, "targets"), vn, vt)
+    {
+        printf("cert %s: %s proven through %s (CNAME checked)\n", id, vn,
+               json_string_value(vt));
+    }
     zs_close(s);
     json_decref(names);
+    json_decref(via);
     return wait >= 0 ? ctl_cert_wait(c, id, seq + 1, false, wait, failures) : CTL_OK;
 fail:
     zw_abort(&w);
     zs_close(s);
     json_decref(names);
+    json_decref(via);
     return rc;
 }
 
@@ -547,6 +660,23 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
             json_array_append_new(a, y);
         }
         json_object_set_new(o, "sites", a);
+    }
+    json_t *via = json_object_get(req, "via");
+    if (via) {
+        /* DNS-01 through the customer's CNAME: which name is proven through which target */
+        json_t *proofs = json_array();
+        const char *vn;
+        json_t *vt;
+        json_object_foreach(json_object_get(via, "targets"), vn, vt)
+        {
+            char rr[600];
+            acme_delegate_record(vn, json_string_value(vt), rr, sizeof(rr));
+            json_array_append_new(proofs, json_pack("{s:s, s:s, s:s}", "name", vn, "target",
+                                                    json_string_value(vt), "cname", rr));
+        }
+        json_object_set_new(o, "challenge_via",
+                            json_pack("{s:s, s:o}", "zone", acme_js(via, "zone"), "proofs",
+                                      proofs));
     }
     json_object_set_new(o, "failures", json_integer(acme_ji(st, "failures")));
     json_object_set_new(o, "next_try", json_integer(acme_ji(st, "next_try")));
@@ -727,6 +857,12 @@ static int cert_show(ctl_t *c)
                "not after:   %s\n",
                acme_js(cert, "serial"), acme_js(cert, "issuer"), acme_js(cert, "top_issuer"), nb,
                na);
+    }
+    size_t pi;
+    json_t *pv;
+    json_array_foreach(json_object_get(json_object_get(v, "challenge_via"), "proofs"), pi, pv)
+    {
+        printf("proven via:  %s through %s\n", acme_js(pv, "name"), acme_js(pv, "cname"));
     }
     json_t *ord = json_object_get(v, "order");
     if (ord) {
