@@ -14,7 +14,7 @@
 . "$top_srcdir/tests/system/lib_acme.sh"
 need_acme
 need knotd kdig mdb_dump
-plan 25
+plan 26
 
 # the customer's zone, on another server
 printf '%s\n' '$ORIGIN customer.example.' '$TTL 300' \
@@ -62,7 +62,12 @@ out=$(dnsctl cert request other.customer.example --challenge tls-alpn-01 2>&1)
 rc=$?
 like "$rc $out" '^2 .*--challenge: "tls-alpn-01" is not dns-01 or http-01' \
     "an unknown challenge type: usage error"
-ok '! dnsctl cert show wild >/dev/null 2>&1 && ! dnsctl cert show other.customer.example >/dev/null 2>&1' \
+out=$(dnsctl cert request via.customer.example --challenge http-01 --challenge-via acme.test 2>&1)
+rc=$?
+like "$rc $out" '^2 .*--challenge-via delegates DNS-01: it does not go with --challenge http-01' \
+    "http-01 with a DNS-01 delegation: usage error"
+ok '! dnsctl cert show wild >/dev/null 2>&1 && ! dnsctl cert show other.customer.example >/dev/null 2>&1 &&
+    ! dnsctl cert show via.customer.example >/dev/null 2>&1' \
     "refused requests stored nothing"
 
 # without http01-listen this dnsd cannot answer: the order fails, saying why
