@@ -121,8 +121,8 @@ static unsigned long integrity(zs_store_t *s, MDB_txn *txn, const zw_zone_t *z,
         ctl_name_str(r->target, tn);
         const char *ts = r->type == DNS_T_NS ? "NS" : r->type == DNS_T_MX ? "MX" : "SRV";
         bool apex_ns = r->type == DNS_T_NS && dname_eq(r->owner, z->apex);
-        const char *what = cname ? "is a CNAME (a name server, mail exchanger or service "
-                                   "target must have its own address records: RFC 2181 10.3)"
+        const char *what = cname ? "is a CNAME (an alias may not be the target of an NS, MX "
+                                   "or SRV record: RFC 2181 10.3, RFC 2782)"
                            : r->type == DNS_T_NS && !apex_ns
                                ? "has no glue address records (A or AAAA): resolvers cannot "
                                  "reach the delegated zone's server"

@@ -340,6 +340,7 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
     ctl_progress_begin(&pg, c, "import", false);
     zf_import_opts_t o = {region, DEFAULT_TTL, ZF_NO_REGION, stderr, import_progress, &pg};
     err = zf_import(w, &z, file, &o, &st, &d);
+    pg.records = st.records; /* the last call came up to ZF_PROGRESS_EVERY - 1 records ago */
     ctl_progress_end(&pg, err == 0);
     if (err) {
         return ctl_diag(NULL, &d);
@@ -416,6 +417,7 @@ static int zone_import(ctl_t *c)
     ctl_progress_begin(&pg, c, "import", false);
     zf_import_opts_t o = {ZS_REGION_DEFAULT, DEFAULT_TTL, 0, stderr, import_progress, &pg};
     err = zf_import(&w, &z, file, &o, &st, &d);
+    pg.records = st.records; /* the last call came up to ZF_PROGRESS_EVERY - 1 records ago */
     ctl_progress_end(&pg, err == 0);
     if (err) {
         ctl_diag(NULL, &d);
