@@ -237,6 +237,7 @@ static const struct {
     {CTL_OPT_ALGORITHM, "--algorithm"},
     {CTL_OPT_SECRET, "--secret"},
     {CTL_OPT_FORMAT, "--format"},
+    {CTL_OPT_ORIGIN, "--origin"},
     {CTL_OPT_PRIMARY, "--primary"},
     {CTL_OPT_TSIG, "--tsig"},
     {CTL_OPT_KEEP, "--keep"},
@@ -246,7 +247,6 @@ static const struct {
     {CTL_OPT_KSK_ZSK, "--ksk-zsk"},
     {CTL_OPT_KSK, "--ksk"},
     {CTL_OPT_ZSK, "--zsk"},
-    {CTL_OPT_ORIGIN, "--origin"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -548,10 +548,10 @@ static const struct {
     {"--algorithm", CTL_OPT_ALGORITHM, offsetof(ctl_t, algorithm), false},
     {"--secret", CTL_OPT_SECRET, offsetof(ctl_t, secret), false},
     {"--format", CTL_OPT_FORMAT, offsetof(ctl_t, format), false},
+    {"--origin", CTL_OPT_ORIGIN, offsetof(ctl_t, origin), false},
     {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
     {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
     {"--keep", CTL_OPT_KEEP, offsetof(ctl_t, keep), false},
-    {"--origin", CTL_OPT_ORIGIN, offsetof(ctl_t, origin), false},
 };
 
 int main(int argc, char **argv)

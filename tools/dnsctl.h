@@ -71,7 +71,7 @@
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
-#define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME */
+#define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME (issue #16) */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -112,12 +112,12 @@ typedef struct ctl {
     const char *algorithm; /* --algorithm: tsig add */
     const char *secret;    /* --secret: tsig add (base64) */
     const char *format;    /* --format: tsig show */
+    bool quiet;            /* --quiet: no progress line (long commands) */
+    const char *origin;    /* --origin NAME: check */
     const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
     const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     const char *keep;         /* --keep N: cluster snapshot */
     bool compact;             /* --compact: cluster snapshot */
-    bool quiet;               /* --quiet: no progress line (long commands) */
-    const char *origin;       /* --origin NAME: check */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -273,7 +273,7 @@ typedef struct ctl_progress {
     bool on;       /* printing */
     bool bytes;    /* a count of bytes (backup), else of records (import) */
     bool shown;    /* a line is on the screen */
-    char what[64]; /* "import example.zone" */
+    char what[64]; /* "import", "backup" */
     unsigned long records;
     uint64_t done, total; /* bytes (total 0: unknown) */
     long long start_ns, last_ns;
