@@ -67,11 +67,11 @@
 #define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
+#define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME (issue #16) */
 #define CTL_OPT_CSK         (1ull << 38) /* dnssec enable: --csk (one combined key) */
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
-#define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME (issue #16) */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
