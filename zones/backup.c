@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,13 @@ typedef struct copier {
 static void *copy_thread(void *arg)
 {
     copier_t *cp = arg;
+    /* should the reader ever close the pipe early, LMDB's write fails with
+     * EPIPE instead of SIGPIPE killing dnsctl; LMDB's own writer thread,
+     * started from this one, inherits the mask */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     cp->rc = mdb_env_copyfd2(cp->env, cp->fd, MDB_CP_COMPACT);
     close(cp->fd);
     cp->fd = -1;
@@ -172,8 +180,8 @@ int zs_backup(zs_store_t *s, const char *dir, zs_backup_progress_cb progress, vo
             }
         }
     }
-    /* after a read error (never seen on a pipe but EINTR) the writer could
-     * block on a full pipe: closing the read end ends its write (EPIPE) */
+    /* after a read error (never seen on a pipe but EINTR) LMDB could block
+     * on a full pipe: closing the read end makes its write fail (EPIPE) */
     close(pfd[0]);
     pfd[0] = -1;
     pthread_join(th, NULL);
