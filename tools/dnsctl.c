@@ -129,12 +129,19 @@ static void usage(FILE *f)
             "  cluster snapshot [--keep N] [--compact]   snapshot at this store's position,\n"
             "                               trim the log to N entries behind it (default 1000),\n"
             "                               compact etcd's history\n"
+            "operations:\n"
+            "  store backup DIR             a hot, compacted copy of the store into a new or\n"
+            "                               empty DIR while dnsd runs (restore: dnsctl(1))\n"
+            "  check ZONEFILE [--origin NAME]   check a zone file as `zone import` would,\n"
+            "                               without the store (origin: the file name less .zone)\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
             "  --store-map-size MIB   grow the store's map to MIB (default: the store's\n"
             "                size, 1024 for a new store; a running dnsd adopts it)\n"
             "  --json        JSON output for list, show and lookup commands\n"
+            "  --quiet, -q   no progress line (zone import, store backup); none is shown\n"
+            "                either when standard error is not a terminal\n"
             "  --region R    the region a record or zone command works on (else: default)\n"
             "  --db FILE     the MaxMind DB for geo lookup (default: $DNSD_GEO_DB, else none)\n"
             "  --help        this text\n"
@@ -235,6 +242,7 @@ static const struct {
     {CTL_OPT_ALGORITHM, "--algorithm"},
     {CTL_OPT_SECRET, "--secret"},
     {CTL_OPT_FORMAT, "--format"},
+    {CTL_OPT_ORIGIN, "--origin"},
     {CTL_OPT_PRIMARY, "--primary"},
     {CTL_OPT_TSIG, "--tsig"},
     {CTL_OPT_KEEP, "--keep"},
@@ -549,6 +557,7 @@ static const struct {
     {"--algorithm", CTL_OPT_ALGORITHM, offsetof(ctl_t, algorithm), false},
     {"--secret", CTL_OPT_SECRET, offsetof(ctl_t, secret), false},
     {"--format", CTL_OPT_FORMAT, offsetof(ctl_t, format), false},
+    {"--origin", CTL_OPT_ORIGIN, offsetof(ctl_t, origin), false},
     {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
     {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
     {"--keep", CTL_OPT_KEEP, offsetof(ctl_t, keep), false},
@@ -583,6 +592,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--compact") == 0) {
             c.compact = true;
             c.opt_seen |= CTL_OPT_COMPACT;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            c.quiet = true; /* any command: only long ones print progress */
         } else if (strcmp(a, "--json") == 0) {
             c.json = true;
             c.opt_seen |= CTL_OPT_JSON;
@@ -692,6 +703,13 @@ int main(int argc, char **argv)
         rc = CTL_USAGE;
         goto out;
     }
+    if (strcmp(pos[0], "check") == 0) {
+        /* no verb: `check ZONEFILE`; it never opens the store */
+        c.argc = npos - 1;
+        c.argv = pos + 1;
+        rc = ctl_check(&c);
+        goto out;
+    }
     if (npos < 2) {
         rc = ctl_usage("%s: missing subcommand", pos[0]);
         goto out;
@@ -727,6 +745,8 @@ int main(int argc, char **argv)
             rc = ctl_tsig(&c, pos[1]);
         } else if (strcmp(pos[0], "cluster") == 0) {
             rc = ctl_cluster(&c, pos[1]);
+        } else if (strcmp(pos[0], "store") == 0) {
+            rc = ctl_store(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0 && ctl_dnssec_roll_verb(pos[1])) {
             rc = ctl_dnssec_roll(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0) {

@@ -67,6 +67,7 @@
 #define CTL_OPT_NO_PRIMARY  (1ull << 35) /* zone set: --no-primary */
 #define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
+#define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME (issue #16) */
 #define CTL_OPT_CSK         (1ull << 38) /* dnssec enable: --csk (one combined key) */
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
@@ -115,6 +116,8 @@ typedef struct ctl {
     const char *algorithm; /* --algorithm: tsig add */
     const char *secret;    /* --secret: tsig add (base64) */
     const char *format;    /* --format: tsig show */
+    bool quiet;            /* --quiet: no progress line (long commands) */
+    const char *origin;    /* --origin NAME: check */
     const char *primary;      /* --primary ADDR[:PORT],...: zone set/add (secondary zone) */
     const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     const char *keep;         /* --keep N: cluster snapshot */
@@ -159,6 +162,10 @@ int ctl_zone_policy(ctl_t *c);
 /* dnsctl_dnssec_roll.c: `dnssec rollover|ds-seen|policy` (the rest of `dnssec`: dnsctl_dnssec.c) */
 bool ctl_dnssec_roll_verb(const char *verb);
 int ctl_dnssec_roll(ctl_t *c, const char *verb);
+/* dnsctl_store.c: `store backup DIR` */
+int ctl_store(ctl_t *c, const char *verb);
+/* dnsctl_check.c: `check ZONEFILE [--origin NAME]` (arguments in c->argv, no verb) */
+int ctl_check(ctl_t *c);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 
@@ -262,6 +269,35 @@ void ctl_table_add(ctl_table_t *t, const char *const *cells);
 /** Print: columns two spaces apart, the last one not padded. */
 void ctl_table_print(const ctl_table_t *t, FILE *f);
 void ctl_table_fini(ctl_table_t *t);
+
+/* ---- progress of long commands (dnsctl_progress.c) ---- */
+
+/*
+ * A progress line on standard error, "\r"-rewritten at most four times a
+ * second, only when standard error is a terminal and --quiet is not given
+ * (else every call is a no-op and nothing is printed).
+ */
+typedef struct ctl_progress {
+    bool on;       /* printing */
+    bool bytes;    /* a count of bytes (backup), else of records (import) */
+    bool shown;    /* a line is on the screen */
+    char what[64]; /* "import", "backup" */
+    unsigned long records;
+    uint64_t done, total; /* bytes (total 0: unknown) */
+    long long start_ns, last_ns;
+    int width;     /* length of the line shown */
+} ctl_progress_t;
+
+/** Start: decides whether to print (a terminal, no --quiet); prints nothing yet. */
+void ctl_progress_begin(ctl_progress_t *p, const ctl_t *c, const char *what, bool bytes);
+/** Records read, and bytes of @p total (0: unknown) for the percentage and ETA. */
+void ctl_progress_records(ctl_progress_t *p, unsigned long records, uint64_t done,
+                          uint64_t total);
+/** Bytes done of at most @p total. */
+void ctl_progress_bytes(ctl_progress_t *p, uint64_t done, uint64_t total);
+/** Finish: @p ok prints the final line (count, rate, time) and a newline; else the
+ *  line is blanked for the error that follows. */
+void ctl_progress_end(ctl_progress_t *p, bool ok);
 
 /* ---- certificates (dnsctl_cert.c), shared with dnsctl_shard.c ---- */
 #include <jansson.h>

@@ -308,6 +308,11 @@ out:
 
 /* ---- zone import / export ---- */
 
+static void import_progress(void *arg, unsigned long records, uint64_t done, uint64_t total)
+{
+    ctl_progress_records(arg, records, done, total);
+}
+
 /* `zone import --region R ZONE FILE`: replace region R's records of an existing zone */
 static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, const char *file)
 {
@@ -331,8 +336,13 @@ static int region_import(ctl_t *c, zs_store_t *s, zw_t *w, const char *name, con
         return ctl_err("zone %s: cannot clear region %s: %s", name, c->region,
                        dnsd_strerror(err));
     }
-    zf_import_opts_t o = {region, DEFAULT_TTL, ZF_NO_REGION, stderr};
-    if ((err = zf_import(w, &z, file, &o, &st, &d)) != 0) {
+    ctl_progress_t pg;
+    ctl_progress_begin(&pg, c, "import", false);
+    zf_import_opts_t o = {region, DEFAULT_TTL, ZF_NO_REGION, stderr, import_progress, &pg};
+    err = zf_import(w, &z, file, &o, &st, &d);
+    pg.records = st.records; /* the last call came up to ZF_PROGRESS_EVERY - 1 records ago */
+    ctl_progress_end(&pg, err == 0);
+    if (err) {
         return ctl_diag(NULL, &d);
     }
     /* the writer checks the zone, bumps its serial and journals the change */
@@ -403,8 +413,13 @@ static int zone_import(ctl_t *c)
         ctl_err("zone %s: %s", name, dnsd_strerror(err));
         goto out;
     }
-    zf_import_opts_t o = {ZS_REGION_DEFAULT, DEFAULT_TTL, 0, stderr};
-    if ((err = zf_import(&w, &z, file, &o, &st, &d)) != 0) {
+    ctl_progress_t pg;
+    ctl_progress_begin(&pg, c, "import", false);
+    zf_import_opts_t o = {ZS_REGION_DEFAULT, DEFAULT_TTL, 0, stderr, import_progress, &pg};
+    err = zf_import(&w, &z, file, &o, &st, &d);
+    pg.records = st.records; /* the last call came up to ZF_PROGRESS_EVERY - 1 records ago */
+    ctl_progress_end(&pg, err == 0);
+    if (err) {
         ctl_diag(NULL, &d);
         goto out;
     }

@@ -1103,6 +1103,16 @@ static int region_directive(imp_t *im, src_t *s, const char *arg, bool too_long,
         return fail(im, line, DNSD_EMALFORMED, "unexpected \"%s\" after $REGION %s", extra, arg);
     }
     int err = zs_region_id(im->w->s, im->w->txn, arg, &id);
+    if (err == DNSD_ENOTFOUND && (im->o->flags & ZF_ANY_REGION)) {
+        zs_region_t r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.name, sizeof(r.name), "%s", arg);
+        diag_t rd = {0};
+        if ((err = zw_region_put(im->w, &r, &rd)) != 0) {
+            return fail(im, line, err, "$REGION %s: %s", arg, rd.text);
+        }
+        id = r.id;
+    }
     if (err == DNSD_ENOTFOUND) {
         return fail(im, line, err, "unknown region \"%s\" (define it with `dnsctl region add`)",
                     arg);
@@ -1377,6 +1387,13 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
             }
         }
     }
+    uint64_t total = 0;
+    if (!err && o->progress) {
+        struct stat sb;
+        if (fstat(fileno(im.stack[0].fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
+            total = (uint64_t)sb.st_size;
+        }
+    }
     while (!err && im.depth > 0) {
         src_t *s = &im.stack[im.depth - 1];
         int r = read_record(&im, s);
@@ -1388,6 +1405,10 @@ int zf_import(zw_t *w, const zw_zone_t *z, const char *file, const zf_import_opt
             err = directive(&im, s);
         } else {
             err = record(&im, s);
+            if (!err && o->progress && im.st->records % ZF_PROGRESS_EVERY == 0) {
+                off_t at = ftello(im.stack[0].fp);
+                o->progress(o->progress_arg, im.st->records, at > 0 ? (uint64_t)at : 0, total);
+            }
         }
     }
     while (im.depth > 0) {

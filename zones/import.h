@@ -37,12 +37,20 @@
 
 #define ZF_NO_INCLUDE 0x1u /* refuse $INCLUDE (input from a less trusted source) */
 #define ZF_NO_REGION  0x2u /* refuse $REGION (the whole file goes to o->region) */
+#define ZF_ANY_REGION 0x4u /* define a $REGION name the store lacks (falling back to default):
+                            * `dnsctl check` reads a file into a scratch store with no regions */
+#define ZF_PROGRESS_EVERY 1024 /* records between calls of zf_import_opts_t.progress */
 
 typedef struct zf_import_opts {
     uint16_t region;      /* region the records go to first (ZS_REGION_DEFAULT) */
     uint32_t default_ttl; /* TTL of a record with none, before any $TTL or explicit TTL */
     unsigned flags;       /* ZF_NO_INCLUDE, ZF_NO_REGION */
     FILE *warn;           /* warnings ("file:line: ...") go here; NULL drops them */
+    /* progress (NULL: none): called every ZF_PROGRESS_EVERY records with the
+     * records read so far, the bytes read of the top file and its size (0
+     * when it has none: a pipe); included files are in the record count only */
+    void (*progress)(void *arg, unsigned long records, uint64_t done, uint64_t total);
+    void *progress_arg;
 } zf_import_opts_t;
 
 typedef struct zf_import_stats {
