@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zones/base/clock.h"
 #include "zones/base/xalloc.h"
 
 extern char **environ;
@@ -28,13 +29,6 @@ static long long mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 /* dnsd's environment with @p vars added; variables of the same names dropped */
@@ -78,7 +72,7 @@ static bool reap_within(pid_t pid, int *st, long ms)
         if (mono_ms() >= end) {
             return false;
         }
-        sleep_ms(20);
+        clock_sleep_ms(20);
     }
 }
 
@@ -90,7 +84,7 @@ static void kill_group(pid_t pgid, int *st, bool *reaped)
     if (!*reaped) {
         *reaped = reap_within(pgid, st, ACME_HOOK_GRACE_MS);
     } else {
-        sleep_ms(100);
+        clock_sleep_ms(100);
     }
     kill(-pgid, SIGKILL);
     if (!*reaped) {
@@ -155,7 +149,7 @@ int acme_hook_run(const char *cmd, const char *const *vars, long timeout_s, vola
                      timeout_s);
             return -ETIMEDOUT;
         }
-        sleep_ms(50);
+        clock_sleep_ms(50);
     }
     if (WIFEXITED(status)) {
         res->exit_code = WEXITSTATUS(status);

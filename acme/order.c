@@ -46,7 +46,7 @@ static void txt_op(json_t *list, const char *owner, const char *value)
     json_array_append_new(list, json_pack("[s, s]", owner, value));
 }
 
-/* every challenge's TXT record goes when the order ends */
+/* every challenge's record (TXT, or HTTP-01 key authorization) goes when the order ends */
 void ord_txt_remove_all(step_t *st)
 {
     json_t *o = ord_order_of(st);
@@ -54,7 +54,11 @@ void ord_txt_remove_all(step_t *st)
     json_t *ch;
     json_array_foreach(json_object_get(o, "challenges"), i, ch)
     {
-        txt_op(st->txt_del, acme_js(ch, "owner"), acme_js(ch, "txt"));
+        if (ord_ch_is_http(ch)) {
+            json_array_append_new(st->http_del, json_string(acme_js(ch, "token")));
+        } else {
+            txt_op(st->txt_del, acme_js(ch, "owner"), acme_js(ch, "txt"));
+        }
     }
 }
 
@@ -161,6 +165,7 @@ int ord_step_new_order(acme_worker_t *w, step_t *st)
                           "key_type", acme_keytype_name(kt));
     acme_secret_free(pem);
     json_decref(ord);
+    set_str(o, "challenge", ord_challenge_type(st->req)); /* a change restarts the order */
     json_object_set_new(st->state, "order", o);
     set_str(st->state, "status", "ordering");
     w->st.orders++;
@@ -224,6 +229,7 @@ static int step_authz(acme_worker_t *w, step_t *st)
     json_t *chs = json_array();
     size_t i;
     json_t *u;
+    bool http = strcmp(ord_challenge_type(st->req), "http-01") == 0;
     rc = STEP_NEXT;
     json_array_foreach(json_object_get(o, "authzs"), i, u)
     {
@@ -255,6 +261,16 @@ static int step_authz(acme_worker_t *w, step_t *st)
             json_decref(az);
             rc = STEP_FAIL;
             break;
+        }
+        if (http) {
+            json_t *hc = ord_http01_challenge(st, az, u, name, tp);
+            json_decref(az);
+            if (!hc) {
+                rc = STEP_FAIL;
+                break;
+            }
+            json_array_append_new(chs, hc);
+            continue;
         }
         json_t *ch = NULL, *c;
         size_t k;
@@ -292,6 +308,7 @@ static int step_authz(acme_worker_t *w, step_t *st)
     if (rc != STEP_NEXT) {
         json_decref(chs);
         json_array_clear(st->txt_add);
+        json_array_clear(st->http_add);
         return rc;
     }
     json_object_set_new(o, "challenges", chs);
@@ -300,8 +317,8 @@ static int step_authz(acme_worker_t *w, step_t *st)
     } else {
         set_str(o, "step", "published");
         set_int(o, "published", acme_worker_now(w));
-        log_info("acme: %s: %zu challenge TXT record(s) written", st->id,
-                 json_array_size(json_object_get(o, "challenges")));
+        log_info("acme: %s: %zu challenge %s record(s) written", st->id,
+                 json_array_size(json_object_get(o, "challenges")), http ? "HTTP-01" : "TXT");
     }
     return STEP_NEXT;
 }
@@ -411,10 +428,13 @@ static int step_check(acme_worker_t *w, step_t *st)
             return STEP_WAIT;
         }
         if (!acme_ji(o, "applied_everywhere")) {
-            log_info("acme: %s: every live cluster node applied seq %llu (challenge TXT records)",
+            log_info("acme: %s: every live cluster node applied seq %llu (challenge records)",
                      st->id, (unsigned long long)seq);
             set_int(o, "applied_everywhere", (long long)seq);
         }
+    }
+    if (ord_ch_is_http(json_array_get(chs, 0))) {
+        return ord_http01_check(w, st); /* one type per order: the request's */
     }
     struct sockaddr_storage targets[ACME_SELF_MAX + 32];
     bool is_self[ACME_SELF_MAX + 32];
@@ -571,12 +591,25 @@ static int step_check(acme_worker_t *w, step_t *st)
         set_int(st->state, "next_try", now + (paused ? 0 : 1));
         return STEP_WAIT;
     }
+    int rc = ord_answer_challenges(w, st);
+    if (rc == STEP_NEXT) {
+        log_info("acme: %s: TXT visible on %d authoritative server(s) of %d; challenges answered",
+                 st->id, checked, nt);
+    }
+    return rc;
+}
+
+int ord_answer_challenges(acme_worker_t *w, step_t *st)
+{
+    json_t *o = ord_order_of(st);
     ca_t *ca;
     int rc = order_ca(w, st, &ca);
     if (rc != STEP_NEXT) {
         return rc;
     }
-    json_array_foreach(chs, i, ch)
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(o, "challenges"), i, ch)
     {
         if (json_is_true(json_object_get(ch, "answered"))) {
             continue;
@@ -588,10 +621,8 @@ static int step_check(acme_worker_t *w, step_t *st)
         acme_resp_fini(&r);
         json_object_set_new(ch, "answered", json_true());
     }
-    log_info("acme: %s: TXT visible on %d authoritative server(s) of %d; challenges answered",
-             st->id, checked, nt);
     set_str(o, "step", "responded");
-    set_int(o, "answered", now);
+    set_int(o, "answered", acme_worker_now(w));
     return STEP_NEXT;
 }
 

@@ -100,8 +100,9 @@ void acme_worker_free(acme_worker_t *w);
  *    (same URL) instead of placing a second one;
  *  - drops a step's result when zc_lease_ok() is false (the lock may have
  *    moved: the next holder resumes from the stored state);
- *  - answers a DNS-01 challenge only after zc_wait_applied() saw every live
- *    node apply the store's position holding the TXT records;
+ *  - answers a DNS-01 or HTTP-01 challenge only after zc_wait_applied() saw
+ *    every live node apply the store's position holding the TXT records or
+ *    the "http01:" key authorizations (http01.h), so any node can answer;
  *  - keeps a CA's backoff in the store ("ca:<directory>"), so it holds for
  *    every node;
  *  - deploys on every node: each node writes the PEM files / shard bundle
@@ -112,7 +113,8 @@ void acme_worker_free(acme_worker_t *w);
  */
 void acme_worker_set_cluster(acme_worker_t *w, zc_t *zc);
 
-/** Replace the settings (the bound addresses in self[] are kept); CA clients are made anew. */
+/** Replace the settings (the bound addresses in self[] and http01_self[] are kept); CA
+ * clients are made anew. */
 void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg);
 
 /** The worker's clock: wall time plus the configured offset. */

@@ -51,6 +51,8 @@ typedef struct step {
     json_t *state;      /* modified in place, written back */
     json_t *txt_add;    /* [[owner, value]...] written in the same txn */
     json_t *txt_del;
+    json_t *http_add;   /* HTTP-01: [[token, keyauth]...] "http01:" records, same txn */
+    json_t *http_del;   /* [token...] */
     bool issued;        /* a new certificate: write files, run the hook after commit */
     bool shard_rewrite; /* rewrite the shard's region records in the same txn */
     bool shard_deploy;  /* after commit: bundle, crt-list, region hook, probe */
@@ -103,14 +105,46 @@ time_t ord_accounts_run(acme_worker_t *w);
 const char *ord_cert_dir_url(acme_worker_t *w, json_t *req);
 /** The order in flight in st->state, or NULL. */
 json_t *ord_order_of(step_t *st);
-/** Queue the removal of every challenge TXT record of the order in flight. */
+/** Queue the removal of every challenge record (TXT, HTTP-01) of the order in flight. */
 void ord_txt_remove_all(step_t *st);
+/**
+ * Answer every challenge of the order in flight not answered yet (POST {}
+ * to its URL, RFC 8555 7.5.1); the order moves to "responded".
+ * @return STEP_NEXT or the client's failure (ord_client_failure).
+ */
+int ord_answer_challenges(acme_worker_t *w, step_t *st);
 /** newOrder for st->req. @return a STEP_* code. */
 int ord_step_new_order(acme_worker_t *w, step_t *st);
 /** The next step of the order in flight (authz ... download). @return a STEP_* code. */
 int ord_step_order(acme_worker_t *w, step_t *st);
 /** revokeCert for the current certificate. @return a STEP_* code. */
 int ord_step_revoke(acme_worker_t *w, step_t *st);
+
+/* ---- http01_run.c: the worker's side of HTTP-01 (RFC 8555 8.3) ---- */
+
+/** The challenge type request @p req asks for: "http-01" or "dns-01" (the default). */
+const char *ord_challenge_type(json_t *req);
+/** Is challenge entry @p ch of an order (order.c's "challenges") an HTTP-01 one? */
+bool ord_ch_is_http(json_t *ch);
+/**
+ * Authorization @p az for @p name (normalised, from acme_authz_name), HTTP-01
+ * asked: pick its http-01 challenge and queue its key authorization
+ * (token "." thumbprint @p tp) in st->http_add. @return the challenge entry
+ * for the order (new reference), or NULL with st->err set (a wildcard name,
+ * no http-01 challenge offered, an unusable token).
+ */
+json_t *ord_http01_challenge(step_t *st, json_t *az, json_t *authz_url, const char *name,
+                             const char *tp);
+/**
+ * Published, HTTP-01 (after the cluster's applied-revision wait): does each
+ * of our http01-listen addresses answer every challenge's path, asked with
+ * Host: the identifier, with exactly its key authorization? Then answer the
+ * challenges. @return STEP_NEXT (answered), STEP_WAIT (not yet; next_try
+ * set), STEP_FAIL (no http01-listen, or not served within
+ * acme-propagation-timeout) or a client failure. Blocks at most about
+ * acme-http-timeout.
+ */
+int ord_http01_check(acme_worker_t *w, step_t *st);
 
 /* ---- schedule.c ---- */
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zones/base/clock.h"
 #include "acme/certdb.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
@@ -289,18 +290,11 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 
 /* ---- TLS probe ---- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wait for @p ev on @p fd until @p deadline (monotonic ms); false on timeout */
 static bool wait_fd(int fd, short ev, long long deadline)
 {
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_mono_ms();
         if (left <= 0) {
             return false;
         }
@@ -318,7 +312,7 @@ static bool wait_fd(int fd, short ev, long long deadline)
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     int fd = socket(lb->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;

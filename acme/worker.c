@@ -23,6 +23,7 @@
 
 #include "acme/certdb.h"
 #include "acme/dns01.h"
+#include "acme/http01.h"
 #include "acme/shard.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -157,12 +158,17 @@ void acme_worker_free(acme_worker_t *w)
 
 void acme_worker_set_cfg(acme_worker_t *w, const acme_cfg_t *cfg)
 {
-    struct sockaddr_storage self[ACME_SELF_MAX];
-    int nself = w->cfg.nself;
+    /* the addresses dnsd bound at start-up (DNS and HTTP-01): a reload's
+     * config has none, and the sockets stay what they were until restart */
+    struct sockaddr_storage self[ACME_SELF_MAX], http01_self[ACME_SELF_MAX];
+    int nself = w->cfg.nself, nhttp01_self = w->cfg.nhttp01_self;
     memcpy(self, w->cfg.self, sizeof(self));
+    memcpy(http01_self, w->cfg.http01_self, sizeof(http01_self));
     w->cfg = *cfg;
     memcpy(w->cfg.self, self, sizeof(self));
     w->cfg.nself = nself;
+    memcpy(w->cfg.http01_self, http01_self, sizeof(http01_self));
+    w->cfg.nhttp01_self = nhttp01_self;
     for (int i = 0; i < w->ncas; i++) {
         acme_client_free(w->cas[i].c);
         EVP_PKEY_free(w->cas[i].key);
@@ -227,7 +233,7 @@ static int ca_backoff_put(acme_worker_t *w, MDB_txn *txn, step_t *st)
     return err;
 }
 
-/* write the state half and the TXT changes in one transaction */
+/* write the state half and the challenge records (TXT, HTTP-01) in one transaction */
 static int commit_step(acme_worker_t *w, step_t *st)
 {
     char key[ACME_CERT_ID_MAX + 16];
@@ -286,6 +292,21 @@ static int commit_step(acme_worker_t *w, step_t *st)
             }
         }
     }
+    /* HTTP-01 key authorizations: certs sub-db records, no zone touched */
+    json_array_foreach(st->http_del, i, op)
+    {
+        if (err || (err = acme_http01_del(w->s, zw.txn, json_string_value(op))) != 0) {
+            break;
+        }
+    }
+    json_array_foreach(st->http_add, i, op)
+    {
+        if (err || (err = acme_http01_put(w->s, zw.txn, json_string_value(json_array_get(op, 0)),
+                                          json_string_value(json_array_get(op, 1)), st->id,
+                                          (long long)acme_worker_now(w))) != 0) {
+            break;
+        }
+    }
     if (!err && st->shard_rewrite) {
         /* the region's pool, TLSA and generation in this same transaction */
         err = acme_shard_write(&zw, st->req, st->state, false, &d);
@@ -318,6 +339,8 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     }
     st.txt_add = json_array();
     st.txt_del = json_array();
+    st.http_add = json_array();
+    st.http_del = json_array();
     st.retry_after_s = -1;
     if (!json_object_get(st.state, "status")) {
         set_str(st.state, "status", "pending");
@@ -326,8 +349,10 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     int rc;
     if (o && (!json_equal(json_object_get(o, "names"), json_object_get(st.req, "names")) ||
               (*acme_js(st.req, "key") &&
-               strcmp(acme_js(o, "key_type"), acme_js(st.req, "key")) != 0))) {
-        /* the request changed (names, key type) while ordering: start over */
+               strcmp(acme_js(o, "key_type"), acme_js(st.req, "key")) != 0) ||
+              strcmp(*acme_js(o, "challenge") ? acme_js(o, "challenge") : "dns-01",
+                     ord_challenge_type(st.req)) != 0)) {
+        /* the request changed (names, key type, challenge type) while ordering: start over */
         ord_txt_remove_all(&st);
         json_object_del(st.state, "order");
         rc = STEP_NEXT;
@@ -358,6 +383,8 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
             json_decref(st.base);
             json_decref(st.txt_add);
             json_decref(st.txt_del);
+            json_decref(st.http_add);
+            json_decref(st.http_del);
             if (w->zc) {
                 cluster_unlock(w, id);
             }
@@ -445,6 +472,8 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
     json_decref(st.base);
     json_decref(st.txt_add);
     json_decref(st.txt_del);
+    json_decref(st.http_add);
+    json_decref(st.http_del);
     return due;
 }
 

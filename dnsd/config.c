@@ -52,8 +52,13 @@ void config_defaults(config_t *c)
 
 int config_parse_addr(const char *s, conf_listen_t *out)
 {
+    return config_parse_addr_port(s, 53, out);
+}
+
+int config_parse_addr_port(const char *s, uint16_t dflt_port, conf_listen_t *out)
+{
     memset(out, 0, sizeof(*out));
-    if (parse_hostport(s, 53, 0, &out->ss, &out->len) != 0) {
+    if (parse_hostport(s, dflt_port, 0, &out->ss, &out->len) != 0) {
         return DNSD_ECONFIG;
     }
     snprintf(out->text, sizeof(out->text), "%s", s);
@@ -272,6 +277,18 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         c->nlisten++;
         return 0;
     }
+    if (strcmp(key, "http01-listen") == 0) {
+        if (c->nhttp01_listen == CONF_LISTEN_MAX) {
+            diag_text(d, "http01-listen: at most %d addresses", CONF_LISTEN_MAX);
+            return DNSD_ECONFIG;
+        }
+        if (config_parse_addr_port(value, 80, &c->http01_listen[c->nhttp01_listen]) != 0) {
+            diag_text(d, "http01-listen: \"%s\" is not an address (1.2.3.4:80, [::1]:80)", value);
+            return DNSD_ECONFIG;
+        }
+        c->nhttp01_listen++;
+        return 0;
+    }
     if (strcmp(key, "log-level") == 0) {
         int l = log_level_parse(value);
         if (l < 0) {
@@ -423,11 +440,15 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
     if (file && config_load(c, file, d) != 0) {
         return DNSD_ECONFIG;
     }
-    bool cli_listen = false;
+    bool cli_listen = false, cli_http01 = false;
     for (int i = 0; cli && i < cli->n; i++) {
         if (strcmp(cli->key[i], "listen") == 0 && !cli_listen) {
             c->nlisten = 0; /* --listen replaces the file's addresses */
             cli_listen = true;
+        }
+        if (strcmp(cli->key[i], "http01-listen") == 0 && !cli_http01) {
+            c->nhttp01_listen = 0; /* so does --http01-listen */
+            cli_http01 = true;
         }
         diag_set(d, "", 0, "%s", "");
         if (config_set(c, cli->key[i], cli->val[i], d) != 0) {

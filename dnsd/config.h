@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -29,6 +30,8 @@ typedef struct config {
     char store[4096];
     conf_listen_t listen[CONF_LISTEN_MAX];
     int nlisten;
+    conf_listen_t http01_listen[CONF_LISTEN_MAX]; /* HTTP-01 endpoint (httpd.h); none: off */
+    int nhttp01_listen;
     int workers;                  /* 0: one per CPU */
     unsigned tcp_idle_timeout_s;  /* close a TCP connection idle this long */
     unsigned tcp_max_conn_time_s; /* close any TCP connection open this long; 0: never */
@@ -104,5 +107,7 @@ const char *config_in_chroot(const config_t *c, const char *path);
 
 /** Parse "1.2.3.4:53", "[::1]:53", "1.2.3.4" or "::1" (port 53 by default). */
 int config_parse_addr(const char *s, conf_listen_t *out);
+/** The same with port @p dflt_port by default (http01-listen: 80). */
+int config_parse_addr_port(const char *s, uint16_t dflt_port, conf_listen_t *out);
 
 #endif

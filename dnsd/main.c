@@ -20,6 +20,7 @@
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
 #include "dnsd/handoff.h"
+#include "dnsd/httpd.h"
 #include "dnsd/notify.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
@@ -49,6 +50,7 @@ static void usage(FILE *to)
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
             "            [--dnssec-check-interval-ms MS]\n"
             "            [--user USER] [--group GROUP] [--chroot DIR]\n"
+            "            [--http01-listen ADDR[:PORT]]...\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -258,6 +260,8 @@ int main(int argc, char **argv)
         {"user", required_argument, NULL, 1},
         {"group", required_argument, NULL, 1},
         {"chroot", required_argument, NULL, 1},
+        /* the HTTP-01 endpoint (dnsd/httpd.c) */
+        {"http01-listen", required_argument, NULL, 1},
         /* cluster (zones/cluster.h) */
         {"cluster-etcd", required_argument, NULL, 1},
         {"cluster-prefix", required_argument, NULL, 1},
@@ -396,7 +400,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
     }
-    char ports[CONF_LISTEN_MAX * 8] = "";
+    char ports[CONF_LISTEN_MAX * 8 + CONF_LISTEN_MAX * 16] = "";
     for (int li = 0; li < cfg->nlisten; li++) {
         uint16_t port = 0;
         int err = bind_address(&srv, li, &port);
@@ -419,6 +423,31 @@ int main(int argc, char **argv)
         }
         log_info("listening on %s (UDP and TCP port %u), %d workers", cfg->listen[li].text,
                  port, srv.nworkers);
+    }
+    /* the HTTP-01 endpoint: bound here, as root, like the DNS sockets;
+     * served after the privilege drop */
+    httpd_t *httpd = NULL;
+    if (cfg->nhttp01_listen > 0) {
+        if (httpd_bind(cfg->http01_listen, cfg->nhttp01_listen, &httpd, &d) != 0) {
+            fprintf(stderr, "dnsd: ");
+            diag_print(&d, stderr);
+            return 1;
+        }
+        for (int i = 0; i < cfg->nhttp01_listen; i++) {
+            uint16_t port = httpd_port(httpd, i);
+            size_t pl = strlen(ports);
+            snprintf(ports + pl, sizeof(ports) - pl, "http01 %u\n", port);
+            if (cfg->acme.nhttp01_self < ACME_SELF_MAX) {
+                /* the ACME worker's self-check asks what we really bound */
+                struct sockaddr_storage *self = &cfg->acme.http01_self[cfg->acme.nhttp01_self++];
+                *self = cfg->http01_listen[i].ss;
+                if (self->ss_family == AF_INET) {
+                    ((struct sockaddr_in *)self)->sin_port = htons(port);
+                } else {
+                    ((struct sockaddr_in6 *)self)->sin6_port = htons(port);
+                }
+            }
+        }
     }
 
     orch_t orch;
@@ -501,6 +530,12 @@ int main(int argc, char **argv)
                  rrl_buckets(s0->rrl));
     }
     log_info("dnsd %s serving store %s", PACKAGE_VERSION, cfg->store);
+    if (httpd && httpd_start(httpd, srv.store, cfg->cluster_on ? cfg->cluster.node : NULL,
+                             &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
     if (cluster && zc_start(cluster, &d) != 0) { /* after the privilege drop */
         fprintf(stderr, "dnsd: ");
         diag_print(&d, stderr);
@@ -525,6 +560,7 @@ int main(int argc, char **argv)
     /* the hand-off consumers end before the workers: a connection they
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();
+    httpd_free(httpd); /* reads the store: before it closes */
     update_stop(upd);
     xfrin_stop(xfrin);
     xfrout_stop(xfr);

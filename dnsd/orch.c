@@ -269,6 +269,17 @@ static int keep_restart_only(config_t *n, const config_t *c)
         n->nlisten = c->nlisten;
         kept++;
     }
+    same = n->nhttp01_listen == c->nhttp01_listen;
+    for (int i = 0; same && i < n->nhttp01_listen; i++) {
+        same = strcmp(n->http01_listen[i].text, c->http01_listen[i].text) == 0;
+    }
+    if (!same) {
+        log_warn("config reload: http01-listen changed: needs restart; keeping the %d "
+                 "address%s bound", c->nhttp01_listen, c->nhttp01_listen == 1 ? "" : "es");
+        memcpy(n->http01_listen, c->http01_listen, sizeof(n->http01_listen));
+        n->nhttp01_listen = c->nhttp01_listen;
+        kept++;
+    }
     n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
     n->gid = c->gid;
     return kept;
@@ -369,6 +380,8 @@ void orch_reload(orch_t *o)
     /* certificate settings apply live: the ACME thread takes them between runs */
     n->acme.nself = cur->acme.nself;
     memcpy(n->acme.self, cur->acme.self, sizeof(n->acme.self));
+    n->acme.nhttp01_self = cur->acme.nhttp01_self;
+    memcpy(n->acme.http01_self, cur->acme.http01_self, sizeof(n->acme.http01_self));
     bool acme_changed = memcmp(&n->acme, &cur->acme, sizeof(n->acme)) != 0;
     if (acme_changed) {
         log_info("config reload: certificate settings changed");

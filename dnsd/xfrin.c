@@ -45,6 +45,7 @@
 
 #include <ldns/ldns.h>
 
+#include "zones/base/clock.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
 #include "zones/base/err.h"
@@ -123,9 +124,7 @@ static uint64_t now_s(void)
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)clock_mono_ms();
 }
 
 __attribute__((format(printf, 2, 3))) static void set_err(char *buf, const char *fmt, ...)

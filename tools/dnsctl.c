@@ -80,6 +80,7 @@ static void usage(FILE *f)
             "certificates (issued by dnsd's ACME worker over DNS-01 from this store):\n"
             "  cert request NAME... [--id ID] [--key ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
             "               [--ca DIRECTORY_URL] [--reuse-key] [--force] [--wait SECONDS]\n"
+            "               [--challenge dns-01|http-01]   http-01: no zone here needed\n"
             "  cert renew ID [--wait SECONDS]   a new certificate now\n"
             "  cert revoke ID [--reason CODE] [--wait SECONDS]\n"
             "  cert delete ID                   forget it (its challenge records too)\n"
@@ -89,6 +90,7 @@ static void usage(FILE *f)
             "regional certificate shards (one certificate per domain and region):\n"
             "  shard add DOMAIN --region R --names N1,N2 [--lb ADDR[:PORT],...] [--key TYPE]\n"
             "            [--ca URL] [--hook COMMAND] [--ttl S] [--alpn h2,http/1.1] [--wait SECONDS]\n"
+            "            [--challenge dns-01|http-01]\n"
             "  shard set DOMAIN --region R [same options; each replaces its value]\n"
             "  shard del DOMAIN --region R\n"
             "  shard list [--json], shard show DOMAIN --region R [--json]\n"
@@ -239,6 +241,7 @@ static const struct {
     {CTL_OPT_KSK_ZSK, "--ksk-zsk"},
     {CTL_OPT_KSK, "--ksk"},
     {CTL_OPT_ZSK, "--zsk"},
+    {CTL_OPT_CHALLENGE, "--challenge"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -543,6 +546,7 @@ static const struct {
     {"--primary", CTL_OPT_PRIMARY, offsetof(ctl_t, primary), true},
     {"--tsig", CTL_OPT_TSIG, offsetof(ctl_t, tsig), false},
     {"--keep", CTL_OPT_KEEP, offsetof(ctl_t, keep), false},
+    {"--challenge", CTL_OPT_CHALLENGE, offsetof(ctl_t, challenge), false},
 };
 
 int main(int argc, char **argv)

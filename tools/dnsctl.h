@@ -71,6 +71,7 @@
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
 #define CTL_OPT_ZSK         (1ull << 47) /* dnssec rollover: --zsk */
+#define CTL_OPT_CHALLENGE   (1ull << 48) /* cert request, shard add/set: --challenge dns-01|http-01 */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -115,6 +116,7 @@ typedef struct ctl {
     const char *tsig;         /* --tsig KEY: the primary's TSIG key name */
     const char *keep;         /* --keep N: cluster snapshot */
     bool compact;             /* --compact: cluster snapshot */
+    const char *challenge;    /* --challenge dns-01|http-01: cert request, shard add/set */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -302,10 +304,13 @@ int ctl_cert_load(const ctl_t *c, const char *what, const char *id, json_t **rec
 int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t **s, zw_t *w,
                   json_t **rec);
 /**
- * Remove the challenge TXT records of the record's order in flight, in
- * @p w; the zones changed are added to @p touched for the caller to finish.
+ * Remove the challenge records of the record's order in flight (TXT
+ * records, HTTP-01 key authorizations), in @p w; the zones changed are
+ * added to @p touched for the caller to finish.
  */
 int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d);
+/** --challenge @p arg: dns-01 or http-01 (*@p http). @return CTL_OK or CTL_USAGE (said why). */
+int ctl_cert_challenge_arg(const char *arg, bool *http);
 /** Names joined with commas (malloc'd). */
 char *ctl_cert_names(json_t *names);
 

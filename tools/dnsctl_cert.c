@@ -16,6 +16,7 @@
 
 #include "acme/certdb.h"
 #include "acme/dns01.h"
+#include "acme/http01.h"
 #include "acme/jws.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
@@ -188,6 +189,15 @@ int ctl_cert_edit(const ctl_t *c, const char *what, const char *id, zs_store_t *
     return CTL_OK;
 }
 
+int ctl_cert_challenge_arg(const char *arg, bool *http)
+{
+    if (strcmp(arg, "http-01") != 0 && strcmp(arg, "dns-01") != 0) {
+        return ctl_usage("--challenge: \"%s\" is not dns-01 or http-01", arg);
+    }
+    *http = strcmp(arg, "http-01") == 0;
+    return CTL_OK;
+}
+
 int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
 {
     size_t i;
@@ -199,6 +209,14 @@ int ctl_cert_drop_challenges(zw_t *w, json_t *rec, diag_t *d)
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t z = {0};
         int err;
+        if (strcmp(acme_js(ch, "type"), "http-01") == 0) {
+            /* an HTTP-01 key authorization ("http01:<token>"), no TXT record */
+            if ((err = acme_http01_del(w->s, w->txn, acme_js(ch, "token"))) != 0) {
+                diag_set(d, "http01", 0, "%s", dnsd_strerror(err));
+                return err;
+            }
+            continue;
+        }
         if (acme_dns01_owner(acme_js(ch, "name"), owner) > 0 &&
             (err = acme_dns01_del(w, owner, acme_js(ch, "txt"), &z, d)) != 0) {
             return err;
@@ -211,9 +229,13 @@ static int cert_request(ctl_t *c)
 {
     int rc = ctl_check_args(c, "cert request",
                             CTL_OPT_KEY | CTL_OPT_ID | CTL_OPT_CA | CTL_OPT_WAIT |
-                                CTL_OPT_REUSE_KEY | CTL_OPT_FORCE,
+                                CTL_OPT_REUSE_KEY | CTL_OPT_FORCE | CTL_OPT_CHALLENGE,
                             1, CERT_NAMES_MAX);
     if (rc != CTL_OK) {
+        return rc;
+    }
+    bool http = false;
+    if (c->challenge && (rc = ctl_cert_challenge_arg(c->challenge, &http)) != CTL_OK) {
         return rc;
     }
     long wait = ctl_cert_wait_arg(c);
@@ -234,6 +256,11 @@ static int cert_request(ctl_t *c)
         if (acme_name_check(c->argv[i], n, sizeof(n), why, sizeof(why)) != 0) {
             json_decref(names);
             return ctl_err("%s", why);
+        }
+        if (http && n[0] == '*') {
+            json_decref(names);
+            return ctl_err("%s: a wildcard name cannot be proven with http-01 (RFC 8555 8.3); "
+                           "use dns-01", n);
         }
         size_t k;
         json_t *x;
@@ -261,10 +288,12 @@ static int cert_request(ctl_t *c)
         zs_close(s);
         return rc;
     }
-    /* every name's challenge record must land in a zone of this store */
+    /* DNS-01: every name's challenge record must land in a zone of this
+     * store; HTTP-01 names may live anywhere (their key authorizations are
+     * served by dnsd's http01-listen, wherever the name's DNS is) */
     size_t i;
     json_t *x;
-    json_array_foreach(names, i, x)
+    json_array_foreach(http ? NULL : names, i, x)
     {
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t z;
@@ -299,7 +328,8 @@ static int cert_request(ctl_t *c)
                 strcmp(acme_js(old, "key"), kname) == 0 &&
                 strcmp(acme_js(old, "directory"), c->ca ? c->ca : "") == 0 &&
                 json_is_true(json_object_get(old, "reuse_key")) ==
-                    !!(c->opt_seen & CTL_OPT_REUSE_KEY);
+                    !!(c->opt_seen & CTL_OPT_REUSE_KEY) &&
+                (strcmp(acme_js(old, "challenge"), "http-01") == 0) == http;
     long long seq = old ? acme_ji(old, "seq") : 0;
     long long failures = acme_ji(json_object_get(rec, "state"), "failures");
     if (same && !(c->opt_seen & CTL_OPT_FORCE)) {
@@ -322,6 +352,9 @@ static int cert_request(ctl_t *c)
     }
     if (c->opt_seen & CTL_OPT_REUSE_KEY) {
         json_object_set_new(req, "reuse_key", json_true());
+    }
+    if (http) {
+        json_object_set_new(req, "challenge", json_string("http-01")); /* absent: dns-01 */
     }
     err = acme_db_put_half(s, w.txn, key, "req", req, true);
     json_decref(req);
@@ -476,6 +509,9 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
     if (*acme_js(req, "directory")) {
         json_object_set_new(o, "directory", json_string(acme_js(req, "directory")));
     }
+    json_object_set_new(o, "challenge", json_string(strcmp(acme_js(req, "challenge"), "http-01")
+                                                            ? "dns-01"
+                                                            : "http-01"));
     if (cert) {
         json_object_set_new(
             o, "certificate",
@@ -678,8 +714,9 @@ static int cert_show(ctl_t *c)
         return CTL_OK;
     }
     char *names = ctl_cert_names(json_object_get(v, "names"));
-    printf("id:          %s\nnames:       %s\nstatus:      %s\nkey type:    %s\n", id, names,
-           acme_js(v, "status"), acme_js(v, "key_type"));
+    printf("id:          %s\nnames:       %s\nstatus:      %s\nkey type:    %s\n"
+           "challenge:   %s\n",
+           id, names, acme_js(v, "status"), acme_js(v, "key_type"), acme_js(v, "challenge"));
     free(names);
     json_t *cert = json_object_get(v, "certificate");
     if (cert) {

@@ -125,10 +125,14 @@ static int hook_absolute(const char *hook, char **out)
 static int shard_put(ctl_t *c, bool create)
 {
     const char *cmd = create ? "shard add" : "shard set";
-    unsigned opts = CTL_OPT_REGION | CTL_OPT_NAMES | CTL_OPT_LB | CTL_OPT_KEY | CTL_OPT_CA |
-                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT | CTL_OPT_ALPN;
+    uint64_t opts = CTL_OPT_REGION | CTL_OPT_NAMES | CTL_OPT_LB | CTL_OPT_KEY | CTL_OPT_CA |
+                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT | CTL_OPT_ALPN | CTL_OPT_CHALLENGE;
     int rc = ctl_check_args(c, cmd, opts, 1, 1);
     if (rc != CTL_OK) {
+        return rc;
+    }
+    bool http = false;
+    if (c->challenge && (rc = ctl_cert_challenge_arg(c->challenge, &http)) != CTL_OK) {
         return rc;
     }
     if (!c->region) {
@@ -218,6 +222,17 @@ static int shard_put(ctl_t *c, bool create)
         reissue = reissue || strcmp(acme_js(req, "directory"), c->ca) != 0;
         json_object_set_new(req, "directory", json_string(c->ca));
     }
+    if (c->challenge) {
+        /* a shard may choose HTTP-01 (answered by any node's http01-listen) */
+        bool was = strcmp(acme_js(req, "challenge"), "http-01") == 0;
+        reissue = reissue || was != http;
+        if (http) {
+            json_object_set_new(req, "challenge", json_string("http-01"));
+        } else {
+            json_object_del(req, "challenge"); /* absent: dns-01 */
+        }
+    }
+    http = strcmp(acme_js(req, "challenge"), "http-01") == 0;
     if (lbs) {
         json_object_set(sh, "lb", lbs);
     }
@@ -243,13 +258,22 @@ static int shard_put(ctl_t *c, bool create)
     if (create) {
         json_object_set_new(req, "created", json_integer((json_int_t)time(NULL)));
     }
-    /* every name's challenge record lands in a zone of this store */
+    /* DNS-01: every name's challenge record lands in a zone of this store;
+     * HTTP-01: no wildcard (RFC 8555 8.3), any name */
     size_t i;
     json_t *x;
     json_array_foreach(json_object_get(req, "names"), i, x)
     {
         uint8_t owner[DNAME_MAXLEN + 1];
         zw_zone_t cz;
+        if (http && json_string_value(x)[0] == '*') {
+            rc = ctl_err("%s: a wildcard name cannot be proven with http-01 (RFC 8555 8.3); "
+                         "use dns-01", json_string_value(x));
+            goto out;
+        }
+        if (http) {
+            continue;
+        }
         if (acme_dns01_owner(json_string_value(x), owner) < 0 ||
             acme_dns01_zone(s, w.txn, owner, &cz) != 0) {
             rc = ctl_err("%s: no zone in this store holds its _acme-challenge name",
@@ -560,6 +584,7 @@ static int shard_show(ctl_t *c)
                json_is_true(json_object_get(json_object_get(v, "health"), "healthy")) ? "yes"
                                                                                      : "no",
                acme_js(v, "last_error"));
+        printf("challenge:    %s\n", acme_js(v, "challenge"));
         char dl[600];
         if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
             printf("deployment:   %s\n", dl);

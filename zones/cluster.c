@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "zones/base/clock.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
@@ -98,20 +99,6 @@ struct zc {
     etcd_t *ewatch;            /* applier's watch */
     etcd_t *es;                /* session thread */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* ---- settings ---- */
 
@@ -523,7 +510,7 @@ static int lease_ensure(zc_t *c, etcd_t *e, bool keepalive, diag_t *d)
 {
     pthread_mutex_lock(&c->lmu);
     int err = 0;
-    long long age = now_ms() - atomic_load(&c->lease_ok_ms);
+    long long age = clock_mono_ms() - atomic_load(&c->lease_ok_ms);
     if (c->lease && (!keepalive || age < c->cfg.lease_ttl_s * 1000 / 3)) {
         goto out;
     }
@@ -531,7 +518,7 @@ static int lease_ensure(zc_t *c, etcd_t *e, bool keepalive, diag_t *d)
         int64_t left = 0;
         err = etcd_lease_keepalive(e, c->lease, &left, d);
         if (err == 0 && left > 0) {
-            atomic_store(&c->lease_ok_ms, now_ms());
+            atomic_store(&c->lease_ok_ms, clock_mono_ms());
             goto out;
         }
         if (err != 0 && err != DNSD_ENOTFOUND) {
@@ -545,7 +532,7 @@ static int lease_ensure(zc_t *c, etcd_t *e, bool keepalive, diag_t *d)
     err = etcd_lease_grant(e, c->cfg.lease_ttl_s, &id, d);
     if (err == 0) {
         c->lease = id;
-        atomic_store(&c->lease_ok_ms, now_ms());
+        atomic_store(&c->lease_ok_ms, clock_mono_ms());
     }
 out:
     pthread_mutex_unlock(&c->lmu);
@@ -563,7 +550,7 @@ static int64_t lease_get(zc_t *c)
 bool zc_lease_ok(zc_t *c)
 {
     return lease_get(c) != 0 &&
-           now_ms() - atomic_load(&c->lease_ok_ms) < (long long)c->cfg.lease_ttl_s * 1000;
+           clock_mono_ms() - atomic_load(&c->lease_ok_ms) < (long long)c->cfg.lease_ttl_s * 1000;
 }
 
 /* ---- applying the log ---- */
@@ -892,7 +879,7 @@ static int wlock_take(zc_t *c, diag_t *d)
     size_t kl = ek_fmt(c, k, sizeof(k), "wlock");
     int vl = snprintf(val, sizeof(val), "%s:%ld", c->cfg.node, (long)getpid());
     /* writers queue on the key; bounded: a stuck holder's lease ends within its TTL */
-    long long deadline = now_ms() + 3LL * c->cfg.lease_ttl_s * 1000 + c->cfg.timeout_ms;
+    long long deadline = clock_mono_ms() + 3LL * c->cfg.lease_ttl_s * 1000 + c->cfg.timeout_ms;
     long wait = 2;
     for (;;) {
         int64_t rev = 0;
@@ -915,12 +902,12 @@ static int wlock_take(zc_t *c, diag_t *d)
                 return 0;
             }
         }
-        if (now_ms() > deadline) {
+        if (clock_mono_ms() > deadline) {
             pthread_mutex_unlock(&c->wmu);
             diag_set(d, "", 0, "cluster: the write lock %s stayed taken too long; edit refused", k);
             return DNSD_ECLUSTER;
         }
-        sleep_ms(wait);
+        clock_sleep_ms(wait);
         wait = wait < 32 ? wait * 2 : 32;
     }
 }
@@ -1517,7 +1504,7 @@ int zc_info(zc_t *c, json_t **out, diag_t *d)
 
 int zc_wait_applied(zc_t *c, uint64_t seq, long timeout_ms, diag_t *d)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     for (;;) {
         json_t *arr = NULL;
         int err = zc_nodes(c, &arr, d);
@@ -1542,11 +1529,11 @@ int zc_wait_applied(zc_t *c, uint64_t seq, long timeout_ms, diag_t *d)
         if (behind == 0) {
             return 0;
         }
-        if (now_ms() >= deadline) {
+        if (clock_mono_ms() >= deadline) {
             diag_set(d, "", 0, "cluster: nodes behind seq %" PRIu64 ": %s", seq, lag);
             return -ETIMEDOUT;
         }
-        sleep_ms(20);
+        clock_sleep_ms(20);
     }
 }
 
@@ -1738,7 +1725,7 @@ static void *applier_main(void *arg)
             log_warn("cluster: node %s cannot catch up: %s", c->cfg.node,
                      d.text[0] ? d.text : dnsd_strerror(err));
             for (long t = 0; t < backoff && !atomic_load(&c->stop); t += 50) {
-                sleep_ms(50);
+                clock_sleep_ms(50);
             }
             backoff = backoff < 2000 ? backoff * 2 : 2000;
             continue;
@@ -1760,11 +1747,11 @@ static void *applier_main(void *arg)
         } else if (w.err) {
             log_warn("cluster: node %s: applying the log failed: %s", c->cfg.node,
                      w.d.text[0] ? w.d.text : dnsd_strerror(w.err));
-            sleep_ms(200);
+            clock_sleep_ms(200);
         } else if (err && err != 1 && !atomic_load(&c->stop)) {
             log_debug("cluster: node %s: watch ended (%s); catching up", c->cfg.node,
                       w.d.text[0] ? w.d.text : dnsd_strerror(err));
-            sleep_ms(100);
+            clock_sleep_ms(100);
         }
     }
     return NULL;
@@ -1773,7 +1760,7 @@ static void *applier_main(void *arg)
 static void *session_main(void *arg)
 {
     zc_t *c = arg;
-    long long next_maint = now_ms() + 5000;
+    long long next_maint = clock_mono_ms() + 5000;
     bool was_ok = true;
     while (!atomic_load(&c->stop)) {
         diag_t d = {0};
@@ -1794,8 +1781,8 @@ static void *session_main(void *arg)
         }
         was_ok = err == 0;
         if (!err && atomic_load(&c->joined) && c->cfg.snapshot_every > 0 &&
-            now_ms() >= next_maint) {
-            next_maint = now_ms() + 5000;
+            clock_mono_ms() >= next_maint) {
+            next_maint = clock_mono_ms() + 5000;
             snap_info_t si;
             uint64_t a = atomic_load(&c->applied);
             if (snap_get(c, c->es, &si, &d) == 0 && a >= si.seq + c->cfg.snapshot_every) {
@@ -1812,7 +1799,7 @@ static void *session_main(void *arg)
             }
         }
         for (int t = 0; t < 10 && !atomic_load(&c->stop); t++) {
-            sleep_ms(100);
+            clock_sleep_ms(100);
         }
     }
     return NULL;

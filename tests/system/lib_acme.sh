@@ -19,6 +19,8 @@
 #         PEBBLE_EAB=KID:KEY      require External Account Binding; KEY is base64url
 #         PEBBLE_VALIDITY=S       certificateValidityPeriod, seconds
 #         PEBBLE_START_TIMEOUT=S  how long to wait for the directory (default 20)
+#         PEBBLE_HTTP_PORT=P      the port Pebble's VA asks for HTTP-01 (httpPort;
+#                                 default: a free one where nothing listens)
 #       Sets PEBBLE_PID, PEBBLE_PORT, PEBBLE_MGMT_PORT, PEBBLE_DIR_URL
 #       (https://127.0.0.1:PORT/dir), PEBBLE_MGMT_URL (https://127.0.0.1:PORT),
 #       PEBBLE_CA_BUNDLE (the CA file an ACME client must trust to talk to
@@ -201,7 +203,7 @@ start_pebble() {
         # shellcheck disable=SC2046
         set -- $(_pebble_pick_ports)
         [ $# -eq 4 ] || _bail "start_pebble: no free ports"
-        PEBBLE_PORT=$1 PEBBLE_MGMT_PORT=$2 _pebble_http=$3 _pebble_tls=$4
+        PEBBLE_PORT=$1 PEBBLE_MGMT_PORT=$2 _pebble_http=${PEBBLE_HTTP_PORT:-$3} _pebble_tls=$4
         _pebble_launch
         case $? in
         0) return 0 ;;

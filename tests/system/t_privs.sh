@@ -6,15 +6,17 @@
 # sockets and store are open. Files it creates have fixed modes whatever the
 # umask (store dir 0700, store files 0600, pid and port files 0644). With
 # chroot the process root moves, paths inside the chroot work for SIGHUP,
-# and an unknown user or group is a config error naming FILE:LINE.
+# and an unknown user or group is a config error naming FILE:LINE. The
+# HTTP-01 endpoint (http01-listen) on a privileged port is bound as root and
+# answers from the chroot as nobody, its threads no more privileged.
 # Needs root (CI runs as root); skipped otherwise.
 . "$top_srcdir/tests/system/lib.sh"
-need dig
+need dig curl
 [ "$(id -u)" = 0 ] || skip_all "needs root: dnsd can only change user when started as root"
 NOBODY_UID=$(id -u nobody 2>/dev/null) || skip_all "no user nobody on this system"
 getent group nogroup >/dev/null 2>&1 || skip_all "no group nogroup on this system"
 NOGROUP_GID=$(getent group nogroup | cut -d: -f3)
-plan 24
+plan 26
 
 # proc_ids PID: "uids|gids|groups|capeff" of every thread, one line each
 proc_ids() {
@@ -69,6 +71,17 @@ like "$(cat "$TMPD/dnsd.log")" 'cannot remove pid file' "the pid file in root's 
 
 # chroot: the root moves; the config file inside it is found again on SIGHUP
 ROOT=$TMPD/root
+# a free port below 1024 on 127.0.0.1: only root can bind it
+HTTP_PORT=$(/usr/bin/python3 -c '
+import random, socket
+for p in random.sample(range(600, 1000), 400):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(p)
+    break')
 mkdir -m 755 "$ROOT"
 cat >"$ROOT/dnsd.conf" <<CONF
 store $STORE
@@ -80,6 +93,7 @@ chroot $ROOT
 stats-file $ROOT/stats
 cert-dir $ROOT/certs
 acme-ca-bundle $ROOT/ca.pem
+http01-listen 127.0.0.1:$HTTP_PORT
 CONF
 chmod 644 "$ROOT/dnsd.conf"
 chown nobody "$ROOT"
@@ -91,6 +105,12 @@ like "$(cat "$TMPD/dnsd.log")" "chroot $ROOT: acme-ca-bundle is /ca.pem inside i
     "chroot: acme-ca-bundle too"
 out=$(q www.example.test A)
 is "$(dig_status "$out")" NOERROR "chroot: answers"
+TOK=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
+"$top_builddir/tests/system/http01_rec" "$STORE" put "$TOK" "$TOK.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
+is "$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/.well-known/acme-challenge/$TOK")" \
+    "$TOK.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI" \
+    "chroot, as nobody: http01-listen on privileged port $HTTP_PORT (bound as root) answers"
+unlike "$(proc_ids "$DNSD_PID")" '(^| )0( |\|)' "chroot: no thread, the HTTP ones included, has uid or gid 0"
 echo "rrl-rate 50" >>"$ROOT/dnsd.conf"
 kill -HUP "$DNSD_PID"
 i=0
