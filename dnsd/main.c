@@ -24,6 +24,7 @@
 #include "dnsd/notify.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
+#include "dnsd/sdnotify.h"
 #include "dnsd/stats.h"
 #include "dnsd/update.h"
 #include "dnsd/worker.h"
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
         return cli_err ? 2 : 1;
     }
     log_level = cfg->log_level;
+    log_journal_detect(); /* under systemd: <N> level prefixes instead of time stamps */
     if (cfg->chroot[0] && !cfg->user[0]) {
         log_warn("chroot %s without user: root can leave a chroot; set user too", cfg->chroot);
     }
@@ -551,7 +553,12 @@ int main(int argc, char **argv)
     orch.notify = notify_new(orch.loop, srv.store);
     xfrin_t *xfrin = xfrin_start(srv.store); /* secondary zones: transfers in, NOTIFY in */
     update_thread_t *upd = update_start(srv.store); /* RFC 2136 UPDATE */
+    /* systemd (Type=notify): sockets bound, store open, workers answering */
+    char status[sizeof(cfg->store) + 32];
+    snprintf(status, sizeof(status), "serving store %s", cfg->store);
+    sdn_ready(status);
     orch_run(&orch);
+    sdn_stopping();
     /* the hand-off consumers end before the workers: a connection they
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();

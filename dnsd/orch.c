@@ -4,10 +4,12 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dnsd/dnssec_maint.h"
+#include "dnsd/sdnotify.h"
 #include "dnsd/stats.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -421,7 +423,11 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     orch_t *o = w->data;
     (void)revents;
     if (w->signum == SIGHUP) {
+        sdn_reloading(); /* systemd: `systemctl reload` waits for the READY=1 */
         orch_reload(o);
+        char status[sizeof(o->srv->cfg->store) + 32];
+        snprintf(status, sizeof(status), "serving store %s", o->srv->cfg->store);
+        sdn_ready(status);
         return;
     }
     if (w->signum == SIGUSR1) {

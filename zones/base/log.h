@@ -15,6 +15,16 @@ extern int log_level;
 
 /** Parse "err|warn|info|debug"; -1 if unknown. */
 int log_level_parse(const char *s);
+/**
+ * Is stderr the systemd journal? True when $JOURNAL_STREAM names the device
+ * and inode stderr is (systemd.exec(5)); then every later line starts with
+ * its syslog priority, "<3>" error, "<4>" warning, "<6>" info, "<7>" debug
+ * (sd-daemon(3)), and carries no time stamp (the journal keeps its own).
+ * Call once, early, on the main thread (dnsd's main()).
+ * @return whether the journal format is now on.
+ */
+bool log_journal_detect(void);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...)   do { if (log_level >= LOG_LVL_ERR)   log_msg(LOG_LVL_ERR, __VA_ARGS__); } while (0)
