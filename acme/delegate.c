@@ -347,22 +347,6 @@ int acme_delegate_resolver(const struct sockaddr_storage *cfg, struct sockaddr_s
     return rc;
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
-{
-    char a[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)ss;
-        inet_ntop(AF_INET, &x->sin_addr, a, sizeof(a));
-        port = ntohs(x->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)ss;
-        inet_ntop(AF_INET6, &x->sin6_addr, a, sizeof(a));
-        port = ntohs(x->sin6_port);
-    }
-    snprintf(buf, cap, "%s port %u", a, port);
-}
-
 /* wait for @p ev on @p fd until @p deadline_ms (clock_mono_ms): 1 ready, 0 timeout, -1 error */
 static int wait_fd(int fd, short ev, long long deadline_ms)
 {
@@ -532,7 +516,7 @@ static int find_zone(const struct sockaddr_storage *res, int tmo, const uint8_t 
                      uint8_t ns[][DNAME_MAXLEN + 1], int *nns, char *why, size_t wcap)
 {
     char rs[80], err[300];
-    addr_text(res, rs, sizeof(rs));
+    sockaddr_text(res, rs, sizeof(rs));
     const uint8_t *p = owner + owner[0] + 1; /* a CNAME owner is never an apex */
     for (int i = 0; i < WALK_MAX && *p; i++, p += *p + 1) {
         size_t len = 0;
@@ -611,7 +595,7 @@ int acme_delegate_preflight(const struct sockaddr_storage *resolver, unsigned ns
         for (int a = 0; a < na && asked < ASK_MAX; a++, asked++) {
             char as[80], found[DNAME_MAXLEN * 4 + 1];
             size_t len = 0;
-            addr_text(&addrs[a], as, sizeof(as));
+            sockaddr_text(&addrs[a], as, sizeof(as));
             if (ask(&addrs[a], owner, DNS_T_CNAME, false, timeout_ms, buf, &len, err,
                     sizeof(err)) != 0) {
                 snprintf(last, sizeof(last), "%s (%s): %s", hs, as, err);

@@ -364,23 +364,6 @@ static void self_target(const struct sockaddr_storage *in, struct sockaddr_stora
     }
 }
 
-static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
-{
-    char a[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)ss;
-        inet_ntop(AF_INET, &x->sin_addr, a, sizeof(a));
-        port = ntohs(x->sin_port);
-        snprintf(buf, cap, "%s:%u", a, port);
-    } else {
-        const struct sockaddr_in6 *x = (const void *)ss;
-        inet_ntop(AF_INET6, &x->sin6_addr, a, sizeof(a));
-        port = ntohs(x->sin6_port);
-        snprintf(buf, cap, "[%s]:%u", a, port);
-    }
-}
-
 /*
  * Published: is every TXT value served by every authoritative server we can
  * reach? Ourselves on each listen address always (a failure there is ours
@@ -529,7 +512,7 @@ static int step_check(acme_worker_t *w, step_t *st)
         }
         for (int t = 0; t < nt && all; t++) {
             char as[80], pair[DNAME_MAXLEN * 4 + 100];
-            addr_str(&targets[t], as, sizeof(as));
+            sockaddr_text(&targets[t], as, sizeof(as));
             snprintf(pair, sizeof(pair), "%s %s", acme_js(ch, "owner"), as);
             if (json_str_in(seen, pair)) {
                 checked += i == 0;

@@ -173,6 +173,30 @@ skip() {
 PY3=/usr/bin/python3
 [ -x "$PY3" ] || PY3=python3
 
+# unbound_launch DIR PORT LOG: check DIR/unbound.conf, run Unbound on it in
+# the foreground (its output to DIR/unbound.out) and wait until it answers on
+# 127.0.0.1:PORT (10 s at most); sets UNBOUND_PID. Bails out, the process
+# stopped, when the file is refused or Unbound does not come up (the tail of
+# its output and of LOG shown). For lib_dnssec.sh and lib_resolver.sh.
+unbound_launch() {
+    if ! _ul_out=$(unbound-checkconf "$1/unbound.conf" 2>&1); then
+        echo "Bail out! unbound.conf: $_ul_out"; exit 1
+    fi
+    unbound -d -c "$1/unbound.conf" >"$1/unbound.out" 2>&1 &
+    UNBOUND_PID=$!
+    _ul_i=0
+    until [ -n "$(dig @127.0.0.1 -p "$2" +time=1 +tries=1 +short version.server CH TXT 2>/dev/null)" ]; do
+        _ul_i=$((_ul_i + 1))
+        if [ $_ul_i -gt 100 ] || ! kill -0 "$UNBOUND_PID" 2>/dev/null; then
+            echo "Bail out! unbound did not start"
+            sed 's/^/# /' "$1/unbound.out" "$3" 2>/dev/null | tail -20
+            stop_pid "$UNBOUND_PID"
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
 # free_udp_tcp_port: a port free for UDP and TCP on 127.0.0.1 (for DNS servers)
 free_udp_tcp_port() {
     "$PY3" -c '

@@ -182,22 +182,9 @@ EOC
             printf 'stub-zone:\n    name: "%s."\n    stub-addr: 127.0.0.1@%s\n' "$_z" "$PORT"
         done
     } >"$UB_DIR/unbound.conf"
-    if ! _out=$(unbound-checkconf "$UB_DIR/unbound.conf" 2>&1); then
-        echo "Bail out! unbound.conf: $_out"; exit 1
-    fi
-    unbound -d -c "$UB_DIR/unbound.conf" >"$UB_DIR/unbound.out" 2>&1 &
-    UB_PID=$!
+    unbound_launch "$UB_DIR" "$UB_PORT" "$UB_LOG"
+    UB_PID=$UNBOUND_PID
     at_exit stop_unbound
-    _i=0
-    until [ -n "$(dig @127.0.0.1 -p "$UB_PORT" +time=1 +tries=1 +short version.server CH TXT 2>/dev/null)" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 100 ] || ! kill -0 "$UB_PID" 2>/dev/null; then
-            echo "Bail out! unbound did not start"
-            sed 's/^/# /' "$UB_DIR/unbound.out" "$UB_LOG" 2>/dev/null | tail -20
-            exit 1
-        fi
-        sleep 0.1
-    done
 }
 stop_unbound() { stop_pid "$UB_PID"; UB_PID=; }
 

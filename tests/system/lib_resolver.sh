@@ -54,22 +54,9 @@ EOC
             printf 'stub-zone:\n    name: "%s."\n    stub-addr: %s\n' "${_z%%=*}" "${_z#*=}"
         done
     } >"$RS_DIR/unbound.conf"
-    if ! _out=$(unbound-checkconf "$RS_DIR/unbound.conf" 2>&1); then
-        echo "Bail out! unbound.conf: $_out"; exit 1
-    fi
-    unbound -d -c "$RS_DIR/unbound.conf" >"$RS_DIR/unbound.out" 2>&1 &
-    RS_PID=$!
+    unbound_launch "$RS_DIR" "$RS_PORT" "$RS_LOG"
+    RS_PID=$UNBOUND_PID
     at_exit stop_resolver
-    _i=0
-    until [ -n "$(dig @127.0.0.1 -p "$RS_PORT" +time=1 +tries=1 +short version.server CH TXT 2>/dev/null)" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 100 ] || ! kill -0 "$RS_PID" 2>/dev/null; then
-            echo "Bail out! unbound did not start"
-            sed 's/^/# /' "$RS_DIR/unbound.out" "$RS_LOG" 2>/dev/null | tail -20
-            exit 1
-        fi
-        sleep 0.1
-    done
 }
 stop_resolver() { stop_pid "$RS_PID"; RS_PID=; }
 rs_flush() { unbound-control -c "$RS_DIR/unbound.conf" flush_zone . >/dev/null; }

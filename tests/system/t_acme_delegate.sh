@@ -50,7 +50,7 @@ orders() { grep -c 'POST /order-plz' "$PEBBLE_LOG"; }
 # shellcheck disable=SC2086
 out=$(dnsctl cert request www.customer.example $VIA --ca "$PEBBLE_DIR_URL" 2>&1)
 is "$?" 1 "missing CNAME: the request fails"
-like "$out" "ns1.customer.example. \\(127.0.0.1 port $KNOT_PORT\\) serves no CNAME for $CH" \
+like "$out" "ns1.customer.example. \\(127.0.0.1:$KNOT_PORT\\) serves no CNAME for $CH" \
     "the message names the customer's server that lacks it"
 like "$out" "add the record: $CH CNAME [a-z2-7]{32}\\.acme\\.dnsd\\.test\\.\$" \
     "the message names the exact record to add"

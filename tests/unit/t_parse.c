@@ -139,5 +139,20 @@ int main(void)
                                                : sizeof(struct sockaddr_in6)),
            "host:port, %s: %s port %d", hps[i].name, a, port);
     }
+    /* sockaddr_text writes what parse_hostport reads back */
+    const char *texts[] = {"192.0.2.1:53", "127.0.0.1:65535", "[2001:db8::1]:53", "[::1]:8053"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct sockaddr_storage ss, back;
+        char buf[64];
+        int err = parse_hostport(texts[i], 53, 1, &ss, NULL);
+        sockaddr_text(&ss, buf, sizeof(buf));
+        ok(err == 0 && strcmp(buf, texts[i]) == 0 &&
+               parse_hostport(buf, 1, 1, &back, NULL) == 0 && sockaddr_same(&ss, &back),
+           "sockaddr_text: %s -> %s, read back the same", texts[i], buf);
+    }
+    struct sockaddr_storage un = {.ss_family = AF_UNIX};
+    char ubuf[8] = "x";
+    sockaddr_text(&un, ubuf, sizeof(ubuf));
+    is_str(ubuf, "?", "sockaddr_text: another family is \"?\"");
     return done_testing();
 }

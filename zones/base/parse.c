@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,20 @@ bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_stora
         return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
     }
     return false;
+}
+
+void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)ss;
+        inet_ntop(AF_INET, &x->sin_addr, a, sizeof(a));
+        snprintf(buf, cap, "%s:%u", a, (unsigned)ntohs(x->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)ss;
+        inet_ntop(AF_INET6, &x->sin6_addr, a, sizeof(a));
+        snprintf(buf, cap, "[%s]:%u", a, (unsigned)ntohs(x->sin6_port));
+    } else {
+        snprintf(buf, cap, "?");
+    }
 }

@@ -49,6 +49,12 @@ int parse_cidr(const char *text, parse_cidr_t *out, const char **why);
 int parse_hostport(const char *text, uint16_t dflt_port, uint16_t min_port,
                    struct sockaddr_storage *out, socklen_t *len);
 
+/**
+ * @p ss as parse_hostport() reads it: "192.0.2.1:53", "[2001:db8::1]:53"
+ * ("?" for another family) into @p buf (cap >= 64 holds any).
+ */
+void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t cap);
+
 /** Same family, address and port (IPv4 or IPv6; any other family: false). */
 bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
