@@ -39,6 +39,15 @@
 #                                      written to FILE as dnsd does (leaf, intermediate, key;
 #                                      mode 0600; tmp + rename); prints its serial
 #   write_atomic FILE LINE...          FILE := the LINEs (tmp + rename), e.g. a crt-list
+# HTTP-01 load balancer (issue 18):
+#   start_http01_lb NODEPORT1 NODEPORT2 NODEPORT3 [LBPORT]
+#       an application backend on 127.0.0.1 (any GET: 200 "app") and an
+#       HAProxy running the example tools/haproxy-http01.cfg with only its
+#       192.0.2.x addresses replaced: the frontend on 127.0.0.2:LBPORT
+#       (kernel-chosen, a clash retried, when not given), the dnsd nodes'
+#       http01-listen on 127.0.0.11..13:NODEPORTi, the app. Waits until the
+#       frontend answers; sets LB_PORT, LB_PID, LB_CFG (the config run),
+#       LB_LOG. Bails out when an address was not replaced or it does not start.
 
 HAP_PY=/usr/bin/python3
 [ -x "$HAP_PY" ] || HAP_PY=python3
@@ -234,4 +243,63 @@ write_atomic() {
     shift
     _tmp=$(dirname "$_f")/.$(basename "$_f").tmp
     printf '%s\n' "$@" >"$_tmp" && mv -f "$_tmp" "$_f"
+}
+
+_http01_lb_stop() { stop_pid "$LB_PID"; stop_pid "$LB_APP_PID"; LB_PID= LB_APP_PID=; }
+start_http01_lb() {
+    mkdir -p "$TMPD/http01-lb"
+    rm -f "$TMPD/http01-lb/app.port"
+    "$HAP_PY" -c '
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = b"app"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()' "$TMPD/http01-lb/app.port" &
+    LB_APP_PID=$!
+    at_exit _http01_lb_stop
+    _k=0
+    while [ ! -s "$TMPD/http01-lb/app.port" ] && [ $_k -lt 100 ]; do sleep 0.05; _k=$((_k + 1)); done
+    _lb_appport=$(cat "$TMPD/http01-lb/app.port" 2>/dev/null)
+    [ -n "$_lb_appport" ] || { echo "Bail out! the application backend did not start"; exit 1; }
+    LB_CFG=$TMPD/http01-lb/haproxy.cfg LB_LOG=$TMPD/http01-lb/haproxy.log LB_PID=
+    for _try in 1 2 3 4 5; do
+        LB_PORT=${4:-$("$HAP_PY" -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.2", 0)); print(s.getsockname()[1])')}
+        sed -e "s/192\\.0\\.2\\.1:80\$/127.0.0.2:$LB_PORT/" \
+            -e "s/192\\.0\\.2\\.11:80 /127.0.0.11:$1 /" \
+            -e "s/192\\.0\\.2\\.12:80 /127.0.0.12:$2 /" \
+            -e "s/192\\.0\\.2\\.13:80 /127.0.0.13:$3 /" \
+            -e "s/192\\.0\\.2\\.100:80\$/127.0.0.1:$_lb_appport/" \
+            "$top_srcdir/tools/haproxy-http01.cfg" >"$LB_CFG"
+        if grep -v '^ *#' "$LB_CFG" | grep -q '192\.0\.2\.'; then
+            echo "Bail out! tools/haproxy-http01.cfg: an address was not replaced"; exit 1
+        fi
+        haproxy -f "$LB_CFG" -db >>"$LB_LOG" 2>&1 &
+        LB_PID=$!
+        _k=0
+        while [ $_k -lt 100 ] && kill -0 "$LB_PID" 2>/dev/null &&
+            [ "$(curl -s --max-time 2 "http://127.0.0.2:$LB_PORT/")" != app ]; do
+            sleep 0.1
+            _k=$((_k + 1))
+        done
+        if kill -0 "$LB_PID" 2>/dev/null; then
+            return 0
+        fi
+        wait "$LB_PID" 2>/dev/null
+        LB_PID=
+        [ -z "${4:-}" ] || break
+    done
+    echo "Bail out! haproxy did not start on tools/haproxy-http01.cfg"
+    sed 's/^/# /' "$LB_LOG" | tail -20
+    exit 1
 }

@@ -18,6 +18,7 @@
 . "$top_srcdir/tests/system/lib.sh"
 . "$top_srcdir/tests/system/lib_acme.sh"
 . "$top_srcdir/tests/system/lib_cluster.sh"
+. "$top_srcdir/tests/system/lib_haproxy.sh"
 need_cluster
 need_acme
 need knotd kdig haproxy mdb_dump
@@ -50,49 +51,8 @@ for i in 1 2 3; do
     eval "HP$i=\$(sed -n 's/^http01 //p' \"\$TMPD/node$i/port\")"
 done
 
-# the application behind the load balancer
-"$PY3" -c '
-import http.server, os, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = b"the application"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-s.serve_forever()' "$TMPD/app.port" &
-APP_PID=$!
-stop_app() { stop_pid "$APP_PID"; }
-at_exit stop_app
-k=0
-while [ ! -s "$TMPD/app.port" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
-APP_PORT=$(cat "$TMPD/app.port")
-
-# HAProxy: the example configuration, addresses made loopback ones
-sed -e "s/192\\.0\\.2\\.1:80\$/127.0.0.2:$LBP/" \
-    -e "s/192\\.0\\.2\\.11:80 /127.0.0.11:$HP1 /" \
-    -e "s/192\\.0\\.2\\.12:80 /127.0.0.12:$HP2 /" \
-    -e "s/192\\.0\\.2\\.13:80 /127.0.0.13:$HP3 /" \
-    -e "s/192\\.0\\.2\\.100:80\$/127.0.0.1:$APP_PORT/" \
-    "$top_srcdir/tools/haproxy-http01.cfg" >"$TMPD/haproxy.cfg"
-grep -v '^ *#' "$TMPD/haproxy.cfg" | grep -q '192\.0\.2\.' &&
-    { echo "Bail out! tools/haproxy-http01.cfg: an address was not replaced"; exit 1; }
-haproxy -f "$TMPD/haproxy.cfg" -db >"$TMPD/haproxy.log" 2>&1 &
-HAP_PID=$!
-stop_hap() { stop_pid "$HAP_PID"; }
-at_exit stop_hap
-k=0
-while [ "$(curl -s --max-time 2 "http://127.0.0.2:$LBP/" 2>/dev/null)" != "the application" ] &&
-    [ $k -lt 100 ]; do
-    kill -0 "$HAP_PID" 2>/dev/null || { echo "Bail out! haproxy did not start"; sed 's/^/# /' "$TMPD/haproxy.log"; exit 1; }
-    sleep 0.1
-    k=$((k + 1))
-done
+# the load balancer: the example configuration, addresses made loopback ones
+start_http01_lb "$HP1" "$HP2" "$HP3" "$LBP"
 
 out=$(nctl 1 cert request www.customer.example api.customer.example shop.customer.example \
     --challenge http-01 --ca "$PEBBLE_DIR_URL" --wait 120 2>&1)

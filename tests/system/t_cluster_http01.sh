@@ -12,11 +12,12 @@
 # (traversal, escapes, a query, other methods) through it gets 404/405.
 . "$top_srcdir/tests/system/lib.sh"
 . "$top_srcdir/tests/system/lib_cluster.sh"
+. "$top_srcdir/tests/system/lib_haproxy.sh"
 need_cluster
 need curl haproxy
 REC=$top_builddir/tests/system/http01_rec
 [ -x "$REC" ] || { echo "Bail out! tests/system/http01_rec not built"; exit 1; }
-plan 20
+plan 19
 
 TOK=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
 KA=$TOK.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
@@ -67,57 +68,9 @@ for i in 2 3; do
 done
 
 # HAProxy with the example configuration, addresses replaced
-APPDIR=$TMPD/app
-mkdir -p "$APPDIR"
-/usr/bin/python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = b"app\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
-__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
-s.serve_forever()' "$APPDIR/port" &
-APP_PID=$!
-stop_app() { stop_pid "$APP_PID"; }
-at_exit stop_app
-k=0
-while [ ! -s "$APPDIR/port" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
-APP_PORT=$(cat "$APPDIR/port")
-HAP_PID=
-stop_hap() { stop_pid "$HAP_PID"; }
-at_exit stop_hap
-HAP_PORT=
-for attempt in 1 2 3 4 5; do
-    HAP_PORT=$(/usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.2", 0)); print(s.getsockname()[1])')
-    sed -e "s/192\\.0\\.2\\.1:80\$/127.0.0.2:$HAP_PORT/" \
-        -e "s/192\\.0\\.2\\.11:80 /127.0.0.11:$HP_1 /" \
-        -e "s/192\\.0\\.2\\.12:80 /127.0.0.12:$HP_2 /" \
-        -e "s/192\\.0\\.2\\.13:80 /127.0.0.13:$HP_3 /" \
-        -e "s/192\\.0\\.2\\.100:80\$/127.0.0.1:$APP_PORT/" \
-        "$top_srcdir/tools/haproxy-http01.cfg" >"$TMPD/haproxy.cfg"
-    haproxy -f "$TMPD/haproxy.cfg" -db >>"$TMPD/haproxy.log" 2>&1 &
-    HAP_PID=$!
-    k=0
-    while [ $k -lt 100 ] && kill -0 "$HAP_PID" 2>/dev/null &&
-        [ "$(curl -s --max-time 2 "http://127.0.0.2:$HAP_PORT/")" != app ]; do
-        sleep 0.1
-        k=$((k + 1))
-    done
-    kill -0 "$HAP_PID" 2>/dev/null && break
-    wait "$HAP_PID" 2>/dev/null
-    HAP_PID=
-done
-ok '[ -n "$HAP_PID" ]' "HAProxy runs tools/haproxy-http01.cfg (127.0.0.2:$HAP_PORT)"
-unlike "$(grep -v '^ *#' "$TMPD/haproxy.cfg")" '192\.0\.2\.' "only the example's addresses were replaced, all of them"
+start_http01_lb "$HP_1" "$HP_2" "$HP_3"
+HAP_PORT=$LB_PORT
+ok 'kill -0 "$LB_PID" 2>/dev/null' "HAProxy runs tools/haproxy-http01.cfg (127.0.0.2:$HAP_PORT)"
 is "$(curl -s --max-time 5 "http://127.0.0.2:$HAP_PORT/index.html")" app "another path goes to the app backend"
 
 # round robin: requests through HAProxy until every node answered one (at
