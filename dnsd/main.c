@@ -393,7 +393,8 @@ int main(int argc, char **argv)
         }
     }
     srv.cluster = cluster;
-    if (zs_map_size(srv.store) > cfg->map_size) {
+    /* store-map-size unset (0): the store's own size is used, nothing to say */
+    if (cfg->map_size && zs_map_size(srv.store) > cfg->map_size) {
         log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
                  zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
     }

@@ -8,7 +8,7 @@
 # a log line) and logs the adoption once.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 9
+plan 11
 
 # a zone of about 3 MB stored: far beyond a 1 MiB map
 BIG=$TMPD/big.test.zone
@@ -46,3 +46,14 @@ like "$(cat "$TMPD/dnsd.log")" 'store map grown by another process: now 64 MiB \
     "dnsd logged the adoption"
 sleep 1.2 # another regions poll
 is "$(grep -c 'store map grown' "$TMPD/dnsd.log")" 1 "... once"
+
+# on start, a store larger than store-map-size is said once; with no
+# store-map-size the store's own size is used and nothing is said (it used
+# to log "store-map-size is 0 MiB")
+stop_dnsd
+start_dnsd --store-map-size 16 --log-level info
+like "$(cat "$TMPD/dnsd.log")" 'store map: 64 MiB, the size the store records \(store-map-size is 16 MiB\)' \
+    "a store larger than store-map-size: its own size, said at start"
+stop_dnsd
+start_dnsd --log-level info
+unlike "$(cat "$TMPD/dnsd.log")" 'store map: ' "no store-map-size: nothing said about the map"
