@@ -347,23 +347,6 @@ int acme_delegate_resolver(const struct sockaddr_storage *cfg, struct sockaddr_s
     return rc;
 }
 
-/* wait for @p ev on @p fd until @p deadline_ms (clock_mono_ms): 1 ready, 0 timeout, -1 error */
-static int wait_fd(int fd, short ev, long long deadline_ms)
-{
-    for (;;) {
-        long long left = deadline_ms - clock_mono_ms();
-        if (left <= 0) {
-            return 0;
-        }
-        struct pollfd pfd = {fd, ev, 0};
-        int n = poll(&pfd, 1, (int)left);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        return n < 0 ? -1 : n > 0 ? 1 : 0;
-    }
-}
-
 /* the answer matches query @p q (@p qlen): same ID and the same question */
 static bool answer_matches(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
 {
@@ -398,7 +381,7 @@ static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t q
     }
     int soerr = 0;
     socklen_t el = sizeof(soerr);
-    if (wait_fd(fd, POLLOUT, deadline) != 1 ||
+    if (clock_wait_fd(fd, POLLOUT, deadline) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) != 0 || soerr != 0) {
         snprintf(why, wcap, "TCP: %s", soerr ? strerror(soerr) : "no connection in time");
         goto out;
@@ -414,7 +397,7 @@ static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t q
     size_t got = 0, want = 2;
     uint8_t hdr[2];
     while (got < want) {
-        if (wait_fd(fd, POLLIN, deadline) != 1) {
+        if (clock_wait_fd(fd, POLLIN, deadline) != 0) {
             snprintf(why, wcap, "TCP: no answer within %d ms", timeout_ms);
             goto out;
         }
@@ -488,7 +471,7 @@ static int ask(const struct sockaddr_storage *to, const uint8_t *qname, uint16_t
             goto out;
         }
         long long deadline = clock_mono_ms() + timeout_ms;
-        while (rc != 0 && wait_fd(fd, POLLIN, deadline) == 1) {
+        while (rc != 0 && clock_wait_fd(fd, POLLIN, deadline) == 0) {
             ssize_t r = recv(fd, buf, ANSWER_MAX, 0);
             if (r < 0) {
                 snprintf(why, wcap, "%s", strerror(errno)); /* e.g. connection refused */

@@ -290,25 +290,6 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 
 /* ---- TLS probe ---- */
 
-/* wait for @p ev on @p fd until @p deadline (monotonic ms); false on timeout */
-static bool wait_fd(int fd, short ev, long long deadline)
-{
-    for (;;) {
-        long long left = deadline - clock_mono_ms();
-        if (left <= 0) {
-            return false;
-        }
-        struct pollfd p = {fd, ev, 0};
-        int r = poll(&p, 1, (int)left);
-        if (r > 0) {
-            return true;
-        }
-        if (r == 0 || errno != EINTR) {
-            return false;
-        }
-    }
-}
-
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap)
 {
@@ -329,7 +310,7 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     }
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
-    if (!wait_fd(fd, POLLOUT, deadline) ||
+    if (clock_wait_fd(fd, POLLOUT, deadline) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
         snprintf(why, whycap, "connect: %s", soerr ? strerror(soerr) : "timed out");
         goto out;
@@ -352,7 +333,7 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
         }
         int e = SSL_get_error(ssl, r);
         short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-        if (ev && wait_fd(fd, ev, deadline)) {
+        if (ev && clock_wait_fd(fd, ev, deadline) == 0) {
             continue;
         }
         unsigned long le = ERR_get_error();

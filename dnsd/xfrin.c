@@ -241,24 +241,6 @@ static socklen_t primary_sa(const zsec_primary_t *p, struct sockaddr_storage *ss
     return sizeof(*a);
 }
 
-static int wait_fd(int fd, short ev, uint64_t deadline_ms)
-{
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline_ms) {
-            return -ETIMEDOUT;
-        }
-        struct pollfd pfd = {fd, ev, 0};
-        int n = poll(&pfd, 1, (int)(deadline_ms - now));
-        if (n > 0) {
-            return 0;
-        }
-        if (n < 0 && errno != EINTR) {
-            return -errno;
-        }
-    }
-}
-
 static int tcp_connect(const zsec_primary_t *p, char *err)
 {
     struct sockaddr_storage ss;
@@ -273,7 +255,7 @@ static int tcp_connect(const zsec_primary_t *p, char *err)
         close(fd);
         return -1;
     }
-    int rc = wait_fd(fd, POLLOUT, now_ms() + XFRIN_CONNECT_MS), soerr = 0;
+    int rc = clock_wait_fd(fd, POLLOUT, (long long)(now_ms() + XFRIN_CONNECT_MS)), soerr = 0;
     socklen_t el = sizeof(soerr);
     if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) == 0 && soerr) {
         rc = -soerr;
@@ -298,7 +280,7 @@ static int tcp_write_all(int fd, const uint8_t *p, size_t n, uint64_t deadline_m
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
             return -errno;
         }
-        int rc = wait_fd(fd, POLLOUT, deadline_ms);
+        int rc = clock_wait_fd(fd, POLLOUT, (long long)deadline_ms);
         if (rc) {
             return rc;
         }
@@ -321,7 +303,7 @@ static int tcp_read_all(int fd, uint8_t *p, size_t n, uint64_t deadline_ms)
         if (errno != EAGAIN && errno != EINTR) {
             return -errno;
         }
-        int rc = wait_fd(fd, POLLIN, deadline_ms);
+        int rc = clock_wait_fd(fd, POLLIN, (long long)deadline_ms);
         if (rc) {
             return rc;
         }
