@@ -294,10 +294,13 @@ typedef struct ctl_progress {
     uint64_t done, total; /* bytes (total 0: unknown) */
     long long start_ns, last_ns;
     int width;     /* length of the line shown */
+    const char *unit; /* what the records are ("RRsets"); NULL: "records" */
 } ctl_progress_t;
 
 /** Start: decides whether to print (a terminal, no --quiet); prints nothing yet. */
 void ctl_progress_begin(ctl_progress_t *p, const ctl_t *c, const char *what, bool bytes);
+/** Name what is counted ("RRsets": static storage) instead of "records"; after begin. */
+void ctl_progress_unit(ctl_progress_t *p, const char *unit);
 /** Records read, and bytes of @p total (0: unknown) for the percentage and ETA. */
 void ctl_progress_records(ctl_progress_t *p, unsigned long records, uint64_t done,
                           uint64_t total);
