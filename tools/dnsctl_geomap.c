@@ -39,15 +39,15 @@
 #include "tools/dnsctl.h"
 #include "zones/base/xalloc.h"
 
-#define MAP_W            1000.0
-#define MAP_H            500.0
-#define LEGEND_ROW       20
+#define MAP_W 1000.0
+#define MAP_H 500.0
+#define LEGEND_ROW 20
 #define MIX_MIN_PERMILLE 10 /* a second region with >= 1% of a country's addresses: hatched */
-#define ARCS_MAX         100000
-#define POINTS_MAX       10000000
+#define ARCS_MAX 100000
+#define POINTS_MAX 10000000
 
 #define GREY_DEFAULT "#bdbdbd"
-#define GREY_NODATA  "#ececec"
+#define GREY_NODATA "#ececec"
 
 /* distinct on white and for most colour-blind readers (Tableau 10, then 6 more) */
 static const char *const palette[] = {
@@ -63,8 +63,8 @@ typedef struct pt {
 } pt_t;
 
 typedef struct arcs {
-    pt_t **p;   /* projected points of each arc */
-    size_t *n;  /* their counts */
+    pt_t **p;  /* projected points of each arc */
+    size_t *n; /* their counts */
     size_t count;
 } arcs_t;
 
@@ -303,7 +303,7 @@ typedef struct mapctx {
     size_t nleg;
     const char **show; /* --region: only these get colours (NULL: all) */
     size_t nshow;
-    unsigned n_default, n_nodata, n_mixed;
+    unsigned n_default, n_default_mixed, n_nodata, n_mixed;
 } mapctx_t;
 
 static const legend_ent_t *leg_find(const mapctx_t *m, uint16_t id)
@@ -321,11 +321,21 @@ static void xml_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
         default:
             if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n') {
                 fputc(*s, f);
@@ -426,20 +436,23 @@ static void print_title(FILE *f, const mapctx_t *m, const country_t *c,
     fputs("</title>", f);
 }
 
-static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
-                      const geo_shares_t *sh, const char *db)
+static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs, const geo_shares_t *sh,
+                      const char *db)
 {
     size_t rows = m->nleg + 3;
     double h = MAP_H + 30 + (double)rows * LEGEND_ROW;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
-               "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" "
-               "font-size=\"13\">\n", MAP_W, h, MAP_W, h);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" "
+            "font-size=\"13\">\n",
+            MAP_W, h, MAP_W, h);
     fputs("<title>dnsd regions by country (", f);
     xml_text(f, db);
     fputs(")</title>\n<desc>Each country is coloured by the region that gets most of its IPv4 "
           "addresses; hatched: a second region gets at least 1%. Shapes: Natural Earth via "
-          "world-atlas.</desc>\n", f);
+          "world-atlas.</desc>\n",
+          f);
 
     /* hatch patterns: one per (top, second) pair used */
     fputs("<defs>\n", f);
@@ -465,9 +478,10 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
         pairs[2 * npairs] = t;
         pairs[2 * npairs + 1] = u;
         npairs++;
-        fprintf(f, "<pattern id=\"mix-%u-%u\" patternUnits=\"userSpaceOnUse\" width=\"6\" "
-                   "height=\"6\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" "
-                   "fill=\"%s\"/><rect width=\"2.5\" height=\"6\" fill=\"%s\"/></pattern>\n",
+        fprintf(f,
+                "<pattern id=\"mix-%u-%u\" patternUnits=\"userSpaceOnUse\" width=\"6\" "
+                "height=\"6\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" "
+                "fill=\"%s\"/><rect width=\"2.5\" height=\"6\" fill=\"%s\"/></pattern>\n",
                 t, u, colour_of(m, t), colour_of(m, u));
     }
     free(pairs);
@@ -476,10 +490,11 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
     fprintf(f, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#f4f8fb\"/>\n", MAP_W, MAP_H);
 
     /* rings over the antimeridian are drawn twice, once beyond an edge: keep them in */
-    fprintf(f, "<clipPath id=\"map\"><rect width=\"%.0f\" height=\"%.0f\"/></clipPath>\n",
-            MAP_W, MAP_H);
+    fprintf(f, "<clipPath id=\"map\"><rect width=\"%.0f\" height=\"%.0f\"/></clipPath>\n", MAP_W,
+            MAP_H);
     fputs("<g class=\"countries\" stroke=\"#ffffff\" stroke-width=\"0.4\" "
-          "fill-rule=\"evenodd\" clip-path=\"url(#map)\">\n", f);
+          "fill-rule=\"evenodd\" clip-path=\"url(#map)\">\n",
+          f);
     for (size_t i = 0; i < ncs; i++) {
         const country_t *c = &cs[i];
         const geo_country_share_t *s = share_find(sh, c->cc);
@@ -490,8 +505,9 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
         } else {
             uint32_t t, u;
             country_regions(m, s, &t, &u);
-            region = t == GEO_REGION_DEFAULT ? "default"
-                                             : ctl_regions_name(m->all, (uint16_t)t, nb, sizeof(nb));
+            region = t == GEO_REGION_DEFAULT
+                         ? "default"
+                         : ctl_regions_name(m->all, (uint16_t)t, nb, sizeof(nb));
             if (u != UINT32_MAX) {
                 snprintf(fill, sizeof(fill), "url(#mix-%u-%u)", t, u);
             } else {
@@ -529,9 +545,15 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
         } else if (i == m->nleg) {
             colour = GREY_DEFAULT;
             name = "default";
-            snprintf(label, sizeof(label), ": %u %s (%s)", m->n_default,
+            snprintf(label, sizeof(label), ": %u %s (%s", m->n_default,
                      m->n_default == 1 ? "country" : "countries",
                      m->nshow ? "in no region shown" : "in no region");
+            size_t n = strlen(label);
+            if (m->n_default_mixed) {
+                snprintf(label + n, sizeof(label) - n, "; %u hatched)", m->n_default_mixed);
+            } else {
+                snprintf(label + n, sizeof(label) - n, ")");
+            }
         } else if (i == m->nleg + 1) {
             colour = GREY_NODATA;
             name = "no data";
@@ -540,18 +562,24 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
         } else {
             colour = NULL;
             name = "hatched";
-            snprintf(label, sizeof(label), ": %u %s where a second region gets at least 1%% "
-                     "of the addresses", m->n_mixed, m->n_mixed == 1 ? "country" : "countries");
+            snprintf(label, sizeof(label),
+                     ": %u %s where a second region gets at least 1%% "
+                     "of the addresses",
+                     m->n_mixed, m->n_mixed == 1 ? "country" : "countries");
         }
         fputs("<g data-legend=\"", f);
         xml_text(f, name);
         fputs("\">", f);
         if (colour) {
-            fprintf(f, "<rect x=\"20\" y=\"%.0f\" width=\"24\" height=\"14\" fill=\"%s\" "
-                       "stroke=\"#888888\" stroke-width=\"0.5\"/>", y, colour);
+            fprintf(f,
+                    "<rect x=\"20\" y=\"%.0f\" width=\"24\" height=\"14\" fill=\"%s\" "
+                    "stroke=\"#888888\" stroke-width=\"0.5\"/>",
+                    y, colour);
         } else {
-            fprintf(f, "<rect x=\"20\" y=\"%.0f\" width=\"24\" height=\"14\" fill=\"url(#hatch)\" "
-                       "stroke=\"#888888\" stroke-width=\"0.5\"/>", y);
+            fprintf(f,
+                    "<rect x=\"20\" y=\"%.0f\" width=\"24\" height=\"14\" fill=\"url(#hatch)\" "
+                    "stroke=\"#888888\" stroke-width=\"0.5\"/>",
+                    y);
         }
         fprintf(f, "<text x=\"52\" y=\"%.0f\">", y + 12);
         xml_text(f, name);
@@ -562,7 +590,8 @@ static void svg_write(FILE *f, mapctx_t *m, const country_t *cs, size_t ncs,
     /* the legend's hatch sample: grey on white */
     fputs("<defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" "
           "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/>"
-          "<rect width=\"2.5\" height=\"6\" fill=\"#888888\"/></pattern></defs>\n", f);
+          "<rect width=\"2.5\" height=\"6\" fill=\"#888888\"/></pattern></defs>\n",
+          f);
     fputs("</svg>\n", f);
 }
 
@@ -584,8 +613,8 @@ static int shapes_load(country_t **out, size_t *nout)
     if (arcs_load(topo, &a) != CTL_OK) {
         goto out;
     }
-    json_t *geoms = json_object_get(json_object_get(json_object_get(topo, "objects"),
-                                                    "countries"), "geometries");
+    json_t *geoms = json_object_get(json_object_get(json_object_get(topo, "objects"), "countries"),
+                                    "geometries");
     if (!json_is_array(geoms)) {
         ctl_err("map shapes: no objects.countries.geometries");
         goto out;
@@ -594,8 +623,8 @@ static int shapes_load(country_t **out, size_t *nout)
     for (size_t i = 0; i < json_array_size(geoms); i++) {
         json_t *g = json_array_get(geoms, i);
         const char *id = json_string_value(json_object_get(g, "id"));
-        const char *name = json_string_value(json_object_get(json_object_get(g, "properties"),
-                                                             "name"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(g, "properties"), "name"));
         if (!id || strlen(id) != 2) {
             ctl_err("map shapes: geometry %zu has no two-letter id", i);
             goto out;
@@ -645,8 +674,8 @@ int ctl_geo_map(ctl_t *c)
     diag_t d = {0};
     int rc;
 
-    if ((rc = ctl_check_args(c, "geo map", CTL_OPT_DB | CTL_OPT_PATHS | CTL_OPT_OUT |
-                                               CTL_OPT_REGION, 0, 0))) {
+    if ((rc = ctl_check_args(c, "geo map",
+                             CTL_OPT_DB | CTL_OPT_PATHS | CTL_OPT_OUT | CTL_OPT_REGION, 0, 0))) {
         return rc;
     }
     geo_paths_buf_t pb;
@@ -682,8 +711,9 @@ int ctl_geo_map(ctl_t *c)
              t = strtok_r(NULL, ",", &save)) {
             uint16_t id;
             if (!ctl_regions_find(&all, t, &id)) {
-                ctl_err("no such region: %s%s", t, strcmp(t, "default") == 0
-                        ? " (the default region is grey on every map)" : "");
+                ctl_err("no such region: %s%s", t,
+                        strcmp(t, "default") == 0 ? " (the default region is grey on every map)"
+                                                  : "");
                 goto out;
             }
             if (m.nshow < all.n) {
@@ -706,7 +736,8 @@ int ctl_geo_map(ctl_t *c)
             legend_ent_t *e = &m.leg[m.nleg];
             e->id = all.rs[i].id;
             e->name = all.rs[i].name;
-            e->colour = palette[i % NPALETTE]; /* by position in the store: stable across --region */
+            e->colour =
+                palette[i % NPALETTE]; /* by position in the store: stable across --region */
             m.nleg++;
         }
     }
@@ -730,6 +761,7 @@ int ctl_geo_map(ctl_t *c)
         m.n_mixed += u != UINT32_MAX;
         if (t == GEO_REGION_DEFAULT) {
             m.n_default++;
+            m.n_default_mixed += u != UINT32_MAX;
             continue;
         }
         for (size_t j = 0; j < m.nleg; j++) {

@@ -1259,7 +1259,8 @@ int zd_sign_all(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, bool strip, uin
         err = process_range(&c, idb, 4, strip ? M_STRIP : M_FORCE, 0, NULL);
     }
     if (!err && z->progress && c.total != c.walked) {
-        z->progress(z->progress_arg, c.walked, c.walked); /* the end, unless the last batch said so */
+        /* the end, unless the last batch said so */
+        z->progress(z->progress_arg, c.walked, c.walked);
     }
     if (nsigned) {
         *nsigned = c.nsigned;

@@ -92,8 +92,11 @@ int main(void)
     struct calls c2 = {0};
     zw_begin(st, &w);
     is_int(zw_zone_get(st, w.txn, tz_name("big.test."), &z), 0, "zone found again");
-    zd_zone_t zz = {.id = z.id, .apex = z.apex, .apex_labels = z.apex_labels,
-                    .progress = count_cb, .progress_arg = &c2};
+    zd_zone_t zz = {.id = z.id,
+                    .apex = z.apex,
+                    .apex_labels = z.apex_labels,
+                    .progress = count_cb,
+                    .progress_arg = &c2};
     size_t nsigned = 0;
     is_int(zd_sign_all(st, w.txn, &zz, false, (uint64_t)time(NULL), &nsigned, &d), 0,
            "zd_sign_all with a progress callback");
