@@ -64,6 +64,7 @@
 #define XFRIN_RETRY_NEW_S    10      /* retry of a zone never loaded (no SOA to read it from) */
 #define XFRIN_TIMER_MIN_S    1       /* floor of REFRESH and RETRY */
 #define RCODE_NOTAUTH        9       /* RFC 2845: not authoritative (for this zone) */
+#define XFRIN_PROGRESS_MS    2000    /* a long transfer logs where it is at most this often */
 
 /* one record of a transfer, copied out of ldns: owner | rdata in the list's arena */
 typedef struct xrec {
@@ -614,12 +615,18 @@ static bool stream_done(const xlist_t *l, size_t *nsoa_seen, size_t from)
     return false;
 }
 
-/* Receive a transfer answer (AXFR or IXFR) for the query with id @p id. */
-static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id, uint16_t qtype,
-                    tsig_ctx_t *ctx, xfr_t *x, char *err)
+/*
+ * Receive a transfer answer (AXFR or IXFR) for the query with id @p id
+ * from @p from. A transfer still running XFRIN_PROGRESS_MS after the last
+ * report logs a progress line (records, bytes, messages, rate) at info
+ * level: checked once per message, never per record.
+ */
+static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, const char *from, int fd, uint16_t id,
+                    uint16_t qtype, tsig_ctx_t *ctx, xfr_t *x, char *err)
 {
     uint8_t *buf = xmalloc(65536);
-    uint64_t end = now_ms() + (uint64_t)XFRIN_XFR_MAX_S * 1000u;
+    uint64_t start = now_ms(), reported = start;
+    uint64_t end = start + (uint64_t)XFRIN_XFR_MAX_S * 1000u;
     size_t total = 0, nsoa = 0, scanned = 0;
     int rc = 0, rcode;
     for (unsigned nmsg = 0;; nmsg++) {
@@ -670,11 +677,20 @@ static int recv_xfr(const xfrin_t *xi, const sec_zone_t *z, int fd, uint16_t id,
                 goto out;
             }
         }
-        size_t from = scanned;
+        size_t from_i = scanned;
         scanned = x->l.n;
-        if (stream_done(&x->l, &nsoa, from)) {
+        if (stream_done(&x->l, &nsoa, from_i)) {
             x->ixfr = x->l.r[1].type == DNS_T_SOA;
             goto done;
+        }
+        uint64_t t = now_ms();
+        if (t - reported >= XFRIN_PROGRESS_MS) {
+            double secs = (double)(t - start) / 1000.0;
+            reported = t;
+            log_info("xfrin: zone %s: %s from %s in progress: %zu records, %zu bytes in %u "
+                     "messages, %.1f s, %.0f records/s", z->name,
+                     qtype == DNS_T_IXFR ? "IXFR" : "AXFR", from, x->l.n, total, nmsg + 1, secs,
+                     (double)x->l.n / secs);
         }
     }
     goto out;
@@ -956,9 +972,9 @@ static int soa_query(const sec_zone_t *sz, int fd, uint32_t *serial, char *err)
     return rc;
 }
 
-/* One transfer of @p qtype on @p fd into @p t. */
-static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xfr_t *t,
-                    char *err)
+/* One transfer of @p qtype on @p fd (to primary @p from) into @p t. */
+static int transfer(xfrin_t *x, const sec_zone_t *sz, const char *from, int fd, uint16_t qtype,
+                    xfr_t *t, char *err)
 {
     xlist_t cur = {0};
     const xrec_t *soa = NULL;
@@ -1006,7 +1022,7 @@ static int transfer(xfrin_t *x, const sec_zone_t *sz, int fd, uint16_t qtype, xf
         return rc;
     }
     t->asked_ixfr = qtype == DNS_T_IXFR;
-    rc = recv_xfr(x, sz, fd, id, qtype, &ctx, t, err);
+    rc = recv_xfr(x, sz, from, fd, id, qtype, &ctx, t, err);
     tsig_ctx_fini(&ctx);
     if (rc) {
         char e2[ZSEC_ERROR_MAX];
@@ -1039,7 +1055,7 @@ static int refresh_from(xfrin_t *x, sec_zone_t *sz, const zsec_primary_t *p, cha
         goto out;
     }
     bool have = sz->st.has_serial;
-    rc = transfer(x, sz, fd, have ? DNS_T_IXFR : DNS_T_AXFR, &t, err);
+    rc = transfer(x, sz, from, fd, have ? DNS_T_IXFR : DNS_T_AXFR, &t, err);
     if (rc == 0) {
         rc = commit(x, sz, &t, from, err);
     }
@@ -1053,7 +1069,7 @@ static int refresh_from(xfrin_t *x, sec_zone_t *sz, const zsec_primary_t *p, cha
         if ((fd = tcp_connect(p, err)) < 0) {
             return DNSD_ENET;
         }
-        rc = transfer(x, sz, fd, DNS_T_AXFR, &t, err);
+        rc = transfer(x, sz, from, fd, DNS_T_AXFR, &t, err);
         if (rc == 0) {
             rc = commit(x, sz, &t, from, err);
         }

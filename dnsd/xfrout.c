@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zones/base/clock.h"
 #include "dnsd/answer.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
@@ -30,6 +31,7 @@
 #include "zones/xfracl.h"
 
 #define OUT_CAP XFR_MSG_MAX
+#define XFROUT_PROGRESS_MS 2000 /* a long transfer out logs where it is at most this often */
 
 typedef struct xthread {
     struct xfrout *x;
@@ -189,6 +191,9 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
     }
     size_t cap = r->m->is_tcp ? OUT_CAP - tsig_room(r) : udp_limit(r);
     bool sent_any = false;
+    /* a transfer still going XFROUT_PROGRESS_MS after the last report logs a
+     * line (checked once per message: a slow secondary shows where it is) */
+    uint64_t start = (uint64_t)clock_mono_ms(), reported = start, bytes = 0;
     for (;;) {
         size_t len;
         int rc = xfr_out_next(&xo, r->t->out, cap, &len);
@@ -207,8 +212,18 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
             goto out;
         }
         sent_any = true;
+        bytes += len;
         if (rc == 1) {
             break;
+        }
+        uint64_t t = (uint64_t)clock_mono_ms();
+        if (t - reported >= XFROUT_PROGRESS_MS) {
+            double secs = (double)(t - start) / 1000.0;
+            reported = t;
+            log_info("xfr: %s: %s %s serial %u in progress: %llu records, %llu bytes in %llu "
+                     "messages, %.1f s, %.0f records/s", r->peer, kind_name(xo.kind), zname,
+                     xo.serial, (unsigned long long)xo.rrs, (unsigned long long)bytes,
+                     (unsigned long long)xo.msgs, secs, (double)xo.rrs / secs);
         }
         if (ho_stopping()) {
             log_info("xfr: %s: %s %s: shutting down, transfer cut", r->peer,

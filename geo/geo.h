@@ -198,6 +198,44 @@ int geo_explain(const char *mmdb_path, const geo_paths_t *paths, const geo_regio
  */
 const char *geo_country_continent(const char *cc);
 
+/** One region's part of a country's IPv4 addresses. */
+typedef struct geo_share {
+    uint16_t region;
+    uint64_t addrs;
+} geo_share_t;
+
+/** A country as the regions split it (geo_country_shares()). */
+typedef struct geo_country_share {
+    char cc[3];            /* ISO 3166-1 alpha-2 as the DB spells it, upper case: "DE" */
+    uint64_t addrs;        /* IPv4 addresses the DB places in the country */
+    geo_share_t *shares;   /* nshares entries, most addresses first (ties: lower id) */
+    size_t nshares;
+} geo_country_share_t;
+
+typedef struct geo_shares {
+    geo_country_share_t *c; /* n entries, in code order; countries with no address left out */
+    size_t n;
+} geo_shares_t;
+
+/**
+ * Which regions each country's IPv4 addresses fall in, for `dnsctl geo
+ * map`: the DB's IPv4 networks grouped by their record's country, each
+ * address counted for the region the compiled table answers for it (the
+ * same walk, rules and CIDR overlay as geo_table_build(), so a country
+ * split by a CIDR region or by subdivision regions shows the split).
+ * Addresses whose record has no two-letter country are left out. IPv4
+ * only: the address counts of IPv6 networks say little about users.
+ * @p mmdb_path is required. @return 0 and *@p out (geo_shares_fini), or
+ * what geo_table_build() refuses (DNSD_ECONFIG bad region definitions,
+ * DNSD_EMALFORMED corrupt DB, a negated errno unreadable DB) with @p d set.
+ * Slow path (about two table builds); allocates (aborts on OOM).
+ */
+int geo_country_shares(const char *mmdb_path, const geo_paths_t *paths,
+                       const geo_region_t *regions, size_t nregions, geo_shares_t *out, diag_t *d);
+
+/** Free what geo_country_shares() gave; zeroes @p s. NULL is fine. */
+void geo_shares_fini(geo_shares_t *s);
+
 /*
  * Internal: how geo_build.c hands its compiled partition to geo_table.c.
  * Not for other callers (it would live in a geo_int.h).

@@ -865,6 +865,7 @@ typedef struct walker {
     uint32_t v4node;
     geo_parts_t *parts; /* alias list */
     uint64_t visits, budget;
+    bool by_country;    /* leaves carry the record's country (code2 + 1, 0: none), not a region */
     diag_t *d;
 } walker_t;
 
@@ -885,7 +886,12 @@ static int data_region(walker_t *w, MMDB_entry_s e, uint16_t *region)
     }
     int by;
     char what[64];
-    *region = rec_match(w->m, &r, &by, what, sizeof(what));
+    if (w->by_country) {
+        int cc = code2(r.cc);
+        *region = (uint16_t)(cc + 1);
+    } else {
+        *region = rec_match(w->m, &r, &by, what, sizeof(what));
+    }
     cache_put(&w->cache, e.offset, *region);
     return 0;
 }
@@ -961,12 +967,16 @@ static int walk_node(walker_t *w, uint32_t node, geo_u128_t prefix, unsigned dep
                        prefix | bit, depth + 1);
 }
 
-/* Walk the DB into the IPv4 and IPv6 partitions (and the alias list). */
+/*
+ * Walk the DB into the IPv4 and IPv6 partitions (and the alias list). With
+ * @p by_country the leaves carry countries (code2() + 1, 0 for none) and
+ * only the IPv4 tree is walked (@p p6 and @p parts unused).
+ */
 static int db_walk(MMDB_s *db, const matcher_t *m, const schema_t *sc, part_t *p4, part_t *p6,
-                   geo_parts_t *parts, diag_t *d)
+                   geo_parts_t *parts, bool by_country, diag_t *d)
 {
     int rc = 0;
-    walker_t w = {.db = db, .m = m, .sc = sc, .parts = parts, .d = d};
+    walker_t w = {.db = db, .m = m, .sc = sc, .parts = parts, .by_country = by_country, .d = d};
     w.budget = 2ull * db->metadata.node_count + 1024;
     if (db->metadata.ip_version == 4) {
         w.out = p4;
@@ -974,7 +984,9 @@ static int db_walk(MMDB_s *db, const matcher_t *m, const schema_t *sc, part_t *p
         if ((rc = walk_node(&w, 0, 0, 0))) {
             goto out;
         }
-        part_push(p6, 0, GEO_REGION_DEFAULT); /* an IPv4 DB knows no IPv6 address */
+        if (!by_country) {
+            part_push(p6, 0, GEO_REGION_DEFAULT); /* an IPv4 DB knows no IPv6 address */
+        }
         goto out;
     }
     uint8_t type;
@@ -993,6 +1005,9 @@ static int db_walk(MMDB_s *db, const matcher_t *m, const schema_t *sc, part_t *p
         }
     } else if ((rc = walk_record(&w, type, rec, e, 0, 0))) {
         goto out; /* the whole IPv4 space is inside one shorter IPv6 network */
+    }
+    if (by_country) {
+        goto out;
     }
     w.out = p6;
     w.width = 128;
@@ -1033,7 +1048,7 @@ geo_table_t *geo_table_build(const char *mmdb_path, const geo_paths_t *paths,
         db_open_ok = true;
         schema_t sc;
         schema_pick(&db, paths, &sc);
-        if (db_walk(&db, &m, &sc, &dbp[0], &dbp[1], &parts, d)) {
+        if (db_walk(&db, &m, &sc, &dbp[0], &dbp[1], &parts, false, d)) {
             goto out;
         }
     } else {
@@ -1351,4 +1366,141 @@ out:
     geo_table_free(gt);
     matcher_fini(&m);
     return rc;
+}
+
+/* ---- country shares (dnsctl geo map) ---- */
+
+static int cmp_share(const void *a, const void *b)
+{
+    const geo_share_t *x = a, *y = b;
+    if (x->addrs != y->addrs) {
+        return x->addrs > y->addrs ? -1 : 1;
+    }
+    return x->region < y->region ? -1 : x->region > y->region;
+}
+
+/* Add @p n addresses of country index @p cc (code2()) to region @p region. */
+static void share_add(geo_country_share_t *all, int cc, uint16_t region, uint64_t n)
+{
+    geo_country_share_t *c = &all[cc];
+    c->addrs += n;
+    for (size_t i = 0; i < c->nshares; i++) {
+        if (c->shares[i].region == region) {
+            c->shares[i].addrs += n;
+            return;
+        }
+    }
+    c->shares = xrealloc(c->shares, (c->nshares + 1) * sizeof(*c->shares));
+    c->shares[c->nshares].region = region;
+    c->shares[c->nshares].addrs = n;
+    c->nshares++;
+}
+
+int geo_country_shares(const char *mmdb_path, const geo_paths_t *paths,
+                       const geo_region_t *regions, size_t nregions, geo_shares_t *out, diag_t *d)
+{
+    matcher_t m;
+    MMDB_s db;
+    bool db_open_ok = false;
+    part_t reg = {0}, cc = {0}, cp = {0}, fin = {0}, p6 = {0};
+    geo_parts_t parts = {0};
+    schema_t sc;
+    geo_country_share_t *all = NULL;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = matcher_init(&m, regions, nregions, d))) {
+        return rc;
+    }
+    if ((rc = db_open(mmdb_path, &db, d))) {
+        goto out;
+    }
+    db_open_ok = true;
+    schema_pick(&db, paths, &sc);
+    /* the IPv4 regions exactly as geo_table_build() decides them: DB, then CIDRs over it */
+    rc = db_walk(&db, &m, &sc, &reg, &p6, &parts, false, d);
+    part_fini(&p6);
+    if (rc) {
+        goto out;
+    }
+    cidr_partition(m.cidr[0], m.ncidr[0], 0xffffffffu, &cp);
+    part_overlay(&reg, &cp, &fin);
+    /* the same address space by country, then one sweep over both partitions */
+    if ((rc = db_walk(&db, &m, &sc, &cc, NULL, NULL, true, d))) {
+        goto out;
+    }
+    all = xcalloc(26 * 26, sizeof(*all));
+    size_t i = 0, j = 0;
+    uint32_t rcur = GEO_REGION_DEFAULT, ccur = 0;
+    geo_u128_t k = 0;
+    while (i < fin.n || j < cc.n) {
+        if (j >= cc.n || (i < fin.n && fin.key[i] < cc.key[j])) {
+            k = fin.key[i];
+        } else {
+            k = cc.key[j];
+        }
+        if (i < fin.n && fin.key[i] == k) {
+            rcur = fin.reg[i++];
+        }
+        if (j < cc.n && cc.key[j] == k) {
+            ccur = cc.reg[j++];
+        }
+        geo_u128_t next = 0x100000000u; /* the end of the segment that starts at k */
+        if (i < fin.n) {
+            next = fin.key[i];
+        }
+        if (j < cc.n && cc.key[j] < next) {
+            next = cc.key[j];
+        }
+        if (ccur > 0 && ccur <= 26 * 26) {
+            share_add(all, (int)ccur - 1, (uint16_t)rcur, (uint64_t)(next - k));
+        }
+    }
+    for (int c = 0; c < 26 * 26; c++) {
+        if (all[c].addrs) {
+            out->n++;
+        }
+    }
+    out->c = xcalloc(out->n ? out->n : 1, sizeof(*out->c));
+    size_t n = 0;
+    for (int c = 0; c < 26 * 26; c++) {
+        if (!all[c].addrs) {
+            continue;
+        }
+        geo_country_share_t *o = &out->c[n++];
+        *o = all[c];
+        all[c].shares = NULL;
+        o->cc[0] = (char)('A' + c / 26);
+        o->cc[1] = (char)('A' + c % 26);
+        o->cc[2] = 0;
+        qsort(o->shares, o->nshares, sizeof(*o->shares), cmp_share);
+    }
+    rc = 0;
+out:
+    if (all) {
+        for (int c = 0; c < 26 * 26; c++) {
+            free(all[c].shares);
+        }
+        free(all);
+    }
+    part_fini(&reg);
+    part_fini(&cc);
+    part_fini(&cp);
+    part_fini(&fin);
+    if (db_open_ok) {
+        MMDB_close(&db);
+    }
+    matcher_fini(&m);
+    return rc;
+}
+
+void geo_shares_fini(geo_shares_t *s)
+{
+    if (!s) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->c[i].shares);
+    }
+    free(s->c);
+    memset(s, 0, sizeof(*s));
 }

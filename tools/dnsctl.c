@@ -77,6 +77,8 @@ static void usage(FILE *f)
             "  region show NAME [--json]\n"
             "  geo lookup ADDRESS [--db FILE] [--paths FIELD=PATH,...] [--json]\n"
             "                               which region an address gets, and why\n"
+            "  geo map [--db FILE] [--out FILE.svg] [--region R,...] [--paths FIELD=PATH,...]\n"
+            "                               an SVG world map: each country in its region's colour\n"
             "certificates (issued by dnsd's ACME worker over DNS-01 from this store):\n"
             "  cert request NAME... [--id ID] [--key ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
             "               [--ca DIRECTORY_URL] [--reuse-key] [--force] [--wait SECONDS]\n"
@@ -143,7 +145,7 @@ static void usage(FILE *f)
             "  --quiet, -q   no progress line (zone import, store backup); none is shown\n"
             "                either when standard error is not a terminal\n"
             "  --region R    the region a record or zone command works on (else: default)\n"
-            "  --db FILE     the MaxMind DB for geo lookup (default: $DNSD_GEO_DB, else none)\n"
+            "  --db FILE     the MaxMind DB for geo lookup and map (default: $DNSD_GEO_DB)\n"
             "  --help        this text\n"
             "  --version     print the version\n"
             "\n"
@@ -256,6 +258,7 @@ static const struct {
     {CTL_OPT_CHALLENGE_VIA, "--challenge-via"},
     {CTL_OPT_RESOLVER, "--resolver"},
     {CTL_OPT_NS_PORT, "--ns-port"},
+    {CTL_OPT_OUT, "--out"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -565,6 +568,7 @@ static const struct {
     {"--challenge-via", CTL_OPT_CHALLENGE_VIA, offsetof(ctl_t, challenge_via), false},
     {"--resolver", CTL_OPT_RESOLVER, offsetof(ctl_t, resolver), false},
     {"--ns-port", CTL_OPT_NS_PORT, offsetof(ctl_t, ns_port), false},
+    {"--out", CTL_OPT_OUT, offsetof(ctl_t, out), false},
 };
 
 int main(int argc, char **argv)

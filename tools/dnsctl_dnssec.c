@@ -68,7 +68,14 @@ static int parse_alg(const char *s, uint8_t *alg)
 typedef struct zone_op {
     int (*apply)(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void *arg);
     void (*done)(const char *name, void *arg);
+    bool signs; /* signs the whole zone: a progress line (on a terminal) */
 } zone_op_t;
+
+/* zw_t.progress of a signing pass: at most a few calls per thousand RRsets */
+static void sign_progress(void *arg, size_t done, size_t total)
+{
+    ctl_progress_records(arg, (unsigned long)done, done, total);
+}
 
 static int zone_write(ctl_t *c, const zone_op_t *op, void *arg)
 {
@@ -83,7 +90,15 @@ static int zone_write(ctl_t *c, const zone_op_t *op, void *arg)
         goto out;
     }
     ctl_name_str(z.apex, name);
+    ctl_progress_t pg;
+    ctl_progress_begin(&pg, c, "sign", false);
+    ctl_progress_unit(&pg, "RRsets");
+    pg.on = pg.on && op->signs;
+    w.progress = op->signs ? sign_progress : NULL;
+    w.progress_arg = &pg;
     int err = op->apply(&w, &z, name, &d, arg);
+    ctl_progress_end(&pg, err == 0); /* before the commit's messages and the summary */
+    w.progress = NULL;
     if (err) {
         rc = d.text[0] ? ctl_diag(NULL, &d) : ctl_err("zone %s: %s", name, dnsd_strerror(err));
         goto out;
@@ -145,7 +160,7 @@ static int dnssec_enable(ctl_t *c)
     if ((rc = parse_alg(c->algorithm, &a.alg)) != CTL_OK) {
         return rc;
     }
-    static const zone_op_t op = {enable_apply, enable_done};
+    static const zone_op_t op = {enable_apply, enable_done, true};
     return zone_write(c, &op, &a);
 }
 
@@ -169,7 +184,7 @@ static int dnssec_disable(ctl_t *c)
     if (rc != CTL_OK) {
         return rc;
     }
-    static const zone_op_t op = {disable_apply, disable_done};
+    static const zone_op_t op = {disable_apply, disable_done, false};
     return zone_write(c, &op, NULL);
 }
 
@@ -183,7 +198,7 @@ static int resign_apply(zw_t *w, zw_zone_t *z, const char *name, diag_t *d, void
         diag_set(d, "", 0, "zone %s is not signed (dnsctl dnssec enable %s)", name, name);
         return DNSD_ENOTFOUND;
     }
-    zd_zone_t zz = {z->id, z->apex, z->apex_labels};
+    zd_zone_t zz = {z->id, z->apex, z->apex_labels, w->progress, w->progress_arg};
     return zd_sign_all(w->s, w->txn, &zz, false, (uint64_t)time(NULL), arg, d);
 }
 
@@ -199,7 +214,7 @@ static int dnssec_resign(ctl_t *c)
         return rc;
     }
     size_t n = 0;
-    static const zone_op_t op = {resign_apply, resign_done};
+    static const zone_op_t op = {resign_apply, resign_done, true};
     return zone_write(c, &op, &n);
 }
 

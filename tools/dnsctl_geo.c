@@ -213,5 +213,8 @@ int ctl_geo(ctl_t *c, const char *verb)
     if (strcmp(verb, "lookup") == 0) {
         return geo_lookup_cmd(c);
     }
-    return ctl_usage("unknown command \"geo %s\" (lookup)", verb);
+    if (strcmp(verb, "map") == 0) {
+        return ctl_geo_map(c);
+    }
+    return ctl_usage("unknown command \"geo %s\" (lookup, map)", verb);
 }

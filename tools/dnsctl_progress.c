@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dnsctl_progress.c -- the progress line of dnsctl's long commands (`zone
- * import` of a large file, `store backup`): what was done, the rate and the
+ * import` of a large file, `store backup`, `dnssec enable|resign` of a big
+ * zone): what was done, the rate and the
  * time left, on standard error, rewritten in place ("\r") at most four
  * times a second. Only when standard error is a terminal and --quiet was
  * not given: in scripts and pipes nothing is printed, so output stays
@@ -29,6 +30,11 @@ void ctl_progress_begin(ctl_progress_t *p, const ctl_t *c, const char *what, boo
     p->bytes = bytes;
     snprintf(p->what, sizeof(p->what), "%s", what);
     p->start_ns = now_ns();
+}
+
+void ctl_progress_unit(ctl_progress_t *p, const char *unit)
+{
+    p->unit = unit;
 }
 
 /* "12.3 MiB" */
@@ -62,14 +68,15 @@ static void print_line(ctl_progress_t *p, long long now, bool final)
             n += snprintf(line + n, sizeof(line) - (size_t)n, ", %s/s", b);
         }
     } else {
-        n = snprintf(line, sizeof(line), "%s: %lu records", p->what, p->records);
+        const char *unit = p->unit ? p->unit : "records";
+        n = snprintf(line, sizeof(line), "%s: %lu %s", p->what, p->records, unit);
         if (p->total > 0 && !final) {
             n += snprintf(line + n, sizeof(line) - (size_t)n, " (%.0f%%)",
                           100.0 * (double)p->done / (double)p->total);
         }
         if (secs > 0.05) {
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f records/s",
-                          (double)p->records / secs);
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f %s/s",
+                          (double)p->records / secs, unit);
         }
     }
     if (!final && p->total > p->done && p->done > 0 && secs > 0.05) {

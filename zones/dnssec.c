@@ -802,6 +802,7 @@ typedef struct sctx {
     uint8_t *scratch, *nv;
     size_t scap, nvcap;
     size_t nsigned;
+    size_t walked, total; /* RRsets walked and in the zone, for z->progress */
     MDB_cursor *cur; /* seeks for NS at ancestors */
     /* the delegation test of the last owner: per label of its relative key,
      * where the label ends and whether that name holds NS */
@@ -1167,6 +1168,10 @@ static int process_range(sctx_t *c, const uint8_t *prefix, size_t plen, int mode
         if (err) {
             break;
         }
+        c->walked += nb;
+        if (c->z->progress) {
+            c->z->progress(c->z->progress_arg, c->walked, c->total);
+        }
         memcpy(last, keys + (nb - 1) * ZS_RRKEY_MAX, lens[nb - 1]);
         lastlen = lens[nb - 1];
         first = false;
@@ -1235,6 +1240,19 @@ int zd_sign_touched(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, zd_change_t
     return err;
 }
 
+/* The number of keys under @p prefix (a cursor walk: no values decoded). */
+static int count_range(MDB_cursor *cur, const uint8_t *prefix, size_t plen, size_t *n)
+{
+    MDB_val k = {plen, (void *)prefix}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    *n = 0;
+    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        ++*n;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : zs_mdb_err(rc);
+}
+
 int zd_sign_all(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, bool strip, uint64_t now,
                 size_t *nsigned, diag_t *d)
 {
@@ -1242,8 +1260,15 @@ int zd_sign_all(zs_store_t *s, MDB_txn *txn, const zd_zone_t *z, bool strip, uin
     int err = sctx_open(&c, s, txn, z, now, d);
     uint8_t idb[4];
     zs_put32(idb, z->id);
+    if (!err && z->progress) {
+        err = count_range(c.cur, idb, 4, &c.total);
+    }
     if (!err) {
         err = process_range(&c, idb, 4, strip ? M_STRIP : M_FORCE, 0, NULL);
+    }
+    if (!err && z->progress && c.total != c.walked) {
+        /* the end, unless the last batch said so */
+        z->progress(z->progress_arg, c.walked, c.walked);
     }
     if (nsigned) {
         *nsigned = c.nsigned;

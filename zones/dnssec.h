@@ -210,11 +210,23 @@ int zd_keys_load(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_key_t *out, s
  * what must be signed, or OpenSSL failed), DNSD_ESTORE, an LMDB error;
  * @p d says which zone and why. */
 
+/**
+ * Progress of a long signing pass (zd_sign_all()): @p done of @p total
+ * RRsets walked. Called on the signing thread, inside the write txn.
+ */
+typedef void zd_progress_fn(void *arg, size_t done, size_t total);
+
 /** The zone being signed (apex: wire, lower case). */
 typedef struct zd_zone {
     uint32_t id;
     const uint8_t *apex;
     int apex_labels;
+    /* optional (NULL: none; initialize zd_zone_t with designators): zd_sign_all()
+     * counts the zone's RRsets first, then calls it after each batch of up to
+     * 256 RRsets walked, never per RRset; the last call is (n, n), n the RRsets walked
+     * (dnsctl's progress line) */
+    zd_progress_fn *progress;
+    void *progress_arg;
 } zd_zone_t;
 
 /** One RRset a write txn changed (it may be gone now). */
@@ -259,8 +271,9 @@ struct zw_zone;
  * Sign zone @p z: store @p p (NULL: defaults), generate its keys (one CSK,
  * or with p->split a KSK and a ZSK; state ACTIVE), publish DNSKEY, CDS and
  * CDNSKEY at the apex (zd_zone_publish_keys()), set ZS_ZONE_F_SIGNED
- * (@p z->flags too) and sign every RRset in every region. DNSD_EEXIST if
- * the zone is signed already; DNSD_ESECONDARY for a secondary zone.
+ * (@p z->flags too) and sign every RRset in every region (reporting
+ * progress through @p w->progress when set). DNSD_EEXIST if the zone is
+ * signed already; DNSD_ESECONDARY for a secondary zone.
  */
 int zd_zone_enable(struct zw *w, struct zw_zone *z, const zd_policy_t *p, diag_t *d);
 

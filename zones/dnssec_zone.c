@@ -27,7 +27,7 @@ static void zone_str(const zw_zone_t *z, char *buf, size_t cap)
 
 static zd_zone_t zd_of(const zw_zone_t *z)
 {
-    return (zd_zone_t){z->id, z->apex, z->apex_labels};
+    return (zd_zone_t){.id = z->id, .apex = z->apex, .apex_labels = z->apex_labels};
 }
 
 /* One wanted record set: rdata as (u16 len | rdata) entries. */
@@ -300,6 +300,8 @@ int zd_zone_enable(struct zw *w, struct zw_zone *z, const zd_policy_t *p, diag_t
         return err;
     }
     zd_zone_t zz = zd_of(z);
+    zz.progress = w->progress;
+    zz.progress_arg = w->progress_arg;
     return zd_sign_all(w->s, w->txn, &zz, false, now, NULL, d);
 }
 

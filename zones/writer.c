@@ -1559,9 +1559,11 @@ static int sign_zone(zw_t *w, const struct zw_touched *t, diag_t *d)
     if (!(t->z.flags & ZS_ZONE_F_SIGNED)) {
         return 0;
     }
-    zd_zone_t zz = {t->z.id, t->z.apex, t->z.apex_labels};
+    zd_zone_t zz = {.id = t->z.id, .apex = t->z.apex, .apex_labels = t->z.apex_labels};
     uint64_t now = (uint64_t)time(NULL);
     if (t->created) {
+        zz.progress = w->progress;
+        zz.progress_arg = w->progress_arg;
         return zd_sign_all(w->s, w->txn, &zz, false, now, NULL, d);
     }
     size_t n = 0;

@@ -57,6 +57,13 @@ typedef struct zw {
      * for those, and for RRSIG, NSEC, NSEC3, NSEC3PARAM anywhere in a
      * signed zone (ZS_ZONE_F_SIGNED): dnsd makes them itself */
     bool keys;
+    /* optional, set by the caller after zw_begin() (NULL: none): long passes of
+     * this txn that walk a whole zone (signing it: zd_zone_enable(), or a signed
+     * zone created in the txn) report @p done of @p total RRsets through it, a
+     * few times per thousand RRsets, never per RRset (dnsctl's progress line;
+     * zd_progress_fn in zones/dnssec.h) */
+    void (*progress)(void *arg, size_t done, size_t total);
+    void *progress_arg;
 } zw_t;
 
 /** A zone, copied out of the store (owned by the caller, no lifetime limit). */
