@@ -26,6 +26,7 @@
 
 #define CTL_NOTES_MAX (2 * CONF_LISTEN_MAX)
 #define CTL_ACCEPT_BATCH 32 /* connections taken per wake-up: the loop stays fair */
+#define CTL_DRAIN_MAX 65536 /* bytes read and dropped after the answer, at most */
 
 typedef struct ctl_conn {
     ctl_sock_t *cs;
@@ -37,6 +38,8 @@ typedef struct ctl_conn {
     size_t inlen;
     char *out;             /* the answer (xmalloc'd), NULL while reading */
     size_t outlen, outoff;
+    bool draining;         /* answered: reading what is left until the client closes */
+    size_t drained;
     struct ucred peer;     /* who connected (SO_PEERCRED), for the log */
 } ctl_conn_t;
 
@@ -417,6 +420,38 @@ static void conn_close(ctl_conn_t *c)
     c->fd = -1;
     free(c->out);
     c->out = NULL;
+    c->draining = false;
+}
+
+/* The answer is out: half-close, then read and drop what the client still
+ * sends until it closes (bounded by CTL_DRAIN_MAX and the deadline). Closing
+ * with unread bytes would reset the connection, and the client could lose
+ * the answer (an oversized request, or bytes after the newline). */
+static void conn_drain(ctl_conn_t *c)
+{
+    if (!c->draining) {
+        c->draining = true;
+        c->drained = 0;
+        shutdown(c->fd, SHUT_WR);
+        struct ev_loop *loop = c->cs->orch->loop;
+        ev_io_stop(loop, &c->io);
+        ev_io_set(&c->io, c->fd, EV_READ);
+        ev_io_start(loop, &c->io);
+    }
+    char junk[4096];
+    for (;;) {
+        ssize_t n = recv(c->fd, junk, sizeof(junk), 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n <= 0 || (c->drained += (size_t)n) > CTL_DRAIN_MAX) {
+            conn_close(c);
+            return;
+        }
+    }
 }
 
 static void conn_write(ctl_conn_t *c)
@@ -434,7 +469,11 @@ static void conn_write(ctl_conn_t *c)
         }
         c->outoff += (size_t)n;
     }
-    conn_close(c);
+    if (c->outoff < c->outlen) {
+        conn_close(c); /* the client went away */
+    } else {
+        conn_drain(c);
+    }
 }
 
 /* the answer to the request in c->in[0..len): switch the connection to writing */
@@ -514,7 +553,9 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents)
     ctl_conn_t *c = w->data;
     (void)loop;
     (void)revents;
-    if (c->out) {
+    if (c->draining) {
+        conn_drain(c);
+    } else if (c->out) {
         conn_write(c);
     } else {
         conn_read(c);
@@ -540,7 +581,8 @@ static ctl_conn_t *conn_slot(ctl_sock_t *cs)
         if (c->fd < 0) {
             return c;
         }
-        if (!c->out && (!victim || c->opened < victim->opened)) {
+        bool idle = !c->out || c->draining; /* not waiting for room to write an answer */
+        if (idle && (!victim || c->opened < victim->opened)) {
             victim = c;
         }
     }
