@@ -5,7 +5,7 @@
  * language is dnsd/ctl_proto.h: one line out, one JSON object back). The
  * socket is --socket PATH, else $DNSD_CONTROL_SOCKET, else control-socket in
  * --config FILE, else CTL_SOCKET_DEFAULT. It never opens the store; every
- * wait is bounded (CTL_CONTROL_TIMEOUT_MS). Errors name the socket and, for
+ * socket call is bounded (CTL_CONTROL_TIMEOUT_MS). Errors name the socket and, for
  * a refused permission, its owner, group and mode.
  */
 #include "tools/dnsctl.h"
@@ -19,11 +19,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "zones/base/clock.h"
 #include "zones/base/line.h"
 #include "zones/base/xalloc.h"
 
@@ -132,7 +132,10 @@ static int connect_error(const char *path, int e)
     return ctl_err("cannot connect to %s: %s", path, strerror(e));
 }
 
-/* send @p req, read the answer (one JSON object) into *@p out */
+/* send @p req, read the answer (one JSON object) into *@p out. A blocking
+ * socket with send and receive timeouts: connect(2) on a Unix socket whose
+ * backlog is full waits for room (a non-blocking one would fail with EAGAIN
+ * and not retry), and every call is bounded by CTL_CONTROL_TIMEOUT_MS */
 static int ask(const char *path, const char *req, json_t **out)
 {
     struct sockaddr_un sa;
@@ -143,44 +146,38 @@ static int ask(const char *path, const char *req, json_t **out)
                        sizeof(sa.sun_path) - 1);
     }
     memcpy(sa.sun_path, path, strlen(path));
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return ctl_err("socket: %s", strerror(errno));
     }
     int rc = CTL_FAIL;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    long long deadline = clock_mono_ms() + CTL_CONTROL_TIMEOUT_MS;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    const int secs = CTL_CONTROL_TIMEOUT_MS / 1000;
+    struct timeval tv = {secs, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         int e = errno;
-        if (e != EINPROGRESS && e != EAGAIN) {
+        if (e == EINTR) {
+            continue;
+        }
+        if (e == EAGAIN || e == EINPROGRESS) {
+            rc = ctl_err("%s: dnsd did not take the connection within %d s", path, secs);
+        } else {
             rc = connect_error(path, e);
-            goto out;
         }
-        /* a full backlog: wait for room, bounded */
-        if (clock_wait_fd(fd, POLLOUT, deadline) != 0) {
-            rc = ctl_err("%s: dnsd did not accept the connection within %d s", path,
-                         CTL_CONTROL_TIMEOUT_MS / 1000);
-            goto out;
-        }
-        socklen_t el = sizeof(e);
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != 0) {
-            rc = connect_error(path, e ? e : errno);
-            goto out;
-        }
+        goto out;
     }
     size_t rl = strlen(req), off = 0;
     while (off < rl) {
         ssize_t n = send(fd, req + off, rl - off, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (clock_wait_fd(fd, POLLOUT, deadline) != 0) {
-                rc = ctl_err("%s: timed out sending the request", path);
-                goto out;
-            }
+        if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
-            rc = ctl_err("%s: cannot send the request: %s", path, strerror(errno));
+            rc = ctl_err("%s: cannot send the request: %s", path,
+                         errno == EAGAIN ? "timed out" : strerror(errno));
             goto out;
         }
         off += (size_t)n;
@@ -191,13 +188,12 @@ static int ask(const char *path, const char *req, json_t **out)
             buf = xrealloc(buf, cap);
         }
         ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (clock_wait_fd(fd, POLLIN, deadline) != 0) {
-                rc = ctl_err("%s: no answer from dnsd within %d s", path,
-                             CTL_CONTROL_TIMEOUT_MS / 1000);
-                goto out;
-            }
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            rc = ctl_err("%s: no answer from dnsd within %d s", path, secs);
+            goto out;
         }
         if (n < 0) {
             rc = ctl_err("%s: cannot read the answer: %s", path, strerror(errno));
