@@ -96,7 +96,8 @@ int ctl_req_parse(const char *buf, size_t len, ctl_req_t *out, char *err, size_t
     for (k = 0; k < n && !word_is(&w[0], cmds[k].name); k++) {
     }
     if (k == n) {
-        return fail(err, errcap, "unknown command \"%.*s\" (status, stats, reload, log-level LEVEL)",
+        return fail(err, errcap,
+                    "unknown command \"%.*s\" (status, stats, reload, log-level LEVEL)",
                     (int)(w[0].len > 64 ? 64 : w[0].len), w[0].p);
     }
     if (nw - 1 != cmds[k].nargs) {
