@@ -384,7 +384,7 @@ static json_t *reply(ctl_conn_t *c, const ctl_req_t *r)
         char msg[1200];
         log_info("control: reload asked by uid %u (pid %ld)", (unsigned)c->peer.uid,
                  (long)c->peer.pid);
-        if (orch_reload(cs->orch, msg, sizeof(msg)) != 0) {
+        if (orch_reload(cs->orch, "dnsctl reload", msg, sizeof(msg)) != 0) {
             return reply_error(msg);
         }
         return json_pack("{s:b, s:s}", "ok", 1, "message", msg);

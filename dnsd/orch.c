@@ -354,12 +354,12 @@ static int log_changes(const config_t *n, const config_t *c)
 }
 
 /* the reload itself; orch_reload() wraps it in systemd's RELOADING=1/READY=1 */
-static int reload(orch_t *o, char *msg, size_t cap)
+static int reload(orch_t *o, const char *why, char *msg, size_t cap)
 {
     const config_t *cur = o->srv->cfg;
     if (!o->conf_file) {
         snprintf(msg, cap, "dnsd was started without a config file (-c): nothing to re-read");
-        log_warn("reload: %s", msg);
+        log_warn("%s: %s", why, msg);
         return DNSD_ECONFIG;
     }
     const char *path = config_in_chroot(cur, o->conf_file);
@@ -431,10 +431,10 @@ static int reload(orch_t *o, char *msg, size_t cap)
     return 0;
 }
 
-int orch_reload(orch_t *o, char *msg, size_t cap)
+int orch_reload(orch_t *o, const char *why, char *msg, size_t cap)
 {
     sdn_reloading(); /* systemd: `systemctl reload` waits for the READY=1 */
-    int err = reload(o, msg, cap);
+    int err = reload(o, why, msg, cap);
     char status[sizeof(o->srv->cfg->store) + 32];
     snprintf(status, sizeof(status), "serving store %s", o->srv->cfg->store);
     sdn_ready(status);
@@ -447,7 +447,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     if (w->signum == SIGHUP) {
         char msg[1200];
-        orch_reload(o, msg, sizeof(msg)); /* it logs the outcome */
+        orch_reload(o, "SIGHUP", msg, sizeof(msg)); /* it logs the outcome */
         return;
     }
     if (w->signum == SIGUSR1) {
