@@ -48,6 +48,7 @@ void config_defaults(config_t *c)
     c->geo_check_ms = 1000;
     c->dnssec_check_ms = 60000;
     acme_cfg_defaults(&c->acme);
+    c->control_socket_mode = 0660;
 }
 
 int config_parse_addr(const char *s, conf_listen_t *out)
@@ -310,6 +311,42 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         }
         c->have_geo_paths = true;
         snprintf(c->geo_paths_spec, sizeof(c->geo_paths_spec), "%s", value);
+        return 0;
+    }
+    if (strcmp(key, "control-socket") == 0) {
+        /* "none" turns it off (the default), e.g. --control-socket none over a file's path */
+        if (strcmp(value, "none") == 0) {
+            c->control_socket[0] = '\0';
+            return 0;
+        }
+        if (value[0] != '/' || strlen(value) >= sizeof(c->control_socket)) {
+            diag_text(d, "control-socket: \"%s\" is not an absolute path of at most %zu bytes "
+                         "(or none)", value, sizeof(c->control_socket) - 1);
+            return DNSD_ECONFIG;
+        }
+        snprintf(c->control_socket, sizeof(c->control_socket), "%s", value);
+        return 0;
+    }
+    if (strcmp(key, "control-socket-mode") == 0) {
+        char *end;
+        errno = 0;
+        unsigned long m = strtoul(value, &end, 8);
+        if (errno || *end || end == value || value[0] == '-' || m > 0777) {
+            diag_text(d, "control-socket-mode: \"%s\" is not an octal mode (0660)", value);
+            return DNSD_ECONFIG;
+        }
+        c->control_socket_mode = (unsigned)m;
+        return 0;
+    }
+    if (strcmp(key, "control-socket-owner") == 0 || strcmp(key, "control-socket-group") == 0) {
+        bool owner = strcmp(key, "control-socket-owner") == 0;
+        char *f = owner ? c->control_socket_owner : c->control_socket_group;
+        size_t fcap = owner ? sizeof(c->control_socket_owner) : sizeof(c->control_socket_group);
+        if (strlen(value) >= fcap) {
+            diag_text(d, "%s: too long", key);
+            return DNSD_ECONFIG;
+        }
+        snprintf(f, fcap, "%s", value); /* looked up when the socket is made (ctl_bind) */
         return 0;
     }
     char *dst = NULL;

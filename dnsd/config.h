@@ -66,6 +66,11 @@ typedef struct config {
     gid_t gid;
     char chroot[4096];            /* "" = none */
     bool no_id_lookup;            /* reload inside a chroot: keep names, skip getpwnam */
+    /* the control socket (ctl.h; README "Control socket"); all need a restart */
+    char control_socket[108];     /* "" = none (the default); fits sun_path */
+    unsigned control_socket_mode; /* default 0660 */
+    char control_socket_owner[64]; /* user name or uid; "" = the user dnsd runs as */
+    char control_socket_group[64]; /* group name or gid; "" = the group dnsd runs as */
 } config_t;
 
 /* Command-line settings, kept so a reload applies them over the file again. */

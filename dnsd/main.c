@@ -19,6 +19,7 @@
 
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
+#include "dnsd/ctl.h"
 #include "dnsd/handoff.h"
 #include "dnsd/httpd.h"
 #include "dnsd/notify.h"
@@ -51,6 +52,8 @@ static void usage(FILE *to)
             "            [--dnssec-check-interval-ms MS]\n"
             "            [--user USER] [--group GROUP] [--chroot DIR]\n"
             "            [--http01-listen ADDR[:PORT]]...\n"
+            "            [--control-socket PATH|none] [--control-socket-mode MODE]\n"
+            "            [--control-socket-owner USER] [--control-socket-group GROUP]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -206,12 +209,13 @@ static int bind_address(server_t *srv, int li, uint16_t *port_out)
     return -EADDRINUSE;
 }
 
-/* files written before a fatal exit are removed again (best effort) */
-static const char *written[2];
+/* files written before a fatal exit are removed again (best effort):
+ * the pid file, the port file, the control socket */
+static const char *written[3];
 
 static int fatal_exit(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (written[i]) {
             unlink(written[i]);
         }
@@ -300,6 +304,11 @@ int main(int argc, char **argv)
         {"acme-max-orders", required_argument, NULL, 1},
         {"shard-alert", required_argument, NULL, 1},
         {"shard-probe-interval", required_argument, NULL, 1},
+        /* the control socket (dnsd/ctl.c) */
+        {"control-socket", required_argument, NULL, 1},
+        {"control-socket-mode", required_argument, NULL, 1},
+        {"control-socket-owner", required_argument, NULL, 1},
+        {"control-socket-group", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -398,6 +407,15 @@ int main(int argc, char **argv)
         log_info("store map: %zu MiB, the size the store records (store-map-size is %zu MiB)",
                  zs_map_size(srv.store) >> 20, cfg->map_size >> 20);
     }
+    /* the control socket: as root, before the drop and the chroot (ctl.h);
+     * early, so a second dnsd on the same socket stops before it binds ports */
+    ctl_sock_t *ctl = NULL;
+    if (ctl_bind(cfg, &ctl, &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return 1;
+    }
+    written[2] = ctl ? ctl_path(ctl) : NULL;
     worker_snaps_init(&srv);
     srv.w = xcalloc((size_t)srv.nworkers, sizeof(*srv.w));
     for (int i = 0; i < srv.nworkers; i++) {
@@ -410,8 +428,9 @@ int main(int argc, char **argv)
         if (err) {
             fprintf(stderr, "dnsd: cannot listen on %s: %s\n", cfg->listen[li].text,
                     dnsd_strerror(err));
-            return 1;
+            return fatal_exit();
         }
+        ctl_note_listen(ctl, "dns", cfg->listen[li].text, port);
         size_t pl = strlen(ports);
         snprintf(ports + pl, sizeof(ports) - pl, "%u\n", port);
         if (cfg->acme.nself < ACME_SELF_MAX) {
@@ -434,10 +453,11 @@ int main(int argc, char **argv)
         if (httpd_bind(cfg->http01_listen, cfg->nhttp01_listen, &httpd, &d) != 0) {
             fprintf(stderr, "dnsd: ");
             diag_print(&d, stderr);
-            return 1;
+            return fatal_exit();
         }
         for (int i = 0; i < cfg->nhttp01_listen; i++) {
             uint16_t port = httpd_port(httpd, i);
+            ctl_note_listen(ctl, "http01", cfg->http01_listen[i].text, port);
             size_t pl = strlen(ports);
             snprintf(ports + pl, sizeof(ports) - pl, "http01 %u\n", port);
             if (cfg->acme.nhttp01_self < ACME_SELF_MAX) {
@@ -468,7 +488,7 @@ int main(int argc, char **argv)
     if (!g0) {
         fprintf(stderr, "dnsd: geo: ");
         diag_print(&d, stderr);
-        return 1;
+        return fatal_exit();
     }
     orch_publish(&orch, g0, "start");
 
@@ -557,9 +577,11 @@ int main(int argc, char **argv)
     /* systemd (Type=notify): sockets bound, store open, workers answering */
     char status[sizeof(cfg->store) + 32];
     snprintf(status, sizeof(status), "serving store %s", cfg->store);
+    ctl_start(ctl, &orch);
     sdn_ready(status);
     orch_run(&orch);
     sdn_stopping();
+    ctl_free(ctl); /* no more requests: what follows tears down what they read */
     /* the hand-off consumers end before the workers: a connection they
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();

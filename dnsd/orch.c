@@ -240,7 +240,17 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(user, "user")
     KEEP_STR(group, "group")
     KEEP_STR(chroot, "chroot")
+    KEEP_STR(control_socket, "control-socket")
+    KEEP_STR(control_socket_owner, "control-socket-owner")
+    KEEP_STR(control_socket_group, "control-socket-group")
 #undef KEEP_STR
+    if (n->control_socket_mode != c->control_socket_mode) {
+        log_warn("config reload: control-socket-mode changed (%04o -> %04o): needs restart; "
+                 "keeping %04o", c->control_socket_mode, n->control_socket_mode,
+                 c->control_socket_mode);
+        n->control_socket_mode = c->control_socket_mode;
+        kept++;
+    }
     if (n->xfr_max_transfers != c->xfr_max_transfers) {
         log_warn("config reload: xfr-max-transfers changed (%u -> %u): needs restart; keeping %u",
                  c->xfr_max_transfers, n->xfr_max_transfers, c->xfr_max_transfers);
@@ -343,12 +353,14 @@ static int log_changes(const config_t *n, const config_t *c)
     return changed;
 }
 
-void orch_reload(orch_t *o)
+/* the reload itself; orch_reload() wraps it in systemd's RELOADING=1/READY=1 */
+static int reload(orch_t *o, const char *why, char *msg, size_t cap)
 {
     const config_t *cur = o->srv->cfg;
     if (!o->conf_file) {
-        log_warn("SIGHUP: dnsd was started without a config file (-c): nothing to re-read");
-        return;
+        snprintf(msg, cap, "dnsd was started without a config file (-c): nothing to re-read");
+        log_warn("%s: %s", why, msg);
+        return DNSD_ECONFIG;
     }
     const char *path = config_in_chroot(cur, o->conf_file);
     config_t *n = o->cfg_spare;
@@ -357,13 +369,12 @@ void orch_reload(orch_t *o)
     n->no_id_lookup = true;
     if (config_build(n, path, o->cli, &d, &cli_err) != 0) {
         if (d.file[0] && d.line > 0) {
-            log_err("config reload: %s:%d: %s; keeping the running configuration", d.file,
-                    d.line, d.text);
+            snprintf(msg, cap, "%s:%d: %s", d.file, d.line, d.text);
         } else {
-            log_err("config reload: %s%s%s; keeping the running configuration", d.file,
-                    d.file[0] ? ": " : "", d.text);
+            snprintf(msg, cap, "%s%s%s", d.file, d.file[0] ? ": " : "", d.text);
         }
-        return;
+        log_err("config reload: %s; keeping the running configuration", msg);
+        return DNSD_ECONFIG;
     }
     int kept = keep_restart_only(n, cur);
     /* a new geo database is loaded before anything changes: if it does not
@@ -372,9 +383,9 @@ void orch_reload(orch_t *o)
     bool geo_changed = strcmp(n->geo_db, cur->geo_db) != 0 ||
                        strcmp(n->geo_paths_spec, cur->geo_paths_spec) != 0;
     if (geo_changed && !(g = build_geo(o, n, &d))) {
-        log_err("config reload: geo-database: %s%s%s; keeping the running configuration", d.file,
-                d.file[0] ? ": " : "", d.text);
-        return;
+        snprintf(msg, cap, "geo-database: %s%s%s", d.file, d.file[0] ? ": " : "", d.text);
+        log_err("config reload: %s; keeping the running configuration", msg);
+        return DNSD_ECONFIG;
     }
     int changed = log_changes(n, cur);
     /* certificate settings apply live: the ACME thread takes them between runs */
@@ -414,8 +425,20 @@ void orch_reload(orch_t *o)
     if (acme_changed) {
         certs_update(o->certs, &n->acme);
     }
-    log_info("config reloaded from %s: %d setting%s changed, %d kept until restart", path,
-             changed, changed == 1 ? "" : "s", kept);
+    snprintf(msg, cap, "config reloaded from %s: %d setting%s changed, %d kept until restart",
+             path, changed, changed == 1 ? "" : "s", kept);
+    log_info("%s", msg);
+    return 0;
+}
+
+int orch_reload(orch_t *o, const char *why, char *msg, size_t cap)
+{
+    sdn_reloading(); /* systemd: `systemctl reload` waits for the READY=1 */
+    int err = reload(o, why, msg, cap);
+    char status[sizeof(o->srv->cfg->store) + 32];
+    snprintf(status, sizeof(status), "serving store %s", o->srv->cfg->store);
+    sdn_ready(status);
+    return err;
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -423,11 +446,8 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     orch_t *o = w->data;
     (void)revents;
     if (w->signum == SIGHUP) {
-        sdn_reloading(); /* systemd: `systemctl reload` waits for the READY=1 */
-        orch_reload(o);
-        char status[sizeof(o->srv->cfg->store) + 32];
-        snprintf(status, sizeof(status), "serving store %s", o->srv->cfg->store);
-        sdn_ready(status);
+        char msg[1200];
+        orch_reload(o, "SIGHUP", msg, sizeof(msg)); /* it logs the outcome */
         return;
     }
     if (w->signum == SIGUSR1) {

@@ -49,8 +49,15 @@ typedef struct orch {
 void orch_publish(orch_t *o, geo_state_t *g, const char *why);
 /** Publish @p s as the workers' settings (the old one is retired); wakes them. */
 void orch_publish_settings(orch_t *o, settings_t *s);
-/** Re-read the config file (SIGHUP); see dnsd(8). */
-void orch_reload(orch_t *o);
+/**
+ * Re-read the config file (SIGHUP and `dnsctl reload`; see dnsd(8)), inside
+ * systemd's RELOADING=1 ... READY=1. @return 0 with a summary in @p msg
+ * ("config reloaded from F: N settings changed, M kept until restart"), or
+ * DNSD_ECONFIG with the reason in @p msg (FILE:LINE: text); the running
+ * configuration is kept then. Logs either way; @p why ("SIGHUP") starts
+ * the line of a reload without a config file. Main thread.
+ */
+int orch_reload(orch_t *o, const char *why, char *msg, size_t cap);
 /** Write the stats file (stats-file), if configured, with @p t. */
 struct stats_total;
 void orch_write_stats(orch_t *o, const struct stats_total *t);

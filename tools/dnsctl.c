@@ -131,6 +131,12 @@ static void usage(FILE *f)
             "  cluster snapshot [--keep N] [--compact]   snapshot at this store's position,\n"
             "                               trim the log to N entries behind it (default 1000),\n"
             "                               compact etcd's history\n"
+            "the running dnsd (its control socket; README \"Control socket\"):\n"
+            "  status [--json]              version, uptime, workers, listen addresses, zones,\n"
+            "                               regions, geo database and age, certificates\n"
+            "  stats [--json]               every counter, live (summed over the workers)\n"
+            "  reload                       re-read the config file, as SIGHUP; says how it went\n"
+            "  log-level error|warning|info|debug   until the next reload or restart\n"
             "operations:\n"
             "  store backup DIR             a hot, compacted copy of the store into a new or\n"
             "                               empty DIR while dnsd runs (restore: dnsctl(1))\n"
@@ -145,6 +151,8 @@ static void usage(FILE *f)
             "  --quiet, -q   no progress line (zone import, store backup); none is shown\n"
             "                either when standard error is not a terminal\n"
             "  --region R    the region a record or zone command works on (else: default)\n"
+            "  --socket PATH dnsd's control socket (default: $DNSD_CONTROL_SOCKET, else\n"
+            "                control-socket of --config FILE, else /run/dnsd/dnsd.sock)\n"
             "  --db FILE     the MaxMind DB for geo lookup and map (default: $DNSD_GEO_DB)\n"
             "  --help        this text\n"
             "  --version     print the version\n"
@@ -259,6 +267,8 @@ static const struct {
     {CTL_OPT_RESOLVER, "--resolver"},
     {CTL_OPT_NS_PORT, "--ns-port"},
     {CTL_OPT_OUT, "--out"},
+    {CTL_OPT_SOCKET, "--socket"},
+    {CTL_OPT_CONFIG, "--config"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -569,6 +579,8 @@ static const struct {
     {"--resolver", CTL_OPT_RESOLVER, offsetof(ctl_t, resolver), false},
     {"--ns-port", CTL_OPT_NS_PORT, offsetof(ctl_t, ns_port), false},
     {"--out", CTL_OPT_OUT, offsetof(ctl_t, out), false},
+    {"--socket", CTL_OPT_SOCKET, offsetof(ctl_t, socket), false},
+    {"--config", CTL_OPT_CONFIG, offsetof(ctl_t, config), false},
 };
 
 int main(int argc, char **argv)
@@ -705,6 +717,13 @@ int main(int argc, char **argv)
     if (npos == 0) {
         usage(stderr);
         rc = CTL_USAGE;
+        goto out;
+    }
+    if (ctl_control_cmd(pos[0])) {
+        /* no verb, no store: a question to the running dnsd (dnsctl_control.c) */
+        c.argc = npos - 1;
+        c.argv = pos + 1;
+        rc = ctl_control(&c, pos[0]);
         goto out;
     }
     if (strcmp(pos[0], "check") == 0) {

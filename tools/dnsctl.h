@@ -68,6 +68,8 @@
 #define CTL_OPT_KEEP        (1ull << 36) /* cluster snapshot: --keep N */
 #define CTL_OPT_COMPACT     (1ull << 37) /* cluster snapshot: --compact */
 #define CTL_OPT_ORIGIN      (1ull << 56) /* check: --origin NAME (issue #16) */
+#define CTL_OPT_SOCKET      (1ull << 58) /* status|stats|reload|log-level: --socket PATH */
+#define CTL_OPT_CONFIG      (1ull << 59) /* ... --config FILE: its control-socket */
 #define CTL_OPT_CSK         (1ull << 38) /* dnssec enable: --csk (one combined key) */
 #define CTL_OPT_KSK_ZSK     (1ull << 39) /* dnssec enable: --ksk-zsk (split keys) */
 #define CTL_OPT_KSK         (1ull << 46) /* dnssec rollover: --ksk */
@@ -128,6 +130,8 @@ typedef struct ctl {
     const char *resolver;      /* --resolver ADDR[:PORT]: cert request --challenge-via */
     const char *ns_port;       /* --ns-port P: cert request --challenge-via */
     const char *out;           /* --out FILE: geo map (issue #16) */
+    const char *socket;        /* --socket PATH: dnsd's control socket (dnsctl_control.c) */
+    const char *config;        /* --config FILE: dnsd's config, read for control-socket */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -174,6 +178,10 @@ int ctl_dnssec_roll(ctl_t *c, const char *verb);
 int ctl_store(ctl_t *c, const char *verb);
 /* dnsctl_check.c: `check ZONEFILE [--origin NAME]` (arguments in c->argv, no verb) */
 int ctl_check(ctl_t *c);
+/* dnsctl_control.c: `status`, `stats`, `reload`, `log-level LEVEL` over dnsd's control
+ * socket (no verb: the arguments after the command in c->argv) */
+bool ctl_control_cmd(const char *cmd);
+int ctl_control(ctl_t *c, const char *cmd);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 

@@ -40,15 +40,16 @@ out=$(MANPATH="$ROOT/$man" systemd-analyze verify "$TMPD/unit/dnsd.service" 2>&1
 is "$?" 0 "systemd-analyze verify passes"
 is "$out" "" "... and says nothing (no unknown key, no missing man page)"
 ok 'for k in "ProtectSystem=strict" "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" "StateDirectory=dnsd" \
-    "NoNewPrivileges=yes" "ExecReload=/bin/kill -HUP \$MAINPID"; do grep -qxF "$k" "$ROOT/$unit" || exit 1; done' \
-    "hardening and ExecReload are in the unit"
+    "NoNewPrivileges=yes" "ExecReload=/bin/kill -HUP \$MAINPID" "RuntimeDirectory=dnsd"; do grep -qxF "$k" "$ROOT/$unit" || exit 1; done' \
+    "hardening, ExecReload and RuntimeDirectory (the control socket's /run/dnsd) are in the unit"
 
 # the installed dnsd with the installed example config answers (the store and
-# listen address given on the command line: options override the file)
+# listen address given on the command line: options override the file; so
+# is the control socket, whose /run/dnsd the unit would make)
 make_store example.test "$DATA/example.test.zone"
 BUILT_DNSD=$DNSD
 DNSD="$ROOT/${sbin#./}"
-start_dnsd -c "$ROOT/${conf#./}"
+start_dnsd -c "$ROOT/${conf#./}" --control-socket "$TMPD/ctl.sock"
 DNSD=$BUILT_DNSD
 out=$(q www.example.test A)
 is "$(dig_status "$out")" NOERROR "the installed dnsd with the example config answers"

@@ -14,7 +14,7 @@ need dpkg-buildpackage dh lintian
 if grep -q '^SAN_CFLAGS = -fsanitize' "$top_builddir/Makefile"; then
     skip_all "sanitizer build: the package is built once, by the plain suite (tools/test)"
 fi
-plan 20
+plan 22
 VER=$("$DNSD" --version | sed 's/^dnsd //')
 SRC=$TMPD/src/dnsd-$VER
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" "$@"; }
@@ -63,16 +63,18 @@ dpkg-deb -x "$DEB" "$ROOT"
 like "$(sed -n 's/^ExecStart=//p' "$ROOT/lib/systemd/system/dnsd.service")" \
     '^/usr/sbin/dnsd -c /etc/dnsd/dnsd.conf$' "the unit starts /usr/sbin/dnsd with /etc/dnsd/dnsd.conf"
 like "$(cat "$ROOT/etc/dnsd/dnsd.conf")" '^store /var/lib/dnsd$' "the config's store is /var/lib/dnsd"
+like "$(cat "$ROOT/etc/dnsd/dnsd.conf")" '^control-socket /run/dnsd/dnsd.sock$' \
+    "the config's control socket is /run/dnsd/dnsd.sock (the unit's RuntimeDirectory)"
 make_store example.test "$DATA/example.test.zone"
 start_dnsd_raw "$TMPD/port" -c "$ROOT/etc/dnsd/dnsd.conf" --store "$STORE" \
-    --listen 127.0.0.1:0 --port-file "$TMPD/port"
+    --listen 127.0.0.1:0 --port-file "$TMPD/port" --control-socket "$TMPD/ctl.sock"
 is "$(dig_status "$(q www.example.test A)")" NOERROR "scratch root: the packaged dnsd answers"
 stop_dnsd
 # fails when a library is missing on the machine: what `apt install` would bring
 ok '! ldd "$ROOT/usr/sbin/dnsd" | grep -q "not found"' "all its libraries resolve"
 
 if [ "$(id -u)" != 0 ] || [ "${DNSD_PKG_INSTALL:-0}" != 1 ]; then
-    skip 8 "installing the package needs root and DNSD_PKG_INSTALL=1 (CI: a fresh machine)"
+    skip 9 "installing the package needs root and DNSD_PKG_INSTALL=1 (CI: a fresh machine)"
     exit 0
 fi
 if dpkg-query -W -f='${Status}' dnsd 2>/dev/null | grep -q installed; then
@@ -95,6 +97,12 @@ chown dnsd "$TMPD/pub"
 AS_DNSD="setpriv --reuid=dnsd --regid=dnsd --init-groups --"
 $AS_DNSD /usr/bin/dnsctl --store /var/lib/dnsd zone import example.test "$TMPD/pub/zone" >/dev/null
 is "$?" 0 "dnsctl (as dnsd) imports a zone into /var/lib/dnsd"
+# /run/dnsd for the packaged control socket, as the unit's RuntimeDirectory=dnsd makes it
+if [ ! -e /run/dnsd ]; then
+    install -d -o dnsd -g dnsd -m 0755 /run/dnsd
+    rm_run() { rm -rf /run/dnsd; }
+    at_exit rm_run
+fi
 BUILT_DNSD=$DNSD
 DNSD_WRAPPER=$AS_DNSD
 DNSD=/usr/sbin/dnsd
@@ -105,6 +113,7 @@ unset DNSD_WRAPPER
 out=$(q www.example.test A)
 is "$(dig_status "$out")" NOERROR "the installed dnsd (user dnsd, /etc/dnsd/dnsd.conf) answers"
 is "$(ps -o user= -p "$DNSD_PID" | tr -d ' ')" dnsd "... running as dnsd"
+like "$(/usr/bin/dnsctl status)" "pid $DNSD_PID" "dnsctl status (as root) finds it at /run/dnsd/dnsd.sock"
 stop_dnsd
 dpkg --purge dnsd >"$TMPD/dpkg.log" 2>&1
 is "$?" 0 "dpkg --purge removes it"
