@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/dnssec_maint.h"
 #include "dnsd/sdnotify.h"
 #include "dnsd/stats.h"
@@ -37,6 +38,7 @@ static void reclaim_arm(orch_t *o)
 void orch_publish(orch_t *o, geo_state_t *g, const char *why)
 {
     bool retired = snap_publish(&o->srv->geo, g);
+    CTR_SLOW_INC(GEO_RELOADS);
     if (g->table) {
         size_t v4, v6;
         geo_table_stats(g->table, &v4, &v6);
@@ -79,6 +81,7 @@ static void rebuild(orch_t *o, const char *why)
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s%s%s", d.file, d.file[0] ? ": " : "", d.text);
         log_err("geo (%s): rejected, still serving the previous data: %s", why, msg);
+        CTR_SLOW_INC(GEO_FAILURES);
         return;
     }
     orch_publish(o, g, why);
@@ -372,6 +375,7 @@ void orch_reload(orch_t *o)
     bool geo_changed = strcmp(n->geo_db, cur->geo_db) != 0 ||
                        strcmp(n->geo_paths_spec, cur->geo_paths_spec) != 0;
     if (geo_changed && !(g = build_geo(o, n, &d))) {
+        CTR_SLOW_INC(GEO_FAILURES);
         log_err("config reload: geo-database: %s%s%s; keeping the running configuration", d.file,
                 d.file[0] ? ": " : "", d.text);
         return;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/answer.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
@@ -157,6 +158,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
                     : err == DNSD_EMALFORMED ? DNS_R_FORMERR
                     : err == -ENOTSUP        ? DNS_R_NOTIMP
                                              : DNS_R_SERVFAIL;
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         log_info("xfr: %s: %s %s: %s", r->peer, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname,
                  dnsd_strerror(err));
         send_xfr_error(r, q, rcode);
@@ -169,6 +171,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         log_info("xfr: %s: %s %s refused: the zone is signed (DNSSEC with online denial: "
                  "served by dnsd nodes only, not transferred)",
                  r->peer, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname);
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         send_xfr_error(r, q, DNS_R_REFUSED);
         goto out;
     }
@@ -184,6 +187,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
                  q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname,
                  err ? dnsd_strerror(err) : "not allowed by allow-transfer",
                  r->is_signed ? ", key " : " (unsigned)", kn);
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         send_xfr_error(r, q, DNS_R_REFUSED);
         goto out;
     }
@@ -198,12 +202,14 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
             if (!sent_any) {
                 send_xfr_error(r, q, DNS_R_SERVFAIL);
             }
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
         if (send_msg(r, len) != 0) {
             log_info("xfr: %s: %s %s serial %u: the client went away after %llu messages",
                      r->peer, kind_name(xo.kind), zname, xo.serial,
                      (unsigned long long)xo.msgs);
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
         sent_any = true;
@@ -213,6 +219,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         if (ho_stopping()) {
             log_info("xfr: %s: %s %s: shutting down, transfer cut", r->peer,
                      kind_name(xo.kind), zname);
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
     }
@@ -221,6 +228,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         snprintf(from, sizeof(from), " (client has %u)", q->serial);
     }
     r->keep = true;
+    CTR_SLOW_INC(XFR_OUT_DONE);
     log_info("xfr: %s: %s %s serial %u%s: %llu messages, %llu records%s", r->peer,
              kind_name(xo.kind), zname, xo.serial, from, (unsigned long long)xo.msgs, (unsigned long long)xo.rrs,
              r->is_signed ? ", TSIG-signed" : "");
