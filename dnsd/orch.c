@@ -283,6 +283,17 @@ static int keep_restart_only(config_t *n, const config_t *c)
         n->nhttp01_listen = c->nhttp01_listen;
         kept++;
     }
+    same = n->nmetrics_listen == c->nmetrics_listen; /* issue 16, metrics */
+    for (int i = 0; same && i < n->nmetrics_listen; i++) {
+        same = strcmp(n->metrics_listen[i].text, c->metrics_listen[i].text) == 0;
+    }
+    if (!same) {
+        log_warn("config reload: metrics-listen changed: needs restart; keeping the %d "
+                 "address%s bound", c->nmetrics_listen, c->nmetrics_listen == 1 ? "" : "es");
+        memcpy(n->metrics_listen, c->metrics_listen, sizeof(n->metrics_listen));
+        n->nmetrics_listen = c->nmetrics_listen;
+        kept++;
+    }
     n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
     n->gid = c->gid;
     return kept;
