@@ -8,13 +8,15 @@
 # is served (other paths 404, POST 405), never on the http01-listen
 # listener, and the challenge path is not served on the metrics one. Off by
 # default; a bad address is an error naming the setting; SIGHUP keeps it.
+# As root: after the chroot and the drop to nobody the process gauges (read
+# through descriptors opened before) and the store's are still there.
 . "$top_srcdir/tests/system/lib.sh"
 need dig curl promtool
 /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || {
     [ "${REQUIRE_ALL:-0}" = 1 ] && { echo "Bail out! python3-prometheus-client is required"; exit 1; }
     skip_all "python3-prometheus-client not installed"
 }
-plan 50
+plan 54
 
 PARSE="/usr/bin/python3 $top_srcdir/tests/system/promparse.py"
 make_store example.test "$DATA/example.test.zone"
@@ -155,3 +157,19 @@ done
 is "$(delta 'dnsd_geo_reloads_total{}')" 1 "a region added: dnsd_geo_reloads_total +1"
 is "$(val 1 'dnsd_region_queries_total{region="lab2"}')" 0 "the new region has its series"
 stop_dnsd
+
+# privileges: bound as root, served as nobody inside a chroot
+if [ "$(id -u)" = 0 ] && id -u nobody >/dev/null 2>&1 && getent group nogroup >/dev/null 2>&1; then
+    start_dnsd --metrics-listen 127.0.0.1:0 --user nobody --group nogroup --chroot "$TMPD"
+    M=http://127.0.0.1:$(sed -n 's/^metrics //p' "$TMPD/port")
+    k=0
+    while ! scrape 0 && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
+    like "$(cat "$TMPD/dnsd.log")" 'running as user nobody' "chroot and nobody: dnsd dropped root"
+    ok '[ "$(val 0 "process_open_fds{}")" -gt 5 ]' "chroot and nobody: process_open_fds still read"
+    ok '[ "$(val 0 "process_resident_memory_bytes{}")" -gt 1000000 ]' \
+        "chroot and nobody: process_resident_memory_bytes still read"
+    is "$(val 0 'dnsd_zones{}')" 1 "chroot and nobody: the store is read (dnsd_zones 1)"
+    stop_dnsd
+else
+    skip 4 "needs root and nobody/nogroup to drop privileges"
+fi
