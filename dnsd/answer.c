@@ -486,7 +486,8 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     if (err) {
         return err;
     }
-    STAT_INC(a->st.zone[counter_zone_slot(z->id)]);
+    unsigned zslot = counter_zone_slot(z->id);
+    STAT_INC(a->st.zone[zslot]);
     if (z->flags & ZS_ZONE_F_SERVFAIL) {
         /* a secondary not loaded yet or expired (zones/secondary.h): as Knot and BIND */
         p->rcode = DNS_R_SERVFAIL;
@@ -505,7 +506,8 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     }
     p->aa = true;
     p->dnssec = q->edns_do && (z->flags & ZS_ZONE_F_SIGNED);
-    STAT_INC(a->st.region[counter_region_slot(pick_region(a, q, src, z, p, &geo_scope))]);
+    unsigned rslot = counter_region_slot(pick_region(a, q, src, z, p, &geo_scope));
+    STAT_INC(a->st.region[rslot]); /* a macro that names its argument twice: slot first */
     err = resolve_in_zone(a, q, is_tcp, p, z, &k, unkeyable);
     p->scope = p->regional ? geo_scope : 0;
     return err;
@@ -1079,7 +1081,8 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     case QP_BADVERS:
         return reply_error(a, &q, out, cap, DNS_R_BADVERS);
     }
-    STAT_INC(a->st.qtype[counter_qtype_slot(q.qtype)]);
+    unsigned qslot = counter_qtype_slot(q.qtype);
+    STAT_INC(a->st.qtype[qslot]);
     if (q.ecs) {
         STAT_INC(CTR(&a->st, ECS));
     }
@@ -1170,9 +1173,9 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
         a->resp_opt = (uint16_t)w.c.pos;
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
         if (q.ecs) {
-            STAT_INC(a->st.ecs_scope[q.ecs_family == 1 ? 0 : 1][p.scope < CTR_ECS_SCOPES
-                                                                    ? p.scope
-                                                                    : CTR_ECS_SCOPES - 1]);
+            unsigned fam = q.ecs_family == 1 ? 0 : 1;
+            unsigned sc = p.scope < CTR_ECS_SCOPES ? p.scope : CTR_ECS_SCOPES - 1;
+            STAT_INC(a->st.ecs_scope[fam][sc]);
         }
     }
     if (p.referral) {
