@@ -7,9 +7,11 @@
  * or echo a request target (it comes from anyone).
  *
  * DESIGN. A request is routed by its path through a small table (routes[]:
- * a path prefix, the methods it allows, a handler that fills a reply), so a
- * later endpoint (/metrics) mounts beside the challenge route on the same
- * sockets. Anything no route claims is 404; a claimed path with a method the
+ * a path prefix or exact path, the role of the listeners that serve it, the
+ * methods it allows, a handler that fills a reply). Each httpd_t has one
+ * role: the http01-listen sockets serve only the challenge route, the
+ * metrics-listen sockets only /metrics (issue 16), so the internet-facing
+ * listener never exposes metrics. Anything no route of the role claims is 404; a claimed path with a method the
  * route does not allow is 405 with Allow. Handlers see the request target
  * only when it was "clean": libmicrohttpd percent-decodes the path and
  * strips the query string before the access handler sees it, so
@@ -18,7 +20,8 @@
  * route: its tokens are base64url, which needs neither). The verdict rides
  * in the request's context pointer as one of two static marks: nothing is
  * allocated per request, so a request libmicrohttpd drops early (headers
- * too large, timeout) leaks nothing. Bounds: connections, idle timeout and
+ * too large, timeout) leaks nothing. The metrics text is the one body made
+ * on the heap; libmicrohttpd frees it with the response. Bounds: connections, idle timeout and
  * request memory per daemon (httpd.h).
  */
 #include "dnsd/httpd.h"
