@@ -11,8 +11,9 @@
  * methods it allows, a handler that fills a reply). Each httpd_t has one
  * role: the http01-listen sockets serve only the challenge route, the
  * metrics-listen sockets only /metrics (issue 16), so the internet-facing
- * listener never exposes metrics. Anything no route of the role claims is 404; a claimed path with a method the
- * route does not allow is 405 with Allow. Handlers see the request target
+ * listener never exposes metrics. Anything no route of the role claims is
+ * 404; a claimed path with a method the route does not allow is 405 with
+ * Allow. Handlers see the request target
  * only when it was "clean": libmicrohttpd percent-decodes the path and
  * strips the query string before the access handler sees it, so
  * uri_seen() looks at the raw target first, and a raw target holding '%'
