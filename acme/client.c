@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "acme/jws.h"
+#include "acme/metrics.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/xalloc.h"
@@ -101,6 +102,7 @@ static void take_problem(acme_client_t *c, const acme_resp_t *r, const char *url
     json_t *j = r->body ? json_loads(r->body, 0, &je) : NULL;
     acme_problem_from_json(j, r->status, &c->prob);
     json_decref(j);
+    acme_metrics_problem(c->prob.type);
     c->retry_after_s = r->retry_after_s;
     char line[1400];
     acme_problem_format(&c->prob, line, sizeof(line));

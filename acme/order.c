@@ -25,6 +25,7 @@
 #include "acme/csr.h"
 #include "acme/delegate.h"
 #include "acme/dns01.h"
+#include "acme/metrics.h"
 #include "acme/shard.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -179,6 +180,7 @@ int ord_step_new_order(acme_worker_t *w, step_t *st)
     json_object_set_new(st->state, "order", o);
     set_str(st->state, "status", "ordering");
     w->st.orders++;
+    ACME_METRIC_INC(orders);
     log_info("acme: %s: order %s for %zu name(s)", st->id, loc, json_array_size(names));
     return STEP_NEXT;
 }
@@ -628,6 +630,7 @@ static void invalid_detail(ca_t *ca, json_t *o, json_t *ord, step_t *st)
     if (err) {
         acme_problem_from_json(err, 0, &p);
         acme_problem_format(&p, line, sizeof(line));
+        acme_metrics_problem(p.type);
     }
     size_t i;
     json_t *u;
@@ -646,6 +649,7 @@ static void invalid_detail(ca_t *ca, json_t *o, json_t *ord, step_t *st)
             json_t *ce = json_object_get(c, "error");
             if (ce) {
                 acme_problem_from_json(ce, 0, &p);
+                acme_metrics_problem(p.type);
                 acme_problem_format(&p, line, sizeof(line));
                 snprintf(st->err, sizeof(st->err), "order invalid: %s: %s",
                          acme_js(json_object_get(az, "identifier"), "value"), line);
@@ -897,6 +901,7 @@ static int step_download(acme_worker_t *w, step_t *st)
      * so this certificate also satisfies a renewal asked for meanwhile */
     set_int(st->state, "seq_done", acme_ji(st->req, "seq"));
     json_object_set_new(st->state, "cert", cert);
+    acme_metrics_issued((long)(acme_worker_now(w) - acme_ji(o, "started")));
     json_object_del(st->state, "order");
     time_t ra = ord_renew_time(w, cert), now = acme_worker_now(w);
     if (ra <= now + 60) {
@@ -960,6 +965,7 @@ int ord_step_revoke(acme_worker_t *w, step_t *st)
     set_str(st->state, "last_error", "");
     set_int(st->state, "failures", 0);
     w->st.revoked++;
+    ACME_METRIC_INC(revoked);
     log_info("acme: %s: serial %s revoked (reason %lld)", st->id, acme_js(cert, "serial"),
              acme_ji(rv, "reason"));
     return STEP_NEXT;

@@ -25,6 +25,7 @@
 #include "acme/delegate.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
+#include "acme/metrics.h"
 #include "acme/shard.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
@@ -413,9 +414,11 @@ static time_t cert_step(acme_worker_t *w, const char *id, json_t *rec, time_t no
             }
             set_str(st.state, "status", "failed");
             w->st.failed_orders++;
+            ACME_METRIC_INC(failed);
             log_err("acme: %s: order failed (retry in %lds): %s", id, d, st.err);
         } else {
             w->st.transient_errors++;
+            ACME_METRIC_INC(transient);
             log_warn("acme: %s: %s (retry in %lds)", id, st.err, d);
         }
         /* the CA itself failed (no answer, 5xx, rate limit): its other

@@ -418,20 +418,21 @@ static int apply_dname(const query_t *q, plan_t *p, const zs_zone_t *z, const ui
     return 1;
 }
 
-/* The client's region chain (and the prefix that decided it) for zone @p z. */
-static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
+/* The client's region chain (and the prefix that decided it) for zone @p z.
+ * @return the client's region id (0: default). */
+static uint16_t pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
                         const zs_zone_t *z, plan_t *p, uint8_t *geo_scope)
 {
     p->chain = default_chain;
     p->use_ecs = q->ecs && !(z->flags & ZS_ZONE_F_NO_ECS);
     *geo_scope = 0;
     if (!a->geo || !a->geo->table) {
-        return;
+        return 0;
     }
     uint16_t region = 0;
     if (p->use_ecs) {
         if (q->ecs_source == 0) {
-            return; /* RFC 7871 7.1.2: the client asked for no address to be used */
+            return 0; /* RFC 7871 7.1.2: the client asked for no address to be used */
         }
         /* the scope is the block that decided, even when longer than the
          * source: RFC 7871 7.2.1 lets SCOPE > SOURCE tell the resolver its
@@ -447,6 +448,7 @@ static void pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr
         region = geo_lookup(a->geo->table, AF_INET6, s6->sin6_addr.s6_addr, geo_scope);
     }
     p->chain.n = geo_state_chain(a->geo, region, &p->chain.ids);
+    return region;
 }
 
 static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src, bool is_tcp,
@@ -484,6 +486,8 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     if (err) {
         return err;
     }
+    unsigned zslot = counter_zone_slot(z->id);
+    STAT_INC(a->st.zone[zslot]);
     if (z->flags & ZS_ZONE_F_SERVFAIL) {
         /* a secondary not loaded yet or expired (zones/secondary.h): as Knot and BIND */
         p->rcode = DNS_R_SERVFAIL;
@@ -502,7 +506,8 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     }
     p->aa = true;
     p->dnssec = q->edns_do && (z->flags & ZS_ZONE_F_SIGNED);
-    pick_region(a, q, src, z, p, &geo_scope);
+    unsigned rslot = counter_region_slot(pick_region(a, q, src, z, p, &geo_scope));
+    STAT_INC(a->st.region[rslot]); /* a macro that names its argument twice: slot first */
     err = resolve_in_zone(a, q, is_tcp, p, z, &k, unkeyable);
     p->scope = p->regional ? geo_scope : 0;
     return err;
@@ -1076,6 +1081,11 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     case QP_BADVERS:
         return reply_error(a, &q, out, cap, DNS_R_BADVERS);
     }
+    unsigned qslot = counter_qtype_slot(q.qtype);
+    STAT_INC(a->st.qtype[qslot]);
+    if (q.ecs) {
+        STAT_INC(CTR(&a->st, ECS));
+    }
     if (!a->rd_ok) {
         return reply_error(a, &q, out, cap, DNS_R_SERVFAIL);
     }
@@ -1162,6 +1172,11 @@ size_t answer_query(answer_ctx_t *a, const uint8_t *pkt, size_t len, uint8_t *ou
     if (edns) {
         a->resp_opt = (uint16_t)w.c.pos;
         put_opt(&w, &q, a->udp_max, p.rcode, p.scope);
+        if (q.ecs) {
+            unsigned fam = q.ecs_family == 1 ? 0 : 1;
+            unsigned sc = p.scope < CTR_ECS_SCOPES ? p.scope : CTR_ECS_SCOPES - 1;
+            STAT_INC(a->st.ecs_scope[fam][sc]);
+        }
     }
     if (p.referral) {
         STAT_INC(CTR(&a->st, REFERRALS));

@@ -303,6 +303,21 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     if (certs_config_key(key)) {
         return certs_config_set(&c->acme, key, value, d);
     }
+    /* issue 16, metrics */
+    if (strcmp(key, "metrics-listen") == 0) {
+        if (c->nmetrics_listen == CONF_LISTEN_MAX) {
+            diag_text(d, "metrics-listen: at most %d addresses", CONF_LISTEN_MAX);
+            return DNSD_ECONFIG;
+        }
+        if (config_parse_addr_port(value, CONF_METRICS_PORT,
+                                   &c->metrics_listen[c->nmetrics_listen]) != 0) {
+            diag_text(d, "metrics-listen: \"%s\" is not an address (127.0.0.1:%u, [::1]:%u)",
+                      value, CONF_METRICS_PORT, CONF_METRICS_PORT);
+            return DNSD_ECONFIG;
+        }
+        c->nmetrics_listen++;
+        return 0;
+    }
     if (strcmp(key, "geo-paths") == 0) {
         char err[256];
         if (geo_paths_parse(value, &c->geo_paths, err, sizeof(err)) != 0) {
@@ -477,7 +492,7 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
     if (file && config_load(c, file, d) != 0) {
         return DNSD_ECONFIG;
     }
-    bool cli_listen = false, cli_http01 = false;
+    bool cli_listen = false, cli_http01 = false, cli_metrics = false;
     for (int i = 0; cli && i < cli->n; i++) {
         if (strcmp(cli->key[i], "listen") == 0 && !cli_listen) {
             c->nlisten = 0; /* --listen replaces the file's addresses */
@@ -486,6 +501,10 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
         if (strcmp(cli->key[i], "http01-listen") == 0 && !cli_http01) {
             c->nhttp01_listen = 0; /* so does --http01-listen */
             cli_http01 = true;
+        }
+        if (strcmp(cli->key[i], "metrics-listen") == 0 && !cli_metrics) {
+            c->nmetrics_listen = 0; /* and --metrics-listen */
+            cli_metrics = true;
         }
         diag_set(d, "", 0, "%s", "");
         if (config_set(c, cli->key[i], cli->val[i], d) != 0) {

@@ -19,6 +19,7 @@
 #include "zones/cluster.h"
 
 #define CONF_LISTEN_MAX 16
+#define CONF_METRICS_PORT 9153 /* metrics-listen's default port */
 
 typedef struct conf_listen {
     struct sockaddr_storage ss;
@@ -71,6 +72,9 @@ typedef struct config {
     unsigned control_socket_mode; /* default 0660 */
     char control_socket_owner[64]; /* user name or uid; "" = the user dnsd runs as */
     char control_socket_group[64]; /* group name or gid; "" = the group dnsd runs as */
+    /* issue 16, metrics: the Prometheus endpoint (httpd.h, metrics.h); none: off */
+    conf_listen_t metrics_listen[CONF_LISTEN_MAX];
+    int nmetrics_listen;
 } config_t;
 
 /* Command-line settings, kept so a reload applies them over the file again. */
@@ -112,7 +116,8 @@ const char *config_in_chroot(const config_t *c, const char *path);
 
 /** Parse "1.2.3.4:53", "[::1]:53", "1.2.3.4" or "::1" (port 53 by default). */
 int config_parse_addr(const char *s, conf_listen_t *out);
-/** The same with port @p dflt_port by default (http01-listen: 80). */
+/** The same with port @p dflt_port by default (http01-listen: 80, metrics-listen:
+ * CONF_METRICS_PORT). */
 int config_parse_addr_port(const char *s, uint16_t dflt_port, conf_listen_t *out);
 
 #endif

@@ -7,3 +7,12 @@ const counter_def_t counter_defs[CTR_N] = {
     DNSD_COUNTERS(X)
 #undef X
 };
+
+const char *const counter_qtype_names[CTR_QTYPE_SLOTS] = {
+#define X(name, code) [CTR_QT_##name] = #name,
+    DNSD_QTYPES(X)
+#undef X
+    [CTR_QT_OTHER] = "other",
+};
+
+counters_t counters_slow;

@@ -7,10 +7,13 @@
  * or echo a request target (it comes from anyone).
  *
  * DESIGN. A request is routed by its path through a small table (routes[]:
- * a path prefix, the methods it allows, a handler that fills a reply), so a
- * later endpoint (/metrics) mounts beside the challenge route on the same
- * sockets. Anything no route claims is 404; a claimed path with a method the
- * route does not allow is 405 with Allow. Handlers see the request target
+ * a path prefix or exact path, the role of the listeners that serve it, the
+ * methods it allows, a handler that fills a reply). Each httpd_t has one
+ * role: the http01-listen sockets serve only the challenge route, the
+ * metrics-listen sockets only /metrics (issue 16), so the internet-facing
+ * listener never exposes metrics. Anything no route of the role claims is
+ * 404; a claimed path with a method the route does not allow is 405 with
+ * Allow. Handlers see the request target
  * only when it was "clean": libmicrohttpd percent-decodes the path and
  * strips the query string before the access handler sees it, so
  * uri_seen() looks at the raw target first, and a raw target holding '%'
@@ -18,7 +21,8 @@
  * route: its tokens are base64url, which needs neither). The verdict rides
  * in the request's context pointer as one of two static marks: nothing is
  * allocated per request, so a request libmicrohttpd drops early (headers
- * too large, timeout) leaks nothing. Bounds: connections, idle timeout and
+ * too large, timeout) leaks nothing. The metrics text is the one body made
+ * on the heap; libmicrohttpd frees it with the response. Bounds: connections, idle timeout and
  * request memory per daemon (httpd.h).
  */
 #include "dnsd/httpd.h"
@@ -52,6 +56,9 @@ typedef struct httpd_addr {
 struct httpd {
     httpd_addr_t a[HTTPD_LISTEN_MAX];
     int n;
+    httpd_role_t role;
+    httpd_metrics_fn metrics;
+    void *metrics_arg;
     zs_store_t *store;
     char node[128]; /* "" standalone */
 };
@@ -62,6 +69,7 @@ typedef struct httpd_reply {
     const char *type; /* Content-Type */
     char body[HTTPD_BODY_MAX];
     size_t len;
+    char *heap;       /* non-NULL: the body is this malloc'd text instead (len bytes) */
 } httpd_reply_t;
 
 typedef struct httpd_req {
@@ -139,21 +147,42 @@ static void serve_http01(httpd_t *h, const httpd_req_t *rq, httpd_reply_t *r)
     reply_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
-/* the route table: first match wins; a path no route claims is 404 */
+/* GET|HEAD /metrics: the Prometheus exposition (metrics.h), text format 0.0.4 */
+static void serve_metrics(httpd_t *h, const httpd_req_t *rq, httpd_reply_t *r)
+{
+    (void)rq;
+    if (!h->metrics) {
+        reply_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+        return;
+    }
+    r->status = MHD_HTTP_OK;
+    r->type = "text/plain; version=0.0.4; charset=utf-8";
+    r->heap = h->metrics(h->metrics_arg, &r->len);
+}
+
+/* the route table: first match of this listener's role wins; a path no route claims is 404 */
 static const struct httpd_route {
     const char *prefix;
+    bool exact;         /* the path must equal prefix (a query string is ignored) */
+    httpd_role_t role;  /* served on this role's listeners only */
     bool get_head_only; /* the only kind today: GET and HEAD, else 405 */
     bool want_clean;    /* handler refuses escaped or queried targets (404) */
     httpd_handler_t fn;
 } routes[] = {
-    {ACME_HTTP01_PATH, true, true, serve_http01},
+    {ACME_HTTP01_PATH, false, HTTPD_ROLE_HTTP01, true, true, serve_http01},
+    {"/metrics", true, HTTPD_ROLE_METRICS, true, false, serve_metrics},
 };
 
 static void route(httpd_t *h, const httpd_req_t *rq, const char *method, httpd_reply_t *r)
 {
+    r->heap = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct httpd_route *rt = &routes[i];
-        if (strncmp(rq->path, rt->prefix, strlen(rt->prefix)) != 0) {
+        if (rt->role != h->role) {
+            continue;
+        }
+        if (rt->exact ? strcmp(rq->path, rt->prefix) != 0
+                      : strncmp(rq->path, rt->prefix, strlen(rt->prefix)) != 0) {
             continue;
         }
         if (rt->get_head_only && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -195,8 +224,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     httpd_reply_t r;
     route(h, &rq, method, &r);
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_COPY);
+        r.heap ? MHD_create_response_from_buffer(r.len, r.heap, MHD_RESPMEM_MUST_FREE)
+               : MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_COPY);
     if (!resp) {
+        free(r.heap);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
@@ -248,18 +279,24 @@ static int bind_one(const conf_listen_t *l, httpd_addr_t *a)
     return 0;
 }
 
-int httpd_bind(const conf_listen_t *addrs, int n, httpd_t **out, diag_t *d)
+static const char *role_key(httpd_role_t role)
+{
+    return role == HTTPD_ROLE_METRICS ? "metrics-listen" : "http01-listen";
+}
+
+int httpd_bind(const conf_listen_t *addrs, int n, httpd_role_t role, httpd_t **out, diag_t *d)
 {
     *out = NULL;
     if (n > HTTPD_LISTEN_MAX) {
-        diag_set(d, "", 0, "http01-listen: at most %d addresses", HTTPD_LISTEN_MAX);
+        diag_set(d, "", 0, "%s: at most %d addresses", role_key(role), HTTPD_LISTEN_MAX);
         return -EINVAL;
     }
     httpd_t *h = xcalloc(1, sizeof(*h));
+    h->role = role;
     int err = 0;
     for (int i = 0; i < n; i++) {
         if ((err = bind_one(&addrs[i], &h->a[i])) != 0) {
-            diag_set(d, "", 0, "cannot listen on %s (http01-listen): %s", addrs[i].text,
+            diag_set(d, "", 0, "cannot listen on %s (%s): %s", addrs[i].text, role_key(role),
                      dnsd_strerror(err));
             goto out;
         }
@@ -271,6 +308,12 @@ out:
         httpd_free(h);
     }
     return err;
+}
+
+void httpd_set_metrics(httpd_t *h, httpd_metrics_fn fn, void *arg)
+{
+    h->metrics = fn;
+    h->metrics_arg = arg;
 }
 
 uint16_t httpd_port(const httpd_t *h, int i)
@@ -294,11 +337,16 @@ int httpd_start(httpd_t *h, zs_store_t *s, const char *node, diag_t *d)
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_MEMORY_LIMIT,
             MHD_OPTION_END);
         if (!a->mhd) {
-            diag_set(d, "", 0, "cannot start the HTTP server on %s (http01-listen)", a->text);
+            diag_set(d, "", 0, "cannot start the HTTP server on %s (%s)", a->text,
+                     role_key(h->role));
             return DNSD_ECONFIG;
         }
         a->fd = -1; /* libmicrohttpd's now: MHD_stop_daemon closes it */
-        log_info("http01: serving %s on %s (port %u)", ACME_HTTP01_PATH, a->text, a->port);
+        if (h->role == HTTPD_ROLE_METRICS) {
+            log_info("metrics: serving /metrics on %s (port %u)", a->text, a->port);
+        } else {
+            log_info("http01: serving %s on %s (port %u)", ACME_HTTP01_PATH, a->text, a->port);
+        }
     }
     return 0;
 }

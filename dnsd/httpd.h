@@ -8,6 +8,11 @@
  * sockets) and starts serving after it; nothing here is on the per-query
  * path, and no query worker ever waits for it. Never logs a key
  * authorization or a raw request target.
+ *
+ * Issue 16: the same server answers GET/HEAD /metrics (metrics.h) on the
+ * `metrics-listen` addresses. Each httpd_t serves one role on its own
+ * sockets: an HTTP-01 listener (internet-facing) never serves /metrics,
+ * and a metrics listener never serves the challenge path.
  */
 #ifndef DNSD_HTTPD_H
 #define DNSD_HTTPD_H
@@ -25,13 +30,24 @@
 
 typedef struct httpd httpd_t;
 
+typedef enum httpd_role {
+    HTTPD_ROLE_HTTP01,  /* http01-listen: /.well-known/acme-challenge/ only */
+    HTTPD_ROLE_METRICS, /* metrics-listen: /metrics only */
+} httpd_role_t;
+
+/** The exposition for /metrics: malloc'd text (httpd frees it), its length in *len. */
+typedef char *(*httpd_metrics_fn)(void *arg, size_t *len);
+
 /**
- * Bind and listen on @p n addresses of @p addrs (port 0: the kernel picks
- * one; httpd_port() tells which). Main thread, before the privilege drop.
- * @return 0 and *@p out (free with httpd_free), or a negative errno with
- * @p d naming the address.
+ * Bind and listen on @p n addresses of @p addrs for @p role (port 0: the
+ * kernel picks one; httpd_port() tells which). Main thread, before the
+ * privilege drop. @return 0 and *@p out (free with httpd_free), or a
+ * negative errno with @p d naming the address and the setting.
  */
-int httpd_bind(const conf_listen_t *addrs, int n, httpd_t **out, diag_t *d);
+int httpd_bind(const conf_listen_t *addrs, int n, httpd_role_t role, httpd_t **out, diag_t *d);
+
+/** HTTPD_ROLE_METRICS: what answers /metrics (before httpd_start; called on its threads). */
+void httpd_set_metrics(httpd_t *h, httpd_metrics_fn fn, void *arg);
 
 /** The port address @p i is bound to (0 when @p i is out of range). */
 uint16_t httpd_port(const httpd_t *h, int i);

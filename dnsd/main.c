@@ -22,6 +22,7 @@
 #include "dnsd/ctl.h"
 #include "dnsd/handoff.h"
 #include "dnsd/httpd.h"
+#include "dnsd/metrics.h"
 #include "dnsd/notify.h"
 #include "dnsd/orch.h"
 #include "dnsd/privs.h"
@@ -51,7 +52,7 @@ static void usage(FILE *to)
             "            [--geo-paths FIELD=PATH,...] [--geo-check-interval-ms MS]\n"
             "            [--dnssec-check-interval-ms MS]\n"
             "            [--user USER] [--group GROUP] [--chroot DIR]\n"
-            "            [--http01-listen ADDR[:PORT]]...\n"
+            "            [--http01-listen ADDR[:PORT]]... [--metrics-listen ADDR[:PORT]]...\n"
             "            [--control-socket PATH|none] [--control-socket-mode MODE]\n"
             "            [--control-socket-owner USER] [--control-socket-group GROUP]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
@@ -112,6 +113,12 @@ static int make_socket(const conf_listen_t *l, int type, uint16_t port, bool *pk
         return e;
     }
     return fd;
+}
+
+/* the metrics endpoint's callback (httpd_metrics_fn) */
+static char *metrics_serve(void *arg, size_t *len)
+{
+    return metrics_render(arg, len);
 }
 
 static uint16_t bound_port(int fd)
@@ -309,6 +316,8 @@ int main(int argc, char **argv)
         {"control-socket-mode", required_argument, NULL, 1},
         {"control-socket-owner", required_argument, NULL, 1},
         {"control-socket-group", required_argument, NULL, 1},
+        /* issue 16, metrics: the Prometheus endpoint (dnsd/metrics.c) */
+        {"metrics-listen", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -421,7 +430,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
     }
-    char ports[CONF_LISTEN_MAX * 8 + CONF_LISTEN_MAX * 16] = "";
+    char ports[CONF_LISTEN_MAX * 8 + CONF_LISTEN_MAX * 16 * 2] = ""; /* DNS, http01, metrics */
     for (int li = 0; li < cfg->nlisten; li++) {
         uint16_t port = 0;
         int err = bind_address(&srv, li, &port);
@@ -450,7 +459,8 @@ int main(int argc, char **argv)
      * served after the privilege drop */
     httpd_t *httpd = NULL;
     if (cfg->nhttp01_listen > 0) {
-        if (httpd_bind(cfg->http01_listen, cfg->nhttp01_listen, &httpd, &d) != 0) {
+        if (httpd_bind(cfg->http01_listen, cfg->nhttp01_listen, HTTPD_ROLE_HTTP01, &httpd, &d) !=
+            0) {
             fprintf(stderr, "dnsd: ");
             diag_print(&d, stderr);
             return fatal_exit();
@@ -471,6 +481,25 @@ int main(int argc, char **argv)
                 }
             }
         }
+    }
+
+    /* issue 16: the metrics endpoint, bound here too; its own sockets, so the
+     * internet-facing HTTP-01 listener never serves /metrics */
+    httpd_t *mhttpd = NULL;
+    metrics_t *metrics = NULL;
+    if (cfg->nmetrics_listen > 0) {
+        if (httpd_bind(cfg->metrics_listen, cfg->nmetrics_listen, HTTPD_ROLE_METRICS, &mhttpd,
+                       &d) != 0) {
+            fprintf(stderr, "dnsd: ");
+            diag_print(&d, stderr);
+            return 1;
+        }
+        for (int i = 0; i < cfg->nmetrics_listen; i++) {
+            size_t pl = strlen(ports);
+            snprintf(ports + pl, sizeof(ports) - pl, "metrics %u\n", httpd_port(mhttpd, i));
+        }
+        metrics = metrics_new(&srv); /* opens /proc files: before the chroot */
+        httpd_set_metrics(mhttpd, metrics_serve, metrics);
     }
 
     orch_t orch;
@@ -559,6 +588,11 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return fatal_exit();
     }
+    if (mhttpd && httpd_start(mhttpd, srv.store, NULL, &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
     if (cluster && zc_start(cluster, &d) != 0) { /* after the privilege drop */
         fprintf(stderr, "dnsd: ");
         diag_print(&d, stderr);
@@ -586,6 +620,8 @@ int main(int argc, char **argv)
      * hold gives its slot back to a worker's pool (handoff.h) */
     ho_shutdown();
     httpd_free(httpd); /* reads the store: before it closes */
+    httpd_free(mhttpd); /* reads the workers' counters too: before they are freed */
+    metrics_free(metrics);
     update_stop(upd);
     xfrin_stop(xfrin);
     xfrout_stop(xfr);

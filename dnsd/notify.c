@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/pkt.h"
 #include "dnsd/query.h"
 #include "zones/base/err.h"
@@ -154,6 +155,7 @@ static void send_one(notify_t *n, nsend_t *x, MDB_txn *txn)
     }
     int fd = x->to.ss_family == AF_INET6 ? n->fd6 : n->fd4;
     x->tries++;
+    CTR_SLOW_INC(NOTIFY_SENT);
     if (fd < 0 || sendto(fd, buf, len, 0, (struct sockaddr *)&x->to, x->to_len) < 0) {
         log_info("notify: %s serial %u to %s: %s", zn, x->serial, to,
                  fd < 0 ? "no socket for its family" : strerror(errno));
@@ -306,6 +308,7 @@ static void run(notify_t *n, bool initial)
             dname_to_str(x->apex, zn, sizeof(zn));
             log_warn("notify: %s serial %u to %s: no answer after %u tries, giving up", zn,
                      x->serial, to, x->tries);
+            CTR_SLOW_INC(NOTIFY_FAILED);
             tsig_ctx_fini(&x->tsig);
             continue; /* dropped */
         }
@@ -402,6 +405,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
                 }
             }
             if (rcode == DNS_R_NOERROR) {
+                CTR_SLOW_INC(NOTIFY_ACKED);
                 log_info("notify: %s serial %u acknowledged by %s", zn, x->serial, to);
             } else {
                 log_warn("notify: %s serial %u: %s answered rcode %u", zn, x->serial, to, rcode);

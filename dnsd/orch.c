@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/dnssec_maint.h"
 #include "dnsd/sdnotify.h"
 #include "dnsd/stats.h"
@@ -37,6 +38,7 @@ static void reclaim_arm(orch_t *o)
 void orch_publish(orch_t *o, geo_state_t *g, const char *why)
 {
     bool retired = snap_publish(&o->srv->geo, g);
+    CTR_SLOW_INC(GEO_RELOADS);
     if (g->table) {
         size_t v4, v6;
         geo_table_stats(g->table, &v4, &v6);
@@ -79,6 +81,7 @@ static void rebuild(orch_t *o, const char *why)
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s%s%s", d.file, d.file[0] ? ": " : "", d.text);
         log_err("geo (%s): rejected, still serving the previous data: %s", why, msg);
+        CTR_SLOW_INC(GEO_FAILURES);
         return;
     }
     orch_publish(o, g, why);
@@ -290,6 +293,17 @@ static int keep_restart_only(config_t *n, const config_t *c)
         n->nhttp01_listen = c->nhttp01_listen;
         kept++;
     }
+    same = n->nmetrics_listen == c->nmetrics_listen; /* issue 16, metrics */
+    for (int i = 0; same && i < n->nmetrics_listen; i++) {
+        same = strcmp(n->metrics_listen[i].text, c->metrics_listen[i].text) == 0;
+    }
+    if (!same) {
+        log_warn("config reload: metrics-listen changed: needs restart; keeping the %d "
+                 "address%s bound", c->nmetrics_listen, c->nmetrics_listen == 1 ? "" : "es");
+        memcpy(n->metrics_listen, c->metrics_listen, sizeof(n->metrics_listen));
+        n->nmetrics_listen = c->nmetrics_listen;
+        kept++;
+    }
     n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
     n->gid = c->gid;
     return kept;
@@ -383,6 +397,7 @@ static int reload(orch_t *o, const char *why, char *msg, size_t cap)
     bool geo_changed = strcmp(n->geo_db, cur->geo_db) != 0 ||
                        strcmp(n->geo_paths_spec, cur->geo_paths_spec) != 0;
     if (geo_changed && !(g = build_geo(o, n, &d))) {
+        CTR_SLOW_INC(GEO_FAILURES);
         snprintf(msg, cap, "geo-database: %s%s%s", d.file, d.file[0] ? ": " : "", d.text);
         log_err("config reload: %s; keeping the running configuration", msg);
         return DNSD_ECONFIG;

@@ -18,6 +18,9 @@ void stats_collect(const server_t *srv, stats_total_t *t)
             t->v[k] += STAT_GET(c->c[k]);
         }
     }
+    for (int k = 0; k < CTR_N; k++) {
+        t->v[k] += STAT_GET(counters_slow.c[k]); /* the threads that are not workers */
+    }
 }
 
 #define U(x) ((unsigned long long)(x))

@@ -172,6 +172,7 @@ static bool flush(tcp_conn_t *c)
                 set_events(c, EV_WRITE);
                 return true;
             }
+            STAT_INC(CTR(c->p->st, TCP_CLOSED_ERROR));
             conn_close(c);
             return false;
         }
@@ -180,6 +181,7 @@ static bool flush(tcp_conn_t *c)
     }
     c->tx_len = c->tx_off = 0;
     if (c->closing) {
+        STAT_INC(CTR(c->p->st, TCP_CLOSED_LIMIT));
         conn_close(c);
         return false;
     }
@@ -234,6 +236,9 @@ static void process(tcp_conn_t *c)
         c->rx_len -= off;
     }
     if (c->tx_len == 0 && (c->closing || (p->draining && c->rx_len == 0))) {
+        if (c->closing) {
+            STAT_INC(CTR(p->st, TCP_CLOSED_LIMIT));
+        }
         conn_close(c); /* draining: everything that was in flight is answered */
     }
 }
@@ -255,6 +260,7 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         }
         ssize_t n = recv(c->fd, c->rx + c->rx_len, TCP_BUF - c->rx_len, 0);
         if (n == 0) {
+            STAT_INC(CTR(c->p->st, TCP_CLOSED_PEER));
             conn_close(c);
             return;
         }
@@ -265,6 +271,7 @@ static void conn_cb(struct ev_loop *loop, ev_io *io, int revents)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
             }
+            STAT_INC(CTR(c->p->st, TCP_CLOSED_ERROR));
             conn_close(c);
             return;
         }
@@ -363,6 +370,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
     unsigned max = (*p->set)->tcp_max;
     for (;;) {
         if (!slot_take(p->shared, max)) {
+            if (!p->full) {
+                STAT_INC(CTR(p->st, TCP_FULL));
+            }
             p->full = true; /* wait in the backlog; slot_give wakes us */
             break;
         }
@@ -373,6 +383,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
             int err = errno;
             slot_give(p);
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                STAT_INC(CTR(p->st, TCP_ACCEPT_ERRORS));
                 fd_short_set(p, true, err);
             } else if (err == EAGAIN || err == EWOULDBLOCK) {
                 fd_short_set(p, false, 0); /* the backlog is drained: no shortage */

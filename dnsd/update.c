@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dnsd/counters.h"
 #include "dnsd/handoff.h"
 #include "dnsd/notify.h"
 #include "zones/base/err.h"
@@ -135,6 +136,7 @@ static size_t judge(update_thread_t *u, ho_msg_t *m, const uint8_t *msg, size_t 
     diag_t d = {0};
     size_t out_len;
     if (upd_parse(msg, len, &pm, &d) != 0) {
+        CTR_SLOW_INC(UPDATE_REFUSED);
         log_refusal(u, "update from %s: FORMERR: %s", peer, d.text);
         out_len = reply_build(msg, len, NULL, UPD_R_FORMERR, out);
         goto out;
@@ -153,11 +155,14 @@ static size_t judge(update_thread_t *u, ho_msg_t *m, const uint8_t *msg, size_t 
     who.key = key;
     memcpy(&who.addr, &m->peer, sizeof(who.addr));
     if (upd_apply(u->s, &pm, &who, &res) != 0) {
+        CTR_SLOW_INC(UPDATE_REFUSED);
         log_err("update of %s from %s key %s: SERVFAIL: %s", zn, peer, kn, res.reason);
     } else if (res.rcode != UPD_R_NOERROR) {
+        CTR_SLOW_INC(UPDATE_REFUSED);
         log_refusal(u, "update of %s from %s key %s: %s: %s", zn, peer, kn,
                     upd_rcode_str(res.rcode), res.reason);
     } else if (res.changed) {
+        CTR_SLOW_INC(UPDATE_COMMITTED);
         log_info("update of %s from %s key %s: committed, serial %u%s%s", zn, peer, kn,
                  res.serial, res.region[0] ? ", region " : "", res.region);
         notify_kick(); /* NOTIFY the secondaries now, not at the next store poll */
@@ -205,6 +210,7 @@ static void handle(update_thread_t *u, ho_msg_t *m)
             } else {
                 snprintf(kn, sizeof(kn), "?");
             }
+            CTR_SLOW_INC(UPDATE_REFUSED);
             log_refusal(u, "update from %s refused: TSIG %s (key %s)", peer,
                         tsig_error_name(err), kn);
             tsig_answer_error(&ctx, msg, len, out, &out_len, sizeof(out), now, err);

@@ -45,6 +45,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dnsd/counters.h"
 #include "zones/base/clock.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
@@ -906,6 +907,7 @@ static int commit(xfrin_t *x, sec_zone_t *sz, xfr_t *t, const char *from, char *
         goto out;
     }
     sz->flags = (uint8_t)(z.flags & ~ZS_ZONE_F_SERVFAIL);
+    CTR_SLOW_INC(XFR_IN_DONE);
     if (kind == ZSEC_KIND_IXFR) {
         log_info("xfrin: zone %s: IXFR from %s: serial %u, %u records removed, %u added",
                  sz->name, from, t->serial, ndel, nadd);
@@ -1117,6 +1119,7 @@ static void refresh(xfrin_t *x, sec_zone_t *sz)
         }
         zsec_primary_str(&sz->conf.primary[i], from, sizeof(from));
         log_warn("xfrin: zone %s: refresh from %s failed: %s", sz->name, from, err);
+        CTR_SLOW_INC(XFR_IN_FAILED);
         if (!all[0]) {
             snprintf(all, sizeof(all), "%s: %s", from, err);
         }
@@ -1268,6 +1271,7 @@ static void notify_handle(xfrin_t *x, ho_msg_t *m)
             goto out;
         }
     }
+    CTR_SLOW_INC(NOTIFY_IN);
     log_info("xfrin: zone %s: NOTIFY from %s%s: refreshing now", name, peer,
              sz->conf.key_len ? " (TSIG verified)" : "");
     notify_reply(m, qend, DNS_R_NOERROR, sz->conf.key_len ? &ctx : NULL);

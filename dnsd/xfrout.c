@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "zones/base/clock.h"
+#include "dnsd/counters.h"
 #include "dnsd/answer.h"
 #include "dnsd/handoff.h"
 #include "dnsd/pkt.h"
@@ -159,6 +160,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
                     : err == DNSD_EMALFORMED ? DNS_R_FORMERR
                     : err == -ENOTSUP        ? DNS_R_NOTIMP
                                              : DNS_R_SERVFAIL;
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         log_info("xfr: %s: %s %s: %s", r->peer, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname,
                  dnsd_strerror(err));
         send_xfr_error(r, q, rcode);
@@ -171,6 +173,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         log_info("xfr: %s: %s %s refused: the zone is signed (DNSSEC with online denial: "
                  "served by dnsd nodes only, not transferred)",
                  r->peer, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname);
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         send_xfr_error(r, q, DNS_R_REFUSED);
         goto out;
     }
@@ -186,6 +189,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
                  q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zname,
                  err ? dnsd_strerror(err) : "not allowed by allow-transfer",
                  r->is_signed ? ", key " : " (unsigned)", kn);
+        CTR_SLOW_INC(XFR_OUT_REFUSED);
         send_xfr_error(r, q, DNS_R_REFUSED);
         goto out;
     }
@@ -203,12 +207,14 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
             if (!sent_any) {
                 send_xfr_error(r, q, DNS_R_SERVFAIL);
             }
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
         if (send_msg(r, len) != 0) {
             log_info("xfr: %s: %s %s serial %u: the client went away after %llu messages",
                      r->peer, kind_name(xo.kind), zname, xo.serial,
                      (unsigned long long)xo.msgs);
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
         sent_any = true;
@@ -228,6 +234,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         if (ho_stopping()) {
             log_info("xfr: %s: %s %s: shutting down, transfer cut", r->peer,
                      kind_name(xo.kind), zname);
+            CTR_SLOW_INC(XFR_OUT_FAILED);
             goto out;
         }
     }
@@ -236,6 +243,7 @@ static void serve_xfr(req_t *r, xfr_query_t *q)
         snprintf(from, sizeof(from), " (client has %u)", q->serial);
     }
     r->keep = true;
+    CTR_SLOW_INC(XFR_OUT_DONE);
     log_info("xfr: %s: %s %s serial %u%s: %llu messages, %llu records%s", r->peer,
              kind_name(xo.kind), zname, xo.serial, from, (unsigned long long)xo.msgs, (unsigned long long)xo.rrs,
              r->is_signed ? ", TSIG-signed" : "");
