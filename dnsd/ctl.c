@@ -24,7 +24,7 @@
 #include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 
-#define CTL_NOTES_MAX (2 * CONF_LISTEN_MAX)
+#define CTL_NOTES_MAX (3 * CONF_LISTEN_MAX) /* dns, http01, metrics */
 #define CTL_ACCEPT_BATCH 32 /* connections taken per wake-up: the loop stays fair */
 #define CTL_DRAIN_MAX 65536 /* bytes read and dropped after the answer, at most */
 

@@ -492,11 +492,13 @@ int main(int argc, char **argv)
                        &d) != 0) {
             fprintf(stderr, "dnsd: ");
             diag_print(&d, stderr);
-            return 1;
+            return fatal_exit();
         }
         for (int i = 0; i < cfg->nmetrics_listen; i++) {
+            uint16_t port = httpd_port(mhttpd, i);
+            ctl_note_listen(ctl, "metrics", cfg->metrics_listen[i].text, port);
             size_t pl = strlen(ports);
-            snprintf(ports + pl, sizeof(ports) - pl, "metrics %u\n", httpd_port(mhttpd, i));
+            snprintf(ports + pl, sizeof(ports) - pl, "metrics %u\n", port);
         }
         metrics = metrics_new(&srv); /* opens /proc files: before the chroot */
         httpd_set_metrics(mhttpd, metrics_serve, metrics);

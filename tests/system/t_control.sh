@@ -11,7 +11,7 @@
 # second dnsd; the socket goes at exit.
 . "$top_srcdir/tests/system/lib.sh"
 need dig
-plan 49
+plan 50
 make_store example.test "$DATA/example.test.zone"
 chmod 0755 "$TMPD" # the permission checks run as other users: the path must be searchable
 SOCK=$TMPD/ctl.sock
@@ -32,6 +32,7 @@ conf() {
         echo "workers 2"
         echo "control-socket $SOCK"
         echo "control-socket-group $GRP"
+        echo "metrics-listen 127.0.0.1:0"
         for line in "$@"; do echo "$line"; done
     } >"$CONF"
 }
@@ -48,6 +49,8 @@ out=$(c status)
 is "$?" 0 "dnsctl status: exit 0"
 like "$out" "^dnsd [0-9][^ ]*, pid $DNSD_PID, up " "status: version and pid"
 like "$out" "listen +dns 127\.0\.0\.1:0 \(port $PORT\)" "status: the DNS address and the port bound"
+mport=$(sed -n 's/^metrics //p' "$TMPD/port")
+like "$out" "listen +metrics 127\.0\.0\.1:0 \(port $mport\)" "status: the metrics address and its port"
 like "$out" '^store +.*/store \(generation [0-9]+, 1 zone\)' "status: the store and its one zone"
 like "$out" '^workers +2$' "status: 2 workers"
 like "$out" '^certificates +0 ' "status: no certificates"
@@ -100,7 +103,7 @@ like "$(c status)" '^log level +info$' "reload: the file's log level again"
 conf "log-level info" "rrl-rate 7" "rrl-ratee 8"
 out=$(c reload 2>&1)
 is "$?" 1 "reload of a broken file: exit 1"
-like "$out" "^dnsctl: reload: $CONF:9: unknown setting \"rrl-ratee\"$" "... with FILE:LINE and the reason"
+like "$out" "^dnsctl: reload: $CONF:10: unknown setting \"rrl-ratee\"$" "... with FILE:LINE and the reason"
 is "$(dig_status "$(q www.example.test A)")" NOERROR "the server answers on"
 
 # ---- bad, oversized and idle clients ----
