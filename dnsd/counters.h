@@ -70,7 +70,12 @@ typedef enum counter_kind {
     X(DNSSEC_CACHE_HITS, "dnssec.cache.hits", COUNTER_F_NONZERO, "NSEC signatures found in the "  \
                                                               "worker's cache")                \
     X(DNSSEC_ERRORS, "dnssec.errors", COUNTER_F_NONZERO, "denials sent unsigned: no active key, " \
-                                                      "or signing failed")
+                                                      "or signing failed")                    \
+    /* dnstap (dnstap.h): dropped is bumped by the workers (ring full, message over a slot)    \
+     * and by the dnstap thread (fstrm's queue full); sent by the dnstap thread */              \
+    X(DNSTAP_SENT, "dnstap.sent", COUNTER_F_NONZERO, "dnstap messages handed to fstrm")        \
+    X(DNSTAP_DROPPED, "dnstap.dropped", COUNTER_F_NONZERO, "dnstap messages not logged: a "     \
+                                                         "queue was full or the message too big")
 
 typedef enum counter_id {
 #define X(id, name, flags, help) CTR_##id,
