@@ -240,7 +240,22 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(user, "user")
     KEEP_STR(group, "group")
     KEEP_STR(chroot, "chroot")
+    /* dnstap: its thread and fstrm's are set up once, at start */
+    KEEP_STR(dnstap_socket, "dnstap-socket")
+    KEEP_STR(dnstap_file, "dnstap-file")
+    KEEP_STR(dnstap_identity, "dnstap-identity")
+    KEEP_STR(dnstap_version, "dnstap-version")
 #undef KEEP_STR
+    if (n->dnstap_log_queries != c->dnstap_log_queries ||
+        n->dnstap_log_responses != c->dnstap_log_responses ||
+        n->dnstap_sample != c->dnstap_sample) {
+        log_warn("config reload: dnstap-log-queries, dnstap-log-responses or dnstap-sample "
+                 "changed: needs restart; keeping the running values");
+        n->dnstap_log_queries = c->dnstap_log_queries;
+        n->dnstap_log_responses = c->dnstap_log_responses;
+        n->dnstap_sample = c->dnstap_sample;
+        kept++;
+    }
     if (n->xfr_max_transfers != c->xfr_max_transfers) {
         log_warn("config reload: xfr-max-transfers changed (%u -> %u): needs restart; keeping %u",
                  c->xfr_max_transfers, n->xfr_max_transfers, c->xfr_max_transfers);
