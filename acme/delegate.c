@@ -25,6 +25,7 @@
 
 #include "acme/certdb.h"
 #include "acme/dns01.h"
+#include "acme/dnsq.h"
 #include "acme/jws.h"
 #include "zones/base/clock.h"
 #include "zones/base/err.h"
@@ -33,7 +34,6 @@
 
 #define WALK_MAX 32  /* NS queries up the tree before giving up on a zone cut */
 #define ASK_MAX 16   /* authoritative addresses asked per preflight */
-#define ANSWER_MAX 65535
 
 int acme_delegate_secret(zs_store_t *s, MDB_txn *txn, bool create,
                          uint8_t out[ACME_DELEGATE_SECRET_LEN])
@@ -347,152 +347,6 @@ int acme_delegate_resolver(const struct sockaddr_storage *cfg, struct sockaddr_s
     return rc;
 }
 
-/* the answer matches query @p q (@p qlen): same ID and the same question */
-static bool answer_matches(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
-{
-    if (alen < qlen || memcmp(a, q, 2) != 0 || !(a[2] & 0x80) || a[4] != 0 || a[5] != 1) {
-        return false;
-    }
-    /* the question: our name (case may differ) and type/class */
-    size_t qn = qlen - 12 - 4 - 11; /* header, type/class, our OPT record */
-    for (size_t i = 0; i < qn + 4; i++) {
-        if (tolower(a[12 + i]) != tolower(q[12 + i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int tcp_ask(const struct sockaddr_storage *to, const uint8_t *q, size_t qlen,
-                   int timeout_ms, uint8_t *buf, size_t *len, char *why, size_t wcap)
-{
-    long long deadline = clock_mono_ms() + timeout_ms;
-    int fd = socket(to->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int rc = DNSD_ENET;
-    socklen_t sl = to->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                            : sizeof(struct sockaddr_in6);
-    if (fd < 0) {
-        snprintf(why, wcap, "TCP: %s", strerror(errno));
-        return rc;
-    }
-    if (connect(fd, (const struct sockaddr *)to, sl) != 0 && errno != EINPROGRESS) {
-        snprintf(why, wcap, "TCP: %s", strerror(errno));
-        goto out;
-    }
-    int soerr = 0;
-    socklen_t el = sizeof(soerr);
-    if (clock_wait_fd(fd, POLLOUT, deadline) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) != 0 || soerr != 0) {
-        snprintf(why, wcap, "TCP: %s", soerr ? strerror(soerr) : "no connection in time");
-        goto out;
-    }
-    uint8_t out[2 + 512];
-    out[0] = (uint8_t)(qlen >> 8);
-    out[1] = (uint8_t)qlen;
-    memcpy(out + 2, q, qlen);
-    if (send(fd, out, qlen + 2, MSG_NOSIGNAL) != (ssize_t)(qlen + 2)) {
-        snprintf(why, wcap, "TCP: cannot send the query");
-        goto out;
-    }
-    size_t got = 0, want = 2;
-    uint8_t hdr[2];
-    while (got < want) {
-        if (clock_wait_fd(fd, POLLIN, deadline) != 0) {
-            snprintf(why, wcap, "TCP: no answer within %d ms", timeout_ms);
-            goto out;
-        }
-        uint8_t *dst = want == 2 && got < 2 ? hdr + got : buf + (got - 2);
-        ssize_t r = recv(fd, dst, want - got, 0);
-        if (r <= 0) {
-            snprintf(why, wcap, "TCP: connection closed");
-            goto out;
-        }
-        got += (size_t)r;
-        if (want == 2 && got == 2) {
-            want = 2 + ((size_t)hdr[0] << 8 | hdr[1]);
-        }
-    }
-    *len = want - 2;
-    rc = answer_matches(q, qlen, buf, *len) ? 0 : DNSD_ENET;
-    if (rc) {
-        snprintf(why, wcap, "TCP: the answer does not match the query");
-    }
-out:
-    close(fd);
-    return rc;
-}
-
-/*
- * Ask @p to for (@p qname, @p qtype), RD as @p rd, over UDP (sent twice at
- * most, @p timeout_ms each) then TCP when truncated. @return 0 with the
- * answer in @p buf (ANSWER_MAX) / *@p len, or DNSD_ENET with @p why.
- */
-static int ask(const struct sockaddr_storage *to, const uint8_t *qname, uint16_t qtype, bool rd,
-               int timeout_ms, uint8_t *buf, size_t *len, char *why, size_t wcap)
-{
-    uint8_t q[512];
-    int nl = dname_wire_len(qname, DNAME_MAXLEN + 1);
-    if (nl <= 0 || to->ss_family == 0) {
-        snprintf(why, wcap, "nothing to ask");
-        return DNSD_ENET;
-    }
-    uint16_t id;
-    RAND_bytes((uint8_t *)&id, sizeof(id));
-    size_t o = 0;
-    q[o++] = (uint8_t)(id >> 8);
-    q[o++] = (uint8_t)id;
-    q[o++] = rd ? 0x01 : 0x00;
-    q[o++] = 0;
-    static const uint8_t counts[8] = {0, 1, 0, 0, 0, 0, 0, 1};
-    memcpy(q + o, counts, sizeof(counts));
-    o += sizeof(counts);
-    memcpy(q + o, qname, (size_t)nl);
-    o += (size_t)nl;
-    q[o++] = (uint8_t)(qtype >> 8);
-    q[o++] = (uint8_t)qtype;
-    q[o++] = 0;
-    q[o++] = 1; /* IN */
-    /* EDNS OPT (RFC 6891): root owner, type 41, 1232-byte payload, no options */
-    static const uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
-    memcpy(q + o, opt, sizeof(opt));
-    o += sizeof(opt);
-    socklen_t sl = to->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                            : sizeof(struct sockaddr_in6);
-    int fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int rc = DNSD_ENET;
-    snprintf(why, wcap, "no answer within %d ms (twice)", timeout_ms);
-    if (fd < 0 || connect(fd, (const struct sockaddr *)to, sl) != 0) {
-        snprintf(why, wcap, "%s", strerror(errno));
-        goto out;
-    }
-    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-        if (send(fd, q, o, 0) != (ssize_t)o) {
-            snprintf(why, wcap, "%s", strerror(errno));
-            goto out;
-        }
-        long long deadline = clock_mono_ms() + timeout_ms;
-        while (rc != 0 && clock_wait_fd(fd, POLLIN, deadline) == 0) {
-            ssize_t r = recv(fd, buf, ANSWER_MAX, 0);
-            if (r < 0) {
-                snprintf(why, wcap, "%s", strerror(errno)); /* e.g. connection refused */
-                goto out;
-            }
-            if (answer_matches(q, o, buf, (size_t)r)) {
-                *len = (size_t)r;
-                rc = 0;
-            }
-        }
-    }
-    if (rc == 0 && (buf[2] & 0x02)) {
-        rc = tcp_ask(to, q, o, timeout_ms, buf, len, why, wcap); /* truncated */
-    }
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    return rc;
-}
-
 /* the closest zone of @p owner: walk NS queries up from its parent */
 static int find_zone(const struct sockaddr_storage *res, int tmo, const uint8_t *owner,
                      uint8_t *buf, uint8_t zone[DNAME_MAXLEN + 1],
@@ -505,7 +359,7 @@ static int find_zone(const struct sockaddr_storage *res, int tmo, const uint8_t 
         size_t len = 0;
         char zs[DNAME_MAXLEN * 4 + 1];
         dname_to_str(p, zs, sizeof(zs));
-        if (ask(res, p, DNS_T_NS, true, tmo, buf, &len, err, sizeof(err)) != 0) {
+        if (acme_dns_ask(res, p, DNS_T_NS, true, 2, tmo, buf, &len, err, sizeof(err)) != 0) {
             snprintf(why, wcap, "resolver %s: %s NS: %s", rs, zs, err);
             return DNSD_ENET;
         }
@@ -543,7 +397,7 @@ int acme_delegate_preflight(const struct sockaddr_storage *resolver, unsigned ns
     if (ns_port == 0) {
         ns_port = 53;
     }
-    uint8_t *buf = malloc(ANSWER_MAX);
+    uint8_t *buf = malloc(ACME_DNS_ANSWER_MAX);
     if (!buf) {
         return -ENOMEM;
     }
@@ -561,7 +415,7 @@ int acme_delegate_preflight(const struct sockaddr_storage *resolver, unsigned ns
         static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
         for (int t = 0; t < 2; t++) {
             size_t len = 0;
-            if (ask(resolver, ns[h], types[t], true, timeout_ms, buf, &len, err, sizeof(err)) ==
+            if (acme_dns_ask(resolver, ns[h], types[t], true, 2, timeout_ms, buf, &len, err, sizeof(err)) ==
                 0) {
                 int n = acme_delegate_addr_answer(buf, len, ns[h], types[t], (uint16_t)ns_port,
                                                   addrs + na, ACME_DELEGATE_ADDR_MAX - na);
@@ -579,7 +433,7 @@ int acme_delegate_preflight(const struct sockaddr_storage *resolver, unsigned ns
             char as[80], found[DNAME_MAXLEN * 4 + 1];
             size_t len = 0;
             sockaddr_text(&addrs[a], as, sizeof(as));
-            if (ask(&addrs[a], owner, DNS_T_CNAME, false, timeout_ms, buf, &len, err,
+            if (acme_dns_ask(&addrs[a], owner, DNS_T_CNAME, false, 2, timeout_ms, buf, &len, err,
                     sizeof(err)) != 0) {
                 snprintf(last, sizeof(last), "%s (%s): %s", hs, as, err);
                 continue; /* another address of this host may answer */

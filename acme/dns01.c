@@ -8,14 +8,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <ldns/ldns.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
-#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "acme/dnsq.h"
 #include "zones/base/err.h"
 #include "zones/rrtype.h"
 
@@ -187,105 +184,6 @@ int acme_dns01_del(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *
     return err;
 }
 
-/*
- * One UDP exchange on a connected socket: unlike ldns's resolver (sendto on
- * an unconnected socket), a closed port answers at once with ICMP "port
- * unreachable" (ECONNREFUSED) instead of costing the whole timeout.
- * @return the packet (free with ldns_pkt_free) or NULL with @p why set.
- */
-static ldns_pkt *udp_exchange(const struct sockaddr *addr, socklen_t alen, ldns_pkt *q,
-                              int timeout_ms, char *why, size_t cap)
-{
-    uint8_t *wire = NULL;
-    size_t wlen = 0;
-    if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
-        snprintf(why, cap, "cannot build the query");
-        return NULL;
-    }
-    int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ldns_pkt *p = NULL;
-    if (fd < 0 || connect(fd, addr, alen) != 0 || send(fd, wire, wlen, 0) != (ssize_t)wlen) {
-        snprintf(why, cap, "%s", strerror(errno));
-        goto out;
-    }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        long left = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-        if (left <= 0) {
-            snprintf(why, cap, "no answer within %d ms", timeout_ms);
-            goto out;
-        }
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int n = poll(&pfd, 1, (int)left);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            continue; /* the deadline check above ends it */
-        }
-        uint8_t buf[65535];
-        ssize_t r = recv(fd, buf, sizeof(buf), 0);
-        if (r < 0) {
-            snprintf(why, cap, "%s", strerror(errno)); /* e.g. Connection refused */
-            goto out;
-        }
-        ldns_pkt *a = NULL;
-        if (r >= 12 && memcmp(buf, wire, 2) == 0 &&
-            ldns_wire2pkt(&a, buf, (size_t)r) == LDNS_STATUS_OK) {
-            p = a;
-            goto out;
-        }
-        ldns_pkt_free(a); /* not our answer: keep waiting */
-    }
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    free(wire);
-    return p;
-}
-
-/* over TCP (the answer was truncated): ldns's resolver in TCP mode */
-static ldns_pkt *tcp_exchange(const struct sockaddr *addr, ldns_rdf *qname, int timeout_ms,
-                              char *why, size_t cap)
-{
-    ldns_rdf *ns = NULL;
-    uint16_t port;
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)addr;
-        ns = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &a->sin_addr);
-        port = ntohs(a->sin_port);
-    } else {
-        const struct sockaddr_in6 *a = (const void *)addr;
-        ns = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, &a->sin6_addr);
-        port = ntohs(a->sin6_port);
-    }
-    ldns_resolver *res = ldns_resolver_new();
-    ldns_pkt *p = NULL;
-    if (ns && res) {
-        ldns_resolver_push_nameserver(res, ns);
-        ldns_resolver_set_port(res, port);
-        ldns_resolver_set_recursive(res, false);
-        ldns_resolver_set_usevc(res, true);
-        ldns_resolver_set_retry(res, 1);
-        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        ldns_resolver_set_timeout(res, tv);
-        ldns_status st =
-            ldns_resolver_send(&p, res, qname, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
-        if (st != LDNS_STATUS_OK) {
-            snprintf(why, cap, "TCP: %s", ldns_get_errorstr_by_id(st));
-            p = NULL;
-        }
-    }
-    ldns_rdf_deep_free(ns); /* the resolver keeps its own copy */
-    if (res) {
-        ldns_resolver_deep_free(res);
-    }
-    return p;
-}
-
 int acme_dns01_visible(const struct sockaddr *addr, socklen_t alen, const uint8_t *owner,
                        const char *const *values, int n, int timeout_ms, char *why, size_t cap)
 {
@@ -306,29 +204,28 @@ int acme_dns01_visible(const struct sockaddr *addr, socklen_t alen, const uint8_
         snprintf(why, cap, "%s: not an IP address", on);
         return DNSD_ENET;
     }
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof(to));
+    memcpy(&to, addr, alen);
     ldns_rdf *qname = ldns_dname_new_frm_str(on);
-    ldns_pkt *q = qname ? ldns_pkt_query_new(ldns_rdf_clone(qname), LDNS_RR_TYPE_TXT,
-                                             LDNS_RR_CLASS_IN, 0)
-                        : NULL;
+    uint8_t *buf = malloc(ACME_DNS_ANSWER_MAX);
     int ret = DNSD_ENET;
     ldns_pkt *p = NULL;
     char err[200] = "";
-    if (!q) {
+    size_t len = 0;
+    if (!qname || !buf) {
         snprintf(why, cap, "%s: cannot set up the query", on);
         goto out;
     }
-    uint16_t id = 0;
-    RAND_bytes((uint8_t *)&id, sizeof(id));
-    ldns_pkt_set_id(q, id);
-    ldns_pkt_set_rd(q, false);
-    ldns_pkt_set_edns_udp_size(q, 1232);
-    p = udp_exchange(addr, alen, q, timeout_ms, err, sizeof(err));
-    if (p && ldns_pkt_tc(p)) {
-        ldns_pkt_free(p);
-        p = tcp_exchange(addr, qname, timeout_ms, err, sizeof(err));
-    }
-    if (!p) {
+    /* one UDP try, then TCP on truncation: at most 2 x timeout_ms (order.c counts on it) */
+    if (acme_dns_ask(&to, owner, DNS_T_TXT, false, 1, timeout_ms, buf, &len, err,
+                     sizeof(err)) != 0) {
         snprintf(why, cap, "%s port %u: no answer (%s)", as, port, err);
+        goto out;
+    }
+    if (ldns_wire2pkt(&p, buf, len) != LDNS_STATUS_OK) {
+        p = NULL;
+        snprintf(why, cap, "%s port %u: an answer that does not parse", as, port);
         goto out;
     }
     if (!ldns_pkt_aa(p) || (ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR &&
@@ -349,9 +246,9 @@ int acme_dns01_visible(const struct sockaddr *addr, socklen_t alen, const uint8_
             }
             ldns_rdf *rd = ldns_rr_rdf(rr, 0);
             const uint8_t *d = ldns_rdf_data(rd);
-            size_t len = ldns_rdf_size(rd);
+            size_t rlen = ldns_rdf_size(rd);
             size_t vlen = strlen(values[i]);
-            found = len == vlen + 1 && d[0] == vlen && memcmp(d + 1, values[i], vlen) == 0;
+            found = rlen == vlen + 1 && d[0] == vlen && memcmp(d + 1, values[i], vlen) == 0;
         }
         if (!found) {
             snprintf(why, cap, "%s port %u does not serve %s TXT \"%s\" yet", as, port, on,
@@ -362,8 +259,8 @@ int acme_dns01_visible(const struct sockaddr *addr, socklen_t alen, const uint8_
     ldns_rr_list_deep_free(txt);
 out:
     ldns_pkt_free(p);
-    ldns_pkt_free(q);
     ldns_rdf_deep_free(qname);
+    free(buf);
     return ret;
 }
 

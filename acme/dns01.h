@@ -47,7 +47,8 @@ int acme_dns01_del(zw_t *w, const uint8_t *owner, const char *value, zw_zone_t *
 
 /**
  * Ask the server at @p addr (with port) for TXT @p owner (no recursion, one
- * retry, @p timeout_ms each, TCP fallback on truncation).
+ * UDP try of @p timeout_ms, then TCP within @p timeout_ms when truncated:
+ * acme_dns_ask in dnsq.h).
  * @return 1 when the answer is authoritative and holds every one of the
  * @p n @p values; 0 when it is authoritative but lacks some (@p why says
  * which); DNSD_ENET when no authoritative answer came (no reply, refused,

@@ -293,10 +293,11 @@ static int dnssec_status(ctl_t *c)
         if (has_policy) {
             printf("{\"algorithm\": %u, \"split\": %s, \"sig_validity\": %u, \"sig_refresh\": %u, "
                    "\"sig_jitter\": %u, \"zsk_lifetime\": %u, \"ksk_lifetime\": %u, "
-                   "\"propagation\": %u, \"parent_ds_ttl\": %u, \"parent_propagation\": %u}",
+                   "\"propagation\": %u, \"parent_ds_ttl\": %u, \"parent_propagation\": %u, "
+                   "\"purge_keys\": %u}",
                    p.alg, p.split ? "true" : "false", p.sig_validity, p.sig_refresh,
                    p.sig_jitter, p.zsk_lifetime, p.ksk_lifetime, p.propagation,
-                   p.parent_ds_ttl, p.parent_propagation);
+                   p.parent_ds_ttl, p.parent_propagation, p.purge_keys);
         } else {
             printf("null");
         }
@@ -322,10 +323,11 @@ static int dnssec_status(ctl_t *c)
     if (has_policy) {
         printf("policy: algorithm %u (%s), %s, signatures valid %us, refreshed when < %us "
                "left, jitter %us; ZSK lifetime %us, KSK lifetime %us (0: no automatic "
-               "rollover); propagation %us, parent DS TTL %us, parent propagation %us\n",
+               "rollover); propagation %us, parent DS TTL %us, parent propagation %us; "
+               "removed keys purged after %us (0: kept)\n",
                p.alg, alg_name(p.alg), p.split ? "KSK + ZSK" : "CSK", p.sig_validity,
                p.sig_refresh, p.sig_jitter, p.zsk_lifetime, p.ksk_lifetime, p.propagation,
-               p.parent_ds_ttl, p.parent_propagation);
+               p.parent_ds_ttl, p.parent_propagation, p.purge_keys);
     }
     printf("RRsets: %zu signed, %zu unsigned (delegations, glue%s); next signature expiry %s\n",
            sc.nsigned, sc.nunsigned, is_signed ? "" : ", or all when not signed", exp);

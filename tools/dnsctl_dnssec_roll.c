@@ -134,7 +134,7 @@ typedef struct pfield {
     const char *key;
     size_t off;            /* uint32_t in zd_policy_t */
     long long min, max;    /* seconds */
-    bool zero_never;       /* 0 (or "never") means: no automatic rollover */
+    bool zero_never;       /* 0 (or "never") means: never (no automatic rollover, no purge) */
     const char *what;
 } pfield_t;
 
@@ -149,6 +149,8 @@ static const pfield_t pfields[] = {
     PF("parent-ds-ttl", parent_ds_ttl, 0, 7LL * 86400, false, "the TTL of the parent's DS"),
     PF("parent-propagation", parent_propagation, 0, 7LL * 86400, false,
        "time for a DS change to reach every server of the parent"),
+    PF("purge-keys", purge_keys, 0, 100LL * 365 * 86400, true,
+       "a removed key's record and private key are deleted this long after it left DNSKEY"),
     PF("sig-validity", sig_validity, 60, 365LL * 86400, false,
        "RRSIG expiration - inception"),
     PF("sig-refresh", sig_refresh, 1, 365LL * 86400, false,

@@ -14,10 +14,13 @@
  *   u8 format (1) | u8 alg | u8 role | u8 state | u16 flags | u16 tag |
  *   u64 created | u64 published | u64 active | u64 retired | u64 removed |
  *   u64 ds_seen | u16 pub_len | pub | u16 priv_len | priv (PKCS#8 DER)
- * Policy value (key u32 zone id | 'P'), format 1:
- *   u8 format (1) | u8 alg | u8 split (0/1) | u8 0 | u32 sig_validity |
+ * Policy value (key u32 zone id | 'P'), format 2:
+ *   u8 format (2) | u8 alg | u8 split (0/1) | u8 0 | u32 sig_validity |
  *   u32 sig_refresh | u32 sig_jitter | u32 zsk_lifetime | u32 ksk_lifetime |
- *   u32 propagation | u32 parent_ds_ttl | u32 parent_propagation
+ *   u32 propagation | u32 parent_ds_ttl | u32 parent_propagation |
+ *   u32 purge_keys
+ * Format 1 (stores before purge_keys) is the same without the last field;
+ * it is read with the default purge_keys and written back as format 2.
  * Next key id (key u32 zone id | 'N'): u32, so ids are never reused even
  * after a key is deleted. Every write here bumps meta "dnssec_gen".
  *
@@ -55,6 +58,7 @@ void zd_policy_default(zd_policy_t *p)
     p->propagation = 300;
     p->parent_ds_ttl = 86400;
     p->parent_propagation = 3600;
+    p->purge_keys = 90u * 86400u;
 }
 
 bool zd_key_signs_dnskey(const zd_key_t *k)
@@ -489,7 +493,8 @@ int zd_sign(zd_signer_t *sg, const uint8_t *owner, const uint8_t *signer, uint16
 /* ---- the store ---- */
 
 #define KEY_VAL_FIXED (1 + 3 + 2 + 2 + 6 * 8 + 2 + 2)
-#define POLICY_VAL_LEN (4 + 8 * 4)
+#define POLICY_VAL_LEN1 (4 + 8 * 4) /* format 1 */
+#define POLICY_VAL_LEN (POLICY_VAL_LEN1 + 4)
 
 static size_t dkey(uint32_t zone_id, uint8_t kind, uint32_t key_id, uint8_t *out)
 {
@@ -520,7 +525,8 @@ int zd_policy_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_policy_t *ou
         return rc == MDB_NOTFOUND ? DNSD_ENOTFOUND : zs_mdb_err(rc);
     }
     const uint8_t *p = v.mv_data;
-    if (v.mv_size != POLICY_VAL_LEN || p[0] != 1 || p[2] > 1 ||
+    if (v.mv_size < POLICY_VAL_LEN1 || !((p[0] == 1 && v.mv_size == POLICY_VAL_LEN1) ||
+          (p[0] == 2 && v.mv_size == POLICY_VAL_LEN)) || p[2] > 1 ||
         (p[1] != ZD_ALG_ECDSAP256SHA256 && p[1] != ZD_ALG_ED25519)) {
         return DNSD_ESTORE;
     }
@@ -534,6 +540,7 @@ int zd_policy_get(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, zd_policy_t *ou
     out->propagation = zs_get32(p + 24);
     out->parent_ds_ttl = zs_get32(p + 28);
     out->parent_propagation = zs_get32(p + 32);
+    out->purge_keys = p[0] == 1 ? 90u * 86400u : zs_get32(p + 36);
     return 0;
 }
 
@@ -545,7 +552,7 @@ int zd_policy_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zd_policy
         return DNSD_EMALFORMED;
     }
     uint8_t kb[9], b[POLICY_VAL_LEN];
-    b[0] = 1;
+    b[0] = 2;
     b[1] = p->alg;
     b[2] = p->split ? 1 : 0;
     b[3] = 0;
@@ -557,6 +564,7 @@ int zd_policy_put(zs_store_t *s, MDB_txn *txn, uint32_t zone_id, const zd_policy
     zs_put32(b + 24, p->propagation);
     zs_put32(b + 28, p->parent_ds_ttl);
     zs_put32(b + 32, p->parent_propagation);
+    zs_put32(b + 36, p->purge_keys);
     MDB_val k = {dkey(zone_id, 'P', 0, kb), kb}, v = {sizeof(b), b};
     int rc = zs_put(s, txn, s->dnssec, &k, &v, 0);
     return rc ? zs_mdb_err(rc) : bump_gen(s, txn);

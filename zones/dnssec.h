@@ -61,7 +61,8 @@
  *            waiting for its DS); ACTIVE: signing (its role's RRsets);
  * RETIRING:  in DNSKEY, no longer signing zone data (old ZSK while old
  *            signatures expire from caches; old KSK until its DS is gone);
- * REMOVED:   gone from DNSKEY; the record is kept for history until purged. */
+ * REMOVED:   gone from DNSKEY; the record is kept for history until purged
+ *            (policy purge_keys after it left DNSKEY: zones/dnssec_roll.h). */
 typedef enum zd_key_state {
     ZD_KS_PUBLISHED = 1,
     ZD_KS_ACTIVE = 2,
@@ -108,6 +109,9 @@ typedef struct zd_policy {
     uint32_t propagation;      /* s, propagation delay (default 300 s) */
     uint32_t parent_ds_ttl;    /* s, the parent's DS TTL (default 86400) */
     uint32_t parent_propagation; /* s, parent's propagation delay (default 3600) */
+    uint32_t purge_keys;       /* s, a REMOVED key (and its private key) is deleted this long
+                                * after it left DNSKEY; 0: kept (default 90 days, as BIND's
+                                * dnssec-policy purge-keys) */
 } zd_policy_t;
 
 void zd_policy_default(zd_policy_t *p);

@@ -161,6 +161,14 @@ void zd_roll_decide(const zd_key_t *keys, size_t n, const zd_policy_t *p,
             } else {
                 sooner(&a->next_at, due);
             }
+        } else if (k->state == ZD_KS_REMOVED && p->purge_keys) {
+            uint64_t due = k->removed + p->purge_keys;
+            if (now >= due) {
+                a->kind = ZD_ROLL_PURGE;
+                a->old_idx = (int)i;
+            } else {
+                sooner(&a->next_at, due);
+            }
         }
     }
     if (ord != ordbuf) {
@@ -401,6 +409,11 @@ static bool need_ttls(const zone_keys_t *zk)
             return true;
         }
     }
+    for (size_t i = 0; i < zk->n; i++) {
+        if (zk->keys[i].state == ZD_KS_REMOVED && zk->pol.purge_keys) {
+            return true; /* to be purged */
+        }
+    }
     return zk->pol.zsk_lifetime || zk->pol.ksk_lifetime;
 }
 
@@ -515,6 +528,21 @@ int zd_roll_step(zw_t *w, const zw_zone_t *z, uint64_t now, char *what, size_t c
         }
         snprintf(what, cap, "%s rollover done: %u (key %u) removed from DNSKEY",
                  role_name(o->role), o->tag, o->id);
+        *next_at = now;
+        rc = 1;
+        break;
+    }
+    case ZD_ROLL_PURGE: {
+        zd_key_t *o = &zk.keys[a.old_idx];
+        fmt_time(o->removed, at, sizeof(at));
+        if ((err = zd_key_del(w->s, w->txn, z->id, o->id)) != 0) {
+            snprintf(what, cap, "cannot purge %s %u (key %u): %s", role_name(o->role), o->tag,
+                     o->id, dnsd_strerror(err));
+            rc = err;
+            goto out;
+        }
+        snprintf(what, cap, "%s %u (key %u) purged: out of DNSKEY since %s, purge-keys %u s",
+                 role_name(o->role), o->tag, o->id, at, zk.pol.purge_keys);
         *next_at = now;
         rc = 1;
         break;

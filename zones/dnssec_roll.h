@@ -58,6 +58,11 @@
  *   4 remove   at old.retired + Iret_ksk (a CSK also at old.removed +
  *              Iret_zsk): old REMOVED: it leaves DNSKEY
  *
+ * Purge: a REMOVED key's record (with its private key) is deleted from the
+ * store at removed + purge_keys (policy; 0 keeps it for ever), so retired
+ * private keys do not pile up (BIND's dnssec-policy purge-keys, 90 days by
+ * default here too). Its key id is never reused (zd_key_next_id).
+ *
  * A new key has the algorithm of the key it replaces (no algorithm
  * rollover) and a key tag no other key of the zone has (ds-seen names keys
  * by tag). A rollover of a role does not start while a key of that role is
@@ -92,6 +97,7 @@ typedef enum zd_roll_kind {
     ZD_ROLL_ACTIVATE,   /* keys[new] ACTIVE, keys[old] (if >= 0) RETIRING */
     ZD_ROLL_CHECK_SIGS, /* keys[old] is a RETIRING ZSK-role key: do signatures of it remain? */
     ZD_ROLL_REMOVE,     /* keys[old] REMOVED */
+    ZD_ROLL_PURGE,      /* keys[old] (REMOVED, purge_keys over): delete its record */
 } zd_roll_kind_t;
 
 typedef struct zd_roll_action {
@@ -117,7 +123,8 @@ void zd_roll_decide(const zd_key_t *keys, size_t n, const zd_policy_t *p,
 /**
  * Apply a decided ZD_ROLL_ACTIVATE, ZD_ROLL_REMOVE, or ZD_ROLL_CHECK_SIGS
  * (call it for that one only once no signature of the key is left) to
- * @p keys at @p now, in memory. ZD_ROLL_START makes a key: zd_roll_step().
+ * @p keys at @p now, in memory. ZD_ROLL_START makes a key and
+ * ZD_ROLL_PURGE deletes one: zd_roll_step() (here they change nothing).
  */
 void zd_roll_apply(zd_key_t *keys, const zd_roll_action_t *a, uint64_t now);
 

@@ -224,7 +224,7 @@ static void test_walk(void)
     k[n++] = key(1, 1111, ZD_ROLE_CSK, ZD_KS_ACTIVE, T0);
     uint64_t resign_done = 0, ds_at = 0;
     int steps = 0, bad = 0;
-    uint64_t seen[5] = {0};
+    uint64_t seen[6] = {0};
     for (uint64_t now = T0; now < T0 + 5 * DAY && !bad; now += 60) {
         /* the parent: the operator confirms the DS 30 minutes after the new key appears */
         if (n == 2 && !k[1].ds_seen && k[1].published && now >= k[1].published + 1800) {
@@ -590,6 +590,80 @@ static void test_store_zsk(void)
     is_int(v.bad, 0, "store ZSK 4: every signature verifies");
     keys_of(apex, k, &n);
     is_int(k[zi].state, ZD_KS_REMOVED, "store ZSK 4: its key record says REMOVED");
+    uint32_t old_id = k[zi].id;
+
+    /* purge: with purge-keys 0 (pol()) the record stays; with 7 days it goes then */
+    is_int(step(apex, rm + 20 * DAY, &next, what, sizeof(what)), 0,
+           "store purge: purge-keys 0 keeps a removed key");
+    keys_of(apex, k, &n);
+    is_int((int)n, 3, "store purge: ... its record is still there");
+    zd_policy_t q;
+    zw_begin(st, &w);
+    zd_policy_get(st, w.txn, z.id, &q);
+    q.purge_keys = 7 * DAY;
+    is_int(zd_policy_put(st, w.txn, z.id, &q), 0, "store purge: purge-keys 7 days set");
+    is_int(zw_commit(&w, &d), 0, "store purge: committed");
+    is_int(step(apex, rm + 7 * DAY - 1, &next, what, sizeof(what)), 0,
+           "store purge: not a second early");
+    is_int(next, rm + 7 * DAY, "store purge: due 7 days after it left DNSKEY");
+    is_int(step(apex, rm + 7 * DAY, &next, what, sizeof(what)), 1, "store purge: %s", what);
+    keys_of(apex, k, &n);
+    bool gone = n == 2;
+    for (size_t i = 0; i < n; i++) {
+        gone = gone && k[i].id != old_id && k[i].state == ZD_KS_ACTIVE;
+    }
+    ok(gone, "store purge: the old ZSK's record is deleted, the two active keys stay");
+    v = view(apex, old, nw);
+    ok(v.ndnskey == 2 && v.bad == 0, "store purge: DNSKEY and signatures unchanged");
+    is_int(step(apex, rm + 8 * DAY, &next, what, sizeof(what)), 0, "store purge: steady again");
+
+    /* a policy stored before purge-keys existed (format 1, 36 bytes) reads with the default */
+    uint8_t kb[5], b[36];
+    zs_put32(kb, z.id);
+    kb[4] = 'P';
+    memset(b, 0, sizeof(b));
+    b[0] = 1;
+    b[1] = ZD_ALG_ECDSAP256SHA256;
+    zs_put32(b + 4, 14 * DAY);
+    zs_put32(b + 8, 7 * DAY);
+    zs_put32(b + 32, 3600);
+    MDB_val mk = {sizeof(kb), kb}, mv = {sizeof(b), b};
+    zw_begin(st, &w);
+    is_int(zs_put(st, w.txn, st->dnssec, &mk, &mv, 0), 0, "store purge: a format 1 policy");
+    is_int(zw_commit(&w, &d), 0, "store purge: ... committed");
+    MDB_txn *rt;
+    zs_read_begin(st, &rt);
+    memset(&q, 0, sizeof(q));
+    is_int(zd_policy_get(st, rt, z.id, &q), 0, "store purge: format 1 still reads");
+    zs_read_end(st, rt);
+    ok(q.purge_keys == 90 * DAY && q.parent_propagation == 3600 && q.sig_refresh == 7 * DAY,
+       "store purge: ... with purge-keys 90 days and its own fields (%u)", q.purge_keys);
+}
+
+/* purge in the pure state machine */
+static void test_purge(void)
+{
+    zd_policy_t p = pol();
+    zd_roll_ttls_t t = {.dnskey_ttl = 600, .max_ttl = 3000, .neg_ttl = 300};
+    zd_key_t k[3];
+    k[0] = key(1, 1111, ZD_ROLE_KSK, ZD_KS_ACTIVE, T0);
+    k[1] = key(2, 2222, ZD_ROLE_ZSK, ZD_KS_REMOVED, T0);
+    k[1].removed = T0 + DAY;
+    k[2] = key(3, 3333, ZD_ROLE_ZSK, ZD_KS_ACTIVE, T0 + DAY);
+    p.zsk_lifetime = 0;
+    p.ksk_lifetime = 0;
+    zd_roll_action_t a = decide(k, 3, &p, &t, T0 + 1000 * DAY);
+    ok(a.kind == ZD_ROLL_NONE && a.next_at == 0, "purge: purge-keys 0: never, nothing scheduled");
+    p.purge_keys = 30 * DAY;
+    a = decide(k, 3, &p, &t, T0 + 31 * DAY - 1);
+    ok(a.kind == ZD_ROLL_NONE && a.next_at == T0 + 31 * DAY,
+       "purge: due at removed + purge-keys, not a second early");
+    a = decide(k, 3, &p, &t, T0 + 31 * DAY);
+    ok(a.kind == ZD_ROLL_PURGE && a.old_idx == 1, "purge: the removed ZSK is purged then");
+    k[1].state = ZD_KS_RETIRING;
+    k[1].removed = 0;
+    a = decide(k, 3, &p, &t, T0 + 400 * DAY);
+    ok(a.kind != ZD_ROLL_PURGE, "purge: never a key still in DNSKEY");
 }
 
 static void test_store_csk(void)
@@ -683,6 +757,7 @@ int main(void)
     test_ksk(ZD_ROLE_KSK);
     test_ksk(ZD_ROLE_CSK);
     test_walk();
+    test_purge();
     char dir[] = "/tmp/t_dnssec_roll.XXXXXX";
     if (!(st = tz_store_tmp(dir))) {
         return 1;
