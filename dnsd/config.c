@@ -49,6 +49,9 @@ void config_defaults(config_t *c)
     c->dnssec_check_ms = 60000;
     acme_cfg_defaults(&c->acme);
     c->control_socket_mode = 0660;
+    c->dnstap_log_queries = true;
+    c->dnstap_log_responses = true;
+    c->dnstap_sample = 1;
 }
 
 int config_parse_addr(const char *s, conf_listen_t *out)
@@ -213,6 +216,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("stats-interval", stats_interval_s, 0, 86400)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
     UINT_KEY("dnssec-check-interval-ms", dnssec_check_ms, 10, 3600000)
+    UINT_KEY("dnstap-sample", dnstap_sample, 1, 1000000)
 #undef UINT_KEY
     if (strncmp(key, "cluster-", 8) == 0) {
         return cluster_set(c, key, value, d);
@@ -364,6 +368,27 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         snprintf(f, fcap, "%s", value); /* looked up when the socket is made (ctl_bind) */
         return 0;
     }
+    if (strcmp(key, "dnstap-log-queries") == 0 || strcmp(key, "dnstap-log-responses") == 0) {
+        bool *b = key[11] == 'q' ? &c->dnstap_log_queries : &c->dnstap_log_responses;
+        if (strcmp(value, "yes") == 0) {
+            *b = true;
+        } else if (strcmp(value, "no") == 0) {
+            *b = false;
+        } else {
+            diag_text(d, "%s: \"%s\" is not yes or no", key, value);
+            return DNSD_ECONFIG;
+        }
+        return 0;
+    }
+    if (strcmp(key, "dnstap-identity") == 0 || strcmp(key, "dnstap-version") == 0) {
+        char *f = key[7] == 'i' ? c->dnstap_identity : c->dnstap_version;
+        if (strlen(value) >= sizeof(c->dnstap_identity)) {
+            diag_text(d, "%s: longer than %zu bytes", key, sizeof(c->dnstap_identity) - 1);
+            return DNSD_ECONFIG;
+        }
+        snprintf(f, sizeof(c->dnstap_identity), "%s", value);
+        return 0;
+    }
     char *dst = NULL;
     size_t cap = 0;
     if (strcmp(key, "store") == 0) {
@@ -384,6 +409,12 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "chroot") == 0) {
         dst = c->chroot;
         cap = sizeof(c->chroot);
+    } else if (strcmp(key, "dnstap-socket") == 0) {
+        dst = c->dnstap_socket;
+        cap = sizeof(c->dnstap_socket);
+    } else if (strcmp(key, "dnstap-file") == 0) {
+        dst = c->dnstap_file;
+        cap = sizeof(c->dnstap_file);
     }
     if (!dst) {
         diag_text(d, "unknown setting \"%s\"", key);
@@ -529,6 +560,10 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
         diag_set(d, where, 0, "group \"%s\" needs a user to run as (user)", c->group);
         return DNSD_ECONFIG;
     }
+    if (c->dnstap_socket[0] && c->dnstap_file[0]) {
+        diag_set(d, where, 0, "dnstap-socket and dnstap-file are both set: dnstap writes to one");
+        return DNSD_ECONFIG;
+    }
     if (c->cluster_on && !c->cluster.key_file[0]) {
         diag_set(d, where, 0, "cluster-etcd needs cluster-key-file (make one with "
                               "`dnsctl cluster keygen FILE` and copy it to every node)");
@@ -546,7 +581,10 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
          * must be inside it; dnsd strips the prefix (NSD's rule) */
         const struct {
             const char *key, *path;
-        } in[] = {{"geo-database", c->geo_db}, {"stats-file", c->stats_file}};
+        } in[] = {{"geo-database", c->geo_db},
+                  {"stats-file", c->stats_file},
+                  {"dnstap-socket", c->dnstap_socket},
+                  {"dnstap-file", c->dnstap_file}};
         for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
             if (in[i].path[0] && !path_inside(in[i].path, c->chroot)) {
                 diag_set(d, where, 0, "%s %s is outside chroot %s (it is opened after the chroot)",

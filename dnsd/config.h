@@ -75,6 +75,14 @@ typedef struct config {
     /* issue 16, metrics: the Prometheus endpoint (httpd.h, metrics.h); none: off */
     conf_listen_t metrics_listen[CONF_LISTEN_MAX];
     int nmetrics_listen;
+    /* dnstap query logging (dnstap.h); off unless a socket or a file is given */
+    char dnstap_socket[108];      /* Unix socket path (sun_path's size); "" = none */
+    char dnstap_file[4096];       /* file path; "" = none */
+    char dnstap_identity[256];    /* "" = the host name */
+    char dnstap_version[256];     /* "" = "dnsd VERSION" */
+    bool dnstap_log_queries;      /* AUTH_QUERY messages */
+    bool dnstap_log_responses;    /* AUTH_RESPONSE messages */
+    unsigned dnstap_sample;       /* log one query (and its response) in this many */
 } config_t;
 
 /* Command-line settings, kept so a reload applies them over the file again. */

@@ -112,7 +112,12 @@ typedef enum counter_kind {
                                                          "answer after every try)")                \
     X(UPDATE_COMMITTED, "update.committed", COUNTER_F_SLOW, "UPDATE messages committed") \
     X(UPDATE_REFUSED, "update.refused", COUNTER_F_SLOW, "UPDATE messages refused or "    \
-                                                           "failed")
+                                                           "failed")                               \
+    /* dnstap (dnstap.h): dropped is bumped by the workers (ring full, message over a slot)    \
+     * and by the dnstap thread (fstrm's queue full); sent by the dnstap thread */              \
+    X(DNSTAP_SENT, "dnstap.sent", COUNTER_F_NONZERO, "dnstap messages handed to fstrm")        \
+    X(DNSTAP_DROPPED, "dnstap.dropped", COUNTER_F_NONZERO, "dnstap messages not logged: a "     \
+                                                         "queue was full or the message too big")
 
 typedef enum counter_id {
 #define X(id, name, flags, help) CTR_##id,

@@ -20,6 +20,7 @@
 #include "dnsd/certs.h"
 #include "dnsd/config.h"
 #include "dnsd/ctl.h"
+#include "dnsd/dnstap.h"
 #include "dnsd/handoff.h"
 #include "dnsd/httpd.h"
 #include "dnsd/metrics.h"
@@ -55,6 +56,9 @@ static void usage(FILE *to)
             "            [--http01-listen ADDR[:PORT]]... [--metrics-listen ADDR[:PORT]]...\n"
             "            [--control-socket PATH|none] [--control-socket-mode MODE]\n"
             "            [--control-socket-owner USER] [--control-socket-group GROUP]\n"
+            "            [--dnstap-socket PATH|--dnstap-file PATH] [--dnstap-sample N]\n"
+            "            [--dnstap-identity S] [--dnstap-version S]\n"
+            "            [--dnstap-log-queries yes|no] [--dnstap-log-responses yes|no]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -318,6 +322,14 @@ int main(int argc, char **argv)
         {"control-socket-group", required_argument, NULL, 1},
         /* issue 16, metrics: the Prometheus endpoint (dnsd/metrics.c) */
         {"metrics-listen", required_argument, NULL, 1},
+        /* dnstap query logging (dnsd/dnstap.c) */
+        {"dnstap-socket", required_argument, NULL, 1},
+        {"dnstap-file", required_argument, NULL, 1},
+        {"dnstap-identity", required_argument, NULL, 1},
+        {"dnstap-version", required_argument, NULL, 1},
+        {"dnstap-log-queries", required_argument, NULL, 1},
+        {"dnstap-log-responses", required_argument, NULL, 1},
+        {"dnstap-sample", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -570,6 +582,28 @@ int main(int argc, char **argv)
         }
     }
 
+    /* dnstap: after the drop, so its socket or file is reached as the user
+     * (inside the chroot); before the workers, which fill its rings */
+    bool dt_err = false;
+    dnstap_t *dnstap = dnstap_start(cfg, srv.nworkers, &d, &dt_err);
+    if (dt_err) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
+    if (dnstap) {
+        srv.dnstap_st = dnstap_counters(dnstap);
+        for (int i = 0; i < srv.nworkers; i++) {
+            worker_set_tap(srv.w[i], dnstap_tap(dnstap, i));
+        }
+        log_info("dnstap: logging %s%s%s to %s %s, one query in %u",
+                 cfg->dnstap_log_queries ? "queries" : "",
+                 cfg->dnstap_log_queries && cfg->dnstap_log_responses ? " and " : "",
+                 cfg->dnstap_log_responses ? "responses" : "",
+                 cfg->dnstap_socket[0] ? "socket" : "file",
+                 cfg->dnstap_socket[0] ? cfg->dnstap_socket : cfg->dnstap_file,
+                 cfg->dnstap_sample);
+    }
     for (int i = 0; i < srv.nworkers; i++) {
         int err = worker_start(srv.w[i]);
         if (err) {
@@ -638,6 +672,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nworkers; i++) {
         worker_join(srv.w[i]);
     }
+    dnstap_stop(dnstap); /* the workers' last messages, then fstrm flushes and closes */
     stats_total_t tot;
     stats_collect(&srv, &tot);
     stats_log("stopped", &tot);
@@ -656,6 +691,8 @@ int main(int argc, char **argv)
         }
     }
     orch_fini(&orch);
+    srv.dnstap_st = NULL;
+    dnstap_free(dnstap);
     free(srv.w);
     zs_close(srv.store);
     log_info("store closed; exiting");

@@ -246,12 +246,27 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(control_socket, "control-socket")
     KEEP_STR(control_socket_owner, "control-socket-owner")
     KEEP_STR(control_socket_group, "control-socket-group")
+    /* dnstap: its thread and fstrm's are set up once, at start */
+    KEEP_STR(dnstap_socket, "dnstap-socket")
+    KEEP_STR(dnstap_file, "dnstap-file")
+    KEEP_STR(dnstap_identity, "dnstap-identity")
+    KEEP_STR(dnstap_version, "dnstap-version")
 #undef KEEP_STR
     if (n->control_socket_mode != c->control_socket_mode) {
         log_warn("config reload: control-socket-mode changed (%04o -> %04o): needs restart; "
                  "keeping %04o", c->control_socket_mode, n->control_socket_mode,
                  c->control_socket_mode);
         n->control_socket_mode = c->control_socket_mode;
+        kept++;
+    }
+    if (n->dnstap_log_queries != c->dnstap_log_queries ||
+        n->dnstap_log_responses != c->dnstap_log_responses ||
+        n->dnstap_sample != c->dnstap_sample) {
+        log_warn("config reload: dnstap-log-queries, dnstap-log-responses or dnstap-sample "
+                 "changed: needs restart; keeping the running values");
+        n->dnstap_log_queries = c->dnstap_log_queries;
+        n->dnstap_log_responses = c->dnstap_log_responses;
+        n->dnstap_sample = c->dnstap_sample;
         kept++;
     }
     if (n->xfr_max_transfers != c->xfr_max_transfers) {

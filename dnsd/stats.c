@@ -21,6 +21,9 @@ void stats_collect(const server_t *srv, stats_total_t *t)
     for (int k = 0; k < CTR_N; k++) {
         t->v[k] += STAT_GET(counters_slow.c[k]); /* the threads that are not workers */
     }
+    for (int k = 0; srv->dnstap_st && k < CTR_N; k++) {
+        t->v[k] += STAT_GET(srv->dnstap_st->c[k]); /* the dnstap thread's (dnstap.h) */
+    }
 }
 
 #define U(x) ((unsigned long long)(x))

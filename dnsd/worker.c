@@ -104,7 +104,39 @@ size_t worker_answer(worker_t *w, const uint8_t *pkt, size_t len, uint8_t *out, 
     if (n > 0 && !is_tcp && set->rrl) {
         n = rate_limit(w, set, peer, out, n);
     }
+    if (w->tap) {
+        dnstap_tap_exchange(w->tap, &w->actx.st, is_tcp, peer,
+                            (const struct sockaddr *)&w->local, pkt, len, out, n);
+    }
     return n;
+}
+
+/* dnstap: the server address of UDP packet @p i on socket @p si -- its
+ * destination (pktinfo) on a wildcard socket, else the bound address */
+static void udp_local(worker_t *w, int si, unsigned i)
+{
+    w->local = w->udp_local[si];
+    if (!w->udp[si].pktinfo) {
+        return;
+    }
+    const struct msghdr *h = &w->rx[i].msg_hdr;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)h); c;
+         c = CMSG_NXTHDR((struct msghdr *)h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+            w->local.ss_family == AF_INET) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            ((struct sockaddr_in *)&w->local)->sin_addr = pi.ipi_addr;
+            return;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+            w->local.ss_family == AF_INET6) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            ((struct sockaddr_in6 *)&w->local)->sin6_addr = pi.ipi6_addr;
+            return;
+        }
+    }
 }
 
 /* The TCP pool's answer callback (tcp.h): one TCP query is one batch. A
@@ -115,6 +147,13 @@ static size_t tcp_answer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out,
 {
     worker_t *w = ctx;
     worker_batch_begin(w);
+    if (w->tap) {
+        /* dnstap only: one syscall per TCP query, to name the address asked */
+        socklen_t sl = sizeof(w->local);
+        if (getsockname(ref->fd, (struct sockaddr *)&w->local, &sl) != 0) {
+            w->local.ss_family = AF_UNSPEC;
+        }
+    }
     size_t n = worker_answer(w, q, qlen, out, cap, true, peer);
     if (n == 0 && w->actx.ho_kind != HO_NONE) {
         if (ho_push_tcp((ho_kind_t)w->actx.ho_kind, w->actx.ho_tsig, q, qlen, ref->fd,
@@ -151,6 +190,9 @@ static void udp_batch(worker_t *w, lsock_t *s, unsigned n)
     unsigned out = 0;
     for (unsigned i = 0; i < n; i++) {
         const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
+        if (w->tap) {
+            udp_local(w, (int)(s - w->udp), i);
+        }
         size_t len = worker_answer(w, w->rxbuf[i], w->rx[i].msg_len, w->txbuf[out], UDP_BUF,
                                    false, peer);
         if (len == 0 && w->actx.ho_kind != HO_NONE) {
@@ -318,6 +360,17 @@ static void *worker_main(void *arg)
     worker_t *w = arg;
     ev_run(w->loop, 0);
     return NULL;
+}
+
+void worker_set_tap(worker_t *w, dnstap_tap_t *tap)
+{
+    w->tap = tap;
+    for (int i = 0; i < w->nsock; i++) {
+        socklen_t sl = sizeof(w->udp_local[i]);
+        if (getsockname(w->udp[i].fd, (struct sockaddr *)&w->udp_local[i], &sl) != 0) {
+            w->udp_local[i].ss_family = AF_UNSPEC;
+        }
+    }
 }
 
 int worker_start(worker_t *w)

@@ -25,6 +25,7 @@
 
 #include "dnsd/answer.h"
 #include "dnsd/config.h"
+#include "dnsd/dnstap_ring.h"
 #include "dnsd/geo_state.h"
 #include "dnsd/settings.h"
 #include "dnsd/snap.h"
@@ -47,6 +48,7 @@ typedef struct server {
     snap_t geo;                 /* geo_state_t, published by the main thread */
     snap_t settings;            /* settings_t, published by the main thread */
     tcp_shared_t tcp;           /* every worker's TCP pool: the open count, wake-ups (tcp.h) */
+    const counters_t *dnstap_st; /* the dnstap thread's counters (dnstap.h); NULL: off */
 } server_t;
 
 struct worker {
@@ -72,10 +74,18 @@ struct worker {
     uint8_t (*txbuf)[UDP_BUF];
     uint64_t now_us;       /* RRL clock for this batch; 0: not read yet */
     tcp_pool_t tcp_pool;
+    /* dnstap (dnstap_ring.h): NULL when off. The server address a query was
+     * sent to: each UDP socket's bound address, or the packet's destination
+     * (pktinfo) on a wildcard one; TCP asks the connection (getsockname). */
+    dnstap_tap_t *tap;
+    struct sockaddr_storage udp_local[CONF_LISTEN_MAX];
+    struct sockaddr_storage local; /* the current query's, when tap is set */
 };
 
 /** Main thread: make the worker (sockets already open in udp[]/tcp[]). */
 worker_t *worker_new(server_t *srv, int idx);
+/** Main thread, before worker_start: log the queries it answers to @p tap (dnstap.h). */
+void worker_set_tap(worker_t *w, dnstap_tap_t *tap);
 /** Start its thread; it opens its read txn and loop there. */
 int worker_start(worker_t *w);
 #define WORKER_DRAIN_S TCP_DRAIN_S /* at shutdown, TCP clients get this long to finish */
@@ -106,7 +116,9 @@ void worker_batch_end(worker_t *w);
 
 /**
  * Answer one query, UDP or TCP alike, inside a batch: parse, answer
- * (answer_query, which counts), then, for UDP with rate limiting on, RRL.
+ * (answer_query, which counts), then, for UDP with rate limiting on, RRL;
+ * with dnstap on, the query and the response sent go to the worker's ring
+ * (w->local is the server address asked).
  * @return the length written to @p out (capacity @p cap); 0: send nothing.
  * Hot: no malloc, no lock, no log.
  */

@@ -10,8 +10,10 @@
  * online denials (compact NSECs, dnssec_online.c) come from the worker's
  * cache, warmed by one pass before counting (a cache miss signs with
  * OpenSSL, which allocates: that cost is the README's "worst case per
- * query", not the path proven here). Skipped under ASan, which owns the
- * allocator.
+ * query", not the path proven here). With dnstap on, every exchange is
+ * also put in a worker's dnstap ring (dnstap_ring.h), emptied once per
+ * round, so both the logging and the ring-full (drop) paths run. Skipped
+ * under ASan, which owns the allocator.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 
 #include "dnsd/answer.h"
 #include "dnsd/dnssec_online.h"
+#include "dnsd/dnstap_ring.h"
 #include "dnsd/pkt.h"
 #include "dnsd/rrl.h"
 #include "tests/tap.h"
@@ -151,6 +154,12 @@ int main(void)
      * window: every signature is made again) are run again, up to twice. */
     uint64_t misses = 0;
     int hour_retries = 0;
+    dnstap_tap_t tap;
+    dnstap_tap_init(&tap, 1, true, true);
+    unsigned tapped = 0;
+    struct sockaddr_in dst = src;
+    dst.sin_addr.s_addr = htonl(0x7F000001);
+    dst.sin_port = htons(53);
     for (int round = 0; round < 4; round++) {
         if (round == 1) {
             misses = STAT_GET(CTR(&a.st, DNSSEC_SIGNED));
@@ -163,6 +172,9 @@ int main(void)
                 size_t len = answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096,
                                           tcp, (const struct sockaddr *)&src);
                 zr_end(&rd);
+                /* dnstap on, as the worker does it */
+                dnstap_tap_exchange(&tap, &a.st, tcp, (const struct sockaddr *)&src,
+                                    (const struct sockaddr *)&dst, qs[i], qlen[i], out, len);
                 bytes += len;
                 if (!tcp && len > 0) {
                     /* the UDP path's rate limit, as the worker does it */
@@ -177,6 +189,12 @@ int main(void)
                 }
             }
         }
+        counting = 0; /* the dnstap thread's side, not the worker's */
+        while (dnstap_tap_peek(&tap)) {
+            dnstap_tap_pop(&tap);
+            tapped++;
+        }
+        counting = round >= 1;
         if (round >= 1 && time(NULL) / 3600 != h0 && hour_retries < 2) {
             hour_retries++;
             counting = 0;
@@ -188,7 +206,7 @@ int main(void)
     unsigned long n = allocs;
     ok(bytes > 0 && STAT_GET(CTR(&a.st, QUERIES)) >= (uint64_t)nq * 8, "answered %llu queries",
        (unsigned long long)STAT_GET(CTR(&a.st, QUERIES)));
-    is_int(n, 0, "no allocation while answering, classifying and rate limiting");
+    is_int(n, 0, "no allocation while answering, classifying, rate limiting and dnstap logging");
     ok(misses > 0 && STAT_GET(CTR(&a.st, DNSSEC_CACHE_HITS)) > 0 &&
            STAT_GET(CTR(&a.st, DNSSEC_SIGNED)) == misses,
        "DO=1 denials were signed in the warm-up and served from the cache after (%llu hits)",
@@ -196,6 +214,10 @@ int main(void)
     ok(STAT_GET(CTR(&a.st, DNSSEC_ANSWERS)) > 0, "signed answers were made (%llu)",
        (unsigned long long)STAT_GET(CTR(&a.st, DNSSEC_ANSWERS)));
     ok(limited > 0, "the rate limit was exercised (%u responses limited)", limited);
+    ok(tapped > 0 && STAT_GET(CTR(&a.st, DNSTAP_DROPPED)) > 0,
+       "dnstap: %u messages went through the ring, %llu dropped when it was full", tapped,
+       (unsigned long long)STAT_GET(CTR(&a.st, DNSTAP_DROPPED)));
+    dnstap_tap_fini(&tap);
     rrl_free(rrl);
     don_free(a.don);
     zr_fini(&rd);
