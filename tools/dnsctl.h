@@ -141,6 +141,14 @@ int ctl_zone(ctl_t *c, const char *verb);
 int ctl_record(ctl_t *c, const char *verb);
 int ctl_region(ctl_t *c, const char *verb);
 int ctl_geo(ctl_t *c, const char *verb);
+struct geo_paths_buf;
+struct geo_paths;
+/**
+ * --paths of `geo lookup` and `geo map` (dnsctl_geo.c): parsed into @p pb
+ * with *@p paths pointing at it, or *@p paths NULL when not given (the DB's
+ * default fields). @return CTL_OK, or CTL_FAIL with the error printed.
+ */
+int ctl_geo_paths(const ctl_t *c, struct geo_paths_buf *pb, const struct geo_paths **paths);
 /* dnsctl_geomap.c: `geo map` (issue #16) */
 int ctl_geo_map(ctl_t *c);
 /* the country shapes of `geo map`: tools/data/countries-110m.json, compiled in

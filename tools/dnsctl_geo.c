@@ -137,6 +137,20 @@ static json_t *explain_json(const geo_explain_t *x, const char *path)
     return o;
 }
 
+int ctl_geo_paths(const ctl_t *c, geo_paths_buf_t *pb, const geo_paths_t **paths)
+{
+    *paths = NULL;
+    if (!c->paths) {
+        return CTL_OK;
+    }
+    char perr[256];
+    if (geo_paths_parse(c->paths, pb, perr, sizeof(perr)) != 0) {
+        return ctl_err("--paths \"%s\": %s", c->paths, perr);
+    }
+    *paths = &pb->paths;
+    return CTL_OK;
+}
+
 static int geo_lookup_cmd(ctl_t *c)
 {
     zs_store_t *s = NULL;
@@ -152,12 +166,8 @@ static int geo_lookup_cmd(ctl_t *c)
     }
     geo_paths_buf_t pb;
     const geo_paths_t *paths = NULL;
-    if (c->paths) {
-        char perr[256];
-        if (geo_paths_parse(c->paths, &pb, perr, sizeof(perr)) != 0) {
-            return ctl_err("--paths \"%s\": %s", c->paths, perr);
-        }
-        paths = &pb.paths;
+    if ((rc = ctl_geo_paths(c, &pb, &paths)) != CTL_OK) {
+        return rc;
     }
     rc = CTL_FAIL;
     const char *db = c->db;

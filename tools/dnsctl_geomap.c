@@ -680,12 +680,8 @@ int ctl_geo_map(ctl_t *c)
     }
     geo_paths_buf_t pb;
     const geo_paths_t *paths = NULL;
-    if (c->paths) {
-        char perr[256];
-        if (geo_paths_parse(c->paths, &pb, perr, sizeof(perr)) != 0) {
-            return ctl_err("--paths \"%s\": %s", c->paths, perr);
-        }
-        paths = &pb.paths;
+    if ((rc = ctl_geo_paths(c, &pb, &paths)) != CTL_OK) {
+        return rc;
     }
     const char *db = (c->opt_seen & CTL_OPT_DB) ? c->db : getenv("DNSD_GEO_DB");
     if (!db || !*db) {
