@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "acme/jws.h"
+#include "acme/rollout.h"
 #include "zones/cluster.h"
 #include "zones/store.h"
 
@@ -78,6 +79,10 @@ typedef struct acme_cfg {
      * are asked on (53; another only in tests and labs) */
     struct sockaddr_storage resolver;
     unsigned delegation_ns_port;
+    /* rollout evidence (acme/rollout.h): set by dnsd; NULL: none, so
+     * running rollouts hold until a source is configured */
+    acme_evidence_fn evidence;
+    void *evidence_arg;
 } acme_cfg_t;
 
 typedef struct acme_worker acme_worker_t;
