@@ -111,6 +111,7 @@ typedef struct crtlist {
     const char *dir;
     char *text;
     size_t len;
+    const char *only; /* the canary directory: this shard's line alone */
 } crtlist_t;
 
 static int crtlist_cb(const char *key, json_t *v, void *arg)
@@ -119,7 +120,8 @@ static int crtlist_cb(const char *key, json_t *v, void *arg)
     json_t *req = json_object_get(v, "req");
     json_t *sh = acme_shard_of(req);
     if (!sh || strcmp(acme_js(sh, "region"), cl->region) != 0 ||
-        !json_object_get(json_object_get(v, "state"), "cert")) {
+        (cl->only && strcmp(key + strlen(ACME_DB_CERT), cl->only) != 0) ||
+        (!cl->only && !json_object_get(json_object_get(v, "state"), "cert"))) {
         return 0;
     }
     char line[8192];
@@ -149,9 +151,16 @@ static int crtlist_cb(const char *key, json_t *v, void *arg)
 static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, char *err,
                         size_t errcap)
 {
+    return ord_shard_bundle(w, st->id, st->req, json_object_get(st->state, "cert"), false, hr,
+                            err, errcap);
+}
+
+int ord_shard_bundle(acme_worker_t *w, const char *id, json_t *req, json_t *cert, bool canary,
+                     acme_hook_result_t *hr, char *err, size_t errcap)
+{
     memset(hr, 0, sizeof(*hr));
-    json_t *sh = acme_shard_of(st->req);
-    json_t *cert = json_object_get(st->state, "cert");
+    json_t *sh = acme_shard_of(req);
+    step_t stv = {.id = id, .req = req}, *st = &stv;
     if (!w->cfg.cert_dir[0]) {
         log_err("acme: %s: dnsd has no cert-dir: the shard's bundle and crt-list are not "
                 "written and its hook does not run (set cert-dir in dnsd's config)", st->id);
@@ -163,6 +172,12 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
     snprintf(dir, sizeof(dir), "%s/%s", regions, acme_js(sh, "region"));
     mkdir(w->cfg.cert_dir, 0755);
     mkdir(regions, 0755);
+    if (canary) {
+        /* a rollout's candidate: cert-dir/regions/<R>/canary/ (acme/rollout.h) */
+        mkdir(dir, 0750);
+        size_t dl = strlen(dir);
+        snprintf(dir + dl, sizeof(dir) - dl, "/canary");
+    }
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         int e = -errno;
         log_err("acme: %s: cannot make %s: %s", st->id, dir, strerror(errno));
@@ -183,7 +198,7 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
         snprintf(err, errcap, "cannot write the bundle in %.400s: %s", dir, dnsd_strerror(e));
         return e;
     }
-    crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0};
+    crtlist_t cl = {acme_js(sh, "region"), dir, xcalloc(1, 1), 0, canary ? id : NULL};
     MDB_txn *txn;
     if (acme_db_read_begin(w->s, &txn) == 0) {
         acme_db_foreach(w->s, txn, ACME_DB_CERT, crtlist_cb, &cl);
@@ -210,7 +225,7 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
         return e;
     }
     log_info("acme: %s: bundle and crt-list in %s", st->id, dir);
-    const char *hook = acme_js(sh, "hook");
+    const char *hook = acme_js(sh, canary ? "canary_hook" : "hook");
     if (!*hook) {
         return 0;
     }
@@ -233,7 +248,8 @@ static int shard_deploy(acme_worker_t *w, step_t *st, acme_hook_result_t *hr, ch
     snprintf(v4, sizeof(v4), "DNSD_SHARD_CRTLIST=%s/crt-list.txt", dir);
     snprintf(v5, sizeof(v5), "DNSD_SHARD_SERIAL=%s", acme_js(cert, "serial"));
     snprintf(v6, sizeof(v6), "DNSD_SHARD_NAMES=%s", names);
-    const char *vars[] = {v1, v2, v3, v4, v5, v6, NULL};
+    const char *vars[] = {v1, v2, v3, v4, v5, v6,
+                          canary ? "DNSD_SHARD_POOL=canary" : "DNSD_SHARD_POOL=stable", NULL};
     e = ord_run_command(w, st->id, hook, vars, hr);
     return e == -EINTR ? e : 0; /* a failed hook is in @p hr, not an error of ours */
 }

@@ -860,7 +860,8 @@ static int step_download(acme_worker_t *w, step_t *st)
         free(ci);
         return STEP_FAIL;
     }
-    if (acme_shard_of(st->req) && shard_issued(w, st, key, ci->serial) != 0) {
+    bool candidate = rollout_wanted(w, st->req, st->state);
+    if (acme_shard_of(st->req) && !candidate && shard_issued(w, st, key, ci->serial) != 0) {
         EVP_PKEY_free(key);
         free(pem);
         free(ci);
@@ -882,11 +883,31 @@ static int step_download(acme_worker_t *w, step_t *st)
     json_array_append_new(hist, json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "serial",
                                           ci->serial, "issuer", ci->issuer, "not_before",
                                           (json_int_t)ci->not_before, "not_after",
-                                          (json_int_t)ci->not_after, "outcome", "issued", "at",
+                                          (json_int_t)ci->not_after, "outcome",
+                                          candidate ? "candidate" : "issued", "at",
                                           (json_int_t)acme_worker_now(w), "order_url",
                                           acme_js(o, "url")));
     while (json_array_size(hist) > 50) {
         json_array_remove(hist, 0);
+    }
+    if (candidate) {
+        /* a rollout's candidate (acme/rollout.h): the current certificate
+         * stays; the controller deploys this one to the canary pool */
+        log_info("acme: %s: issued serial %s by %s: the rollout's candidate", st->id, ci->serial,
+                 ci->issuer);
+        free(pem);
+        free(ci);
+        ord_txt_remove_all(st);
+        set_int(st->state, "seq_done", acme_ji(st->req, "seq"));
+        json_object_set_new(st->state, "candidate", cert);
+        acme_metrics_issued((long)(acme_worker_now(w) - acme_ji(o, "started")));
+        json_object_del(st->state, "order");
+        set_str(st->state, "status", "valid");
+        set_int(st->state, "failures", 0);
+        set_str(st->state, "last_error", "");
+        set_int(st->state, "next_try", 0);
+        w->st.issued++;
+        return STEP_NEXT;
     }
     char until[40];
     struct tm tm;

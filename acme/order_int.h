@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * order_int.h -- private to the ACME worker's own files (worker.c,
- * account.c, order.c, schedule.c, deploy.c, shard_run.c): the worker, its
- * per-CA clients, one step's working set and the functions they share.
- * Not an API: nothing outside acme/ includes it, and no header of acme/
+ * account.c, order.c, schedule.c, deploy.c, shard_run.c, rollout.c): the
+ * worker, its per-CA clients, one step's working set and the functions they
+ * share. Not an API: nothing outside acme/ includes it, and no header of acme/
  * includes it (so no two files of the folder include each other).
  */
 #ifndef DNSD_ACME_ORDER_INT_H
@@ -34,6 +34,8 @@ struct acme_worker {
     volatile int *stop; /* acme_worker_run's stop flag: hooks end early when raised */
     zc_t *zc;           /* cluster mode, or NULL (standalone) */
     json_t *locks;      /* cluster: task locks this node holds, {name: true} */
+    struct ro_mem *ro;  /* rollout.c: the running rollouts' evidence windows */
+    int nro;
 };
 
 /* what a step decided */
@@ -186,6 +188,24 @@ void ord_deploy(acme_worker_t *w, step_t *st, time_t now);
  * time (0: none).
  */
 time_t ord_deploy_sites(acme_worker_t *w, time_t now);
+
+/**
+ * A shard's bundle and crt-list in cert-dir/regions/<R>/ (or, @p canary,
+ * cert-dir/regions/<R>/canary/ with the request's canary_hook) for
+ * certificate @p cert, then the hook. @return as shard_deploy: 0, -EINTR,
+ * or an error with @p err set; @p hr says how the hook ended.
+ */
+int ord_shard_bundle(acme_worker_t *w, const char *id, json_t *req, json_t *cert, bool canary,
+                     acme_hook_result_t *hr, char *err, size_t errcap);
+
+/* ---- rollout.c: the certificate rollout controller (acme/rollout.h) ---- */
+
+/** Does a new certificate for this shard become a rollout's candidate? */
+bool rollout_wanted(const acme_worker_t *w, json_t *req, json_t *state);
+/** Start, tick, steer and end the rollouts; @return the next due time (0: none). */
+time_t rollout_run(acme_worker_t *w, time_t now);
+/** Free the controller's memory. */
+void rollout_free(acme_worker_t *w);
 
 /* ---- shard_run.c: the worker's side of shards ---- */
 

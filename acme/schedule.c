@@ -66,10 +66,12 @@ time_t ord_due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t now
     time_t next = (time_t)acme_ji(state, "next_try");
     time_t want = 0;
     json_t *cert = json_object_get(state, "cert");
+    /* while a rollout's candidate exists (acme/rollout.h), renewals wait for its end */
+    bool rolling = json_object_get(state, "candidate") != NULL;
     if (json_object_get(state, "order") || ord_revoke_wanted(req, state) || ord_deploy_pending(state) ||
-        acme_ji(req, "seq") > acme_ji(state, "seq_done")) {
+        (!rolling && acme_ji(req, "seq") > acme_ji(state, "seq_done"))) {
         want = now;
-    } else if (cert && strcmp(acme_js(state, "status"), "valid") == 0) {
+    } else if (cert && !rolling && strcmp(acme_js(state, "status"), "valid") == 0) {
         want = renew_at(w, state, cert);
     }
     time_t ari = (time_t)acme_ji(state, "ari_next");
@@ -89,6 +91,9 @@ time_t ord_due_at(const acme_worker_t *w, json_t *req, json_t *state, time_t now
 /* does the certificate need a new order now? */
 bool ord_issue_wanted(const acme_worker_t *w, json_t *req, json_t *state, time_t now)
 {
+    if (json_object_get(state, "candidate")) {
+        return false; /* a rollout runs (acme/rollout.h): renewals wait for its end */
+    }
     if (acme_ji(req, "seq") > acme_ji(state, "seq_done")) {
         return true;
     }

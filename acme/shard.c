@@ -34,6 +34,7 @@
 #include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
+#include "zones/rollout.h"
 #include "zones/rrtype.h"
 
 json_t *acme_shard_of(json_t *req)
@@ -126,6 +127,44 @@ static int rrset_put(zw_t *w, const zw_zone_t *z, const uint8_t *owner, uint16_t
     return 0;
 }
 
+/* a pool's load balancers as A and AAAA rdata, without duplicates */
+static int pool_rdata(json_t *lbs, uint8_t (*a)[300], uint16_t *alen, int *na,
+                      uint8_t (*aaaa)[300], uint16_t *aaaalen, int *naaaa, diag_t *d)
+{
+    size_t i;
+    json_t *x;
+    *na = *naaaa = 0;
+    json_array_foreach(lbs, i, x)
+    {
+        struct sockaddr_storage ss;
+        if (acme_shard_lb_parse(json_string_value(x), &ss) != 0) {
+            diag_set(d, "shard", 0, "load balancer \"%s\" is not an address",
+                     json_string_value(x));
+            return DNSD_EMALFORMED;
+        }
+        if (ss.ss_family == AF_INET && *na < ACME_SHARD_LB_MAX) {
+            memcpy(a[*na], &((struct sockaddr_in *)&ss)->sin_addr, 4);
+            bool dup = false;
+            for (int k = 0; k < *na && !dup; k++) {
+                dup = memcmp(a[k], a[*na], 4) == 0;
+            }
+            if (!dup) {
+                alen[(*na)++] = 4;
+            }
+        } else if (ss.ss_family == AF_INET6 && *naaaa < ACME_SHARD_LB_MAX) {
+            memcpy(aaaa[*naaaa], &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            bool dup = false;
+            for (int k = 0; k < *naaaa && !dup; k++) {
+                dup = memcmp(aaaa[k], aaaa[*naaaa], 16) == 0;
+            }
+            if (!dup) {
+                aaaalen[(*naaaa)++] = 16;
+            }
+        }
+    }
+    return 0;
+}
+
 static int shard_region(zw_t *w, json_t *sh, uint16_t *region, diag_t *d)
 {
     const char *rn = acme_js(sh, "region");
@@ -148,7 +187,13 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
     if (err) {
         return err;
     }
-    uint32_t ttl = (uint32_t)acme_ji(sh, "ttl");
+    /* TLSA 3 1 1 and the generation TXT */
+    json_t *ss = json_object_get(state, "shard");
+    /* during a rollout (acme/rollout.h) the pools carry the policy's short TTL */
+    uint32_t ttl = (uint32_t)acme_ji(ss, "rollout_ttl");
+    if (ttl == 0) {
+        ttl = (uint32_t)acme_ji(sh, "ttl");
+    }
     if (ttl == 0) {
         ttl = ACME_SHARD_TTL_DEFAULT;
     }
@@ -158,36 +203,26 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
     int na = 0, naaaa = 0;
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(sh, "lb"), i, x)
-    {
-        struct sockaddr_storage ss;
-        if (acme_shard_lb_parse(json_string_value(x), &ss) != 0) {
-            diag_set(d, "shard", 0, "load balancer \"%s\" is not an address",
-                     json_string_value(x));
-            return DNSD_EMALFORMED;
-        }
-        if (ss.ss_family == AF_INET && na < ACME_SHARD_LB_MAX) {
-            memcpy(a[na], &((struct sockaddr_in *)&ss)->sin_addr, 4);
-            bool dup = false;
-            for (int k = 0; k < na && !dup; k++) {
-                dup = memcmp(a[k], a[na], 4) == 0;
-            }
-            if (!dup) {
-                alen[na++] = 4;
-            }
-        } else if (ss.ss_family == AF_INET6 && naaaa < ACME_SHARD_LB_MAX) {
-            memcpy(aaaa[naaaa], &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-            bool dup = false;
-            for (int k = 0; k < naaaa && !dup; k++) {
-                dup = memcmp(aaaa[k], aaaa[naaaa], 16) == 0;
-            }
-            if (!dup) {
-                aaaalen[naaaa++] = 16;
-            }
-        }
+    if ((err = pool_rdata(json_object_get(sh, "lb"), a, alen, &na, aaaa, aaaalen, &naaaa, d))) {
+        return err;
     }
-    /* TLSA 3 1 1 and the generation TXT */
-    json_t *ss = json_object_get(state, "shard");
+    /* the canary pool, in the canary region, while a rollout runs */
+    uint8_t ca[ACME_SHARD_LB_MAX][300], caaaa[ACME_SHARD_LB_MAX][300];
+    uint16_t calen[ACME_SHARD_LB_MAX], caaaalen[ACME_SHARD_LB_MAX];
+    int nca = 0, ncaaaa = 0;
+    bool canary_on = !clear && acme_ji(ss, "rollout_ttl") > 0;
+    if (canary_on && (err = pool_rdata(json_object_get(sh, "canary_lb"), ca, calen, &nca, caaaa,
+                                       caaaalen, &ncaaaa, d))) {
+        return err;
+    }
+    uint16_t canary_region = 0;
+    char cname[ZS_REGION_NAME_MAX + 16];
+    snprintf(cname, sizeof(cname), "%s" ZS_ROLLOUT_CANARY_SUFFIX, acme_js(sh, "region"));
+    bool has_canary = zs_region_id(w->s, w->txn, cname, &canary_region) == 0;
+    if (canary_on && !has_canary) {
+        diag_set(d, "shard", 0, "region %s has no canary region %s", acme_js(sh, "region"), cname);
+        return DNSD_ENOTFOUND;
+    }
     uint8_t tl[8][300], tx[1][300];
     uint16_t tllen[8], txlen[1];
     int ntl = 0;
@@ -266,6 +301,12 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
             return err;
         }
         if ((err = rrset_put(w, &z, owner, DNS_T_HTTPS, region, ttl, hs, hslen, clear ? 0 : nhs, d))) {
+            return err;
+        }
+        if (has_canary &&
+            ((err = rrset_put(w, &z, owner, DNS_T_A, canary_region, ttl, ca, calen, nca, d)) ||
+             (err = rrset_put(w, &z, owner, DNS_T_AAAA, canary_region, ttl, caaaa, caaaalen,
+                              ncaaaa, d)))) {
             return err;
         }
         if (name[0] == '*') {

@@ -22,7 +22,12 @@
  *                           generation the TLSA set belongs to
  *
  * (NAME: each of the shard's names; TLSA and TXT only for names without
- * "*."). Slow path: dnsctl and the ACME thread.
+ * "*."). While a certificate rollout runs (acme/rollout.h: the state's
+ * "shard" object has "rollout_ttl"), the pool records carry that TTL and
+ * the request's "canary_lb" pool is written as A/AAAA of the same names in
+ * the region's canary region ("<R>.canary", zones/rollout.h); otherwise the
+ * canary region's A/AAAA of the names are removed when it exists.
+ * Slow path: dnsctl and the ACME thread.
  */
 #ifndef DNSD_ACME_SHARD_H
 #define DNSD_ACME_SHARD_H

@@ -156,6 +156,7 @@ void acme_worker_free(acme_worker_t *w)
         free(w->cas[i].dir);
     }
     json_decref(w->locks);
+    rollout_free(w);
     free(w);
 }
 
@@ -592,6 +593,13 @@ time_t acme_worker_run(acme_worker_t *w, volatile int *stop)
     }
     if (acct_next && (!next || acct_next < next)) {
         next = acct_next;
+    }
+    if (!*stop) {
+        /* certificate rollouts: start, tick, steer (acme/rollout.h) */
+        time_t t = rollout_run(w, acme_worker_now(w));
+        if (t && (!next || t < next)) {
+            next = t;
+        }
     }
     json_decref(skip);
     if (skipped && (!next || skipped < next)) {

@@ -1,0 +1,702 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rollout.c -- the certificate rollout controller (acme/rollout.h) on the
+ * ACME thread: a shard's new certificate (state.candidate, left there by
+ * order.c when the shard has a canary pool) goes to the canary pool's load
+ * balancers, then ONE write transaction opens the canary split at the
+ * policy's first step; each tick feeds the evidence of both pools into the
+ * analyzer (acme/rollout_stats.h) and applies its decision -- step, hold,
+ * rollback, promote -- each as one transaction with the split entry, the
+ * pool records, the rollout state and a log record. Promotion hands the
+ * candidate to the normal issuance path (shard_issued: TLSA, generation)
+ * and deployment (ord_deploy); rollback and abort leave the current
+ * certificate in place. dnsctl's requests (pause, resume, abort, promote)
+ * arrive in the rollout record's "req" half.
+ *
+ * Memory: the evidence windows of the running rollouts (one rs_pool_t per
+ * pool), kept per worker; after a restart they fill again from new
+ * evidence, so a rollout holds for up to a window.
+ *
+ * In cluster mode a rollout is steered by the node holding the task lock
+ * "rollout/<id>"; the evidence is the holder's own (other nodes' evidence
+ * is not shared yet).
+ */
+#include "acme/order.h"
+#include "acme/order_int.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "acme/certdb.h"
+#include "acme/csr.h"
+#include "acme/delegate.h"
+#include "acme/dns01.h"
+#include "acme/jws.h"
+#include "acme/rollout.h"
+#include "acme/rollout_stats.h"
+#include "acme/shard.h"
+#include "zones/base/err.h"
+#include "zones/base/log.h"
+#include "zones/base/xalloc.h"
+#include "zones/regions.h"
+#include "zones/rollout.h"
+#include "zones/writer.h"
+
+/* samples taken from the evidence source per call, and calls per pool per tick */
+#define RO_BATCH 256
+#define RO_BATCH_CALLS 64
+/* a held verdict is written to the store at most this often (every decision is) */
+#define RO_LAST_EVERY_S 30
+
+typedef struct ro_mem {
+    char id[ACME_CERT_ID_MAX + 1];
+    char serial[72];  /* the candidate these windows belong to */
+    rs_pool_t pool[2];
+    int64_t since[2]; /* the source's time of the newest sample taken */
+    int64_t ok_since_ms;
+    time_t last_written;
+    int last_outcome;
+} ro_mem_t;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool rollout_wanted(const acme_worker_t *w, json_t *req, json_t *state)
+{
+    (void)w;
+    json_t *sh = acme_shard_of(req);
+    /* a first issuance is not rolled out: there is nothing to compare with */
+    return sh && json_array_size(json_object_get(sh, "canary_lb")) > 0 &&
+           strcmp(acme_js(sh, "rollout"), "off") != 0 && json_object_get(state, "cert");
+}
+
+void rollout_free(acme_worker_t *w)
+{
+    free(w->ro);
+    w->ro = NULL;
+    w->nro = 0;
+}
+
+static ro_mem_t *mem_get(acme_worker_t *w, const char *id, const char *serial, uint32_t window_s)
+{
+    for (int i = 0; i < w->nro; i++) {
+        if (strcmp(w->ro[i].id, id) == 0) {
+            if (strcmp(w->ro[i].serial, serial) != 0) {
+                break; /* another candidate: fresh windows */
+            }
+            return &w->ro[i];
+        }
+    }
+    ro_mem_t *m = NULL;
+    for (int i = 0; i < w->nro && !m; i++) {
+        if (strcmp(w->ro[i].id, id) == 0) {
+            m = &w->ro[i];
+        }
+    }
+    if (!m) {
+        w->ro = xrealloc(w->ro, (size_t)(w->nro + 1) * sizeof(*w->ro));
+        m = &w->ro[w->nro++];
+    }
+    memset(m, 0, sizeof(*m));
+    snprintf(m->id, sizeof(m->id), "%s", id);
+    snprintf(m->serial, sizeof(m->serial), "%s", serial);
+    rs_pool_init(&m->pool[ACME_POOL_STABLE], window_s);
+    rs_pool_init(&m->pool[ACME_POOL_CANARY], window_s);
+    m->last_outcome = -1;
+    return m;
+}
+
+static void mem_drop(acme_worker_t *w, const char *id)
+{
+    for (int i = 0; i < w->nro; i++) {
+        if (strcmp(w->ro[i].id, id) == 0) {
+            w->ro[i] = w->ro[--w->nro];
+            return;
+        }
+    }
+}
+
+/* the shard's policy: its request's rollout_policy, else the defaults */
+static void policy_of(json_t *req, rs_policy_t *pol)
+{
+    json_t *pj = json_object_get(acme_shard_of(req), "rollout_policy");
+    char why[200];
+    rs_policy_default(pol);
+    if (pj && rs_policy_from_json(pol, pj, why, sizeof(why)) != 0) {
+        rs_policy_default(pol); /* dnsctl checks it; damage falls back to the defaults */
+    }
+}
+
+/* ---- one transaction: the record, the split, the pools, the log ---- */
+
+typedef struct ro_txn {
+    acme_worker_t *w;
+    const char *id;
+    json_t *rec;    /* cert:<id> as stored now */
+    json_t *req, *state;
+    json_t *ro;     /* rollout:<id> (a new object when absent) */
+    json_t *ros;    /* its state half */
+    zw_t zw;
+    diag_t d;
+    zw_zone_t zone;
+    uint16_t region;
+} ro_txn_t;
+
+/* begin: read the certificate and rollout records inside the write txn */
+static int tx_begin(acme_worker_t *w, const char *id, ro_txn_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->w = w;
+    t->id = id;
+    int err = zw_begin(w->s, &t->zw);
+    if (err) {
+        return err;
+    }
+    char key[ACME_CERT_ID_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
+    if ((err = acme_db_get(w->s, t->zw.txn, key, &t->rec)) != 0) {
+        zw_abort(&t->zw);
+        return err;
+    }
+    t->req = json_object_get(t->rec, "req");
+    t->state = json_deep_copy(json_object_get(t->rec, "state"));
+    snprintf(key, sizeof(key), ACME_DB_ROLLOUT "%s", id);
+    if (acme_db_get(w->s, t->zw.txn, key, &t->ro) != 0) {
+        t->ro = json_object();
+    }
+    t->ros = json_deep_copy(json_object_get(t->ro, "state"));
+    if (!json_is_object(t->ros)) {
+        json_decref(t->ros);
+        t->ros = json_object();
+    }
+    /* the zone holding the domain and the region whose clients split */
+    json_t *sh = acme_shard_of(t->req);
+    char dn[300];
+    uint8_t apex[DNAME_MAXLEN + 1];
+    snprintf(dn, sizeof(dn), "%s.", acme_js(sh, "domain"));
+    if (acme_owner_parse(dn, apex) < 0 || acme_dns01_zone(w->s, t->zw.txn, apex, &t->zone) != 0) {
+        diag_set(&t->d, "rollout", 0, "no zone in this store holds %s", acme_js(sh, "domain"));
+        err = DNSD_ENOZONE;
+    } else if ((err = zs_region_id(w->s, t->zw.txn, acme_js(sh, "region"), &t->region)) != 0) {
+        diag_set(&t->d, "rollout", 0, "region %s: %s", acme_js(sh, "region"),
+                 dnsd_strerror(err));
+    }
+    return err;
+}
+
+static void tx_free(ro_txn_t *t)
+{
+    zw_abort(&t->zw);
+    json_decref(t->rec);
+    json_decref(t->state);
+    json_decref(t->ro);
+    json_decref(t->ros);
+}
+
+/* append the decision record "rollout-log:<id>:<seq>" (in the txn) */
+static int tx_log(ro_txn_t *t, const char *action, long from, long to, const char *why,
+                  const rs_verdict_t *v, time_t now)
+{
+    long long seq = acme_ji(t->ros, "log_seq") + 1;
+    set_int(t->ros, "log_seq", seq);
+    char key[ACME_CERT_ID_MAX + 40];
+    snprintf(key, sizeof(key), ACME_DB_ROLLOUT_LOG "%s:%08u", t->id, (unsigned)seq);
+    json_t *e = json_pack("{s:I, s:s, s:i, s:i, s:s, s:s}", "at", (json_int_t)now, "action",
+                          action, "from", (int)from, "to", (int)to, "why", why, "serial",
+                          acme_js(t->ros, "serial_new"));
+    json_object_set_new(e, "evidence", v ? rs_verdict_json(v) : json_null());
+    int err = acme_db_put(t->w->s, t->zw.txn, key, e);
+    json_decref(e);
+    return err;
+}
+
+/* write both records (and the shard's region records) and commit */
+static int tx_commit(ro_txn_t *t)
+{
+    char key[ACME_CERT_ID_MAX + 16];
+    int err = acme_shard_write(&t->zw, t->req, t->state, false, &t->d);
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", t->id);
+    if (!err) {
+        err = acme_db_put_half(t->w->s, t->zw.txn, key, "state", t->state, false);
+    }
+    snprintf(key, sizeof(key), ACME_DB_ROLLOUT "%s", t->id);
+    if (!err) {
+        err = acme_db_put_half(t->w->s, t->zw.txn, key, "state", t->ros, true);
+    }
+    if (!err) {
+        err = zw_commit(&t->zw, &t->d);
+    }
+    if (err) {
+        log_err("acme: %s: rollout: cannot save: %s", t->id,
+                t->d.text[0] ? t->d.text : dnsd_strerror(err));
+    }
+    return err;
+}
+
+/* ---- start ---- */
+
+static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t now)
+{
+    json_t *req = json_object_get(rec, "req");
+    json_t *cand = json_object_get(json_object_get(rec, "state"), "candidate");
+    rs_policy_t pol;
+    policy_of(req, &pol);
+    /* the canary pool presents the candidate before any client is sent there */
+    acme_hook_result_t hr;
+    char err[600] = "";
+    int e = ord_shard_bundle(w, id, req, cand, true, &hr, err, sizeof(err));
+    if (e == -EINTR) {
+        return; /* shutdown: the candidate stays, the next start deploys it */
+    }
+    ro_txn_t t;
+    if (tx_begin(w, id, &t) != 0) {
+        log_err("acme: %s: rollout: %s", id, t.d.text[0] ? t.d.text : "cannot begin");
+        tx_free(&t);
+        return;
+    }
+    json_t *c2 = json_object_get(t.state, "candidate");
+    if (!c2 || strcmp(acme_js(c2, "serial"), acme_js(cand, "serial")) != 0) {
+        tx_free(&t); /* changed meanwhile: the next run sees it */
+        return;
+    }
+    json_t *cur = json_object_get(t.state, "cert");
+    long long left = acme_ji(cur, "not_after") - (long long)now;
+    bool urgent = left < (long long)pol.urgent_s;
+    uint16_t steps[RS_STEPS_MAX];
+    rs_steps(&pol, urgent, steps);
+    long long seq = acme_ji(t.ros, "log_seq");
+    json_decref(t.ros);
+    t.ros = json_pack("{s:s, s:I, s:s, s:s, s:O, s:i, s:i, s:b, s:I, s:I, s:I, s:n, s:I}",
+                      "status", "running", "seq_done",
+                      (json_int_t)acme_ji(json_object_get(t.ro, "req"), "seq"), "serial_new",
+                      acme_js(cand, "serial"), "serial_old", acme_js(cur, "serial"), "cert", c2,
+                      "step", 0, "permyriad", (int)steps[0], "urgent", urgent, "started",
+                      (json_int_t)now, "step_started", (json_int_t)now, "ended", (json_int_t)0,
+                      "last", "log_seq", (json_int_t)seq);
+    if (e != 0 || (hr.text[0] && !hr.ok)) {
+        /* the canary pool cannot take it: never split toward it */
+        char why[900];
+        snprintf(why, sizeof(why), "the canary deployment failed: %s%s%s", err,
+                 err[0] && hr.text[0] ? "; " : "", hr.text);
+        set_str(t.ros, "status", "rolled-back");
+        set_int(t.ros, "permyriad", 0);
+        set_int(t.ros, "ended", now);
+        set_str(t.ros, "why", why);
+        json_t *hist = json_object_get(t.state, "history");
+        if (json_is_array(hist)) {
+            json_array_append_new(hist, json_pack("{s:s, s:s, s:I, s:s}", "serial",
+                                                  acme_js(cand, "serial"), "outcome",
+                                                  "rolled-back", "at", (json_int_t)now, "why",
+                                                  why));
+        }
+        json_object_del(t.state, "candidate");
+        if (tx_log(&t, "rollback", 0, 0, why, NULL, now) == 0 && tx_commit(&t) == 0) {
+            log_err("acme: %s: rollout of serial %s rolled back: %s", id,
+                    acme_js(cand, "serial"), why);
+        }
+        tx_free(&t);
+        return;
+    }
+    json_t *ss = json_object_get(t.state, "shard");
+    if (!ss) {
+        ss = json_object();
+        json_object_set_new(t.state, "shard", ss);
+    }
+    set_int(ss, "rollout_ttl", pol.ttl);
+    uint16_t canary;
+    zs_rollout_t r;
+    memset(&r, 0, sizeof(r));
+    int rc = zw_rollout_canary_region(&t.zw, t.region, true, &canary, &t.d);
+    if (rc == 0) {
+        r.canary = canary;
+        r.permyriad = steps[0];
+        r.prefix4 = ZS_ROLLOUT_PREFIX4_DEFAULT;
+        r.prefix6 = ZS_ROLLOUT_PREFIX6_DEFAULT;
+        if (RAND_bytes(r.key, sizeof(r.key)) != 1) {
+            diag_set(&t.d, "rollout", 0, "no random bytes for the split's key");
+            rc = DNSD_ECRYPTO;
+        }
+    }
+    char why[200];
+    snprintf(why, sizeof(why), "candidate %s on the canary pool; %s%.2f %% of clients first",
+             acme_js(cand, "serial"), urgent ? "urgent (the current certificate expires soon): " : "",
+             steps[0] / 100.0);
+    if (rc == 0) {
+        rc = zw_rollout_put(&t.zw, &t.zone, t.region, &r, &t.d);
+    }
+    if (rc == 0) {
+        rc = tx_log(&t, "start", 0, steps[0], why, NULL, now);
+    }
+    if (rc == 0 && tx_commit(&t) == 0) {
+        log_info("acme: %s: rollout started: %s", id, why);
+    } else if (rc) {
+        log_err("acme: %s: rollout cannot start: %s", id,
+                t.d.text[0] ? t.d.text : dnsd_strerror(rc));
+    }
+    tx_free(&t);
+}
+
+/* ---- the end: promote, roll back, abort ---- */
+
+static void rollout_end(acme_worker_t *w, const char *id, const char *action, const char *why,
+                        const rs_verdict_t *v, long long seq_done, time_t now)
+{
+    ro_txn_t t;
+    if (tx_begin(w, id, &t) != 0) {
+        log_err("acme: %s: rollout: %s", id, t.d.text[0] ? t.d.text : "cannot begin");
+        tx_free(&t);
+        return;
+    }
+    json_t *cand = json_incref(json_object_get(t.state, "candidate"));
+    if (!cand) {
+        tx_free(&t);
+        return;
+    }
+    bool promote = strcmp(action, "promote") == 0;
+    if (seq_done >= 0) {
+        set_int(t.ros, "seq_done", seq_done); /* dnsctl's request, done in this txn */
+    }
+    long from = (long)acme_ji(t.ros, "permyriad");
+    json_t *ss = json_object_get(t.state, "shard");
+    json_object_del(ss, "rollout_ttl"); /* the pools' TTL returns to the shard's */
+    json_object_del(t.state, "candidate");
+    step_t st = {0};
+    int rc = 0;
+    if (promote) {
+        /* the normal issuance path: TLSA, generation, next key; then deployment */
+        st.id = id;
+        st.req = t.req;
+        st.state = t.state;
+        EVP_PKEY *key = NULL;
+        if (acme_key_from_pem(acme_js(cand, "key"), &key) != 0 ||
+            shard_issued(w, &st, key, acme_js(cand, "serial")) != 0) {
+            diag_set(&t.d, "rollout", 0, "the candidate's key: %s",
+                     st.err[0] ? st.err : "damaged");
+            rc = DNSD_ESTORE;
+        }
+        EVP_PKEY_free(key);
+        json_object_set(t.state, "cert", cand);
+        time_t ra = ord_renew_time(w, cand);
+        if (ra <= now + 60) {
+            long life = (long)(acme_ji(cand, "not_after") - acme_ji(cand, "not_before"));
+            ra = now + (life / 10 > 60 ? life / 10 : 60);
+        }
+        set_int(t.state, "renew_at", ra);
+        if (!w->zc && (w->cfg.cert_dir[0] || acme_shard_of(t.req))) {
+            json_object_set_new(t.state, "deploy", json_pack("{s:b}", "pending", 1));
+        }
+    } else if (acme_ji(t.state, "renew_at") <= now) {
+        /* no new order before the next renewal time; one already past waits a while */
+        set_int(t.state, "renew_at", now + (w->cfg.backoff_max_s > 60 ? w->cfg.backoff_max_s : 60));
+    }
+    const char *outcome = promote ? "promoted"
+                          : strcmp(action, "abort") == 0 ? "aborted"
+                                                         : "rolled-back";
+    json_t *hist = json_object_get(t.state, "history");
+    if (!json_is_array(hist)) {
+        hist = json_array();
+        json_object_set_new(t.state, "history", hist);
+    }
+    json_array_append_new(hist, json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "serial",
+                                          acme_js(cand, "serial"), "issuer",
+                                          acme_js(cand, "issuer"), "not_before",
+                                          (json_int_t)acme_ji(cand, "not_before"), "not_after",
+                                          (json_int_t)acme_ji(cand, "not_after"), "outcome",
+                                          outcome, "at", (json_int_t)now, "why", why));
+    while (json_array_size(hist) > 50) {
+        json_array_remove(hist, 0);
+    }
+    set_str(t.ros, "status", outcome);
+    set_int(t.ros, "permyriad", promote ? ZS_ROLLOUT_PERMYRIAD : 0);
+    set_int(t.ros, "ended", now);
+    set_str(t.ros, "why", why);
+    if (v) {
+        json_t *last = rs_verdict_json(v);
+        json_object_set_new(last, "at", json_integer((json_int_t)now));
+        json_object_set_new(t.ros, "last", last);
+    }
+    if (rc == 0) {
+        rc = zw_rollout_del(&t.zw, &t.zone, t.region);
+        rc = rc == DNSD_ENOTFOUND ? 0 : rc;
+    }
+    if (rc == 0) {
+        rc = tx_log(&t, action, from, promote ? ZS_ROLLOUT_PERMYRIAD : 0, why, v, now);
+    }
+    if (rc == 0 && (rc = tx_commit(&t)) == 0) {
+        if (promote) {
+            log_info("acme: %s: rollout: serial %s promoted: %s", id, acme_js(cand, "serial"),
+                     why);
+        } else if (strcmp(action, "abort") == 0) {
+            log_warn("acme: %s: rollout of serial %s aborted: %s", id, acme_js(cand, "serial"),
+                     why);
+        } else {
+            log_err("acme: %s: rollout of serial %s ROLLED BACK: %s", id,
+                    acme_js(cand, "serial"), why);
+        }
+    } else if (rc) {
+        log_err("acme: %s: rollout: cannot %s: %s", id, action,
+                t.d.text[0] ? t.d.text : dnsd_strerror(rc));
+    }
+    if (rc == 0 && promote && !w->zc) {
+        /* files, the stable pool's bundle and crt-list, the hooks (as an issuance) */
+        st.issued = true;
+        st.shard_deploy = true;
+        st.state = t.state;
+        ord_deploy(w, &st, now);
+    }
+    json_decref(cand);
+    if (rc == 0) {
+        mem_drop(w, id);
+    }
+    tx_free(&t);
+}
+
+/* ---- a step, a pause, a resume, the verdict held ---- */
+
+static void rollout_update(acme_worker_t *w, const char *id, const char *action, long to,
+                           const char *status, const char *why, const rs_verdict_t *v,
+                           long long seq_done, time_t now)
+{
+    ro_txn_t t;
+    if (tx_begin(w, id, &t) != 0) {
+        tx_free(&t);
+        return;
+    }
+    long from = (long)acme_ji(t.ros, "permyriad");
+    int rc = 0;
+    if (seq_done >= 0) {
+        set_int(t.ros, "seq_done", seq_done);
+    }
+    if (status) {
+        set_str(t.ros, "status", status);
+    }
+    if (v) {
+        json_t *last = rs_verdict_json(v);
+        json_object_set_new(last, "at", json_integer((json_int_t)now));
+        json_object_set_new(t.ros, "last", last);
+    }
+    if (to >= 0 && to != from) {
+        zs_rollout_t r;
+        rc = zw_rollout_get(w->s, t.zw.txn, t.zone.id, t.region, &r);
+        if (rc == 0) {
+            r.permyriad = (uint16_t)to;
+            rc = zw_rollout_put(&t.zw, &t.zone, t.region, &r, &t.d);
+        }
+        set_int(t.ros, "permyriad", to);
+        set_int(t.ros, "step", acme_ji(t.ros, "step") + 1);
+        set_int(t.ros, "step_started", now);
+    }
+    if (rc == 0 && action) {
+        rc = tx_log(&t, action, from, to >= 0 ? to : from, why, v, now);
+    }
+    if (rc == 0 && tx_commit(&t) == 0 && action) {
+        log_info("acme: %s: rollout %s: %s", id, action, why);
+    } else if (rc) {
+        log_err("acme: %s: rollout: cannot %s: %s", id, action ? action : "save",
+                t.d.text[0] ? t.d.text : dnsd_strerror(rc));
+    }
+    tx_free(&t);
+}
+
+/* take the new evidence of both pools into the windows */
+static void evidence_take(acme_worker_t *w, ro_mem_t *m, json_t *ros, int64_t now)
+{
+    if (!w->cfg.evidence) {
+        return;
+    }
+    static rev_sample_t buf[RO_BATCH];
+    for (int pool = 0; pool < 2; pool++) {
+        const char *want = acme_js(ros, pool == ACME_POOL_CANARY ? "serial_new" : "serial_old");
+        for (int k = 0; k < RO_BATCH_CALLS; k++) {
+            size_t n = w->cfg.evidence(w->cfg.evidence_arg, m->id, pool, m->since[pool], buf,
+                                       RO_BATCH);
+            for (size_t i = 0; i < n; i++) {
+                if (buf[i].t_ms > m->since[pool]) {
+                    m->since[pool] = buf[i].t_ms;
+                }
+                /* a handshake with another certificate (a load balancer not
+                 * yet or no longer on this pool's) is not this pool's evidence */
+                if (buf[i].serial[0] && want[0] && strcasecmp(buf[i].serial, want) != 0) {
+                    continue;
+                }
+                rs_pool_add(&m->pool[pool], now, buf[i].ok, buf[i].hs_us, buf[i].proto,
+                            buf[i].ok ? "" : buf[i].err);
+            }
+            if (n < RO_BATCH) {
+                break;
+            }
+        }
+    }
+}
+
+static void rollout_tick(acme_worker_t *w, const char *id, json_t *rec, json_t *ro, time_t now)
+{
+    json_t *req = json_object_get(rec, "req");
+    json_t *ros = json_object_get(ro, "state");
+    json_t *rq = json_object_get(ro, "req");
+    rs_policy_t pol;
+    policy_of(req, &pol);
+    bool urgent = json_is_true(json_object_get(ros, "urgent"));
+    uint32_t window = urgent ? (pol.window_s / 4 ? pol.window_s / 4 : 1) : pol.window_s;
+    ro_mem_t *m = mem_get(w, id, acme_js(ros, "serial_new"), window);
+    const char *status = acme_js(ros, "status");
+    /* dnsctl's request first */
+    if (acme_ji(rq, "seq") > acme_ji(ros, "seq_done")) {
+        const char *a = acme_js(rq, "action");
+        long long seq = acme_ji(rq, "seq");
+        char why[160];
+        if (strcmp(a, "abort") == 0 || strcmp(a, "promote") == 0) {
+            snprintf(why, sizeof(why), "%s asked by the operator (dnsctl rollout %s)", a, a);
+            rollout_end(w, id, a, why, NULL, seq, now);
+            return;
+        }
+        if (strcmp(a, "pause") == 0 && strcmp(status, "running") == 0) {
+            rollout_update(w, id, "pause", -1, "paused", "paused by the operator", NULL, seq, now);
+        } else if (strcmp(a, "resume") == 0 && strcmp(status, "paused") == 0) {
+            m->ok_since_ms = 0; /* a whole window again before the next step */
+            rollout_update(w, id, "resume", -1, "running", "resumed by the operator", NULL, seq,
+                           now);
+        } else {
+            rollout_update(w, id, NULL, -1, NULL, NULL, NULL, seq, now);
+        }
+        return;
+    }
+    int64_t tms = now_ms();
+    evidence_take(w, m, ros, tms);
+    if (strcmp(status, "running") != 0) {
+        return;
+    }
+    rs_verdict_t v;
+    rs_compare(&pol, &m->pool[ACME_POOL_STABLE], &m->pool[ACME_POOL_CANARY], tms, &v);
+    rs_state_t rst = {.step = (int)acme_ji(ros, "step"),
+                      .started_ms = acme_ji(ros, "started") * 1000,
+                      .step_started_ms = acme_ji(ros, "step_started") * 1000,
+                      .ok_since_ms = m->ok_since_ms,
+                      .paused = false,
+                      .urgent = urgent};
+    uint16_t next = 0;
+    char why[300];
+    rs_action_t act = rs_decide(&pol, &rst, &v, tms, &next, why, sizeof(why));
+    m->ok_since_ms = rst.ok_since_ms;
+    switch (act) {
+    case RS_STEP:
+        m->ok_since_ms = 0;
+        rollout_update(w, id, "step", next, NULL, why, &v, -1, now);
+        break;
+    case RS_PROMOTE:
+        rollout_end(w, id, "promote", why, &v, -1, now);
+        break;
+    case RS_ROLLBACK:
+        rollout_end(w, id, "rollback", why, &v, -1, now);
+        break;
+    default:
+        if (v.outcome != m->last_outcome || now - m->last_written >= RO_LAST_EVERY_S) {
+            /* the latest figures for `rollout status`, not on every tick */
+            m->last_outcome = v.outcome;
+            m->last_written = now;
+            rollout_update(w, id, NULL, -1, NULL, NULL, &v, -1, now);
+        }
+        break;
+    }
+}
+
+/* ---- the scan ---- */
+
+typedef struct ro_scan {
+    json_t *ids; /* certificates with a candidate */
+} ro_scan_t;
+
+static int scan_cb(const char *key, json_t *v, void *arg)
+{
+    ro_scan_t *sc = arg;
+    if (acme_shard_of(json_object_get(v, "req")) &&
+        json_object_get(json_object_get(v, "state"), "candidate")) {
+        json_array_append_new(sc->ids, json_string(key + strlen(ACME_DB_CERT)));
+    }
+    return 0;
+}
+
+static int rollout_lock(acme_worker_t *w, const char *id, bool take)
+{
+    char name[ACME_CERT_ID_MAX + 16];
+    snprintf(name, sizeof(name), "rollout/%s", id);
+    if (take) {
+        return ord_cluster_lock(w, name, id);
+    }
+    ord_cluster_unlock(w, name, id);
+    return 0;
+}
+
+time_t rollout_run(acme_worker_t *w, time_t now)
+{
+    ro_scan_t sc = {json_array()};
+    MDB_txn *txn;
+    if (acme_db_read_begin(w->s, &txn) != 0) {
+        json_decref(sc.ids);
+        return now + 1;
+    }
+    acme_db_foreach(w->s, txn, ACME_DB_CERT, scan_cb, &sc);
+    acme_db_read_end(w->s, txn);
+    time_t next = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(sc.ids, i, x)
+    {
+        const char *id = json_string_value(x);
+        if (w->zc && rollout_lock(w, id, true) != 0) {
+            next = now + 2; /* another node steers it */
+            continue;
+        }
+        json_t *rec = NULL, *ro = NULL;
+        char key[ACME_CERT_ID_MAX + 16];
+        if (acme_db_read_begin(w->s, &txn) != 0) {
+            continue;
+        }
+        snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
+        int err = acme_db_get(w->s, txn, key, &rec);
+        snprintf(key, sizeof(key), ACME_DB_ROLLOUT "%s", id);
+        if (acme_db_get(w->s, txn, key, &ro) != 0) {
+            ro = NULL;
+        }
+        acme_db_read_end(w->s, txn);
+        if (err) {
+            json_decref(ro);
+            continue;
+        }
+        json_t *cand = json_object_get(json_object_get(rec, "state"), "candidate");
+        json_t *ros = json_object_get(ro, "state");
+        const char *status = acme_js(ros, "status");
+        bool live = strcmp(status, "running") == 0 || strcmp(status, "paused") == 0;
+        if (cand && (!live || strcmp(acme_js(ros, "serial_new"), acme_js(cand, "serial")) != 0)) {
+            if (!rollout_wanted(w, json_object_get(rec, "req"), json_object_get(rec, "state"))) {
+                /* the canary pool went (shard set) before it started: as an issuance */
+                rollout_end(w, id, "promote", "no canary pool (rollout off): promoted at once",
+                            NULL, -1, now);
+            } else {
+                rollout_start(w, id, rec, now);
+            }
+            next = now; /* at once: the first tick */
+        } else if (cand) {
+            rollout_tick(w, id, rec, ro, now);
+            if (!next || now + ACME_ROLLOUT_TICK_MS / 1000 < next) {
+                next = now + ACME_ROLLOUT_TICK_MS / 1000;
+            }
+        }
+        json_decref(rec);
+        json_decref(ro);
+        if (w->zc && !cand) {
+            rollout_lock(w, id, false);
+        }
+    }
+    json_decref(sc.ids);
+    return next;
+}
