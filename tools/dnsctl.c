@@ -96,11 +96,21 @@ static void usage(FILE *f)
             "  shard add DOMAIN --region R --names N1,N2 [--lb ADDR[:PORT],...] [--key TYPE]\n"
             "            [--ca URL] [--hook COMMAND] [--ttl S] [--alpn h2,http/1.1] [--wait SECONDS]\n"
             "            [--challenge dns-01|http-01]\n"
+            "            [--canary-lb ADDR[:PORT],... [--canary-hook COMMAND]] [--rollout adaptive|off]\n"
+            "                               a canary pool: each new certificate is rolled out\n"
+            "                               to a measured share of the region's clients first\n"
             "  shard set DOMAIN --region R [same options; each replaces its value]\n"
             "  shard del DOMAIN --region R\n"
             "  shard list [--json], shard show DOMAIN --region R [--json]\n"
             "  shard status [--domain D] [--json]   expiry, state, health, next renewal\n"
             "  shard renew R [--domain D] [--wait SECONDS]   renew region R's shards now\n"
+            "certificate rollouts of shards with a canary pool (DOMAIN --region R):\n"
+            "  rollout status DOMAIN --region R [--json]    state, share, the latest figures\n"
+            "  rollout history DOMAIN --region R [--json]   every decision with its evidence\n"
+            "  rollout policy DOMAIN --region R [KEY=VALUE...]   show or set: steps=5,10,25,50,100\n"
+            "                  window=300 min-samples=200 fail-margin=0.5 time-margin=25\n"
+            "                  alpha=0.01 max-duration=1d ttl=30 urgent=7d slow=hold|rollback\n"
+            "  rollout pause|resume|abort|promote DOMAIN --region R   steer the running rollout\n"
             "  acme rollover [--ca URL] [--key TYPE] [--wait SECONDS]   a new account key\n"
             "  acme deactivate [--ca URL] [--wait SECONDS]   retire the account (a new one follows)\n"
             "TSIG keys (transfers, NOTIFY, UPDATE; the secret is printed once, at creation):\n"
@@ -269,6 +279,9 @@ static const struct {
     {CTL_OPT_OUT, "--out"},
     {CTL_OPT_SOCKET, "--socket"},
     {CTL_OPT_CONFIG, "--config"},
+    {CTL_OPT_CANARY_LB, "--canary-lb"},
+    {CTL_OPT_CANARY_HOOK, "--canary-hook"},
+    {CTL_OPT_ROLLOUT, "--rollout"},
 };
 
 int ctl_check_args(const ctl_t *c, const char *cmd, uint64_t allowed, int min, int max)
@@ -581,6 +594,9 @@ static const struct {
     {"--out", CTL_OPT_OUT, offsetof(ctl_t, out), false},
     {"--socket", CTL_OPT_SOCKET, offsetof(ctl_t, socket), false},
     {"--config", CTL_OPT_CONFIG, offsetof(ctl_t, config), false},
+    {"--canary-lb", CTL_OPT_CANARY_LB, offsetof(ctl_t, canary_lb), true},
+    {"--canary-hook", CTL_OPT_CANARY_HOOK, offsetof(ctl_t, canary_hook), false},
+    {"--rollout", CTL_OPT_ROLLOUT, offsetof(ctl_t, rollout), false},
 };
 
 int main(int argc, char **argv)
@@ -764,6 +780,8 @@ int main(int argc, char **argv)
             rc = ctl_acme(&c, pos[1]);
         } else if (strcmp(pos[0], "shard") == 0) {
             rc = ctl_shard(&c, pos[1]);
+        } else if (strcmp(pos[0], "rollout") == 0) {
+            rc = ctl_rollout(&c, pos[1]);
         } else if (strcmp(pos[0], "tsig") == 0) {
             rc = ctl_tsig(&c, pos[1]);
         } else if (strcmp(pos[0], "cluster") == 0) {

@@ -79,6 +79,9 @@
 #define CTL_OPT_RESOLVER    (1ull << 53) /* cert request --challenge-via: --resolver ADDR[:PORT] */
 #define CTL_OPT_NS_PORT     (1ull << 54) /* cert request: --ns-port P (with --challenge-via) */
 #define CTL_OPT_OUT         (1ull << 61) /* geo map: --out FILE (issue #16) */
+#define CTL_OPT_CANARY_LB   (1ull << 49) /* shard add/set: --canary-lb ADDR,... (issue #15) */
+#define CTL_OPT_CANARY_HOOK (1ull << 50) /* shard add/set: --canary-hook COMMAND */
+#define CTL_OPT_ROLLOUT     (1ull << 51) /* shard add/set: --rollout adaptive|off */
 #define CTL_OPT_REGION_DEF  (CTL_OPT_CONTINENT | CTL_OPT_COUNTRY | CTL_OPT_SUBDIVISION | \
                              CTL_OPT_CIDR | CTL_OPT_FALLBACK | CTL_OPT_COORDS | CTL_OPT_NO_COORDS)
 
@@ -132,6 +135,9 @@ typedef struct ctl {
     const char *out;           /* --out FILE: geo map (issue #16) */
     const char *socket;        /* --socket PATH: dnsd's control socket (dnsctl_control.c) */
     const char *config;        /* --config FILE: dnsd's config, read for control-socket */
+    const char *canary_lb;     /* --canary-lb: a shard's canary pool (acme/rollout.h) */
+    const char *canary_hook;   /* --canary-hook: the canary pool's deploy command */
+    const char *rollout;       /* --rollout adaptive|off */
     int argc;            /* positional arguments after "GROUP VERB" */
     char **argv;
 } ctl_t;
@@ -158,6 +164,8 @@ extern const size_t ctl_map_shapes_len;
 int ctl_cert(ctl_t *c, const char *verb);
 int ctl_acme(ctl_t *c, const char *verb);
 int ctl_shard(ctl_t *c, const char *verb);
+/* dnsctl_rollout.c: `rollout ...` (issue #15): certificate rollouts of shards */
+int ctl_rollout(ctl_t *c, const char *verb);
 /* dnsctl_xfrout.c: zone set's --allow-transfer/--notify, and their part of `zone show` */
 /** Apply --allow-transfer/--notify to zone @p z in @p w. CTL_OK, or printed. */
 int ctl_xfrout_set(ctl_t *c, zw_t *w, const zw_zone_t *z);

@@ -66,7 +66,7 @@ static int parse_names(const char *list, const char *domain, json_t **out)
     return CTL_OK;
 }
 
-static int parse_lbs(const char *list, json_t **out)
+static int parse_lbs(const char *list, const char *opt, json_t **out)
 {
     json_t *a = json_array();
     char buf[4096];
@@ -75,13 +75,13 @@ static int parse_lbs(const char *list, json_t **out)
         struct sockaddr_storage ss;
         if (acme_shard_lb_parse(t, &ss) != 0) {
             json_decref(a);
-            return ctl_err("--lb: \"%s\" is not an address (192.0.2.1, 192.0.2.1:8443, "
+            return ctl_err("%s: \"%s\" is not an address (192.0.2.1, 192.0.2.1:8443, "
                            "[2001:db8::1]:443)",
-                           t);
+                           opt, t);
         }
         if (json_array_size(a) == ACME_SHARD_LB_MAX) {
             json_decref(a);
-            return ctl_err("--lb: at most %d load balancers", ACME_SHARD_LB_MAX);
+            return ctl_err("%s: at most %d load balancers", opt, ACME_SHARD_LB_MAX);
         }
         json_array_append_new(a, json_string(t));
     }
@@ -126,7 +126,8 @@ static int shard_put(ctl_t *c, bool create)
 {
     const char *cmd = create ? "shard add" : "shard set";
     uint64_t opts = CTL_OPT_REGION | CTL_OPT_NAMES | CTL_OPT_LB | CTL_OPT_KEY | CTL_OPT_CA |
-                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT | CTL_OPT_ALPN | CTL_OPT_CHALLENGE;
+                    CTL_OPT_HOOK | CTL_OPT_TTL | CTL_OPT_WAIT | CTL_OPT_ALPN | CTL_OPT_CHALLENGE |
+                    CTL_OPT_CANARY_LB | CTL_OPT_CANARY_HOOK | CTL_OPT_ROLLOUT;
     int rc = ctl_check_args(c, cmd, opts, 1, 1);
     if (rc != CTL_OK) {
         return rc;
@@ -168,9 +169,22 @@ static int shard_put(ctl_t *c, bool create)
     if (c->names && (rc = parse_names(c->names, domain, &names)) != CTL_OK) {
         return rc;
     }
-    if (c->lb && (rc = parse_lbs(c->lb, &lbs)) != CTL_OK) {
+    if (c->lb && (rc = parse_lbs(c->lb, "--lb", &lbs)) != CTL_OK) {
         json_decref(names);
         return rc;
+    }
+    json_t *clbs = NULL;
+    if (c->canary_lb && *c->canary_lb &&
+        (rc = parse_lbs(c->canary_lb, "--canary-lb", &clbs)) != CTL_OK) {
+        json_decref(names);
+        json_decref(lbs);
+        return rc;
+    }
+    if (c->rollout && strcmp(c->rollout, "adaptive") != 0 && strcmp(c->rollout, "off") != 0) {
+        json_decref(names);
+        json_decref(lbs);
+        json_decref(clbs);
+        return ctl_usage("--rollout: \"%s\" is not adaptive|off", c->rollout);
     }
     zs_store_t *s = NULL;
     zw_t w = {0};
@@ -246,6 +260,29 @@ static int shard_put(ctl_t *c, bool create)
         json_object_set_new(sh, "hook", json_string(hook));
         free(hook);
     }
+    if (c->canary_lb) {
+        /* acme/rollout.h: "" removes the canary pool (no more rollouts) */
+        if (clbs) {
+            json_object_set(sh, "canary_lb", clbs);
+        } else {
+            json_object_del(sh, "canary_lb");
+        }
+    }
+    if (c->canary_hook) {
+        char *hook = NULL;
+        if ((rc = hook_absolute(c->canary_hook, &hook)) != CTL_OK) {
+            goto out;
+        }
+        json_object_set_new(sh, "canary_hook", json_string(hook));
+        free(hook);
+    }
+    if (c->rollout) {
+        json_object_set_new(sh, "rollout", json_string(c->rollout));
+    }
+    if (*acme_js(sh, "canary_hook") && !json_array_size(json_object_get(sh, "canary_lb"))) {
+        rc = ctl_err("--canary-hook without a canary pool (--canary-lb)");
+        goto out;
+    }
     if (ttl) {
         json_object_set_new(sh, "ttl", json_integer(ttl));
     }
@@ -308,6 +345,7 @@ out:
     json_decref(req);
     json_decref(names);
     json_decref(lbs);
+    json_decref(clbs);
     return rc;
 }
 
@@ -384,6 +422,14 @@ static json_t *shard_view(const char *id, json_t *rec)
     json_object_set_new(v, "region", json_string(acme_js(sh, "region")));
     json_object_set_new(v, "lb", json_incref(json_object_get(sh, "lb")));
     json_object_set_new(v, "hook", json_string(acme_js(sh, "hook")));
+    json_object_set_new(v, "canary_lb", json_incref(json_object_get(sh, "canary_lb")
+                                                        ? json_object_get(sh, "canary_lb")
+                                                        : json_array()));
+    json_object_set_new(v, "rollout", json_string(json_array_size(json_object_get(sh, "canary_lb"))
+                                                      ? (*acme_js(sh, "rollout")
+                                                             ? acme_js(sh, "rollout")
+                                                             : "adaptive")
+                                                      : "off"));
     json_object_set_new(v, "state", json_string(shard_state(rec)));
     json_object_set_new(v, "renew_at", json_integer(acme_ji(st, "renew_at")));
     if (ss) {
@@ -585,6 +631,11 @@ static int shard_show(ctl_t *c)
                                                                                      : "no",
                acme_js(v, "last_error"));
         printf("challenge:    %s\n", acme_js(v, "challenge"));
+        if (json_array_size(json_object_get(v, "canary_lb"))) {
+            char *clbs = ctl_cert_names(json_object_get(v, "canary_lb"));
+            printf("canary pool:  %s (rollout %s)\n", clbs, acme_js(v, "rollout"));
+            free(clbs);
+        }
         char dl[600];
         if (ctl_cert_deploy_line(v, dl, sizeof(dl))) {
             printf("deployment:   %s\n", dl);
