@@ -82,9 +82,20 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
     return 0;
 }
 
+#define CANARY_SUFFIX ".canary" /* zones/rollout.h's ZS_ROLLOUT_CANARY_SUFFIX */
+
+/* 1-63 of [a-z0-9-], not "default"; or a canary region's "<name>.canary"
+ * (zones/rollout.h) of such a name or of "default" */
 static bool name_ok(const char *n)
 {
     size_t l = strlen(n);
+    size_t sl = strlen(CANARY_SUFFIX);
+    if (l > sl && l <= ZS_REGION_NAME_MAX && strcmp(n + l - sl, CANARY_SUFFIX) == 0) {
+        char base[ZS_REGION_NAME_MAX + 1];
+        memcpy(base, n, l - sl);
+        base[l - sl] = 0;
+        return strcmp(base, "default") == 0 || name_ok(base);
+    }
     if (l < 1 || l > ZS_REGION_NAME_MAX || strcmp(n, "default") == 0) {
         return false;
     }
@@ -331,6 +342,43 @@ static int check_unique(const zs_region_t *r, const zs_region_t *o, diag_t *d)
     return 0;
 }
 
+bool zs_region_is_canary(const zs_region_t *r)
+{
+    return strchr(r->name, '.') != NULL; /* zs_region_decode() lets only "<name>.canary" in */
+}
+
+/*
+ * A canary region (zones/rollout.h) is "<parent's name>.canary", falls back
+ * to that parent (not itself a canary region), and has no continent,
+ * country, subdivision, CIDR or coordinates: the geo table never picks
+ * it, only a rollout's split does. And no region falls back to one.
+ */
+static int check_canary(const zs_region_t *rs, size_t n, const zs_region_t *r, diag_t *d)
+{
+    const zs_region_t *p = r->parent ? by_id(rs, n, r->parent) : NULL;
+    if (p && zs_region_is_canary(p)) {
+        diag_set(d, "", 0, "region \"%s\" cannot fall back to canary region \"%s\" (only a "
+                 "rollout's split sends clients there)", r->name, p->name);
+        return DNSD_EMALFORMED;
+    }
+    if (!zs_region_is_canary(r)) {
+        return 0;
+    }
+    size_t bl = strlen(r->name) - strlen(CANARY_SUFFIX);
+    const char *pname = r->parent ? (p ? p->name : NULL) : "default";
+    if (!pname || strlen(pname) != bl || strncmp(pname, r->name, bl) != 0) {
+        diag_set(d, "", 0, "region \"%s\": a name with \".\" is a canary region, which falls "
+                 "back to the region it is named after (\"%.*s\")", r->name, (int)bl, r->name);
+        return DNSD_EMALFORMED;
+    }
+    if (r->ncont || r->ncountry || r->nsubdiv || r->ncidr || r->has_coords) {
+        diag_set(d, "", 0, "canary region \"%s\" has no continent, country, subdivision, CIDR "
+                 "or coordinates (only a rollout's split sends clients there)", r->name);
+        return DNSD_EMALFORMED;
+    }
+    return 0;
+}
+
 int zs_regions_check(const zs_region_t *rs, size_t n, diag_t *d)
 {
     int err = 0;
@@ -379,6 +427,9 @@ int zs_regions_check(const zs_region_t *rs, size_t n, diag_t *d)
                 err = DNSD_EEXIST;
                 goto out;
             }
+        }
+        if ((err = check_canary(rs, n, r, d)) != 0) {
+            goto out;
         }
         /* the chain: every parent exists, default within ZS_REGION_CHAIN_MAX steps */
         uint16_t cur = r->parent;

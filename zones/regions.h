@@ -67,7 +67,8 @@ size_t zs_region_encode(const zs_region_t *r, uint8_t *buf);
  * Check and decode the stored value of region @p id. Every length is
  * verified and so is what dnsctl lets in: id 1..ZS_REGION_ID_MAX, a parent
  * other than itself, flags 0 or 1, coordinates finite and in range, a name of
- * 1-63 [a-z0-9-] other than "default", codes "EU"/"DE"/"US-CA" (upper case),
+ * 1-63 [a-z0-9-] other than "default" (or such a name or "default" followed
+ * by ".canary": a canary region, zones/rollout.h), codes "EU"/"DE"/"US-CA" (upper case),
  * CIDRs of family 4 or 6 with no host bits. Whether the parent exists is the
  * region set's business (zw_region_put(), dnsd's geo build). @return 0 and
  * @p out, or DNSD_ESTORE: damage is refused, never trusted. Pure; any thread.
@@ -91,7 +92,10 @@ int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
  * AF AN AS EU NA OC SA, ids and names are unique, every parent is another
  * region (or default) and every chain reaches default within
  * ZS_REGION_CHAIN_MAX steps, and no continent, country, subdivision or CIDR
- * is listed by two regions. The writer runs it on every region edit
+ * is listed by two regions. A name with '.' is a canary region
+ * (zones/rollout.h): exactly "<parent's name>.canary" ("default.canary"
+ * for default), falling back to that parent, with no code, CIDR or
+ * coordinates; no region falls back to a canary region. The writer runs it on every region edit
  * (zw_region_put(), zw_region_del()), so no writer can commit a set that
  * breaks it. @return 0, or DNSD_EMALFORMED / DNSD_EEXIST / DNSD_ENOTFOUND /
  * DNSD_ELIMIT with @p d set: for a code or CIDR listed twice, d->file is
@@ -101,6 +105,9 @@ int zs_region_id(zs_store_t *s, MDB_txn *txn, const char *name, uint16_t *id);
  * d->file is "" and d->text names the region. Pure; any thread; slow path.
  */
 int zs_regions_check(const zs_region_t *rs, size_t n, diag_t *d);
+
+/** Is @p r a canary region ("<name>.canary", zones/rollout.h)? Pure. */
+bool zs_region_is_canary(const zs_region_t *r);
 
 /** Is @p c one of the seven continent codes (AF AN AS EU NA OC SA)? */
 bool zs_continent_ok(const char *c);

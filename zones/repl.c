@@ -71,6 +71,9 @@ static bool db_get(const zs_store_t *s, unsigned db, MDB_dbi *out)
     case ZR_DB_DNSSEC:
         *out = s->dnssec;
         return s->has_dnssec;
+    case ZR_DB_ROLLOUT:
+        *out = s->rollout;
+        return s->has_rollout;
     default:
         return false;
     }
@@ -81,7 +84,7 @@ static const char *db_name(unsigned db)
     static const char *const names[ZR_DB_COUNT] = {
         ZS_DB_META, ZS_DB_ZONES, ZS_DB_RRSETS, ZS_DB_REGIONS, ZS_DB_CERTS,
         ZS_DB_JOURNAL, ZS_DB_TSIG, ZS_DB_XFROUT, ZS_DB_SECONDARY, ZS_DB_UPOLICY,
-        ZS_DB_DNSSEC,
+        ZS_DB_DNSSEC, ZS_DB_ROLLOUT,
     };
     return db < ZR_DB_COUNT ? names[db] : "?";
 }

@@ -50,6 +50,7 @@ enum {
     ZR_DB_SECONDARY = 8,
     ZR_DB_UPOLICY = 9,
     ZR_DB_DNSSEC = 10,
+    ZR_DB_ROLLOUT = 11, /* canary splits (zones/rollout.h) */
     ZR_DB_COUNT
 };
 

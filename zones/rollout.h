@@ -53,8 +53,8 @@
 #include "zones/reader.h"
 #include "zones/writer.h"
 
-#define ZS_DB_ROLLOUT "rollout"
-#define ZS_ZONE_F_ROLLOUT 0x10u /* zone flag: has canary split entries (zones/rollout.h) */
+/* ZS_DB_ROLLOUT and the zone flag ZS_ZONE_F_ROLLOUT (0x10) are in schema.h
+ * with the other sub-databases and zone flags */
 
 #define ZS_ROLLOUT_FORMAT 1u
 #define ZS_ROLLOUT_VALUE_LEN 24u

@@ -81,6 +81,13 @@
  *           u32 zone id | 'K' | u32 key id -> key (private key included);
  *           u32 zone id | 'N' -> u32 next key id. meta "dnssec_gen" -> u64,
  *           bumped by every key or policy write. Added like the journal.
+ *   rollout the canary split of a certificate rollout (zones/rollout.h), read
+ *           by queries of zones with ZS_ZONE_F_ROLLOUT only:
+ *           u32 zone id | u16 region id (whose clients split) -> u8 format (1) |
+ *           u8 flags (0) | u16 canary region id ("<region>.canary") |
+ *           u16 permyriad (0..10000) | u8 prefix4 (8..32) | u8 prefix6 (16..128) |
+ *           16 bytes SipHash key. Deleted with its zone, and with the region
+ *           or the canary region it names. Added like the journal.
  *
  * All integers are big-endian, so keys sort numerically. The relative owner
  * key is the owner's canonical key minus the apex's prefix (empty at the
@@ -115,6 +122,7 @@
 #define ZS_DB_SECONDARY "secondary" /* secondary zones: see zones/secondary.h */
 #define ZS_DB_UPOLICY "update_policy" /* RFC 2136 update policies: see zones/upolicy.h */
 #define ZS_DB_DNSSEC "dnssec"         /* DNSSEC keys and policies: see zones/dnssec.h */
+#define ZS_DB_ROLLOUT "rollout"       /* canary splits of certificate rollouts: zones/rollout.h */
 
 #define ZS_META_SCHEMA     "schema"
 #define ZS_META_GENERATION "generation"
@@ -135,6 +143,11 @@
 /* zone flag: the zone is signed (zones/dnssec.h): its RRsets carry RRSIGs,
  * and dnsd adds them, and online denials, to answers for DO=1 queries */
 #define ZS_ZONE_F_SIGNED 0x08u
+
+/* zone flag: the zone has canary split entries in "rollout" (zones/rollout.h);
+ * kept by zw_rollout_put/del, so the query path looks entries up only for
+ * such zones */
+#define ZS_ZONE_F_ROLLOUT 0x10u
 
 #define ZS_RRSET_FORMAT 1u
 #define ZS_RRSET_F_SIGNED 0x01u /* rrset value flag: signatures follow the records */

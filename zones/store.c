@@ -168,7 +168,7 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
     }
     /* The sub-databases that came after version 1 (ACME state, the journal,
      * TSIG keys, transfer settings, secondary zones, update
-     * policies, DNSSEC keys): a read-only open of an
+     * policies, DNSSEC keys, rollout splits): a read-only open of an
      * older store simply has none (a writable open creates them). */
     const struct {
         const char *name;
@@ -182,6 +182,7 @@ int zs_open(const char *path, unsigned flags, size_t mapsize, zs_store_t **out, 
         {ZS_DB_SECONDARY, &s->secondary, &s->has_secondary},
         {ZS_DB_UPOLICY, &s->upolicy, &s->has_upolicy},
         {ZS_DB_DNSSEC, &s->dnssec, &s->has_dnssec},
+        {ZS_DB_ROLLOUT, &s->rollout, &s->has_rollout},
     };
     for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
         rc = mdb_dbi_open(txn, later[i].name, dbflags, later[i].dbi);

@@ -71,6 +71,8 @@ struct zs_store {
     bool has_upolicy; /* false only for a read-only open of a store that never had one */
     MDB_dbi dnssec;   /* DNSSEC keys and policies (zones/dnssec.h) */
     bool has_dnssec;  /* false only for a read-only open of a store that never had one */
+    MDB_dbi rollout;  /* canary splits of certificate rollouts (zones/rollout.h) */
+    bool has_rollout; /* false only for a read-only open of a store that never had one */
     char path[4096];
     /* replication (see zs_repl_hooks_t): hooks, their context, the capture
      * buffer of the write txn in progress, and the last hook error */

@@ -532,6 +532,9 @@ int zw_zone_delete(zw_t *w, const zw_zone_t *z)
     if (!err) {
         err = zd_zone_drop(w->s, w->txn, z->id); /* its DNSSEC keys and policy */
     }
+    if (!err) {
+        err = zw_rollout_drop(w, z->id, ZW_ROLLOUT_ANY); /* its canary splits */
+    }
     if (err) {
         return err;
     }

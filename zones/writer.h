@@ -129,7 +129,10 @@ int zw_zone_get(zs_store_t *s, MDB_txn *txn, const uint8_t *apex, zw_zone_t *out
 /** Set and clear zone flags (ZS_ZONE_F_*); @p z->flags is updated. Writes only on a change. */
 int zw_zone_set_flags(zw_t *w, zw_zone_t *z, uint8_t set, uint8_t clear);
 
-/** Delete a zone, all its RRsets (every region), its journal and its secondary settings. */
+/**
+ * Delete a zone, all its RRsets (every region), its journal, its secondary
+ * settings and its canary split entries.
+ */
 int zw_zone_delete(zw_t *w, const zw_zone_t *z);
 
 /**
@@ -217,9 +220,23 @@ int zw_region_put(zw_t *w, zs_region_t *r, diag_t *d);
 
 /**
  * Delete a region (writer_region.c). Refused (DNSD_EEXIST, @p d says why)
- * while another region falls back to it; its RRsets are deleted with it.
+ * while another region falls back to it (so a region goes after its
+ * canary region); its RRsets are deleted with it, and so are the canary
+ * split entries (zones/rollout.h) naming it: deleting a canary region
+ * ends the splits into it (its clients get the stable pool again).
  */
 int zw_region_del(zw_t *w, uint16_t id, diag_t *d);
+
+/**
+ * Delete the canary split entries (zones/rollout.h) of zone @p zone (0:
+ * every zone) that name region @p region, as the split's region or its
+ * canary region (ZW_ROLLOUT_ANY: every region), and clear
+ * ZS_ZONE_F_ROLLOUT on each zone left with none (writer_region.c). Run by
+ * zw_zone_delete() and zw_region_del(); zones/rollout.c makes the entries.
+ * @return 0 or an error (DNSD_ESTORE for a damaged entry).
+ */
+#define ZW_ROLLOUT_ANY 0xFFFFu
+int zw_rollout_drop(zw_t *w, uint32_t zone, uint16_t region);
 
 /** Visit every zone in canonical order; callback as above. */
 typedef int (*zw_zone_cb)(const zw_zone_t *z, void *arg);

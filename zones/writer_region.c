@@ -227,6 +227,9 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
         err = zw_zone_clear(w, &zl.z[i], id, false);
     }
     free(zl.z);
+    if (!err) {
+        err = zw_rollout_drop(w, 0, id); /* the canary splits naming it */
+    }
     if (err) {
         return err;
     }
@@ -238,4 +241,102 @@ int zw_region_del(zw_t *w, uint16_t id, diag_t *d)
         return zs_mdb_err(rc);
     }
     return bump_regions_gen(w);
+}
+
+/* ---- canary split entries (zones/rollout.h's layout) ---- */
+
+/* does entry (@p k, @p v) belong to zone @p zone (0: any) and name @p region? */
+static int drop_match(const MDB_val *k, const MDB_val *v, uint32_t zone, uint16_t region,
+                      bool *match)
+{
+    const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+    if (k->mv_size != 6 || v->mv_size < 4) {
+        return DNSD_ESTORE;
+    }
+    *match = (zone == 0 || zs_get32(kb) == zone) &&
+             (region == ZW_ROLLOUT_ANY || zs_get16(kb + 4) == region ||
+              zs_get16(vb + 2) == region);
+    return 0;
+}
+
+/* clear ZS_ZONE_F_ROLLOUT on zones that have it and no entry left */
+static int flag_sync(zw_t *w)
+{
+    struct zone_list zl = {NULL, 0, 0};
+    int err = zw_foreach_zone(w->s, w->txn, collect_zone, &zl);
+    MDB_cursor *c = NULL;
+    if (!err) {
+        err = zs_mdb_err(mdb_cursor_open(w->txn, w->s->rollout, &c));
+    }
+    for (size_t i = 0; i < zl.n && !err; i++) {
+        if (!(zl.z[i].flags & ZS_ZONE_F_ROLLOUT)) {
+            continue;
+        }
+        uint8_t kb[4];
+        zs_put32(kb, zl.z[i].id);
+        MDB_val k = {4, kb}, v;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (rc && rc != MDB_NOTFOUND) {
+            err = zs_mdb_err(rc);
+            break;
+        }
+        if (rc == MDB_NOTFOUND || k.mv_size < 4 || zs_get32(k.mv_data) != zl.z[i].id) {
+            err = zw_zone_set_flags(w, &zl.z[i], 0, ZS_ZONE_F_ROLLOUT);
+        }
+    }
+    if (c) {
+        mdb_cursor_close(c);
+    }
+    free(zl.z);
+    return err;
+}
+
+int zw_rollout_drop(zw_t *w, uint32_t zone, uint16_t region)
+{
+    if (!w->s->has_rollout) {
+        return 0;
+    }
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(w->txn, w->s->rollout, &c);
+    if (rc) {
+        return zs_mdb_err(rc);
+    }
+    uint8_t start[4];
+    zs_put32(start, zone);
+    MDB_val k = {4, start}, v;
+    int err = 0;
+    unsigned dropped = 0;
+    rc = mdb_cursor_get(c, &k, &v, zone ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        bool match;
+        if (zone && (k.mv_size < 4 || zs_get32(k.mv_data) != zone)) {
+            break; /* past the zone's entries */
+        }
+        if ((err = drop_match(&k, &v, zone, region, &match)) != 0) {
+            break;
+        }
+        if (!match) {
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+            continue;
+        }
+        /* seek past the deleted key (as delete_range() in writer.c does) */
+        uint8_t kc[6];
+        memcpy(kc, k.mv_data, 6);
+        if ((rc = zs_cursor_del(w->s, c)) != 0) {
+            break;
+        }
+        dropped++;
+        k.mv_size = 6;
+        k.mv_data = kc;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(c);
+    if (!err && rc && rc != MDB_NOTFOUND) {
+        err = zs_mdb_err(rc);
+    }
+    /* a deleted zone's flag goes with it; another zone may have lost its last entry */
+    if (!err && dropped && region != ZW_ROLLOUT_ANY) {
+        err = flag_sync(w);
+    }
+    return err;
 }
