@@ -202,8 +202,9 @@ static int cmd_status(ctl_t *c)
         char at[40];
         fmt_time(acme_ji(last, "at"), at, sizeof(at));
         printf("latest verdict (%s): %s\n", at, acme_js(last, "why"));
-        pool_line("stable", json_object_get(last, "stable"));
-        pool_line("canary", json_object_get(last, "canary"));
+        json_t *pools = json_object_get(last, "pools");
+        pool_line("stable", json_object_get(pools, "stable"));
+        pool_line("canary", json_object_get(pools, "canary"));
         printf("  z_fail=%.3f p_fail=%.4f  U=%.1f z_time=%.3f p_time=%.4f time_ratio=%.3f\n",
                json_number_value(json_object_get(last, "z_fail")),
                json_number_value(json_object_get(last, "p_fail")),
@@ -243,7 +244,8 @@ static int hist_cb(const char *key, json_t *v, void *arg)
     json_t *ev = json_object_get(v, "evidence");
     char evs[200] = "-";
     if (json_is_object(ev)) {
-        json_t *sp = json_object_get(ev, "stable"), *cp = json_object_get(ev, "canary");
+        json_t *pools = json_object_get(ev, "pools");
+        json_t *sp = json_object_get(pools, "stable"), *cp = json_object_get(pools, "canary");
         snprintf(evs, sizeof(evs), "stable %lld/%lld canary %lld/%lld p_fail=%.4f p_time=%.4f",
                  acme_ji(sp, "fails"), acme_ji(sp, "n"), acme_ji(cp, "fails"), acme_ji(cp, "n"),
                  json_number_value(json_object_get(ev, "p_fail")),
