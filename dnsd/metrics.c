@@ -20,6 +20,7 @@
 
 #include "acme/certdb.h"
 #include "acme/metrics.h"
+#include "acme/rollout.h"
 #include "acme/shard.h"
 #include "dnsd/counters.h"
 #include "zones/base/xalloc.h"
@@ -563,6 +564,100 @@ static void emit_certs(mb_t *b, zs_store_t *s, MDB_txn *txn)
     }
 }
 
+/* ---- certificate rollouts (acme/rollout.h), from the store ---- */
+
+typedef struct ro_walk {
+    mb_t perm, state, dec;
+    zs_store_t *s;
+    MDB_txn *txn;
+    json_t *counts; /* {"<domain>\t<region>\t<action>": n} */
+} ro_walk_t;
+
+/* "D@R" of a rollout record: domain and region as labels */
+static void ro_labels(const char *id, char *dom, size_t dcap, char *reg, size_t rcap)
+{
+    const char *at = strrchr(id, '@');
+    char d[ACME_CERT_ID_MAX + 1];
+    snprintf(d, sizeof(d), "%.*s", at ? (int)(at - id) : (int)strlen(id), id);
+    esc_into(d, dom, dcap);
+    esc_into(at ? at + 1 : "", reg, rcap);
+}
+
+static int ro_cb(const char *key, json_t *v, void *arg)
+{
+    ro_walk_t *rw = arg;
+    json_t *st = json_object_get(v, "state");
+    if (!json_is_object(st)) {
+        return 0;
+    }
+    char dom[600], reg[160], status[64];
+    ro_labels(key + strlen(ACME_DB_ROLLOUT), dom, sizeof(dom), reg, sizeof(reg));
+    esc_into(acme_js(st, "status"), status, sizeof(status));
+    mb_printf(&rw->perm, "dnsd_rollout_permyriad{domain=\"%s\",region=\"%s\"} %lld\n", dom, reg,
+              acme_ji(st, "permyriad"));
+    mb_printf(&rw->state, "dnsd_rollout_state{domain=\"%s\",region=\"%s\",status=\"%s\"} 1\n",
+              dom, reg, status);
+    return 0;
+}
+
+static int ro_log_cb(const char *key, json_t *v, void *arg)
+{
+    ro_walk_t *rw = arg;
+    /* rollout-log:<id>:<seq> */
+    const char *id = key + strlen(ACME_DB_ROLLOUT_LOG);
+    const char *colon = strrchr(id, ':');
+    if (!colon) {
+        return 0;
+    }
+    char cid[ACME_CERT_ID_MAX + 1], dom[600], reg[160], act[64], k[1000];
+    snprintf(cid, sizeof(cid), "%.*s", (int)(colon - id), id);
+    ro_labels(cid, dom, sizeof(dom), reg, sizeof(reg));
+    esc_into(acme_js(v, "action"), act, sizeof(act));
+    snprintf(k, sizeof(k), "%s\t%s\t%s", dom, reg, act);
+    json_object_set_new(rw->counts, k, json_integer(acme_ji(rw->counts, k) + 1));
+    return 0;
+}
+
+static void emit_rollouts(mb_t *b, zs_store_t *s, MDB_txn *txn)
+{
+    ro_walk_t rw;
+    memset(&rw, 0, sizeof(rw));
+    rw.s = s;
+    rw.txn = txn;
+    rw.counts = json_object();
+    if (txn) {
+        acme_db_foreach(s, txn, ACME_DB_ROLLOUT, ro_cb, &rw);
+        acme_db_foreach(s, txn, ACME_DB_ROLLOUT_LOG, ro_log_cb, &rw);
+    }
+    const char *k;
+    json_t *n;
+    json_object_foreach(rw.counts, k, n)
+    {
+        char dom[600], reg[160], act[64];
+        if (sscanf(k, "%599[^\t]\t%159[^\t]\t%63s", dom, reg, act) == 3) {
+            mb_printf(&rw.dec,
+                      "dnsd_rollout_decisions_total{domain=\"%s\",region=\"%s\",action=\"%s\"} "
+                      "%lld\n",
+                      dom, reg, act, (long long)json_integer_value(n));
+        }
+    }
+    json_decref(rw.counts);
+    head(b, "dnsd_rollout_permyriad", "gauge",
+         "share of the region's client prefixes answered with the canary pool, in 1/10000 "
+         "(the rollout's last value once it ended)");
+    mb_append(b, &rw.perm);
+    head(b, "dnsd_rollout_state", "gauge",
+         "1 for the rollout's status (running, paused, promoted, rolled-back, aborted)");
+    mb_append(b, &rw.state);
+    head(b, "dnsd_rollout_decisions_total", "counter",
+         "decisions recorded by the rollout controller, by action (start, step, promote, "
+         "rollback, abort, pause, resume)");
+    mb_append(b, &rw.dec);
+    free(rw.perm.p);
+    free(rw.state.p);
+    free(rw.dec.p);
+}
+
 /* ---- the ACME worker (acme/metrics.h) ---- */
 
 #define AGET(field) U(atomic_load_explicit(&acme_metrics.field, memory_order_relaxed))
@@ -722,6 +817,7 @@ char *metrics_render(metrics_t *m, size_t *len)
     }
     emit_store(&b, s, txn, tp);
     emit_certs(&b, s, txn);
+    emit_rollouts(&b, s, txn);
     if (txn) {
         zs_read_end(s, txn);
     }

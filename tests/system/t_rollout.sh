@@ -16,8 +16,8 @@
 . "$top_srcdir/tests/system/lib_haproxy.sh"
 need_acme
 need_haproxy
-need dig
-plan 38
+need dig curl
+plan 40
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.0.0.0/8 >/dev/null
@@ -31,7 +31,9 @@ done
 start_haproxy stable 127.0.0.1 "$CD/regions/eu/crt-list.txt"
 start_haproxy canary 127.0.0.3 "$CD/regions/eu/canary/crt-list.txt"
 acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 1" "rrl-rate 0"
-start_dnsd -c "$TMPD/dnsd.conf"
+start_dnsd -c "$TMPD/dnsd.conf" --metrics-listen 127.0.0.1:0
+MP=$(sed -n 's/^metrics //p' "$TMPD/port")
+metric() { curl -s --max-time 5 "http://127.0.0.1:$MP/metrics" | grep -F "$1" | awk '{print $NF}'; }
 start_pebble "$PORT"
 HOOK=$top_srcdir/tools/haproxy-deploy
 
@@ -94,6 +96,8 @@ ok 'wait_presented 127.0.0.3 "$HAPROXY_CANARY_PORT" "$s2"' "the canary HAProxy p
 is "$(presented 127.0.0.1 "$HAPROXY_STABLE_PORT")" "$s1" "the stable HAProxy still presents $s1"
 is "$(serial)" "$s1" "the shard's current certificate is unchanged"
 is "$(rstatus permyriad)" 500 "the split starts at 5 %"
+is "$(metric 'dnsd_rollout_permyriad{domain="shard.test",region="eu"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="running"}')" \
+    "500 1" "metrics: the share and the state"
 
 split_scan 400 >"$TMPD/scan1"
 n_canary=$(awk '$2 == "127.0.0.3"' "$TMPD/scan1" | wc -l)
@@ -139,3 +143,5 @@ diag "$(printf '%s\n' "$hist" | awk '{print $1, $2, $3, $4, $5}' | tr '\n' ';')"
 is "$(printf '%s\n' "$hist" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" \
     "start pause resume promote start abort " "the history: every decision in order"
 like "$(dnsctl cert show shard.test@eu --json)" "\"$s3\"" "the aborted candidate is in the shard's history"
+is "$(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="start"}') $(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="abort"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="aborted"}')" \
+    "2 1 1" "metrics: decisions by action, the final state"
