@@ -112,6 +112,12 @@ static int check_name(const char *name)
     if (strcmp(name, "default") == 0) {
         return ctl_err("region name \"default\" is reserved (the region every chain ends in)");
     }
+    if (strchr(name, '.')) {
+        return ctl_err("region name \"%s\": a name with \".\" is reserved for the canary "
+                       "regions of certificate rollouts (\"<region>.canary\", made by the "
+                       "rollout itself); use 1 to %d lower-case letters, digits and \"-\"",
+                       name, ZS_REGION_NAME_MAX);
+    }
     bool ok = n >= 1 && n <= ZS_REGION_NAME_MAX;
     for (size_t i = 0; ok && i < n; i++) {
         char ch = name[i];
@@ -709,6 +715,8 @@ static void region_json(const ctl_regions_t *all, const zs_region_t *r, const co
     } else {
         printf("null");
     }
+    /* a canary region (zones/rollout.h): only a rollout's split sends clients there */
+    printf(", \"canary\": %s", r != &dflt && zs_region_is_canary(r) ? "true" : "false");
     if (x) {
         printf(", \"fallback_of\": [");
         int k = 0;
@@ -784,8 +792,11 @@ static int region_list(ctl_t *c)
         snprintf(id, sizeof(id), "%u", sorted[i].id);
         chain_str(&all, sorted[i].id, chain, sizeof(chain));
         lists_text(&sorted[i], lt);
-        const char *row[8] = {sorted[i].name, id, chain, lt->cont, lt->country, lt->subdiv,
-                              lt->cidr, lt->coords};
+        char name[ZS_REGION_NAME_MAX + 16];
+        snprintf(name, sizeof(name), "%s%s", sorted[i].name,
+                 zs_region_is_canary(&sorted[i]) ? " (canary)" : "");
+        const char *row[8] = {name, id, chain, lt->cont, lt->country, lt->subdiv, lt->cidr,
+                              lt->coords};
         ctl_table_add(&t, row);
     }
     free(lt);
@@ -867,6 +878,11 @@ static int region_show(ctl_t *c)
     chain_str(&all, id, chain, sizeof(chain));
     lists_text(r ? r : &dflt, lt);
     printf("name          %s\n", r ? r->name : "default");
+    if (r && zs_region_is_canary(r)) {
+        char pb[16];
+        printf("canary        yes: the canary pool of %s's certificate rollouts (only a split "
+               "sends clients here)\n", ctl_regions_name(&all, r->parent, pb, sizeof(pb)));
+    }
     printf("id            %u\n", id);
     printf("fallback      %s\n", chain);
     printf("continents    %s\n", lt->cont);
