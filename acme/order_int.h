@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * order_int.h -- private to the ACME worker's own files (worker.c,
- * account.c, order.c, schedule.c, deploy.c, shard_run.c, rollout.c): the
+ * account.c, order.c, schedule.c, deploy.c, shard_run.c, rollout_run.c): the
  * worker, its per-CA clients, one step's working set and the functions they
  * share. Not an API: nothing outside acme/ includes it, and no header of acme/
  * includes it (so no two files of the folder include each other).
@@ -34,7 +34,7 @@ struct acme_worker {
     volatile int *stop; /* acme_worker_run's stop flag: hooks end early when raised */
     zc_t *zc;           /* cluster mode, or NULL (standalone) */
     json_t *locks;      /* cluster: task locks this node holds, {name: true} */
-    struct ro_mem *ro;  /* rollout.c: the running rollouts' evidence windows */
+    struct ro_mem *ro;  /* rollout_run.c: the running rollouts' evidence windows */
     int nro;
 };
 
@@ -198,7 +198,7 @@ time_t ord_deploy_sites(acme_worker_t *w, time_t now);
 int ord_shard_bundle(acme_worker_t *w, const char *id, json_t *req, json_t *cert, bool canary,
                      acme_hook_result_t *hr, char *err, size_t errcap);
 
-/* ---- rollout.c: the certificate rollout controller (acme/rollout.h) ---- */
+/* ---- rollout_run.c: the certificate rollout controller (acme/rollout.h) ---- */
 
 /** Does a new certificate for this shard become a rollout's candidate? */
 bool rollout_wanted(const acme_worker_t *w, json_t *req, json_t *state);

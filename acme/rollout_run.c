@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rollout.c -- the certificate rollout controller (acme/rollout.h) on the
+ * rollout_run.c -- the certificate rollout controller (acme/rollout.h) on the
  * ACME thread: a shard's new certificate (state.candidate, left there by
  * order.c when the shard has a canary pool) goes to the canary pool's load
  * balancers, then ONE write transaction opens the canary split at the
