@@ -431,6 +431,50 @@ static void t_hold_and_urgent(const rs_policy_t *pol)
     json_decref(cand);
 }
 
+/* a canary that is only slower (a large RSA key, say): held with slow=hold, rolled back with slow=rollback */
+static void t_slow(json_t *cur, rs_policy_t *pol)
+{
+    for (int rb = 0; rb < 2; rb++) {
+        char why[200];
+        rs_policy_set(pol, "slow", rb ? "rollback" : "hold", why, sizeof(why));
+        json_t *cand = make_cert(rb ? "05B" : "05A", 90);
+        put_shard(cur, cand, pol);
+        memset(&ev, 0, sizeof(ev));
+        snprintf(ev.serial[0], sizeof(ev.serial[0]), "%s", acme_js(cur, "serial"));
+        snprintf(ev.serial[1], sizeof(ev.serial[1]), "%s", rb ? "05B" : "05A");
+        ev.hs_us[0] = 3000;
+        ev.hs_us[1] = 12000; /* four times slower, no failures */
+        acme_worker_t *w = worker();
+        char b[40];
+        if (rb) {
+            ok(run_until(w, "rolled-back", 15, 40, 40), "slower canary, slow=rollback: rolled back");
+        } else {
+            ok(!run_until(w, "promoted", 4, 40, 40) && split_p() == 500 &&
+                   strcmp(ro_status(b, sizeof(b)), "running") == 0,
+               "slower canary, slow=hold: held at 5 %%");
+            json_t *ro = get(ACME_DB_ROLLOUT ID);
+            json_t *last = json_object_get(json_object_get(ro, "state"), "last");
+            is_str(acme_js(last, "outcome"), "worse-time", "its latest verdict: slower");
+            json_decref(ro);
+            volatile int stop = 0;
+            /* the operator ends it */
+            zw_t zw;
+            json_t *rq = json_pack("{s:I, s:s, s:I}", "seq", (json_int_t)100, "action", "abort",
+                                   "at", (json_int_t)time(NULL));
+            if (zw_begin(st, &zw) == 0 &&
+                acme_db_put_half(st, zw.txn, ACME_DB_ROLLOUT ID, "req", rq, false) == 0) {
+                zw_commit(&zw, NULL);
+            }
+            json_decref(rq);
+            acme_worker_run(w, &stop);
+            is_str(ro_status(b, sizeof(b)), "aborted", "an abort request ends it");
+            is_int(split_p(), -1, "split gone after the abort");
+        }
+        acme_worker_free(w);
+        json_decref(cand);
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -452,6 +496,7 @@ int main(void)
     json_t *cur = make_cert("01", 60);
     t_rollback(cur, &pol);
     t_promote(cur, &pol);
+    t_slow(cur, &pol);
     t_hold_and_urgent(&pol);
     json_decref(cur);
     tz_store_rm(st, dir);
