@@ -458,6 +458,11 @@ static int parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *wh
     if (!have_ok) {
         return WHY("dnsd-tls line without ok=");
     }
+    if (!out->ok && out->serial[0] == '\0') {
+        /* no certificate chosen: no ClientHello came (a TCP health check, plain HTTP on the
+           TLS port), so the failure says nothing about any certificate */
+        return 1;
+    }
     if (!out->ok) {
         /* the most specific text: OpenSSL's reason, then HAProxy's, then the codes */
         if (errstrn) {

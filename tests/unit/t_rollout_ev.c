@@ -141,19 +141,32 @@ int main(void)
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 hs_ms=-1 proto=- cipher=-", &o, why), 0,
            "HAProxy's -1 and '-' placeholders");
     ok(o.hs_us == 0 && o.proto == REV_TLS_UNKNOWN && o.cipher[0] == '\0', "... unknown");
-    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 err=34/0A errstr=- fcerrstr=\"SSL handshake "
+    is_int(sys("<134>1 2026-12-08T02:32:26.146464+00:00 - haproxy 30838 - - dnsd-tls v=1 "
+               "fe=127.0.0.1:24443 ok=0 proto=TLSv1.3 cipher=(NONE) resumed=0 hs_ms=6 serial=- sni=- "
+               "err=24/0000000000000000 errstr=\"\" fcerrstr=\"Connection closed during SSL "
+               "handshake\"\n",
+               &o, why),
+           1, "a failure without a serial (a TCP connect and close, real line): ignored");
+    is_int(sys("<134>1 2026-12-08T02:32:25.938641+00:00 - haproxy 30838 - - dnsd-tls v=1 "
+               "fe=127.0.0.1:24443 ok=1 proto=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 resumed=0 hs_ms=0 "
+               "serial=7C9D908B7DB5DB6D4ECBEFC9213BCE1DFE3409FE sni=www.example.test "
+               "err=0/0000000000000000 errstr=\"\" fcerrstr=\"Success\"\n",
+               &o, why),
+           0, "the error-log line of a handshake without a request (fc_err 0: ok=1)");
+    ok(o.ok && o.err[0] == '\0', "... ok, no err");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 err=34/0A errstr=- fcerrstr=\"SSL handshake "
                "failure\"",
                &o, why),
            0, "no OpenSSL text: HAProxy's");
     is_str(o.err, "SSL handshake failure", "... err");
-    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 err=34/0A", &o, why), 0, "only codes");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 err=34/0A", &o, why), 0, "only codes");
     is_str(o.err, "34/0A", "... err is the codes");
-    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0", &o, why), 0, "failure without any text");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01", &o, why), 0, "failure without any text");
     is_str(o.err, "handshake failed", "... a generic err");
-    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 errstr=\"say \\\"no\\\" \\\\ \"", &o, why), 0,
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 errstr=\"say \\\"no\\\" \\\\ \"", &o, why), 0,
            "escaped quotes inside errstr");
     is_str(o.err, "say \"no\" \\ ", "... unescaped");
-    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 errstr=\"a \"quoted\" word\" sni=x", &o, why), 0,
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 errstr=\"a \"quoted\" word\" sni=x", &o, why), 0,
            "bare quotes inside (HAProxy's +Q does not escape)");
     is_str(o.err, "a \"quoted\" word", "... kept");
     is_str(o.sni, "x", "... and the next token read");
