@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "acme/rollout_ev.h"
-#include "acme/shard.h"
 #include "zones/base/parse.h"
 
 #define WHY(...)    (snprintf(why, whycap, __VA_ARGS__), -1)
@@ -527,7 +526,7 @@ static int parse_json(const char *buf, size_t len, rev_sample_t *out, char *why,
         SETWHY("no \"lb\" (the load balancer's address)");
         goto out;
     }
-    if (strlen(lb) > INET6_ADDRSTRLEN + 8 || acme_shard_lb_parse(lb, &out->lb) != 0) {
+    if (strlen(lb) > INET6_ADDRSTRLEN + 8 || parse_hostport(lb, 443, 1, &out->lb, NULL) != 0) {
         SETWHY("\"lb\": \"%.64s\" is not an address[:port]", lb);
         goto out;
     }
