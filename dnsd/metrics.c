@@ -22,6 +22,7 @@
 #include "acme/metrics.h"
 #include "acme/shard.h"
 #include "dnsd/counters.h"
+#include "dnsd/evidence.h"
 #include "zones/base/xalloc.h"
 #include "zones/names.h"
 #include "zones/regions.h"
@@ -601,6 +602,23 @@ static void emit_acme(mb_t *b)
     mb_printf(b, "dnsd_acme_issuance_duration_seconds_count %llu\n", U(cum));
 }
 
+/* ---- rollout evidence (evidence.h), issue 15 ---- */
+
+static void emit_evidence(mb_t *b)
+{
+    head(b, "dnsd_rollout_evidence_total", "counter",
+         "TLS handshake outcomes received for certificate rollouts, by source (syslog: HAProxy, "
+         "json and beacon: the evidence socket, probe: dnsd's own) and result (ok, fail, "
+         "malformed: refused input, unmatched: no shard's load balancer)");
+    for (int src = REV_SRC_SYSLOG; src <= REV_SRC_PROBE; src++) {
+        for (int r = 0; r < EV_R_N; r++) {
+            mb_printf(b, "dnsd_rollout_evidence_total{source=\"%s\",result=\"%s\"} %llu\n",
+                      evidence_source_names[src], evidence_result_names[r],
+                      U(atomic_load_explicit(&evidence_counts[src][r], memory_order_relaxed)));
+        }
+    }
+}
+
 /* ---- the process ---- */
 
 static long open_fds(const metrics_t *m)
@@ -726,6 +744,7 @@ char *metrics_render(metrics_t *m, size_t *len)
         zs_read_end(s, txn);
     }
     emit_acme(&b);
+    emit_evidence(&b);
     free(tp);
     *len = b.len;
     return b.p;
