@@ -65,6 +65,7 @@ typedef struct ring {
     int pool;
     rev_sample_t *buf; /* EVIDENCE_RING */
     size_t head, n;
+    uint64_t nok, nfail; /* appended since the ring was made (metrics) */
 } ring_t;
 
 typedef struct client {
@@ -326,6 +327,7 @@ void evidence_add(evidence_t *ev, rev_sample_t *s)
         }
         r->buf[(r->head + r->n) % EVIDENCE_RING] = *s;
         r->n++;
+        *(s->ok ? &r->nok : &r->nfail) += 1;
     }
     pthread_mutex_unlock(&ev->mu);
     int res = nm == 0 ? EV_R_UNMATCHED : s->ok ? EV_R_OK : EV_R_FAIL;
@@ -350,6 +352,24 @@ size_t evidence_fn(void *arg, const char *shard_id, int pool, int64_t since_ms, 
     }
     pthread_mutex_unlock(&ev->mu);
     return n;
+}
+
+static evidence_t *running; /* the one evidence_start()ed, for the metrics */
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void evidence_rings(void (*cb)(void *arg, const char *id, int pool, uint64_t ok, uint64_t fail),
+                    void *arg)
+{
+    pthread_mutex_lock(&running_mu);
+    evidence_t *ev = running;
+    if (ev) {
+        pthread_mutex_lock(&ev->mu);
+        for (int r = 0; r < ev->nrings; r++) {
+            cb(arg, ev->rings[r].id, ev->rings[r].pool, ev->rings[r].nok, ev->rings[r].nfail);
+        }
+        pthread_mutex_unlock(&ev->mu);
+    }
+    pthread_mutex_unlock(&running_mu);
 }
 
 /* ---- the receiver ---- */
@@ -685,6 +705,9 @@ int evidence_start(evidence_t *ev, zs_store_t *store, diag_t *d)
         return 0;
     }
     ev->store = store;
+    pthread_mutex_lock(&running_mu);
+    running = ev;
+    pthread_mutex_unlock(&running_mu);
     if ((ev->nudp > 0 || ev->lfd >= 0)) {
         int e = pthread_create(&ev->rx, NULL, rx_main, ev);
         if (e) {
@@ -709,6 +732,11 @@ void evidence_free(evidence_t *ev)
     if (!ev) {
         return;
     }
+    pthread_mutex_lock(&running_mu);
+    if (running == ev) {
+        running = NULL;
+    }
+    pthread_mutex_unlock(&running_mu);
     atomic_store(&ev->stop, true);
     if (ev->wake[1] >= 0 && write(ev->wake[1], "x", 1) < 0) {
         /* full: the threads wake anyway */

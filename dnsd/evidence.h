@@ -52,6 +52,13 @@ size_t evidence_fn(void *arg, const char *shard_id, int pool, int64_t since_ms, 
                    size_t max);
 
 /**
+ * For the metrics: @p cb for each ring of the running evidence ingest, with
+ * the samples appended to it since it was made (a ring goes with its shard).
+ */
+void evidence_rings(void (*cb)(void *arg, const char *id, int pool, uint64_t ok, uint64_t fail),
+                    void *arg);
+
+/**
  * Take one sample (parsed, t_ms 0) as the receiver does: stamp it, map it
  * to its shards and pools, count it, append it. For tests and the prober.
  */

@@ -604,6 +604,19 @@ static void emit_acme(mb_t *b)
 
 /* ---- rollout evidence (evidence.h), issue 15 ---- */
 
+static void ring_cb(void *arg, const char *id, int pool, uint64_t ok, uint64_t fail)
+{
+    mb_t *b = arg;
+    char cert[2 * ACME_CERT_ID_MAX + 2];
+    esc_into(id, cert, sizeof(cert));
+    const char *pn = pool == ACME_POOL_CANARY ? "canary" : "stable";
+    mb_printf(b, "dnsd_rollout_pool_samples_total{cert=\"%s\",pool=\"%s\",result=\"ok\"} %llu\n",
+              cert, pn, U(ok));
+    mb_printf(b,
+              "dnsd_rollout_pool_samples_total{cert=\"%s\",pool=\"%s\",result=\"fail\"} %llu\n",
+              cert, pn, U(fail));
+}
+
 static void emit_evidence(mb_t *b)
 {
     head(b, "dnsd_rollout_evidence_total", "counter",
@@ -617,6 +630,10 @@ static void emit_evidence(mb_t *b)
                       U(atomic_load_explicit(&evidence_counts[src][r], memory_order_relaxed)));
         }
     }
+    head(b, "dnsd_rollout_pool_samples_total", "counter",
+         "handshake outcomes kept as evidence for a shard's pool (stable, canary), all sources "
+         "together; a shard's series start again when it is deleted and re-added");
+    evidence_rings(ring_cb, b);
 }
 
 /* ---- the process ---- */
