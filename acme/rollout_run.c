@@ -125,6 +125,33 @@ static void mem_drop(acme_worker_t *w, const char *id)
     }
 }
 
+/*
+ * At the start of a rollout: what the source holds already (an earlier
+ * candidate's handshakes, a JSON line without a serial) is not evidence
+ * about this candidate; only move past it.
+ */
+static void evidence_skip(acme_worker_t *w, ro_mem_t *m)
+{
+    if (!w->cfg.evidence) {
+        return;
+    }
+    static rev_sample_t buf[RO_BATCH];
+    for (int pool = 0; pool < 2; pool++) {
+        for (int k = 0; k < RO_BATCH_CALLS; k++) {
+            size_t n = w->cfg.evidence(w->cfg.evidence_arg, m->id, pool, m->since[pool], buf,
+                                       RO_BATCH);
+            for (size_t i = 0; i < n; i++) {
+                if (buf[i].t_ms > m->since[pool]) {
+                    m->since[pool] = buf[i].t_ms;
+                }
+            }
+            if (n < RO_BATCH) {
+                break;
+            }
+        }
+    }
+}
+
 /* the shard's policy: its request's rollout_policy, else the defaults */
 static void policy_of(json_t *req, rs_policy_t *pol)
 {
@@ -338,6 +365,8 @@ static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t 
     }
     if (rc == 0 && tx_commit(&t) == 0) {
         log_info("acme: %s: rollout started: %s", id, why);
+        uint32_t window = urgent ? (pol.window_s / 4 ? pol.window_s / 4 : 1) : pol.window_s;
+        evidence_skip(w, mem_get(w, id, acme_js(cand, "serial"), window));
     } else if (rc) {
         log_err("acme: %s: rollout cannot start: %s", id,
                 t.d.text[0] ? t.d.text : dnsd_strerror(rc));

@@ -17,7 +17,7 @@
 need_acme
 need_haproxy
 need dig curl
-plan 40
+plan 49
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.0.0.0/8 >/dev/null
@@ -31,7 +31,9 @@ done
 start_haproxy stable 127.0.0.1 "$CD/regions/eu/crt-list.txt"
 start_haproxy canary 127.0.0.3 "$CD/regions/eu/canary/crt-list.txt"
 acme_conf "$TMPD/dnsd.conf" "shard-probe-interval 1" "rrl-rate 0"
-start_dnsd -c "$TMPD/dnsd.conf" --metrics-listen 127.0.0.1:0
+SOCK=$TMPD/evidence.sock
+start_dnsd -c "$TMPD/dnsd.conf" --metrics-listen 127.0.0.1:0 --rollout-evidence-socket "$SOCK" \
+    --rollout-probe-interval 0
 MP=$(sed -n 's/^metrics //p' "$TMPD/port")
 metric() { curl -s --max-time 5 "http://127.0.0.1:$MP/metrics" | grep -F "$1" | awk '{print $NF}'; }
 start_pebble "$PORT"
@@ -60,6 +62,26 @@ wait_status() { # STATUS
     _i=0
     while [ "$(rstatus status)" != "$1" ] && [ $_i -lt 100 ]; do sleep 0.2; _i=$((_i + 1)); done
     [ $_i -lt 100 ]
+}
+# feed SOK SFAIL COK CFAIL: handshake outcomes of the stable and the canary
+# pool as JSON lines on dnsd's evidence socket (what a load balancer or a
+# client beacon would send)
+feed() {
+    "$PY3" - "$SOCK" "127.0.0.1:$HAPROXY_STABLE_PORT" "127.0.0.3:$HAPROXY_CANARY_PORT" "$@" <<'EOF'
+import json, socket, sys
+path, st, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+sok, sfail, cok, cfail = (int(x) for x in sys.argv[4:8])
+lines = []
+for lb, n_ok, n_fail in ((st, sok, sfail), (ca, cok, cfail)):
+    lines += [json.dumps({"lb": lb, "ok": True, "hs_ms": 3.0 + (i % 5) * 0.1, "proto": "TLSv1.3"})
+              for i in range(n_ok)]
+    lines += [json.dumps({"lb": lb, "ok": False, "error": "certificate verify failed",
+                          "source": "beacon", "profile": "old-android"}) for i in range(n_fail)]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+s.sendall(("\n".join(lines) + "\n").encode())
+s.close()
+EOF
 }
 # the A answers of www for 10.K.0.0/24, K = 1..N, one line each: "K ADDR TTL SCOPE"
 split_scan() {
@@ -143,5 +165,29 @@ diag "$(printf '%s\n' "$hist" | awk '{print $1, $2, $3, $4, $5}' | tr '\n' ';')"
 is "$(printf '%s\n' "$hist" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" \
     "start pause resume promote start abort " "the history: every decision in order"
 like "$(dnsctl cert show shard.test@eu --json)" "\"$s3\"" "the aborted candidate is in the shard's history"
-is "$(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="start"}') $(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="abort"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="aborted"}')" \
-    "2 1 1" "metrics: decisions by action, the final state"
+
+# evidence decides: a canary failing a third of its handshakes is rolled back at its first step
+dnsctl rollout policy shard.test --region eu window=3s min-samples=20 >/dev/null
+dnsctl shard renew eu --wait 60 >/dev/null 2>&1
+ok 'wait_status running && [ "$(rstatus serial_new)" != "$s3" ]' "a third rollout runs (window 3 s, 20 samples)"
+i=0
+while [ "$(rstatus status)" = running ] && [ $i -lt 40 ]; do feed 30 0 20 10; sleep 0.5; i=$((i + 1)); done
+is "$(rstatus status)" rolled-back "failing canary handshakes (JSON evidence): rolled back automatically"
+hist=$(dnsctl rollout history shard.test --region eu --json)
+is "$(printf '%s\n' "$hist" | "$PY3" -c 'import json,sys; h=json.load(sys.stdin); print(max(e["to"] for e in h[-2:]), h[-1]["action"], h[-1]["evidence"]["pools"]["canary"]["fails"] > 0)')" \
+    "500 rollback True" "the share never went above its first step; the decision carries the evidence"
+is "$(serial) $(presented 127.0.0.1 "$HAPROXY_STABLE_PORT")" "$s2 $s2" "the stable pool keeps the current certificate"
+like "$(cat "$TMPD/dnsd.log")" 'error: acme: shard.test@eu: rollout of serial .* ROLLED BACK' "logged at error level"
+
+# good evidence: steps 5 -> 50 -> 100 % and promotion, no command
+dnsctl shard renew eu --wait 60 >/dev/null 2>&1
+ok 'wait_status running' "a fourth rollout runs"
+s5=$(rstatus serial_new)
+i=0
+while [ "$(rstatus status)" = running ] && [ $i -lt 120 ]; do feed 20 0 20 0; sleep 0.5; i=$((i + 1)); done
+is "$(rstatus status)" promoted "good canary handshakes: promoted automatically"
+is "$(dnsctl rollout history shard.test --region eu | awk 'NR > 1 {print $2, $4}' | tail -n 4 | tr '\n' ' ')" \
+    "start 5.00% step 50.00% step 100.00% promote 100.00% " "through the policy's steps"
+ok 'wait_presented 127.0.0.1 "$HAPROXY_STABLE_PORT" "$s5"' "the stable HAProxy presents the promoted certificate"
+is "$(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="start"}') $(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="abort"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="promoted"}')" \
+    "4 1 1" "metrics: decisions by action, the state now"
