@@ -40,6 +40,10 @@
  * name like a CNAME's target; names below a DNAME are occluded: whatever is
  * stored there (names, wildcards, cuts) is never read. A new name over 255
  * octets is YXDOMAIN with the DNAME alone.
+ * A certificate rollout's canary split (issue #15, zones/rollout.h) is
+ * decided with the region, in pick_region(): one LMDB get per region of
+ * the chain, for zones flagged as having split entries only; a canary
+ * client's chain is rebuilt in the plan's own buffer.
  * Hot path: no malloc (but a DNSSEC cache miss, above), no lock, no log;
  * everything lives on the stack.
  */
@@ -449,7 +453,8 @@ static void split(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, int family,
         }
         memcpy(p->split_chain, p->chain.ids, (size_t)i * sizeof(uint16_t));
         p->split_chain[i] = r.canary;
-        memcpy(p->split_chain + i + 1, p->chain.ids + i, (size_t)(p->chain.n - i) * sizeof(uint16_t));
+        memcpy(p->split_chain + i + 1, p->chain.ids + i,
+               (size_t)(p->chain.n - i) * sizeof(uint16_t));
         p->chain.ids = p->split_chain;
         p->chain.n++;
         STAT_INC(CTR(&a->st, ROLLOUT_CANARY));

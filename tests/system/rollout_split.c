@@ -5,7 +5,9 @@
  * region made with zw_rollout_canary_region(), the entry put with
  * zw_rollout_put(), one writer transaction), and prints the bucket of
  * client addresses, so the system tests can check dnsd's split with dig
- * before any controller or dnsctl command exists.
+ * before any controller or dnsctl command exists. On a cluster node's store
+ * (dnsd recorded its cluster-etcd settings there) the write goes through the
+ * cluster, as dnsctl's do (http01_rec.c does the same), so every node gets it.
  *   rollout_split STORE put ZONE REGION PERMYRIAD KEYHEX [PREFIX4 PREFIX6]
  *   rollout_split STORE del ZONE REGION
  *   rollout_split STORE bucket ZONE REGION ADDR...   ("ADDR BUCKET canary|stable" a line)
@@ -18,6 +20,7 @@
 
 #include "tests/testzone.h"
 #include "zones/base/err.h"
+#include "zones/cluster.h"
 #include "zones/names.h"
 #include "zones/regions.h"
 #include "zones/rollout.h"
@@ -50,6 +53,14 @@ int main(int argc, char **argv)
     if (err) {
         return fail("open", err, &d);
     }
+    zc_cfg_t cc;
+    zc_t *zc = NULL;
+    bool found = false;
+    if ((err = zc_cfg_load(s, &cc, &found, &d)) != 0 ||
+        (found && (err = zc_open(s, &cc, &zc, &d)) != 0)) {
+        return fail("cluster", err, &d);
+    }
+    (void)zc; /* attached to the store: zs_close() detaches it */
     uint8_t apex[DNAME_MAXLEN + 1];
     if (strlen(argv[3]) > DNAME_MAXLEN - 2) {
         return fail("zone name", DNSD_EMALFORMED, NULL);
