@@ -313,6 +313,7 @@ typedef struct region_run {
     int64_t end_ms;        /* promoted or rolled back at (-1) */
     int64_t first_fail_ms; /* the new certificate's first failure here (-1) */
     bool by_operator;      /* rolled back by the operator model */
+    char last[256];        /* the controller's latest why (adaptive) */
     rs_state_t st;
     rs_pool_t stable, canary;
 } region_run_t;
@@ -403,6 +404,7 @@ static void tick(sim_t *sim, result_t *res, int64_t now)
         uint16_t next = 0;
         rs_compare(&sim->pol, &g->stable, &g->canary, now, &v);
         rs_action_t a = rs_decide(&sim->pol, &g->st, &v, now, &next, why, sizeof(why));
+        snprintf(g->last, sizeof(g->last), "%s", why);
         switch (a) {
         case RS_HOLD:
             break;
@@ -656,10 +658,11 @@ static json_t *result_json(const result_t *res)
     for (int k = 0; k < SIM_REGIONS; k++) {
         const region_run_t *g = &res->rg[k];
         json_array_append_new(
-            regions, json_pack("{s:s, s:s, s:i, s:o, s:o}", "region", sim_regions[k].name, "outcome",
+            regions, json_pack("{s:s, s:s, s:i, s:o, s:o, s:s}", "region", sim_regions[k].name, "outcome",
                                region_outcome(g), "max_permyriad", (int)g->max_p, "full_s",
                                g->full_ms < 0 ? json_null() : json_real((double)g->full_ms / 1000.0), "end_s",
-                               g->end_ms < 0 ? json_null() : json_real((double)g->end_ms / 1000.0)));
+                               g->end_ms < 0 ? json_null() : json_real((double)g->end_ms / 1000.0), "last",
+                               g->last));
     }
     for (int i = 0; i < res->ndec; i++) {
         const decision_t *d = &res->dec[i];
