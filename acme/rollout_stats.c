@@ -74,7 +74,7 @@ void rs_policy_default(rs_policy_t *p)
     p->min_samples = 200;
     p->fail_margin = 0.005;
     p->time_margin = 0.25;
-    p->alpha = 0.01;
+    p->alpha = 0.001;
     p->max_duration_s = 86400;
     p->ttl = 30;
     p->urgent_s = 7 * 86400;

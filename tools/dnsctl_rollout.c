@@ -6,7 +6,9 @@
  * `status` and `history` read what dnsd's controller recorded;
  * `pause|resume|abort|promote` write a request into the rollout record's
  * "req" half, which the controller acts on at its next tick (a second or
- * two). Subcommands are dispatched from one table.
+ * two). `simulate` (tools/dnsctl_rollout_sim.c) runs the analyzer and
+ * decision rule on a simulated client population and needs no store.
+ * Subcommands are dispatched from one table.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -351,18 +353,35 @@ static int cmd_promote(ctl_t *c)
 }
 
 static const struct {
-    const char *name;
+    const char *verb;
     int (*fn)(ctl_t *c);
+    /* the subcommand parses every argument after its verb itself (dnsctl's
+     * own options must come before "rollout") */
+    bool own_options;
 } rollout_cmds[] = {
-    {"policy", cmd_policy},   {"status", cmd_status}, {"history", cmd_history},
-    {"pause", cmd_pause},     {"resume", cmd_resume}, {"abort", cmd_abort},
-    {"promote", cmd_promote},
+    {"simulate", ctl_rollout_simulate, true}, {"policy", cmd_policy, false},
+    {"status", cmd_status, false},            {"history", cmd_history, false},
+    {"pause", cmd_pause, false},              {"resume", cmd_resume, false},
+    {"abort", cmd_abort, false},              {"promote", cmd_promote, false},
 };
+
+bool ctl_rollout_own_options(const char *cmd, const char *verb)
+{
+    if (strcmp(cmd, "rollout") != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(rollout_cmds) / sizeof(rollout_cmds[0]); i++) {
+        if (strcmp(verb, rollout_cmds[i].verb) == 0) {
+            return rollout_cmds[i].own_options;
+        }
+    }
+    return false;
+}
 
 int ctl_rollout(ctl_t *c, const char *verb)
 {
     for (size_t i = 0; i < sizeof(rollout_cmds) / sizeof(rollout_cmds[0]); i++) {
-        if (strcmp(verb, rollout_cmds[i].name) == 0) {
+        if (strcmp(verb, rollout_cmds[i].verb) == 0) {
             return rollout_cmds[i].fn(c);
         }
     }

@@ -164,7 +164,7 @@ static void test_ztest(void)
     rs_compare(&pol, &st, &ca, 2000, &v);
     is_near(v.z_fail, 3.2602533184831315, 1e-9, "z of the two-proportion test");
     is_near(v.p_fail, 0.0005565637402240586, 1e-6, "its one-sided p");
-    is_int(v.outcome, RS_WORSE_FAIL, "p < alpha 0.01: worse (failures)");
+    is_int(v.outcome, RS_WORSE_FAIL, "p < alpha 0.001: worse (failures)");
     ok(strstr(v.why, "canary fails more") != NULL, "why: %s", v.why);
     is_near(v.p_time, 1, 0, "no times: Mann-Whitney not computed (p 1)");
 
@@ -226,7 +226,7 @@ static void test_mann_whitney(void)
     is_near(v.z_time, 2.260724096453436, 1e-9, "z with tie and continuity correction");
     is_near(v.p_time, 0.011888173684120207, 1e-6, "one-sided p");
     is_near(v.time_ratio, 21.0 / (165.0 / 11), 1e-6, "mean ratio 21 / 15");
-    is_int(v.outcome, RS_NOT_WORSE, "p 0.0119 > alpha 0.01: not worse");
+    is_int(v.outcome, RS_NOT_WORSE, "p 0.0119 > alpha 0.001: not worse");
     pol.alpha = 0.02;
     rs_compare(&pol, &st, &ca, 5000, &v);
     is_int(v.outcome, RS_WORSE_TIME, "alpha 0.02 and ratio 1.4 > 1.25: worse (time)");
@@ -376,6 +376,7 @@ static void test_policy(void)
     is_int(p.steps[0], 500, "default: 5 %% first");
     is_int(p.window_s, 300, "default window");
     is_int(p.min_samples, 200, "default min samples");
+    is_near(p.alpha, 0.001, 0, "default alpha 0.001");
 
     is_int(rs_policy_set(&p, "steps", "1,2.5,12.25,100", why, sizeof(why)), 0, "steps with decimals");
     is_int(p.nsteps, 4, "4 steps");
@@ -393,7 +394,7 @@ static void test_policy(void)
     is_near(p.fail_margin, 0.005, 1e-15, "0.5 %% = 0.005");
     is_int(rs_policy_set(&p, "time-margin", "40", why, sizeof(why)), 0, "time-margin");
     is_near(p.time_margin, 0.4, 1e-15, "40 %% = 0.4");
-    is_int(rs_policy_set(&p, "alpha", "0.001", why, sizeof(why)), 0, "alpha");
+    is_int(rs_policy_set(&p, "alpha", "0.002", why, sizeof(why)), 0, "alpha");
     is_int(rs_policy_set(&p, "min-samples", "20", why, sizeof(why)), 0, "min-samples");
     is_int(rs_policy_set(&p, "ttl", "60", why, sizeof(why)), 0, "ttl");
     is_int(rs_policy_set(&p, "slow", "rollback", why, sizeof(why)), 0, "slow rollback");
