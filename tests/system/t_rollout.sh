@@ -87,7 +87,12 @@ EOF
 split_scan() {
     k=1
     while [ $k -le "$1" ]; do
-        a=$(k1=$((k / 250)) k2=$((k % 250)); q www.shard.test A +subnet=10.$k1.$k2.0/24 +noall +answer +comments)
+        t=0 a=
+        # a query lost on a loaded machine is asked again (at most 3 times)
+        while [ $t -lt 3 ] && ! printf '%s\n' "$a" | awk '$4 == "A"' | grep -q .; do
+            a=$(k1=$((k / 250)) k2=$((k % 250)); q www.shard.test A +subnet=10.$k1.$k2.0/24 +noall +answer +comments)
+            t=$((t + 1))
+        done
         printf '%s %s %s %s\n' "$k" "$(printf '%s\n' "$a" | awk '$4 == "A" {print $5; exit}')" \
             "$(printf '%s\n' "$a" | awk '$4 == "A" {print $2; exit}')" \
             "$(printf '%s\n' "$a" | sed -n 's/.*CLIENT-SUBNET: [0-9.]*\/[0-9]*\/\([0-9]*\).*/\1/p' | head -n 1)"
