@@ -374,6 +374,17 @@ static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t 
     tx_free(&t);
 }
 
+static int rollout_lock(acme_worker_t *w, const char *id, bool take)
+{
+    char name[ACME_CERT_ID_MAX + 16];
+    snprintf(name, sizeof(name), "rollout/%s", id);
+    if (take) {
+        return ord_cluster_lock(w, name, id);
+    }
+    ord_cluster_unlock(w, name, id);
+    return 0;
+}
+
 /* ---- the end: promote, roll back, abort ---- */
 
 static void rollout_end(acme_worker_t *w, const char *id, const char *action, const char *why,
@@ -487,6 +498,9 @@ static void rollout_end(acme_worker_t *w, const char *id, const char *action, co
         mem_drop(w, id);
     }
     tx_free(&t);
+    if (rc == 0 && w->zc) {
+        rollout_lock(w, id, false); /* ended: any node may steer the next one */
+    }
 }
 
 /* ---- a step, a pause, a resume, the verdict held ---- */
@@ -651,17 +665,6 @@ static int scan_cb(const char *key, json_t *v, void *arg)
         json_object_get(json_object_get(v, "state"), "candidate")) {
         json_array_append_new(sc->ids, json_string(key + strlen(ACME_DB_CERT)));
     }
-    return 0;
-}
-
-static int rollout_lock(acme_worker_t *w, const char *id, bool take)
-{
-    char name[ACME_CERT_ID_MAX + 16];
-    snprintf(name, sizeof(name), "rollout/%s", id);
-    if (take) {
-        return ord_cluster_lock(w, name, id);
-    }
-    ord_cluster_unlock(w, name, id);
     return 0;
 }
 

@@ -16,11 +16,14 @@
 #include "acme/certdb.h"
 #include "acme/dns01.h"
 #include "acme/jws.h"
+#include "acme/rollout.h"
 #include "acme/shard.h"
 #include "tools/dnsctl.h"
 #include "zones/base/err.h"
 #include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
+#include "zones/regions.h"
+#include "zones/rollout.h"
 
 static void shard_id(const char *domain, const char *region, char *buf, size_t cap)
 {
@@ -349,6 +352,52 @@ out:
     return rc;
 }
 
+static int keys_cb(const char *key, json_t *v, void *arg)
+{
+    (void)v;
+    json_array_append_new(arg, json_string(key));
+    return 0;
+}
+
+/* a deleted shard's rollout (acme/rollout.h): the split entry, the rollout record and its log */
+static int rollout_drop(zs_store_t *s, zw_t *w, json_t *req, const char *id, diag_t *d)
+{
+    json_t *sh = acme_shard_of(req);
+    zw_zone_t z;
+    uint16_t region;
+    int err = 0;
+    if (ctl_zone_get(s, w->txn, acme_js(sh, "domain"), &z) == CTL_OK &&
+        zs_region_id(s, w->txn, acme_js(sh, "region"), &region) == 0) {
+        err = zw_rollout_del(w, &z, region);
+        if (err == DNSD_ENOTFOUND) {
+            err = 0;
+        } else if (err) {
+            diag_set(d, "rollout", 0, "cannot delete the split entry: %s", dnsd_strerror(err));
+            return err;
+        }
+    }
+    char prefix[ACME_CERT_ID_MAX + 32];
+    json_t *keys = json_array();
+    snprintf(prefix, sizeof(prefix), ACME_DB_ROLLOUT "%s", id);
+    json_array_append_new(keys, json_string(prefix));
+    snprintf(prefix, sizeof(prefix), ACME_DB_ROLLOUT_LOG "%s:", id);
+    acme_db_foreach(s, w->txn, prefix, keys_cb, keys);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        int e = acme_db_del(s, w->txn, json_string_value(k));
+        if (e && e != DNSD_ENOTFOUND) {
+            err = e;
+            diag_set(d, "rollout", 0, "cannot delete %s: %s", json_string_value(k),
+                     dnsd_strerror(e));
+            break;
+        }
+    }
+    json_decref(keys);
+    return err;
+}
+
 static int shard_del(ctl_t *c)
 {
     int rc = ctl_check_args(c, "shard del", CTL_OPT_REGION, 1, 1);
@@ -369,9 +418,11 @@ static int shard_del(ctl_t *c)
     }
     int err;
     diag_t d = {0};
-    /* the region's records, an order's challenge records, the record: one txn */
+    /* the region's records, an order's challenge records, a rollout's
+     * split entry and records, the record: one txn */
     if ((err = acme_shard_write(&w, json_object_get(rec, "req"), NULL, true, &d)) != 0 ||
-        (err = ctl_cert_drop_challenges(&w, rec, &d)) != 0) {
+        (err = ctl_cert_drop_challenges(&w, rec, &d)) != 0 ||
+        (err = rollout_drop(s, &w, json_object_get(rec, "req"), id, &d)) != 0) {
         rc = ctl_diag("cannot delete", &d);
         goto out;
     }

@@ -17,7 +17,7 @@
 need_acme
 need_haproxy
 need dig curl
-plan 49
+plan 50
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.0.0.0/8 >/dev/null
@@ -196,3 +196,6 @@ is "$(dnsctl rollout history shard.test --region eu | awk 'NR > 1 {print $2, $4}
 ok 'wait_presented 127.0.0.1 "$HAPROXY_STABLE_PORT" "$s5"' "the stable HAProxy presents the promoted certificate"
 is "$(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="start"}') $(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="abort"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="promoted"}')" \
     "4 1 1" "metrics: decisions by action, the state now"
+dnsctl shard del shard.test --region eu >/dev/null
+like "$(dnsctl rollout status shard.test --region eu 2>&1)" 'no rollout yet' \
+    "shard del takes the rollout record and its history with it"
