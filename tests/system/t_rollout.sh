@@ -17,7 +17,7 @@
 need_acme
 need_haproxy
 need dig curl
-plan 50
+plan 51
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.0.0.0/8 >/dev/null
@@ -122,6 +122,7 @@ ok '[ -n "$s2" ] && [ "$s2" != "$s1" ]' "with a new candidate ($s2)"
 ok 'wait_presented 127.0.0.3 "$HAPROXY_CANARY_PORT" "$s2"' "the canary HAProxy presents the candidate"
 is "$(presented 127.0.0.1 "$HAPROXY_STABLE_PORT")" "$s1" "the stable HAProxy still presents $s1"
 is "$(serial)" "$s1" "the shard's current certificate is unchanged"
+like "$(dnsctl shard status)" '^eu +shard.test .* rolling-out' "shard status: rolling-out"
 is "$(rstatus permyriad)" 500 "the split starts at 5 %"
 is "$(metric 'dnsd_rollout_permyriad{domain="shard.test",region="eu"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="running"}')" \
     "500 1" "metrics: the share and the state"
