@@ -441,11 +441,14 @@ out:
     return rc;
 }
 
-/* the shard's state word: pending, valid, renewing, failed (or revoked) */
+/* the shard's state word: pending, valid, renewing, rolling-out, failed (or revoked) */
 static const char *shard_state(json_t *rec)
 {
     const char *st = ctl_cert_status(rec);
     bool has = json_object_get(json_object_get(rec, "state"), "cert") != NULL;
+    if (json_object_get(json_object_get(rec, "state"), "candidate")) {
+        return "rolling-out"; /* a new certificate on the canary pool (`rollout status`) */
+    }
     if (strcmp(st, "ordering") == 0 || strcmp(st, "requested") == 0) {
         return has ? "renewing" : "pending";
     }
