@@ -613,7 +613,8 @@ static void rollout_tick(acme_worker_t *w, const char *id, json_t *rec, json_t *
         }
         return;
     }
-    int64_t tms = now_ms();
+    /* the worker's clock (clock-offset included), as the stored times, in ms */
+    int64_t tms = now_ms() + ((int64_t)now - (int64_t)time(NULL)) * 1000;
     evidence_take(w, m, ros, tms);
     if (strcmp(status, "running") != 0) {
         return;
