@@ -11,7 +11,7 @@
 # export and import.
 . "$top_srcdir/tests/system/lib.sh"
 need dig curl
-plan 27
+plan 29
 SPLIT=$top_builddir/tests/system/rollout_split
 KEY=00112233445566778899aabbccddeeff
 
@@ -35,6 +35,10 @@ like "$(dnsctl region list)" 'eu\.canary \(canary\) +[0-9]+ +eu -> default ' \
     "region list marks eu.canary, falling back to eu"
 like "$(dnsctl region list --json)" '"name": "eu\.canary".*"canary": true' "region list --json: canary true"
 like "$(dnsctl region show eu.canary)" 'canary +yes: the canary pool of eu' "region show says it"
+like "$(dnsctl region show eu.canary)" 'splits +example\.test\. \(p 25\.00%, by /24 and /56\)' \
+    "region show lists the split into it"
+like "$(dnsctl region show eu.canary --json)" '"splits": \[\{"zone": "example\.test\.", "permyriad": 2500, "prefix4": 24, "prefix6": 56\}\]\}$' \
+    "region show --json: the splits"
 
 start_dnsd --metrics-listen 127.0.0.1:0 --rrl-rate 0
 MP=$(sed -n 's/^metrics //p' "$TMPD/port")
