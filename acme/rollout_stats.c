@@ -73,7 +73,7 @@ void rs_policy_default(rs_policy_t *p)
     p->window_s = 300;
     p->min_samples = 200;
     p->fail_margin = 0.005;
-    p->time_margin = 0.25;
+    p->time_margin = 0.5;
     p->alpha = 0.001;
     p->max_duration_s = 86400;
     p->ttl = 30;

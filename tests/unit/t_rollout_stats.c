@@ -229,6 +229,9 @@ static void test_mann_whitney(void)
     is_int(v.outcome, RS_NOT_WORSE, "p 0.0119 > alpha 0.001: not worse");
     pol.alpha = 0.02;
     rs_compare(&pol, &st, &ca, 5000, &v);
+    is_int(v.outcome, RS_NOT_WORSE, "alpha 0.02, ratio 1.4 within the default 50 %% margin: not worse");
+    pol.time_margin = 0.25;
+    rs_compare(&pol, &st, &ca, 5000, &v);
     is_int(v.outcome, RS_WORSE_TIME, "alpha 0.02 and ratio 1.4 > 1.25: worse (time)");
     ok(strstr(v.why, "slower") != NULL, "why: %s", v.why);
     pol.time_margin = 0.5;
@@ -377,6 +380,7 @@ static void test_policy(void)
     is_int(p.window_s, 300, "default window");
     is_int(p.min_samples, 200, "default min samples");
     is_near(p.alpha, 0.001, 0, "default alpha 0.001");
+    is_near(p.time_margin, 0.5, 0, "default time margin 50 %%");
 
     is_int(rs_policy_set(&p, "steps", "1,2.5,12.25,100", why, sizeof(why)), 0, "steps with decimals");
     is_int(p.nsteps, 4, "4 steps");
