@@ -58,6 +58,7 @@ static void check_policy(const rs_policy_t *p)
     }
     char why[256];
     rs_policy_t back;
+    memset(&back, 0, sizeof(back)); /* padding: both sides zero (rs_policy_default memsets) */
     json_t *j = rs_policy_json(p);
     if (!j || rs_policy_from_json(&back, j, why, sizeof(why)) != 0) {
         fz_fail("an accepted policy's JSON does not read back: %s", j ? why : "no JSON");

@@ -429,6 +429,19 @@ static void test_policy(void)
            bad[i].v, why);
     }
 
+    /* what the operator typed comes back printable (fuzz_rpolicy found raw bytes echoed) */
+    q = p;
+    rs_policy_set(&q, "fail-margin", "\xe1" "bc\n\"x", why, sizeof(why));
+    is_str(why, "fail-margin: \"\\xe1bc\\x0a\\\"x\" is not a percentage from 0 to 100",
+           "a bad value is shown with \\xNN escapes");
+    rs_policy_set(&q, "sp\x1b[2Jeed", "1", why, sizeof(why));
+    ok(strncmp(why, "unknown policy key \"sp\\x1b[2Jeed\"", 33) == 0, "an unknown key too: %s", why);
+    char longv[200];
+    memset(longv, '9', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = 0;
+    rs_policy_set(&q, "window", longv, why, sizeof(why));
+    ok(strstr(why, "...\" is not a duration") != NULL && strlen(why) < 120, "a long value is cut: %s", why);
+
     /* JSON round trip */
     json_t *j = rs_policy_json(&p);
     ok(j != NULL, "policy JSON");
