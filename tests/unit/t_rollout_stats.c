@@ -15,6 +15,37 @@
 #include "acme/rollout_stats.h"
 #include "tests/tap.h"
 
+/* counting allocations, as t_noalloc does (not under ASan, whose allocator is not glibc's) */
+#if defined(__SANITIZE_ADDRESS__)
+#define NOALLOC_SKIP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NOALLOC_SKIP 1
+#endif
+#endif
+#ifndef NOALLOC_SKIP
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static volatile int counting;
+static volatile unsigned long allocs;
+void *malloc(size_t n)
+{
+    allocs += counting;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    allocs += counting;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    allocs += counting;
+    return __libc_realloc(p, n);
+}
+#endif
+
 static bool near(double got, double want, double rel)
 {
     double d = fabs(got - want);
@@ -280,6 +311,39 @@ static void test_large(void)
     ok(v.p_time > 0.4 && v.p_time < 0.6, "itself: U p about 0.5 (%g)", v.p_time);
 }
 
+/* The header's promise: no allocation after rs_pool_init (add, summary, compare, decide). */
+static void test_noalloc(void)
+{
+#ifdef NOALLOC_SKIP
+    ok(1, "# SKIP allocation counting does not work under ASan");
+#else
+    rs_policy_t pol;
+    rs_policy_default(&pol);
+    static rs_pool_t st, ca;
+    rs_pool_init(&st, 300);
+    rs_pool_init(&ca, 300);
+    rs_state_t state = {.step = 0};
+    rs_verdict_t v;
+    rs_summary_t sum;
+    char why[256];
+    uint16_t next;
+    uint32_t x = 1;
+    counting = 1;
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1103515245u + 12345u;
+        rs_pool_add(&st, i * 100, (x >> 8) % 100 != 0, 20000 + (x >> 16) % 5000, REV_TLS13, "reset");
+        rs_pool_add(&ca, i * 100, (x >> 9) % 50 != 0, 21000 + (x >> 17) % 5000, REV_TLS12, "unknown ca");
+        if (i % 100 == 99) {
+            rs_pool_summary(&ca, i * 100, &sum);
+            rs_compare(&pol, &st, &ca, i * 100, &v);
+            rs_decide(&pol, &state, &v, i * 100, &next, why, sizeof(why));
+        }
+    }
+    counting = 0;
+    is_int(allocs, 0, "3000 handshakes per pool, 30 comparisons (1024 times sorted) and decisions: no allocation");
+#endif
+}
+
 static rs_verdict_t verdict(int outcome, uint32_t cn)
 {
     rs_verdict_t v;
@@ -518,6 +582,7 @@ int main(void)
     test_ztest();
     test_mann_whitney();
     test_large();
+    test_noalloc();
     test_decide();
     test_policy();
     test_verdict_json();
