@@ -73,7 +73,7 @@ void rs_policy_default(rs_policy_t *p)
     p->window_s = 300;
     p->min_samples = 200;
     p->fail_margin = 0.005;
-    p->time_margin = 0.25;
+    p->time_margin = 0.5;
     p->alpha = 0.001;
     p->max_duration_s = 86400;
     p->ttl = 30;
@@ -215,15 +215,45 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
+/*
+ * @p v made safe to print in a reason: printable ASCII as is (a quote as
+ * \"), anything else as \xNN, cut to about 40 characters ("..." then).
+ * The reason reaches terminals, logs and JSON strings.
+ */
+static const char *shown(const char *v, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && v[i]; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (o + 8 >= cap || i >= 40) {
+            snprintf(out + o, cap - o, "...");
+            return out;
+        }
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20 || ch > 0x7e) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+#define SHOWN_MAX 64
+
 int rs_policy_set(rs_policy_t *p, const char *key, const char *value, char *why, size_t whycap)
 {
     rs_policy_t t = *p;
+    char sv[SHOWN_MAX], sk[SHOWN_MAX];
     uint64_t u;
     double d;
     if (!key || !value) {
         snprintf(why, whycap, "a policy setting needs a key and a value");
         return -1;
     }
+    const char *v = shown(value, strlen(value), sv, sizeof(sv));
     if (strcmp(key, "steps") == 0) {
         int n = 0;
         const char *s = value;
@@ -232,13 +262,13 @@ int rs_policy_set(rs_policy_t *p, const char *key, const char *value, char *why,
             size_t len = c ? (size_t)(c - s) : strlen(s);
             uint32_t pm;
             if (n == RS_STEPS_MAX) {
-                snprintf(why, whycap, "steps: more than %d steps in \"%s\"", RS_STEPS_MAX, value);
+                snprintf(why, whycap, "steps: more than %d steps in \"%s\"", RS_STEPS_MAX, v);
                 return -1;
             }
             if (parse_pct2(s, len, &pm) != 0 || pm == 0 || pm > 10000) {
                 snprintf(why, whycap,
-                         "steps: \"%.*s\" is not a share above 0 and at most 100 (percent, up to 2 decimals)",
-                         (int)(len > 32 ? 32 : len), s);
+                         "steps: \"%s\" is not a share above 0 and at most 100 (percent, up to 2 decimals)",
+                         shown(s, len, sk, sizeof(sk)));
                 return -1;
             }
             t.steps[n++] = (uint16_t)pm;
@@ -250,50 +280,50 @@ int rs_policy_set(rs_policy_t *p, const char *key, const char *value, char *why,
         t.nsteps = n;
     } else if (strcmp(key, "window") == 0) {
         if (parse_duration(value, &u) != 0 || u < 1 || u > WINDOW_MAX) {
-            snprintf(why, whycap, "window: \"%s\" is not a duration from 1s to 1d (e.g. 300, 5m)", value);
+            snprintf(why, whycap, "window: \"%s\" is not a duration from 1s to 1d (e.g. 300, 5m)", v);
             return -1;
         }
         t.window_s = (uint32_t)u;
     } else if (strcmp(key, "min-samples") == 0) {
         if (!isdigit((unsigned char)value[0]) || parse_double(value, &d) != 0 || d != floor(d) || d < 1 ||
             d > SAMPLES_MAX) {
-            snprintf(why, whycap, "min-samples: \"%s\" is not a whole number from 1 to %u", value, SAMPLES_MAX);
+            snprintf(why, whycap, "min-samples: \"%s\" is not a whole number from 1 to %u", v, SAMPLES_MAX);
             return -1;
         }
         t.min_samples = (uint32_t)d;
     } else if (strcmp(key, "fail-margin") == 0) {
         if (parse_double(value, &d) != 0 || d < 0 || d > 100) {
-            snprintf(why, whycap, "fail-margin: \"%s\" is not a percentage from 0 to 100", value);
+            snprintf(why, whycap, "fail-margin: \"%s\" is not a percentage from 0 to 100", v);
             return -1;
         }
         t.fail_margin = d / 100;
     } else if (strcmp(key, "time-margin") == 0) {
         if (parse_double(value, &d) != 0 || d < 0 || d > 1000) {
-            snprintf(why, whycap, "time-margin: \"%s\" is not a percentage from 0 to 1000", value);
+            snprintf(why, whycap, "time-margin: \"%s\" is not a percentage from 0 to 1000", v);
             return -1;
         }
         t.time_margin = d / 100;
     } else if (strcmp(key, "alpha") == 0) {
         if (parse_double(value, &d) != 0 || !(d > 0 && d <= 0.5)) {
-            snprintf(why, whycap, "alpha: \"%s\" is not a significance level above 0 and at most 0.5", value);
+            snprintf(why, whycap, "alpha: \"%s\" is not a significance level above 0 and at most 0.5", v);
             return -1;
         }
         t.alpha = d;
     } else if (strcmp(key, "max-duration") == 0) {
         if (parse_duration(value, &u) != 0 || u < 1 || u > DURATION_MAX) {
-            snprintf(why, whycap, "max-duration: \"%s\" is not a duration from 1s to 366d", value);
+            snprintf(why, whycap, "max-duration: \"%s\" is not a duration from 1s to 366d", v);
             return -1;
         }
         t.max_duration_s = (uint32_t)u;
     } else if (strcmp(key, "ttl") == 0) {
         if (parse_duration(value, &u) != 0 || u < 1 || u > TTL_MAX) {
-            snprintf(why, whycap, "ttl: \"%s\" is not a TTL from 1 to %u seconds", value, TTL_MAX);
+            snprintf(why, whycap, "ttl: \"%s\" is not a TTL from 1 to %u seconds", v, TTL_MAX);
             return -1;
         }
         t.ttl = (uint32_t)u;
     } else if (strcmp(key, "urgent") == 0) {
         if (parse_duration(value, &u) != 0 || u > DURATION_MAX) {
-            snprintf(why, whycap, "urgent: \"%s\" is not a duration from 0 to 366d", value);
+            snprintf(why, whycap, "urgent: \"%s\" is not a duration from 0 to 366d", v);
             return -1;
         }
         t.urgent_s = (uint32_t)u;
@@ -303,14 +333,14 @@ int rs_policy_set(rs_policy_t *p, const char *key, const char *value, char *why,
         } else if (strcmp(value, "hold") == 0) {
             t.slow_rollback = false;
         } else {
-            snprintf(why, whycap, "slow: \"%s\" is neither rollback nor hold", value);
+            snprintf(why, whycap, "slow: \"%s\" is neither rollback nor hold", v);
             return -1;
         }
     } else {
         snprintf(why, whycap,
                  "unknown policy key \"%s\" (steps, window, min-samples, fail-margin, time-margin, alpha, "
                  "max-duration, ttl, urgent, slow)",
-                 key);
+                 shown(key, strlen(key), sk, sizeof(sk)));
         return -1;
     }
     if (policy_check(&t, why, whycap) != 0) {
@@ -418,6 +448,8 @@ void rs_pool_init(rs_pool_t *p, uint32_t window_s)
     memset(p, 0, sizeof(*p));
     if (window_s < 1) {
         window_s = 1;
+    } else if (window_s > 7 * 86400) {
+        window_s = 7 * 86400; /* in milliseconds it must fit 32 bits */
     }
     p->window_ms = window_s * 1000u;
     /* round up, so the RS_BUCKETS buckets cover at least the window */
@@ -542,10 +574,41 @@ typedef struct mw_item {
     uint8_t canary;
 } mw_item_t;
 
-static int mw_cmp(const void *a, const void *b)
+/*
+ * Heapsort by time: in place and without allocation (glibc's qsort may
+ * malloc a buffer for arrays over 1 KiB, and the header promises none).
+ */
+static void mw_sift(mw_item_t *a, size_t root, size_t n)
 {
-    float x = ((const mw_item_t *)a)->ms, y = ((const mw_item_t *)b)->ms;
-    return (x > y) - (x < y);
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) {
+            return;
+        }
+        if (child + 1 < n && a[child + 1].ms > a[child].ms) {
+            child++;
+        }
+        if (!(a[child].ms > a[root].ms)) {
+            return;
+        }
+        mw_item_t t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+static void mw_sort(mw_item_t *a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;) {
+        mw_sift(a, i, n);
+    }
+    for (size_t end = n; end-- > 1;) {
+        mw_item_t t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        mw_sift(a, 0, end);
+    }
 }
 
 static size_t res_collect(const rs_pool_t *p, int64_t first, int64_t now_ms, uint8_t canary, mw_item_t *out,
@@ -578,7 +641,7 @@ static bool mann_whitney(const rs_pool_t *stable, const rs_pool_t *canary, int64
     if (n1 < 2 || n2 < 2) {
         return false;
     }
-    qsort(items, n, sizeof(items[0]), mw_cmp);
+    mw_sort(items, n);
     double r1 = 0, ties = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;

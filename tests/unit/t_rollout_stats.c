@@ -15,6 +15,37 @@
 #include "acme/rollout_stats.h"
 #include "tests/tap.h"
 
+/* counting allocations, as t_noalloc does (not under ASan, whose allocator is not glibc's) */
+#if defined(__SANITIZE_ADDRESS__)
+#define NOALLOC_SKIP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NOALLOC_SKIP 1
+#endif
+#endif
+#ifndef NOALLOC_SKIP
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static volatile int counting;
+static volatile unsigned long allocs;
+void *malloc(size_t n)
+{
+    allocs += counting;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    allocs += counting;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    allocs += counting;
+    return __libc_realloc(p, n);
+}
+#endif
+
 static bool near(double got, double want, double rel)
 {
     double d = fabs(got - want);
@@ -229,6 +260,9 @@ static void test_mann_whitney(void)
     is_int(v.outcome, RS_NOT_WORSE, "p 0.0119 > alpha 0.001: not worse");
     pol.alpha = 0.02;
     rs_compare(&pol, &st, &ca, 5000, &v);
+    is_int(v.outcome, RS_NOT_WORSE, "alpha 0.02, ratio 1.4 within the default 50 %% margin: not worse");
+    pol.time_margin = 0.25;
+    rs_compare(&pol, &st, &ca, 5000, &v);
     is_int(v.outcome, RS_WORSE_TIME, "alpha 0.02 and ratio 1.4 > 1.25: worse (time)");
     ok(strstr(v.why, "slower") != NULL, "why: %s", v.why);
     pol.time_margin = 0.5;
@@ -275,6 +309,39 @@ static void test_large(void)
     rs_compare(&pol, &st, &st, 50000, &v);
     is_int(v.outcome, RS_NOT_WORSE, "a pool against itself: not worse");
     ok(v.p_time > 0.4 && v.p_time < 0.6, "itself: U p about 0.5 (%g)", v.p_time);
+}
+
+/* The header's promise: no allocation after rs_pool_init (add, summary, compare, decide). */
+static void test_noalloc(void)
+{
+#ifdef NOALLOC_SKIP
+    ok(1, "# SKIP allocation counting does not work under ASan");
+#else
+    rs_policy_t pol;
+    rs_policy_default(&pol);
+    static rs_pool_t st, ca;
+    rs_pool_init(&st, 300);
+    rs_pool_init(&ca, 300);
+    rs_state_t state = {.step = 0};
+    rs_verdict_t v;
+    rs_summary_t sum;
+    char why[256];
+    uint16_t next;
+    uint32_t x = 1;
+    counting = 1;
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1103515245u + 12345u;
+        rs_pool_add(&st, i * 100, (x >> 8) % 100 != 0, 20000 + (x >> 16) % 5000, REV_TLS13, "reset");
+        rs_pool_add(&ca, i * 100, (x >> 9) % 50 != 0, 21000 + (x >> 17) % 5000, REV_TLS12, "unknown ca");
+        if (i % 100 == 99) {
+            rs_pool_summary(&ca, i * 100, &sum);
+            rs_compare(&pol, &st, &ca, i * 100, &v);
+            rs_decide(&pol, &state, &v, i * 100, &next, why, sizeof(why));
+        }
+    }
+    counting = 0;
+    is_int(allocs, 0, "3000 handshakes per pool, 30 comparisons (1024 times sorted) and decisions: no allocation");
+#endif
 }
 
 static rs_verdict_t verdict(int outcome, uint32_t cn)
@@ -377,6 +444,7 @@ static void test_policy(void)
     is_int(p.window_s, 300, "default window");
     is_int(p.min_samples, 200, "default min samples");
     is_near(p.alpha, 0.001, 0, "default alpha 0.001");
+    is_near(p.time_margin, 0.5, 0, "default time margin 50 %%");
 
     is_int(rs_policy_set(&p, "steps", "1,2.5,12.25,100", why, sizeof(why)), 0, "steps with decimals");
     is_int(p.nsteps, 4, "4 steps");
@@ -424,6 +492,19 @@ static void test_policy(void)
         ok(rc == -1 && strstr(why, bad[i].named) && memcmp(&q, &p, sizeof(p)) == 0, "%s=%s refused: %s", bad[i].k,
            bad[i].v, why);
     }
+
+    /* what the operator typed comes back printable (fuzz_rpolicy found raw bytes echoed) */
+    q = p;
+    rs_policy_set(&q, "fail-margin", "\xe1" "bc\n\"x", why, sizeof(why));
+    is_str(why, "fail-margin: \"\\xe1bc\\x0a\\\"x\" is not a percentage from 0 to 100",
+           "a bad value is shown with \\xNN escapes");
+    rs_policy_set(&q, "sp\x1b[2Jeed", "1", why, sizeof(why));
+    ok(strncmp(why, "unknown policy key \"sp\\x1b[2Jeed\"", 33) == 0, "an unknown key too: %s", why);
+    char longv[200];
+    memset(longv, '9', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = 0;
+    rs_policy_set(&q, "window", longv, why, sizeof(why));
+    ok(strstr(why, "...\" is not a duration") != NULL && strlen(why) < 120, "a long value is cut: %s", why);
 
     /* JSON round trip */
     json_t *j = rs_policy_json(&p);
@@ -501,6 +582,7 @@ int main(void)
     test_ztest();
     test_mann_whitney();
     test_large();
+    test_noalloc();
     test_decide();
     test_policy();
     test_verdict_json();
