@@ -86,6 +86,9 @@ static void copy_err(char *dst, size_t cap, const char *s, size_t n)
     if (n > 6 && memcmp(s, "error:", 6) == 0) {
         for (size_t i = n; i >= 2; i--) {
             if (s[i - 1] == ':' && s[i - 2] == ':') {
+                if (i == n) {
+                    break; /* no reason after "::": the whole text */
+                }
                 s += i;
                 n -= i;
                 break;
@@ -130,7 +133,14 @@ static int parse_fe(const char *s, size_t n, struct sockaddr_storage *out)
         return -1;
     }
     if (buf[0] == '[' || memchr(buf, ':', (size_t)(colon - buf)) == NULL) {
-        return parse_hostport(buf, 0, 1, out, NULL); /* the port is there: dflt never used */
+        /* default port 0: "[2001:db8::1]" without one parses, and is refused here */
+        if (parse_hostport(buf, 0, 1, out, NULL) != 0) {
+            return -1;
+        }
+        return (out->ss_family == AF_INET ? ((struct sockaddr_in *)out)->sin_port
+                                          : ((struct sockaddr_in6 *)out)->sin6_port) != 0
+                   ? 0
+                   : -1;
     }
     char *end = NULL;
     unsigned long port = strtoul(colon + 1, &end, 10);

@@ -159,6 +159,9 @@ int main(void)
                &o, why),
            0, "no OpenSSL text: HAProxy's");
     is_str(o.err, "SSL handshake failure", "... err");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 errstr=\"error:0A:lib::\"", &o, why), 0,
+           "an OpenSSL error string without a reason");
+    is_str(o.err, "error:0A:lib::", "... kept whole");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 err=34/0A", &o, why), 0, "only codes");
     is_str(o.err, "34/0A", "... err is the codes");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01", &o, why), 0, "failure without any text");
@@ -188,6 +191,7 @@ int main(void)
     bad_sys("no fe", "<14>dnsd-tls ok=1 proto=TLSv1.3", "without fe=");
     bad_sys("no ok", "<14>dnsd-tls fe=192.0.2.1:443", "without ok=");
     bad_sys("fe without port", "<14>dnsd-tls fe=192.0.2.1 ok=1", "fe=192.0.2.1");
+    bad_sys("fe [v6] without port", "<14>dnsd-tls fe=[::1] ok=1", "fe=[::1]");
     bad_sys("fe port 0", "<14>dnsd-tls fe=192.0.2.1:0 ok=1", "ADDRESS:PORT");
     bad_sys("fe name", "<14>dnsd-tls fe=lb.example:443 ok=1", "ADDRESS:PORT");
     bad_sys("fe v6 garbage", "<14>dnsd-tls fe=2001:zz::1:443 ok=1", "ADDRESS:PORT");
