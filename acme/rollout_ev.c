@@ -158,6 +158,26 @@ static int parse_fe(const char *s, size_t n, struct sockaddr_storage *out)
     return 0;
 }
 
+/*
+ * An IPv4 client of a dual-stack listener (`bind :::443 v4v6`) reaches
+ * "::ffff:192.0.2.1", which %fi writes so: the same load balancer as the
+ * shard's "192.0.2.1", so kept as IPv4.
+ */
+static void unmap_v4(struct sockaddr_storage *ss)
+{
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        return;
+    }
+    struct sockaddr_in s4;
+    memset(&s4, 0, sizeof(s4));
+    s4.sin_family = AF_INET;
+    s4.sin_port = s6->sin6_port;
+    memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, &s4, sizeof(s4));
+}
+
 /* a handshake time in ms ("12", "12.5"; "-" or HAProxy's -1: unknown) -> us */
 static int parse_ms(const char *s, size_t n, uint32_t *us)
 {
@@ -414,6 +434,7 @@ static int parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *wh
             if (parse_fe(val, vlen, &out->lb) != 0) {
                 return WHY("fe=%.*s is not ADDRESS:PORT", (int)(vlen > 64 ? 64 : vlen), val);
             }
+            unmap_v4(&out->lb);
             have_fe = true;
         } else if (KEY("ok")) {
             if (parse_bool01(val, vlen, &out->ok) != 0) {
@@ -540,6 +561,7 @@ static int parse_json(const char *buf, size_t len, rev_sample_t *out, char *why,
         SETWHY("\"lb\": \"%.64s\" is not an address[:port]", lb);
         goto out;
     }
+    unmap_v4(&out->lb);
     if (!json_is_boolean(ok)) {
         SETWHY("no \"ok\": true|false");
         goto out;

@@ -133,6 +133,11 @@ int main(void)
     is_int(sys("<14>dnsd-tls fe=::1:443 ok=1", &o, why), 0, "HAProxy's %%fi:%%fp for IPv6");
     is_str(addr_of(&o), "::1", "... the last ':' starts the port");
     is_int(port_of(&o), 443, "... port");
+    is_int(sys("<14>dnsd-tls fe=::ffff:192.0.2.7:443 ok=1", &o, why), 0, "a v4-mapped address");
+    ok(o.lb.ss_family == AF_INET && port_of(&o) == 443, "... read as IPv4");
+    is_str(addr_of(&o), "192.0.2.7", "... the IPv4 address");
+    is_int(js("{\"lb\":\"[::ffff:192.0.2.7]:8443\",\"ok\":true}", &o, why), 0, "JSON: a v4-mapped lb");
+    ok(o.lb.ss_family == AF_INET && port_of(&o) == 8443, "... read as IPv4");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 future=x resumed=1 hs_ms=12.5 serial=0a:1b", &o, why),
            0, "unknown key ignored");
     ok(o.resumed, "... resumed=1");
