@@ -68,7 +68,7 @@ is "$(dig_edns "$out")" "version: 0, flags:; udp: 1400" "--udp-payload 1400 on t
 out=$(dnsq idle --wait 5)
 t=$(field "$out" closed)
 ok '[ -n "$t" ] && [ "${t%.*}" -lt 3 ]' "tcp-idle-timeout 1 in force: an idle connection closed (${t:-never})"
-is "$(ls /proc/"$DNSD_PID"/task | wc -l)" 11 "still 2 workers (+ the main, ACME, 4 transfer-out, transfer-in, update and rollout prober threads)"
+is "$(ls /proc/"$DNSD_PID"/task | wc -l)" 10 "still 2 workers (+ the main, ACME, 4 transfer-out, transfer-in and update threads)"
 
 # a broken file: FILE:LINE in the log, nothing changes
 conf 2 127.0.0.1:0 "tcp-idle-timeout 30" "rrl-rate lots"
