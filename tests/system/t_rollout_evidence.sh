@@ -18,7 +18,7 @@
 . "$top_srcdir/tests/system/lib_haproxy.sh"
 need_haproxy
 need curl
-plan 39
+plan 41
 
 REC=$top_builddir/tests/system/rollout_ev_rec
 make_store example.test "$DATA/example.test.zone"
@@ -177,12 +177,15 @@ is "$(pool canary ok)/$(pool canary fail)" 1/4 "canary pool: +1 failed (the beac
 n=$(grep -c 'rollout evidence: malformed' "$TMPD/dnsd.log")
 ok '[ "$n" -ge 1 ] && [ "$n" -lt 4 ]' "malformed input is logged rate-limited ($n lines for 4)"
 is "$(total probe)" 0 "no probes while no rollout runs"
+unlike "$(cat "$TMPD/dnsd.log")" 'probing the load balancers' "... and no prober thread"
 
 # ---- (c) dnsd's probes while the rollout runs ----
 S0OK=$(ev syslog ok) S0F=$(ev syslog fail)
 P0SO=$(pool stable ok) P0SF=$(pool stable fail) P0CO=$(pool canary ok) P0CF=$(pool canary fail)
 "$REC" "$STORE" example.test@eu status running
 wait_total probe 24 # two rounds: 2 load balancers x 6 profiles each
+like "$(cat "$TMPD/dnsd.log")" 'rollout evidence: probing the load balancers of running rollouts every 1 s' \
+    "the prober started with the rollout"
 "$REC" "$STORE" example.test@eu status promoted
 # quiet: the probe counts and HAProxy's lines about them stop moving (a round ends whole)
 last= i=0
