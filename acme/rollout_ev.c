@@ -98,10 +98,15 @@ static void copy_err(char *dst, size_t cap, const char *s, size_t n)
     copy_text(dst, cap, s, n);
 }
 
-/* a certificate serial: hex digits (a ':' between bytes allowed), stored upper case */
+/*
+ * A certificate serial: hex digits (a ':' between bytes allowed), stored as
+ * OpenSSL's BN_bn2hex writes it, which is how dnsd records its certificates'
+ * serials and HAProxy's ssl_f_serial,hex reads: upper case, whole bytes, no
+ * leading zero byte ("0a:1b" -> "0A1B", "abc" -> "0ABC", "000A1B" -> "0A1B").
+ */
 static int copy_serial(char *dst, size_t cap, const char *s, size_t n)
 {
-    size_t o = 0;
+    size_t o = 1; /* dst[0]: room for a '0' before an odd count */
     for (size_t i = 0; i < n; i++) {
         if (s[i] == ':') {
             continue;
@@ -111,8 +116,17 @@ static int copy_serial(char *dst, size_t cap, const char *s, size_t n)
         }
         dst[o++] = (char)toupper((unsigned char)s[i]);
     }
-    dst[o] = '\0';
-    return o ? 0 : -1;
+    if (o == 1) {
+        return -1;
+    }
+    size_t start = (o - 1) % 2 ? 0 : 1;
+    dst[0] = '0';
+    while (o - start > 2 && dst[start] == '0' && dst[start + 1] == '0') {
+        start += 2;
+    }
+    memmove(dst, dst + start, o - start);
+    dst[o - start] = '\0';
+    return 0;
 }
 
 /*
@@ -461,7 +475,7 @@ static int parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *wh
         } else if (KEY("serial")) {
             if (!is_dash(val, vlen) && copy_serial(out->serial, sizeof(out->serial), val, vlen) != 0) {
                 return WHY("serial=%.*s is not a hex serial of at most %zu digits",
-                           (int)(vlen > 40 ? 40 : vlen), val, sizeof(out->serial) - 1);
+                           (int)(vlen > 40 ? 40 : vlen), val, sizeof(out->serial) - 2);
             }
         } else if (KEY("sni")) {
             if (!is_dash(val, vlen)) {
@@ -584,7 +598,7 @@ static int parse_json(const char *buf, size_t len, rev_sample_t *out, char *why,
     }
     if (*serial && copy_serial(out->serial, sizeof(out->serial), serial, strlen(serial)) != 0) {
         SETWHY("\"serial\": \"%.40s\" is not a hex serial of at most %zu digits", serial,
-            sizeof(out->serial) - 1);
+            sizeof(out->serial) - 2);
         goto out;
     }
     if (strcmp(source, "beacon") == 0) {

@@ -143,6 +143,12 @@ int main(void)
     ok(o.resumed, "... resumed=1");
     is_int(o.hs_us, 12500, "... fractional ms");
     is_str(o.serial, "0A1B", "... serial upper-cased, colons dropped");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=abc", &o, why), 0, "an odd number of digits");
+    is_str(o.serial, "0ABC", "... padded to whole bytes (as BN_bn2hex)");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=00000A1B", &o, why), 0, "leading zero bytes");
+    is_str(o.serial, "0A1B", "... dropped (as BN_bn2hex)");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=0000", &o, why), 0, "serial 0");
+    is_str(o.serial, "00", "... one zero byte");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 hs_ms=-1 proto=- cipher=-", &o, why), 0,
            "HAProxy's -1 and '-' placeholders");
     ok(o.hs_us == 0 && o.proto == REV_TLS_UNKNOWN && o.cipher[0] == '\0', "... unknown");
