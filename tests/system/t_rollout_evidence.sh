@@ -18,7 +18,7 @@
 . "$top_srcdir/tests/system/lib_haproxy.sh"
 need_haproxy
 need curl
-plan 41
+plan 45
 
 REC=$top_builddir/tests/system/rollout_ev_rec
 make_store example.test "$DATA/example.test.zone"
@@ -226,5 +226,20 @@ like "$(cat "$TMPD/bad.log")" "rollout-evidence-socket $SOCK is in use" "... say
 kill -9 "$DNSD_PID"; wait "$DNSD_PID" 2>/dev/null
 start_dnsd --rollout-evidence-socket "$SOCK"
 ok '[ -S "$SOCK" ]' "a stale socket of a killed dnsd is replaced"
+stop_dnsd
+
+# SIGHUP: the settings need a restart, said and kept
+printf '%s\n' "rollout-syslog-listen 127.0.0.1:0" "rollout-probe-interval 10" >"$TMPD/d.conf"
+start_dnsd -c "$TMPD/d.conf"
+printf '%s\n' "rollout-syslog-listen 127.0.0.1:1" "rollout-probe-interval 5" \
+    "rollout-evidence-socket $SOCK" >"$TMPD/d.conf"
+kill -HUP "$DNSD_PID"
+i=0
+while ! grep -q 'rollout-evidence-socket changed' "$TMPD/dnsd.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+L=$(cat "$TMPD/dnsd.log")
+like "$L" 'rollout-probe-interval changed \(10 -> 5\): needs restart; keeping 10' "reload: probe interval kept"
+like "$L" 'rollout-syslog-listen changed: needs restart; keeping the 1 address bound' "reload: syslog addresses kept"
+like "$L" 'rollout-evidence-socket changed \(.* -> .*evidence.sock.\): needs restart' "reload: the socket kept"
+ok '[ ! -e "$SOCK" ]' "... no socket made by the reload"
 stop_dnsd
 exit 0
