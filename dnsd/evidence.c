@@ -631,9 +631,14 @@ static int bind_socket(const config_t *c, evidence_t *ev, diag_t *d)
         if (t >= 0) {
             close(t);
         }
-        if (rc == 0 || e != ECONNREFUSED) {
-            diag_set(d, "", 0, "rollout-evidence-socket %s is in use (or cannot be checked: %s)", path,
-                     rc == 0 ? "another process listens" : strerror(e));
+        if (rc == 0) {
+            diag_set(d, "", 0, "rollout-evidence-socket %s is in use (another process listens on it): "
+                               "not starting", path);
+            return DNSD_ECONFIG;
+        }
+        if (e != ECONNREFUSED) {
+            diag_set(d, "", 0, "rollout-evidence-socket %s: cannot tell whether it is in use: %s", path,
+                     strerror(e));
             return DNSD_ECONFIG;
         }
         unlink(path); /* stale: a dnsd that ended without removing it */
