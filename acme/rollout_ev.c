@@ -86,6 +86,9 @@ static void copy_err(char *dst, size_t cap, const char *s, size_t n)
     if (n > 6 && memcmp(s, "error:", 6) == 0) {
         for (size_t i = n; i >= 2; i--) {
             if (s[i - 1] == ':' && s[i - 2] == ':') {
+                if (i == n) {
+                    break; /* no reason after "::": the whole text */
+                }
                 s += i;
                 n -= i;
                 break;
@@ -95,10 +98,15 @@ static void copy_err(char *dst, size_t cap, const char *s, size_t n)
     copy_text(dst, cap, s, n);
 }
 
-/* a certificate serial: hex digits (a ':' between bytes allowed), stored upper case */
+/*
+ * A certificate serial: hex digits (a ':' between bytes allowed), stored as
+ * OpenSSL's BN_bn2hex writes it, which is how dnsd records its certificates'
+ * serials and HAProxy's ssl_f_serial,hex reads: upper case, whole bytes, no
+ * leading zero byte ("0a:1b" -> "0A1B", "abc" -> "0ABC", "000A1B" -> "0A1B").
+ */
 static int copy_serial(char *dst, size_t cap, const char *s, size_t n)
 {
-    size_t o = 0;
+    size_t o = 1; /* dst[0]: room for a '0' before an odd count */
     for (size_t i = 0; i < n; i++) {
         if (s[i] == ':') {
             continue;
@@ -108,8 +116,17 @@ static int copy_serial(char *dst, size_t cap, const char *s, size_t n)
         }
         dst[o++] = (char)toupper((unsigned char)s[i]);
     }
-    dst[o] = '\0';
-    return o ? 0 : -1;
+    if (o == 1) {
+        return -1;
+    }
+    size_t start = (o - 1) % 2 ? 0 : 1;
+    dst[0] = '0';
+    while (o - start > 2 && dst[start] == '0' && dst[start + 1] == '0') {
+        start += 2;
+    }
+    memmove(dst, dst + start, o - start);
+    dst[o - start] = '\0';
+    return 0;
 }
 
 /*
@@ -130,7 +147,14 @@ static int parse_fe(const char *s, size_t n, struct sockaddr_storage *out)
         return -1;
     }
     if (buf[0] == '[' || memchr(buf, ':', (size_t)(colon - buf)) == NULL) {
-        return parse_hostport(buf, 0, 1, out, NULL); /* the port is there: dflt never used */
+        /* default port 0: "[2001:db8::1]" without one parses, and is refused here */
+        if (parse_hostport(buf, 0, 1, out, NULL) != 0) {
+            return -1;
+        }
+        return (out->ss_family == AF_INET ? ((struct sockaddr_in *)out)->sin_port
+                                          : ((struct sockaddr_in6 *)out)->sin6_port) != 0
+                   ? 0
+                   : -1;
     }
     char *end = NULL;
     unsigned long port = strtoul(colon + 1, &end, 10);
@@ -146,6 +170,26 @@ static int parse_fe(const char *s, size_t n, struct sockaddr_storage *out)
     s6->sin6_family = AF_INET6;
     s6->sin6_port = htons((uint16_t)port);
     return 0;
+}
+
+/*
+ * An IPv4 client of a dual-stack listener (`bind :::443 v4v6`) reaches
+ * "::ffff:192.0.2.1", which %fi writes so: the same load balancer as the
+ * shard's "192.0.2.1", so kept as IPv4.
+ */
+static void unmap_v4(struct sockaddr_storage *ss)
+{
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        return;
+    }
+    struct sockaddr_in s4;
+    memset(&s4, 0, sizeof(s4));
+    s4.sin_family = AF_INET;
+    s4.sin_port = s6->sin6_port;
+    memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, &s4, sizeof(s4));
 }
 
 /* a handshake time in ms ("12", "12.5"; "-" or HAProxy's -1: unknown) -> us */
@@ -404,6 +448,7 @@ static int parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *wh
             if (parse_fe(val, vlen, &out->lb) != 0) {
                 return WHY("fe=%.*s is not ADDRESS:PORT", (int)(vlen > 64 ? 64 : vlen), val);
             }
+            unmap_v4(&out->lb);
             have_fe = true;
         } else if (KEY("ok")) {
             if (parse_bool01(val, vlen, &out->ok) != 0) {
@@ -430,7 +475,7 @@ static int parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *wh
         } else if (KEY("serial")) {
             if (!is_dash(val, vlen) && copy_serial(out->serial, sizeof(out->serial), val, vlen) != 0) {
                 return WHY("serial=%.*s is not a hex serial of at most %zu digits",
-                           (int)(vlen > 40 ? 40 : vlen), val, sizeof(out->serial) - 1);
+                           (int)(vlen > 40 ? 40 : vlen), val, sizeof(out->serial) - 2);
             }
         } else if (KEY("sni")) {
             if (!is_dash(val, vlen)) {
@@ -530,6 +575,7 @@ static int parse_json(const char *buf, size_t len, rev_sample_t *out, char *why,
         SETWHY("\"lb\": \"%.64s\" is not an address[:port]", lb);
         goto out;
     }
+    unmap_v4(&out->lb);
     if (!json_is_boolean(ok)) {
         SETWHY("no \"ok\": true|false");
         goto out;
@@ -552,7 +598,7 @@ static int parse_json(const char *buf, size_t len, rev_sample_t *out, char *why,
     }
     if (*serial && copy_serial(out->serial, sizeof(out->serial), serial, strlen(serial)) != 0) {
         SETWHY("\"serial\": \"%.40s\" is not a hex serial of at most %zu digits", serial,
-            sizeof(out->serial) - 1);
+            sizeof(out->serial) - 2);
         goto out;
     }
     if (strcmp(source, "beacon") == 0) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evidence.c -- see evidence.h. Two threads: the receiver polls the syslog
- * sockets and the evidence socket (its connections too); the prober runs
- * the TLS probes of acme/tlsprobe.h every rollout-probe-interval, one at a
- * time, each bounded, so a dead load balancer costs it time but never the
+ * evidence.c -- see evidence.h. Two threads: the receiver (when a syslog
+ * port or the evidence socket is set) polls them and the socket's
+ * connections; the prober (from the first running rollout on) runs the TLS
+ * probes of acme/tlsprobe.h every rollout-probe-interval, one at a time,
+ * each bounded, so a dead load balancer costs it time but never the
  * receiver. Both append through evidence_add(); one mutex guards the
  * load-balancer map and the rings (the ACME thread's evidence_fn takes it
  * too; no query worker ever does).
@@ -199,6 +200,29 @@ static int build_cb(const char *key, json_t *v, void *arg)
     return 0;
 }
 
+static void *pr_main(void *arg);
+
+/*
+ * The prober thread starts with the first running rollout a refresh finds
+ * (the controller's evidence_fn calls, a sample, the receiver's tick): a
+ * dnsd without rollouts has no thread for them. Called with mu held.
+ */
+static void start_prober(evidence_t *ev)
+{
+    if (ev->pr_on || ev->ntargets == 0 || ev->probe_interval_s == 0 || atomic_load(&ev->stop)) {
+        return;
+    }
+    int e = pthread_create(&ev->pr, NULL, pr_main, ev);
+    if (e) {
+        log_err("rollout evidence: cannot start the prober: %s", strerror(e));
+        ev->probe_interval_s = 0; /* said once */
+        return;
+    }
+    ev->pr_on = true;
+    log_info("rollout evidence: probing the load balancers of running rollouts every %u s",
+             ev->probe_interval_s);
+}
+
 /* rebuild the map when the store's generation moved; called with mu held */
 static void refresh(evidence_t *ev)
 {
@@ -222,6 +246,7 @@ static void refresh(evidence_t *ev)
     ev->ntargets = b.nt;
     ev->gen = gen;
     ev->have_gen = true;
+    start_prober(ev);
     /* the rings of shards and pools that are gone go too */
     for (int r = 0; r < ev->nrings;) {
         bool keep = false;
@@ -343,6 +368,7 @@ size_t evidence_fn(void *arg, const char *shard_id, int pool, int64_t since_ms, 
         return 0;
     }
     pthread_mutex_lock(&ev->mu);
+    refresh(ev);
     ring_t *r = ring_of(ev, shard_id, pool, false);
     for (size_t i = 0; r && i < r->n && n < max; i++) {
         const rev_sample_t *s = &r->buf[(r->head + i) % EVIDENCE_RING];
@@ -505,10 +531,17 @@ static void *rx_main(void *arg)
                 who[n++] = 200 + i;
             }
         }
-        if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+        int pr = poll(p, (nfds_t)n, 1000);
+        if (pr < 0 && errno != EINTR) {
             log_err("rollout evidence: poll: %s", strerror(errno));
             clock_sleep_ms(100);
             continue;
+        }
+        if (pr == 0) {
+            /* a quiet second: follow the store (a rollout started: the prober) */
+            pthread_mutex_lock(&ev->mu);
+            refresh(ev);
+            pthread_mutex_unlock(&ev->mu);
         }
         for (int i = 0; i < n; i++) {
             if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)) || who[i] < 0) {
@@ -542,7 +575,7 @@ static void *rx_main(void *arg)
 static void *pr_main(void *arg)
 {
     evidence_t *ev = arg;
-    long long next = clock_mono_ms() + (long long)ev->probe_interval_s * 1000;
+    long long next = clock_mono_ms(); /* a rollout has just started: its first round now */
     while (!atomic_load(&ev->stop)) {
         long long left = next - clock_mono_ms();
         if (left > 0) {
@@ -598,9 +631,14 @@ static int bind_socket(const config_t *c, evidence_t *ev, diag_t *d)
         if (t >= 0) {
             close(t);
         }
-        if (rc == 0 || e != ECONNREFUSED) {
-            diag_set(d, "", 0, "rollout-evidence-socket %s is in use (or cannot be checked: %s)", path,
-                     rc == 0 ? "another process listens" : strerror(e));
+        if (rc == 0) {
+            diag_set(d, "", 0, "rollout-evidence-socket %s is in use (another process listens on it): "
+                               "not starting", path);
+            return DNSD_ECONFIG;
+        }
+        if (e != ECONNREFUSED) {
+            diag_set(d, "", 0, "rollout-evidence-socket %s: cannot tell whether it is in use: %s", path,
+                     strerror(e));
             return DNSD_ECONFIG;
         }
         unlink(path); /* stale: a dnsd that ended without removing it */
@@ -716,14 +754,10 @@ int evidence_start(evidence_t *ev, zs_store_t *store, diag_t *d)
         }
         ev->rx_on = true;
     }
-    if (ev->probe_interval_s > 0) {
-        int e = pthread_create(&ev->pr, NULL, pr_main, ev);
-        if (e) {
-            diag_set(d, "", 0, "rollout evidence: cannot start the prober: %s", strerror(e));
-            return DNSD_ECONFIG;
-        }
-        ev->pr_on = true;
-    }
+    /* the prober: with the first running rollout (start_prober); look now */
+    pthread_mutex_lock(&ev->mu);
+    refresh(ev);
+    pthread_mutex_unlock(&ev->mu);
     return 0;
 }
 
@@ -744,7 +778,10 @@ void evidence_free(evidence_t *ev)
     if (ev->rx_on) {
         pthread_join(ev->rx, NULL);
     }
-    if (ev->pr_on) {
+    pthread_mutex_lock(&ev->mu); /* start_prober checks stop under it: no thread after this */
+    bool pr_on = ev->pr_on;
+    pthread_mutex_unlock(&ev->mu);
+    if (pr_on) {
         pthread_join(ev->pr, NULL); /* a probe under way ends within its timeout */
     }
     for (int i = 0; i < ev->nudp; i++) {

@@ -18,7 +18,7 @@
 . "$top_srcdir/tests/system/lib_haproxy.sh"
 need_haproxy
 need curl
-plan 39
+plan 45
 
 REC=$top_builddir/tests/system/rollout_ev_rec
 make_store example.test "$DATA/example.test.zone"
@@ -177,12 +177,15 @@ is "$(pool canary ok)/$(pool canary fail)" 1/4 "canary pool: +1 failed (the beac
 n=$(grep -c 'rollout evidence: malformed' "$TMPD/dnsd.log")
 ok '[ "$n" -ge 1 ] && [ "$n" -lt 4 ]' "malformed input is logged rate-limited ($n lines for 4)"
 is "$(total probe)" 0 "no probes while no rollout runs"
+unlike "$(cat "$TMPD/dnsd.log")" 'probing the load balancers' "... and no prober thread"
 
 # ---- (c) dnsd's probes while the rollout runs ----
 S0OK=$(ev syslog ok) S0F=$(ev syslog fail)
 P0SO=$(pool stable ok) P0SF=$(pool stable fail) P0CO=$(pool canary ok) P0CF=$(pool canary fail)
 "$REC" "$STORE" example.test@eu status running
 wait_total probe 24 # two rounds: 2 load balancers x 6 profiles each
+like "$(cat "$TMPD/dnsd.log")" 'rollout evidence: probing the load balancers of running rollouts every 1 s' \
+    "the prober started with the rollout"
 "$REC" "$STORE" example.test@eu status promoted
 # quiet: the probe counts and HAProxy's lines about them stop moving (a round ends whole)
 last= i=0
@@ -223,5 +226,20 @@ like "$(cat "$TMPD/bad.log")" "rollout-evidence-socket $SOCK is in use" "... say
 kill -9 "$DNSD_PID"; wait "$DNSD_PID" 2>/dev/null
 start_dnsd --rollout-evidence-socket "$SOCK"
 ok '[ -S "$SOCK" ]' "a stale socket of a killed dnsd is replaced"
+stop_dnsd
+
+# SIGHUP: the settings need a restart, said and kept
+printf '%s\n' "rollout-syslog-listen 127.0.0.1:0" "rollout-probe-interval 10" >"$TMPD/d.conf"
+start_dnsd -c "$TMPD/d.conf"
+printf '%s\n' "rollout-syslog-listen 127.0.0.1:1" "rollout-probe-interval 5" \
+    "rollout-evidence-socket $SOCK" >"$TMPD/d.conf"
+kill -HUP "$DNSD_PID"
+i=0
+while ! grep -q 'rollout-evidence-socket changed' "$TMPD/dnsd.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+L=$(cat "$TMPD/dnsd.log")
+like "$L" 'rollout-probe-interval changed \(10 -> 5\): needs restart; keeping 10' "reload: probe interval kept"
+like "$L" 'rollout-syslog-listen changed: needs restart; keeping the 1 address bound' "reload: syslog addresses kept"
+like "$L" 'rollout-evidence-socket changed \(.* -> .*evidence.sock.\): needs restart' "reload: the socket kept"
+ok '[ ! -e "$SOCK" ]' "... no socket made by the reload"
 stop_dnsd
 exit 0

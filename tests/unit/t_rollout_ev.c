@@ -133,11 +133,22 @@ int main(void)
     is_int(sys("<14>dnsd-tls fe=::1:443 ok=1", &o, why), 0, "HAProxy's %%fi:%%fp for IPv6");
     is_str(addr_of(&o), "::1", "... the last ':' starts the port");
     is_int(port_of(&o), 443, "... port");
+    is_int(sys("<14>dnsd-tls fe=::ffff:192.0.2.7:443 ok=1", &o, why), 0, "a v4-mapped address");
+    ok(o.lb.ss_family == AF_INET && port_of(&o) == 443, "... read as IPv4");
+    is_str(addr_of(&o), "192.0.2.7", "... the IPv4 address");
+    is_int(js("{\"lb\":\"[::ffff:192.0.2.7]:8443\",\"ok\":true}", &o, why), 0, "JSON: a v4-mapped lb");
+    ok(o.lb.ss_family == AF_INET && port_of(&o) == 8443, "... read as IPv4");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 future=x resumed=1 hs_ms=12.5 serial=0a:1b", &o, why),
            0, "unknown key ignored");
     ok(o.resumed, "... resumed=1");
     is_int(o.hs_us, 12500, "... fractional ms");
     is_str(o.serial, "0A1B", "... serial upper-cased, colons dropped");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=abc", &o, why), 0, "an odd number of digits");
+    is_str(o.serial, "0ABC", "... padded to whole bytes (as BN_bn2hex)");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=00000A1B", &o, why), 0, "leading zero bytes");
+    is_str(o.serial, "0A1B", "... dropped (as BN_bn2hex)");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 serial=0000", &o, why), 0, "serial 0");
+    is_str(o.serial, "00", "... one zero byte");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=1 hs_ms=-1 proto=- cipher=-", &o, why), 0,
            "HAProxy's -1 and '-' placeholders");
     ok(o.hs_us == 0 && o.proto == REV_TLS_UNKNOWN && o.cipher[0] == '\0', "... unknown");
@@ -159,6 +170,9 @@ int main(void)
                &o, why),
            0, "no OpenSSL text: HAProxy's");
     is_str(o.err, "SSL handshake failure", "... err");
+    is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 errstr=\"error:0A:lib::\"", &o, why), 0,
+           "an OpenSSL error string without a reason");
+    is_str(o.err, "error:0A:lib::", "... kept whole");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01 err=34/0A", &o, why), 0, "only codes");
     is_str(o.err, "34/0A", "... err is the codes");
     is_int(sys("<14>dnsd-tls fe=192.0.2.9:443 ok=0 serial=01", &o, why), 0, "failure without any text");
@@ -188,6 +202,7 @@ int main(void)
     bad_sys("no fe", "<14>dnsd-tls ok=1 proto=TLSv1.3", "without fe=");
     bad_sys("no ok", "<14>dnsd-tls fe=192.0.2.1:443", "without ok=");
     bad_sys("fe without port", "<14>dnsd-tls fe=192.0.2.1 ok=1", "fe=192.0.2.1");
+    bad_sys("fe [v6] without port", "<14>dnsd-tls fe=[::1] ok=1", "fe=[::1]");
     bad_sys("fe port 0", "<14>dnsd-tls fe=192.0.2.1:0 ok=1", "ADDRESS:PORT");
     bad_sys("fe name", "<14>dnsd-tls fe=lb.example:443 ok=1", "ADDRESS:PORT");
     bad_sys("fe v6 garbage", "<14>dnsd-tls fe=2001:zz::1:443 ok=1", "ADDRESS:PORT");
