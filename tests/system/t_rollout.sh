@@ -17,7 +17,7 @@
 need_acme
 need_haproxy
 need dig curl
-plan 51
+plan 55
 
 acme_store shard.test
 dnsctl region add eu --cidr 10.0.0.0/8 >/dev/null
@@ -63,17 +63,19 @@ wait_status() { # STATUS
     while [ "$(rstatus status)" != "$1" ] && [ $_i -lt 100 ]; do sleep 0.2; _i=$((_i + 1)); done
     [ $_i -lt 100 ]
 }
-# feed SOK SFAIL COK CFAIL: handshake outcomes of the stable and the canary
-# pool as JSON lines on dnsd's evidence socket (what a load balancer or a
-# client beacon would send)
+# feed SOK SFAIL COK CFAIL [CANARY_MS]: handshake outcomes of the stable and
+# the canary pool as JSON lines on dnsd's evidence socket (what a load
+# balancer or a client beacon would send); handshakes take about 3 ms, the
+# canary's CANARY_MS when given
 feed() {
     "$PY3" - "$SOCK" "127.0.0.1:$HAPROXY_STABLE_PORT" "127.0.0.3:$HAPROXY_CANARY_PORT" "$@" <<'EOF'
 import json, socket, sys
 path, st, ca = sys.argv[1], sys.argv[2], sys.argv[3]
 sok, sfail, cok, cfail = (int(x) for x in sys.argv[4:8])
+cms = float(sys.argv[8]) if len(sys.argv) > 8 else 3.0
 lines = []
-for lb, n_ok, n_fail in ((st, sok, sfail), (ca, cok, cfail)):
-    lines += [json.dumps({"lb": lb, "ok": True, "hs_ms": 3.0 + (i % 5) * 0.1, "proto": "TLSv1.3"})
+for lb, n_ok, n_fail, ms in ((st, sok, sfail, 3.0), (ca, cok, cfail, cms)):
+    lines += [json.dumps({"lb": lb, "ok": True, "hs_ms": ms + (i % 5) * 0.1, "proto": "TLSv1.3"})
               for i in range(n_ok)]
     lines += [json.dumps({"lb": lb, "ok": False, "error": "certificate verify failed",
                           "source": "beacon", "profile": "old-android"}) for i in range(n_fail)]
@@ -197,6 +199,17 @@ is "$(dnsctl rollout history shard.test --region eu | awk 'NR > 1 {print $2, $4}
 ok 'wait_presented 127.0.0.1 "$HAPROXY_STABLE_PORT" "$s5"' "the stable HAProxy presents the promoted certificate"
 is "$(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="start"}') $(metric 'dnsd_rollout_decisions_total{domain="shard.test",region="eu",action="abort"}') $(metric 'dnsd_rollout_state{domain="shard.test",region="eu",status="promoted"}')" \
     "4 1 1" "metrics: decisions by action, the state now"
+# a canary only slower (as with a large RSA key): rolled back with slow=rollback
+dnsctl rollout policy shard.test --region eu slow=rollback >/dev/null
+dnsctl shard renew eu --wait 60 >/dev/null 2>&1
+ok 'wait_status running && [ "$(rstatus serial_new)" != "$s5" ]' "a fifth rollout runs (slow=rollback)"
+i=0
+while [ "$(rstatus status)" = running ] && [ $i -lt 40 ]; do feed 30 0 30 0 12; sleep 0.5; i=$((i + 1)); done
+is "$(rstatus status)" rolled-back "a canary four times slower, no failures: rolled back (slow=rollback)"
+like "$(dnsctl rollout history shard.test --region eu | tail -n 1)" 'rollback .*slow=rollback' \
+    "the decision says why"
+is "$(serial)" "$s5" "the current certificate stays"
+
 dnsctl shard del shard.test --region eu >/dev/null
 like "$(dnsctl rollout status shard.test --region eu 2>&1)" 'no rollout yet' \
     "shard del takes the rollout record and its history with it"
