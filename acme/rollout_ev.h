@@ -59,8 +59,10 @@ typedef struct rev_sample {
 /**
  * Parse one syslog datagram @p buf (@p len bytes, not NUL-terminated).
  * @return 0 with @p out filled (t_ms left 0, source REV_SRC_SYSLOG), 1 when the
- * message is well-framed but not a dnsd-tls line (ignored, not an error),
- * or -1 with @p why (a sentence naming what was wrong).
+ * message is well-framed but not a dnsd-tls line, or a failed handshake
+ * without a serial (no ClientHello came: a TCP health check, plain HTTP on
+ * the TLS port; it says nothing about a certificate) -- ignored, not an
+ * error -- or -1 with @p why (a sentence naming what was wrong).
  */
 int rev_parse_syslog(const char *buf, size_t len, rev_sample_t *out, char *why, size_t whycap);
 

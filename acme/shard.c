@@ -29,6 +29,7 @@
 #include "acme/certdb.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
+#include "acme/tlsprobe.h"
 #include "zones/base/err.h"
 #include "zones/base/log.h"
 #include "zones/base/parse.h"
@@ -293,30 +294,9 @@ int acme_shard_records(zw_t *w, json_t *req, json_t *state, diag_t *d)
 int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeout_ms,
                    char *serial, size_t cap, char *why, size_t whycap)
 {
-    long long deadline = clock_mono_ms() + timeout_ms;
-    int fd = socket(lb->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
-    int ret = -1;
-    socklen_t len = lb->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                             : sizeof(struct sockaddr_in6);
-    if (fd < 0) {
-        snprintf(why, whycap, "socket: %s", strerror(errno));
-        return -1;
-    }
-    if (connect(fd, (const struct sockaddr *)lb, len) != 0 && errno != EINPROGRESS) {
-        snprintf(why, whycap, "connect: %s", strerror(errno));
-        goto out;
-    }
-    int soerr = 0;
-    socklen_t sl = sizeof(soerr);
-    if (clock_wait_fd(fd, POLLOUT, deadline) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
-        snprintf(why, whycap, "connect: %s", soerr ? strerror(soerr) : "timed out");
-        goto out;
-    }
-    ctx = SSL_CTX_new(TLS_client_method());
-    ssl = ctx ? SSL_new(ctx) : NULL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    int ret = -1, fd = -1;
     if (!ssl) {
         snprintf(why, whycap, "cannot set up TLS");
         goto out;
@@ -324,22 +304,8 @@ int acme_tls_probe(const struct sockaddr_storage *lb, const char *sni, int timeo
     /* no verification: the probe asks WHICH certificate is presented */
     SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
     SSL_set_tlsext_host_name(ssl, sni);
-    SSL_set_fd(ssl, fd);
-    /* the handshake on the non-blocking socket, bounded by the same deadline */
-    for (;;) {
-        int r = SSL_connect(ssl);
-        if (r == 1) {
-            break;
-        }
-        int e = SSL_get_error(ssl, r);
-        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-        if (ev && clock_wait_fd(fd, ev, deadline) == 0) {
-            continue;
-        }
-        unsigned long le = ERR_get_error();
-        snprintf(why, whycap, "TLS handshake: %s",
-                 ev ? "timed out" : le ? ERR_reason_error_string(le) : "failed");
-        ERR_clear_error();
+    /* connect and handshake, one deadline (shared with the rollout probes) */
+    if ((fd = tlsprobe_handshake(lb, ssl, timeout_ms, why, whycap)) < 0) {
         goto out;
     }
     X509 *peer = SSL_get1_peer_certificate(ssl);
@@ -361,7 +327,9 @@ out:
         SSL_free(ssl);
     }
     SSL_CTX_free(ctx);
-    close(fd);
+    if (fd >= 0) {
+        close(fd);
+    }
     return ret;
 }
 

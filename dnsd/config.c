@@ -52,6 +52,7 @@ void config_defaults(config_t *c)
     c->dnstap_log_queries = true;
     c->dnstap_log_responses = true;
     c->dnstap_sample = 1;
+    c->rollout_probe_interval_s = 10;
 }
 
 int config_parse_addr(const char *s, conf_listen_t *out)
@@ -217,6 +218,7 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     UINT_KEY("geo-check-interval-ms", geo_check_ms, 10, 3600000)
     UINT_KEY("dnssec-check-interval-ms", dnssec_check_ms, 10, 3600000)
     UINT_KEY("dnstap-sample", dnstap_sample, 1, 1000000)
+    UINT_KEY("rollout-probe-interval", rollout_probe_interval_s, 0, 86400)
 #undef UINT_KEY
     if (strncmp(key, "cluster-", 8) == 0) {
         return cluster_set(c, key, value, d);
@@ -322,6 +324,34 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
         c->nmetrics_listen++;
         return 0;
     }
+    /* issue 15: HAProxy's handshake lines over UDP syslog (dnsd/evidence.c) */
+    if (strcmp(key, "rollout-syslog-listen") == 0) {
+        if (c->nrollout_syslog_listen == CONF_LISTEN_MAX) {
+            diag_text(d, "rollout-syslog-listen: at most %d addresses", CONF_LISTEN_MAX);
+            return DNSD_ECONFIG;
+        }
+        if (config_parse_addr_port(value, CONF_ROLLOUT_SYSLOG_PORT,
+                                   &c->rollout_syslog_listen[c->nrollout_syslog_listen]) != 0) {
+            diag_text(d, "rollout-syslog-listen: \"%s\" is not an address (127.0.0.1:%u, [::1]:%u)",
+                      value, CONF_ROLLOUT_SYSLOG_PORT, CONF_ROLLOUT_SYSLOG_PORT);
+            return DNSD_ECONFIG;
+        }
+        c->nrollout_syslog_listen++;
+        return 0;
+    }
+    if (strcmp(key, "rollout-evidence-socket") == 0) {
+        if (strcmp(value, "none") == 0) {
+            c->rollout_evidence_socket[0] = '\0';
+            return 0;
+        }
+        if (value[0] != '/' || strlen(value) >= sizeof(c->rollout_evidence_socket)) {
+            diag_text(d, "rollout-evidence-socket: \"%s\" is not an absolute path of at most %zu "
+                         "bytes (or none)", value, sizeof(c->rollout_evidence_socket) - 1);
+            return DNSD_ECONFIG;
+        }
+        snprintf(c->rollout_evidence_socket, sizeof(c->rollout_evidence_socket), "%s", value);
+        return 0;
+    }
     if (strcmp(key, "geo-paths") == 0) {
         char err[256];
         if (geo_paths_parse(value, &c->geo_paths, err, sizeof(err)) != 0) {
@@ -415,6 +445,9 @@ int config_set(config_t *c, const char *key, const char *value, diag_t *d)
     } else if (strcmp(key, "dnstap-file") == 0) {
         dst = c->dnstap_file;
         cap = sizeof(c->dnstap_file);
+    } else if (strcmp(key, "rollout-probe-ca") == 0) {
+        dst = c->rollout_probe_ca;
+        cap = sizeof(c->rollout_probe_ca);
     }
     if (!dst) {
         diag_text(d, "unknown setting \"%s\"", key);
@@ -523,7 +556,7 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
     if (file && config_load(c, file, d) != 0) {
         return DNSD_ECONFIG;
     }
-    bool cli_listen = false, cli_http01 = false, cli_metrics = false;
+    bool cli_listen = false, cli_http01 = false, cli_metrics = false, cli_rsyslog = false;
     for (int i = 0; cli && i < cli->n; i++) {
         if (strcmp(cli->key[i], "listen") == 0 && !cli_listen) {
             c->nlisten = 0; /* --listen replaces the file's addresses */
@@ -536,6 +569,10 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
         if (strcmp(cli->key[i], "metrics-listen") == 0 && !cli_metrics) {
             c->nmetrics_listen = 0; /* and --metrics-listen */
             cli_metrics = true;
+        }
+        if (strcmp(cli->key[i], "rollout-syslog-listen") == 0 && !cli_rsyslog) {
+            c->nrollout_syslog_listen = 0; /* and --rollout-syslog-listen */
+            cli_rsyslog = true;
         }
         diag_set(d, "", 0, "%s", "");
         if (config_set(c, cli->key[i], cli->val[i], d) != 0) {
@@ -584,7 +621,8 @@ int config_build(config_t *c, const char *file, const config_cli_t *cli, diag_t 
         } in[] = {{"geo-database", c->geo_db},
                   {"stats-file", c->stats_file},
                   {"dnstap-socket", c->dnstap_socket},
-                  {"dnstap-file", c->dnstap_file}};
+                  {"dnstap-file", c->dnstap_file},
+                  {"rollout-probe-ca", c->rollout_probe_ca}};
         for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
             if (in[i].path[0] && !path_inside(in[i].path, c->chroot)) {
                 diag_set(d, where, 0, "%s %s is outside chroot %s (it is opened after the chroot)",

@@ -20,6 +20,7 @@
 
 #define CONF_LISTEN_MAX 16
 #define CONF_METRICS_PORT 9153 /* metrics-listen's default port */
+#define CONF_ROLLOUT_SYSLOG_PORT 5514 /* rollout-syslog-listen's default port */
 
 typedef struct conf_listen {
     struct sockaddr_storage ss;
@@ -83,6 +84,12 @@ typedef struct config {
     bool dnstap_log_queries;      /* AUTH_QUERY messages */
     bool dnstap_log_responses;    /* AUTH_RESPONSE messages */
     unsigned dnstap_sample;       /* log one query (and its response) in this many */
+    /* issue 15: rollout evidence (evidence.h); all need a restart */
+    conf_listen_t rollout_syslog_listen[CONF_LISTEN_MAX]; /* HAProxy's syslog (UDP); none: off */
+    int nrollout_syslog_listen;
+    char rollout_evidence_socket[108]; /* JSON lines (Unix stream); "" = none */
+    unsigned rollout_probe_interval_s; /* dnsd's own TLS probes; 0: off */
+    char rollout_probe_ca[4096];       /* the probes' trust anchors; "" = the system's */
 } config_t;
 
 /* Command-line settings, kept so a reload applies them over the file again. */

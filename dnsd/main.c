@@ -21,6 +21,7 @@
 #include "dnsd/config.h"
 #include "dnsd/ctl.h"
 #include "dnsd/dnstap.h"
+#include "dnsd/evidence.h"
 #include "dnsd/handoff.h"
 #include "dnsd/httpd.h"
 #include "dnsd/metrics.h"
@@ -59,6 +60,8 @@ static void usage(FILE *to)
             "            [--dnstap-socket PATH|--dnstap-file PATH] [--dnstap-sample N]\n"
             "            [--dnstap-identity S] [--dnstap-version S]\n"
             "            [--dnstap-log-queries yes|no] [--dnstap-log-responses yes|no]\n"
+            "            [--rollout-syslog-listen ADDR[:PORT]]... [--rollout-evidence-socket PATH]\n"
+            "            [--rollout-probe-interval S] [--rollout-probe-ca FILE]\n"
             "            [--acme-directory URL] [--cert-dir DIR] [--acme-*|--deploy-* ...]\n"
             "Authoritative GeoDNS server. Options override the config file (-c).\n"
             "See dnsd(8).\n");
@@ -330,6 +333,11 @@ int main(int argc, char **argv)
         {"dnstap-log-queries", required_argument, NULL, 1},
         {"dnstap-log-responses", required_argument, NULL, 1},
         {"dnstap-sample", required_argument, NULL, 1},
+        /* issue 15: rollout evidence (dnsd/evidence.c) */
+        {"rollout-syslog-listen", required_argument, NULL, 1},
+        {"rollout-evidence-socket", required_argument, NULL, 1},
+        {"rollout-probe-interval", required_argument, NULL, 1},
+        {"rollout-probe-ca", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -442,7 +450,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nworkers; i++) {
         srv.w[i] = worker_new(&srv, i);
     }
-    char ports[CONF_LISTEN_MAX * 8 + CONF_LISTEN_MAX * 16 * 2] = ""; /* DNS, http01, metrics */
+    /* DNS, http01, metrics, rollout-syslog */
+    char ports[CONF_LISTEN_MAX * 8 + CONF_LISTEN_MAX * 16 * 2 + CONF_LISTEN_MAX * 24] = "";
     for (int li = 0; li < cfg->nlisten; li++) {
         uint16_t port = 0;
         int err = bind_address(&srv, li, &port);
@@ -514,6 +523,26 @@ int main(int argc, char **argv)
         }
         metrics = metrics_new(&srv); /* opens /proc files: before the chroot */
         httpd_set_metrics(mhttpd, metrics_serve, metrics);
+    }
+
+    /* issue 15: rollout evidence -- its sockets bound here too, as root (the
+     * evidence socket before the drop and the chroot, like the control socket) */
+    evidence_t *evidence = NULL;
+    if (evidence_bind(cfg, &evidence, &d) != 0) {
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
+    for (int i = 0; i < cfg->nrollout_syslog_listen; i++) {
+        uint16_t port = evidence_syslog_port(evidence, i);
+        ctl_note_listen(ctl, "rollout-syslog", cfg->rollout_syslog_listen[i].text, port);
+        size_t pl = strlen(ports);
+        snprintf(ports + pl, sizeof(ports) - pl, "rollout-syslog %u\n", port);
+    }
+    if (evidence) {
+        /* the rollout controller on the ACME thread reads it (acme/rollout.h) */
+        cfg->acme.evidence = evidence_fn;
+        cfg->acme.evidence_arg = evidence;
     }
 
     orch_t orch;
@@ -634,6 +663,11 @@ int main(int argc, char **argv)
         diag_print(&d, stderr);
         return fatal_exit();
     }
+    if (evidence_start(evidence, srv.store, &d) != 0) { /* after the drop */
+        fprintf(stderr, "dnsd: ");
+        diag_print(&d, stderr);
+        return fatal_exit();
+    }
     /* cluster: one node orders each certificate, every node deploys it */
     certs_t *certs = certs_start(srv.store, &cfg->acme, cluster);
     if (!certs) {
@@ -664,6 +698,7 @@ int main(int argc, char **argv)
     notify_free(orch.notify);
     orch.notify = NULL;
     certs_stop(certs);
+    evidence_free(evidence); /* after the ACME thread, its reader */
     zc_close(cluster); /* every writer thread has ended; revokes the node's lease */
     srv.cluster = NULL;
     for (int i = 0; i < srv.nworkers; i++) {

@@ -22,6 +22,7 @@
 #include "acme/metrics.h"
 #include "acme/shard.h"
 #include "dnsd/counters.h"
+#include "dnsd/evidence.h"
 #include "zones/base/xalloc.h"
 #include "zones/names.h"
 #include "zones/regions.h"
@@ -605,6 +606,40 @@ static void emit_acme(mb_t *b)
     mb_printf(b, "dnsd_acme_issuance_duration_seconds_count %llu\n", U(cum));
 }
 
+/* ---- rollout evidence (evidence.h), issue 15 ---- */
+
+static void ring_cb(void *arg, const char *id, int pool, uint64_t ok, uint64_t fail)
+{
+    mb_t *b = arg;
+    char cert[2 * ACME_CERT_ID_MAX + 2];
+    esc_into(id, cert, sizeof(cert));
+    const char *pn = pool == ACME_POOL_CANARY ? "canary" : "stable";
+    mb_printf(b, "dnsd_rollout_pool_samples_total{cert=\"%s\",pool=\"%s\",result=\"ok\"} %llu\n",
+              cert, pn, U(ok));
+    mb_printf(b,
+              "dnsd_rollout_pool_samples_total{cert=\"%s\",pool=\"%s\",result=\"fail\"} %llu\n",
+              cert, pn, U(fail));
+}
+
+static void emit_evidence(mb_t *b)
+{
+    head(b, "dnsd_rollout_evidence_total", "counter",
+         "TLS handshake outcomes received for certificate rollouts, by source (syslog: HAProxy, "
+         "json and beacon: the evidence socket, probe: dnsd's own) and result (ok, fail, "
+         "malformed: refused input, unmatched: no shard's load balancer)");
+    for (int src = REV_SRC_SYSLOG; src <= REV_SRC_PROBE; src++) {
+        for (int r = 0; r < EV_R_N; r++) {
+            mb_printf(b, "dnsd_rollout_evidence_total{source=\"%s\",result=\"%s\"} %llu\n",
+                      evidence_source_names[src], evidence_result_names[r],
+                      U(atomic_load_explicit(&evidence_counts[src][r], memory_order_relaxed)));
+        }
+    }
+    head(b, "dnsd_rollout_pool_samples_total", "counter",
+         "handshake outcomes kept as evidence for a shard's pool (stable, canary), all sources "
+         "together; a shard's series start again when it is deleted and re-added");
+    evidence_rings(ring_cb, b);
+}
+
 /* ---- the process ---- */
 
 static long open_fds(const metrics_t *m)
@@ -730,6 +765,7 @@ char *metrics_render(metrics_t *m, size_t *len)
         zs_read_end(s, txn);
     }
     emit_acme(&b);
+    emit_evidence(&b);
     free(tp);
     *len = b.len;
     return b.p;

@@ -251,7 +251,17 @@ static int keep_restart_only(config_t *n, const config_t *c)
     KEEP_STR(dnstap_file, "dnstap-file")
     KEEP_STR(dnstap_identity, "dnstap-identity")
     KEEP_STR(dnstap_version, "dnstap-version")
+    /* issue 15: rollout evidence -- sockets bound and threads started once */
+    KEEP_STR(rollout_evidence_socket, "rollout-evidence-socket")
+    KEEP_STR(rollout_probe_ca, "rollout-probe-ca")
 #undef KEEP_STR
+    if (n->rollout_probe_interval_s != c->rollout_probe_interval_s) {
+        log_warn("config reload: rollout-probe-interval changed (%u -> %u): needs restart; "
+                 "keeping %u", c->rollout_probe_interval_s, n->rollout_probe_interval_s,
+                 c->rollout_probe_interval_s);
+        n->rollout_probe_interval_s = c->rollout_probe_interval_s;
+        kept++;
+    }
     if (n->control_socket_mode != c->control_socket_mode) {
         log_warn("config reload: control-socket-mode changed (%04o -> %04o): needs restart; "
                  "keeping %04o", c->control_socket_mode, n->control_socket_mode,
@@ -317,6 +327,19 @@ static int keep_restart_only(config_t *n, const config_t *c)
                  "address%s bound", c->nmetrics_listen, c->nmetrics_listen == 1 ? "" : "es");
         memcpy(n->metrics_listen, c->metrics_listen, sizeof(n->metrics_listen));
         n->nmetrics_listen = c->nmetrics_listen;
+        kept++;
+    }
+    same = n->nrollout_syslog_listen == c->nrollout_syslog_listen; /* issue 15 */
+    for (int i = 0; same && i < n->nrollout_syslog_listen; i++) {
+        same = strcmp(n->rollout_syslog_listen[i].text, c->rollout_syslog_listen[i].text) == 0;
+    }
+    if (!same) {
+        log_warn("config reload: rollout-syslog-listen changed: needs restart; keeping the %d "
+                 "address%s bound", c->nrollout_syslog_listen,
+                 c->nrollout_syslog_listen == 1 ? "" : "es");
+        memcpy(n->rollout_syslog_listen, c->rollout_syslog_listen,
+               sizeof(n->rollout_syslog_listen));
+        n->nrollout_syslog_listen = c->nrollout_syslog_listen;
         kept++;
     }
     n->uid = c->uid; /* the reload did not look names up (it may run in a chroot) */
@@ -423,6 +446,8 @@ static int reload(orch_t *o, const char *why, char *msg, size_t cap)
     memcpy(n->acme.self, cur->acme.self, sizeof(n->acme.self));
     n->acme.nhttp01_self = cur->acme.nhttp01_self;
     memcpy(n->acme.http01_self, cur->acme.http01_self, sizeof(n->acme.http01_self));
+    n->acme.evidence = cur->acme.evidence; /* issue 15: the evidence threads live on */
+    n->acme.evidence_arg = cur->acme.evidence_arg;
     bool acme_changed = memcmp(&n->acme, &cur->acme, sizeof(n->acme)) != 0;
     if (acme_changed) {
         log_info("config reload: certificate settings changed");
