@@ -40,6 +40,10 @@
  * name like a CNAME's target; names below a DNAME are occluded: whatever is
  * stored there (names, wildcards, cuts) is never read. A new name over 255
  * octets is YXDOMAIN with the DNAME alone.
+ * A certificate rollout's canary split (issue #15, zones/rollout.h) is
+ * decided with the region, in pick_region(): one LMDB get per region of
+ * the chain, for zones flagged as having split entries only; a canary
+ * client's chain is rebuilt in the plan's own buffer.
  * Hot path: no malloc (but a DNSSEC cache miss, above), no lock, no log;
  * everything lives on the stack.
  */
@@ -56,6 +60,7 @@
 #include "dnsd/query.h"
 #include "dnsd/wire.h"
 #include "zones/base/err.h"
+#include "zones/rollout.h"
 
 #define CHAIN_MAX 12     /* CNAME and DNAME links followed in one answer */
 #define PLAN_AN   (ZS_NODE_MAX + 2 * CHAIN_MAX + 1) /* a DNAME link adds 2 RRsets */
@@ -86,6 +91,9 @@ typedef struct plan {
     bool regional;   /* the answer read a name that has regional RRsets */
     bool use_ecs;    /* echo the query's ECS option (the zone has ECS on) */
     zr_chain_t chain; /* the client's region chain */
+    uint8_t split_scope; /* a rollout's split decided: its prefix for the family (0: none) */
+    /* the chain with a rollout's canary region inserted (zones/rollout.h) */
+    uint16_t split_chain[ZS_REGION_CHAIN_MAX + 2];
     int nan, nns;
     item_t an[PLAN_AN];
     item_t ns[PLAN_NS];
@@ -418,36 +426,81 @@ static int apply_dname(const query_t *q, plan_t *p, const zs_zone_t *z, const ui
     return 1;
 }
 
-/* The client's region chain (and the prefix that decided it) for zone @p z.
+/*
+ * The canary split of a certificate rollout (zones/rollout.h), for a zone
+ * with ZS_ZONE_F_ROLLOUT: the first region of the chain with an entry
+ * decides; a client whose bucket is below p gets the entry's canary region
+ * inserted into its chain just before that region (in the plan's own
+ * buffer: no allocation). A damaged entry splits nothing (stable pool).
+ */
+static void split(answer_ctx_t *a, plan_t *p, const zs_zone_t *z, int family,
+                  const uint8_t *addr)
+{
+    for (int i = 0; i < p->chain.n; i++) {
+        zs_rollout_t r;
+        int err = zr_rollout_get(a->rd, z->id, p->chain.ids[i], &r);
+        if (err == DNSD_ENOTFOUND) {
+            continue;
+        }
+        if (err) {
+            return;
+        }
+        p->split_scope = family == AF_INET6 ? r.prefix6 : r.prefix4;
+        if (zs_rollout_bucket(&r, family, addr) >= r.permyriad ||
+            p->chain.n >= (int)(sizeof(p->split_chain) / sizeof(p->split_chain[0]))) {
+            STAT_INC(CTR(&a->st, ROLLOUT_STABLE));
+            return;
+        }
+        memcpy(p->split_chain, p->chain.ids, (size_t)i * sizeof(uint16_t));
+        p->split_chain[i] = r.canary;
+        memcpy(p->split_chain + i + 1, p->chain.ids + i,
+               (size_t)(p->chain.n - i) * sizeof(uint16_t));
+        p->chain.ids = p->split_chain;
+        p->chain.n++;
+        STAT_INC(CTR(&a->st, ROLLOUT_CANARY));
+        return;
+    }
+}
+
+/* The client's region chain (and the prefix that decided it) for zone @p z,
+ * with a rollout's split applied (p->split_scope).
  * @return the client's region id (0: default). */
 static uint16_t pick_region(answer_ctx_t *a, const query_t *q, const struct sockaddr *src,
                         const zs_zone_t *z, plan_t *p, uint8_t *geo_scope)
 {
     p->chain = default_chain;
     p->use_ecs = q->ecs && !(z->flags & ZS_ZONE_F_NO_ECS);
+    p->split_scope = 0;
     *geo_scope = 0;
-    if (!a->geo || !a->geo->table) {
-        return 0;
-    }
-    uint16_t region = 0;
+    int family = 0;
+    const uint8_t *addr = NULL;
     if (p->use_ecs) {
         if (q->ecs_source == 0) {
             return 0; /* RFC 7871 7.1.2: the client asked for no address to be used */
         }
+        family = q->ecs_family == 1 ? AF_INET : AF_INET6;
+        addr = q->ecs_addr;
+    } else if (src && src->sa_family == AF_INET) {
+        family = AF_INET;
+        addr = (const uint8_t *)&((const struct sockaddr_in *)src)->sin_addr;
+    } else if (src && src->sa_family == AF_INET6) {
+        family = AF_INET6;
+        addr = ((const struct sockaddr_in6 *)src)->sin6_addr.s6_addr;
+    }
+    uint16_t region = 0;
+    if (a->geo && a->geo->table) {
         /* the scope is the block that decided, even when longer than the
          * source: RFC 7871 7.2.1 lets SCOPE > SOURCE tell the resolver its
          * prefix was too coarse; capping it would let one region's answer be
          * cached for a subnet that spans two regions */
-        region = geo_lookup(a->geo->table, q->ecs_family == 1 ? AF_INET : AF_INET6, q->ecs_addr,
-                            geo_scope);
-    } else if (src && src->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
-        region = geo_lookup(a->geo->table, AF_INET, (const uint8_t *)&s4->sin_addr, geo_scope);
-    } else if (src && src->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
-        region = geo_lookup(a->geo->table, AF_INET6, s6->sin6_addr.s6_addr, geo_scope);
+        if (family) {
+            region = geo_lookup(a->geo->table, family, addr, geo_scope);
+        }
+        p->chain.n = geo_state_chain(a->geo, region, &p->chain.ids);
     }
-    p->chain.n = geo_state_chain(a->geo, region, &p->chain.ids);
+    if (family && (z->flags & ZS_ZONE_F_ROLLOUT)) {
+        split(a, p, z, family, addr);
+    }
     return region;
 }
 
@@ -464,6 +517,7 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     p->regional = false;
     p->use_ecs = q->ecs;
     p->chain = default_chain;
+    p->split_scope = 0;
     p->nan = p->nns = 0;
     p->zone = z;
     p->wild = NULL;
@@ -509,7 +563,10 @@ static int resolve(answer_ctx_t *a, const query_t *q, const struct sockaddr *src
     unsigned rslot = counter_region_slot(pick_region(a, q, src, z, p, &geo_scope));
     STAT_INC(a->st.region[rslot]); /* a macro that names its argument twice: slot first */
     err = resolve_in_zone(a, q, is_tcp, p, z, &k, unkeyable);
-    p->scope = p->regional ? geo_scope : 0;
+    /* a split decided: its prefix at least, so that resolvers cache one
+     * pool's answer for no wider a block than the hash cut (zones/rollout.h) */
+    uint8_t scope = geo_scope > p->split_scope ? geo_scope : p->split_scope;
+    p->scope = p->regional ? scope : 0;
     return err;
 }
 

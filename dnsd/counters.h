@@ -117,7 +117,12 @@ typedef enum counter_kind {
      * and by the dnstap thread (fstrm's queue full); sent by the dnstap thread */              \
     X(DNSTAP_SENT, "dnstap.sent", COUNTER_F_NONZERO, "dnstap messages handed to fstrm")        \
     X(DNSTAP_DROPPED, "dnstap.dropped", COUNTER_F_NONZERO, "dnstap messages not logged: a "     \
-                                                         "queue was full or the message too big")
+                                                         "queue was full or the message too big") \
+    /* issue 15: a rollout's canary split decided the answer (zones/rollout.h) */              \
+    X(ROLLOUT_CANARY, "rollout.canary", COUNTER_F_NONZERO, "answers a rollout's split sent to "  \
+                                                         "the canary pool")                      \
+    X(ROLLOUT_STABLE, "rollout.stable", COUNTER_F_NONZERO, "answers a rollout's split kept in "  \
+                                                         "the stable pool")
 
 typedef enum counter_id {
 #define X(id, name, flags, help) CTR_##id,

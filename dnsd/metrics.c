@@ -134,6 +134,10 @@ static const ctr_family_t ctr_families[] = {
     {CTR_UPDATE_COMMITTED, "dnsd_updates_total", "result", "committed",
      "RFC 2136 UPDATE messages by result: committed, refused (or failed)"},
     {CTR_UPDATE_REFUSED, "dnsd_updates_total", "result", "refused", NULL},
+    {CTR_ROLLOUT_CANARY, "dnsd_rollout_answers_total", "pool", "canary",
+     "answers decided by a certificate rollout's canary split, by pool: canary (the new "
+     "certificate's load balancers), stable"},
+    {CTR_ROLLOUT_STABLE, "dnsd_rollout_answers_total", "pool", "stable", NULL},
 };
 
 typedef struct sample {

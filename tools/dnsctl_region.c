@@ -24,6 +24,7 @@
 #include "zones/base/err.h"
 #include "zones/base/parse.h"
 #include "zones/base/xalloc.h"
+#include "zones/rollout.h"
 
 #define CIDR_STR_MAX 64
 
@@ -111,6 +112,12 @@ static int check_name(const char *name)
     size_t n = strlen(name);
     if (strcmp(name, "default") == 0) {
         return ctl_err("region name \"default\" is reserved (the region every chain ends in)");
+    }
+    if (strchr(name, '.')) {
+        return ctl_err("region name \"%s\": a name with \".\" is reserved for the canary "
+                       "regions of certificate rollouts (\"<region>.canary\", made by the "
+                       "rollout itself); use 1 to %d lower-case letters, digits and \"-\"",
+                       name, ZS_REGION_NAME_MAX);
     }
     bool ok = n >= 1 && n <= ZS_REGION_NAME_MAX;
     for (size_t i = 0; ok && i < n; i++) {
@@ -659,8 +666,10 @@ static void json_codes(int n, const char *first, size_t stride)
 /*
  * The region as a JSON object (no newline); @p r NULL: default. With @p x
  * (region show), also the regions that fall back to it and its record counts.
+ * With @p open, the closing brace is left for the caller (more members follow).
  */
-static void region_json(const ctl_regions_t *all, const zs_region_t *r, const count_ctx_t *x)
+static void region_json(const ctl_regions_t *all, const zs_region_t *r, const count_ctx_t *x,
+                        bool open)
 {
     static const zs_region_t dflt = {.name = "default"};
     char nb[16];
@@ -709,6 +718,8 @@ static void region_json(const ctl_regions_t *all, const zs_region_t *r, const co
     } else {
         printf("null");
     }
+    /* a canary region (zones/rollout.h): only a rollout's split sends clients there */
+    printf(", \"canary\": %s", r != &dflt && zs_region_is_canary(r) ? "true" : "false");
     if (x) {
         printf(", \"fallback_of\": [");
         int k = 0;
@@ -721,7 +732,9 @@ static void region_json(const ctl_regions_t *all, const zs_region_t *r, const co
         printf("], \"rrsets\": %lu, \"records\": %lu, \"zones\": %lu", x->rrsets, x->records,
                x->zones);
     }
-    printf("}");
+    if (!open) {
+        printf("}");
+    }
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -761,10 +774,10 @@ static int region_list(ctl_t *c)
     qsort(sorted, all.n, sizeof(*sorted), cmp_name);
     if (c->json) {
         printf("[\n  ");
-        region_json(&all, NULL, NULL);
+        region_json(&all, NULL, NULL, false);
         for (size_t i = 0; i < all.n; i++) {
             printf(",\n  ");
-            region_json(&all, &sorted[i], NULL);
+            region_json(&all, &sorted[i], NULL, false);
         }
         printf("\n]\n");
         rc = CTL_OK;
@@ -784,8 +797,11 @@ static int region_list(ctl_t *c)
         snprintf(id, sizeof(id), "%u", sorted[i].id);
         chain_str(&all, sorted[i].id, chain, sizeof(chain));
         lists_text(&sorted[i], lt);
-        const char *row[8] = {sorted[i].name, id, chain, lt->cont, lt->country, lt->subdiv,
-                              lt->cidr, lt->coords};
+        char name[ZS_REGION_NAME_MAX + 16];
+        snprintf(name, sizeof(name), "%s%s", sorted[i].name,
+                 zs_region_is_canary(&sorted[i]) ? " (canary)" : "");
+        const char *row[8] = {name, id, chain, lt->cont, lt->country, lt->subdiv, lt->cidr,
+                              lt->coords};
         ctl_table_add(&t, row);
     }
     free(lt);
@@ -819,6 +835,57 @@ static int show_zone_cb(const zw_zone_t *z, void *arg)
     return err;
 }
 
+/* the canary splits (zones/rollout.h) into canary region @p id: one line each, or JSON */
+typedef struct split_arg {
+    uint16_t id;
+    const zone_vec_t *zones;
+    bool json;
+    int n;
+} split_arg_t;
+
+static int split_cb(uint32_t zone, uint16_t region, const zs_rollout_t *r, void *arg)
+{
+    split_arg_t *a = arg;
+    (void)region;
+    if (r->canary != a->id) {
+        return 0;
+    }
+    char zn[CTL_NAME_STR_MAX] = "?";
+    for (size_t i = 0; i < a->zones->n; i++) {
+        if (a->zones->z[i].id == zone) {
+            ctl_name_str(a->zones->z[i].apex, zn);
+        }
+    }
+    if (a->json) {
+        printf("%s{\"zone\": ", a->n ? ", " : "");
+        json_str(stdout, zn);
+        printf(", \"permyriad\": %u, \"prefix4\": %u, \"prefix6\": %u}", r->permyriad,
+               r->prefix4, r->prefix6);
+    } else {
+        printf("%s%s (p %u.%02u%%, by /%u and /%u)", a->n ? ", " : "", zn, r->permyriad / 100,
+               r->permyriad % 100, r->prefix4, r->prefix6);
+    }
+    a->n++;
+    return 0;
+}
+
+/* print the splits into canary region @p id (text: after "splits  "; JSON: an array) */
+static int show_splits(zs_store_t *s, MDB_txn *txn, uint16_t id, bool json)
+{
+    zone_vec_t zones = {0};
+    split_arg_t a = {id, &zones, json, 0};
+    int err = zw_foreach_zone(s, txn, collect_zone_cb, &zones);
+    if (json) {
+        printf("[");
+    }
+    if (!err) {
+        err = zw_rollout_foreach(s, txn, split_cb, &a);
+    }
+    printf(json ? "]" : a.n ? "\n" : "-\n");
+    free(zones.z);
+    return err;
+}
+
 static int region_show(ctl_t *c)
 {
     zs_store_t *s = NULL;
@@ -846,8 +913,17 @@ static int region_show(ctl_t *c)
         goto out;
     }
     rc = CTL_OK;
+    bool canary = r && zs_region_is_canary(r);
     if (c->json) {
-        region_json(&all, r, &x);
+        region_json(&all, r, &x, canary);
+        if (canary) {
+            /* the canary splits into it (zones/rollout.h) close the object */
+            printf(", \"splits\": ");
+            if ((err = show_splits(s, txn, id, true)) != 0) {
+                rc = ctl_err("cannot read the rollout splits: %s", dnsd_strerror(err));
+            }
+            printf("}");
+        }
         printf("\n");
         goto out;
     }
@@ -867,6 +943,11 @@ static int region_show(ctl_t *c)
     chain_str(&all, id, chain, sizeof(chain));
     lists_text(r ? r : &dflt, lt);
     printf("name          %s\n", r ? r->name : "default");
+    if (r && zs_region_is_canary(r)) {
+        char pb[16];
+        printf("canary        yes: the canary pool of %s's certificate rollouts (only a split "
+               "sends clients here)\n", ctl_regions_name(&all, r->parent, pb, sizeof(pb)));
+    }
     printf("id            %u\n", id);
     printf("fallback      %s\n", chain);
     printf("continents    %s\n", lt->cont);
@@ -875,6 +956,12 @@ static int region_show(ctl_t *c)
     printf("cidrs         %s\n", lt->cidr);
     printf("coords        %s\n", lt->coords);
     printf("fallback of   %s\n", children[0] ? children : "-");
+    if (canary) {
+        printf("splits        ");
+        if ((err = show_splits(s, txn, id, false)) != 0) {
+            rc = ctl_err("cannot read the rollout splits: %s", dnsd_strerror(err));
+        }
+    }
     printf("records       %lu RRset%s (%lu record%s) in %lu zone%s\n", x.rrsets,
            x.rrsets == 1 ? "" : "s", x.records, x.records == 1 ? "" : "s", x.zones,
            x.zones == 1 ? "" : "s");

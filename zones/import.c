@@ -43,6 +43,7 @@
 #include "zones/base/line.h"
 #include "zones/base/xalloc.h"
 #include "zones/regions.h"
+#include "zones/rollout.h"
 #include "zones/rrtype.h"
 
 #define NAME_STR_MAX (4 * DNAME_MAXLEN + 2)
@@ -1103,7 +1104,23 @@ static int region_directive(imp_t *im, src_t *s, const char *arg, bool too_long,
         return fail(im, line, DNSD_EMALFORMED, "unexpected \"%s\" after $REGION %s", extra, arg);
     }
     int err = zs_region_id(im->w->s, im->w->txn, arg, &id);
-    if (err == DNSD_ENOTFOUND && (im->o->flags & ZF_ANY_REGION)) {
+    const char *dot = strchr(arg, '.');
+    if (err == DNSD_ENOTFOUND && dot && strcmp(dot, ZS_ROLLOUT_CANARY_SUFFIX) == 0) {
+        /* a canary region (zones/rollout.h), as `zone export` prints one: made
+         * like a rollout makes it, below the region it is named after */
+        char base[ZS_REGION_NAME_MAX + 1];
+        uint16_t parent;
+        snprintf(base, sizeof(base), "%.*s", (int)(dot - arg), arg);
+        if (zs_region_id(im->w->s, im->w->txn, base, &parent) != 0) {
+            return fail(im, line, DNSD_ENOTFOUND,
+                        "$REGION %s: a canary region needs its region \"%s\" (define it with "
+                        "`dnsctl region add`)", arg, base);
+        }
+        diag_t rd = {0};
+        if ((err = zw_rollout_canary_region(im->w, parent, true, &id, &rd)) != 0) {
+            return fail(im, line, err, "$REGION %s: %s", arg, rd.text);
+        }
+    } else if (err == DNSD_ENOTFOUND && (im->o->flags & ZF_ANY_REGION)) {
         zs_region_t r;
         memset(&r, 0, sizeof(r));
         snprintf(r.name, sizeof(r.name), "%s", arg);

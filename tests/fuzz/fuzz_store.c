@@ -13,7 +13,7 @@
  *                 the value.
  *
  * 1. The pure decoders run on the value: zs_rrset_decode(), zs_zone_decode(),
- *    zs_region_decode(). What they accept must hold: counts match, every
+ *    zs_region_decode(), zs_rollout_decode(). What they accept must hold: counts match, every
  *    rdata lies inside the value and they tile it exactly; a zone's apex is a
  *    wire name filling the value; a region re-encodes to the same bytes.
  * 2. The entry is committed to the store, and every reader runs on it:
@@ -50,6 +50,7 @@
 #include "zones/journal.h"
 #include "zones/reader.h"
 #include "zones/regions.h"
+#include "zones/rollout.h"
 #include "zones/writer.h"
 
 #define VALUE_MAX 70000
@@ -221,6 +222,10 @@ static void write_seeds(const char *dir)
             damaged(dir, i, "empty", e->val.mv_size, -1, 0);
         }
     }
+    /* a value shaped as a rollout's split entry (zones/rollout.h) on the first entry */
+    static const uint8_t ro[ZS_ROLLOUT_VALUE_LEN] = {1, 0, 0, 7, 0x01, 0xf4, 24, 56, 1, 2, 3, 4,
+                                                     5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    seed(dir, "z000-rollout-shape", 0, 0, ro, sizeof(ro), NULL, 0);
     /* new keys: (mode 0x80 | db) (key length) key value */
     static const uint8_t a_rr[] = {1, 0, 0, 0, 1, 44, 0, 1, 0, 4, 192, 0, 2, 9};
     static const uint8_t k_ok[] = {0, 0, 0, 1, 'n', 'e', 'w', 0, 0, 0, 1, 0, 0};
@@ -341,6 +346,23 @@ static void check_decoders(const uint8_t *v, size_t len, uint16_t type)
         size_t bl = zs_region_encode(&r, back);
         if (bl != len || memcmp(back, v, len) != 0) {
             fz_fail("region: decodes, but encodes to %zu other bytes (of %zu)", bl, len);
+        }
+    }
+    /* a rollout's canary split entry (zones/rollout.h): what decodes is in
+     * range and encodes to the same bytes */
+    zs_rollout_t ro;
+    if (zs_rollout_decode(v, len, &ro)) {
+        uint8_t rb[ZS_ROLLOUT_VALUE_LEN];
+        zs_rollout_encode(&ro, rb);
+        if (len != ZS_ROLLOUT_VALUE_LEN || memcmp(rb, v, len) != 0 || ro.canary == 0 ||
+            ro.permyriad > ZS_ROLLOUT_PERMYRIAD || ro.prefix4 < 8 || ro.prefix4 > 32 ||
+            ro.prefix6 < 16 || ro.prefix6 > 128) {
+            fz_fail("rollout: decodes out of range or encodes to other bytes");
+        }
+        uint8_t addr[16] = {10, 1, 2, 3};
+        if (zs_rollout_bucket(&ro, AF_INET, addr) >= ZS_ROLLOUT_PERMYRIAD ||
+            zs_rollout_bucket(&ro, AF_INET6, addr) >= ZS_ROLLOUT_PERMYRIAD) {
+            fz_fail("rollout: a bucket past 9999");
         }
     }
 }

@@ -73,7 +73,7 @@ ok 'printf "%s" "$out" | "$PY" -m json.tool >/dev/null 2>&1' "list --json: valid
 is "$(pj '[r["name"] for r in d]')" "['default', 'empty-1', 'eu', 'eu-west', 'lab', 'us-wa']" \
     "list --json: every region, default first"
 is "$(pj '[r for r in d if r["name"] == "eu-west"][0]')" \
-    "{'name': 'eu-west', 'id': 2, 'fallback': 'eu', 'chain': ['eu-west', 'eu', 'default'], 'continents': [], 'countries': ['GB', 'FR'], 'subdivisions': [], 'cidrs': [], 'coords': None}" \
+    "{'name': 'eu-west', 'id': 2, 'fallback': 'eu', 'chain': ['eu-west', 'eu', 'default'], 'continents': [], 'countries': ['GB', 'FR'], 'subdivisions': [], 'cidrs': [], 'coords': None, 'canary': False}" \
     "list --json: eu-west in full"
 is "$(pj '[r["coords"] for r in d if r["name"] in ("eu", "lab")]')" \
     "[{'lat': 50.11, 'lon': 8.68}, {'lat': -33.9, 'lon': 18.42}]" "list --json: coords are numbers"

@@ -12,7 +12,10 @@
  * OpenSSL, which allocates: that cost is the README's "worst case per
  * query", not the path proven here). With dnstap on, every exchange is
  * also put in a worker's dnstap ring (dnstap_ring.h), emptied once per
- * round, so both the logging and the ring-full (drop) paths run. Skipped
+ * round, so both the logging and the ring-full (drop) paths run. The zone
+ * has a rollout's canary split (zones/rollout.h) at p = 50 % on the
+ * default region, and the source address changes per query, so both the
+ * canary (chain insertion) and the stable side of the split run. Skipped
  * under ASan, which owns the allocator.
  */
 #include <dirent.h>
@@ -31,6 +34,8 @@
 #include "dnsd/rrl.h"
 #include "tests/tap.h"
 #include "tests/testzone.h"
+#include "zones/rollout.h"
+#include "zones/writer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NOALLOC_SKIP 1
@@ -130,6 +135,21 @@ int main(void)
         return 1;
     }
     zs_store_t *store = tz_build(dir);
+    /* a canary split of example.test's default region, with a canary A */
+    zw_t w;
+    zw_zone_t z;
+    diag_t d;
+    uint16_t dc = 0;
+    uint8_t www[64], ca[4] = {192, 0, 2, 99};
+    tz_wire("www.example.test.", www);
+    zs_rollout_t split = {.permyriad = 5000, .prefix4 = 24, .prefix6 = 56};
+    memset(split.key, 0x33, sizeof(split.key));
+    ok(zw_begin(store, &w) == 0 && zw_zone_get(store, w.txn, tz_name("example.test."), &z) == 0 &&
+           zw_rollout_canary_region(&w, 0, true, &dc, &d) == 0 &&
+           zw_rr_add(&w, &z, www, DNS_T_A, dc, 300, ca, 4) == 0 &&
+           (split.canary = dc, zw_rollout_put(&w, &z, 0, &split, &d)) == 0 &&
+           zw_commit(&w, &d) == 0,
+       "a canary split on example.test (p = 50%%)");
     zd_key_t key;
     tz_sign(store, "example.test.", ZD_ALG_ECDSAP256SHA256, &key, true);
     ok(ndo >= 20, "%d of them asked again with DO=1", ndo);
@@ -167,6 +187,10 @@ int main(void)
         }
         time_t h0 = time(NULL) / 3600;
         for (int i = 0; i < nq; i++) {
+            /* every other query from another /24: both sides of the split
+             * run, and the rest come from one source, so the rate limit bites */
+            src.sin_addr.s_addr = htonl(i % 2 ? 0xC0000001u | (uint32_t)(i % 256) << 8
+                                              : 0xC0000201u);
             for (int tcp = 0; tcp < 2; tcp++) {
                 a.rd_ok = zr_begin(&rd) == 0;
                 size_t len = answer_query(&a, qs[i], qlen[i], out, tcp ? ANSWER_TCP_MAX : 4096,
@@ -213,6 +237,10 @@ int main(void)
        (unsigned long long)STAT_GET(CTR(&a.st, DNSSEC_CACHE_HITS)));
     ok(STAT_GET(CTR(&a.st, DNSSEC_ANSWERS)) > 0, "signed answers were made (%llu)",
        (unsigned long long)STAT_GET(CTR(&a.st, DNSSEC_ANSWERS)));
+    ok(STAT_GET(CTR(&a.st, ROLLOUT_CANARY)) > 0 && STAT_GET(CTR(&a.st, ROLLOUT_STABLE)) > 0,
+       "the split sent %llu answers to the canary, %llu to the stable pool",
+       (unsigned long long)STAT_GET(CTR(&a.st, ROLLOUT_CANARY)),
+       (unsigned long long)STAT_GET(CTR(&a.st, ROLLOUT_STABLE)));
     ok(limited > 0, "the rate limit was exercised (%u responses limited)", limited);
     ok(tapped > 0 && STAT_GET(CTR(&a.st, DNSTAP_DROPPED)) > 0,
        "dnstap: %u messages went through the ring, %llu dropped when it was full", tapped,
