@@ -57,8 +57,8 @@ typedef struct rs_policy {
     uint32_t window_s;            /* default 300 */
     uint32_t min_samples;         /* per pool within the window, default 200 */
     double fail_margin;           /* absolute, default 0.005 */
-    double time_margin;           /* relative, default 0.25 */
-    double alpha;                 /* default 0.01 */
+    double time_margin;           /* relative, default 0.5 (see ROLLOUT.md: clients differ between the pools) */
+    double alpha;                 /* default 0.001 (see ROLLOUT.md: the test is repeated every tick) */
     uint32_t max_duration_s;      /* default 86400 */
     uint32_t ttl;                 /* pool records' TTL during a rollout, default 30 */
     uint32_t urgent_s;            /* less than this left on the current certificate: urgent, default 7 days */
@@ -70,8 +70,8 @@ typedef struct rs_policy {
 void rs_policy_default(rs_policy_t *p);
 /**
  * Set one key (steps=5,10,25,50,100 in percent with up to 2 decimals,
- * window=300, min-samples=200, fail-margin=0.5 in percent, time-margin=25 in
- * percent, alpha=0.01, max-duration=86400, ttl=30, urgent=604800,
+ * window=300, min-samples=200, fail-margin=0.5 in percent, time-margin=50 in
+ * percent, alpha=0.001, max-duration=86400, ttl=30, urgent=604800,
  * slow=rollback|hold). Durations accept s/m/h/d suffixes.
  * @return 0, or -1 with @p why naming the key and what was wrong (p unchanged).
  */

@@ -142,6 +142,10 @@ static void usage(FILE *f)
             "                               empty DIR while dnsd runs (restore: dnsctl(1))\n"
             "  check ZONEFILE [--origin NAME]   check a zone file as `zone import` would,\n"
             "                               without the store (origin: the file name less .zone)\n"
+            "  rollout simulate [--scenario S,...] [--schedule S,...] [--seed N] [--clients N]\n"
+            "                   [--hours H] [--rate N] [--operator-delay DUR] [--csv|--json]\n"
+            "                   [--trace FILE] [KEY=VALUE...]   the adaptive certificate rollout\n"
+            "                               against fixed schedules on a simulated population\n"
             "\n"
             "options:\n"
             "  --store DIR   the store (default: $DNSD_STORE, else %s/lib/dnsd)\n"
@@ -601,6 +605,13 @@ int main(int argc, char **argv)
         }
         if (a[0] != '-' || a[1] == 0) {
             pos[npos++] = argv[i];
+            if (npos == 2 && ctl_rollout_own_options(pos[0], pos[1])) {
+                /* `rollout simulate` parses its own options */
+                while (++i < argc) {
+                    pos[npos++] = argv[i];
+                }
+                break;
+            }
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             help = true;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
@@ -770,6 +781,8 @@ int main(int argc, char **argv)
             rc = ctl_cluster(&c, pos[1]);
         } else if (strcmp(pos[0], "store") == 0) {
             rc = ctl_store(&c, pos[1]);
+        } else if (strcmp(pos[0], "rollout") == 0) {
+            rc = ctl_rollout(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0 && ctl_dnssec_roll_verb(pos[1])) {
             rc = ctl_dnssec_roll(&c, pos[1]);
         } else if (strcmp(pos[0], "dnssec") == 0) {

@@ -190,6 +190,12 @@ int ctl_check(ctl_t *c);
  * socket (no verb: the arguments after the command in c->argv) */
 bool ctl_control_cmd(const char *cmd);
 int ctl_control(ctl_t *c, const char *cmd);
+/* dnsctl_rollout.c: `rollout ...` (issue #15): certificate rollouts of shards */
+int ctl_rollout(ctl_t *c, const char *verb);
+/** True when `CMD VERB` parses the arguments after VERB itself (main passes them unparsed). */
+bool ctl_rollout_own_options(const char *cmd, const char *verb);
+/* dnsctl_rollout_sim.c: `rollout simulate [OPTIONS] [KEY=VALUE...]` (options in c->argv) */
+int ctl_rollout_simulate(ctl_t *c);
 /** Apply --journal-max-* to zone @p zone_id (0: the store's defaults) in @p w. CTL_OK or printed. */
 int ctl_journal_limits_set(ctl_t *c, zw_t *w, uint32_t zone_id);
 
