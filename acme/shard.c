@@ -188,9 +188,9 @@ int acme_shard_write(zw_t *w, json_t *req, json_t *state, bool clear, diag_t *d)
     if (err) {
         return err;
     }
-    /* TLSA 3 1 1 and the generation TXT */
+    /* the worker's shard state: TLSA set, generation and, during a rollout
+     * (acme/rollout.h), the policy's short TTL for every record written here */
     json_t *ss = json_object_get(state, "shard");
-    /* during a rollout (acme/rollout.h) the pools carry the policy's short TTL */
     uint32_t ttl = (uint32_t)acme_ji(ss, "rollout_ttl");
     if (ttl == 0) {
         ttl = (uint32_t)acme_ji(sh, "ttl");
