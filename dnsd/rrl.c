@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "zones/base/siphash.h"
 #include "zones/base/xalloc.h"
 
 #define CNT_BITS 16
@@ -27,71 +28,11 @@ typedef struct bucket {
 struct rrl {
     bucket_t *b;
     size_t mask;       /* buckets - 1, a power of two minus one; pairs are (i, i ^ 1) */
-    uint64_t secret[2];
+    uint8_t secret[16]; /* SipHash-2-4 key (zones/base/siphash.h), random per table */
     uint64_t epoch_us; /* monotonic time the table was made: TATs are relative to it */
     uint8_t v4_bytes, v4_last; /* whole bytes of the prefix, and the mask of the next one */
     uint8_t v6_bytes, v6_last;
 };
-
-/* ---- SipHash-2-4 (Aumasson and Bernstein, the reference algorithm) ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = ROTL(v1, 13);                                                                         \
-        v1 ^= v0;                                                                                  \
-        v0 = ROTL(v0, 32);                                                                         \
-        v2 += v3;                                                                                  \
-        v3 = ROTL(v3, 16);                                                                         \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = ROTL(v3, 21);                                                                         \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = ROTL(v1, 17);                                                                         \
-        v1 ^= v2;                                                                                  \
-        v2 = ROTL(v2, 32);                                                                         \
-    } while (0)
-
-static inline uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-uint64_t rrl_siphash(const uint8_t *in, size_t len, const uint64_t k[2])
-{
-    uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k[0];
-    uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k[1];
-    uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ k[0];
-    uint64_t v3 = UINT64_C(0x7465646279746573) ^ k[1];
-    const uint8_t *end = in + len - (len % 8);
-    for (; in != end; in += 8) {
-        uint64_t m = le64(in);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)len << 56;
-    for (size_t i = 0; i < (len & 7); i++) {
-        b |= (uint64_t)in[i] << (8 * i);
-    }
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 /* ---- the table ---- */
 
@@ -123,8 +64,9 @@ rrl_t *rrl_new(size_t buckets, unsigned v4_prefix, unsigned v6_prefix)
     if (getrandom(r->secret, sizeof(r->secret), 0) != (ssize_t)sizeof(r->secret)) {
         /* no entropy source (very early boot, old kernel): still a usable,
          * if guessable, key; the limit works, only collision-aiming gets easier */
-        r->secret[0] = rrl_clock_us() ^ (uint64_t)(uintptr_t)r;
-        r->secret[1] = (uint64_t)(uintptr_t)r->b * UINT64_C(0x9E3779B97F4A7C15);
+        uint64_t k[2] = {rrl_clock_us() ^ (uint64_t)(uintptr_t)r,
+                         (uint64_t)(uintptr_t)r->b * UINT64_C(0x9E3779B97F4A7C15)};
+        memcpy(r->secret, k, sizeof(r->secret));
     }
     r->epoch_us = rrl_clock_us();
     r->v4_bytes = (uint8_t)(v4_prefix / 8);
@@ -197,7 +139,7 @@ rrl_verdict_t rrl_decide(rrl_t *r, const struct sockaddr *src, answer_cls_t cls,
     }
     memcpy(kb + kl, name, name_len);
     kl += name_len;
-    uint64_t key = rrl_siphash(kb, kl, r->secret) | 1; /* never 0, the empty mark */
+    uint64_t key = siphash24(r->secret, kb, kl) | 1; /* never 0, the empty mark */
 
     uint64_t now = now_us > r->epoch_us ? now_us - r->epoch_us : 0;
     if (now > TAT_MAX / 2) {

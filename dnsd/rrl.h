@@ -81,7 +81,4 @@ rrl_verdict_t rrl_decide(rrl_t *r, const struct sockaddr *src, answer_cls_t cls,
 /** Monotonic microseconds (clock_gettime, a vDSO call: no system call). Hot. */
 uint64_t rrl_clock_us(void);
 
-/** SipHash-2-4 of @p len bytes with the 128-bit key @p k (exposed for its test). */
-uint64_t rrl_siphash(const uint8_t *in, size_t len, const uint64_t k[2]);
-
 #endif
