@@ -56,7 +56,7 @@ static MDB_dbi dbi_of(unsigned db)
 {
     MDB_dbi h[ZR_DB_COUNT] = {st->meta,    st->zones, st->rrsets,    st->regions, st->certs,
                               st->journal, st->tsig,  st->xfrout, st->secondary, st->upolicy,
-                              st->dnssec};
+                              st->dnssec,  st->rollout};
     return h[db];
 }
 
