@@ -308,29 +308,189 @@ static int tx_commit(ro_txn_t *t)
 
 /* ---- start ---- */
 
-static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t now)
+/* ---- cluster: the candidate on every node's canary pool ---- */
+
+/* how long the steering node waits for the other live nodes' canary deployments */
+#define RO_CANARY_WAIT_S 120
+
+/* node @p node's canary record of @p id (the "canary" member of deploy:<id>:<node>), or NULL */
+static json_t *canary_rec(acme_worker_t *w, const char *id, const char *node)
+{
+    char key[ACME_CERT_ID_MAX + ZC_NODE_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_DEPLOY "%s:%s", id, node);
+    MDB_txn *txn;
+    json_t *v = NULL, *c = NULL;
+    if (acme_db_read_begin(w->s, &txn) == 0) {
+        if (acme_db_get(w->s, txn, key, &v) == 0) {
+            c = json_incref(json_object_get(v, "canary"));
+        }
+        acme_db_read_end(w->s, txn);
+    }
+    json_decref(v);
+    return c;
+}
+
+/*
+ * Record this node's canary deployment @p c in its deploy:<id>:<node>
+ * record, unless the candidate changed (or went) meanwhile: checked in the
+ * write txn, which sees every committed entry.
+ */
+static int canary_put(acme_worker_t *w, const char *id, json_t *c)
+{
+    char key[ACME_CERT_ID_MAX + ZC_NODE_MAX + 16];
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
+    zw_t zw;
+    json_t *rec = NULL, *site = NULL;
+    int err = zw_begin(w->s, &zw);
+    if (err) {
+        return err;
+    }
+    if ((err = acme_db_get(w->s, zw.txn, key, &rec)) == 0 &&
+        strcmp(acme_js(json_object_get(json_object_get(rec, "state"), "candidate"), "serial"),
+               acme_js(c, "serial")) != 0) {
+        err = DNSD_ENOTFOUND;
+    }
+    json_decref(rec);
+    if (err) {
+        zw_abort(&zw);
+        return err == DNSD_ENOTFOUND ? 0 : err;
+    }
+    snprintf(key, sizeof(key), ACME_DB_DEPLOY "%s:%s", id, zc_node(w->zc));
+    if (acme_db_get(w->s, zw.txn, key, &site) != 0) {
+        site = json_pack("{s:s}", "node", zc_node(w->zc));
+    }
+    json_object_set(site, "canary", c);
+    err = acme_db_put(w->s, zw.txn, key, site);
+    json_decref(site);
+    return err ? (zw_abort(&zw), err) : zw_commit(&zw, NULL);
+}
+
+/*
+ * Cluster: the candidate @p cand on this node's canary pool (its cert-dir
+ * and --canary-hook), once per candidate, recorded for the steering node.
+ * @return the record (a new reference), NULL at shutdown.
+ */
+static json_t *canary_site(acme_worker_t *w, const char *id, json_t *req, json_t *cand, time_t now)
+{
+    json_t *c = canary_rec(w, id, zc_node(w->zc));
+    if (c && strcmp(acme_js(c, "serial"), acme_js(cand, "serial")) == 0) {
+        return c;
+    }
+    json_decref(c);
+    acme_hook_result_t hr;
+    char err[600] = "", why[900] = "";
+    log_info("acme: %s: rollout: candidate %s to node %s's canary pool", id,
+             acme_js(cand, "serial"), zc_node(w->zc));
+    int e = ord_shard_bundle(w, id, req, cand, true, &hr, err, sizeof(err));
+    if (e == -EINTR) {
+        return NULL;
+    }
+    bool ok = e == 0 && !(hr.text[0] && !hr.ok);
+    if (!ok) {
+        snprintf(why, sizeof(why), "%s%s%s", err, err[0] && hr.text[0] ? "; " : "", hr.text);
+        log_err("acme: %s: rollout: node %s's canary deployment failed: %s", id, zc_node(w->zc),
+                why);
+    }
+    c = json_pack("{s:s, s:b, s:I, s:s}", "serial", acme_js(cand, "serial"), "ok", ok, "at",
+                  (json_int_t)now, "why", why);
+    int pe = canary_put(w, id, c);
+    if (pe) {
+        log_err("acme: %s: rollout: cannot record node %s's canary deployment: %s", id,
+                zc_node(w->zc), dnsd_strerror(pe));
+    }
+    return c;
+}
+
+/*
+ * The steering node, before the split opens: this node's canary deployment,
+ * then every live node's. @return 0 to start (@p fail names a failed
+ * deployment: roll back), 1 to wait (a live node has not deployed yet, for
+ * at most RO_CANARY_WAIT_S after this node did; then the split opens without
+ * it, logged) or at shutdown.
+ */
+static int canary_cluster(acme_worker_t *w, const char *id, json_t *req, json_t *cand, time_t now,
+                          char *fail, size_t failcap)
+{
+    json_t *mine = canary_site(w, id, req, cand, now);
+    if (!mine) {
+        return 1;
+    }
+    time_t since = (time_t)acme_ji(mine, "at");
+    json_decref(mine);
+    json_t *nodes = NULL;
+    diag_t d = {0};
+    if (zc_nodes(w->zc, &nodes, &d) != 0) {
+        log_debug("acme: %s: rollout: cannot list the nodes: %s", id, d.text);
+        return 1;
+    }
+    char missing[400] = "";
+    size_t i, off = 0;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        const char *name = acme_js(n, "node");
+        json_t *c = name[0] ? canary_rec(w, id, name) : NULL;
+        if (!c || strcmp(acme_js(c, "serial"), acme_js(cand, "serial")) != 0) {
+            int k = snprintf(missing + off, sizeof(missing) - off, "%s%s", off ? ", " : "", name);
+            off = k > 0 && (size_t)k < sizeof(missing) - off ? off + (size_t)k : off;
+        } else if (!json_is_true(json_object_get(c, "ok")) && !fail[0]) {
+            snprintf(fail, failcap, "on node %s: %s", name, acme_js(c, "why"));
+        }
+        json_decref(c);
+    }
+    json_decref(nodes);
+    if (fail[0] || !missing[0]) {
+        return 0;
+    }
+    if (now - since < RO_CANARY_WAIT_S) {
+        log_debug("acme: %s: rollout: waiting for the canary deployment of node(s) %s", id,
+                  missing);
+        return 1;
+    }
+    log_warn("acme: %s: rollout: node(s) %s did not deploy the candidate to their canary pool "
+             "within %d s: the split opens without them",
+             id, missing, RO_CANARY_WAIT_S);
+    return 0;
+}
+
+/* ---- start ---- */
+
+/* @return 1 when it waits for the nodes' canary deployments (cluster), else 0 */
+static int rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t now)
 {
     json_t *req = json_object_get(rec, "req");
     json_t *cand = json_object_get(json_object_get(rec, "state"), "candidate");
     rs_policy_t pol;
     policy_of(req, &pol);
-    /* the canary pool presents the candidate before any client is sent there */
-    acme_hook_result_t hr;
-    char err[600] = "";
-    int e = ord_shard_bundle(w, id, req, cand, true, &hr, err, sizeof(err));
-    if (e == -EINTR) {
-        return; /* shutdown: the candidate stays, the next start deploys it */
+    /* the canary pool presents the candidate before any client is sent there:
+     * here, and in a cluster on every live node's site */
+    char fail[900] = "";
+    if (w->zc) {
+        if (canary_cluster(w, id, req, cand, now, fail, sizeof(fail)) != 0) {
+            return 1;
+        }
+    } else {
+        acme_hook_result_t hr;
+        char err[600] = "";
+        int e = ord_shard_bundle(w, id, req, cand, true, &hr, err, sizeof(err));
+        if (e == -EINTR) {
+            return 0; /* shutdown: the candidate stays, the next start deploys it */
+        }
+        if (e != 0 || (hr.text[0] && !hr.ok)) {
+            snprintf(fail, sizeof(fail), "%s%s%s", err, err[0] && hr.text[0] ? "; " : "",
+                     hr.text);
+        }
     }
     ro_txn_t t;
     if (tx_begin(w, id, &t) != 0) {
         log_err("acme: %s: rollout: %s", id, t.d.text[0] ? t.d.text : "cannot begin");
         tx_free(&t);
-        return;
+        return 0;
     }
     json_t *c2 = json_object_get(t.state, "candidate");
     if (!c2 || strcmp(acme_js(c2, "serial"), acme_js(cand, "serial")) != 0) {
         tx_free(&t); /* changed meanwhile: the next run sees it */
-        return;
+        return 0;
     }
     json_t *cur = json_object_get(t.state, "cert");
     long long left = acme_ji(cur, "not_after") - (long long)now;
@@ -346,11 +506,11 @@ static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t 
                       "step", 0, "permyriad", (int)steps[0], "urgent", urgent, "started",
                       (json_int_t)now, "step_started", (json_int_t)now, "ended", (json_int_t)0,
                       "last", "log_seq", (json_int_t)seq);
-    if (e != 0 || (hr.text[0] && !hr.ok)) {
+    if (fail[0]) {
         /* the canary pool cannot take it: never split toward it */
-        char why[900];
-        snprintf(why, sizeof(why), "the canary deployment failed: %s%s%s", err,
-                 err[0] && hr.text[0] ? "; " : "", hr.text);
+        char why[1000];
+        snprintf(why, sizeof(why), "the canary deployment failed%s%s", w->zc ? " " : ": ",
+                 fail);
         set_str(t.ros, "status", "rolled-back");
         set_int(t.ros, "permyriad", 0);
         set_int(t.ros, "ended", now);
@@ -368,7 +528,7 @@ static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t 
                     acme_js(cand, "serial"), why);
         }
         tx_free(&t);
-        return;
+        return 0;
     }
     json_t *ss = json_object_get(t.state, "shard");
     if (!ss) {
@@ -409,6 +569,7 @@ static void rollout_start(acme_worker_t *w, const char *id, json_t *rec, time_t 
                 t.d.text[0] ? t.d.text : dnsd_strerror(rc));
     }
     tx_free(&t);
+    return 0;
 }
 
 static int rollout_lock(acme_worker_t *w, const char *id, bool take)
@@ -907,8 +1068,19 @@ static void rollout_follow(acme_worker_t *w, const char *id, time_t now)
     if (acme_db_get(w->s, txn, key, &ro) != 0) {
         ro = NULL;
     }
+    snprintf(key, sizeof(key), ACME_DB_CERT "%s", id);
+    json_t *rec = NULL;
+    if (acme_db_get(w->s, txn, key, &rec) != 0) {
+        rec = NULL;
+    }
     acme_db_read_end(w->s, txn);
+    /* the candidate on this node's canary pool too, before the split opens */
+    json_t *cand = json_object_get(json_object_get(rec, "state"), "candidate");
+    if (cand && rollout_wanted(w, json_object_get(rec, "req"), json_object_get(rec, "state"))) {
+        json_decref(canary_site(w, id, json_object_get(rec, "req"), cand, now));
+    }
     evidence_publish(w, id, json_object_get(ro, "state"), now);
+    json_decref(rec);
     json_decref(ro);
 }
 
@@ -978,7 +1150,12 @@ time_t rollout_run(acme_worker_t *w, time_t now)
                 rollout_end(w, id, "promote", "no canary pool (rollout off): promoted at once",
                             NULL, -1, now);
             } else {
-                rollout_start(w, id, rec, now);
+                if (rollout_start(w, id, rec, now) != 0) {
+                    next = next && next < now + 1 ? next : now + 1; /* the nodes' canaries */
+                    json_decref(rec);
+                    json_decref(ro);
+                    continue;
+                }
             }
             next = now; /* at once: the first tick */
         } else if (cand) {

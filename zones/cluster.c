@@ -1464,12 +1464,21 @@ int zc_share_put(zc_t *c, const char *name, const void *val, size_t len, diag_t 
 {
     char k[400];
     size_t kl = ek_fmt(c, k, sizeof(k), "share/%s/%s", name, c->cfg.node);
+    uint8_t *sv = NULL;
+    size_t sl = 0;
+    /* sealed like the log: etcd sees no plain value; the key binds it to this node */
+    int err = seal(c, (const uint8_t *)k, kl, val, len, &sv, &sl);
+    if (err) {
+        diag_set(d, "", 0, "cluster: cannot seal the value of %s", k);
+        return err;
+    }
     pthread_mutex_lock(&c->mu);
-    int err = lease_ensure(c, c->em, false, d);
+    err = lease_ensure(c, c->em, false, d);
     if (!err) {
-        err = etcd_put(c->em, k, kl, val, len, lease_get(c), NULL, d);
+        err = etcd_put(c->em, k, kl, sv, sl, lease_get(c), NULL, d);
     }
     pthread_mutex_unlock(&c->mu);
+    free(sv);
     return err;
 }
 
@@ -1499,9 +1508,18 @@ int zc_share_list(zc_t *c, const char *name,
         }
         memcpy(node, kvs[i].key + al, nl);
         node[nl] = 0;
-        if (strcmp(node, c->cfg.node) != 0) {
-            cb(arg, node, kvs[i].val, kvs[i].vlen);
+        uint8_t *pv = NULL;
+        size_t pl = 0;
+        diag_t ud = {0};
+        if (strcmp(node, c->cfg.node) == 0) {
+            continue;
         }
+        if (unseal(c, kvs[i].key, kvs[i].klen, kvs[i].val, kvs[i].vlen, &pv, &pl, &ud) != 0) {
+            log_debug("cluster: node %s's share of %s ignored: %s", node, name, ud.text);
+            continue;
+        }
+        cb(arg, node, pv, pl);
+        free(pv);
     }
     etcd_kvs_free(kvs, n);
     return 0;

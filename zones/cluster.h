@@ -156,13 +156,15 @@ bool zc_lease_ok(zc_t *c);
 
 /**
  * Publish @p val as this node's share of @p name (key P share/<name>/<node>,
- * under the node's lease, so a dead node's shares expire with it). One put.
+ * under the node's lease, so a dead node's shares expire with it), sealed
+ * with the cluster key like the log. One put.
  */
 int zc_share_put(zc_t *c, const char *name, const void *val, size_t len, diag_t *d);
 
 /**
  * The shares of @p name of the OTHER nodes (at most ZC_SHARE_NODES):
- * @p cb(arg, node, val, len) for each (lent for the call). One range read.
+ * @p cb(arg, node, val, len) for each, opened (lent for the call; a value
+ * that does not open under the cluster's keys is skipped). One range read.
  */
 #define ZC_SHARE_NODES 64
 int zc_share_list(zc_t *c, const char *name,
