@@ -27,7 +27,7 @@ static int dec(const char *text, char *why)
 
 int main(void)
 {
-    char why[200];
+    char why[200] = "";
     /* ---- round trip: a full batch ---- */
     a.epoch = 9007199254740991ULL; /* 2^53 - 1 */
     snprintf(a.cand, sizeof(a.cand), "7C9D908B7DB5DB6D4ECBEFC9213BCE1DFE3409FE");
