@@ -36,6 +36,8 @@ struct acme_worker {
     json_t *locks;      /* cluster: task locks this node holds, {name: true} */
     struct ro_mem *ro;  /* rollout_run.c: the running rollouts' evidence windows */
     int nro;
+    struct ro_pub *pub; /* rollout_run.c, cluster: evidence this node publishes */
+    int npub;
 };
 
 /* what a step decided */

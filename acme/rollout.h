@@ -47,6 +47,14 @@
  * rollout (the current certificate has less than policy.urgent_s left, or
  * none) uses RS_URGENT_STEPS; a shard without a current certificate at all
  * (first issuance) is not rolled out.
+ *
+ * Cluster: the node holding task lock "rollout/<id>" steers. Every node
+ * deploys the candidate to its own canary pool (cert-dir, canary hook) and
+ * records {serial, ok, at, why} as "canary" in its "deploy:<id>:<node>"
+ * record; the split opens once every live node recorded it (a failure on
+ * any node rolls back; a node silent for 120 s is left out, logged). The
+ * other nodes publish their evidence for the steering node through etcd
+ * (acme/rollout_share.h).
  */
 #ifndef DNSD_ACME_ROLLOUT_H
 #define DNSD_ACME_ROLLOUT_H

@@ -649,7 +649,8 @@ json_t *ctl_cert_view(const char *id, json_t *rec)
     json_t *sites = json_object_get(rec, "sites");
     if (json_array_size(sites)) {
         /* cluster: one entry per node that deployed it {node, serial, at,
-         * ok, hook, error, health} */
+         * ok, hook, error, health, canary: {serial, ok, at, why} of a rollout's
+         * candidate on its canary pool} */
         json_t *a = json_array();
         size_t i;
         json_t *x;
@@ -729,6 +730,13 @@ void ctl_cert_sites_print(json_t *view, const char *label)
                    json_is_true(json_object_get(lb, "ok")) ? "ok" : "FAIL",
                    acme_js(lb, "serial"), *acme_js(lb, "error") ? " " : "",
                    acme_js(lb, "error"));
+        }
+        json_t *c = json_object_get(x, "canary");
+        if (c) {
+            /* a rollout's candidate on this node's canary pool */
+            printf("%s%s: canary %s %s%s%s\n", label, acme_js(x, "node"), acme_js(c, "serial"),
+                   json_is_true(json_object_get(c, "ok")) ? "deployed" : "FAILED",
+                   *acme_js(c, "why") ? ": " : "", acme_js(c, "why"));
         }
     }
 }

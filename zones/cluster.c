@@ -1458,6 +1458,85 @@ int zc_nodes(zc_t *c, json_t **out, diag_t *d)
     return 0;
 }
 
+/* ---- shares: per-node data of the moment (rollout evidence) ---- */
+
+int zc_share_put(zc_t *c, const char *name, const void *val, size_t len, diag_t *d)
+{
+    char k[400];
+    size_t kl = ek_fmt(c, k, sizeof(k), "share/%s/%s", name, c->cfg.node);
+    uint8_t *sv = NULL;
+    size_t sl = 0;
+    /* sealed like the log: etcd sees no plain value; the key binds it to this node */
+    int err = seal(c, (const uint8_t *)k, kl, val, len, &sv, &sl);
+    if (err) {
+        diag_set(d, "", 0, "cluster: cannot seal the value of %s", k);
+        return err;
+    }
+    pthread_mutex_lock(&c->mu);
+    err = lease_ensure(c, c->em, false, d);
+    if (!err) {
+        err = etcd_put(c->em, k, kl, sv, sl, lease_get(c), NULL, d);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(sv);
+    return err;
+}
+
+int zc_share_list(zc_t *c, const char *name,
+                  void (*cb)(void *arg, const char *node, const uint8_t *val, size_t len),
+                  void *arg, diag_t *d)
+{
+    char a[400], b[400];
+    size_t al = ek_fmt(c, a, sizeof(a), "share/%s/", name);
+    size_t bl = etcd_prefix_end(a, al, (uint8_t *)b);
+    etcd_kv_t *kvs = NULL;
+    size_t n = 0;
+    bool more = false;
+    int64_t hr = 0;
+    pthread_mutex_lock(&c->mu);
+    int err = etcd_range(c->em, a, al, b, bl, ZC_SHARE_NODES, 0, &kvs, &n, &more, &hr, d);
+    pthread_mutex_unlock(&c->mu);
+    if (err) {
+        return err;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char node[ZC_NODE_MAX + 1];
+        size_t nl = kvs[i].klen - al;
+        if (kvs[i].klen <= al || nl > ZC_NODE_MAX || memchr(kvs[i].key + al, '/', nl) ||
+            memchr(kvs[i].key + al, 0, nl)) {
+            continue; /* not a node's share */
+        }
+        memcpy(node, kvs[i].key + al, nl);
+        node[nl] = 0;
+        uint8_t *pv = NULL;
+        size_t pl = 0;
+        diag_t ud = {0};
+        if (strcmp(node, c->cfg.node) == 0) {
+            continue;
+        }
+        if (unseal(c, kvs[i].key, kvs[i].klen, kvs[i].val, kvs[i].vlen, &pv, &pl, &ud) != 0) {
+            log_debug("cluster: node %s's share of %s ignored: %s", node, name, ud.text);
+            continue;
+        }
+        cb(arg, node, pv, pl);
+        free(pv);
+    }
+    etcd_kvs_free(kvs, n);
+    return 0;
+}
+
+int zc_share_del(zc_t *c, const char *name, bool all, diag_t *d)
+{
+    char a[400], b[400];
+    size_t al = all ? ek_fmt(c, a, sizeof(a), "share/%s/", name)
+                    : ek_fmt(c, a, sizeof(a), "share/%s/%s", name, c->cfg.node);
+    size_t bl = all ? etcd_prefix_end(a, al, (uint8_t *)b) : 0;
+    pthread_mutex_lock(&c->mu);
+    int err = etcd_del(c->em, a, al, all ? b : NULL, bl, NULL, d);
+    pthread_mutex_unlock(&c->mu);
+    return err;
+}
+
 int zc_info(zc_t *c, json_t **out, diag_t *d)
 {
     json_t *nodes = NULL;

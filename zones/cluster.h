@@ -26,6 +26,9 @@
  *   P lock/<name>             task locks (zc_try_lock: "order/<cert id>")
  *   P nodes/<node>            node status JSON under the node's lease:
  *                             {node, applied, time, pid, version}
+ *   P share/<name>/<node>     a node's share of some passing data under its
+ *                             lease (zc_share_put: "ev/<cert id>", the
+ *                             rollout evidence of acme/rollout_share.h)
  *
  * Write path (hooks installed in the store, see zs_repl_hooks_t): take the
  * write lock, begin the LMDB txn, apply the entries the store lacks, run
@@ -150,6 +153,26 @@ int zc_try_lock(zc_t *c, const char *name, bool *mine, char *holder, size_t hlen
 int zc_unlock(zc_t *c, const char *name, diag_t *d);
 /** Has the node lease been renewed within its TTL (false: locks may be lost)? */
 bool zc_lease_ok(zc_t *c);
+
+/**
+ * Publish @p val as this node's share of @p name (key P share/<name>/<node>,
+ * under the node's lease, so a dead node's shares expire with it), sealed
+ * with the cluster key like the log. One put.
+ */
+int zc_share_put(zc_t *c, const char *name, const void *val, size_t len, diag_t *d);
+
+/**
+ * The shares of @p name of the OTHER nodes (at most ZC_SHARE_NODES):
+ * @p cb(arg, node, val, len) for each, opened (lent for the call; a value
+ * that does not open under the cluster's keys is skipped). One range read.
+ */
+#define ZC_SHARE_NODES 64
+int zc_share_list(zc_t *c, const char *name,
+                  void (*cb)(void *arg, const char *node, const uint8_t *val, size_t len),
+                  void *arg, diag_t *d);
+
+/** Delete this node's share of @p name, or with @p all every node's. */
+int zc_share_del(zc_t *c, const char *name, bool all, diag_t *d);
 
 /** Node status list: a JSON array of {node, applied, time, pid, version, self}. */
 int zc_nodes(zc_t *c, json_t **out, diag_t *d);
