@@ -162,6 +162,8 @@ static void mem_drop(acme_worker_t *w, const char *id)
     }
 }
 
+static void evidence_take(acme_worker_t *w, ro_mem_t *m, json_t *ros, int64_t now);
+
 /*
  * At the start of a rollout: what the source holds already (an earlier
  * candidate's handshakes, a JSON line without a serial) is not evidence
@@ -169,24 +171,7 @@ static void mem_drop(acme_worker_t *w, const char *id)
  */
 static void evidence_skip(acme_worker_t *w, ro_mem_t *m)
 {
-    if (!w->cfg.evidence) {
-        return;
-    }
-    static rev_sample_t buf[RO_BATCH];
-    for (int pool = 0; pool < 2; pool++) {
-        for (int k = 0; k < RO_BATCH_CALLS; k++) {
-            size_t n = w->cfg.evidence(w->cfg.evidence_arg, m->id, pool, m->since[pool], buf,
-                                       RO_BATCH);
-            for (size_t i = 0; i < n; i++) {
-                if (buf[i].t_ms > m->since[pool]) {
-                    m->since[pool] = buf[i].t_ms;
-                }
-            }
-            if (n < RO_BATCH) {
-                break;
-            }
-        }
-    }
+    evidence_take(w, m, NULL, 0);
 }
 
 /* the shard's policy: its request's rollout_policy, else the defaults */
@@ -764,7 +749,8 @@ static void take_sample(ro_mem_t *m, json_t *ros, int pool, const rev_sample_t *
     rs_pool_add(&m->pool[pool], now, s->ok, s->hs_us, s->proto, s->ok ? "" : s->err);
 }
 
-/* take the new evidence of both pools into the windows */
+/* take the new evidence of both pools into the windows (@p ros NULL: only
+ * move past it, as evidence_skip does) */
 static void evidence_take(acme_worker_t *w, ro_mem_t *m, json_t *ros, int64_t now)
 {
     if (!w->cfg.evidence) {
@@ -779,7 +765,9 @@ static void evidence_take(acme_worker_t *w, ro_mem_t *m, json_t *ros, int64_t no
                 if (buf[i].t_ms > m->since[pool]) {
                     m->since[pool] = buf[i].t_ms;
                 }
-                take_sample(m, ros, pool, &buf[i], now);
+                if (ros) {
+                    take_sample(m, ros, pool, &buf[i], now);
+                }
             }
             if (n < RO_BATCH) {
                 break;
